@@ -1,0 +1,145 @@
+"""Settings from the environment and an optional .env file, checked at start.
+
+A typo in a channel id should stop the bot with a message that names the
+variable, not surface hours later as a bot that silently ignores a channel.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Callable, Mapping, TypeVar
+
+BUNDLED_KNOWLEDGE = Path(__file__).resolve().parent.parent / "knowledge"
+DEFAULT_API_BASE = "https://discord.com/api/v10"
+DEFAULT_GATEWAY_URL = "wss://gateway.discord.gg/"
+LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL")
+
+T = TypeVar("T")
+
+
+class ConfigError(Exception):
+    """One or more settings are wrong; the message lists each with how to fix it."""
+
+
+@dataclass(frozen=True)
+class Settings:
+    discord_token: str | None = None
+    knowledge_path: Path = BUNDLED_KNOWLEDGE
+    listen_channel_ids: frozenset[int] = frozenset()
+    moderator_role_ids: frozenset[int] = frozenset()
+    dev_guild_id: int | None = None
+    cooldown_rate: int = 5
+    cooldown_seconds: float = 60.0
+    log_level: str = "INFO"
+    api_base: str = DEFAULT_API_BASE
+    gateway_url: str = DEFAULT_GATEWAY_URL
+    database_path: Path = Path("data/pmbot.sqlite3")
+    store_user_ids: bool = False
+    auto_reload: bool = True
+    auto_reload_delay: float = 1.0
+    mod_log_channel_id: int | None = None
+    knowledge_backups: int = 5
+    upload_max_bytes: int = 256_000
+
+
+def read_dotenv(path: Path) -> dict[str, str]:
+    """KEY=VALUE lines; '#' comments and optional quotes. Enough for a bot's secrets file."""
+    values: dict[str, str] = {}
+    if not path.is_file():
+        return values
+    for line in path.read_text(encoding="utf-8").splitlines():
+        line = line.strip()
+        if not line or line.startswith("#") or "=" not in line:
+            continue
+        key, _, value = line.removeprefix("export ").partition("=")
+        value = value.strip()
+        if len(value) >= 2 and value[0] == value[-1] and value[0] in "'\"":
+            value = value[1:-1]
+        values[key.strip()] = value
+    return values
+
+
+def load_settings(environ: Mapping[str, str] | None = None, dotenv: Path | None = Path(".env")) -> Settings:
+    """Builds Settings from the environment (which wins) and .env; raises ConfigError listing every problem."""
+    env = {**(read_dotenv(dotenv) if dotenv else {}), **(os.environ if environ is None else environ)}
+    problems: list[str] = []
+
+    def get(name: str, parse: Callable[[str], T], default: T, hint: str) -> T:
+        raw = env.get(name, "").strip()
+        if not raw:
+            return default
+        try:
+            return parse(raw)
+        except ValueError:
+            problems.append(f"{name}={raw!r}: {hint}")
+            return default
+
+    def ids(raw: str) -> frozenset[int]:
+        return frozenset(_snowflake(part) for part in raw.replace(";", ",").split(",") if part.strip())
+
+    def level(raw: str) -> str:
+        if raw.upper() not in LOG_LEVELS:
+            raise ValueError
+        return raw.upper()
+
+    def url(*schemes: str) -> Callable[[str], str]:
+        def parse(raw: str) -> str:
+            if not raw.startswith(schemes):
+                raise ValueError
+            return raw.rstrip("/") if schemes[0].startswith("http") else raw
+        return parse
+
+    settings = Settings(
+        discord_token=env.get("DISCORD_TOKEN", "").strip() or None,
+        knowledge_path=get("PMBOT_KNOWLEDGE", Path, BUNDLED_KNOWLEDGE, "a folder of knowledge YAML"),
+        listen_channel_ids=get("PMBOT_LISTEN_CHANNELS", ids, frozenset(), "comma-separated channel ids"),
+        moderator_role_ids=get("PMBOT_MODERATOR_ROLES", ids, frozenset(), "comma-separated role ids"),
+        dev_guild_id=get("PMBOT_DEV_GUILD", _snowflake, None, "a server (guild) id"),
+        cooldown_rate=get("PMBOT_COOLDOWN_RATE", _positive_int, 5, "questions allowed per period, a whole number ≥ 1"),
+        cooldown_seconds=get("PMBOT_COOLDOWN_SECONDS", _positive_float, 60.0, "the period in seconds, > 0"),
+        log_level=get("PMBOT_LOG_LEVEL", level, "INFO", f"one of {', '.join(LOG_LEVELS)}"),
+        api_base=get("DISCORD_API_BASE", url("http://", "https://"), DEFAULT_API_BASE, "an http(s) URL ending in /api/v10"),
+        gateway_url=get("DISCORD_GATEWAY_URL", url("ws://", "wss://"), DEFAULT_GATEWAY_URL, "a ws:// or wss:// URL"),
+        database_path=get("PMBOT_DATABASE", Path, Path("data/pmbot.sqlite3"), "a file path"),
+        store_user_ids=get("PMBOT_STORE_USER_IDS", _flag, False, "true or false"),
+        auto_reload=get("PMBOT_AUTO_RELOAD", _flag, True, "true or false"),
+        auto_reload_delay=get("PMBOT_AUTO_RELOAD_DELAY", _positive_float, 1.0, "seconds to wait for edits to settle, > 0"),
+        mod_log_channel_id=get("PMBOT_MOD_LOG_CHANNEL", _snowflake, None, "a channel id"),
+        knowledge_backups=get("PMBOT_KNOWLEDGE_BACKUPS", _positive_int, 5, "how many previous versions to keep, ≥ 1"),
+        upload_max_bytes=get("PMBOT_UPLOAD_MAX_BYTES", _positive_int, 256_000, "a size in bytes, ≥ 1"),
+    )
+    if problems:
+        raise ConfigError("Configuration problems (set these in the environment or .env):\n  " + "\n  ".join(problems))
+    return settings
+
+
+def _snowflake(raw: str) -> int:
+    value = int(raw.strip())
+    if value <= 0:
+        raise ValueError
+    return value
+
+
+def _positive_int(raw: str) -> int:
+    value = int(raw)
+    if value < 1:
+        raise ValueError
+    return value
+
+
+def _positive_float(raw: str) -> float:
+    value = float(raw)
+    if value <= 0:
+        raise ValueError
+    return value
+
+
+def _flag(raw: str) -> bool:
+    lowered = raw.lower()
+    if lowered in ("1", "true", "yes", "on"):
+        return True
+    if lowered in ("0", "false", "no", "off"):
+        return False
+    raise ValueError

@@ -1,0 +1,375 @@
+"""Reads knowledge YAML and reports every problem as FILE:LINE: message.
+
+Moderators edit these files by hand, often from a phone in Discord, so a
+mistake must point at the exact line and must never take the bot down: the
+loader either returns a complete, valid KnowledgeBase or raises
+KnowledgeError with all problems found, and the caller keeps the old one.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import re
+from dataclasses import dataclass
+from datetime import datetime, timezone
+from functools import cache
+from pathlib import Path
+from types import MappingProxyType
+from typing import Any, Iterable, Mapping
+
+import jsonschema
+import yaml
+from yaml.constructor import SafeConstructor
+
+from bot import limits
+from bot.knowledge.model import (
+    Category,
+    Comparison,
+    Dimension,
+    Intent,
+    KnowledgeBase,
+    Role,
+    RoleRelation,
+    SourceFile,
+)
+
+SCHEMA_NAME = "schema.json"
+YAML_SUFFIXES = (".yaml", ".yml")
+REPLY_FOOTER_ALLOWANCE = 200  # room kept for the footer and follow-up hints the front ends add
+
+Path_ = tuple[str | int, ...]
+
+
+@dataclass(frozen=True, order=True)
+class Problem:
+    file: str
+    line: int
+    message: str
+
+    def __str__(self) -> str:
+        return f"{self.file}:{self.line}: {self.message}"
+
+
+class KnowledgeError(Exception):
+    """The knowledge cannot be used; `problems` says where and why."""
+
+    def __init__(self, problems: Iterable[Problem]) -> None:
+        self.problems = sorted(set(problems))
+        super().__init__("\n".join(map(str, self.problems)))
+
+
+@cache
+def schema() -> dict[str, Any]:
+    """The JSON Schema shipped beside the knowledge: editors and the bot check the same rules."""
+    return json.loads((Path(__file__).resolve().parents[2] / "knowledge" / SCHEMA_NAME).read_text())
+
+
+@dataclass
+class _Document:
+    """One parsed file plus where each value stood, to turn paths into line numbers."""
+
+    name: str
+    data: Any
+    lines: dict[Path_, int]
+    key_lines: dict[Path_, int]
+
+    def line(self, path: Iterable[str | int]) -> int:
+        path = tuple(path)
+        while path and path not in self.lines:
+            path = path[:-1]
+        return self.lines.get(path, 1)
+
+
+def _build(node: yaml.Node, path: Path_, doc: _Document, problems: list[Problem]) -> Any:
+    doc.lines[path] = node.start_mark.line + 1
+    if isinstance(node, yaml.MappingNode):
+        result: dict[Any, Any] = {}
+        for key_node, value_node in node.value:
+            key = SafeConstructor().construct_object(key_node, deep=True)
+            if not isinstance(key, str):
+                problems.append(Problem(doc.name, key_node.start_mark.line + 1, f"keys must be text, not {key!r}"))
+                continue
+            if key in result:
+                problems.append(
+                    Problem(doc.name, key_node.start_mark.line + 1, f"duplicate key '{key}' (the earlier one would be lost)")
+                )
+            doc.key_lines[path + (key,)] = key_node.start_mark.line + 1
+            result[key] = _build(value_node, path + (key,), doc, problems)
+        return result
+    if isinstance(node, yaml.SequenceNode):
+        return [_build(item, path + (i,), doc, problems) for i, item in enumerate(node.value)]
+    return SafeConstructor().construct_object(node, deep=True)
+
+
+def _parse(name: str, text: str, problems: list[Problem]) -> _Document | None:
+    doc = _Document(name, None, {}, {})
+    try:
+        node = yaml.compose(text, Loader=yaml.SafeLoader)
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None) or getattr(exc, "context_mark", None)
+        line = mark.line + 1 if mark else 1
+        what = getattr(exc, "problem", None) or str(exc)
+        problems.append(Problem(name, line, f"YAML syntax error: {what}"))
+        return None
+    if node is None:
+        problems.append(Problem(name, 1, "the file is empty"))
+        return None
+    try:
+        doc.data = _build(node, (), doc, problems)
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        problems.append(Problem(name, mark.line + 1 if mark else 1, f"YAML error: {exc}"))
+        return None
+    return doc
+
+
+def _schema_problems(doc: _Document) -> list[Problem]:
+    found = []
+    validator = jsonschema.Draft202012Validator(schema())
+    for error in validator.iter_errors(doc.data):
+        path = tuple(error.absolute_path)
+        if error.validator == "additionalProperties" and isinstance(error.instance, dict):
+            allowed = set(error.schema.get("properties", {}))
+            for key in sorted(k for k in error.instance if k not in allowed):
+                line = doc.key_lines.get(path + (key,), doc.line(path))
+                hint = f"; expected one of: {', '.join(sorted(allowed))}" if allowed else ""
+                found.append(Problem(doc.name, line, f"unknown field '{key}'{hint}"))
+            continue
+        found.append(Problem(doc.name, doc.line(path), _describe(error, path)))
+    return found
+
+
+def _describe(error: jsonschema.ValidationError, path: Path_) -> str:
+    where = ".".join(str(p) for p in path) or "file"
+    if error.validator == "required":
+        missing = re.findall(r"'([^']+)' is a required property", error.message)
+        return f"{where}: missing required field '{missing[0] if missing else error.message}'"
+    if error.validator == "type":
+        return f"{where}: must be {error.validator_value}, got {type(error.instance).__name__}"
+    if error.validator in ("minLength", "pattern") and isinstance(error.instance, str) and not error.instance.strip():
+        return f"{where}: must not be empty"
+    if error.validator == "maxLength":
+        return f"{where}: {len(error.instance)} characters, over the limit of {error.validator_value}"
+    if error.validator == "minItems":
+        return f"{where}: needs at least {error.validator_value} item(s)"
+    if error.validator == "maxItems":
+        return f"{where}: at most {error.validator_value} item(s) allowed"
+    if error.validator == "pattern" and path and path[-1] in ("id", "category", "role", "left", "right", "intent"):
+        return f"{where}: '{error.instance}' is not a valid id (lowercase words joined by '-')"
+    return f"{where}: {error.message}"
+
+
+def _norm_phrase(text: str) -> str:
+    return " ".join(re.sub(r"[^\w\s]", " ", text.casefold()).split())
+
+
+class _Assembler:
+    """Merges the files and checks what no schema can: ids, references and sizes."""
+
+    def __init__(self) -> None:
+        self.problems: list[Problem] = []
+        self.categories: dict[str, tuple[Category, _Document, Path_]] = {}
+        self.intents: dict[str, tuple[Intent, _Document, Path_]] = {}
+        self.roles: dict[str, tuple[Role, _Document, Path_]] = {}
+        self.comparison: tuple[Comparison, _Document, Path_] | None = None
+        self.synonyms: dict[str, tuple[str, ...]] = {}
+        self.synonym_owner: dict[str, tuple[str, _Document, Path_]] = {}
+        self.ambiguous: dict[str, tuple[str, ...]] = {}
+        self.phrasings: dict[str, tuple[str, _Document, Path_]] = {}
+
+    def problem(self, doc: _Document, path: Path_, message: str) -> None:
+        self.problems.append(Problem(doc.name, doc.line(path), message))
+
+    def _claim(self, table: dict, key: str, value: Any, doc: _Document, path: Path_, what: str) -> None:
+        if key in table:
+            _, other, other_path = table[key]
+            self.problem(doc, path + ("id",), f"duplicate {what} id '{key}' (also at {other.name}:{other.line(other_path)})")
+        else:
+            table[key] = (value, doc, path)
+
+    def add(self, doc: _Document) -> None:
+        data = doc.data
+        for i, raw in enumerate(data.get("categories", [])):
+            cat = Category(raw["id"], raw["title"].strip(), int(raw["colour"][1:], 16))
+            self._claim(self.categories, cat.id, cat, doc, ("categories", i), "category")
+        for i, raw in enumerate(data.get("intents", [])):
+            self._add_intent(raw, doc, ("intents", i))
+        for i, raw in enumerate(data.get("roles", [])):
+            role = Role(
+                id=raw["id"],
+                name=raw["name"].strip(),
+                aliases=tuple(a.strip() for a in raw.get("aliases", [])),
+                summary=raw["summary"].strip(),
+                focus=raw["focus"].strip(),
+                owns=tuple(o.strip() for o in raw["owns"]),
+                answers=raw["answers"].strip(),
+                skills=tuple(s.strip() for s in raw["skills"]),
+                success=raw["success"].strip(),
+                relates_to=tuple(RoleRelation(r["role"], r["how"].strip()) for r in raw["relates_to"]),
+                intent=raw.get("intent"),
+            )
+            self._claim(self.roles, role.id, role, doc, ("roles", i), "role")
+        if "comparison" in data:
+            raw = data["comparison"]
+            if self.comparison:
+                other = self.comparison[1]
+                self.problem(doc, ("comparison",), f"a second comparison (the first is in {other.name})")
+            else:
+                dims = tuple(Dimension(d["name"].strip(), d["left"].strip(), d["right"].strip()) for d in raw["dimensions"])
+                self.comparison = (Comparison(raw["title"].strip(), raw["left"], raw["right"], dims), doc, ("comparison",))
+        for canonical, variants in data.get("synonyms", {}).items():
+            self._add_synonyms(canonical, variants, doc)
+        for word, readings in data.get("ambiguous", {}).items():
+            key = _norm_phrase(word)
+            if key in self.ambiguous:
+                self.problem(doc, ("ambiguous", word), f"'{word}' is declared ambiguous twice")
+            self.ambiguous[key] = tuple(_norm_phrase(r) for r in readings)
+
+    def _add_intent(self, raw: dict[str, Any], doc: _Document, path: Path_) -> None:
+        intent = Intent(
+            id=raw["id"],
+            category=raw["category"],
+            title=raw["title"].strip(),
+            phrasings=tuple(p.strip() for p in raw["phrasings"]),
+            keywords=tuple(k.strip() for k in raw.get("keywords", [])),
+            answer=raw["answer"].strip(),
+            follow_ups=tuple(raw["follow_ups"]),
+            source=raw["source"],
+        )
+        self._claim(self.intents, intent.id, intent, doc, path, "intent")
+        for j, phrasing in enumerate(intent.phrasings):
+            key = _norm_phrase(phrasing)
+            owner = self.phrasings.get(key)
+            if owner and owner[0] != intent.id:
+                other_id, other, other_path = owner
+                self.problem(
+                    doc,
+                    path + ("phrasings", j),
+                    f"phrasing '{phrasing}' is also under intent '{other_id}' ({other.name}:{other.line(other_path)});"
+                    " keep it under one intent",
+                )
+            elif owner:
+                self.problem(doc, path + ("phrasings", j), f"phrasing '{phrasing}' is listed twice")
+            else:
+                self.phrasings[key] = (intent.id, doc, path + ("phrasings", j))
+        if len(intent.title) > limits.BUTTON_LABEL:
+            self.problem(
+                doc, path + ("title",), f"title is {len(intent.title)} characters; suggestion buttons show at most {limits.BUTTON_LABEL}"
+            )
+        total = len(intent.title) + len(intent.answer) + REPLY_FOOTER_ALLOWANCE
+        if total > limits.EMBED_TOTAL:
+            self.problem(doc, path + ("answer",), f"title and answer total {total} characters; one embed holds {limits.EMBED_TOTAL}")
+
+    def _add_synonyms(self, canonical: str, variants: list[str], doc: _Document) -> None:
+        canon = _norm_phrase(canonical)
+        for j, variant in enumerate(variants):
+            key = _norm_phrase(variant)
+            if not key:
+                continue
+            owner = self.synonym_owner.get(key)
+            if owner and owner[0] != canon:
+                self.problem(doc, ("synonyms", canonical, j), f"'{variant}' already stands for '{owner[0]}'")
+            self.synonym_owner[key] = (canon, doc, ("synonyms", canonical, j))
+        self.synonyms[canon] = tuple(dict.fromkeys((*self.synonyms.get(canon, ()), *map(_norm_phrase, variants))))
+
+    def check_references(self) -> None:
+        for intent, doc, path in self.intents.values():
+            if intent.category not in self.categories:
+                known = ", ".join(sorted(self.categories)) or "none defined"
+                self.problem(doc, path + ("category",), f"unknown category '{intent.category}' (known: {known})")
+            for j, ref in enumerate(intent.follow_ups):
+                if ref == intent.id:
+                    self.problem(doc, path + ("follow_ups", j), "an intent cannot be its own follow-up")
+                elif ref not in self.intents:
+                    self.problem(doc, path + ("follow_ups", j), f"follow-up '{ref}' is not an intent id")
+        for role, doc, path in self.roles.values():
+            for j, rel in enumerate(role.relates_to):
+                if rel.role not in self.roles:
+                    self.problem(doc, path + ("relates_to", j, "role"), f"role '{rel.role}' does not exist")
+            if role.intent and role.intent not in self.intents:
+                self.problem(doc, path + ("intent",), f"intent '{role.intent}' does not exist")
+            size = len(role.name) + len(role.summary) + len(role.focus) + len(role.answers) + len(role.success)
+            size += sum(map(len, role.owns + role.skills)) + sum(len(r.how) + 40 for r in role.relates_to)
+            if size + REPLY_FOOTER_ALLOWANCE > limits.EMBED_TOTAL:
+                self.problem(doc, path, f"role summary totals {size} characters; one embed holds {limits.EMBED_TOTAL}")
+        if self.comparison:
+            comp, doc, path = self.comparison
+            for side in ("left", "right"):
+                if getattr(comp, side) not in self.roles:
+                    self.problem(doc, path + (side,), f"role '{getattr(comp, side)}' does not exist")
+            size = len(comp.title) + sum(len(d.name) + len(d.left) + len(d.right) for d in comp.dimensions)
+            if size + REPLY_FOOTER_ALLOWANCE > limits.EMBED_TOTAL:
+                self.problem(doc, path, f"comparison totals {size} characters; one embed holds {limits.EMBED_TOTAL}")
+
+    def result(self, sources: tuple[SourceFile, ...]) -> KnowledgeBase:
+        def freeze(table: dict[str, tuple[Any, _Document, Path_]]) -> Mapping[str, Any]:
+            return MappingProxyType({k: v[0] for k, v in table.items()})
+
+        return KnowledgeBase(
+            categories=freeze(self.categories),
+            intents=freeze(self.intents),
+            roles=freeze(self.roles),
+            comparison=self.comparison[0] if self.comparison else None,
+            synonyms=MappingProxyType(dict(self.synonyms)),
+            ambiguous=MappingProxyType(dict(self.ambiguous)),
+            sources=sources,
+            loaded_at=datetime.now(timezone.utc),
+        )
+
+
+def knowledge_files(path: Path) -> list[Path]:
+    """The YAML files that make up the knowledge at `path` (a folder or one file)."""
+    if path.is_dir():
+        return sorted(p for p in path.iterdir() if p.suffix in YAML_SUFFIXES and p.is_file())
+    return [path]
+
+
+def load_knowledge(path: Path | str, overrides: Mapping[str, str] | None = None) -> KnowledgeBase:
+    """Loads a folder (or a single file) of knowledge, or raises KnowledgeError.
+
+    `overrides` maps a file name to replacement text, so an uploaded file can
+    be validated together with the rest before anything on disk changes.
+    """
+    path = Path(path)
+    if not path.exists():
+        raise KnowledgeError([Problem(str(path), 1, "no such file or folder; pass the knowledge folder, e.g. knowledge/")])
+    texts: dict[str, tuple[str, str]] = {}  # file name -> (shown name, text)
+    for file in knowledge_files(path):
+        try:
+            texts[file.name] = (str(file), file.read_text(encoding="utf-8"))
+        except (OSError, UnicodeDecodeError) as exc:
+            raise KnowledgeError([Problem(str(file), 1, f"cannot read the file: {exc}")]) from exc
+    base = path if path.is_dir() else path.parent
+    for name, text in (overrides or {}).items():
+        texts[name] = (str(base / name), text)
+    if not texts:
+        raise KnowledgeError([Problem(str(path), 1, "no .yaml files found")])
+    return parse_knowledge(texts.values())
+
+
+def parse_knowledge(files: Iterable[tuple[str, str]]) -> KnowledgeBase:
+    """Builds a KnowledgeBase from (name, text) pairs; all problems are collected before raising."""
+    problems: list[Problem] = []
+    docs: list[_Document] = []
+    sources = []
+    for name, text in files:
+        sources.append(SourceFile(Path(name), hashlib.sha256(text.encode()).hexdigest()))
+        doc = _parse(name, text, problems)
+        if doc is None:
+            continue
+        schema_problems = _schema_problems(doc)
+        problems.extend(schema_problems)
+        if not schema_problems:
+            docs.append(doc)
+    if problems:
+        raise KnowledgeError(problems)
+    assembler = _Assembler()
+    for doc in docs:
+        assembler.add(doc)
+    if not assembler.intents:
+        assembler.problems.append(Problem(docs[0].name if docs else "knowledge", 1, "no intents defined"))
+    assembler.check_references()
+    if assembler.problems:
+        raise KnowledgeError(assembler.problems)
+    return assembler.result(tuple(sources))

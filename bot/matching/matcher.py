@@ -1,0 +1,226 @@
+"""Matches a question to an intent and decides answer, suggest or fallback.
+
+The scoring is deliberately explainable: for every intent it can say which
+phrasing matched, how well, and why the bot did what it did (`/kb why`).
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from collections import defaultdict
+from dataclasses import dataclass
+from typing import Literal
+
+import numpy as np
+from rapidfuzz import fuzz, process
+
+from bot.knowledge import KnowledgeBase
+from bot.matching import thresholds as T
+from bot.matching.normalise import MAX_INPUT_CHARS, STOP_WORDS, Normaliser
+
+Kind = Literal["answer", "suggest", "fallback"]
+
+SHAPE_CANDIDATES = 32  # phrasings whose word order is compared in full
+_SENTENCE_END = re.compile(r"(?<=[.?!\n])\s+|\n+")
+
+
+@dataclass(frozen=True)
+class Candidate:
+    """One intent's score for a question, with the phrasing that earned it."""
+
+    intent_id: str
+    score: float
+    matched: str
+    overlap: float = 0.0
+    wording: float = 0.0
+    coverage: float = 0.0
+
+
+@dataclass(frozen=True)
+class MatchResult:
+    kind: Kind
+    question: str
+    normalised: str
+    intent_id: str | None = None
+    score: float = 0.0
+    suggestions: tuple[str, ...] = ()
+    candidates: tuple[Candidate, ...] = ()
+    reading: str | None = None  # how an ambiguous word was read, e.g. "pm → product manager"
+    ambiguous_word: str | None = None  # set when the bot asks because a word like "pm" has several meanings
+    reason: str = ""
+
+
+class Matcher:
+    """Built once per KnowledgeBase; matching is read-only and safe to share."""
+
+    def __init__(self, kb: KnowledgeBase) -> None:
+        self.kb = kb
+        texts = [t for i in kb.intents.values() for t in (i.title, *i.phrasings, *i.keywords)]
+        synonyms = {**kb.synonyms, **{word: () for word in kb.ambiguous}}
+        self.normaliser = Normaliser(texts, synonyms)
+        self.ambiguous = {w: [r.split() for r in readings] for w, readings in kb.ambiguous.items()}
+
+        raw: list[tuple[str, str, list[str], str]] = []
+        intent_vocab: dict[str, set[str]] = defaultdict(set)
+        for intent in kb.intents.values():
+            for text in (intent.title, *intent.phrasings, *intent.keywords):
+                tokens = self.normaliser.tokens(text)
+                content = self._content(tokens)
+                if content:
+                    raw.append((intent.id, text, content, " ".join(tokens)))
+                    intent_vocab[intent.id].update(content)
+        df: dict[str, int] = defaultdict(int)
+        for vocab in intent_vocab.values():
+            for token in vocab:
+                df[token] += 1
+        n = len(kb.intents)
+        self.idf = {t: math.log((n + 1) / (d + 1)) + 1 for t, d in df.items()}
+        self.unknown_weight = max(self.idf.values(), default=1.0) * T.UNKNOWN_WORD_WEIGHT
+
+        # Dense matrices: at this size a matrix product beats any Python loop by far.
+        self.column = {t: i for i, t in enumerate(sorted(self.idf))}
+        self.intent_ids = list(intent_vocab)
+        row_of_intent = {i: r for r, i in enumerate(self.intent_ids)}
+        raw.sort(key=lambda item: row_of_intent[item[0]])
+        self.entry_text = [text for _, text, _, _ in raw]
+        self.entry_content = [" ".join(sorted(content)) for _, _, content, _ in raw]
+        self.entry_shape = [shape for _, _, _, shape in raw]
+        self.entry_intent = np.array([row_of_intent[i] for i, _, _, _ in raw], dtype=np.intp)
+
+        self.entry_vectors = np.zeros((len(raw), len(self.column)), dtype=np.float32)
+        for row, (_, _, content, _) in enumerate(raw):
+            for token in content:
+                self.entry_vectors[row, self.column[token]] = self.idf[token]
+        self.entry_vectors /= np.linalg.norm(self.entry_vectors, axis=1, keepdims=True)
+        self.entry_vectors = np.asfortranarray(self.entry_vectors)  # a question reads a few whole columns
+        self.intent_vocab = np.zeros((len(self.intent_ids), len(self.column)), dtype=np.float32)
+        for intent_id, vocab in intent_vocab.items():
+            for token in vocab:
+                self.intent_vocab[row_of_intent[intent_id], self.column[token]] = 1.0
+        self.intent_vocab = np.asfortranarray(self.intent_vocab)
+
+    @staticmethod
+    def _content(tokens: list[str]) -> list[str]:
+        return list(dict.fromkeys(t for t in tokens if t not in STOP_WORDS))
+
+    def weight(self, token: str) -> float:
+        return self.idf.get(token, self.unknown_weight)
+
+    # -- scoring ---------------------------------------------------------------
+
+    def rank(self, tokens: list[str], limit: int = 8) -> list[Candidate]:
+        """The best-scoring intents for the tokens, best first."""
+        content = self._content(tokens)
+        known = [t for t in content if t in self.column]
+        if not known:
+            return []
+        weights = np.array([self.weight(t) for t in content], dtype=np.float32)
+        columns = [self.column[t] for t in known]
+        idf = np.array([self.idf[t] for t in known], dtype=np.float32)
+        overlap = self.entry_vectors[:, columns] @ idf / float(np.linalg.norm(weights))
+        wording = process.cdist(
+            [" ".join(sorted(content))], self.entry_content, scorer=fuzz.ratio, dtype=np.float32
+        )[0] / 100
+        coverage = self.intent_vocab[:, columns] @ idf / float(weights.sum())
+        base = (
+            T.WEIGHT_OVERLAP * overlap + T.WEIGHT_WORDING * wording + T.WEIGHT_COVERAGE * coverage[self.entry_intent]
+        )
+        # Word order is compared only for the phrasings already closest, to keep a question well under a millisecond.
+        top = np.argpartition(-base, min(SHAPE_CANDIDATES, len(base) - 1))[:SHAPE_CANDIDATES]
+        whole = " ".join(tokens)
+        best: dict[int, tuple[float, int]] = {}
+        for idx in top.tolist():
+            score = 100 * (float(base[idx]) + T.WEIGHT_SHAPE * fuzz.ratio(whole, self.entry_shape[idx]) / 100)
+            row = int(self.entry_intent[idx])
+            if row not in best or score > best[row][0]:
+                best[row] = (score, idx)
+        out = []
+        for row, (score, idx) in sorted(best.items(), key=lambda item: -item[1][0])[:limit]:
+            out.append(
+                Candidate(
+                    self.intent_ids[row],
+                    round(score, 2),
+                    self.entry_text[idx],
+                    round(float(overlap[idx]), 3),
+                    round(float(wording[idx]), 3),
+                    round(float(coverage[row]), 3),
+                )
+            )
+        return out
+
+    def _rank_message(self, text: str) -> tuple[list[Candidate], list[str]]:
+        """Ranks the whole message and, for long ones, each sentence; the best reading wins."""
+        tokens = self.normaliser.tokens(text)
+        ranked = self.rank(tokens)
+        confident = bool(ranked) and ranked[0].score >= T.ANSWER_SCORE
+        if not confident and len(self._content(tokens)) >= T.SENTENCE_SPLIT_MIN_WORDS:
+            sentences = [s for s in _SENTENCE_END.split(text) if s.strip()]
+            questions = [s for s in sentences if "?" in s] or sentences
+            for sentence in questions[-T.MAX_SENTENCES :]:
+                sentence_tokens = self.normaliser.tokens(sentence)
+                other = self.rank(sentence_tokens)
+                if other and (not ranked or other[0].score > ranked[0].score):
+                    ranked, tokens = other, sentence_tokens
+        return ranked, tokens
+
+    # -- deciding --------------------------------------------------------------
+
+    def match(self, question: str) -> MatchResult:
+        text = question[:MAX_INPUT_CHARS]
+        ranked, tokens = self._rank_message(text)
+        normalised = " ".join(tokens)
+        ambiguous = [t for t in dict.fromkeys(tokens) if t in self.ambiguous]
+        if ambiguous:
+            return self._match_ambiguous(question, text, ranked, normalised, ambiguous[0])
+        return self._decide(question, normalised, ranked)
+
+    def _decide(self, question: str, normalised: str, ranked: list[Candidate], reading: str | None = None) -> MatchResult:
+        common = dict(question=question, normalised=normalised, candidates=tuple(ranked[:5]), reading=reading)
+        if not ranked or ranked[0].score < T.SUGGEST_SCORE:
+            score = ranked[0].score if ranked else 0.0
+            why = f"best score {score:.0f} is under the suggest threshold {T.SUGGEST_SCORE:.0f}"
+            return MatchResult("fallback", score=score, reason=why, **common)
+        best = ranked[0]
+        lead = best.score - (ranked[1].score if len(ranked) > 1 else 0.0)
+        if best.score >= T.ANSWER_SCORE and lead >= T.ANSWER_MARGIN:
+            why = f"score {best.score:.0f} ≥ {T.ANSWER_SCORE:.0f} and {lead:.1f} ahead of the next (margin {T.ANSWER_MARGIN:.0f})"
+            return MatchResult("answer", intent_id=best.intent_id, score=best.score, reason=why, **common)
+        suggestions = tuple(
+            c.intent_id
+            for c in ranked[: T.MAX_SUGGESTIONS]
+            if c.score >= T.SUGGEST_SCORE and best.score - c.score <= T.SUGGEST_WINDOW
+        )
+        why = (
+            f"score {best.score:.0f} is under the answer threshold {T.ANSWER_SCORE:.0f}"
+            if best.score < T.ANSWER_SCORE
+            else f"the next intent is only {lead:.1f} behind (margin {T.ANSWER_MARGIN:.0f})"
+        )
+        return MatchResult("suggest", score=best.score, suggestions=suggestions, reason=why, **common)
+
+    def _match_ambiguous(
+        self, question: str, text: str, literal: list[Candidate], normalised: str, word: str
+    ) -> MatchResult:
+        """Reads an ambiguous word each possible way; agreeing readings answer, disagreeing ones ask which."""
+        results = [self._decide(question, normalised, literal, f"{word} as written")]
+        for reading in self.ambiguous[word]:
+            phrase = " ".join(reading)
+            swapped = re.sub(rf"\b{re.escape(word)}s?\b", phrase, text, flags=re.IGNORECASE)
+            ranked, tokens = self._rank_message(swapped)
+            results.append(self._decide(question, " ".join(tokens), ranked, f"{word} → {phrase}"))
+        answers = [r for r in results if r.kind == "answer"]
+        if answers and len({r.intent_id for r in answers}) == 1:
+            return max(answers, key=lambda r: r.score)
+        # Each reading's best intent first, so every meaning of the word is offered.
+        tops = sorted((r.candidates[0] for r in results if r.candidates), key=lambda c: -c.score)
+        rest = sorted((c for r in results for c in r.candidates[1:2]), key=lambda c: -c.score)
+        pool = [c for c in (*tops, *rest) if c.score >= T.SUGGEST_SCORE]
+        suggestions = tuple(dict.fromkeys(c.intent_id for c in pool))[: T.MAX_SUGGESTIONS]
+        best_score = max(r.score for r in results)
+        if not suggestions:
+            return MatchResult("fallback", question, normalised, score=best_score, candidates=tuple(literal[:5]),
+                               reason="no reading of the ambiguous word scored high enough")
+        meanings = ", ".join(" ".join(r) for r in self.ambiguous[word])
+        return MatchResult("suggest", question, normalised, score=best_score, suggestions=suggestions,
+                           candidates=tuple(pool[:5]), ambiguous_word=word,
+                           reason=f"'{word}' can mean {meanings}, and the readings lead to different answers")

@@ -1,0 +1,182 @@
+"""Turns what people type in chat into comparable tokens.
+
+The same pipeline runs over the knowledge's phrasings at load time and over
+every question, so "What's the diff b/w a PdM & a proj mgr??" and "what is
+the difference between a product manager and a project manager" end up as
+nearly the same tokens before any fuzzy scoring happens.
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from collections import Counter
+from functools import cache
+from typing import Iterable, Mapping
+
+from rapidfuzz import process
+from rapidfuzz.distance import OSA
+
+MAX_INPUT_CHARS = 600  # a question longer than this is chat, not a question; the rest is not read
+
+_DISCORD_MARKUP = re.compile(r"<a?:\w+:\d+>|<[@#][!&]?\d+>|<t:\d+(?::\w)?>")
+_URL = re.compile(r"https?://\S+|www\.\S+")
+_APOSTROPHES = str.maketrans({"\u2019": "'", "\u2018": "'", "\u02bc": "'", "`": "'", "\u00b4": "'"})
+_TOKEN = re.compile(r"[a-z0-9]+(?:'[a-z]+)?")
+
+# Contractions and chat shorthand: general English, not domain knowledge,
+# so they live here rather than in the editable synonyms table.
+_SHORTHAND: Mapping[str, str] = {
+    "what's": "what is", "whats": "what is", "wats": "what is", "wat": "what", "wut": "what",
+    "who's": "who is", "whos": "who is", "where's": "where is", "how's": "how is", "hows": "how is",
+    "that's": "that is", "thats": "that is", "there's": "there is", "it's": "it is", "its": "it is",
+    "let's": "let us", "isn't": "is not", "isnt": "is not", "aren't": "are not", "arent": "are not",
+    "don't": "do not", "dont": "do not", "doesn't": "does not", "doesnt": "does not",
+    "didn't": "did not", "didnt": "did not", "can't": "can not", "cant": "can not", "cannot": "can not",
+    "won't": "will not", "wont": "will not", "shouldn't": "should not", "wouldn't": "would not",
+    "i'm": "i am", "im": "i am", "you're": "you are", "youre": "you are", "they're": "they are",
+    "we're": "we are", "i've": "i have", "ive": "i have", "i'll": "i will", "i'd": "i would",
+    "u": "you", "ya": "you", "yu": "you", "ur": "your", "r": "are", "pls": "please", "plz": "please",
+    "plss": "please", "abt": "about", "bc": "because", "cuz": "because", "coz": "because",
+    "btwn": "between", "betwen": "between", "wanna": "want to",
+    "gonna": "going to", "gotta": "have to", "dunno": "do not know", "idk": "i do not know",
+    "yrs": "years", "yr": "year", "hw": "how", "hv": "have", "n": "and", "&": "and", "thru": "through",
+    "ppl": "people", "tho": "though", "smth": "something", "sth": "something", "sb": "somebody",
+}
+
+# Words that carry no topic. Kept short on purpose: greetings and thanks are
+# topics here (the meta intents), and question words tell intents apart
+# ("who owns…", "how do I become…", "what does a … do"), so those stay in.
+STOP_WORDS = frozenset(
+    """a an the and or but if of to in on at for from by with about as into than then so too very
+    is am are was were be been being did doing have has had having will would shall should
+    could may might must i me my mine myself you your yours we us our they them their he him his
+    she her it this that these those there here what whom whose where
+    not no yes just really actually basically like also any some all each every other another such
+    own only much many please one ones thing things kind sort lot lots get got
+    know tell explain someone something anyone anybody people person guy guys bro im ok okay
+    lol lmao tbh ngl imo imho rn btw fr pretty quick question q""".split()
+)
+
+
+def fold_plural(token: str) -> str:
+    """A crude English plural fold; it only needs to be consistent, not correct."""
+    if len(token) > 4 and token.endswith("ies"):
+        return token[:-3] + "y"
+    if len(token) > 4 and token.endswith(("sses", "ches", "shes", "xes")):
+        return token[:-2]
+    if len(token) > 3 and token.endswith("s") and not token.endswith(("ss", "us", "is", "'s")):
+        return token[:-1]
+    return token
+
+
+def clean(text: str) -> str:
+    """Unicode, case, Discord markup, URLs and accents removed; the text a person meant."""
+    text = text[:MAX_INPUT_CHARS]
+    text = _DISCORD_MARKUP.sub(" ", text)
+    text = _URL.sub(" ", text)
+    text = unicodedata.normalize("NFKD", text.translate(_APOSTROPHES))
+    text = "".join(c for c in text if not unicodedata.combining(c)).casefold()
+    text = re.sub(r"\bb/w\b", " between ", text)
+    text = re.sub(r"\bw/o\b", " without ", text)
+    text = re.sub(r"\bw/", " with ", text)
+    return text.replace("&", " and ").replace("/", " ")
+
+
+def basic_tokens(text: str) -> list[str]:
+    """Tokens with contractions and chat shorthand expanded and plurals folded."""
+    out: list[str] = []
+    for raw in _TOKEN.findall(clean(text)):
+        expanded = _SHORTHAND.get(raw)
+        if expanded is None:
+            expanded = raw.replace("'s", "").replace("'", "")
+        out.extend(t if t in STOP_WORDS else fold_plural(t) for t in expanded.split())
+    return out
+
+
+@cache
+def _english_frequency() -> Mapping[str, int]:
+    """A general English word list, so real words are never 'corrected' into domain words."""
+    from spellchecker import SpellChecker
+
+    return SpellChecker(distance=1).word_frequency.dictionary
+
+
+COMMON_WORD_FREQUENCY = 100  # at or above this count in the English list a word is real, not a typo
+
+
+class Normaliser:
+    """Normalisation tied to one knowledge base's vocabulary and synonym table."""
+
+    def __init__(self, texts: Iterable[str], synonyms: Mapping[str, Iterable[str]]) -> None:
+        texts = list(texts)
+        self.phrases: dict[tuple[str, ...], tuple[str, ...]] = {}  # variant tokens -> canonical tokens
+        for canonical, variants in synonyms.items():
+            canon = tuple(basic_tokens(canonical))
+            for variant in variants:
+                key = tuple(basic_tokens(variant))
+                if key and key != canon:
+                    self.phrases[key] = canon
+        counts = Counter(t for text in (*texts, *synonyms) for t in basic_tokens(text))
+        variants = {t for key in self.phrases for t in key}
+        counts.update(variants)
+        # Ties go to the word the knowledge uses most ("creap" -> "creep", not "cheap").
+        self._typo_targets = sorted((t for t in counts if len(t) >= 5 and not t.isdigit()), key=lambda t: -counts[t])
+        self._corrections: dict[str, str] = {}
+        # Phrasings carry deliberate typos ("managment", "salery"). Left alone they
+        # would become words of their own that only one intent knows, pulling any
+        # question with the same typo towards that intent; so they are corrected
+        # like a question's typos, towards a more common spelling in the knowledge.
+        self.vocabulary = frozenset(counts)
+        for token in sorted(counts):
+            if token in variants or token in STOP_WORDS or len(token) < 4 or token.isdigit():
+                continue
+            if _english_frequency().get(token, 0) >= COMMON_WORD_FREQUENCY:
+                continue
+            fixed = self._nearest(token, exclude=token)
+            if fixed != token and counts[fixed] > counts[token]:
+                self._corrections[token] = fixed
+        self.vocabulary = frozenset(counts.keys() - self._corrections.keys())
+        self.longest_phrase = max((len(k) for k in self.phrases), default=1)
+
+    def tokens(self, text: str) -> list[str]:
+        """The full pipeline: basic tokens, typo correction, then synonyms to canonical words."""
+        return self.apply_synonyms([self.correct(t) for t in basic_tokens(text)])
+
+    def correct(self, token: str) -> str:
+        if token in self.vocabulary or token in STOP_WORDS or len(token) < 4 or token.isdigit():
+            return token
+        if token not in self._corrections:
+            if len(self._corrections) > 50_000:  # bounded: chat can invent words forever
+                self._corrections.clear()
+            self._corrections[token] = self._closest(token)
+        return self._corrections[token]
+
+    def _closest(self, token: str) -> str:
+        if _english_frequency().get(token, 0) >= COMMON_WORD_FREQUENCY:
+            return token
+        return self._nearest(token)
+
+    def _nearest(self, token: str, exclude: str | None = None) -> str:
+        max_edits = 1 if len(token) < 8 else 2
+        for target, distance, _ in process.extract(
+            token, self._typo_targets, scorer=OSA.distance, score_cutoff=max_edits, limit=3
+        ):
+            if target != exclude and target not in self._corrections:
+                return target
+        return token
+
+    def apply_synonyms(self, tokens: list[str]) -> list[str]:
+        out: list[str] = []
+        i = 0
+        while i < len(tokens):
+            for size in range(min(self.longest_phrase, len(tokens) - i), 0, -1):
+                canon = self.phrases.get(tuple(tokens[i : i + size]))
+                if canon is not None:
+                    out.extend(canon)
+                    i += size
+                    break
+            else:
+                out.append(tokens[i])
+                i += 1
+        return out

@@ -1,0 +1,40 @@
+"""Every number that decides answer / suggest / fallback, in one place.
+
+Scores run from 0 to 100. An intent's score blends three signals (weights
+below): how much of the question's meaningful words the intent's phrasings
+share, weighted by how rare each word is across intents (so "budget" counts
+more than "manager", and a word the knowledge has never seen, like
+"weather", drags the score down); how closely the question's wording
+resembles the single closest phrasing (rapidfuzz); and what share of that
+phrasing the question covers. Changing a number here changes the bot's
+behaviour everywhere: re-run `python -m bot eval` on the held-out sets in
+bench/eval/ before and after, never on dev.yaml alone.
+"""
+
+from __future__ import annotations
+
+# Blend of the signals (sum to 1).
+WEIGHT_OVERLAP = 0.40  # IDF-weighted cosine between the question and the best phrasing
+WEIGHT_WORDING = 0.20  # rapidfuzz ratio of the question's content words (sorted) vs the phrasing's
+WEIGHT_SHAPE = 0.15  # rapidfuzz ratio of the whole normalised question, word order and small words included
+WEIGHT_COVERAGE = 0.25  # share of the question's word weight that the intent's vocabulary explains
+
+# At or above this the bot answers, if the runner-up is far enough behind.
+ANSWER_SCORE = 62.0
+# The best intent must beat the best *other* intent by this much to be answered;
+# closer than that the question is ambiguous and the bot asks "Did you mean…".
+ANSWER_MARGIN = 4.0
+# From here up to an answer, the bot offers "Did you mean…" suggestions.
+SUGGEST_SCORE = 45.0
+# Suggestions are intents scoring within this distance of the best one.
+SUGGEST_WINDOW = 12.0
+MAX_SUGGESTIONS = 3
+
+# A word the knowledge has never seen weighs as much as the rarest known word
+# times this: off-topic messages are mostly made of such words.
+UNKNOWN_WORD_WEIGHT = 1.0
+
+# Long messages: each sentence is also matched on its own, so a question
+# buried in a paragraph of context is still found.
+SENTENCE_SPLIT_MIN_WORDS = 12
+MAX_SENTENCES = 6

@@ -1,0 +1,54 @@
+"""The live knowledge and its matcher, swapped as one on reload.
+
+Front ends hold a KnowledgeService, never a KnowledgeBase: a reload builds and
+validates the new knowledge and matcher completely, then replaces a single
+reference, so a failed reload changes nothing and a successful one is atomic.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Mapping
+
+from bot.knowledge import KnowledgeBase, KnowledgeDiff, load_knowledge
+from bot.matching import Matcher, MatchResult
+from bot.replies import Reply, build_reply
+
+
+@dataclass(frozen=True)
+class Answer:
+    result: MatchResult
+    reply: Reply
+
+
+class KnowledgeService:
+    def __init__(self, path: Path | str) -> None:
+        self.path = Path(path)
+        self._matcher = Matcher(load_knowledge(self.path))
+
+    @property
+    def kb(self) -> KnowledgeBase:
+        return self._matcher.kb
+
+    @property
+    def matcher(self) -> Matcher:
+        return self._matcher
+
+    def check(self, overrides: Mapping[str, str] | None = None) -> Matcher:
+        """Loads and indexes the knowledge as it would be after a change, without serving it."""
+        return Matcher(load_knowledge(self.path, overrides))
+
+    def swap(self, matcher: Matcher) -> KnowledgeDiff:
+        diff = KnowledgeDiff.between(self._matcher.kb, matcher.kb)
+        self._matcher = matcher
+        return diff
+
+    def reload(self) -> KnowledgeDiff:
+        """Re-reads the knowledge; raises KnowledgeError and keeps serving the old one if it is broken."""
+        return self.swap(self.check())
+
+    def ask(self, question: str) -> Answer:
+        matcher = self._matcher  # one snapshot for the whole question, even if a reload lands meanwhile
+        result = matcher.match(question)
+        return Answer(result, build_reply(matcher.kb, result))
