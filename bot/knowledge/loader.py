@@ -177,6 +177,7 @@ class _Assembler:
         self.synonym_owner: dict[str, tuple[str, _Document, Path_]] = {}
         self.ambiguous: dict[str, tuple[str, ...]] = {}
         self.phrasings: dict[str, tuple[str, _Document, Path_]] = {}
+        self.not_about: list[tuple[str, _Document, Path_]] = []
 
     def problem(self, doc: _Document, path: Path_, message: str) -> None:
         self.problems.append(Problem(doc.name, doc.line(path), message))
@@ -220,6 +221,8 @@ class _Assembler:
                 self.comparison = (Comparison(raw["title"].strip(), raw["left"], raw["right"], dims), doc, ("comparison",))
         for canonical, variants in data.get("synonyms", {}).items():
             self._add_synonyms(canonical, variants, doc)
+        for j, text in enumerate(data.get("not_about", [])):
+            self.not_about.append((text.strip(), doc, ("not_about", j)))
         for word, readings in data.get("ambiguous", {}).items():
             key = _norm_phrase(word)
             if key in self.ambiguous:
@@ -273,6 +276,12 @@ class _Assembler:
             self.synonym_owner[key] = (canon, doc, ("synonyms", canonical, j))
         self.synonyms[canon] = tuple(dict.fromkeys((*self.synonyms.get(canon, ()), *map(_norm_phrase, variants))))
 
+    def check_not_about(self) -> None:
+        for text, doc, path in self.not_about:
+            owner = self.phrasings.get(_norm_phrase(text))
+            if owner:
+                self.problem(doc, path, f"'{text}' is also a phrasing of intent '{owner[0]}'; it cannot be both")
+
     def check_references(self) -> None:
         for intent, doc, path in self.intents.values():
             if intent.category not in self.categories:
@@ -313,6 +322,7 @@ class _Assembler:
             comparison=self.comparison[0] if self.comparison else None,
             synonyms=MappingProxyType(dict(self.synonyms)),
             ambiguous=MappingProxyType(dict(self.ambiguous)),
+            not_about=tuple(text for text, _, _ in self.not_about),
             sources=sources,
             loaded_at=datetime.now(timezone.utc),
         )
@@ -370,6 +380,7 @@ def parse_knowledge(files: Iterable[tuple[str, str]]) -> KnowledgeBase:
     if not assembler.intents:
         assembler.problems.append(Problem(docs[0].name if docs else "knowledge", 1, "no intents defined"))
     assembler.check_references()
+    assembler.check_not_about()
     if assembler.problems:
         raise KnowledgeError(assembler.problems)
     return assembler.result(tuple(sources))

@@ -84,6 +84,7 @@ class KnowledgeBase:
     comparison: Comparison | None
     synonyms: Mapping[str, tuple[str, ...]]
     ambiguous: Mapping[str, tuple[str, ...]]
+    not_about: tuple[str, ...]
     sources: tuple[SourceFile, ...]
     loaded_at: datetime
 

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import math
 import re
-from collections import defaultdict
+from collections import Counter, defaultdict
 from dataclasses import dataclass
 from typing import Literal
 
@@ -22,6 +22,8 @@ from bot.matching.normalise import MAX_INPUT_CHARS, STOP_WORDS, Normaliser
 Kind = Literal["answer", "suggest", "fallback"]
 
 SHAPE_CANDIDATES = 32  # phrasings whose word order is compared in full
+ROLE_WORDS = ("product", "project", "program")  # after normalisation: PdM, proj mgmt… become these
+NOT_ABOUT = "(not about pmbot's topics)"  # pseudo-intent of the knowledge's not_about examples
 _SENTENCE_END = re.compile(r"(?<=[.?!\n])\s+|\n+")
 
 
@@ -56,13 +58,13 @@ class Matcher:
 
     def __init__(self, kb: KnowledgeBase) -> None:
         self.kb = kb
-        texts = [t for i in kb.intents.values() for t in (i.title, *i.phrasings, *i.keywords)]
+        texts = [t for i in kb.intents.values() for t in (i.title, *i.phrasings, *i.keywords)] + list(kb.not_about)
         synonyms = {**kb.synonyms, **{word: () for word in kb.ambiguous}}
         self.normaliser = Normaliser(texts, synonyms)
         self.ambiguous = {w: [r.split() for r in readings] for w, readings in kb.ambiguous.items()}
 
         raw: list[tuple[str, str, list[str], str]] = []
-        intent_vocab: dict[str, set[str]] = defaultdict(set)
+        intent_vocab: dict[str, Counter[str]] = defaultdict(Counter)
         for intent in kb.intents.values():
             for text in (intent.title, *intent.phrasings, *intent.keywords):
                 tokens = self.normaliser.tokens(text)
@@ -70,10 +72,24 @@ class Matcher:
                 if content:
                     raw.append((intent.id, text, content, " ".join(tokens)))
                     intent_vocab[intent.id].update(content)
+        for text in kb.not_about:
+            tokens = self.normaliser.tokens(text)
+            content = self._content(tokens)
+            if content:
+                raw.append((NOT_ABOUT, text, content, " ".join(tokens)))
+                intent_vocab[NOT_ABOUT].update(content)
         df: dict[str, int] = defaultdict(int)
         for vocab in intent_vocab.values():
             for token in vocab:
                 df[token] += 1
+        # How much each intent is about each role word, from its own phrasings: the
+        # one thing that separates "product manager salary" from "project manager salary".
+        role_share: dict[str, list[float]] = defaultdict(lambda: [0.0] * len(ROLE_WORDS))
+        phrasing_count: Counter[str] = Counter()
+        for intent_id, _, content, _ in raw:
+            phrasing_count[intent_id] += 1
+            for k, word in enumerate(ROLE_WORDS):
+                role_share[intent_id][k] += word in content
         n = len(kb.intents)
         self.idf = {t: math.log((n + 1) / (d + 1)) + 1 for t, d in df.items()}
         self.unknown_weight = max(self.idf.values(), default=1.0) * T.UNKNOWN_WORD_WEIGHT
@@ -88,6 +104,9 @@ class Matcher:
         self.entry_shape = [shape for _, _, _, shape in raw]
         self.entry_intent = np.array([row_of_intent[i] for i, _, _, _ in raw], dtype=np.intp)
 
+        self.role_share = np.array(
+            [[v / phrasing_count[i] for v in role_share[i]] for i in self.intent_ids], dtype=np.float32
+        )
         self.entry_vectors = np.zeros((len(raw), len(self.column)), dtype=np.float32)
         for row, (_, _, content, _) in enumerate(raw):
             for token in content:
@@ -97,7 +116,8 @@ class Matcher:
         self.intent_vocab = np.zeros((len(self.intent_ids), len(self.column)), dtype=np.float32)
         for intent_id, vocab in intent_vocab.items():
             for token in vocab:
-                self.intent_vocab[row_of_intent[intent_id], self.column[token]] = 1.0
+                # A word in one phrasing may be incidental context; from a second one on it is the intent's own.
+                self.intent_vocab[row_of_intent[intent_id], self.column[token]] = min(1.0, vocab[token] / T.VOCAB_FULL_AT)
         self.intent_vocab = np.asfortranarray(self.intent_vocab)
 
     @staticmethod
@@ -108,6 +128,15 @@ class Matcher:
         return self.idf.get(token, self.unknown_weight)
 
     # -- scoring ---------------------------------------------------------------
+
+    def _role_mismatch(self, content: list[str]) -> np.ndarray:
+        """Per intent, how much it is about a role the question does not name (0 = no conflict)."""
+        named = [k for k, word in enumerate(ROLE_WORDS) if word in content]
+        if not named or len(named) == len(ROLE_WORDS):
+            return np.zeros(len(self.intent_ids), dtype=np.float32)
+        unnamed = [k for k in range(len(ROLE_WORDS)) if k not in named]
+        gap = self.role_share[:, unnamed].max(axis=1) - self.role_share[:, named].max(axis=1)
+        return np.clip(gap, 0.0, 1.0)
 
     def rank(self, tokens: list[str], limit: int = 8) -> list[Candidate]:
         """The best-scoring intents for the tokens, best first."""
@@ -123,8 +152,12 @@ class Matcher:
             [" ".join(sorted(content))], self.entry_content, scorer=fuzz.ratio, dtype=np.float32
         )[0] / 100
         coverage = self.intent_vocab[:, columns] @ idf / float(weights.sum())
+        mismatch = self._role_mismatch(content)
         base = (
-            T.WEIGHT_OVERLAP * overlap + T.WEIGHT_WORDING * wording + T.WEIGHT_COVERAGE * coverage[self.entry_intent]
+            T.WEIGHT_OVERLAP * overlap
+            + T.WEIGHT_WORDING * wording
+            + T.WEIGHT_COVERAGE * coverage[self.entry_intent]
+            - T.ROLE_MISMATCH_PENALTY * mismatch[self.entry_intent]
         )
         # Word order is compared only for the phrasings already closest, to keep a question well under a millisecond.
         top = np.argpartition(-base, min(SHAPE_CANDIDATES, len(base) - 1))[:SHAPE_CANDIDATES]
@@ -176,6 +209,11 @@ class Matcher:
         return self._decide(question, normalised, ranked)
 
     def _decide(self, question: str, normalised: str, ranked: list[Candidate], reading: str | None = None) -> MatchResult:
+        if ranked and ranked[0].intent_id == NOT_ABOUT:
+            off = ranked[0]
+            return MatchResult("fallback", question, normalised, score=0.0, candidates=tuple(ranked[:5]), reading=reading,
+                               reason=f"closest to the off-topic example '{off.matched}' ({off.score:.0f})")
+        ranked = [c for c in ranked if c.intent_id != NOT_ABOUT]
         common = dict(question=question, normalised=normalised, candidates=tuple(ranked[:5]), reading=reading)
         if not ranked or ranked[0].score < T.SUGGEST_SCORE:
             score = ranked[0].score if ranked else 0.0
@@ -208,7 +246,12 @@ class Matcher:
             swapped = re.sub(rf"\b{re.escape(word)}s?\b", phrase, text, flags=re.IGNORECASE)
             ranked, tokens = self._rank_message(swapped)
             results.append(self._decide(question, " ".join(tokens), ranked, f"{word} → {phrase}"))
-        answers = [r for r in results if r.kind == "answer"]
+        best_reading = max((r.candidates[0].score for r in results[1:] if r.candidates), default=0.0)
+        if literal and literal[0].intent_id == NOT_ABOUT and literal[0].score >= best_reading:
+            return results[0]  # "pm me the link": here the word is no role at all
+        # A reading may answer only if something besides the word itself is about our topics.
+        context = [t for t in self._content(normalised.split()) if t != word and t in self.column]
+        answers = [r for r in results if r.kind == "answer" and context]
         if answers and len({r.intent_id for r in answers}) == 1:
             return max(answers, key=lambda r: r.score)
         # Each reading's best intent first, so every meaning of the word is offered.

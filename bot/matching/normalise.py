@@ -59,8 +59,13 @@ STOP_WORDS = frozenset(
 )
 
 
+_NOT_PLURAL = frozenset({"does", "goes", "has", "was", "yes", "always", "perhaps", "news", "series", "analysis"})
+
+
 def fold_plural(token: str) -> str:
     """A crude English plural fold; it only needs to be consistent, not correct."""
+    if token in _NOT_PLURAL:
+        return token
     if len(token) > 4 and token.endswith("ies"):
         return token[:-3] + "y"
     if len(token) > 4 and token.endswith(("sses", "ches", "shes", "xes")):
@@ -102,6 +107,10 @@ def _english_frequency() -> Mapping[str, int]:
     return SpellChecker(distance=1).word_frequency.dictionary
 
 
+# Nouns that name a role only with the right word before them: "product owner"
+# is ours, "server owner" is not.
+HEAD_NOUNS = frozenset({"manager", "management", "owner", "master"})
+
 COMMON_WORD_FREQUENCY = 100  # at or above this count in the English list a word is real, not a typo
 
 
@@ -138,10 +147,31 @@ class Normaliser:
                 self._corrections[token] = fixed
         self.vocabulary = frozenset(counts.keys() - self._corrections.keys())
         self.longest_phrase = max((len(k) for k in self.phrases), default=1)
+        self.head_modifiers = self._head_modifiers(texts)
+
+    def _head_modifiers(self, texts: list[str]) -> dict[str, frozenset[str]]:
+        """Which words the knowledge puts before "manager", "owner"…: product, project, scrum…"""
+        seen: Counter[tuple[str, str]] = Counter()
+        for text in texts:
+            tokens = self.apply_synonyms([self.correct(t) for t in basic_tokens(text)])
+            seen.update((a, b) for a, b in zip(tokens, tokens[1:]) if b in HEAD_NOUNS)
+        return {
+            head: frozenset(a for (a, b), n in seen.items() if b == head and n >= 2)
+            for head in HEAD_NOUNS
+        }
+
+    def mark_foreign_heads(self, tokens: list[str]) -> list[str]:
+        """'hotel manager' is not a role pmbot knows: its 'manager' must not count as ours."""
+        out = list(tokens)
+        for i in range(1, len(tokens)):
+            head, before = tokens[i], tokens[i - 1]
+            if head in HEAD_NOUNS and before not in STOP_WORDS and before not in self.head_modifiers[head]:
+                out[i] = f"{head}_of_another_kind"
+        return out
 
     def tokens(self, text: str) -> list[str]:
-        """The full pipeline: basic tokens, typo correction, then synonyms to canonical words."""
-        return self.apply_synonyms([self.correct(t) for t in basic_tokens(text)])
+        """The full pipeline: basic tokens, typo correction, synonyms, then foreign roles marked."""
+        return self.mark_foreign_heads(self.apply_synonyms([self.correct(t) for t in basic_tokens(text)]))
 
     def correct(self, token: str) -> str:
         if token in self.vocabulary or token in STOP_WORDS or len(token) < 4 or token.isdigit():

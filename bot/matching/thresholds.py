@@ -14,13 +14,17 @@ bench/eval/ before and after, never on dev.yaml alone.
 from __future__ import annotations
 
 # Blend of the signals (sum to 1).
-WEIGHT_OVERLAP = 0.40  # IDF-weighted cosine between the question and the best phrasing
+WEIGHT_OVERLAP = 0.30  # IDF-weighted cosine between the question and the best phrasing
 WEIGHT_WORDING = 0.20  # rapidfuzz ratio of the question's content words (sorted) vs the phrasing's
-WEIGHT_SHAPE = 0.15  # rapidfuzz ratio of the whole normalised question, word order and small words included
+WEIGHT_SHAPE = 0.25  # rapidfuzz ratio of the whole normalised question, word order and small words included
 WEIGHT_COVERAGE = 0.25  # share of the question's word weight that the intent's vocabulary explains
 
+# Taken off an intent whose phrasings are about another role than the one the
+# question names (e.g. a product-manager-only intent for a project manager question).
+ROLE_MISMATCH_PENALTY = 0.30
+
 # At or above this the bot answers, if the runner-up is far enough behind.
-ANSWER_SCORE = 62.0
+ANSWER_SCORE = 60.0
 # The best intent must beat the best *other* intent by this much to be answered;
 # closer than that the question is ambiguous and the bot asks "Did you mean…".
 ANSWER_MARGIN = 4.0
@@ -33,6 +37,9 @@ MAX_SUGGESTIONS = 3
 # A word the knowledge has never seen weighs as much as the rarest known word
 # times this: off-topic messages are mostly made of such words.
 UNKNOWN_WORD_WEIGHT = 1.0
+
+# A word counts fully towards an intent's vocabulary once this many of its phrasings use it.
+VOCAB_FULL_AT = 1
 
 # Long messages: each sentence is also matched on its own, so a question
 # buried in a paragraph of context is still found.
