@@ -1,0 +1,95 @@
+"""Matching decisions: answer when sure, ask when torn, stay out when it's not our topic."""
+
+from __future__ import annotations
+
+import pytest
+
+from bot.knowledge import KnowledgeBase
+from bot.matching import Matcher
+from bot.matching import thresholds as T
+
+
+@pytest.mark.parametrize(
+    ("question", "intent"),
+    [
+        ("what is scope creep", "scope-creep"),
+        ("PdM vs PjM, what's the difference?", "key-differences"),
+        ("who sets the budget and the schedule, product or project manager?", "budget-and-schedule-owner"),
+        ("how do i become a product manager", "become-product-manager"),
+        ("thx!!", "thanks"),
+    ],
+)
+def test_clear_questions_are_answered(matcher: Matcher, question: str, intent: str) -> None:
+    result = matcher.match(question)
+    assert (result.kind, result.intent_id) == ("answer", intent)
+    assert result.score >= T.ANSWER_SCORE
+
+
+def test_a_question_buried_in_a_long_message_is_found(matcher: Matcher) -> None:
+    message = (
+        "Hey all, long time lurker here. I work at a logistics company and we just reorganised the whole "
+        "department, new office, new tools, the usual chaos. Anyway my actual question: "
+        "what is scope creep and how do we stop it? Thanks in advance, you are all great."
+    )
+    result = matcher.match(message)
+    assert (result.kind, result.intent_id) == ("answer", "scope-creep")
+
+
+@pytest.mark.parametrize("question", ["what does a PM do", "pm salary", "how do I become a PM"])
+def test_bare_pm_is_never_guessed(matcher: Matcher, question: str) -> None:
+    result = matcher.match(question)
+    assert result.kind != "answer"
+    assert result.ambiguous_word == "pm"
+
+
+def test_bare_pm_offers_both_meanings(matcher: Matcher) -> None:
+    result = matcher.match("what does a PM do")
+    assert {"product-manager-responsibilities", "project-manager-responsibilities"} <= set(result.suggestions)
+
+
+def test_pm_with_its_meaning_asked_is_answered(matcher: Matcher) -> None:
+    result = matcher.match("what does PM stand for?")
+    assert (result.kind, result.intent_id) == ("answer", "pm-abbreviation")
+
+
+@pytest.mark.parametrize(
+    "message",
+    [
+        "what's the weather like tomorrow",
+        "my card got declined at the supermarket",
+        "how do I become a hotel manager",
+        "pm me the link",
+        "who was the mvp last night",
+        "lol",
+    ],
+)
+def test_off_topic_messages_are_not_answered(matcher: Matcher, message: str) -> None:
+    assert matcher.match(message).kind != "answer"
+
+
+@pytest.mark.parametrize("message", ["", "   ", "🔥🔥🔥", "**__~~||||~~__**", "<@123> <@&456>", "?" * 5000, "a" * 100_000])
+def test_odd_messages_fall_back_without_error(matcher: Matcher, message: str) -> None:
+    assert matcher.match(message).kind == "fallback"
+
+
+def test_a_not_about_example_keeps_the_bot_out(kb: KnowledgeBase, matcher: Matcher) -> None:
+    example = kb.not_about[0]
+    result = matcher.match(example)
+    assert result.kind == "fallback"
+    assert "off-topic example" in result.reason
+
+
+def test_candidates_are_ranked_and_explained(matcher: Matcher) -> None:
+    result = matcher.match("what skills does a project manager need")
+    scores = [c.score for c in result.candidates]
+    assert scores == sorted(scores, reverse=True)
+    assert result.candidates[0].matched  # the phrasing that earned the score
+    assert result.reason
+
+
+def test_suggestions_are_close_to_the_best_and_never_more_than_three(matcher: Matcher) -> None:
+    result = matcher.match("product manager project manager")
+    assert result.kind == "suggest"
+    assert 1 <= len(result.suggestions) <= T.MAX_SUGGESTIONS
+    best = result.candidates[0].score
+    assert all(best - c.score <= T.SUGGEST_WINDOW for c in result.candidates if c.intent_id in result.suggestions)

@@ -1,0 +1,59 @@
+"""Normalisation: what people type in chat becomes the words the knowledge uses."""
+
+from __future__ import annotations
+
+from bot.matching import Matcher
+from bot.matching.normalise import MAX_INPUT_CHARS, basic_tokens, clean, fold_plural
+
+
+def test_case_unicode_accents_and_punctuation_disappear() -> None:
+    assert basic_tokens("WHAT is a Próduct   Manager?!") == ["what", "is", "a", "product", "manager"]
+    assert basic_tokens("ｐｒｏｄｕｃｔ") == ["product"]  # full-width letters
+
+
+def test_contractions_and_chat_shorthand_expand() -> None:
+    assert basic_tokens("what's the diff b/w them, u know") == ["what", "is", "the", "diff", "between", "them", "you", "know"]
+    assert basic_tokens("isn’t it") == ["is", "not", "it"]  # curly apostrophe
+
+
+def test_plurals_fold_consistently_but_not_small_words() -> None:
+    assert fold_plural("managers") == "manager"
+    assert fold_plural("responsibilities") == "responsibility"
+    assert fold_plural("does") == "does"
+    assert fold_plural("process") == "process"
+
+
+def test_discord_markup_and_urls_are_not_words() -> None:
+    text = "<@123456789> <@&42> <#99> <:pepe:1234> see https://example.com/x what is scope creep"
+    assert basic_tokens(text) == ["see", "what", "is", "scope", "creep"]
+
+
+def test_long_input_is_cut_before_anything_else() -> None:
+    assert len(clean("a" * 100_000)) == MAX_INPUT_CHARS
+
+
+def test_abbreviations_become_the_canonical_role_names(matcher: Matcher) -> None:
+    tokens = matcher.normaliser.tokens
+    assert tokens("PdM vs PjM") == ["product", "manager", "versus", "project", "manager"]
+    assert tokens("prod mgr or proj mgmt") == ["product", "manager", "or", "project", "management"]
+    assert tokens("what does a PO do") == ["what", "does", "a", "product", "owner", "do"]
+
+
+def test_typos_are_corrected_towards_the_knowledge(matcher: Matcher) -> None:
+    tokens = matcher.normaliser.tokens
+    assert tokens("prodcut managment") == ["product", "management"]
+    assert tokens("scope creap") == ["scope", "creep"]
+    assert tokens("tripple constraint") == ["triple", "constraint"]
+
+
+def test_real_words_are_never_corrected_into_domain_words(matcher: Matcher) -> None:
+    tokens = matcher.normaliser.tokens
+    assert "protect" in tokens("how do I protect my account")
+    assert "price" in tokens("what is the price of rice")
+
+
+def test_a_manager_of_another_kind_is_not_one_of_ours(matcher: Matcher) -> None:
+    tokens = matcher.normaliser.tokens
+    assert "manager" not in tokens("how do I become a hotel manager")
+    assert "manager" in tokens("how do I become a good project manager")
+    assert "owner" not in tokens("who is the server owner")
