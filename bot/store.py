@@ -1,0 +1,464 @@
+"""What pmbot remembers between restarts: unanswered questions and feedback votes.
+
+The rest of the bot talks to the :class:`Store` protocol, never to SQLite, so a
+server database can replace :class:`SqliteStore` later without touching the
+front ends. SQLite is the default because a single file next to the bot needs
+no operator and survives restarts, which is all one bot process needs.
+
+Durability choices, and why:
+
+* WAL journal: readers never block the writer and a crash never leaves a
+  half-written page behind, the journal is replayed on the next open.
+* ``synchronous=NORMAL``: in WAL mode a committed transaction survives a
+  killed or crashed *process*; only a power loss or OS crash may drop the last
+  few commits (the file stays consistent either way). Losing a few analytics
+  rows on power loss is a fair price for not fsyncing on every click.
+* One connection per store, every write under an :class:`asyncio.Lock` and in
+  its own ``BEGIN IMMEDIATE ... COMMIT``: a write that returned is committed,
+  and concurrent coroutines can never interleave statements of two
+  transactions on the shared connection.
+* ``busy_timeout``: another process (a backup, a second bot, an operator's
+  ``sqlite3`` shell) holding the write lock makes us wait instead of failing.
+
+The schema is owned by the store: ``PRAGMA user_version`` records how many
+steps of :data:`MIGRATIONS` have been applied, opening an older file applies
+the missing steps in one transaction, and a file written by a newer pmbot is
+refused rather than silently misread.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import math
+import os
+from dataclasses import dataclass
+from datetime import datetime, timezone
+from pathlib import Path
+from types import TracebackType
+from typing import Any, Callable, Final, Literal, Protocol, Self, Sequence, runtime_checkable
+
+import aiosqlite
+
+__all__ = [
+    "MIGRATIONS",
+    "SCHEMA_VERSION",
+    "FeedbackSummary",
+    "QuestionKind",
+    "SchemaTooNewError",
+    "SqliteStore",
+    "Store",
+    "StoreClosedError",
+    "UnansweredQuestion",
+]
+
+log = logging.getLogger(__name__)
+
+QuestionKind = Literal["suggest", "fallback"]
+_KINDS: Final[frozenset[str]] = frozenset({"suggest", "fallback"})
+
+#: Ordered schema steps. Step ``n`` (1-based) moves a database from
+#: ``user_version = n - 1`` to ``n``. Append only: a released step must never
+#: be edited, because databases in the field already ran it.
+MIGRATIONS: Final[tuple[tuple[str, ...], ...]] = (
+    # 1: questions the bot could not answer confidently.
+    (
+        """
+        CREATE TABLE unanswered_questions (
+            id          INTEGER PRIMARY KEY,
+            asked_at    TEXT    NOT NULL,
+            guild_id    INTEGER,
+            channel_id  INTEGER,
+            user_id     INTEGER,
+            text        TEXT    NOT NULL,
+            kind        TEXT    NOT NULL CHECK (kind IN ('suggest', 'fallback')),
+            best_intent TEXT,
+            score       REAL    NOT NULL
+        )
+        """,
+        "CREATE INDEX unanswered_questions_asked_at ON unanswered_questions (asked_at)",
+    ),
+    # 2: thumbs up / down on answers, one vote per user per message.
+    (
+        """
+        CREATE TABLE feedback_votes (
+            message_id INTEGER NOT NULL,
+            user_id    INTEGER NOT NULL,
+            intent_id  TEXT    NOT NULL,
+            vote       INTEGER NOT NULL CHECK (vote IN (-1, 1)),
+            voted_at   TEXT    NOT NULL,
+            PRIMARY KEY (message_id, user_id)
+        )
+        """,
+        "CREATE INDEX feedback_votes_voted_at ON feedback_votes (voted_at)",
+    ),
+)
+
+#: The schema version this code writes and understands.
+SCHEMA_VERSION: Final[int] = len(MIGRATIONS)
+
+
+class SchemaTooNewError(RuntimeError):
+    """The database was written by a newer pmbot than the one running.
+
+    Raised instead of opening the file, because older code could misread or
+    damage tables it does not know about.
+    """
+
+    def __init__(self, path: str, found: int, supported: int) -> None:
+        self.path = path
+        self.found = found
+        self.supported = supported
+        super().__init__(
+            f"database {path!r} has schema version {found}, but this pmbot only "
+            f"supports up to version {supported}; upgrade pmbot to open it"
+        )
+
+
+class StoreClosedError(RuntimeError):
+    """A store was used before :meth:`open` or after :meth:`close`."""
+
+
+def _utcnow() -> datetime:
+    return datetime.now(timezone.utc)
+
+
+def _require_aware(value: datetime, name: str) -> datetime:
+    """Returns ``value`` in UTC; naive datetimes are refused.
+
+    A naive datetime is ambiguous (local time? UTC?), and guessing wrong would
+    shift every report by the server's offset, so the caller must say.
+    """
+    if not isinstance(value, datetime):
+        raise TypeError(f"{name} must be a datetime, got {type(value).__name__}")
+    if value.tzinfo is None or value.utcoffset() is None:
+        raise ValueError(f"{name} must be timezone-aware (UTC), got naive {value!r}")
+    return value.astimezone(timezone.utc)
+
+
+def _encode_time(value: datetime, name: str) -> str:
+    """Fixed-width UTC ISO-8601, so text order equals time order in SQL."""
+    utc = _require_aware(value, name).replace(tzinfo=None)
+    return utc.isoformat(timespec="microseconds") + "Z"
+
+
+def _decode_time(value: str) -> datetime:
+    return datetime.fromisoformat(value.removesuffix("Z")).replace(tzinfo=timezone.utc)
+
+
+@dataclass(frozen=True, slots=True)
+class UnansweredQuestion:
+    """A question the bot could only guess at ("suggest") or not answer ("fallback").
+
+    Kept so maintainers can see which questions the knowledge base is missing.
+    ``text`` is the normalised question text. ``asked_at`` must be
+    timezone-aware and is converted to UTC. ``user_id`` is only persisted by a
+    store created with ``store_user_ids=True``; see :class:`SqliteStore`.
+    """
+
+    asked_at: datetime
+    guild_id: int | None
+    channel_id: int | None
+    text: str
+    kind: QuestionKind
+    best_intent: str | None
+    score: float
+    user_id: int | None = None
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "asked_at", _require_aware(self.asked_at, "asked_at"))
+        if self.kind not in _KINDS:
+            raise ValueError(f"kind must be one of {sorted(_KINDS)}, got {self.kind!r}")
+        score = float(self.score)
+        if not math.isfinite(score):
+            raise ValueError(f"score must be finite, got {self.score!r}")
+        object.__setattr__(self, "score", score)
+
+
+@dataclass(frozen=True, slots=True)
+class FeedbackSummary:
+    """Votes on one intent's answers; a high ``down_share`` marks an answer to rewrite."""
+
+    intent_id: str
+    up: int
+    down: int
+
+    @property
+    def total(self) -> int:
+        return self.up + self.down
+
+    @property
+    def down_share(self) -> float:
+        """Fraction of votes that were 👎, 0.0 when there are no votes."""
+        return self.down / self.total if self.total else 0.0
+
+
+@runtime_checkable
+class Store(Protocol):
+    """Everything pmbot persists. Implementations must be safe for concurrent coroutines."""
+
+    async def open(self) -> None: ...
+
+    async def close(self) -> None: ...
+
+    async def __aenter__(self) -> Self: ...
+
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None: ...
+
+    async def record_unanswered(self, q: UnansweredQuestion) -> None: ...
+
+    async def unanswered(self, since: datetime) -> list[UnansweredQuestion]: ...
+
+    async def record_vote(self, message_id: int, user_id: int, intent_id: str, vote: int) -> None: ...
+
+    async def feedback_summary(self, since: datetime) -> list[FeedbackSummary]: ...
+
+
+class SqliteStore:
+    """The :class:`Store` backed by one SQLite file, through aiosqlite.
+
+    Privacy: an unanswered question's ``user_id`` is dropped (stored as NULL
+    and read back as ``None``) unless the store is created with
+    ``store_user_ids=True``. Finding knowledge gaps needs the questions, not
+    who asked them, so by default nothing ties a logged question to a person.
+
+    Feedback votes, however, always store the voter's user id: it is the only
+    way to enforce one vote per user per message (a second click replaces the
+    first instead of counting twice). ``store_user_ids`` does not apply there.
+
+    ``clock`` supplies the vote timestamps; tests replace it.
+    """
+
+    def __init__(
+        self,
+        path: str | os.PathLike[str],
+        *,
+        store_user_ids: bool = False,
+        busy_timeout_ms: int = 5_000,
+        clock: Callable[[], datetime] = _utcnow,
+    ) -> None:
+        if busy_timeout_ms < 0:
+            raise ValueError("busy_timeout_ms must be >= 0")
+        self._path = os.fspath(path)
+        self._store_user_ids = store_user_ids
+        self._busy_timeout_ms = int(busy_timeout_ms)
+        self._clock = clock
+        self._conn: aiosqlite.Connection | None = None
+        # Serialises every use of the one connection: SQLite transactions are
+        # per connection, so two coroutines must never interleave statements.
+        self._lock = asyncio.Lock()
+
+    @property
+    def path(self) -> str:
+        return self._path
+
+    @property
+    def store_user_ids(self) -> bool:
+        return self._store_user_ids
+
+    # -- lifecycle -----------------------------------------------------------
+
+    async def open(self) -> None:
+        """Connects, applies the durability pragmas and migrates the schema.
+
+        Raises :class:`SchemaTooNewError` (leaving the file untouched) when
+        the database comes from a newer pmbot.
+        """
+        if self._conn is not None:
+            raise RuntimeError("store is already open")
+        if self._path != ":memory:" and not self._path.startswith("file:"):
+            Path(self._path).parent.mkdir(parents=True, exist_ok=True)
+        # isolation_level=None: the store issues BEGIN/COMMIT itself, so the
+        # sqlite3 module never opens implicit transactions behind our back.
+        conn = await aiosqlite.connect(self._path, isolation_level=None)
+        try:
+            await conn.execute(f"PRAGMA busy_timeout = {self._busy_timeout_ms}")
+            # Check before anything writes to the file (journal_mode=WAL does).
+            found = await _user_version(conn)
+            if found > SCHEMA_VERSION:
+                raise SchemaTooNewError(self._path, found, SCHEMA_VERSION)
+            rows = await conn.execute_fetchall("PRAGMA journal_mode = WAL")
+            mode = str(next(iter(rows))[0]).lower()
+            if mode != "wal" and self._path != ":memory:":
+                log.warning("SQLite refused WAL mode for %s (got %r)", self._path, mode)
+            await conn.execute("PRAGMA synchronous = NORMAL")
+            await conn.execute("PRAGMA foreign_keys = ON")
+            await self._migrate(conn)
+        except BaseException:
+            await conn.close()
+            raise
+        self._conn = conn
+
+    async def close(self) -> None:
+        """Waits for in-flight operations, then closes. Safe to call twice."""
+        async with self._lock:
+            conn, self._conn = self._conn, None
+            if conn is None:
+                return
+            try:
+                # Cheap, and keeps query plans good on a long-lived file.
+                await conn.execute("PRAGMA optimize")
+            finally:
+                await conn.close()
+
+    async def __aenter__(self) -> Self:
+        await self.open()
+        return self
+
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        await self.close()
+
+    async def _migrate(self, conn: aiosqlite.Connection) -> None:
+        """Brings the schema to :data:`SCHEMA_VERSION` in one transaction.
+
+        The version is re-read under ``BEGIN IMMEDIATE`` so two processes
+        opening the same old file cannot both run a step; DDL and
+        ``user_version`` are transactional in SQLite, so a failed migration
+        leaves the file exactly as it was.
+        """
+        if await _user_version(conn) == SCHEMA_VERSION:
+            return
+        await conn.execute("BEGIN IMMEDIATE")
+        try:
+            current = await _user_version(conn)
+            if current > SCHEMA_VERSION:
+                raise SchemaTooNewError(self._path, current, SCHEMA_VERSION)
+            for number, steps in enumerate(MIGRATIONS[current:], start=current + 1):
+                log.info("migrating %s to schema version %d", self._path, number)
+                for sql in steps:
+                    await conn.execute(sql)
+            # PRAGMA cannot take a bound parameter; the value is our own int.
+            await conn.execute(f"PRAGMA user_version = {SCHEMA_VERSION:d}")
+            await conn.execute("COMMIT")
+        except BaseException:
+            if conn.in_transaction:
+                await conn.execute("ROLLBACK")
+            raise
+
+    # -- plumbing ------------------------------------------------------------
+
+    def _connection(self) -> aiosqlite.Connection:
+        if self._conn is None:
+            raise StoreClosedError(f"store {self._path!r} is not open")
+        return self._conn
+
+    async def _write(self, sql: str, params: Sequence[Any]) -> None:
+        """Runs one statement as its own committed transaction.
+
+        Shielded: if the calling task is cancelled mid-write, the transaction
+        still finishes (commit or rollback) instead of leaving the shared
+        connection inside an open transaction.
+        """
+        self._connection()  # fail fast, before queueing behind the lock
+        await asyncio.shield(self._write_locked(sql, params))
+
+    async def _write_locked(self, sql: str, params: Sequence[Any]) -> None:
+        async with self._lock:
+            conn = self._connection()  # may have been closed while we waited
+            await conn.execute("BEGIN IMMEDIATE")
+            try:
+                await conn.execute(sql, params)
+                await conn.execute("COMMIT")
+            except BaseException:
+                if conn.in_transaction:
+                    await conn.execute("ROLLBACK")
+                raise
+
+    async def _read(self, sql: str, params: Sequence[Any]) -> list[Any]:
+        # Reads take the lock too, so they never see another coroutine's
+        # transaction half way through on the shared connection.
+        async with self._lock:
+            return list(await self._connection().execute_fetchall(sql, params))
+
+    # -- unanswered questions -------------------------------------------------
+
+    async def record_unanswered(self, q: UnansweredQuestion) -> None:
+        """Logs a question the bot could not answer; the user id only if enabled."""
+        user_id = q.user_id if self._store_user_ids else None
+        await self._write(
+            "INSERT INTO unanswered_questions"
+            " (asked_at, guild_id, channel_id, user_id, text, kind, best_intent, score)"
+            " VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+            (
+                _encode_time(q.asked_at, "asked_at"),
+                q.guild_id,
+                q.channel_id,
+                user_id,
+                q.text,
+                q.kind,
+                q.best_intent,
+                q.score,
+            ),
+        )
+
+    async def unanswered(self, since: datetime) -> list[UnansweredQuestion]:
+        """Questions asked at or after ``since`` (aware datetime), oldest first."""
+        rows = await self._read(
+            "SELECT asked_at, guild_id, channel_id, text, kind, best_intent, score, user_id"
+            " FROM unanswered_questions WHERE asked_at >= ? ORDER BY asked_at, id",
+            (_encode_time(since, "since"),),
+        )
+        return [
+            UnansweredQuestion(
+                asked_at=_decode_time(asked_at),
+                guild_id=guild_id,
+                channel_id=channel_id,
+                text=text,
+                kind=kind,
+                best_intent=best_intent,
+                score=score,
+                user_id=user_id,
+            )
+            for asked_at, guild_id, channel_id, text, kind, best_intent, score, user_id in rows
+        ]
+
+    # -- feedback --------------------------------------------------------------
+
+    async def record_vote(self, message_id: int, user_id: int, intent_id: str, vote: int) -> None:
+        """Records a 👍 (+1) or 👎 (-1); a user's later vote on a message replaces the earlier one.
+
+        The user id is stored because (message, user) is what makes a vote
+        unique; without it a user could vote any number of times.
+        """
+        if isinstance(vote, bool) or vote not in (1, -1):
+            raise ValueError(f"vote must be +1 or -1, got {vote!r}")
+        if not intent_id:
+            raise ValueError("intent_id must not be empty")
+        await self._write(
+            "INSERT INTO feedback_votes (message_id, user_id, intent_id, vote, voted_at)"
+            " VALUES (?, ?, ?, ?, ?)"
+            " ON CONFLICT (message_id, user_id) DO UPDATE SET"
+            " intent_id = excluded.intent_id, vote = excluded.vote, voted_at = excluded.voted_at",
+            (message_id, user_id, intent_id, vote, _encode_time(self._clock(), "clock()")),
+        )
+
+    async def feedback_summary(self, since: datetime) -> list[FeedbackSummary]:
+        """Per-intent vote counts for votes cast (or last changed) at or after ``since``.
+
+        Worst answers first: sorted by ``down_share`` descending, then by
+        ``down`` descending (ten 👎 outrank one), then by intent id for a
+        stable order.
+        """
+        rows = await self._read(
+            "SELECT intent_id, SUM(vote = 1), SUM(vote = -1) FROM feedback_votes"
+            " WHERE voted_at >= ? GROUP BY intent_id",
+            (_encode_time(since, "since"),),
+        )
+        summaries = [FeedbackSummary(intent_id, int(up), int(down)) for intent_id, up, down in rows]
+        summaries.sort(key=lambda s: (-s.down_share, -s.down, s.intent_id))
+        return summaries
+
+
+async def _user_version(conn: aiosqlite.Connection) -> int:
+    rows = await conn.execute_fetchall("PRAGMA user_version")
+    return int(next(iter(rows))[0])

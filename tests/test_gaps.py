@@ -1,0 +1,157 @@
+"""Knowledge-gap clustering: what merges, what must stay apart, and how fast."""
+
+from __future__ import annotations
+
+import random
+import time
+
+import pytest
+
+from bot.gaps import Gap, cluster_questions
+
+
+def test_empty_and_blank_input() -> None:
+    assert cluster_questions([]) == []
+    assert cluster_questions(["", "   ", "?!", "\n"]) == []
+
+
+def test_typos_word_order_and_case_cluster_together() -> None:
+    texts = [
+        "What is a product manager?",
+        "what is a prodcut manger",  # two typos
+        "a product manager is what",  # word order
+        "WHAT IS A PRODUCT MANAGER",  # case, no punctuation
+        "What is a product manager?",
+        "what is a product managr",
+    ]
+    [gap] = cluster_questions(texts)
+    assert gap.count == 6
+    assert gap.example == "What is a product manager?"
+    assert gap.variants[0] == gap.example
+    assert sorted(gap.variants) == sorted(set(texts))
+
+
+def test_distinct_questions_stay_apart() -> None:
+    texts = [
+        "what is a product manager",
+        "what is a project manager",  # one word, but the whole point of the bot
+        "what is a program manager",
+        "what is product management",
+        "what is product management vs project management",  # superset of the one above
+        "what is scrum",
+        "what is kanban",
+        "how do I write a product roadmap",
+        "what salary can a junior product manager expect",
+        "what salary can a junior project manager expect",
+    ]
+    gaps = cluster_questions(texts)
+    assert len(gaps) == len(texts)
+    assert all(gap.count == 1 and gap.variants == (gap.example,) for gap in gaps)
+
+
+def test_role_typos_still_count_as_the_same_role() -> None:
+    gaps = cluster_questions(
+        [
+            "what salary can a junior project manager expect",
+            "what salary can a junior porject manager expect",
+            "what salary can a junior product manager expect",
+            "what salary can a junior prodcut manager expect",
+        ]
+    )
+    assert {frozenset(g.variants) for g in gaps} == {
+        frozenset({"what salary can a junior project manager expect", "what salary can a junior porject manager expect"}),
+        frozenset({"what salary can a junior product manager expect", "what salary can a junior prodcut manager expect"}),
+    }
+
+
+def test_role_guard_can_be_turned_off() -> None:
+    texts = ["what salary can a junior product manager expect", "what salary can a junior project manager expect"]
+    assert len(cluster_questions(texts)) == 2
+    assert len(cluster_questions(texts, contrasts=())) == 1
+
+
+def test_counts_example_and_ordering() -> None:
+    texts = (
+        ["how do I become a product manager"] * 3
+        + ["how to become a product manager"] * 4
+        + ["How do I become a product manager?"] * 1
+        + ["what is scrum"] * 2
+        + ["What is Scrum?"] * 1
+        + ["what does a scrum master do"] * 1
+        + ["difference between product and project management"] * 1
+        + ["product vs project management difference"] * 2
+    )
+    gaps = cluster_questions(texts)
+    assert gaps == [
+        Gap(
+            example="how to become a product manager",
+            count=8,
+            variants=(
+                "how to become a product manager",
+                "how do I become a product manager",
+                "How do I become a product manager?",
+            ),
+        ),
+        Gap("what is scrum", 3, ("what is scrum", "What is Scrum?")),
+        Gap(
+            "product vs project management difference",
+            3,
+            ("product vs project management difference", "difference between product and project management"),
+        ),
+        Gap("what does a scrum master do", 1, ("what does a scrum master do",)),
+    ]
+    assert sum(g.count for g in gaps) == len(texts)
+
+
+def test_every_text_lands_in_exactly_one_gap_and_result_is_deterministic() -> None:
+    rng = random.Random(7)
+    words = "what is a the product project manager management roadmap scrum sprint owner do how".split()
+    texts = [" ".join(rng.choice(words) for _ in range(rng.randint(2, 8))) for _ in range(500)]
+    gaps = cluster_questions(texts)
+    assert sum(g.count for g in gaps) == len(texts)
+    seen = [v for g in gaps for v in g.variants]
+    assert sorted(seen) == sorted(set(texts))
+    assert [g.count for g in gaps] == sorted((g.count for g in gaps), reverse=True)
+    assert cluster_questions(texts) == gaps
+
+
+def test_threshold_bounds() -> None:
+    texts = ["what is a product manager", "What is a product manager?", "what is a prodcut manager"]
+    assert [g.count for g in cluster_questions(texts, threshold=100)] == [2, 1]  # only exact after normalising
+    # 0 merges everything, except across roles while the role guard is on.
+    assert [g.count for g in cluster_questions(texts + ["what is kanban"], threshold=0, contrasts=())] == [4]
+    assert [g.count for g in cluster_questions(texts + ["what is kanban"], threshold=0)] == [3, 1]
+    for bad in (-1, 100.5):
+        with pytest.raises(ValueError, match="threshold"):
+            cluster_questions(texts, threshold=bad)
+
+
+def test_thousands_of_texts_are_fast() -> None:
+    rng = random.Random(1)
+    base = [
+        "what is a product manager", "what does a project manager do", "how do I become a product owner",
+        "difference between product and project management", "what is a product roadmap",
+        "how to run a sprint retrospective", "what certifications does a project manager need",
+        "what is the salary of a product manager in europe", "how do product managers prioritise features",
+        "what is the difference between a scrum master and a project manager",
+    ]
+
+    def typo(text: str) -> str:
+        chars = list(text)
+        i = rng.randrange(len(chars) - 1)
+        chars[i], chars[i + 1] = chars[i + 1], chars[i]
+        return "".join(chars)
+
+    vocabulary = " ".join(base).split()
+    near_duplicates = [typo(rng.choice(base)) if rng.random() < 0.6 else rng.choice(base) for _ in range(3000)]
+    # Unique word salad from the same vocabulary: the hard case, nearly every text a new leader.
+    salad = [" ".join(rng.choice(vocabulary) for _ in range(rng.randint(4, 12))) for _ in range(2000)]
+
+    started = time.perf_counter()
+    gaps = cluster_questions(near_duplicates + salad)
+    elapsed = time.perf_counter() - started
+
+    assert sum(g.count for g in gaps) == 5000
+    assert elapsed < 10, f"clustering 5000 texts took {elapsed:.1f}s"
+    # The ten real questions dominate, each in (nearly) one cluster of ~300.
+    assert all(g.count > 150 for g in gaps[:10])

@@ -1,0 +1,443 @@
+"""The store against a real SQLite file: restarts, concurrency, votes, privacy,
+migrations and a SIGKILLed writer. No mocks: what is tested is what ships."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import signal
+import sqlite3
+import sys
+import textwrap
+from datetime import datetime, timedelta, timezone
+from pathlib import Path
+
+import pytest
+
+from bot.store import (
+    SCHEMA_VERSION,
+    FeedbackSummary,
+    SchemaTooNewError,
+    SqliteStore,
+    Store,
+    StoreClosedError,
+    UnansweredQuestion,
+)
+
+REPO_ROOT = Path(__file__).resolve().parents[1]
+T0 = datetime(2024, 5, 1, 12, 0, 0, tzinfo=timezone.utc)
+EPOCH = datetime(2000, 1, 1, tzinfo=timezone.utc)
+
+# Schema version 1 exactly as it shipped. Deliberately a copy, not an import:
+# the migration test must notice if someone edits a released step.
+V1_SCHEMA = """
+CREATE TABLE unanswered_questions (
+    id          INTEGER PRIMARY KEY,
+    asked_at    TEXT    NOT NULL,
+    guild_id    INTEGER,
+    channel_id  INTEGER,
+    user_id     INTEGER,
+    text        TEXT    NOT NULL,
+    kind        TEXT    NOT NULL CHECK (kind IN ('suggest', 'fallback')),
+    best_intent TEXT,
+    score       REAL    NOT NULL
+);
+CREATE INDEX unanswered_questions_asked_at ON unanswered_questions (asked_at);
+PRAGMA user_version = 1;
+"""
+
+
+def question(text: str = "what is a product owner", *, at: datetime = T0, user_id: int | None = 42,
+             kind: str = "fallback") -> UnansweredQuestion:
+    return UnansweredQuestion(
+        asked_at=at,
+        guild_id=111,
+        channel_id=222,
+        text=text,
+        kind=kind,  # type: ignore[arg-type]
+        best_intent="product-owner" if kind == "suggest" else None,
+        score=61.5,
+        user_id=user_id,
+    )
+
+
+def raw(db: Path, sql: str, params: tuple[object, ...] = ()) -> list[tuple[object, ...]]:
+    """Reads the file with the stdlib driver, independent of the store."""
+    conn = sqlite3.connect(db)
+    try:
+        return conn.execute(sql, params).fetchall()
+    finally:
+        conn.close()
+
+
+@pytest.fixture
+def db(tmp_path: Path) -> Path:
+    return tmp_path / "pmbot.sqlite3"
+
+
+# -- lifecycle and pragmas ---------------------------------------------------
+
+
+async def test_sqlite_store_satisfies_protocol(db: Path) -> None:
+    assert isinstance(SqliteStore(db), Store)
+
+
+async def test_open_sets_durability_pragmas_and_schema(db: Path) -> None:
+    async with SqliteStore(db, busy_timeout_ms=1234) as store:
+        conn = store._conn
+        assert conn is not None
+        pragmas = {
+            name: (await conn.execute_fetchall(f"PRAGMA {name}"))[0][0]  # type: ignore[index]
+            for name in ("journal_mode", "synchronous", "foreign_keys", "busy_timeout", "user_version")
+        }
+    assert pragmas == {
+        "journal_mode": "wal",
+        "synchronous": 1,  # NORMAL
+        "foreign_keys": 1,
+        "busy_timeout": 1234,
+        "user_version": SCHEMA_VERSION,
+    }
+    assert raw(db, "PRAGMA journal_mode") == [("wal",)]  # persistent in the file
+
+
+async def test_use_before_open_and_after_close_is_refused(db: Path) -> None:
+    store = SqliteStore(db)
+    with pytest.raises(StoreClosedError):
+        await store.unanswered(EPOCH)
+    await store.open()
+    await store.close()
+    await store.close()  # twice is fine
+    with pytest.raises(StoreClosedError):
+        await store.record_unanswered(question())
+    with pytest.raises(StoreClosedError):
+        await store.record_vote(1, 2, "x", 1)
+
+
+async def test_creates_missing_parent_directory(tmp_path: Path) -> None:
+    path = tmp_path / "data" / "nested" / "pmbot.sqlite3"
+    async with SqliteStore(path) as store:
+        await store.record_unanswered(question())
+    assert path.exists()
+
+
+# -- restart -------------------------------------------------------------------
+
+
+async def test_data_survives_close_and_reopen(db: Path) -> None:
+    first = question("what is a product owner", at=T0, kind="fallback")
+    second = question("roadmap vs backlog", at=T0 + timedelta(minutes=5), kind="suggest")
+    async with SqliteStore(db, store_user_ids=True) as store:
+        await store.record_unanswered(first)
+        await store.record_unanswered(second)
+        await store.record_vote(message_id=10, user_id=1, intent_id="roadmap", vote=-1)
+
+    # A new process would build a new store object from the same path.
+    async with SqliteStore(db, store_user_ids=True) as reopened:
+        assert await reopened.unanswered(EPOCH) == [first, second]
+        assert await reopened.feedback_summary(EPOCH) == [FeedbackSummary("roadmap", up=0, down=1)]
+        # And votes keep upserting across the restart.
+        await reopened.record_vote(message_id=10, user_id=1, intent_id="roadmap", vote=1)
+        assert await reopened.feedback_summary(EPOCH) == [FeedbackSummary("roadmap", up=1, down=0)]
+
+
+async def test_times_round_trip_as_utc_and_since_is_inclusive(db: Path) -> None:
+    plus_two = timezone(timedelta(hours=2))
+    local = datetime(2024, 5, 1, 14, 0, 0, 123456, tzinfo=plus_two)  # == T0 + 123456us
+    async with SqliteStore(db) as store:
+        await store.record_unanswered(question("old", at=T0 - timedelta(days=1)))
+        await store.record_unanswered(question("local", at=local))
+        await store.record_unanswered(question("new", at=T0 + timedelta(days=1)))
+        recent = await store.unanswered(local)
+    assert [q.text for q in recent] == ["local", "new"]
+    assert recent[0].asked_at == local
+    assert recent[0].asked_at.tzinfo == timezone.utc
+    assert recent[0].asked_at.microsecond == 123456
+
+
+# -- concurrency -----------------------------------------------------------------
+
+
+async def test_concurrent_writes_lose_nothing(db: Path) -> None:
+    async with SqliteStore(db) as store:
+        questions = [question(f"question {i}", at=T0 + timedelta(seconds=i)) for i in range(1000)]
+        # 400 voters, each once, on 4 intents; odd users vote down.
+        votes = [
+            store.record_vote(message_id=1000 + u % 4, user_id=u, intent_id=f"intent-{u % 4}", vote=-1 if u % 2 else 1)
+            for u in range(400)
+        ]
+        await asyncio.gather(*(store.record_unanswered(q) for q in questions), *votes)
+
+        stored = await store.unanswered(EPOCH)
+        summary = await store.feedback_summary(EPOCH)
+
+    assert len(stored) == 1000
+    assert {q.text for q in stored} == {f"question {i}" for i in range(1000)}
+    # Intents 0 and 2 get even users (all up), 1 and 3 odd users (all down).
+    assert sorted(summary, key=lambda s: s.intent_id) == [
+        FeedbackSummary("intent-0", up=100, down=0),
+        FeedbackSummary("intent-1", up=0, down=100),
+        FeedbackSummary("intent-2", up=100, down=0),
+        FeedbackSummary("intent-3", up=0, down=100),
+    ]
+    assert raw(db, "SELECT COUNT(*) FROM unanswered_questions") == [(1000,)]
+    assert raw(db, "SELECT COUNT(*) FROM feedback_votes") == [(400,)]
+
+
+async def test_two_stores_on_one_file_wait_for_each_other(db: Path) -> None:
+    """Two connections (as two processes would have) contend for the write lock."""
+    async with SqliteStore(db) as a, SqliteStore(db) as b:
+        await asyncio.gather(
+            *(a.record_unanswered(question(f"a{i}")) for i in range(200)),
+            *(b.record_unanswered(question(f"b{i}")) for i in range(200)),
+        )
+        assert len(await a.unanswered(EPOCH)) == 400
+        assert len(await b.unanswered(EPOCH)) == 400
+
+
+async def test_cancelled_writes_leave_the_connection_usable(db: Path) -> None:
+    async with SqliteStore(db) as store:
+        tasks = [asyncio.create_task(store.record_unanswered(question(f"q{i}"))) for i in range(50)]
+        await asyncio.sleep(0)
+        for task in tasks[::2]:
+            task.cancel()
+        results = await asyncio.gather(*tasks, return_exceptions=True)
+        assert all(r is None or isinstance(r, asyncio.CancelledError) for r in results)
+
+        await store.record_unanswered(question("after"))  # queued behind any shielded write
+        assert store._conn is not None and not store._conn.in_transaction
+        texts = [q.text for q in await store.unanswered(EPOCH)]
+    completed = sum(r is None for r in results)
+    assert completed <= len(texts) - 1 <= 50
+    assert texts[-1] == "after"
+    assert len(set(texts)) == len(texts)
+
+
+# -- feedback --------------------------------------------------------------------
+
+
+async def test_second_vote_replaces_the_first(db: Path) -> None:
+    async with SqliteStore(db) as store:
+        await store.record_vote(message_id=1, user_id=7, intent_id="pm-vs-pjm", vote=1)
+        await store.record_vote(message_id=1, user_id=7, intent_id="pm-vs-pjm", vote=-1)
+        assert await store.feedback_summary(EPOCH) == [FeedbackSummary("pm-vs-pjm", up=0, down=1)]
+
+        await store.record_vote(message_id=1, user_id=8, intent_id="pm-vs-pjm", vote=1)  # another user
+        await store.record_vote(message_id=2, user_id=7, intent_id="pm-vs-pjm", vote=1)  # another message
+        [summary] = await store.feedback_summary(EPOCH)
+    assert (summary.up, summary.down, summary.total) == (2, 1, 3)
+    assert summary.down_share == pytest.approx(1 / 3)
+    assert raw(db, "SELECT COUNT(*) FROM feedback_votes") == [(3,)]
+
+
+async def test_feedback_summary_sorts_worst_first_and_honours_since(db: Path) -> None:
+    now = [T0]
+    async with SqliteStore(db, clock=lambda: now[0]) as store:
+        await store.record_vote(900, 1, "ancient", -1)  # before the window
+        now[0] = T0 + timedelta(days=1)
+        message = iter(range(10_000))
+        for intent, ups, downs in [("a", 1, 3), ("b", 0, 1), ("c", 0, 2), ("d", 5, 0)]:
+            for vote, n in ((1, ups), (-1, downs)):
+                for _ in range(n):
+                    await store.record_vote(next(message), 1, intent, vote)
+        summary = await store.feedback_summary(T0 + timedelta(hours=1))
+        everything = await store.feedback_summary(EPOCH)
+
+    assert [(s.intent_id, s.up, s.down) for s in summary] == [
+        ("c", 0, 2),  # down_share 1.0, more downs
+        ("b", 0, 1),  # down_share 1.0
+        ("a", 1, 3),  # 0.75
+        ("d", 5, 0),  # 0.0
+    ]
+    assert [s.down_share for s in summary] == [1.0, 1.0, 0.75, 0.0]
+    assert {s.intent_id for s in everything} == {"a", "b", "c", "d", "ancient"}
+
+
+async def test_feedback_summary_of_nothing(db: Path) -> None:
+    async with SqliteStore(db) as store:
+        assert await store.feedback_summary(EPOCH) == []
+    assert FeedbackSummary("x", 0, 0).down_share == 0.0
+
+
+# -- privacy -----------------------------------------------------------------------
+
+
+async def test_user_ids_are_dropped_by_default(db: Path) -> None:
+    async with SqliteStore(db) as store:
+        await store.record_unanswered(question(user_id=424242))
+        [stored] = await store.unanswered(EPOCH)
+    assert stored.user_id is None
+    assert raw(db, "SELECT user_id FROM unanswered_questions") == [(None,)]
+
+
+async def test_user_ids_are_kept_when_enabled(db: Path) -> None:
+    async with SqliteStore(db, store_user_ids=True) as store:
+        await store.record_unanswered(question(user_id=424242))
+        [stored] = await store.unanswered(EPOCH)
+    assert stored.user_id == 424242
+    assert raw(db, "SELECT user_id FROM unanswered_questions") == [(424242,)]
+
+
+# -- validation ------------------------------------------------------------------------
+
+
+def test_question_validation() -> None:
+    with pytest.raises(ValueError, match="timezone-aware"):
+        question(at=datetime(2024, 1, 1))
+    with pytest.raises(ValueError, match="kind"):
+        question(kind="shrug")
+    with pytest.raises(ValueError, match="finite"):
+        UnansweredQuestion(T0, None, None, "q", "fallback", None, float("nan"))
+    assert question(at=datetime(2024, 1, 1, 3, tzinfo=timezone(timedelta(hours=3)))).asked_at.hour == 0
+
+
+async def test_vote_validation(db: Path) -> None:
+    async with SqliteStore(db) as store:
+        for bad in (0, 2, True):
+            with pytest.raises(ValueError, match="vote"):
+                await store.record_vote(1, 1, "x", bad)
+        with pytest.raises(ValueError, match="intent_id"):
+            await store.record_vote(1, 1, "", 1)
+        with pytest.raises(ValueError, match="timezone-aware"):
+            await store.unanswered(datetime(2024, 1, 1))
+        assert await store.feedback_summary(EPOCH) == []
+
+
+# -- migrations -----------------------------------------------------------------------
+
+
+def _tables(db: Path) -> set[str]:
+    return {name for (name,) in raw(db, "SELECT name FROM sqlite_master WHERE type = 'table'")}  # type: ignore[misc]
+
+
+async def test_empty_file_is_migrated_to_current(db: Path) -> None:
+    db.touch()  # zero bytes: a valid, empty SQLite database
+    async with SqliteStore(db):
+        pass
+    assert raw(db, "PRAGMA user_version") == [(SCHEMA_VERSION,)]
+    assert {"unanswered_questions", "feedback_votes"} <= _tables(db)
+
+
+async def test_version_1_database_is_migrated_keeping_its_data(db: Path) -> None:
+    conn = sqlite3.connect(db)
+    conn.executescript(V1_SCHEMA)
+    conn.execute(
+        "INSERT INTO unanswered_questions (asked_at, guild_id, channel_id, user_id, text, kind, best_intent, score)"
+        " VALUES ('2024-05-01T12:00:00.000000Z', 1, 2, NULL, 'legacy question', 'suggest', 'roadmap', 70.0)"
+    )
+    conn.commit()
+    conn.close()
+    assert "feedback_votes" not in _tables(db)
+
+    async with SqliteStore(db) as store:
+        [legacy] = await store.unanswered(EPOCH)
+        await store.record_vote(1, 1, "roadmap", -1)
+        summary = await store.feedback_summary(EPOCH)
+
+    assert legacy == UnansweredQuestion(T0, 1, 2, "legacy question", "suggest", "roadmap", 70.0, None)
+    assert summary == [FeedbackSummary("roadmap", 0, 1)]
+    assert raw(db, "PRAGMA user_version") == [(SCHEMA_VERSION,)]
+
+
+async def test_failed_migration_leaves_the_file_as_it_was(db: Path) -> None:
+    conn = sqlite3.connect(db)
+    conn.executescript(V1_SCHEMA)
+    conn.execute("CREATE TABLE feedback_votes (squatter INTEGER)")  # step 2 will collide
+    conn.commit()
+    conn.close()
+
+    with pytest.raises(sqlite3.OperationalError, match="already exists"):
+        await SqliteStore(db).open()
+    assert raw(db, "PRAGMA user_version") == [(1,)]
+    assert raw(db, "SELECT name FROM sqlite_master WHERE name = 'feedback_votes_voted_at'") == []
+
+
+async def test_database_from_newer_pmbot_is_refused(db: Path) -> None:
+    conn = sqlite3.connect(db)
+    conn.execute("CREATE TABLE from_the_future (x)")
+    conn.execute(f"PRAGMA user_version = {SCHEMA_VERSION + 1}")
+    conn.commit()
+    conn.close()
+
+    store = SqliteStore(db)
+    with pytest.raises(SchemaTooNewError, match="upgrade pmbot") as info:
+        await store.open()
+    assert (info.value.found, info.value.supported) == (SCHEMA_VERSION + 1, SCHEMA_VERSION)
+    assert str(SCHEMA_VERSION + 1) in str(info.value)
+    # Untouched: no tables added, journal mode not switched, store not open.
+    assert raw(db, "PRAGMA user_version") == [(SCHEMA_VERSION + 1,)]
+    assert _tables(db) == {"from_the_future"}
+    assert raw(db, "PRAGMA journal_mode") == [("delete",)]
+    with pytest.raises(StoreClosedError):
+        await store.unanswered(EPOCH)
+
+
+# -- crash safety -------------------------------------------------------------------------
+
+CHILD = textwrap.dedent(
+    """
+    import asyncio, sys
+    from datetime import datetime, timezone
+    from bot.store import SqliteStore, UnansweredQuestion
+
+    async def writer(store, worker):
+        i = 0
+        while True:
+            marker = f"w{worker}-{i}"
+            await store.record_unanswered(UnansweredQuestion(
+                asked_at=datetime.now(timezone.utc), guild_id=1, channel_id=2,
+                text=marker, kind="fallback", best_intent=None, score=0.0))
+            await store.record_vote(message_id=worker * 10**9 + i, user_id=7, intent_id=marker, vote=1)
+            # Both writes returned, so both are committed: only now say so.
+            sys.stdout.write(marker + "\\n")
+            sys.stdout.flush()
+            i += 1
+
+    async def main():
+        store = SqliteStore(sys.argv[1])
+        await store.open()
+        await asyncio.gather(*(writer(store, w) for w in range(4)))
+
+    asyncio.run(main())
+    """
+)
+
+
+@pytest.mark.skipif(not hasattr(signal, "SIGKILL"), reason="needs SIGKILL")
+async def test_sigkilled_writer_loses_no_committed_row(tmp_path: Path, db: Path) -> None:
+    script = tmp_path / "writer.py"
+    script.write_text(CHILD)
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join(filter(None, [str(REPO_ROOT), os.environ.get("PYTHONPATH")]))}
+    proc = await asyncio.create_subprocess_exec(
+        sys.executable, str(script), str(db),
+        stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE, env=env,
+    )
+    assert proc.stdout is not None and proc.stderr is not None
+    reported: list[str] = []
+    try:
+        while len(reported) < 60:
+            line = await asyncio.wait_for(proc.stdout.readline(), timeout=30)
+            if not line:
+                err = await proc.stderr.read()
+                pytest.fail(f"writer exited early: {err.decode(errors='replace')}")
+            reported.append(line.decode().strip())
+    finally:
+        if proc.returncode is None:
+            proc.send_signal(signal.SIGKILL)
+        await proc.wait()
+    assert proc.returncode == -signal.SIGKILL
+
+    # Whatever else reached the pipe before the kill was committed too; a
+    # torn last line (no newline) was not yet reported.
+    tail = (await proc.stdout.read()).decode()
+    reported += [line for line in tail.split("\n")[:-1] if line]
+    assert len(reported) >= 60
+
+    assert raw(db, "PRAGMA integrity_check") == [("ok",)]
+    texts = {t for (t,) in raw(db, "SELECT text FROM unanswered_questions")}
+    voted = {t for (t,) in raw(db, "SELECT intent_id FROM feedback_votes")}
+    assert set(reported) <= texts
+    assert set(reported) <= voted
+
+    async with SqliteStore(db) as store:  # and the bot can carry on
+        assert {q.text for q in await store.unanswered(EPOCH)} == texts
+        await store.record_unanswered(question("after the crash"))
