@@ -61,8 +61,11 @@ class KnowledgeError(Exception):
 
 @cache
 def schema() -> dict[str, Any]:
-    """The JSON Schema shipped beside the knowledge: editors and the bot check the same rules."""
-    return json.loads((Path(__file__).resolve().parents[2] / "knowledge" / SCHEMA_NAME).read_text())
+    """The JSON Schema (knowledge/schema.json links to it): editors and the bot check the same rules.
+
+    It ships inside the package so a mounted knowledge folder without it still validates.
+    """
+    return json.loads((Path(__file__).with_name(SCHEMA_NAME)).read_text())
 
 
 @dataclass

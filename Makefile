@@ -1,0 +1,36 @@
+# Quick start: `make run` (console chat without DISCORD_TOKEN, Discord with it) and `make test`.
+# Each creates .venv and installs pmbot into it on first use; nothing else is needed but Python 3.11+.
+
+PYTHON ?= python3
+VENV   ?= .venv
+BIN    := $(VENV)/bin
+STAMP  := $(VENV)/.installed
+
+.PHONY: run test install validate eval bench clean
+
+$(STAMP): pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -e ".[dev]"
+	touch $(STAMP)
+
+install: $(STAMP)
+
+run: $(STAMP)
+	$(BIN)/python -m bot run
+
+test: $(STAMP)
+	$(BIN)/python -m pytest -q
+
+validate: $(STAMP)
+	$(BIN)/python -m bot validate
+
+eval: $(STAMP)
+	$(BIN)/python -m bot eval bench/eval/heldout.yaml
+	$(BIN)/python -m bot eval bench/eval/offtopic.yaml
+
+bench: $(STAMP)
+	$(BIN)/python bench/matching.py
+
+clean:
+	rm -rf $(VENV) .pytest_cache

@@ -1,0 +1,119 @@
+"""The command line as operators and scripts use it: real subprocesses, real exit codes."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import yaml
+
+from tests.conftest import ROOT
+
+
+def pmbot(*args: str, stdin: str | None = None, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
+    environ = {k: v for k, v in os.environ.items() if not k.startswith(("DISCORD_", "PMBOT_"))}
+    environ.update(env or {})
+    return subprocess.run(
+        [sys.executable, "-m", "bot", *args],
+        input=stdin,
+        capture_output=True,
+        text=True,
+        cwd=ROOT,
+        env=environ,
+        timeout=60,
+    )
+
+
+def test_ask_json_has_the_contract_fields() -> None:
+    out = pmbot("ask", "what is scope creep?", "--json")
+    assert out.returncode == 0, out.stderr
+    data = json.loads(out.stdout)
+    assert data["kind"] == "answer"
+    assert data["intent"] == "scope-creep"
+    assert isinstance(data["score"], (int, float))
+    assert data["suggestions"] == []
+    assert data["reply"]["title"] and data["reply"]["body"]
+    assert 2 <= len(data["reply"]["options"]) <= 3
+
+
+def test_ask_json_suggests_for_a_bare_pm() -> None:
+    data = json.loads(pmbot("ask", "how much does a PM earn", "--json").stdout)
+    assert data["kind"] == "suggest"
+    assert data["intent"] is None
+    assert {"product-manager-salary", "project-manager-salary"} <= set(data["suggestions"])
+
+
+def test_ask_plain_text_is_readable() -> None:
+    out = pmbot("ask", "what's the weather in Paris")
+    assert out.returncode == 0
+    assert "don't know" in out.stdout
+    assert "**" not in out.stdout  # markdown is rendered for the terminal
+
+
+def test_validate_passes_on_the_shipped_knowledge() -> None:
+    out = pmbot("validate")
+    assert out.returncode == 0, out.stdout + out.stderr
+    assert "valid" in out.stdout
+
+
+def test_validate_reports_file_and_line_and_exits_1(knowledge_copy: Path) -> None:
+    careers = knowledge_copy / "careers.yaml"
+    lines = careers.read_text().splitlines()
+    index = next(i for i, line in enumerate(lines) if line.strip().startswith("follow_ups:"))
+    indent = lines[index][: len(lines[index]) - len(lines[index].lstrip())]
+    lines.insert(index, f"{indent}colour: orange")
+    careers.write_text("\n".join(lines) + "\n")
+    out = pmbot("validate", str(knowledge_copy))
+    assert out.returncode == 1
+    assert out.stdout.strip() == f"{careers}:{index + 1}: unknown field 'colour'; expected one of: answer, " \
+        "category, follow_ups, id, keywords, phrasings, source, title"
+    as_json = json.loads(pmbot("validate", str(knowledge_copy), "--json").stdout)
+    assert as_json["valid"] is False
+    assert as_json["problems"][0]["line"] == index + 1
+
+
+def test_eval_json_reports_accuracy_latency_and_misses(tmp_path: Path) -> None:
+    questions = tmp_path / "q.yaml"
+    questions.write_text(
+        yaml.safe_dump(
+            [
+                {"q": "what does a scrum master do, is it a project manager?", "expect": "scrum-master-vs-project-manager"},
+                {"q": "what is an MVP", "expect": "mvp"},
+                {"q": "how do I bake sourdough bread", "expect": None},
+                {"q": "what is the triple constraint", "expect": "mvp"},  # deliberately mislabelled
+            ]
+        )
+    )
+    data = json.loads(pmbot("eval", str(questions), "--json").stdout)
+    for key in ("in_scope", "top1", "wrong_answer", "suggested", "oos", "oos_false_answer", "latency_ms", "misses"):
+        assert key in data
+    assert (data["in_scope"], data["oos"]) == (3, 1)
+    assert data["oos_false_answer"] == 0.0
+    assert data["wrong_answer"] > 0
+    assert data["misses"][0]["expect"] == "mvp" and data["misses"][0]["got"] == "triple-constraint"
+    assert data["latency_ms"]["p50"] > 0 and data["latency_ms"]["p99"] >= data["latency_ms"]["p50"]
+
+
+def test_eval_refuses_labels_the_knowledge_does_not_have(tmp_path: Path) -> None:
+    questions = tmp_path / "q.yaml"
+    questions.write_text("- q: hello\n  expect: no-such-intent\n")
+    out = pmbot("eval", str(questions))
+    assert out.returncode == 2
+    assert "no-such-intent" in out.stderr
+
+
+def test_bad_configuration_is_named_and_stops_the_bot() -> None:
+    out = pmbot("ask", "hi", env={"PMBOT_COOLDOWN_RATE": "lots", "PMBOT_LISTEN_CHANNELS": "general"})
+    assert out.returncode == 2
+    assert "PMBOT_COOLDOWN_RATE='lots'" in out.stderr
+    assert "PMBOT_LISTEN_CHANNELS='general'" in out.stderr
+
+
+def test_broken_knowledge_stops_ask_with_the_problems(knowledge_copy: Path) -> None:
+    (knowledge_copy / "meta.yaml").write_text("intents: [oops\n")
+    out = pmbot("--knowledge", str(knowledge_copy), "ask", "hi")
+    assert out.returncode == 1
+    assert "meta.yaml:" in out.stderr and "YAML syntax error" in out.stderr

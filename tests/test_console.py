@@ -1,0 +1,74 @@
+"""The offline console chat, driven through stdin of the real `python -m bot run` process."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+
+from tests.conftest import ROOT
+from tests.test_cli import pmbot
+
+
+def chat(*lines: str) -> str:
+    out = pmbot("run", stdin="".join(f"{line}\n" for line in lines))
+    assert out.returncode == 0, out.stderr
+    return out.stdout
+
+
+def test_a_question_gets_an_answer_with_numbered_follow_ups() -> None:
+    out = chat("what is scope creep?", "/quit")
+    assert "What is scope creep?" in out
+    assert "Related:" in out and "  1. " in out and "  2. " in out
+    assert out.rstrip().endswith("Bye!")
+
+
+def test_typing_a_number_asks_that_follow_up() -> None:
+    first = chat("what is scope creep?", "/quit")
+    follow_up = next(line.split(". ", 1)[1] for line in first.splitlines() if line.startswith("  1. "))
+    out = chat("what is scope creep?", "1", "/quit")
+    assert out.count(follow_up) >= 2  # listed as option 1, then shown as the title of its answer
+
+
+def test_a_number_out_of_range_explains_itself() -> None:
+    out = chat("what is scope creep?", "9", "/quit")
+    assert "Pick a number from 1 to" in out
+
+
+def test_commands_topics_role_compare_help() -> None:
+    out = chat("/topics", "/topics careers", "/role scrum master", "/role PdM", "/role wizard", "/compare", "/help", "/nope")
+    assert "Topics" in out and "Choosing, entering and growing in either role" in out
+    assert "Scrum master" in out and "Product manager" in out
+    assert "Which role? Try /role followed by one of:" in out
+    assert "Product manager vs project manager" in out
+    assert "/quit" in out  # the console's own help
+    assert "Unknown command /nope" in out
+
+
+def test_off_topic_gets_a_helpful_fallback() -> None:
+    out = chat("can you recommend a pizza place", "/quit")
+    assert "don't know" in out
+    assert "Try:" in out
+
+
+def test_end_of_input_exits_cleanly() -> None:
+    out = chat("hello")  # no /quit: stdin simply ends (Ctrl-D)
+    assert out.rstrip().endswith("Bye!")
+
+
+def test_ctrl_c_exits_cleanly() -> None:
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("DISCORD_", "PMBOT_"))}
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "bot", "run"],
+        stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, cwd=ROOT, env=env,
+    )
+    assert proc.stdout is not None
+    assert "offline chat" in proc.stdout.readline()  # started and waiting for input
+    time.sleep(0.2)
+    proc.send_signal(signal.SIGINT)
+    out, err = proc.communicate(timeout=20)
+    assert proc.returncode == 0, err
+    assert "Traceback" not in err
+    assert out.rstrip().endswith("Bye!")

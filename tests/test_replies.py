@@ -1,0 +1,90 @@
+"""Replies: each kind says the right thing and never exceeds what Discord accepts."""
+
+from __future__ import annotations
+
+from bot import limits
+from bot.knowledge import KnowledgeBase
+from bot.matching import Matcher
+from bot.replies import (
+    Field,
+    Option,
+    Reply,
+    build_reply,
+    comparison_reply,
+    help_reply,
+    role_reply,
+    topics_reply,
+)
+
+
+def embed_size(reply: Reply) -> int:
+    return len(reply.title) + len(reply.body) + len(reply.footer) + sum(len(f.name) + len(f.value) for f in reply.fields)
+
+
+def test_answer_carries_title_body_colour_and_follow_ups(kb: KnowledgeBase, matcher: Matcher) -> None:
+    reply = build_reply(kb, matcher.match("what is an mvp?"))
+    intent = kb.intents["mvp"]
+    assert (reply.kind, reply.intent_id, reply.title, reply.body) == ("answer", "mvp", intent.title, intent.answer)
+    assert reply.colour == kb.categories[intent.category].colour
+    assert [o.intent_id for o in reply.options] == list(intent.follow_ups)
+    assert all(o.label == kb.intents[o.intent_id].title for o in reply.options)
+
+
+def test_suggest_never_presents_an_answer(kb: KnowledgeBase, matcher: Matcher) -> None:
+    reply = build_reply(kb, matcher.match("what does a PM do"))
+    assert reply.kind == "suggest"
+    assert reply.intent_id is None
+    assert "PM" in reply.body and "product manager" in reply.body
+    assert 2 <= len(reply.options) <= 3
+
+
+def test_fallback_offers_examples_and_topics(kb: KnowledgeBase, matcher: Matcher) -> None:
+    reply = build_reply(kb, matcher.match("best pizza in naples?"))
+    assert reply.kind == "fallback"
+    assert len(reply.options) == 3
+    assert all(o.intent_id in kb.intents for o in reply.options)
+    assert "product management" in reply.body
+
+
+def test_every_built_reply_fits_discord(kb: KnowledgeBase) -> None:
+    replies = [help_reply(kb), comparison_reply(kb), topics_reply(kb)]
+    replies += [role_reply(kb, role) for role in kb.roles.values()]
+    replies += [topics_reply(kb, category) for category in kb.categories]
+    for reply in replies:
+        assert embed_size(reply) <= limits.EMBED_TOTAL, reply.title
+        assert len(reply.fields) <= limits.EMBED_FIELDS
+        assert all(len(f.value) <= limits.EMBED_FIELD_VALUE for f in reply.fields)
+        assert all(len(o.label) <= limits.BUTTON_LABEL for o in reply.options)
+
+
+def test_role_summary_has_the_fields_people_look_for(kb: KnowledgeBase) -> None:
+    reply = role_reply(kb, kb.roles["project-manager"])
+    names = [f.name for f in reply.fields]
+    assert names[:5] == ["Focus", "Answers", "Owns", "Skills", "Success looks like"]
+    assert "Works with" in names
+
+
+def test_comparison_shows_both_roles_per_dimension(kb: KnowledgeBase) -> None:
+    reply = comparison_reply(kb)
+    assert kb.comparison is not None
+    assert len(reply.fields) == len(kb.comparison.dimensions)
+    assert all("**Product manager:**" in f.value and "**Project manager:**" in f.value for f in reply.fields)
+
+
+def test_oversized_reply_is_cut_to_every_limit() -> None:
+    huge = Reply(
+        "answer",
+        title="T" * 1000,
+        body="B" * 10_000,
+        fields=tuple(Field("N" * 500, "V" * 2000) for _ in range(40)),
+        options=tuple(Option(f"i{n}", "L" * 200) for n in range(30)),
+        footer="F" * 3000,
+    ).fitted()
+    assert len(huge.title) == limits.EMBED_TITLE and huge.title.endswith("…")
+    assert len(huge.fields) <= limits.EMBED_FIELDS
+    assert all(len(f.name) <= limits.EMBED_FIELD_NAME and len(f.value) <= limits.EMBED_FIELD_VALUE for f in huge.fields)
+    assert len(huge.footer) <= limits.EMBED_FOOTER
+    assert embed_size(huge) <= limits.EMBED_TOTAL
+    assert huge.body  # the answer itself is never dropped entirely
+    assert len(huge.options) <= limits.BUTTONS_PER_ROW * (limits.ACTION_ROWS - 1)
+    assert all(len(o.label) <= limits.BUTTON_LABEL for o in huge.options)
