@@ -117,3 +117,28 @@ def test_broken_knowledge_stops_ask_with_the_problems(knowledge_copy: Path) -> N
     out = pmbot("--knowledge", str(knowledge_copy), "ask", "hi")
     assert out.returncode == 1
     assert "meta.yaml:" in out.stderr and "YAML syntax error" in out.stderr
+
+
+def test_why_shows_scores_matches_and_thresholds() -> None:
+    data = json.loads(pmbot("why", "whats the diff between a PdM and a PjM", "--json").stdout)
+    assert data["decision"] == "answer" and data["intent"] == "key-differences"
+    assert set(data["thresholds"]) == {"answer", "margin", "suggest"}
+    assert len(data["candidates"]) == 5
+    assert data["candidates"][0]["matched"] and data["candidates"][0]["score"] >= data["candidates"][1]["score"]
+    text = pmbot("why", "what does a PM do").stdout
+    assert "Decision:   suggest" in text and "Top intents:" in text
+
+
+def test_console_records_unanswered_questions_for_gaps(tmp_path: Path) -> None:
+    env = {"PMBOT_DATABASE": str(tmp_path / "pmbot.sqlite3")}
+    pmbot("run", stdin="how do i bake sourdough\nhow do I bake sourdough?\nwhat is scope creep\n/quit\n", env=env)
+    data = json.loads(pmbot("gaps", "--json", env=env).stdout)
+    assert len(data) == 1  # the two sourdough questions are one gap; the answered one is not a gap
+    assert data[0]["count"] == 2 and "sourdough" in data[0]["example"]
+    assert "No feedback" in pmbot("feedback", env=env).stdout
+
+
+def test_gaps_without_a_database_says_what_to_do(tmp_path: Path) -> None:
+    out = pmbot("gaps", env={"PMBOT_DATABASE": str(tmp_path / "none.sqlite3")})
+    assert out.returncode != 0
+    assert "No database" in out.stderr

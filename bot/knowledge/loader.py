@@ -84,8 +84,14 @@ class _Document:
         return self.lines.get(path, 1)
 
 
+_PLAIN_TAGS = {f"tag:yaml.org,2002:{t}" for t in ("str", "int", "float", "bool", "null", "seq", "map", "timestamp")}
+
+
 def _build(node: yaml.Node, path: Path_, doc: _Document, problems: list[Problem]) -> Any:
     doc.lines[path] = node.start_mark.line + 1
+    if node.tag not in _PLAIN_TAGS:
+        problems.append(Problem(doc.name, node.start_mark.line + 1, f"unsupported YAML tag {node.tag}; use plain text, lists and mappings"))
+        return None
     if isinstance(node, yaml.MappingNode):
         result: dict[Any, Any] = {}
         for key_node, value_node in node.value:

@@ -265,5 +265,5 @@ class Matcher:
                                reason="no reading of the ambiguous word scored high enough")
         meanings = ", ".join(" ".join(r) for r in self.ambiguous[word])
         return MatchResult("suggest", question, normalised, score=best_score, suggestions=suggestions,
-                           candidates=tuple(pool[:5]), ambiguous_word=word,
+                           candidates=tuple(sorted(pool, key=lambda c: -c.score)[:5]), ambiguous_word=word,
                            reason=f"'{word}' can mean {meanings}, and the readings lead to different answers")

@@ -162,11 +162,13 @@ class Normaliser:
 
     def mark_foreign_heads(self, tokens: list[str]) -> list[str]:
         """'hotel manager' is not a role pmbot knows: its 'manager' must not count as ours."""
-        out = list(tokens)
-        for i in range(1, len(tokens)):
-            head, before = tokens[i], tokens[i - 1]
-            if head in HEAD_NOUNS and before not in STOP_WORDS and before not in self.head_modifiers[head]:
-                out[i] = f"{head}_of_another_kind"
+        out: list[str] = []
+        for token in tokens:
+            before = out[-1] if out else None
+            if token in HEAD_NOUNS and before and before not in STOP_WORDS and before not in self.head_modifiers[token]:
+                out[-1] = f"{before}-{token}"  # one word the knowledge has never seen
+            else:
+                out.append(token)
         return out
 
     def tokens(self, text: str) -> list[str]:

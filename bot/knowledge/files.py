@@ -1,0 +1,104 @@
+"""Changing knowledge files safely: validate first, write atomically, keep what was there.
+
+Moderators upload files from Discord without shell access, so a bad upload
+must change nothing, a good one must never leave a half-written file behind
+(temp file + os.replace, as RoboDanny's config does), and the version it
+replaced must be recoverable with one command.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import tempfile
+from dataclasses import dataclass
+from datetime import datetime, timezone
+from pathlib import Path
+
+from bot.knowledge.loader import KnowledgeError, Problem, load_knowledge
+from bot.knowledge.model import KnowledgeBase
+
+HISTORY_DIR = ".history"
+_FILE_NAME = re.compile(r"^[a-z0-9][a-z0-9_-]{0,60}\.ya?ml$")
+
+
+@dataclass(frozen=True)
+class Backup:
+    name: str  # the knowledge file it belongs to
+    path: Path
+    taken_at: str
+
+
+class KnowledgeFiles:
+    def __init__(self, folder: Path, keep: int = 5, max_bytes: int = 256_000) -> None:
+        self.folder = folder
+        self.keep = keep
+        self.max_bytes = max_bytes
+        self.history = folder / HISTORY_DIR
+
+    def check_upload(self, name: str, data: bytes) -> tuple[str, KnowledgeBase]:
+        """The upload's text and the knowledge it would give; KnowledgeError if it must be refused."""
+        if not _FILE_NAME.match(name):
+            raise KnowledgeError([Problem(name, 1, "file name must be lowercase letters, digits, '-' or '_', ending in .yaml")])
+        if len(data) > self.max_bytes:
+            raise KnowledgeError([Problem(name, 1, f"file is {len(data)} bytes; the limit is {self.max_bytes}")])
+        try:
+            text = data.decode("utf-8")
+        except UnicodeDecodeError as exc:
+            raise KnowledgeError([Problem(name, 1, f"not UTF-8 text ({exc.reason} at byte {exc.start})")]) from exc
+        return text, load_knowledge(self.folder, overrides={name: text})
+
+    def install(self, name: str, text: str) -> Backup | None:
+        """Backs up the current file (if any) and atomically replaces it with `text`."""
+        target = self.folder / name
+        backup = self._backup(target) if target.exists() else None
+        _write_atomically(target, text)
+        self._prune(name)
+        return backup
+
+    def backups(self, name: str | None = None) -> list[Backup]:
+        """Newest first."""
+        if not self.history.is_dir():
+            return []
+        found = []
+        for path in self.history.iterdir():
+            stem, _, stamp = path.name.rpartition(".")[0].rpartition("@")
+            if stem and (name is None or stem == name):
+                found.append(Backup(stem, path, stamp))
+        return sorted(found, key=lambda b: b.taken_at, reverse=True)
+
+    def rollback(self) -> Backup:
+        """Restores the newest backup over its file and drops it from the history (like an undo)."""
+        backups = self.backups()
+        if not backups:
+            raise FileNotFoundError("there is no previous version to roll back to")
+        newest = backups[0]
+        text = newest.path.read_text(encoding="utf-8")
+        load_knowledge(self.folder, overrides={newest.name: text})  # never restore into a broken state
+        _write_atomically(self.folder / newest.name, text)
+        newest.path.unlink()
+        return newest
+
+    def _backup(self, target: Path) -> Backup:
+        self.history.mkdir(exist_ok=True)
+        stamp = datetime.now(timezone.utc).strftime("%Y%m%dT%H%M%S.%fZ")
+        path = self.history / f"{target.name}@{stamp}.bak"
+        _write_atomically(path, target.read_text(encoding="utf-8"))
+        return Backup(target.name, path, stamp)
+
+    def _prune(self, name: str) -> None:
+        for old in self.backups(name)[self.keep :]:
+            old.path.unlink(missing_ok=True)
+
+
+def _write_atomically(target: Path, text: str) -> None:
+    fd, temp = tempfile.mkstemp(dir=target.parent, prefix=f".{target.name}.", suffix=".tmp")
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8") as handle:
+            handle.write(text)
+            handle.flush()
+            os.fsync(handle.fileno())
+        os.replace(temp, target)
+    except BaseException:
+        Path(temp).unlink(missing_ok=True)
+        raise

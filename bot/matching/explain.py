@@ -1,0 +1,51 @@
+"""Why the matcher did what it did: for moderators (/kb why, `python -m bot why`)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from bot.knowledge import KnowledgeBase
+from bot.matching import thresholds as T
+from bot.matching.matcher import MatchResult
+
+
+def explain(kb: KnowledgeBase, result: MatchResult) -> dict[str, Any]:
+    """The decision, the thresholds it was taken against, and the top intents with what matched."""
+    return {
+        "question": result.question,
+        "normalised": result.normalised,
+        "decision": result.kind,
+        "intent": result.intent_id,
+        "suggestions": list(result.suggestions),
+        "reason": result.reason,
+        "reading": result.reading,
+        "thresholds": {"answer": T.ANSWER_SCORE, "margin": T.ANSWER_MARGIN, "suggest": T.SUGGEST_SCORE},
+        "candidates": [
+            {
+                "intent": c.intent_id,
+                "title": kb.intents[c.intent_id].title if c.intent_id in kb.intents else c.intent_id,
+                "score": c.score,
+                "matched": c.matched,
+                "overlap": c.overlap,
+                "wording": c.wording,
+                "coverage": c.coverage,
+            }
+            for c in result.candidates[:5]
+        ],
+    }
+
+
+def explain_text(report: dict[str, Any]) -> str:
+    t = report["thresholds"]
+    lines = [
+        f"Question:   {report['question']}",
+        f"Normalised: {report['normalised']}",
+        f"Decision:   {report['decision']}" + (f" → {report['intent']}" if report["intent"] else "")
+        + (f" (suggests {', '.join(report['suggestions'])})" if report["suggestions"] else ""),
+        f"Why:        {report['reason']}",
+        f"Thresholds: answer ≥ {t['answer']:.0f} with a lead of ≥ {t['margin']:.0f}; suggest ≥ {t['suggest']:.0f}",
+        "Top intents:",
+    ]
+    for n, c in enumerate(report["candidates"], 1):
+        lines.append(f"  {n}. {c['score']:6.1f}  {c['intent']}  ← \"{c['matched']}\"")
+    return "\n".join(lines)

@@ -1,0 +1,60 @@
+"""What moderators read about the bot's gaps and feedback; shared by the CLI and /kb."""
+
+from __future__ import annotations
+
+from collections import Counter
+from dataclasses import dataclass
+from datetime import datetime, timedelta, timezone
+
+from bot.gaps import cluster_questions
+from bot.store import FeedbackSummary, Store
+
+
+@dataclass(frozen=True)
+class GapReport:
+    example: str
+    count: int
+    variants: tuple[str, ...]
+    best_intent: str | None  # what the bot thought it was closest to, most often
+
+
+def since(days: float) -> datetime:
+    return datetime.now(timezone.utc) - timedelta(days=days)
+
+
+async def gaps(store: Store, days: float, limit: int) -> list[GapReport]:
+    """The most frequent unanswered questions, near-duplicates grouped."""
+    rows = await store.unanswered(since(days))
+    guesses: dict[str, Counter[str]] = {}
+    for row in rows:
+        guesses.setdefault(row.text, Counter())[row.best_intent or ""] += 1
+    reports = []
+    for gap in cluster_questions([row.text for row in rows])[:limit]:
+        votes = sum((guesses.get(v, Counter()) for v in gap.variants), Counter())
+        best = next((intent for intent, _ in votes.most_common() if intent), None)
+        reports.append(GapReport(gap.example, gap.count, gap.variants, best))
+    return reports
+
+
+async def feedback(store: Store, days: float) -> list[FeedbackSummary]:
+    return await store.feedback_summary(since(days))
+
+
+def gaps_text(reports: list[GapReport], days: float) -> str:
+    if not reports:
+        return f"No unanswered questions in the last {days:g} days."
+    lines = [f"Most asked unanswered questions, last {days:g} days:"]
+    for n, r in enumerate(reports, 1):
+        near = f" (closest: {r.best_intent})" if r.best_intent else ""
+        more = f" +{len(r.variants) - 1} variants" if len(r.variants) > 1 else ""
+        lines.append(f"{n:>2}. ×{r.count} “{r.example}”{near}{more}")
+    return "\n".join(lines)
+
+
+def feedback_text(rows: list[FeedbackSummary], days: float) -> str:
+    if not rows:
+        return f"No feedback in the last {days:g} days."
+    lines = [f"Answers by share of 👎, last {days:g} days:"]
+    for r in rows:
+        lines.append(f"  {r.down_share:5.0%} 👎  ({r.down} 👎 / {r.up} 👍)  {r.intent_id}")
+    return "\n".join(lines)

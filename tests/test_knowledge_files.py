@@ -1,0 +1,116 @@
+"""Uploads, backups, rollback and the on-disk watcher: knowledge changes that lose nothing."""
+
+from __future__ import annotations
+
+import asyncio
+from pathlib import Path
+
+import pytest
+
+from bot.knowledge import KnowledgeError, load_knowledge
+from bot.knowledge.files import KnowledgeFiles
+from bot.knowledge.watch import watch_knowledge
+from tests.conftest import KNOWLEDGE
+
+
+def renamed_title(folder: Path, title: str) -> bytes:
+    """practice.yaml as shipped, with scope creep's title changed (not cumulative: from the shipped text)."""
+    text = (KNOWLEDGE / "practice.yaml").read_text()
+    assert "title: What is scope creep?" in text
+    return text.replace("title: What is scope creep?", f"title: {title}", 1).encode()
+
+
+def test_a_valid_upload_replaces_the_file_and_keeps_the_old_one(knowledge_copy: Path) -> None:
+    files = KnowledgeFiles(knowledge_copy, keep=3)
+    before = (knowledge_copy / "practice.yaml").read_text()
+    text, kb = files.check_upload("practice.yaml", renamed_title(knowledge_copy, "Scope creep, explained"))
+    assert kb.intents["scope-creep"].title == "Scope creep, explained"
+    backup = files.install("practice.yaml", text)
+    assert backup is not None and backup.path.read_text() == before
+    assert load_knowledge(knowledge_copy).intents["scope-creep"].title == "Scope creep, explained"
+    assert not list(knowledge_copy.glob("*.tmp")) and not list(knowledge_copy.glob(".*.tmp"))
+
+
+def test_a_broken_upload_is_refused_with_lines_and_changes_nothing(knowledge_copy: Path) -> None:
+    files = KnowledgeFiles(knowledge_copy)
+    before = {p.name: p.read_bytes() for p in knowledge_copy.glob("*.yaml")}
+    with pytest.raises(KnowledgeError) as caught:
+        files.check_upload("practice.yaml", b"intents:\n  - id: scope-creep\n    title: [unclosed\n")
+    assert caught.value.problems[0].line >= 3
+    assert {p.name: p.read_bytes() for p in knowledge_copy.glob("*.yaml")} == before
+
+
+@pytest.mark.parametrize(
+    ("name", "data", "message"),
+    [
+        ("../evil.yaml", b"intents: []", "file name"),
+        ("notes.txt", b"intents: []", "file name"),
+        ("big.yaml", b"#" * 300_000, "limit is"),
+        ("bin.yaml", b"\xff\xfe\x00", "not UTF-8"),
+        ("bomb.yaml", b"intents: !!python/object/apply:os.system ['echo hi']", "tag"),
+    ],
+)
+def test_unsafe_or_oversized_uploads_are_refused(knowledge_copy: Path, name: str, data: bytes, message: str) -> None:
+    with pytest.raises(KnowledgeError, match=message):
+        KnowledgeFiles(knowledge_copy, max_bytes=256_000).check_upload(name, data)
+
+
+def test_rollback_restores_the_previous_version_step_by_step(knowledge_copy: Path) -> None:
+    files = KnowledgeFiles(knowledge_copy, keep=5)
+    for title in ("First rewrite", "Second rewrite"):
+        text, _ = files.check_upload("practice.yaml", renamed_title(knowledge_copy, title))
+        files.install("practice.yaml", text)
+    assert load_knowledge(knowledge_copy).intents["scope-creep"].title == "Second rewrite"
+    files.rollback()
+    assert load_knowledge(knowledge_copy).intents["scope-creep"].title == "First rewrite"
+    files.rollback()
+    assert load_knowledge(knowledge_copy).intents["scope-creep"].title == "What is scope creep?"
+    with pytest.raises(FileNotFoundError):
+        files.rollback()
+
+
+def test_only_the_configured_number_of_versions_is_kept(knowledge_copy: Path) -> None:
+    files = KnowledgeFiles(knowledge_copy, keep=2)
+    for n in range(4):
+        text, _ = files.check_upload("practice.yaml", renamed_title(knowledge_copy, f"Rewrite {n}"))
+        files.install("practice.yaml", text)
+    assert len(files.backups("practice.yaml")) == 2
+
+
+async def test_watcher_reloads_once_after_edits_settle(knowledge_copy: Path) -> None:
+    calls: list[float] = []
+
+    async def on_change() -> None:
+        calls.append(asyncio.get_running_loop().time())
+
+    task = asyncio.create_task(watch_knowledge(knowledge_copy, on_change, settle=0.3, poll=0.05))
+    try:
+        await asyncio.sleep(0.2)
+        assert calls == []
+        target = knowledge_copy / "meta.yaml"
+        for n in range(3):  # an editor saving in several steps
+            target.write_text(target.read_text() + f"\n# edit {n}\n")
+            await asyncio.sleep(0.1)
+        await asyncio.sleep(1.0)
+        assert len(calls) == 1
+    finally:
+        task.cancel()
+
+
+async def test_watcher_survives_a_failing_reload(knowledge_copy: Path) -> None:
+    calls = 0
+
+    async def on_change() -> None:
+        nonlocal calls
+        calls += 1
+        raise RuntimeError("reload blew up")
+
+    task = asyncio.create_task(watch_knowledge(knowledge_copy, on_change, settle=0.1, poll=0.05))
+    try:
+        await asyncio.sleep(0.1)  # let the watcher take its first look
+        for n in range(2):
+            (knowledge_copy / "meta.yaml").write_text((knowledge_copy / "meta.yaml").read_text() + f"\n# {n}\n")
+            await asyncio.sleep(0.5)
+        assert calls == 2
+    finally:
+        task.cancel()
