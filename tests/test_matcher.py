@@ -88,7 +88,7 @@ def test_candidates_are_ranked_and_explained(matcher: Matcher) -> None:
 
 
 def test_suggestions_are_close_to_the_best_and_never_more_than_three(matcher: Matcher) -> None:
-    result = matcher.match("product manager project manager")
+    result = matcher.match("tell me about product managers and project managers")
     assert result.kind == "suggest"
     assert 1 <= len(result.suggestions) <= T.MAX_SUGGESTIONS
     best = result.candidates[0].score

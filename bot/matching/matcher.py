@@ -9,7 +9,7 @@ from __future__ import annotations
 import math
 import re
 from collections import Counter, defaultdict
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Literal
 
 import numpy as np
@@ -205,8 +205,14 @@ class Matcher:
         normalised = " ".join(tokens)
         ambiguous = [t for t in dict.fromkeys(tokens) if t in self.ambiguous]
         if ambiguous:
-            return self._match_ambiguous(question, text, ranked, normalised, ambiguous[0])
-        return self._decide(question, normalised, ranked)
+            result = self._match_ambiguous(question, text, ranked, normalised, ambiguous[0])
+        else:
+            result = self._decide(question, normalised, ranked)
+        foreign = [t for t in tokens if "-" in t]  # "hotel-manager": see Normaliser.mark_foreign_heads
+        if result.kind == "answer" and foreign and not any(word in tokens for word in ROLE_WORDS):
+            return replace(result, kind="suggest", intent_id=None, suggestions=(result.intent_id,),
+                           reason=f"'{foreign[0]}' is not a role pmbot knows, so it won't answer for it")
+        return result
 
     def _decide(self, question: str, normalised: str, ranked: list[Candidate], reading: str | None = None) -> MatchResult:
         if ranked and ranked[0].intent_id == NOT_ABOUT:
@@ -247,8 +253,9 @@ class Matcher:
             ranked, tokens = self._rank_message(swapped)
             results.append(self._decide(question, " ".join(tokens), ranked, f"{word} → {phrase}"))
         best_reading = max((r.candidates[0].score for r in results[1:] if r.candidates), default=0.0)
-        if literal and literal[0].intent_id == NOT_ABOUT and literal[0].score >= best_reading:
-            return results[0]  # "pm me the link": here the word is no role at all
+        if literal and literal[0].score >= best_reading:
+            if literal[0].intent_id == NOT_ABOUT or results[0].kind == "answer":
+                return results[0]  # about the word itself ("PM meaning?"), or no role at all ("pm me the link")
         # A reading may answer only if something besides the word itself is about our topics.
         context = [t for t in self._content(normalised.split()) if t != word and t in self.column]
         answers = [r for r in results if r.kind == "answer" and context]

@@ -22,6 +22,8 @@ MAX_INPUT_CHARS = 600  # a question longer than this is chat, not a question; th
 _DISCORD_MARKUP = re.compile(r"<a?:\w+:\d+>|<[@#][!&]?\d+>|<t:\d+(?::\w)?>")
 _URL = re.compile(r"https?://\S+|www\.\S+")
 _APOSTROPHES = str.maketrans({"\u2019": "'", "\u2018": "'", "\u02bc": "'", "`": "'", "\u00b4": "'"})
+_CLOCK_TIME = re.compile(r"\b\d{1,2}(?:[:.]\d{2})?\s*(?:am|pm|a\.m\.|p\.m\.)(?!\w)")
+_MESSAGE_VERB = re.compile(r"\b(?:pm|dm)(?:'?d|ed|ing)?\s+(me|you|him|her|us|them|u)\b")
 _TOKEN = re.compile(r"[a-z0-9]+(?:'[a-z]+)?")
 
 # Contractions and chat shorthand: general English, not domain knowledge,
@@ -49,7 +51,7 @@ _SHORTHAND: Mapping[str, str] = {
 # ("who owns…", "how do I become…", "what does a … do"), so those stay in.
 STOP_WORDS = frozenset(
     """a an the and or but if of to in on at for from by with about as into than then so too very
-    is am are was were be been being did doing have has had having will would shall should
+    is am are was were be been being did doing have has had having will would shall
     could may might must i me my mine myself you your yours we us our they them their he him his
     she her it this that these those there here what whom whose where
     not no yes just really actually basically like also any some all each every other another such
@@ -82,6 +84,9 @@ def clean(text: str) -> str:
     text = _URL.sub(" ", text)
     text = unicodedata.normalize("NFKD", text.translate(_APOSTROPHES))
     text = "".join(c for c in text if not unicodedata.combining(c)).casefold()
+    # "3pm", "5 p.m." is a time and "pm me" a private message, never a role.
+    text = _CLOCK_TIME.sub(" time ", text)
+    text = _MESSAGE_VERB.sub(r"message \1", text)
     text = re.sub(r"\bb/w\b", " between ", text)
     text = re.sub(r"\bw/o\b", " without ", text)
     text = re.sub(r"\bw/", " with ", text)

@@ -24,10 +24,10 @@ WEIGHT_COVERAGE = 0.25  # share of the question's word weight that the intent's 
 ROLE_MISMATCH_PENALTY = 0.30
 
 # At or above this the bot answers, if the runner-up is far enough behind.
-ANSWER_SCORE = 60.0
+ANSWER_SCORE = 56.0
 # The best intent must beat the best *other* intent by this much to be answered;
 # closer than that the question is ambiguous and the bot asks "Did you mean…".
-ANSWER_MARGIN = 4.0
+ANSWER_MARGIN = 3.0
 # From here up to an answer, the bot offers "Did you mean…" suggestions.
 SUGGEST_SCORE = 45.0
 # Suggestions are intents scoring within this distance of the best one.
