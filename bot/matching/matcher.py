@@ -21,7 +21,8 @@ from bot.matching.normalise import MAX_INPUT_CHARS, STOP_WORDS, Normaliser
 
 Kind = Literal["answer", "suggest", "fallback"]
 
-SHAPE_CANDIDATES = 32  # phrasings whose word order is compared in full
+WORDING_CANDIDATES = 160  # phrasings compared letter by letter
+SHAPE_CANDIDATES = 32  # of those, phrasings whose word order is compared in full
 ROLE_WORDS = ("product", "project", "program")  # after normalisation: PdM, proj mgmt… become these
 NOT_ABOUT = "(not about pmbot's topics)"  # pseudo-intent of the knowledge's not_about examples
 _SENTENCE_END = re.compile(r"(?<=[.?!\n])\s+|\n+")
@@ -51,6 +52,24 @@ class MatchResult:
     reading: str | None = None  # how an ambiguous word was read, e.g. "pm → product manager"
     ambiguous_word: str | None = None  # set when the bot asks because a word like "pm" has several meanings
     reason: str = ""
+
+
+WINDOW_BACK = 1
+
+
+def _question_windows(text: str) -> list[str]:
+    """The spans of a long message most likely to hold its question, likeliest first.
+
+    A question often leans on the sentence before it ("My manager called it scope
+    creep. What does that mean?"), so each question sentence is tried alone and
+    together with what precedes it. Without a question mark, the last sentences are.
+    """
+    sentences = [s.strip() for s in _SENTENCE_END.split(text) if s.strip()]
+    asked = [i for i, s in enumerate(sentences) if "?" in s] or list(range(len(sentences)))
+    windows: list[str] = []
+    for i in reversed(asked):
+        windows.extend(" ".join(sentences[max(0, i - back) : i + 1]) for back in range(WINDOW_BACK + 1) if i - back >= 0)
+    return list(dict.fromkeys(windows))
 
 
 class Matcher:
@@ -148,64 +167,69 @@ class Matcher:
         columns = [self.column[t] for t in known]
         idf = np.array([self.idf[t] for t in known], dtype=np.float32)
         overlap = self.entry_vectors[:, columns] @ idf / float(np.linalg.norm(weights))
-        wording = process.cdist(
-            [" ".join(sorted(content))], self.entry_content, scorer=fuzz.ratio, dtype=np.float32
-        )[0] / 100
         coverage = self.intent_vocab[:, columns] @ idf / float(weights.sum())
         mismatch = self._role_mismatch(content)
-        base = (
+        by_words = (
             T.WEIGHT_OVERLAP * overlap
-            + T.WEIGHT_WORDING * wording
             + T.WEIGHT_COVERAGE * coverage[self.entry_intent]
             - T.ROLE_MISMATCH_PENALTY * mismatch[self.entry_intent]
         )
-        # Word order is compared only for the phrasings already closest, to keep a question well under a millisecond.
+        # The character-level signals cost the most, so they are computed only for the phrasings
+        # the word-level signals already put near the top: a question stays well under a millisecond.
+        near = np.argpartition(-by_words, min(WORDING_CANDIDATES, len(by_words) - 1))[:WORDING_CANDIDATES]
+        sorted_content = " ".join(sorted(content))
+        wording = process.cdist(
+            [sorted_content], [self.entry_content[i] for i in near.tolist()], scorer=fuzz.ratio, dtype=np.float32
+        )[0] / 100
+        base = by_words[near] + T.WEIGHT_WORDING * wording
         top = np.argpartition(-base, min(SHAPE_CANDIDATES, len(base) - 1))[:SHAPE_CANDIDATES]
         whole = " ".join(tokens)
-        best: dict[int, tuple[float, int]] = {}
-        for idx in top.tolist():
-            score = 100 * (float(base[idx]) + T.WEIGHT_SHAPE * fuzz.ratio(whole, self.entry_shape[idx]) / 100)
+        best: dict[int, tuple[float, int, float]] = {}
+        for k in top.tolist():
+            idx = int(near[k])
+            score = 100 * (float(base[k]) + T.WEIGHT_SHAPE * fuzz.ratio(whole, self.entry_shape[idx]) / 100)
             row = int(self.entry_intent[idx])
             if row not in best or score > best[row][0]:
-                best[row] = (score, idx)
+                best[row] = (score, idx, float(wording[k]))
         out = []
-        for row, (score, idx) in sorted(best.items(), key=lambda item: -item[1][0])[:limit]:
+        for row, (score, idx, word) in sorted(best.items(), key=lambda item: -item[1][0])[:limit]:
             out.append(
                 Candidate(
                     self.intent_ids[row],
                     round(score, 2),
                     self.entry_text[idx],
                     round(float(overlap[idx]), 3),
-                    round(float(wording[idx]), 3),
+                    round(word, 3),
                     round(float(coverage[row]), 3),
                 )
             )
         return out
 
-    def _rank_message(self, text: str) -> tuple[list[Candidate], list[str]]:
-        """Ranks the whole message and, for long ones, each sentence; the best reading wins."""
+    def _rank_message(self, text: str) -> tuple[list[Candidate], list[str], str]:
+        """Ranks the whole message and, for long unclear ones, its likeliest sentences.
+
+        Returns the ranking, its tokens, and the text it came from (the message or one sentence).
+        """
         tokens = self.normaliser.tokens(text)
-        ranked = self.rank(tokens)
+        ranked, span = self.rank(tokens), text
         confident = bool(ranked) and ranked[0].score >= T.ANSWER_SCORE
         if not confident and len(self._content(tokens)) >= T.SENTENCE_SPLIT_MIN_WORDS:
-            sentences = [s for s in _SENTENCE_END.split(text) if s.strip()]
-            questions = [s for s in sentences if "?" in s] or sentences
-            for sentence in questions[-T.MAX_SENTENCES :]:
-                sentence_tokens = self.normaliser.tokens(sentence)
-                other = self.rank(sentence_tokens)
+            for window in _question_windows(text)[: T.MAX_SENTENCES]:
+                window_tokens = self.normaliser.tokens(window)
+                other = self.rank(window_tokens)
                 if other and (not ranked or other[0].score > ranked[0].score):
-                    ranked, tokens = other, sentence_tokens
-        return ranked, tokens
+                    ranked, tokens, span = other, window_tokens, window
+        return ranked, tokens, span
 
     # -- deciding --------------------------------------------------------------
 
     def match(self, question: str) -> MatchResult:
         text = question[:MAX_INPUT_CHARS]
-        ranked, tokens = self._rank_message(text)
+        ranked, tokens, span = self._rank_message(text)
         normalised = " ".join(tokens)
         ambiguous = [t for t in dict.fromkeys(tokens) if t in self.ambiguous]
         if ambiguous:
-            result = self._match_ambiguous(question, text, ranked, normalised, ambiguous[0])
+            result = self._match_ambiguous(question, span, ranked, normalised, ambiguous[0])
         else:
             result = self._decide(question, normalised, ranked)
         foreign = [t for t in tokens if "-" in t]  # "hotel-manager": see Normaliser.mark_foreign_heads
@@ -243,14 +267,15 @@ class Matcher:
         return MatchResult("suggest", score=best.score, suggestions=suggestions, reason=why, **common)
 
     def _match_ambiguous(
-        self, question: str, text: str, literal: list[Candidate], normalised: str, word: str
+        self, question: str, span: str, literal: list[Candidate], normalised: str, word: str
     ) -> MatchResult:
         """Reads an ambiguous word each possible way; agreeing readings answer, disagreeing ones ask which."""
         results = [self._decide(question, normalised, literal, f"{word} as written")]
         for reading in self.ambiguous[word]:
             phrase = " ".join(reading)
-            swapped = re.sub(rf"\b{re.escape(word)}s?\b", phrase, text, flags=re.IGNORECASE)
-            ranked, tokens = self._rank_message(swapped)
+            swapped = re.sub(rf"\b{re.escape(word)}s?\b", phrase, span, flags=re.IGNORECASE)
+            tokens = self.normaliser.tokens(swapped)
+            ranked = self.rank(tokens)
             results.append(self._decide(question, " ".join(tokens), ranked, f"{word} → {phrase}"))
         best_reading = max((r.candidates[0].score for r in results[1:] if r.candidates), default=0.0)
         if literal and literal[0].score >= best_reading:

@@ -44,4 +44,4 @@ VOCAB_FULL_AT = 1
 # Long messages: each sentence is also matched on its own, so a question
 # buried in a paragraph of context is still found.
 SENTENCE_SPLIT_MIN_WORDS = 12
-MAX_SENTENCES = 6
+MAX_SENTENCES = 6  # windows (a sentence, or it with the one or two before) tried at most
