@@ -1,0 +1,41 @@
+"""Regression guard for matching quality on question sets written independently of the knowledge.
+
+The floors sit a little under today's measurements (see `make eval`), so a change to the matcher
+or the knowledge that makes people's questions go unanswered, or answered wrongly, fails here.
+"""
+
+from __future__ import annotations
+
+import pytest
+
+from bot.evaluation import evaluate, load_questions
+from bot.matching import Matcher
+from tests.conftest import ROOT, SHARED
+
+EVAL = ROOT / "bench" / "eval"
+
+
+def test_tuning_set(matcher: Matcher) -> None:
+    report = evaluate(load_questions(EVAL / "tuning.yaml"), matcher)
+    assert report.top1 >= 0.90
+    assert report.wrong_answer <= 0.02
+    assert report.oos_false_answer <= 0.01
+
+
+def test_held_out_questions(matcher: Matcher) -> None:
+    report = evaluate(load_questions(EVAL / "heldout.yaml"), matcher)
+    assert report.top1 >= 0.80
+    assert report.wrong_answer <= 0.03
+
+
+def test_held_out_off_topic_chat_is_left_alone(matcher: Matcher) -> None:
+    report = evaluate(load_questions(EVAL / "offtopic.yaml"), matcher)
+    assert report.oos_false_answer <= 0.02
+
+
+@pytest.mark.skipif(not (SHARED / "eval" / "dev.yaml").exists(), reason="the shared dev set is not beside this checkout")
+def test_shared_dev_set(matcher: Matcher) -> None:
+    report = evaluate(load_questions(SHARED / "eval" / "dev.yaml"), matcher)
+    assert report.top1 >= 0.93
+    assert report.wrong_answer <= 0.02
+    assert report.oos_false_answer <= 0.05
