@@ -8,17 +8,26 @@ and runs the same matcher as the Discord bot.
 from __future__ import annotations
 
 import argparse
+import asyncio
 import json
 import logging
 import sys
+from dataclasses import asdict
 from pathlib import Path
-from typing import Any, Sequence
+from typing import Any, Awaitable, Callable, Sequence, TypeVar
 
 from bot.config import ConfigError, Settings, load_settings
 from bot.console import ConsoleChat, render
 from bot.evaluation import evaluate, load_questions
+from bot import reports
 from bot.knowledge import KnowledgeError, load_knowledge
-from bot.service import KnowledgeService
+from bot.matching.explain import explain, explain_text
+from bot.recording import unanswered
+from bot.service import Answer, KnowledgeService
+from bot.store import SqliteStore
+
+T = TypeVar("T")
+log = logging.getLogger("pmbot.cli")
 
 
 def _print_json(data: Any) -> None:
@@ -36,7 +45,52 @@ def cmd_run(settings: Settings, args: argparse.Namespace) -> int:
 
         return run_bot(settings, knowledge=args.knowledge)
     service = _service(settings, args)
-    return ConsoleChat(service, sys.stdout).run()
+    with asyncio.Runner() as runner:
+        store = _open_store(runner, settings)
+
+        def record(answer: Answer) -> None:
+            question = unanswered(answer.result)
+            if store and question:
+                runner.run(store.record_unanswered(question))
+
+        try:
+            return ConsoleChat(service, sys.stdout, on_answer=record).run()
+        finally:
+            if store:
+                runner.run(store.close())
+
+
+def _open_store(runner: asyncio.Runner, settings: Settings) -> SqliteStore | None:
+    """The console records unanswered questions too, so `gaps` works offline; it still chats without them."""
+    try:
+        settings.database_path.parent.mkdir(parents=True, exist_ok=True)
+        store = SqliteStore(settings.database_path, store_user_ids=settings.store_user_ids)
+        runner.run(store.open())
+        return store
+    except Exception as exc:  # a read-only disk must not stop the chat
+        log.warning("not recording unanswered questions: cannot open %s (%s)", settings.database_path, exc)
+        return None
+
+
+def _with_store(settings: Settings, work: Callable[[SqliteStore], Awaitable[T]]) -> T:
+    async def run() -> T:
+        async with SqliteStore(settings.database_path, store_user_ids=settings.store_user_ids) as store:
+            return await work(store)
+
+    if not settings.database_path.exists():
+        raise SystemExit(f"No database at {settings.database_path} yet: nothing has been recorded. "
+                         "Run the bot (or the console chat) first, or set PMBOT_DATABASE.")
+    return asyncio.run(run())
+
+
+def cmd_sync(settings: Settings, args: argparse.Namespace) -> int:
+    """Registers the slash commands with Discord, globally or for one guild, then exits."""
+    if not settings.discord_token:
+        print("error: DISCORD_TOKEN is not set; syncing commands needs the bot's token.", file=sys.stderr)
+        return 2
+    from bot.discord.app import sync_commands  # imported here so the offline paths never need Discord
+
+    return sync_commands(settings, knowledge=args.knowledge, guild_id=args.guild, clear=args.clear)
 
 
 def cmd_ask(settings: Settings, args: argparse.Namespace) -> int:
@@ -95,12 +149,44 @@ def cmd_eval(settings: Settings, args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_why(settings: Settings, args: argparse.Namespace) -> int:
+    service = _service(settings, args)
+    report = explain(service.kb, service.matcher.match(args.question))
+    if args.json:
+        _print_json(report)
+    else:
+        print(explain_text(report))
+    return 0
+
+
+def cmd_gaps(settings: Settings, args: argparse.Namespace) -> int:
+    found = _with_store(settings, lambda store: reports.gaps(store, args.days, args.limit))
+    if args.json:
+        _print_json([asdict(r) for r in found])
+    else:
+        print(reports.gaps_text(found, args.days))
+    return 0
+
+
+def cmd_feedback(settings: Settings, args: argparse.Namespace) -> int:
+    rows = _with_store(settings, lambda store: reports.feedback(store, args.days))
+    if args.json:
+        _print_json([{**asdict(r), "down_share": r.down_share} for r in rows])
+    else:
+        print(reports.feedback_text(rows, args.days))
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="pmbot", description="Answers product vs project management questions.")
     parser.add_argument("--knowledge", type=Path, help="knowledge folder (default: PMBOT_KNOWLEDGE or the bundled one)")
     sub = parser.add_subparsers(dest="command")
 
     sub.add_parser("run", help="run on Discord if DISCORD_TOKEN is set, else the offline console chat")
+
+    sync = sub.add_parser("sync", help="register the slash commands with Discord (globally, or with --guild for one server)")
+    sync.add_argument("--guild", type=int, metavar="ID", help="sync to this server only (instant) instead of globally")
+    sync.add_argument("--clear", action="store_true", help="remove the commands instead (e.g. a dev server's copies)")
 
     ask = sub.add_parser("ask", help="answer one question")
     ask.add_argument("question")
@@ -114,10 +200,32 @@ def build_parser() -> argparse.ArgumentParser:
     ev.add_argument("file", type=Path)
     ev.add_argument("--json", action="store_true")
     ev.add_argument("--misses", type=int, default=20, help="how many misses to list (default 20)")
+
+    why = sub.add_parser("why", help="explain how a question is matched: top intents, scores, the decision")
+    why.add_argument("question")
+    why.add_argument("--json", action="store_true")
+
+    gaps = sub.add_parser("gaps", help="most frequent unanswered questions, near-duplicates grouped")
+    gaps.add_argument("--days", type=float, default=30)
+    gaps.add_argument("--limit", type=int, default=20)
+    gaps.add_argument("--json", action="store_true")
+
+    feedback = sub.add_parser("feedback", help="intents ranked by share of 👎 votes")
+    feedback.add_argument("--days", type=float, default=30)
+    feedback.add_argument("--json", action="store_true")
     return parser
 
 
-COMMANDS = {"run": cmd_run, "ask": cmd_ask, "validate": cmd_validate, "eval": cmd_eval}
+COMMANDS = {
+    "run": cmd_run,
+    "sync": cmd_sync,
+    "ask": cmd_ask,
+    "validate": cmd_validate,
+    "eval": cmd_eval,
+    "why": cmd_why,
+    "gaps": cmd_gaps,
+    "feedback": cmd_feedback,
+}
 
 
 def main(argv: Sequence[str] | None = None) -> int:

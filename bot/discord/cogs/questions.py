@@ -1,0 +1,139 @@
+"""Questions: answering messages (DMs, mentions, help channels), /ask and /help.
+
+The listening rules live in bot.discord.listening; the follow-up, suggestion
+and vote buttons in bot.discord.render. This cog decides what to say and
+keeps the flood in check: a per-user cooldown shared with /ask and the ask
+buttons, with one friendly notice per burst for messages.
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+from typing import TYPE_CHECKING
+
+import discord
+from discord import app_commands
+from discord.ext import commands
+
+from bot.discord.errors import CooldownActive
+from bot.discord.listening import heard_question
+from bot.discord.render import NO_PINGS, message_kwargs, send_reply
+from bot.discord.search import IntentSearch
+from bot.matching.normalise import MAX_INPUT_CHARS
+from bot.replies import answer_reply, help_reply
+from bot.service import Answer
+
+if TYPE_CHECKING:
+    from bot.discord.app import PMBot
+
+log = logging.getLogger("pmbot.questions")
+
+
+def cooldown_notice(retry_after: float) -> str:
+    return (
+        "You're asking faster than I can keep up with, so I'll take a short break from your questions. "
+        f"Ask again in about {max(1, math.ceil(retry_after))} seconds. 🙂"
+    )
+
+
+class Questions(commands.Cog):
+    def __init__(self, bot: PMBot) -> None:
+        self.bot = bot
+        self._search: IntentSearch | None = None
+
+    @property
+    def search(self) -> IntentSearch:
+        """The autocomplete index of the knowledge being served (rebuilt after a reload)."""
+        kb = self.bot.service.kb
+        if self._search is None or self._search.kb is not kb:
+            self._search = IntentSearch.build(kb)
+        return self._search
+
+    # -- messages --------------------------------------------------------------
+
+    @commands.Cog.listener()
+    async def on_message(self, message: discord.Message) -> None:
+        me = self.bot.user
+        if me is None:
+            return
+        heard = heard_question(message, me, self.bot.settings.listen_channel_ids)
+        if heard is None:
+            return
+        if heard.direct and not heard.text:
+            if await self._allowed(message):
+                await self._reply(message, message_kwargs(help_reply(self.bot.service.kb)))
+            return
+        answer = self.bot.service.ask(heard.text)
+        if not heard.direct and answer.result.kind == "fallback":
+            log.debug("silent on fallback in help channel %s (message %s)", message.channel.id, message.id)
+            return
+        if not await self._allowed(message):
+            return
+        log.debug("%s %s (%.0f) for message %s (%s)", answer.result.kind, answer.result.intent_id or "-",
+                  answer.result.score, message.id, heard.mode)
+        await self._reply(message, message_kwargs(answer.reply))
+        await self._record(answer, message.guild.id if message.guild else None, message.channel.id, message.author.id)
+
+    async def _allowed(self, message: discord.Message) -> bool:
+        """Counts the question against the author's cooldown; sends the one notice of a burst."""
+        wait = self.bot.cooldown.retry_after(message.author.id)
+        if not wait:
+            return True
+        if self.bot.cooldown.should_notify(message.author.id, wait):
+            log.info("cooldown for user %s (%.0fs)", message.author.id, wait)
+            await self._reply(message, {"content": cooldown_notice(wait), "allowed_mentions": NO_PINGS})
+        return False
+
+    async def _reply(self, message: discord.Message, kwargs: dict) -> None:
+        """A reply that pings nobody and survives the question being deleted meanwhile."""
+        try:
+            await message.channel.send(
+                reference=message.to_reference(fail_if_not_exists=False), mention_author=False, **kwargs
+            )
+        except discord.Forbidden:
+            log.warning(
+                "no permission to reply in channel %s (guild %s); check the bot's Send Messages / Embed Links",
+                message.channel.id,
+                message.guild.id if message.guild else None,
+            )
+
+    async def _record(self, answer: Answer, guild_id: int | None, channel_id: int | None, user_id: int) -> None:
+        """Suggest and fallback replies go to the store, for moderators looking for gaps in the knowledge."""
+        if answer.result.kind == "answer":
+            return
+        await self.bot.record_unanswered(answer.result, guild_id=guild_id, channel_id=channel_id, user_id=user_id)
+
+    # -- slash commands ----------------------------------------------------------
+
+    @app_commands.command(name="ask", description="Ask about product management vs project management")
+    @app_commands.describe(question="Your question, e.g. What does a product manager do?")
+    async def ask(
+        self, interaction: discord.Interaction, question: app_commands.Range[str, 1, MAX_INPUT_CHARS]
+    ) -> None:
+        wait = self.bot.cooldown.retry_after(interaction.user.id)
+        if wait:
+            raise CooldownActive(wait)
+        kb = self.bot.service.kb
+        intent_id = self.search.exact(question)
+        if intent_id is not None and intent_id in kb.intents:  # picked from autocomplete
+            await send_reply(interaction, answer_reply(kb, kb.intents[intent_id]))
+            return
+        answer = self.bot.service.ask(question)
+        # Only a confident answer is worth showing the channel; a guess or a miss is for the asker.
+        await send_reply(interaction, answer.reply, ephemeral=answer.result.kind != "answer")
+        await self._record(answer, interaction.guild_id, interaction.channel_id, interaction.user.id)
+
+    @ask.autocomplete("question")
+    async def ask_autocomplete(self, interaction: discord.Interaction, current: str) -> list[app_commands.Choice[str]]:
+        search = self.search
+        titles = search.titles(search.suggest(current))
+        return [app_commands.Choice(name=title, value=title) for title in titles]
+
+    @app_commands.command(name="help", description="What pmbot can do and how to ask it")
+    async def help(self, interaction: discord.Interaction) -> None:
+        await send_reply(interaction, help_reply(self.bot.service.kb), ephemeral=True)
+
+
+async def setup(bot: PMBot) -> None:
+    await bot.add_cog(Questions(bot))

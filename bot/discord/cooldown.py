@@ -1,0 +1,56 @@
+"""Per-user question cooldown with a single notice per burst.
+
+Someone flooding the bot gets answers up to the limit, then one friendly
+notice, then silence until the window passes: a notice per message would be
+as noisy as the flood itself. (Slash commands and buttons must answer every
+interaction, so there the notice is ephemeral and sent every time.)
+"""
+
+from __future__ import annotations
+
+import math
+import time
+from typing import Callable
+
+MAX_TRACKED_USERS = 10_000
+
+
+class QuestionCooldown:
+    """``rate`` questions per ``per`` seconds per user, a sliding window."""
+
+    def __init__(self, rate: int, per: float, clock: Callable[[], float] = time.monotonic) -> None:
+        if rate < 1 or per <= 0:
+            raise ValueError("rate must be >= 1 and per > 0")
+        self.rate = rate
+        self.per = per
+        self.clock = clock
+        self._asked: dict[int, list[float]] = {}
+        self._noticed_until: dict[int, float] = {}
+
+    def retry_after(self, user_id: int) -> float:
+        """0 when the user may ask now (and counts the question); else seconds to wait."""
+        now = self.clock()
+        recent = [t for t in self._asked.get(user_id, ()) if now - t < self.per]
+        if len(recent) < self.rate:
+            recent.append(now)
+            self._asked[user_id] = recent
+            self._forget_old(now)
+            return 0.0
+        self._asked[user_id] = recent
+        return self.per - (now - recent[0])
+
+    def should_notify(self, user_id: int, retry_after: float) -> bool:
+        """True once per blocked burst, so the user hears about the limit exactly once."""
+        now = self.clock()
+        if self._noticed_until.get(user_id, -math.inf) > now:
+            return False
+        self._noticed_until[user_id] = now + retry_after
+        self._forget_old(now)
+        return True
+
+    def _forget_old(self, now: float) -> None:
+        """Drops users whose window has passed, so the tables never grow without bound."""
+        if len(self._asked) > MAX_TRACKED_USERS:
+            self._asked = {u: ts for u, ts in self._asked.items() if ts and now - ts[-1] < self.per}
+        if len(self._noticed_until) > MAX_TRACKED_USERS:
+            self._noticed_until = {u: t for u, t in self._noticed_until.items() if t > now}

@@ -1,0 +1,121 @@
+"""Which messages the bot treats as questions, and what the question is.
+
+Three ways in, from most to least explicit:
+
+* **direct**: a DM, or a message that mentions the bot (``<@id>``, ``<@!id>``,
+  or the bot's own managed role). The bot always replies, even on fallback,
+  because it was asked. A bare mention is a request for help.
+* **passive**: a message in a configured help channel, or a thread under
+  one, that *looks like a question*. The bot stays silent on fallback so it
+  never spams a conversation. Needs the privileged Message Content intent;
+  without it Discord sends these messages with empty content and they are
+  ignored here.
+
+Never: bots (itself included), webhooks, system messages (pins, joins,
+thread-created notices, ...).
+
+Mentioning the bot is detected from the message *text*, not from
+``message.mentions``: replying to one of the bot's answers with "ping on"
+also lists the bot there, and a "thanks!" reply should not get a fallback.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from typing import Collection, Literal
+
+import discord
+
+Mode = Literal["direct", "passive"]
+
+QUESTION_WORDS = frozenset(
+    """
+    what whats what's who whos who's whom whose why how hows how's when where which
+    is isn't are aren't am was were can can't could couldn't should shouldn't would wouldn't
+    do does doesn't did didn't will won't shall may might
+    explain difference differences compare comparing define definition describe tell
+    """.split()
+)
+_USER_MENTION = r"<@!?{id}>"
+_LEADING_JUNK = re.compile(r"^[\s,.:;!\-–—>]+")
+_SPACES = re.compile(r"\s+")
+_ANY_MENTION = re.compile(r"<@[!&]?\d+>|@everyone\b|@here\b")
+_FIRST_WORD = re.compile(r"[a-z][a-z']*")
+_ANSWERABLE_TYPES = frozenset({discord.MessageType.default, discord.MessageType.reply})
+
+
+@dataclass(frozen=True)
+class Heard:
+    """A message the bot should consider: the question text and how it was addressed."""
+
+    text: str
+    mode: Mode
+
+    @property
+    def direct(self) -> bool:
+        return self.mode == "direct"
+
+
+def looks_like_question(text: str) -> bool:
+    """A '?' anywhere, or a first word like "what", "how", "explain", "difference"."""
+    if "?" in text:
+        return True
+    rest = _ANY_MENTION.sub(" ", text).strip().lower().replace("’", "'")
+    first = _FIRST_WORD.search(rest)
+    return bool(first) and first.start() <= 2 and first.group(0) in QUESTION_WORDS
+
+
+def strip_bot_mention(content: str, bot_id: int, role_id: int | None = None) -> str:
+    """The message without the bot's mention(s), tidied: "@pmbot, what is X?" → "what is X?"."""
+    text = re.sub(_USER_MENTION.format(id=bot_id), " ", content)
+    if role_id is not None:
+        text = text.replace(f"<@&{role_id}>", " ")
+    text = _SPACES.sub(" ", text).strip()
+    return _LEADING_JUNK.sub("", text).strip()
+
+
+def mentions_bot(content: str, bot_id: int, role_id: int | None = None) -> bool:
+    if re.search(_USER_MENTION.format(id=bot_id), content):
+        return True
+    return role_id is not None and f"<@&{role_id}>" in content
+
+
+def _bot_role_id(message: discord.Message) -> int | None:
+    guild = message.guild
+    if guild is None:
+        return None
+    try:
+        role = guild.self_role
+    except AttributeError:  # a guild without our member cached
+        return None
+    return role.id if role is not None else None
+
+
+def in_listen_channel(channel: object, listen_channel_ids: Collection[int]) -> bool:
+    """A configured help channel, or a thread (forum post included) whose parent is one."""
+    if not listen_channel_ids:
+        return False
+    if getattr(channel, "id", None) in listen_channel_ids:
+        return True
+    return isinstance(channel, discord.Thread) and channel.parent_id in listen_channel_ids
+
+
+def heard_question(message: discord.Message, me: discord.abc.User, listen_channel_ids: Collection[int]) -> Heard | None:
+    """What the bot should do with a message: None to ignore it, else the question and its mode."""
+    author = message.author
+    if author.bot or author.id == me.id or message.webhook_id is not None:
+        return None
+    if message.type not in _ANSWERABLE_TYPES:
+        return None
+    content = message.content or ""
+    role_id = _bot_role_id(message)
+    if message.guild is None or isinstance(message.channel, (discord.DMChannel, discord.GroupChannel)):
+        return Heard(strip_bot_mention(content, me.id, role_id), "direct")
+    if mentions_bot(content, me.id, role_id):
+        return Heard(strip_bot_mention(content, me.id, role_id), "direct")
+    if in_listen_channel(message.channel, listen_channel_ids):
+        text = _SPACES.sub(" ", content).strip()
+        if text and looks_like_question(text):
+            return Heard(text, "passive")
+    return None

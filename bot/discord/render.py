@@ -1,0 +1,226 @@
+"""Reply → Discord embed and persistent components, and what those components do.
+
+Every button and select carries what it needs in its custom_id
+("pmbot:ask:<intent>", "pmbot:vote:up:<intent>", "pmbot:topics"), and each is
+a ``DynamicItem``: discord.py rebuilds it from the id alone whenever someone
+clicks, so buttons keep working after a restart and on messages sent long
+ago, and no per-message view is kept in memory (a view with ``timeout=None``
+of plain buttons would be stored forever for every answer sent). See
+discord.py's examples/views/dynamic_counter.py.
+
+Discord's size limits are applied to the Reply by the core (Reply.fitted);
+this module keeps the component side inside Discord's limits: at most 5 rows
+of at most 5 buttons, unique custom_ids of at most 100 characters, labels of
+at most 80, at most 25 select options.
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+from typing import TYPE_CHECKING, Any, Sequence
+
+import discord
+
+from bot import limits
+from bot.discord.errors import CooldownActive, guarded
+from bot.knowledge import KnowledgeBase
+from bot.replies import Option, Reply, answer_reply, topics_reply
+
+if TYPE_CHECKING:
+    from bot.discord.app import PMBot
+
+log = logging.getLogger("pmbot.discord")
+
+ASK_PREFIX = "pmbot:ask:"
+VOTE_PREFIX = "pmbot:vote:"
+TOPICS_ID = "pmbot:topics"
+NO_PINGS = discord.AllowedMentions.none()
+GONE = "That topic isn't in my knowledge any more. Use /topics to see what I can answer."
+THANKS = {1: "Thanks! Glad it helped. 👍", -1: "Thanks for telling me. 👎 The moderators will see that this answer needs work."}
+
+
+# -- embeds ------------------------------------------------------------------
+
+
+def to_embed(reply: Reply) -> discord.Embed:
+    embed = discord.Embed(title=reply.title, description=reply.body, colour=reply.colour)
+    for field in reply.fields:
+        embed.add_field(name=field.name, value=field.value, inline=field.inline)
+    if reply.footer:
+        embed.set_footer(text=reply.footer)
+    return embed
+
+
+# -- components ----------------------------------------------------------------
+
+
+def _bot(interaction: discord.Interaction) -> PMBot:
+    return interaction.client  # type: ignore[return-value]
+
+
+class AskButton(discord.ui.DynamicItem[discord.ui.Button], template=r"pmbot:ask:(?P<intent>[a-z0-9-]+)"):
+    """Asks one intent: a follow-up after an answer, a "Did you mean…" choice, a topic's question."""
+
+    def __init__(self, intent_id: str, label: str, *, row: int | None = None) -> None:
+        super().__init__(
+            discord.ui.Button(
+                label=limits.clip(label or intent_id, limits.BUTTON_LABEL),
+                custom_id=f"{ASK_PREFIX}{intent_id}",
+                style=discord.ButtonStyle.primary,
+            ),
+            row=row,
+        )
+        self.intent_id = intent_id
+
+    @classmethod
+    async def from_custom_id(cls, interaction: discord.Interaction, item: discord.ui.Item[Any], match: Any, /) -> AskButton:
+        return cls(match["intent"], getattr(item, "label", None) or match["intent"])
+
+    async def callback(self, interaction: discord.Interaction) -> None:
+        await guarded(interaction, self._answer)
+
+    async def _answer(self, interaction: discord.Interaction) -> None:
+        bot = _bot(interaction)
+        kb = bot.service.kb
+        intent = kb.intents.get(self.intent_id)
+        if intent is None:
+            await interaction.response.send_message(GONE, ephemeral=True, allowed_mentions=NO_PINGS)
+            return
+        wait = bot.cooldown.retry_after(interaction.user.id)
+        if wait:
+            raise CooldownActive(wait)
+        await send_reply(interaction, answer_reply(kb, intent))
+
+
+class VoteButton(
+    discord.ui.DynamicItem[discord.ui.Button], template=r"pmbot:vote:(?P<vote>up|down):(?P<intent>[a-z0-9-]+)"
+):
+    """👍 / 👎 under an answer; one vote per user per message (a second click replaces the first)."""
+
+    def __init__(self, vote: int, intent_id: str, *, row: int | None = None) -> None:
+        word = "up" if vote > 0 else "down"
+        super().__init__(
+            discord.ui.Button(
+                emoji="👍" if vote > 0 else "👎",
+                custom_id=f"{VOTE_PREFIX}{word}:{intent_id}",
+                style=discord.ButtonStyle.secondary,
+            ),
+            row=row,
+        )
+        self.vote = 1 if vote > 0 else -1
+        self.intent_id = intent_id
+
+    @classmethod
+    async def from_custom_id(cls, interaction: discord.Interaction, item: discord.ui.Item[Any], match: Any, /) -> VoteButton:
+        return cls(1 if match["vote"] == "up" else -1, match["intent"])
+
+    async def callback(self, interaction: discord.Interaction) -> None:
+        await guarded(interaction, self._vote)
+
+    async def _vote(self, interaction: discord.Interaction) -> None:
+        store = _bot(interaction).store
+        message_id = interaction.message.id if interaction.message else interaction.id
+        if store is not None:
+            await store.record_vote(message_id, interaction.user.id, self.intent_id, self.vote)
+        log.info("vote %+d on %s (message %s)", self.vote, self.intent_id, message_id)
+        await interaction.response.send_message(THANKS[self.vote], ephemeral=True, allowed_mentions=NO_PINGS)
+
+
+class TopicsSelect(discord.ui.DynamicItem[discord.ui.Select], template=TOPICS_ID):
+    """The category picker under /topics; a choice lists that category's questions, privately."""
+
+    def __init__(self, options: Sequence[discord.SelectOption], *, row: int | None = None) -> None:
+        super().__init__(
+            discord.ui.Select(
+                custom_id=TOPICS_ID,
+                placeholder="Choose a topic…",
+                options=list(options)[: limits.SELECT_OPTIONS],
+                min_values=1,
+                max_values=1,
+            ),
+            row=row,
+        )
+
+    @classmethod
+    def for_knowledge(cls, kb: KnowledgeBase) -> TopicsSelect | None:
+        options = [
+            discord.SelectOption(
+                label=limits.clip(category.title, limits.SELECT_OPTION_TEXT),
+                value=category.id,
+                description=limits.clip(_count(len(kb.intents_in(category.id))), limits.SELECT_OPTION_TEXT),
+            )
+            for category in kb.categories.values()
+            if kb.intents_in(category.id)
+        ]
+        return cls(options) if options else None
+
+    @classmethod
+    async def from_custom_id(cls, interaction: discord.Interaction, item: discord.ui.Item[Any], match: Any, /) -> TopicsSelect:
+        return cls(getattr(item, "options", None) or [discord.SelectOption(label="?", value="?")])
+
+    async def callback(self, interaction: discord.Interaction) -> None:
+        await guarded(interaction, self._show)
+
+    async def _show(self, interaction: discord.Interaction) -> None:
+        values = self.item.values or (interaction.data or {}).get("values") or []
+        kb = _bot(interaction).service.kb
+        category = values[0] if values else None
+        await send_reply(interaction, topics_reply(kb, category if category in kb.categories else None), ephemeral=True)
+
+
+def _count(n: int) -> str:
+    return f"{n} question" + ("" if n == 1 else "s")
+
+
+DYNAMIC_ITEMS = (AskButton, VoteButton, TopicsSelect)
+
+
+def _unique(options: Sequence[Option]) -> list[Option]:
+    seen: set[str] = set()
+    out = []
+    for option in options:
+        if option.intent_id not in seen:
+            seen.add(option.intent_id)
+            out.append(option)
+    return out
+
+
+def to_view(reply: Reply, *, votes: bool = True) -> discord.ui.View:
+    """Ask buttons for the reply's options (one per row while they fit), plus 👍/👎 under answers."""
+    view = discord.ui.View(timeout=None)
+    with_votes = votes and reply.kind == "answer" and bool(reply.intent_id)
+    rows = limits.ACTION_ROWS - (1 if with_votes else 0)
+    options = _unique(reply.options)[: rows * limits.BUTTONS_PER_ROW]
+    per_row = max(1, math.ceil(len(options) / rows)) if options else 1
+    for index, option in enumerate(options):
+        view.add_item(AskButton(option.intent_id, option.label, row=index // per_row))
+    if with_votes:
+        assert reply.intent_id is not None
+        view.add_item(VoteButton(1, reply.intent_id, row=limits.ACTION_ROWS - 1))
+        view.add_item(VoteButton(-1, reply.intent_id, row=limits.ACTION_ROWS - 1))
+    return view
+
+
+def topics_view(kb: KnowledgeBase) -> discord.ui.View:
+    view = discord.ui.View(timeout=None)
+    select = TopicsSelect.for_knowledge(kb)
+    if select is not None:
+        view.add_item(select)
+    return view
+
+
+def message_kwargs(reply: Reply, *, view: discord.ui.View | None = None) -> dict[str, Any]:
+    """Everything a send needs: the embed, its components, and no pings whatever the text says."""
+    return {"embed": to_embed(reply), "view": view if view is not None else to_view(reply), "allowed_mentions": NO_PINGS}
+
+
+async def send_reply(
+    interaction: discord.Interaction, reply: Reply, *, ephemeral: bool = False, view: discord.ui.View | None = None
+) -> None:
+    """Answers an interaction with a reply, as its response or, once responded/deferred, as a follow-up."""
+    kwargs = message_kwargs(reply, view=view)
+    if interaction.response.is_done():
+        await interaction.followup.send(**kwargs, ephemeral=ephemeral)
+    else:
+        await interaction.response.send_message(**kwargs, ephemeral=ephemeral)

@@ -1,0 +1,192 @@
+"""Helpers for the end-to-end tests: start the real bot process, read what it sent to the fake."""
+
+from __future__ import annotations
+
+import itertools
+import os
+import shutil
+import signal
+import sqlite3
+import subprocess
+import sys
+import time
+from contextlib import closing
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Optional
+
+TESTS = Path(__file__).resolve().parents[1]
+REPO = TESTS.parent
+if str(TESTS) not in sys.path:
+    sys.path.insert(0, str(TESTS))
+
+from fake_discord import FakeDiscord, FakeUser, RecordedRequest  # noqa: E402
+from fake_discord.models import DM, FakeChannel  # noqa: E402
+
+HELP_CHANNEL = "pm-questions"
+COOLDOWN_RATE = 5
+START_TIMEOUT = 30.0
+_user_ids = itertools.count(1_250_000_000_000_000_001)
+
+
+# -- the bot process -------------------------------------------------------------------
+
+
+@dataclass
+class BotProcess:
+    proc: subprocess.Popen[bytes]
+    log_path: Path
+    env: dict[str, str]
+    knowledge: Path
+    database: Path
+    _log: Any = field(repr=False, default=None)
+
+    def log(self) -> str:
+        return self.log_path.read_text(errors="replace") if self.log_path.exists() else ""
+
+    def alive(self) -> bool:
+        return self.proc.poll() is None
+
+    def terminate(self, timeout: float = 15.0) -> int:
+        """SIGTERM, like a service manager; kill only if it does not stop in time."""
+        if self.proc.poll() is None:
+            self.proc.send_signal(signal.SIGTERM)
+            try:
+                self.proc.wait(timeout=timeout)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait(timeout=10)
+        if self._log is not None and not self._log.closed:
+            self._log.close()
+        return self.proc.returncode
+
+
+def clean_env(**overrides: str) -> dict[str, str]:
+    """The test runner's environment minus any pmbot/Discord settings, plus ``overrides``."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("PMBOT_", "DISCORD_"))}
+    env["PYTHONPATH"] = os.pathsep.join([str(REPO), env.get("PYTHONPATH", "")]).rstrip(os.pathsep)
+    env["PYTHONUNBUFFERED"] = "1"
+    env.update(overrides)
+    return env
+
+
+def run_cli(args: list[str], env: dict[str, str], cwd: Path, timeout: float = 60.0) -> subprocess.CompletedProcess[str]:
+    """``python -m bot ARGS`` to completion (cwd without a .env, so only ``env`` counts)."""
+    return subprocess.run(
+        [sys.executable, "-m", "bot", *args], env=env, cwd=cwd, capture_output=True, text=True, timeout=timeout
+    )
+
+
+def start_bot(fake: FakeDiscord, workdir: Path, knowledge: Path, **settings: str) -> BotProcess:
+    """Starts ``python -m bot run`` pointed at ``fake``; ``settings`` are extra environment variables."""
+    workdir.mkdir(parents=True, exist_ok=True)
+    database = workdir / "data" / "pmbot.sqlite3"
+    env = clean_env(
+        DISCORD_TOKEN="fake-token",
+        DISCORD_API_BASE=fake.api_base,
+        DISCORD_GATEWAY_URL=fake.gateway_url,
+        PMBOT_KNOWLEDGE=str(knowledge),
+        PMBOT_DATABASE=str(database),
+        PMBOT_DEV_GUILD=str(fake.guild_id),
+        PMBOT_MODERATOR_ROLES=str(fake.role("Moderators").id),
+        PMBOT_COOLDOWN_RATE=str(COOLDOWN_RATE),
+        PMBOT_COOLDOWN_SECONDS="60",
+        PMBOT_AUTO_RELOAD="false",
+        PMBOT_LOG_LEVEL="INFO",
+        **settings,
+    )
+    log_path = workdir / "bot.log"
+    log = log_path.open("wb")
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "bot", "run"], stdout=log, stderr=subprocess.STDOUT, env=env, cwd=workdir
+    )
+    return BotProcess(proc, log_path, env, knowledge, database, log)
+
+
+def wait_ready(fake: FakeDiscord, bot: BotProcess, commands: tuple[str, ...] = ("ask",)) -> None:
+    try:
+        fake.wait_for_commands(list(commands), timeout=START_TIMEOUT)
+        fake.wait_until_connected(timeout=START_TIMEOUT)
+    except TimeoutError:
+        raise AssertionError(f"the bot did not come up; its log:\n{bot.log()}") from None
+
+
+def copy_knowledge(dest: Path) -> Path:
+    shutil.copytree(REPO / "knowledge", dest)
+    return dest
+
+
+# -- users -------------------------------------------------------------------------------
+
+
+def add_users(fake: FakeDiscord, count: int) -> None:
+    """``count`` plain members "asker0"… (each with a DM channel), and "otherbot", another bot."""
+    fake.world.users["otherbot"] = FakeUser(id=next(_user_ids), username="otherbot", bot=True)
+    for n in range(count):
+        uid = next(_user_ids)
+        user = FakeUser(id=uid, username=f"asker{n}", global_name=f"Asker {n}")
+        fake.world.users[f"asker{n}"] = user
+        fake.world.dm_channels[uid] = FakeChannel(id=uid + 7_000_000, name=f"dm-asker{n}", type=DM, recipient_id=uid)
+
+
+# -- reading what the bot sent -------------------------------------------------------------
+
+
+def reply_to(fake: FakeDiscord, message: dict[str, Any], timeout: float = 10.0) -> RecordedRequest:
+    """The bot's reply (a message referencing ``message``), sent after it."""
+
+    def match(r: RecordedRequest) -> bool:
+        ref = (r.json or {}).get("message_reference") if isinstance(r.json, dict) else None
+        return r.kind == "message.create" and r.ok and ref is not None and str(ref.get("message_id")) == message["id"]
+
+    return fake.wait_for(match, timeout, since=0, describe=f"a reply to message {message['id']}")
+
+
+def replies_to(fake: FakeDiscord, message_ids: set[str]) -> list[RecordedRequest]:
+    out = []
+    for r in fake.sent:
+        ref = (r.json or {}).get("message_reference") if isinstance(r.json, dict) else None
+        if r.kind == "message.create" and ref is not None and str(ref.get("message_id")) in message_ids:
+            out.append(r)
+    return out
+
+
+def settle_with_sentinel(fake: FakeDiscord, channel: str, user: FakeUser) -> None:
+    """Proves the bot has handled everything sent before: a later question gets its reply."""
+    sentinel = fake.send_message(channel, "What is project management?", author=user, mentions_bot=True)
+    reply_to(fake, sentinel)
+    time.sleep(0.3)
+
+
+def embed(request: RecordedRequest) -> dict[str, Any]:
+    embeds = request.embeds
+    assert len(embeds) == 1, f"expected one embed, got {embeds!r}"
+    return embeds[0]
+
+
+def custom_ids(request_or_message: Any) -> list[str]:
+    components = (
+        request_or_message.components
+        if isinstance(request_or_message, RecordedRequest)
+        else request_or_message.get("components") or []
+    )
+    return [c["custom_id"] for row in components for c in row.get("components", []) if "custom_id" in c]
+
+
+def assert_no_pings(payload: Optional[dict[str, Any]]) -> None:
+    assert payload is not None
+    mentions = payload.get("allowed_mentions")
+    assert mentions is not None, "no allowed_mentions: Discord would ping whatever the text mentions"
+    assert mentions.get("parse") == []
+    assert not mentions.get("users") and not mentions.get("roles") and not mentions.get("replied_user")
+
+
+def db_rows(database: Path, sql: str, params: tuple[Any, ...] = (), timeout: float = 5.0, want: int = 1) -> list[tuple]:
+    """Polls the bot's SQLite file (WAL mode: reading never blocks the bot) until ``want`` rows match."""
+    deadline = time.monotonic() + timeout
+    while True:
+        with closing(sqlite3.connect(f"file:{database}?mode=ro", uri=True)) as conn:
+            rows = conn.execute(sql, params).fetchall()
+        if len(rows) >= want or time.monotonic() > deadline:
+            return rows
+        time.sleep(0.05)

@@ -1,0 +1,136 @@
+"""End to end: the slash commands (/ask with autocomplete, /role, /compare, /topics with its select, /help)."""
+
+from __future__ import annotations
+
+import time
+
+from e2e_support import assert_no_pings, custom_ids, embed
+from fake_discord import FakeDiscord
+
+EPHEMERAL = 64
+
+
+def flags(response) -> int:
+    return int(response.payload.get("flags") or 0)
+
+
+def test_ask_answers_publicly_with_buttons(fake: FakeDiscord, bot, service, new_user) -> None:
+    question = "what skills does a product manager need"
+    result = service.ask(question).result
+    assert result.kind == "answer"
+    intent = service.kb.intents[result.intent_id]
+    response = fake.send_slash_command("ask", {"question": question}, user=new_user()).wait_response()
+    assert response.ok and response.response_type == 4
+    assert not flags(response) & EPHEMERAL
+    assert embed(response)["title"] == intent.title
+    assert f"pmbot:vote:up:{intent.id}" in custom_ids(response)
+    assert_no_pings(response.payload)
+
+
+def test_ask_keeps_guesses_and_misses_private(fake: FakeDiscord, bot, service, new_user) -> None:
+    for question, kind in [("what does a PM do", "suggest"), ("best pizza topping", "fallback")]:
+        assert service.ask(question).result.kind == kind
+        response = fake.send_slash_command("ask", {"question": question}, user=new_user()).wait_response()
+        assert response.ok and flags(response) & EPHEMERAL, f"a {kind} is shown only to the asker"
+        assert custom_ids(response), "with buttons to pick from"
+
+
+def test_ask_autocomplete_is_fuzzy_fast_and_within_limits(fake: FakeDiscord, bot, service, new_user) -> None:
+    user = new_user()
+    started = time.monotonic()
+    choices = fake.send_autocomplete("ask", {"question": "prodct manger skils"}, "question", user=user).wait_choices()
+    assert time.monotonic() - started < 2.0
+    assert 0 < len(choices) <= 25
+    assert all(0 < len(c["name"]) <= 100 and 0 < len(c["value"]) <= 100 for c in choices)
+    titles = {i.title for i in service.kb.intents.values()}
+    assert all(c["name"] in titles for c in choices), "choices are intent titles"
+    assert "skill" in choices[0]["name"].lower()
+    empty = fake.send_autocomplete("ask", {"question": ""}, "question", user=user).wait_choices()
+    assert len(empty) == 25, "an empty box lists topics to start from"
+    # picking a choice sends its title: answered with exactly that intent
+    picked = choices[0]["value"]
+    response = fake.send_slash_command("ask", {"question": picked}, user=user).wait_response()
+    assert embed(response)["title"] == picked
+
+
+def test_role_shows_a_summary_with_fields(fake: FakeDiscord, bot, service, new_user) -> None:
+    user = new_user()
+    choices = fake.send_autocomplete("role", {"name": "scrum"}, "name", user=user).wait_choices()
+    assert choices and choices[0]["name"] == "Scrum master"
+    for typed in ("Scrum master", "SM", "scrum-master"):
+        response = fake.send_slash_command("role", {"name": typed}, user=user).wait_response()
+        assert response.ok and not flags(response) & EPHEMERAL
+        role_embed = embed(response)
+        assert role_embed["title"] == service.kb.roles["scrum-master"].name
+        assert {"Focus", "Owns", "Skills"} <= {f["name"] for f in role_embed["fields"]}
+
+
+def test_role_unknown_lists_the_known_roles_privately(fake: FakeDiscord, bot, service, new_user) -> None:
+    response = fake.send_slash_command("role", {"name": "astronaut @everyone"}, user=new_user()).wait_response()
+    assert response.ok and flags(response) & EPHEMERAL
+    for role in service.kb.roles.values():
+        assert role.name in response.payload["content"]
+    assert_no_pings(response.payload)
+
+
+def test_compare_is_side_by_side(fake: FakeDiscord, bot, service, new_user) -> None:
+    response = fake.send_slash_command("compare", user=new_user()).wait_response()
+    comparison = service.kb.comparison
+    assert comparison is not None
+    compare_embed = embed(response)
+    assert compare_embed["title"] == comparison.title
+    assert [f["name"] for f in compare_embed["fields"]] == [d.name for d in comparison.dimensions][:25]
+
+
+def test_topics_select_lists_a_category_privately_with_ask_buttons(fake: FakeDiscord, bot, service, new_user) -> None:
+    user = new_user()
+    handle = fake.send_slash_command("topics", user=user)
+    response = handle.wait_response()
+    assert embed(response)["title"] == "Topics"
+    assert custom_ids(response) == ["pmbot:topics"]
+    select = response.components[0]["components"][0]
+    assert [o["value"] for o in select["options"]] == [c for c in service.kb.categories if service.kb.intents_in(c)]
+
+    chosen = fake.select(handle, "pmbot:topics", ["careers"], user=new_user()).wait_response()
+    assert chosen.ok and flags(chosen) & EPHEMERAL
+    assert embed(chosen)["title"] == service.kb.categories["careers"].title
+    careers = [i.id for i in service.kb.intents_in("careers")]
+    assert custom_ids(chosen) == [f"pmbot:ask:{i}" for i in careers][:25]
+
+    # a question button on that private list asks it
+    click = fake.click_button(fake.interaction_responses(chosen.interaction_id)[0], f"pmbot:ask:{careers[0]}", user=user)
+    assert embed(click.wait_response())["title"] == service.kb.intents[careers[0]].title
+
+
+def test_help_is_private(fake: FakeDiscord, bot, new_user) -> None:
+    response = fake.send_slash_command("help", user=new_user()).wait_response()
+    assert response.ok and flags(response) & EPHEMERAL
+    assert embed(response)["title"] == "How to use pmbot"
+
+
+def test_ask_button_for_a_removed_topic_explains_itself(fake: FakeDiscord, bot, new_user) -> None:
+    # A button from an old message can name an intent the knowledge no longer has.
+    handle = fake.send_slash_command("topics", user=new_user())
+    handle.wait_response()
+    message = handle.message
+    assert message is not None
+    message["components"] = [
+        {"type": 1, "components": [{"type": 2, "style": 1, "label": "Gone", "custom_id": "pmbot:ask:no-such-intent"}]}
+    ]
+    with fake._server.lock:  # edit the stored message as if it had been sent with that button
+        fake._server.messages[int(message["id"])].replace(message)
+    response = fake.click_button(message, "pmbot:ask:no-such-intent", user=new_user()).wait_response()
+    assert response.ok and flags(response) & EPHEMERAL
+    assert "/topics" in response.payload["content"]
+
+
+def test_slash_cooldown_is_told_privately_every_time(fake: FakeDiscord, bot, new_user) -> None:
+    from e2e_support import COOLDOWN_RATE
+
+    user = new_user()
+    for _ in range(COOLDOWN_RATE):
+        assert not flags(fake.send_slash_command("ask", {"question": "What is project management?"}, user=user).wait_response()) & EPHEMERAL
+    for _ in range(2):
+        response = fake.send_slash_command("ask", {"question": "What is project management?"}, user=user).wait_response()
+        assert response.ok and flags(response) & EPHEMERAL
+        assert "wait" in response.payload["content"]

@@ -1,0 +1,134 @@
+"""End to end: /kb reload and /kb status, who may use them, and a reload that fails safely.
+
+This module's bot has no help channels, so it also shows the bot asks for no
+privileged intent and still answers mentions.
+"""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import pytest
+from e2e_support import embed, reply_to
+from fake_discord import FakeDiscord
+
+from bot.discord.cogs.moderation import REFUSAL
+
+BOT_ENV: dict[str, str] = {}  # no PMBOT_LISTEN_CHANNELS
+BOT_COMMANDS = ("ask", "kb")
+EPHEMERAL = 64
+NEW_INTENT = """\
+intents:
+  - id: okr-basics
+    category: practice
+    title: What are OKRs?
+    source: general
+    phrasings:
+      - what are okrs
+      - explain objectives and key results
+      - how do okrs work for a team
+    answer: |
+      **OKRs** (objectives and key results) pair an ambitious goal with a few measurable results.
+    follow_ups: []
+"""
+
+
+def reload_as(fake: FakeDiscord, user, **kwargs):
+    handle = fake.send_slash_command("kb reload", user=user, **kwargs)
+    first = handle.wait_response()
+    assert first.ok
+    if first.response_type == 5:  # deferred ("thinking…"), the result follows
+        assert first.payload["flags"] & EPHEMERAL
+        return handle.wait_followup(timeout=15)
+    return first
+
+
+def test_no_privileged_intent_without_help_channels(fake: FakeDiscord, bot, new_user) -> None:
+    assert not fake.identifies[-1]["intents"] & (1 << 15)
+    sent = fake.send_message("general", "What is project management?", author=new_user(), mentions_bot=True)
+    assert embed(reply_to(fake, sent))["title"] == "What is project management?"
+
+
+def test_kb_is_hidden_by_default_and_guild_only(fake: FakeDiscord, bot) -> None:
+    kb = next(c for c in fake.guild_commands if c["name"] == "kb")
+    assert int(kb["default_member_permissions"]) == 1 << 5  # Manage Server
+    assert {o["name"] for o in kb["options"]} >= {"reload", "status"}
+    with pytest.raises(PermissionError):  # Discord hides it from members without Manage Server...
+        fake.send_slash_command("kb status", user=fake.normal_user)
+
+
+def test_kb_refuses_non_moderators_even_if_they_send_it(fake: FakeDiscord, bot, knowledge: Path) -> None:
+    # ...but the hint is not a check: a crafted or stale request must still be refused.
+    for sub in ("kb reload", "kb status"):
+        response = fake.send_slash_command(sub, user=fake.normal_user, bypass_permissions=True).wait_response()
+        assert response.ok and response.payload["flags"] & EPHEMERAL
+        assert response.payload["content"] == REFUSAL
+
+
+def test_kb_status_for_a_manage_server_moderator(fake: FakeDiscord, bot, service) -> None:
+    response = fake.send_slash_command("kb status", user=fake.moderator).wait_response()
+    assert response.ok and response.payload["flags"] & EPHEMERAL
+    status = embed(response)
+    assert status["title"] == "Knowledge status"
+    fields = {f["name"]: f["value"] for f in status["fields"]}
+    assert f"{len(service.kb.intents)} intents" in fields["Counts"]
+    assert fields[f"Source files ({len(service.kb.sources)})"].count(".yaml") == len(service.kb.sources)
+    assert re.search(r"<t:\d+:F>", fields["Loaded"])
+
+
+def test_kb_reload_reports_what_changed(fake: FakeDiscord, bot, knowledge: Path, new_user) -> None:
+    basics = knowledge / "basics.yaml"
+    text = basics.read_text()
+    assert "title: What is project management?" in text
+    basics.write_text(text.replace("title: What is project management?", "title: What is project management, really?"))
+    (knowledge / "extra.yaml").write_text(NEW_INTENT)
+
+    # A configured moderator role without Manage Server: Discord shows them /kb once a server admin
+    # allows the role under Server Settings → Integrations (bypass_permissions stands for that).
+    result = embed(reload_as(fake, fake.role_moderator, bypass_permissions=True))
+    assert result["title"] == "Knowledge reloaded"
+    fields = {f["name"]: f["value"] for f in result.get("fields", [])}
+    assert fields == {"Added (1)": "`okr-basics`", "Changed (1)": "`project-management-definition`"}
+
+    sent = fake.send_message("general", "What is project management?", author=new_user(), mentions_bot=True)
+    assert embed(reply_to(fake, sent))["title"] == "What is project management, really?"
+    sent = fake.send_message("general", "what are okrs", author=new_user(), mentions_bot=True)
+    assert embed(reply_to(fake, sent))["title"] == "What are OKRs?"
+
+
+def test_broken_knowledge_is_reported_with_lines_and_the_old_answers_keep_coming(
+    fake: FakeDiscord, bot, knowledge: Path, new_user
+) -> None:
+    extra = knowledge / "extra.yaml"
+    good = extra.read_text()
+    extra.write_text(good.replace("    follow_ups: []\n", "    follow_ups: [\n"))  # unclosed list
+    try:
+        result = embed(reload_as(fake, fake.moderator))
+        assert result["title"] == "Reload failed"
+        assert re.search(r"```\nextra\.yaml:\d+: YAML syntax error", result["description"]), result["description"]
+        assert "previous knowledge keeps serving" in result["description"]
+
+        sent = fake.send_message("general", "what are okrs?", author=new_user(), mentions_bot=True)
+        assert embed(reply_to(fake, sent))["title"] == "What are OKRs?", "the last good knowledge still answers"
+    finally:
+        extra.write_text(good)
+    assert embed(reload_as(fake, fake.moderator))["description"].startswith("No intents changed.")
+
+
+def test_many_problems_are_clipped_to_discords_limits(fake: FakeDiscord, bot, knowledge: Path) -> None:
+    extra = knowledge / "extra.yaml"
+    good = extra.read_text()
+    broken = "intents:\n" + "".join(
+        f"  - id: Bad Id {n}\n    category: nowhere-{n}\n    title: ''\n    phrasings: [x]\n" for n in range(200)
+    )
+    extra.write_text(broken)
+    try:
+        result = embed(reload_as(fake, fake.moderator))  # the fake rejects the payload if it is over a limit
+        assert result["title"] == "Reload failed"
+        assert len(result["description"]) <= 4096
+        assert re.search(r"… and \d+ more", result["description"])
+        assert result["description"].count("```") == 2, "the code block is closed"
+    finally:
+        extra.write_text(good)
+        reload_as(fake, fake.moderator)

@@ -1,0 +1,217 @@
+"""End to end: questions asked in messages (mention, DM, help channel), buttons, pings, the cooldown.
+
+The real bot process runs against the fake Discord with #pm-questions as its
+help channel. Expected answers come from the same core on the same knowledge
+in this process, so the tests check the wiring and the rules, not the wording.
+"""
+
+from __future__ import annotations
+
+import re
+import time
+
+from e2e_support import (
+    COOLDOWN_RATE,
+    HELP_CHANNEL,
+    assert_no_pings,
+    custom_ids,
+    db_rows,
+    embed,
+    replies_to,
+    reply_to,
+    settle_with_sentinel,
+)
+from fake_discord import FakeDiscord
+
+from bot.knowledge import Intent
+from bot.service import KnowledgeService
+
+
+def expected_answer(service: KnowledgeService, question: str) -> Intent:
+    answer = service.ask(question)
+    assert answer.result.kind == "answer", f"{question!r} is not answered by the core: {answer.result}"
+    return service.kb.intents[answer.result.intent_id]
+
+
+def assert_answer(reply, intent: Intent, service: KnowledgeService) -> None:
+    """The answer embed for ``intent``: its title, follow-up buttons and 👍/👎."""
+    assert reply.ok
+    assert embed(reply)["title"] == intent.title
+    ids = custom_ids(reply)
+    for follow_up in intent.follow_ups:
+        if follow_up in service.kb.intents:
+            assert f"pmbot:ask:{follow_up}" in ids
+    assert {f"pmbot:vote:up:{intent.id}", f"pmbot:vote:down:{intent.id}"} <= set(ids)
+    assert_no_pings(reply.payload)
+
+
+def test_connects_with_message_content_intent_and_syncs_only_the_dev_guild(fake: FakeDiscord, bot) -> None:
+    assert fake.identifies[-1]["intents"] & (1 << 15), "help channels need the Message Content intent"
+    assert fake.global_commands == [], "never a global sync on start"
+    names = {c["name"] for c in fake.guild_commands}
+    assert names == {"ask", "help", "role", "compare", "topics", "kb"}
+
+
+def test_mention_gets_the_answer_with_follow_up_buttons(fake: FakeDiscord, bot, service, new_user) -> None:
+    question = "what does a product manager do?"
+    intent = expected_answer(service, question)
+    sent = fake.send_message("general", question, author=new_user(), mentions_bot=True)
+    reply = reply_to(fake, sent)
+    assert_answer(reply, intent, service)
+    assert reply.json["allowed_mentions"].get("replied_user") is False
+    assert reply.channel_id == fake.channel_id("general")
+
+
+def test_the_mention_is_not_part_of_the_question(fake: FakeDiscord, bot, service, new_user) -> None:
+    intent = expected_answer(service, "What is project management?")
+    sent = fake.send_message("general", f"<@{fake.bot_id}>, What is project management?", author=new_user())
+    assert_answer(reply_to(fake, sent), intent, service)
+    sent = fake.send_message("general", f"What is project management? <@!{fake.bot_id}>", author=new_user())
+    assert embed(reply_to(fake, sent))["title"] == intent.title
+
+
+def test_bare_mention_gets_help(fake: FakeDiscord, bot, new_user) -> None:
+    sent = fake.send_message("general", "", author=new_user(), mentions_bot=True)
+    reply = reply_to(fake, sent)
+    assert embed(reply)["title"] == "How to use pmbot"
+    assert all(i.startswith("pmbot:ask:") for i in custom_ids(reply))
+
+
+def test_dm_gets_the_answer(fake: FakeDiscord, bot, service, new_user) -> None:
+    question = "explain the difference between product and project managers"
+    intent = expected_answer(service, question)
+    user = new_user()
+    sent = fake.send_dm(question, author=user)
+    reply = reply_to(fake, sent)
+    assert reply.channel_id == fake.dm_channel_id(user)
+    assert_answer(reply, intent, service)
+
+
+def test_help_channel_question_gets_the_answer_without_a_mention(fake: FakeDiscord, bot, service, new_user) -> None:
+    question = "How do product and project managers work together?"
+    intent = expected_answer(service, question)
+    sent = fake.send_message(HELP_CHANNEL, question, author=new_user())
+    assert_answer(reply_to(fake, sent), intent, service)
+
+
+def test_help_channel_stays_silent_on_chat_and_off_topic(fake: FakeDiscord, bot, new_user) -> None:
+    user = new_user()
+    chatter = [
+        fake.send_message(HELP_CHANNEL, "what's the weather like in Lisbon today?", author=user),  # a question, off-topic
+        fake.send_message(HELP_CHANNEL, "lol same, product managers are great", author=user),  # not a question
+        fake.send_message("general", "What is project management?", author=user),  # not a help channel, no mention
+    ]
+    settle_with_sentinel(fake, "general", new_user())
+    assert replies_to(fake, {m["id"] for m in chatter}) == []
+
+
+def test_follow_up_click_answers_the_follow_up(fake: FakeDiscord, bot, service, new_user) -> None:
+    user = new_user()
+    intent = expected_answer(service, "What is product management?")
+    sent = fake.send_message("general", "What is product management?", author=user, mentions_bot=True)
+    reply = reply_to(fake, sent)
+    follow_up = service.kb.intents[intent.follow_ups[0]]
+    click = fake.click_button(reply, f"pmbot:ask:{follow_up.id}", user=user)  # waits ~0.5 s for the message to settle
+    response = click.wait_response()
+    assert response.ok and response.response_type == 4
+    assert not (response.payload.get("flags") or 0) & 64, "a chosen follow-up is answered for the channel"
+    assert_answer(response, follow_up, service)
+    # and the follow-up's own buttons work too, on the message the click created
+    nxt = next(i for i in follow_up.follow_ups if i in service.kb.intents)
+    again = fake.click_button(click, f"pmbot:ask:{nxt}", user=user).wait_response()
+    assert embed(again)["title"] == service.kb.intents[nxt].title
+
+
+def test_vote_buttons_record_feedback(fake: FakeDiscord, bot, service, new_user) -> None:
+    user = new_user()
+    sent = fake.send_dm("What is project management?", author=user)
+    reply = reply_to(fake, sent)
+    intent_id = expected_answer(service, "What is project management?").id
+    response = fake.click_button(reply, f"pmbot:vote:down:{intent_id}", user=user).wait_response()
+    assert response.ok and response.payload["flags"] & 64, "votes are thanked privately"
+    rows = db_rows(bot.database, "SELECT message_id, user_id, intent_id, vote FROM feedback_votes WHERE user_id = ?", (user.id,))
+    assert rows == [(reply.message_id, user.id, intent_id, -1)]
+
+
+def test_suggestions_are_buttons_and_unanswered_questions_are_logged(fake: FakeDiscord, bot, service, new_user) -> None:
+    question = "what does a PM do"
+    result = service.ask(question).result
+    assert result.kind == "suggest"
+    user = new_user()
+    reply = reply_to(fake, fake.send_message("general", question, author=user, mentions_bot=True))
+    assert embed(reply)["title"] == "Did you mean…"
+    assert custom_ids(reply) == [f"pmbot:ask:{i}" for i in result.suggestions]
+    rows = db_rows(bot.database, "SELECT kind, text, user_id FROM unanswered_questions WHERE text = ?", (result.normalised,))
+    assert rows == [("suggest", result.normalised, None)], "logged, without who asked (PMBOT_STORE_USER_IDS is off)"
+
+
+def test_fallback_to_a_direct_question_offers_examples(fake: FakeDiscord, bot, service, new_user) -> None:
+    question = "what is the best pizza topping"
+    assert service.ask(question).result.kind == "fallback"
+    reply = reply_to(fake, fake.send_message("general", question, author=new_user(), mentions_bot=True))
+    assert embed(reply)["title"] == "Sorry, I don't know that one"
+    assert custom_ids(reply), "a fallback offers example questions"
+    rows = db_rows(bot.database, "SELECT kind FROM unanswered_questions WHERE text LIKE '%pizza%'")
+    assert rows == [("fallback",)]
+
+
+def test_everyone_and_role_mentions_in_the_question_ping_nobody(fake: FakeDiscord, bot, new_user) -> None:
+    role = fake.role("Moderators")
+    someone = fake.normal_user
+    for channel, text, mention in [
+        ("general", "@everyone what does a PM do", True),
+        (HELP_CHANNEL, "@everyone what does a product manager do", False),
+        ("general", f"@here <@&{role.id}> <@{someone.id}> what does a product manager do?", True),
+    ]:
+        sent = fake.send_message(channel, text, author=new_user(), mentions_bot=mention)
+        assert_no_pings(reply_to(fake, sent).payload)  # and the fake rejects any payload that could ping
+
+
+def test_awkward_messages_get_a_reply_and_no_crash(fake: FakeDiscord, bot, new_user) -> None:
+    awkward = [
+        "😀😀😀🚀",
+        "**bold** _it_ ~~strike~~ `code` ```block``` > quote ?",
+        "what is " + "very " * 790 + "long?",  # ~4000 characters (Nitro's limit)
+        "|| spoiler || <#123> <:emoji:123456789012345678> ?",
+        "   \n\t  ",
+    ]
+    sent = [fake.send_message("general", text, author=new_user(), mentions_bot=True) for text in awkward]
+    for message in sent:
+        reply = reply_to(fake, message)
+        assert reply.ok and embed(reply)["title"]
+    assert bot.alive()
+    assert "Traceback" not in bot.log()
+
+
+def test_twenty_rapid_messages_get_answers_up_to_the_cooldown_and_one_notice(fake: FakeDiscord, bot, new_user) -> None:
+    user = new_user()
+    sent = [
+        fake.send_message("general", f"What is project management? ({n})", author=user, mentions_bot=True)
+        for n in range(20)
+    ]
+    settle_with_sentinel(fake, "general", new_user())
+    replies = replies_to(fake, {m["id"] for m in sent})
+    answers = [r for r in replies if r.embeds]
+    notices = [r for r in replies if not r.embeds]
+    assert len(answers) == COOLDOWN_RATE
+    assert len(notices) == 1
+    assert re.search(r"Ask again in about \d+ seconds", notices[0].json["content"])
+    assert_no_pings(notices[0].payload)
+    # the answers went to the first messages (sent concurrently, so in any order), the notice to the next one
+    answered = {str(r.json["message_reference"]["message_id"]) for r in answers}
+    assert answered == {m["id"] for m in sent[:COOLDOWN_RATE]}
+    assert str(notices[0].json["message_reference"]["message_id"]) == sent[COOLDOWN_RATE]["id"]
+
+
+def test_the_bot_ignores_bots_and_itself(fake: FakeDiscord, bot, new_user) -> None:
+    from_bot = [
+        fake.send_message("general", "What is project management?", author="otherbot", mentions_bot=True),
+        fake.send_message(HELP_CHANNEL, "What is project management?", author="otherbot"),
+    ]
+    settle_with_sentinel(fake, "general", new_user())
+    assert replies_to(fake, {m["id"] for m in from_bot}) == []
+    # Every answer the bot sends is echoed back to it over the gateway (as real Discord does);
+    # by now it has seen dozens of its own messages. None of them may have been answered.
+    own = {str(r.message_id) for r in fake.sent if r.kind == "message.create" and r.ok}
+    time.sleep(0.2)
+    assert replies_to(fake, own) == []

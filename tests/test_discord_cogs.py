@@ -1,0 +1,569 @@
+"""Unit tests of the Discord front end with mocks specced from real discord.py objects.
+
+In the style of python-discord/bot's tests/helpers.py: every mock is built
+with ``spec=`` a real discord.py class, so a typo'd attribute or a wrong call
+fails here instead of in production; ``isinstance`` checks in the code see
+the right types. Nothing here opens a socket: the end-to-end tests in
+tests/e2e run the real process against the fake Discord.
+"""
+
+from __future__ import annotations
+
+import shutil
+import time
+from pathlib import Path
+from typing import Any
+from unittest.mock import AsyncMock, MagicMock
+
+import discord
+import pytest
+from discord import app_commands
+
+from bot.config import BUNDLED_KNOWLEDGE, Settings
+from bot.discord import listening
+from bot.discord.app import PMBot, bot_intents
+from bot.discord.cogs.moderation import REFUSAL, Moderation, ModeratorGroup, is_moderator, problems_block
+from bot.discord.cogs.questions import Questions
+from bot.discord.cooldown import QuestionCooldown
+from bot.discord.errors import SORRY, CooldownActive, NotModerator, guarded, on_event_error, on_interaction_error
+from bot.discord.render import AskButton, TopicsSelect, VoteButton
+from bot.knowledge import Problem
+from bot.service import KnowledgeService
+
+BOT_ID = 1000000000000000001
+BOT_ROLE_ID = 1100000000000000102
+GUILD_ID = 1100000000000000001
+HELP_CHANNEL_ID = 1100000000000000202
+GENERAL_ID = 1100000000000000201
+MOD_ROLE_ID = 1100000000000000100
+
+
+# -- mocks specced from discord.py -----------------------------------------------------
+
+
+class FakeClock:
+    def __init__(self) -> None:
+        self.now = 1000.0
+
+    def __call__(self) -> float:
+        return self.now
+
+
+def mock_role(role_id: int) -> MagicMock:
+    role = MagicMock(spec=discord.Role)
+    role.id = role_id
+    return role
+
+
+def mock_guild(guild_id: int = GUILD_ID, self_role_id: int | None = BOT_ROLE_ID) -> MagicMock:
+    guild = MagicMock(spec=discord.Guild)
+    guild.id = guild_id
+    guild.self_role = mock_role(self_role_id) if self_role_id else None
+    return guild
+
+
+def mock_member(user_id: int = 42, *, bot: bool = False, role_ids: tuple[int, ...] = (), manage_guild: bool = False) -> MagicMock:
+    member = MagicMock(spec=discord.Member)
+    member.id = user_id
+    member.bot = bot
+    member.roles = [mock_role(r) for r in role_ids]
+    member.guild_permissions = discord.Permissions(manage_guild=manage_guild)
+    return member
+
+
+def mock_user(user_id: int = 42, *, bot: bool = False) -> MagicMock:
+    user = MagicMock(spec=discord.User)
+    user.id = user_id
+    user.bot = bot
+    return user
+
+
+def mock_me() -> MagicMock:
+    me = MagicMock(spec=discord.ClientUser)
+    me.id = BOT_ID
+    me.bot = True
+    return me
+
+
+def mock_text_channel(channel_id: int = GENERAL_ID) -> MagicMock:
+    channel = MagicMock(spec=discord.TextChannel)
+    channel.id = channel_id
+    return channel
+
+
+def mock_thread(thread_id: int, parent_id: int) -> MagicMock:
+    thread = MagicMock(spec=discord.Thread)
+    thread.id = thread_id
+    thread.parent_id = parent_id
+    return thread
+
+
+def mock_dm_channel(channel_id: int = 1300000000000000001) -> MagicMock:
+    channel = MagicMock(spec=discord.DMChannel)
+    channel.id = channel_id
+    return channel
+
+
+_message_ids = iter(range(5_000_000_000_000_000_000, 6_000_000_000_000_000_000))
+
+
+def mock_message(
+    content: str,
+    *,
+    author: MagicMock | None = None,
+    channel: MagicMock | None = None,
+    dm: bool = False,
+    type: discord.MessageType = discord.MessageType.default,
+    webhook_id: int | None = None,
+) -> MagicMock:
+    message = MagicMock(spec=discord.Message)
+    message.id = next(_message_ids)
+    message.content = content
+    message.type = type
+    message.webhook_id = webhook_id
+    if dm:
+        message.guild = None
+        message.channel = channel or mock_dm_channel()
+        message.author = author or mock_user()
+    else:
+        message.guild = mock_guild()
+        message.channel = channel or mock_text_channel()
+        message.author = author or mock_member()
+    message.to_reference.return_value = MagicMock(spec=discord.MessageReference)
+    return message
+
+
+def mock_interaction(user: MagicMock | None = None, *, client: Any = None, permissions: discord.Permissions | None = None) -> MagicMock:
+    interaction = MagicMock(spec=discord.Interaction)
+    interaction.id = 77
+    interaction.user = user or mock_member()
+    interaction.client = client
+    interaction.guild_id = GUILD_ID
+    interaction.channel_id = GENERAL_ID
+    interaction.permissions = permissions or discord.Permissions.none()
+    interaction.command = None
+    interaction.data = {"custom_id": "pmbot:test"}
+    interaction.response = MagicMock(spec=discord.InteractionResponse)
+    interaction.response.is_done.return_value = False
+    interaction.followup = MagicMock(spec=discord.Webhook)
+    return interaction
+
+
+@pytest.fixture(scope="module")
+def service() -> KnowledgeService:
+    return KnowledgeService(BUNDLED_KNOWLEDGE)
+
+
+def make_bot(service: KnowledgeService, **settings: Any) -> MagicMock:
+    """A PMBot as the cogs see it: real settings, knowledge and cooldown; the Discord side mocked."""
+    options: dict[str, Any] = {
+        "listen_channel_ids": frozenset({HELP_CHANNEL_ID}),
+        "moderator_role_ids": frozenset({MOD_ROLE_ID}),
+        "cooldown_rate": 5,
+        "cooldown_seconds": 60.0,
+    }
+    options.update(settings)
+    bot = MagicMock(spec=PMBot)
+    bot.settings = Settings(**options)
+    bot.service = service
+    bot.store = None
+    bot.clock = FakeClock()
+    bot.cooldown = QuestionCooldown(bot.settings.cooldown_rate, bot.settings.cooldown_seconds, clock=bot.clock)
+    bot.user = mock_me()
+    bot.record_unanswered = AsyncMock()
+    return bot
+
+
+def sent_embed(channel: MagicMock, call: int = -1) -> discord.Embed:
+    return channel.send.await_args_list[call].kwargs["embed"]
+
+
+# -- listening rules -------------------------------------------------------------------------
+
+
+LISTEN = frozenset({HELP_CHANNEL_ID})
+
+
+@pytest.mark.parametrize(
+    "text, expected",
+    [
+        ("what is a product manager", True),
+        ("What's the difference?", True),
+        ("how do I become a PjM", True),
+        ("Explain product management", True),
+        ("difference between product and project manager", True),
+        ("@everyone what does a product manager do", True),
+        ("**what** is scope creep", True),
+        ("product managers are great", False),
+        ("lol same", False),
+        ("thanks!", False),
+        ("", False),
+        ("😀😀", False),
+        ("somewhat unrelated", False),  # "what" inside a word is not a question word
+    ],
+)
+def test_looks_like_question(text: str, expected: bool) -> None:
+    assert listening.looks_like_question(text) is expected
+
+
+@pytest.mark.parametrize(
+    "content, expected",
+    [
+        (f"<@{BOT_ID}> what is a PM?", "what is a PM?"),
+        (f"<@!{BOT_ID}>, what is a PM?", "what is a PM?"),
+        (f"what is a PM <@{BOT_ID}>", "what is a PM"),
+        (f"<@&{BOT_ROLE_ID}>: what is a PM", "what is a PM"),
+        (f"<@{BOT_ID}>", ""),
+        (f"  <@{BOT_ID}>   \n  hi   there ", "hi there"),
+        (f"<@{BOT_ID}> ask <@123456789012345678> what a PM is", "ask <@123456789012345678> what a PM is"),
+    ],
+)
+def test_strip_bot_mention(content: str, expected: str) -> None:
+    assert listening.strip_bot_mention(content, BOT_ID, BOT_ROLE_ID) == expected
+
+
+def test_never_answers_bots_itself_webhooks_or_system_messages() -> None:
+    me = mock_me()
+    question = f"<@{BOT_ID}> what is a product manager?"
+    assert listening.heard_question(mock_message(question, author=mock_member(bot=True)), me, LISTEN) is None
+    assert listening.heard_question(mock_message(question, author=mock_member(BOT_ID)), me, LISTEN) is None
+    assert listening.heard_question(mock_message(question, webhook_id=99), me, LISTEN) is None
+    pinned = mock_message(question, type=discord.MessageType.pins_add)
+    assert listening.heard_question(pinned, me, LISTEN) is None
+    dm_from_bot = mock_message("what is a product manager?", dm=True, author=mock_user(bot=True))
+    assert listening.heard_question(dm_from_bot, me, LISTEN) is None
+
+
+def test_dms_are_always_direct() -> None:
+    heard = listening.heard_question(mock_message("product managers are great", dm=True), mock_me(), LISTEN)
+    assert heard == listening.Heard("product managers are great", "direct")
+
+
+def test_mentions_are_direct_and_stripped_in_any_channel() -> None:
+    for content in (f"<@{BOT_ID}> what is a PM", f"<@!{BOT_ID}> what is a PM", f"<@&{BOT_ROLE_ID}> what is a PM"):
+        heard = listening.heard_question(mock_message(content), mock_me(), frozenset())
+        assert heard == listening.Heard("what is a PM", "direct")
+    bare = listening.heard_question(mock_message(f"<@{BOT_ID}>"), mock_me(), frozenset())
+    assert bare == listening.Heard("", "direct")
+
+
+def test_a_reply_ping_is_not_a_mention() -> None:
+    # Replying to the bot lists it in message.mentions, but "thanks!" is not a question for it.
+    message = mock_message("thanks!", type=discord.MessageType.reply)
+    message.mentions = [mock_me()]
+    assert listening.heard_question(message, mock_me(), LISTEN) is None
+
+
+def test_help_channels_and_their_threads_hear_only_questions() -> None:
+    me = mock_me()
+    in_help = mock_text_channel(HELP_CHANNEL_ID)
+    assert listening.heard_question(mock_message("what is a PM?", channel=in_help), me, LISTEN) == listening.Heard(
+        "what is a PM?", "passive"
+    )
+    assert listening.heard_question(mock_message("nice weather", channel=in_help), me, LISTEN) is None
+    assert listening.heard_question(mock_message("", channel=in_help), me, LISTEN) is None  # no Message Content intent
+    thread = mock_thread(999, parent_id=HELP_CHANNEL_ID)
+    assert listening.heard_question(mock_message("how do I become a PM", channel=thread), me, LISTEN).mode == "passive"
+    other_thread = mock_thread(998, parent_id=GENERAL_ID)
+    assert listening.heard_question(mock_message("what is a PM?", channel=other_thread), me, LISTEN) is None
+    assert listening.heard_question(mock_message("what is a PM?"), me, LISTEN) is None  # #general, no mention
+
+
+def test_intents_ask_for_message_content_only_with_help_channels() -> None:
+    assert not bot_intents(Settings()).message_content
+    with_help = bot_intents(Settings(listen_channel_ids=frozenset({1})))
+    assert with_help.message_content
+    assert with_help.guild_messages and with_help.dm_messages and not with_help.members
+
+
+# -- the Questions cog on messages ----------------------------------------------------------
+
+
+async def test_direct_question_is_answered_as_a_reply_that_pings_nobody(service: KnowledgeService) -> None:
+    bot = make_bot(service)
+    message = mock_message(f"<@{BOT_ID}> What is project management?")
+    await Questions(bot).on_message(message)
+    message.channel.send.assert_awaited_once()
+    kwargs = message.channel.send.await_args.kwargs
+    assert kwargs["embed"].title == service.kb.intents["project-management-definition"].title
+    assert kwargs["allowed_mentions"].to_dict() == {"parse": []}
+    assert kwargs["mention_author"] is False
+    assert kwargs["reference"] is message.to_reference.return_value
+    message.to_reference.assert_called_once_with(fail_if_not_exists=False)
+    view = kwargs["view"]
+    assert view.timeout is None
+    assert all(isinstance(item, (AskButton, VoteButton)) for item in view.children)
+    bot.record_unanswered.assert_not_awaited()
+
+
+async def test_bare_mention_gets_help(service: KnowledgeService) -> None:
+    bot = make_bot(service)
+    message = mock_message(f"<@{BOT_ID}>")
+    await Questions(bot).on_message(message)
+    assert sent_embed(message.channel).title == "How to use pmbot"
+
+
+async def test_help_channel_is_silent_on_fallback_and_not_logged(service: KnowledgeService) -> None:
+    bot = make_bot(service)
+    message = mock_message("what's the weather like in Lisbon today?", channel=mock_text_channel(HELP_CHANNEL_ID))
+    assert service.ask(message.content).result.kind == "fallback"
+    await Questions(bot).on_message(message)
+    message.channel.send.assert_not_awaited()
+    bot.record_unanswered.assert_not_awaited()
+    assert bot.cooldown.retry_after(message.author.id) == 0  # a silent miss does not use up the asker's quota
+
+
+async def test_direct_fallback_is_answered_and_logged(service: KnowledgeService) -> None:
+    bot = make_bot(service)
+    message = mock_message(f"<@{BOT_ID}> best pizza topping?")
+    await Questions(bot).on_message(message)
+    assert sent_embed(message.channel).title == "Sorry, I don't know that one"
+    bot.record_unanswered.assert_awaited_once()
+    result = bot.record_unanswered.await_args.args[0]
+    assert result.kind == "fallback"
+    assert bot.record_unanswered.await_args.kwargs == {
+        "guild_id": GUILD_ID, "channel_id": GENERAL_ID, "user_id": message.author.id,
+    }
+
+
+async def test_cooldown_answers_up_to_the_rate_then_one_notice(service: KnowledgeService) -> None:
+    bot = make_bot(service, cooldown_rate=3, cooldown_seconds=30.0)
+    cog = Questions(bot)
+    author = mock_member(7)
+    channel = mock_text_channel()
+    for _ in range(10):
+        await cog.on_message(mock_message(f"<@{BOT_ID}> What is project management?", author=author, channel=channel))
+    calls = channel.send.await_args_list
+    assert [("embed" in c.kwargs) for c in calls] == [True, True, True, False]
+    assert "Ask again in about 30 seconds" in calls[3].kwargs["content"]
+    assert calls[3].kwargs["allowed_mentions"].to_dict() == {"parse": []}
+    # others are not affected, and after the window the user is answered again
+    other = mock_message(f"<@{BOT_ID}> What is project management?", channel=channel)
+    await cog.on_message(other)
+    assert len(channel.send.await_args_list) == 5
+    bot.clock.now += 31
+    await cog.on_message(mock_message(f"<@{BOT_ID}> What is project management?", author=author, channel=channel))
+    assert "embed" in channel.send.await_args_list[-1].kwargs
+
+
+async def test_a_channel_we_may_not_write_in_does_not_raise(service: KnowledgeService) -> None:
+    bot = make_bot(service)
+    message = mock_message(f"<@{BOT_ID}> What is project management?")
+    response = MagicMock(status=403, reason="Forbidden")
+    message.channel.send.side_effect = discord.Forbidden(response, {"code": 50013, "message": "Missing Permissions"})
+    await Questions(bot).on_message(message)  # logged, not raised
+
+
+@pytest.mark.parametrize(
+    "content",
+    [
+        "",
+        "   ",
+        "😀" * 500,
+        "**bold** __under__ `code` ```block``` ||spoiler|| > quote",
+        "x" * 4000,
+        "what is " + "a " * 3000,
+        f"<@{BOT_ID}> " * 20,
+        "@everyone @here <@&1> <#2> <:e:3>",
+        "\u200b\u200b\u200b",
+    ],
+)
+async def test_awkward_messages_never_crash(service: KnowledgeService, content: str) -> None:
+    bot = make_bot(service)
+    message = mock_message(f"<@{BOT_ID}> {content}")
+    await Questions(bot).on_message(message)
+    message.channel.send.assert_awaited_once()
+    embed = sent_embed(message.channel)
+    assert 0 < len(embed.title or "") <= 256 and len(embed.description or "") <= 4096
+
+
+# -- slash commands ----------------------------------------------------------------------------
+
+
+async def test_ask_answers_publicly_and_keeps_guesses_private(service: KnowledgeService) -> None:
+    bot = make_bot(service)
+    cog = Questions(bot)
+    interaction = mock_interaction(client=bot)
+    await cog.ask.callback(cog, interaction, "What is project management?")
+    kwargs = interaction.response.send_message.await_args.kwargs
+    assert kwargs["ephemeral"] is False and kwargs["embed"].title == "What is project management?"
+
+    interaction = mock_interaction(mock_member(8), client=bot)
+    await cog.ask.callback(cog, interaction, "best pizza topping")
+    assert interaction.response.send_message.await_args.kwargs["ephemeral"] is True
+    bot.record_unanswered.assert_awaited_once()
+
+
+async def test_ask_uses_the_shared_cooldown(service: KnowledgeService) -> None:
+    bot = make_bot(service, cooldown_rate=1)
+    cog = Questions(bot)
+    await cog.ask.callback(cog, mock_interaction(mock_member(9), client=bot), "What is project management?")
+    with pytest.raises(CooldownActive):
+        await cog.ask.callback(cog, mock_interaction(mock_member(9), client=bot), "What is project management?")
+
+
+async def test_ask_autocomplete_is_fast_and_within_limits(service: KnowledgeService) -> None:
+    bot = make_bot(service)
+    cog = Questions(bot)
+    interaction = mock_interaction(client=bot)
+    await cog.ask_autocomplete(interaction, "warm up")  # builds the index once per knowledge
+    for typed in ("", "p", "prodct mangr skils", "x" * 5000, "😀", "scrum"):
+        started = time.perf_counter()
+        choices = await cog.ask_autocomplete(interaction, typed)
+        assert time.perf_counter() - started < 0.25  # typically ~4 ms; Discord gives up at 3 s
+        assert len(choices) <= 25
+        assert all(isinstance(c, app_commands.Choice) and 0 < len(c.name) <= 100 and len(c.value) <= 100 for c in choices)
+    skills = await cog.ask_autocomplete(interaction, "product manager skils")
+    assert skills[0].name == service.kb.intents["product-manager-skills"].title
+
+
+async def test_no_two_commands_share_a_name_and_all_fit_discords_rules(service: KnowledgeService) -> None:
+    bot = PMBot(Settings(), service)
+    await bot._async_setup_hook()
+    await bot.setup_hook()  # no dev guild configured: loads the cogs, syncs nothing
+    try:
+        top = [c.name for c in bot.tree.get_commands()]
+        assert len(top) == len(set(top))
+        assert set(top) == {"ask", "help", "role", "compare", "topics", "kb"}
+        for command in bot.tree.walk_commands():
+            assert 1 <= len(command.description) <= 100, command.qualified_name
+        kb = bot.tree.get_command("kb")
+        payload = kb.to_dict(bot.tree)
+        assert payload["default_member_permissions"] == 1 << 5 and payload["dm_permission"] is False
+        assert type(kb).__name__ == ModeratorGroup.__name__  # load_extension imports the cog module afresh
+        assert {cls.__name__ for cls in bot._connection._view_store._dynamic_items.values()} == {
+            "AskButton", "VoteButton", "TopicsSelect",
+        }
+    finally:
+        await bot.close()
+
+
+# -- moderation ---------------------------------------------------------------------------------
+
+
+def test_is_moderator() -> None:
+    roles = frozenset({MOD_ROLE_ID})
+    assert is_moderator(mock_member(manage_guild=True), roles)
+    assert is_moderator(mock_member(role_ids=(MOD_ROLE_ID,)), roles)
+    assert is_moderator(mock_member(), roles, discord.Permissions(manage_guild=True))
+    assert is_moderator(mock_member(), roles, discord.Permissions(administrator=True))
+    assert not is_moderator(mock_member(role_ids=(123,)), roles)
+    assert not is_moderator(mock_member(), frozenset())
+    assert not is_moderator(mock_user(), roles, discord.Permissions.all()), "a DM is never moderated"
+
+
+async def test_the_kb_group_check_refuses_with_a_message(service: KnowledgeService) -> None:
+    bot = make_bot(service)
+    group = Moderation.kb
+    assert await group.interaction_check(mock_interaction(mock_member(role_ids=(MOD_ROLE_ID,)), client=bot))
+    with pytest.raises(NotModerator, match="Only moderators"):
+        await group.interaction_check(mock_interaction(mock_member(), client=bot))
+    refused = mock_interaction(client=bot)
+    await on_interaction_error(refused, NotModerator(REFUSAL))
+    refused.response.send_message.assert_awaited_once()
+    assert refused.response.send_message.await_args.kwargs["ephemeral"] is True
+
+
+async def test_kb_reload_swaps_or_reports_problems(tmp_path: Path) -> None:
+    folder = tmp_path / "knowledge"
+    shutil.copytree(BUNDLED_KNOWLEDGE, folder)
+    live = KnowledgeService(folder)
+    bot = make_bot(live)
+    cog = Moderation(bot)
+    before = live.kb
+
+    (folder / "broken.yaml").write_text("intents:\n  - id: [oops\n")
+    interaction = mock_interaction(mock_member(manage_guild=True), client=bot)
+    await cog.reload.callback(cog, interaction)
+    interaction.response.defer.assert_awaited_once_with(ephemeral=True, thinking=True)
+    failed = interaction.followup.send.await_args.kwargs["embed"]
+    assert failed.title == "Reload failed"
+    assert "```\nbroken.yaml:3: YAML syntax error" in failed.description
+    assert live.kb is before, "the old knowledge keeps serving"
+
+    (folder / "broken.yaml").unlink()
+    interaction = mock_interaction(mock_member(manage_guild=True), client=bot)
+    await cog.reload.callback(cog, interaction)
+    done = interaction.followup.send.await_args.kwargs["embed"]
+    assert done.title == "Knowledge reloaded" and done.description.startswith("No intents changed.")
+    assert live.kb is not before
+
+
+def test_problems_block_fits_and_stays_a_code_block() -> None:
+    problems = [Problem(f"/srv/kb/file{n}.yaml", n, "x" * 200 + " ```fence```") for n in range(100)]
+    block = problems_block(problems, 1000, Path("/srv/kb"))
+    assert len(block) <= 1000
+    assert block.startswith("```\nfile0.yaml:0: ") and block.count("```") == 2
+    assert block.endswith("more (run `python -m bot validate` for all).")
+
+
+# -- errors ---------------------------------------------------------------------------------------
+
+
+async def test_unexpected_errors_are_logged_and_the_user_is_told(caplog: pytest.LogCaptureFixture) -> None:
+    interaction = mock_interaction()
+
+    async def boom(_: discord.Interaction) -> None:
+        raise RuntimeError("kaput")
+
+    await guarded(interaction, boom)
+    interaction.response.send_message.assert_awaited_once()
+    call = interaction.response.send_message.await_args
+    assert call.args == (SORRY,) and call.kwargs["ephemeral"] is True
+    assert call.kwargs["allowed_mentions"].to_dict() == {"parse": []}
+    assert "interaction failed" in caplog.text and "kaput" in caplog.text
+
+    done = mock_interaction()
+    done.response.is_done.return_value = True
+    await on_interaction_error(done, app_commands.CommandInvokeError(MagicMock(), RuntimeError("late")))
+    done.followup.send.assert_awaited_once()
+
+
+async def test_event_errors_log_context_and_reply_briefly(caplog: pytest.LogCaptureFixture) -> None:
+    message = mock_message("what is a PM?")
+    try:
+        raise ValueError("bad")
+    except ValueError:
+        await on_event_error("on_message", message)
+    assert f"message {message.id}" in caplog.text and "ValueError" in caplog.text
+    message.channel.send.assert_awaited_once()
+    assert message.channel.send.await_args.args == (SORRY,)
+    assert "Traceback" not in message.channel.send.await_args.args[0]
+
+
+# -- components ----------------------------------------------------------------------------------
+
+
+async def test_vote_button_records_and_thanks(service: KnowledgeService) -> None:
+    bot = make_bot(service)
+    bot.store = MagicMock()
+    bot.store.record_vote = AsyncMock()
+    interaction = mock_interaction(mock_member(5), client=bot)
+    interaction.message = MagicMock(spec=discord.Message)
+    interaction.message.id = 99
+    await VoteButton(-1, "key-differences").callback(interaction)
+    bot.store.record_vote.assert_awaited_once_with(99, 5, "key-differences", -1)
+    assert interaction.response.send_message.await_args.kwargs["ephemeral"] is True
+
+
+async def test_ask_button_answers_and_handles_removed_intents(service: KnowledgeService) -> None:
+    bot = make_bot(service)
+    interaction = mock_interaction(client=bot)
+    await AskButton("key-differences", "Key differences").callback(interaction)
+    kwargs = interaction.response.send_message.await_args.kwargs
+    assert kwargs["embed"].title == service.kb.intents["key-differences"].title and kwargs["ephemeral"] is False
+    gone = mock_interaction(client=bot)
+    await AskButton("no-such-thing", "Old").callback(gone)
+    assert "/topics" in gone.response.send_message.await_args.args[0]
+
+
+async def test_topics_select_shows_one_category_privately(service: KnowledgeService) -> None:
+    bot = make_bot(service)
+    select = TopicsSelect.for_knowledge(service.kb)
+    assert select is not None and len(select.item.options) <= 25
+    select.item._values = ["careers"]  # what discord.py sets from the interaction data
+    interaction = mock_interaction(client=bot)
+    interaction.data = {"custom_id": "pmbot:topics", "values": ["careers"]}
+    await select.callback(interaction)
+    kwargs = interaction.response.send_message.await_args.kwargs
+    assert kwargs["ephemeral"] is True and kwargs["embed"].title == service.kb.categories["careers"].title
