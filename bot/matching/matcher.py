@@ -25,6 +25,7 @@ WORDING_CANDIDATES = 160  # phrasings compared letter by letter
 SHAPE_CANDIDATES = 32  # of those, phrasings whose word order is compared in full
 ROLE_WORDS = ("product", "project", "program")  # after normalisation: PdM, proj mgmt… become these
 NOT_ABOUT = "(not about pmbot's topics)"  # pseudo-intent of the knowledge's not_about examples
+WINDOW_BACK = 1  # a question sentence is also read together with this many sentences before it
 _SENTENCE_END = re.compile(r"(?<=[.?!\n])\s+|\n+")
 
 
@@ -52,9 +53,6 @@ class MatchResult:
     reading: str | None = None  # how an ambiguous word was read, e.g. "pm → product manager"
     ambiguous_word: str | None = None  # set when the bot asks because a word like "pm" has several meanings
     reason: str = ""
-
-
-WINDOW_BACK = 1
 
 
 def _question_windows(text: str) -> list[str]:
@@ -109,7 +107,7 @@ class Matcher:
             phrasing_count[intent_id] += 1
             for k, word in enumerate(ROLE_WORDS):
                 role_share[intent_id][k] += word in content
-        n = len(kb.intents)
+        n = len(intent_vocab)
         self.idf = {t: math.log((n + 1) / (d + 1)) + 1 for t, d in df.items()}
         self.unknown_weight = max(self.idf.values(), default=1.0) * T.UNKNOWN_WORD_WEIGHT
 
@@ -208,7 +206,7 @@ class Matcher:
     def _rank_message(self, text: str) -> tuple[list[Candidate], list[str], str]:
         """Ranks the whole message and, for long unclear ones, its likeliest sentences.
 
-        Returns the ranking, its tokens, and the text it came from (the message or one sentence).
+        Returns the ranking, its tokens, and the text it came from (the message or one window of it).
         """
         tokens = self.normaliser.tokens(text)
         ranked, span = self.rank(tokens), text
@@ -289,7 +287,7 @@ class Matcher:
         # Each reading's best intent first, so every meaning of the word is offered.
         tops = sorted((r.candidates[0] for r in results if r.candidates), key=lambda c: -c.score)
         rest = sorted((c for r in results for c in r.candidates[1:2]), key=lambda c: -c.score)
-        pool = [c for c in (*tops, *rest) if c.score >= T.SUGGEST_SCORE]
+        pool = [c for c in (*tops, *rest) if c.score >= T.SUGGEST_SCORE and c.intent_id != NOT_ABOUT]
         suggestions = tuple(dict.fromkeys(c.intent_id for c in pool))[: T.MAX_SUGGESTIONS]
         best_score = max(r.score for r in results)
         if not suggestions:
