@@ -43,7 +43,7 @@ _SHORTHAND: Mapping[str, str] = {
     "btwn": "between", "betwen": "between", "wanna": "want to",
     "gonna": "going to", "gotta": "have to", "dunno": "do not know", "idk": "i do not know",
     "yrs": "years", "yr": "year", "hw": "how", "hv": "have", "n": "and", "&": "and", "thru": "through",
-    "ppl": "people", "tho": "though", "smth": "something", "sth": "something", "sb": "somebody",
+    "ppl": "people", "tho": "though", "dose": "does", "doe": "does", "rly": "really", "tryna": "trying to", "smth": "something", "sth": "something", "sb": "somebody",
 }
 
 # Words that carry no topic. Kept short on purpose: greetings and thanks are
@@ -57,7 +57,11 @@ STOP_WORDS = frozenset(
     not no yes just really actually basically like also any some all each every other another such
     own only much many please one ones thing things kind sort lot lots get got
     know tell explain someone something anyone anybody people person guy guys bro im ok okay
-    lol lmao tbh ngl imo imho rn btw fr pretty quick question q""".split()
+    lol lmao tbh ngl imo imho rn btw fr pretty quick question q
+    honestly normally usually literally seriously totally exactly simply quite still even ever yet already
+    maybe perhaps probably sure though seem seems sound sounds wonder wondering curious thought think
+    trying bit almost else etc kinda sorta lowkey wait hmm um uh yeah yep nah omg haha folks everyone
+    dude""".split()
 )
 
 
