@@ -203,31 +203,32 @@ class Matcher:
             )
         return out
 
-    def _rank_message(self, text: str) -> tuple[list[Candidate], list[str], str]:
-        """Ranks the whole message and, for long unclear ones, its likeliest sentences.
-
-        Returns the ranking, its tokens, and the text it came from (the message or one window of it).
-        """
+    def _rank_message(self, text: str) -> tuple[list[Candidate], list[str]]:
+        """Ranks the whole message and, for long unclear ones, its likeliest sentences; the best wins."""
         tokens = self.normaliser.tokens(text)
-        ranked, span = self.rank(tokens), text
+        ranked = self.rank(tokens)
         confident = bool(ranked) and ranked[0].score >= T.ANSWER_SCORE
         if not confident and len(self._content(tokens)) >= T.SENTENCE_SPLIT_MIN_WORDS:
+            # Which role the message is about usually sits in the context, not in the question
+            # ("Our PM runs the budgets. What skills does that take?"): windows keep it.
+            roles = [t for t in dict.fromkeys(tokens) if t in ROLE_WORDS or t in self.ambiguous]
             for window in _question_windows(text)[: T.MAX_SENTENCES]:
                 window_tokens = self.normaliser.tokens(window)
+                window_tokens += [r for r in roles if r not in window_tokens]
                 other = self.rank(window_tokens)
                 if other and (not ranked or other[0].score > ranked[0].score):
-                    ranked, tokens, span = other, window_tokens, window
-        return ranked, tokens, span
+                    ranked, tokens = other, window_tokens
+        return ranked, tokens
 
     # -- deciding --------------------------------------------------------------
 
     def match(self, question: str) -> MatchResult:
         text = question[:MAX_INPUT_CHARS]
-        ranked, tokens, span = self._rank_message(text)
+        ranked, tokens = self._rank_message(text)
         normalised = " ".join(tokens)
         ambiguous = [t for t in dict.fromkeys(tokens) if t in self.ambiguous]
         if ambiguous:
-            result = self._match_ambiguous(question, span, ranked, normalised, ambiguous[0])
+            result = self._match_ambiguous(question, tokens, ranked, ambiguous[0])
         else:
             result = self._decide(question, normalised, ranked)
         foreign = [t for t in tokens if "-" in t]  # "hotel-manager": see Normaliser.mark_foreign_heads
@@ -264,17 +265,13 @@ class Matcher:
         )
         return MatchResult("suggest", score=best.score, suggestions=suggestions, reason=why, **common)
 
-    def _match_ambiguous(
-        self, question: str, span: str, literal: list[Candidate], normalised: str, word: str
-    ) -> MatchResult:
+    def _match_ambiguous(self, question: str, tokens: list[str], literal: list[Candidate], word: str) -> MatchResult:
         """Reads an ambiguous word each possible way; agreeing readings answer, disagreeing ones ask which."""
+        normalised = " ".join(tokens)
         results = [self._decide(question, normalised, literal, f"{word} as written")]
         for reading in self.ambiguous[word]:
-            phrase = " ".join(reading)
-            swapped = re.sub(rf"\b{re.escape(word)}s?\b", phrase, span, flags=re.IGNORECASE)
-            tokens = self.normaliser.tokens(swapped)
-            ranked = self.rank(tokens)
-            results.append(self._decide(question, " ".join(tokens), ranked, f"{word} → {phrase}"))
+            swapped = [part for t in tokens for part in (reading if t == word else [t])]
+            results.append(self._decide(question, " ".join(swapped), self.rank(swapped), f"{word} → {' '.join(reading)}"))
         best_reading = max((r.candidates[0].score for r in results[1:] if r.candidates), default=0.0)
         if literal and literal[0].score >= best_reading:
             if literal[0].intent_id == NOT_ABOUT or results[0].kind == "answer":
