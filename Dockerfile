@@ -6,7 +6,9 @@ FROM python:3.11-slim
 RUN apt-get update \
  && apt-get install -y --no-install-recommends make \
  && rm -rf /var/lib/apt/lists/* \
- && useradd --create-home --uid 10001 pmbot
+ && useradd --create-home --uid 10001 pmbot \
+ && mkdir -p /app/data \
+ && chown -R pmbot:pmbot /app
 
 WORKDIR /app
 COPY --chown=pmbot:pmbot . /app
@@ -16,7 +18,6 @@ RUN make install
 ENV PMBOT_KNOWLEDGE=/app/knowledge \
     PMBOT_DATABASE=/app/data/pmbot.sqlite3 \
     PYTHONUNBUFFERED=1
-RUN mkdir -p /app/data
 VOLUME ["/app/knowledge", "/app/data"]
 
 CMD ["make", "run"]
