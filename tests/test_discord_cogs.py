@@ -22,10 +22,12 @@ from discord import app_commands
 from bot.config import BUNDLED_KNOWLEDGE, Settings
 from bot.discord import listening
 from bot.discord.app import PMBot, bot_intents
-from bot.discord.cogs.moderation import REFUSAL, Moderation, ModeratorGroup, is_moderator, problems_block
+from bot.discord.cogs.moderation import REFUSAL, Moderation, ModeratorGroup, is_moderator
 from bot.discord.cogs.questions import Questions
 from bot.discord.cooldown import QuestionCooldown
 from bot.discord.errors import SORRY, CooldownActive, NotModerator, guarded, on_event_error, on_interaction_error
+from bot.discord.kb_replies import problems_block
+from bot.discord.keeper import KnowledgeKeeper
 from bot.discord.render import AskButton, TopicsSelect, VoteButton
 from bot.knowledge import Problem
 from bot.service import KnowledgeService
@@ -145,6 +147,12 @@ def mock_interaction(user: MagicMock | None = None, *, client: Any = None, permi
     interaction.data = {"custom_id": "pmbot:test"}
     interaction.response = MagicMock(spec=discord.InteractionResponse)
     interaction.response.is_done.return_value = False
+
+    async def answered(*args: Any, **kwargs: Any) -> None:  # like discord.py: once answered, is_done() is True
+        interaction.response.is_done.return_value = True
+
+    interaction.response.defer.side_effect = answered
+    interaction.response.send_message.side_effect = answered
     interaction.followup = MagicMock(spec=discord.Webhook)
     return interaction
 
@@ -171,6 +179,7 @@ def make_bot(service: KnowledgeService, **settings: Any) -> MagicMock:
     bot.cooldown = QuestionCooldown(bot.settings.cooldown_rate, bot.settings.cooldown_seconds, clock=bot.clock)
     bot.user = mock_me()
     bot.record_unanswered = AsyncMock()
+    bot.keeper = KnowledgeKeeper(service, keep=bot.settings.knowledge_backups, max_bytes=bot.settings.upload_max_bytes)
     return bot
 
 

@@ -13,6 +13,8 @@ bots lock themselves out.
 from __future__ import annotations
 
 import asyncio
+import contextlib
+import dataclasses
 import logging
 import signal
 import sys
@@ -27,9 +29,14 @@ from discord.ext import commands
 from bot.config import Settings
 from bot.discord.cooldown import QuestionCooldown
 from bot.discord.errors import on_event_error, on_interaction_error
-from bot.discord.render import DYNAMIC_ITEMS, NO_PINGS
+from bot.discord.kb_replies import edit_refused_reply
+from bot.discord.keeper import KnowledgeKeeper
+from bot.discord.render import DYNAMIC_ITEMS, NO_PINGS, to_embed
+from bot.knowledge import KnowledgeError
+from bot.knowledge.watch import watch_knowledge
 from bot.matching import MatchResult
 from bot.recording import unanswered
+from bot.replies import Reply
 from bot.service import KnowledgeService
 from bot.store import SqliteStore, Store
 
@@ -75,9 +82,11 @@ class PMBot(commands.Bot):
     """pmbot on Discord: one cog per feature, loaded in ``setup_hook``.
 
     Holds what the cogs share: the settings, the live knowledge (a
-    KnowledgeService, swapped atomically on reload), the store for unanswered
-    questions and votes (None only while syncing commands), and the per-user
-    question cooldown. See :func:`bot_intents` for the intents it asks for.
+    KnowledgeService, swapped atomically on reload) and the keeper every
+    change to it goes through, the store for unanswered questions and votes
+    (None only while syncing commands), and the per-user question cooldown.
+    With PMBOT_AUTO_RELOAD it also watches the knowledge files and reloads
+    them after edits settle. See :func:`bot_intents` for the intents it asks for.
     """
 
     def __init__(
@@ -102,14 +111,60 @@ class PMBot(commands.Bot):
         self.store = store
         self.auto_sync = auto_sync
         self.cooldown = QuestionCooldown(settings.cooldown_rate, settings.cooldown_seconds)
+        self.keeper = KnowledgeKeeper(service, keep=settings.knowledge_backups, max_bytes=settings.upload_max_bytes)
+        self._watcher: asyncio.Task[None] | None = None
 
     async def setup_hook(self) -> None:
         self.tree.error(on_interaction_error)
         for extension in EXTENSIONS:
             await self.load_extension(extension)
         self.add_dynamic_items(*DYNAMIC_ITEMS)
+        if self.settings.auto_reload:
+            self._watcher = asyncio.create_task(
+                watch_knowledge(self.service.path, self.knowledge_edited, settle=self.settings.auto_reload_delay),
+                name="pmbot-knowledge-watch",
+            )
         if self.auto_sync and self.settings.dev_guild_id:
             await self._sync_dev_guild(self.settings.dev_guild_id)
+
+    async def close(self) -> None:
+        """Stops the file watcher first, so no reload starts while the bot shuts down."""
+        if self._watcher is not None:
+            self._watcher.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._watcher
+            self._watcher = None
+        await super().close()
+
+    async def knowledge_edited(self) -> None:
+        """The watcher's callback: serve the edited files like /kb reload would, or keep the last good knowledge.
+
+        A broken edit is logged with its FILE:LINE problems and, when PMBOT_MOD_LOG_CHANNEL is set,
+        posted there, because whoever saved the file is not looking at the bot's log.
+        """
+        try:
+            diff = await self.keeper.reload_if_changed()
+        except KnowledgeError as exc:
+            log.warning(
+                "the knowledge files changed on disk but have %d problem(s); still serving the last good knowledge:\n  %s",
+                len(exc.problems),
+                "\n  ".join(map(str, exc.problems)),
+            )
+            await self._post_to_mod_log(edit_refused_reply(exc, self.service.path))
+            return
+        if diff is None:
+            log.debug("knowledge files touched but unchanged (or already served): nothing to reload")
+            return
+        log.info("knowledge reloaded after an edit on disk: %s", diff.summary())
+
+    async def _post_to_mod_log(self, reply: Reply) -> None:
+        channel_id = self.settings.mod_log_channel_id
+        if channel_id is None:
+            return
+        try:
+            await self.get_partial_messageable(channel_id).send(embed=to_embed(reply), allowed_mentions=NO_PINGS)
+        except discord.HTTPException as exc:
+            log.warning("could not post to the moderator log channel %s (PMBOT_MOD_LOG_CHANNEL): %s", channel_id, exc)
 
     async def _sync_dev_guild(self, guild_id: int) -> None:
         guild = discord.Object(id=guild_id)
@@ -272,7 +327,8 @@ def sync_commands(
 
 
 async def _sync(settings: Settings, service: KnowledgeService, guild_id: int | None, clear: bool) -> int:
-    bot = PMBot(settings, service, store=None, auto_sync=False)
+    # A sync is over in a moment: no file watcher.
+    bot = PMBot(dataclasses.replace(settings, auto_reload=False), service, store=None, auto_sync=False)
     async with bot:
         try:
             await bot.login(settings.discord_token or "")  # HTTP only: no gateway connection needed

@@ -1,9 +1,10 @@
 """End-to-end fixtures: the real bot process (`python -m bot run`) against FakeDiscord on loopback.
 
 One bot process per test module (module-scoped fixtures) keeps the suite
-fast; each module may set ``BOT_ENV = {...}`` to replace the bot's extra
-settings (default: #pm-questions as help channel) and ``BOT_COMMANDS`` to
-name the commands to wait for. After every test, the fake must have seen no
+fast; each module may set ``BOT_ENV = {...}`` (or a function of the fake
+returning one, for settings naming the fake's channels) to replace the bot's
+extra settings (default: #pm-questions as help channel) and ``BOT_COMMANDS``
+to name the commands to wait for. After every test, the fake must have seen no
 payload over Discord's limits, no unsafe ``allowed_mentions`` and no unknown
 route; a failing test shows the tail of the bot's log.
 
@@ -49,7 +50,8 @@ def fake() -> Iterator[FakeDiscord]:
 
 @pytest.fixture(scope="module")
 def bot(fake: FakeDiscord, workdir: Path, knowledge: Path, request: pytest.FixtureRequest) -> Iterator[BotProcess]:
-    settings = dict(getattr(request.module, "BOT_ENV", {"PMBOT_LISTEN_CHANNELS": str(fake.channel_id(HELP_CHANNEL))}))
+    env = getattr(request.module, "BOT_ENV", {"PMBOT_LISTEN_CHANNELS": str(fake.channel_id(HELP_CHANNEL))})
+    settings = dict(env(fake) if callable(env) else env)
     process = start_bot(fake, workdir / "bot", knowledge, **settings)
     try:
         wait_ready(fake, process, tuple(getattr(request.module, "BOT_COMMANDS", ("ask",))))

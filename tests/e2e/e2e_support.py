@@ -27,6 +27,21 @@ HELP_CHANNEL = "pm-questions"
 COOLDOWN_RATE = 5
 START_TIMEOUT = 30.0
 _user_ids = itertools.count(1_250_000_000_000_000_001)
+# A knowledge file with one new intent, for tests that add knowledge (on disk or by upload).
+OKRS_INTENT = """\
+intents:
+  - id: okr-basics
+    category: practice
+    title: What are OKRs?
+    source: general
+    phrasings:
+      - what are okrs
+      - explain objectives and key results
+      - how do okrs work for a team
+    answer: |
+      **OKRs** (objectives and key results) pair an ambitious goal with a few measurable results.
+    follow_ups: []
+"""
 
 
 # -- the bot process -------------------------------------------------------------------
@@ -78,10 +93,10 @@ def run_cli(args: list[str], env: dict[str, str], cwd: Path, timeout: float = 60
 
 
 def start_bot(fake: FakeDiscord, workdir: Path, knowledge: Path, **settings: str) -> BotProcess:
-    """Starts ``python -m bot run`` pointed at ``fake``; ``settings`` are extra environment variables."""
+    """Starts ``python -m bot run`` pointed at ``fake``; ``settings`` are extra (or overriding) environment variables."""
     workdir.mkdir(parents=True, exist_ok=True)
     database = workdir / "data" / "pmbot.sqlite3"
-    env = clean_env(
+    defaults = dict(
         DISCORD_TOKEN="fake-token",
         DISCORD_API_BASE=fake.api_base,
         DISCORD_GATEWAY_URL=fake.gateway_url,
@@ -91,16 +106,28 @@ def start_bot(fake: FakeDiscord, workdir: Path, knowledge: Path, **settings: str
         PMBOT_MODERATOR_ROLES=str(fake.role("Moderators").id),
         PMBOT_COOLDOWN_RATE=str(COOLDOWN_RATE),
         PMBOT_COOLDOWN_SECONDS="60",
-        PMBOT_AUTO_RELOAD="false",
+        PMBOT_AUTO_RELOAD="false",  # tests that edit files reload on purpose, unless they test the watcher
         PMBOT_LOG_LEVEL="INFO",
-        **settings,
     )
+    env = clean_env(**{**defaults, **settings})
     log_path = workdir / "bot.log"
     log = log_path.open("wb")
     proc = subprocess.Popen(
         [sys.executable, "-m", "bot", "run"], stdout=log, stderr=subprocess.STDOUT, env=env, cwd=workdir
     )
     return BotProcess(proc, log_path, env, knowledge, database, log)
+
+
+def wait_for_log(bot: BotProcess, text: str, *, after: int, timeout: float = 5.0) -> str:
+    """The bot's log past character ``after`` (``len(bot.log())`` taken before acting), once ``text`` is in it."""
+    deadline = time.monotonic() + timeout
+    while True:
+        tail = bot.log()[after:]
+        if text in tail:
+            return tail
+        if time.monotonic() > deadline:
+            raise AssertionError(f"{text!r} did not reach the bot's log within {timeout:.0f}s; it says:\n{tail[-3000:]}")
+        time.sleep(0.05)
 
 
 def wait_ready(fake: FakeDiscord, bot: BotProcess, commands: tuple[str, ...] = ("ask",)) -> None:
@@ -114,6 +141,11 @@ def wait_ready(fake: FakeDiscord, bot: BotProcess, commands: tuple[str, ...] = (
 def copy_knowledge(dest: Path) -> Path:
     shutil.copytree(REPO / "knowledge", dest)
     return dest
+
+
+def files_in(folder: Path) -> dict[str, bytes]:
+    """Every file below ``folder`` (backups included) with its bytes: to show that nothing changed."""
+    return {str(p.relative_to(folder)): p.read_bytes() for p in sorted(folder.rglob("*")) if p.is_file()}
 
 
 # -- users -------------------------------------------------------------------------------
@@ -156,6 +188,25 @@ def settle_with_sentinel(fake: FakeDiscord, channel: str, user: FakeUser) -> Non
     sentinel = fake.send_message(channel, "What is project management?", author=user, mentions_bot=True)
     reply_to(fake, sentinel)
     time.sleep(0.3)
+
+
+EPHEMERAL = 64
+
+
+def run_kb(fake: FakeDiscord, sub: str, options: Optional[dict[str, Any]] = None, *, user: Any = None,
+           timeout: float = 15.0, **kwargs: Any) -> RecordedRequest:
+    """``/kb SUB`` (as the Manage Server moderator unless ``user``): its private result, through any deferral."""
+    handle = fake.send_slash_command(f"kb {sub}", options, user=user or fake.moderator, **kwargs)
+    first = handle.wait_response(timeout=timeout)
+    assert first.ok and first.payload["flags"] & EPHEMERAL, f"/kb {sub} must answer privately: {first.summary()}"
+    if first.response_type == 5:  # deferred ("thinking…"): the result follows
+        return handle.wait_followup(timeout=timeout)
+    return first
+
+
+def ask_title(fake: FakeDiscord, question: str, user: FakeUser) -> str:
+    """The title of the bot's reply to a question that mentions it in #general."""
+    return embed(reply_to(fake, fake.send_message("general", question, author=user, mentions_bot=True)))["title"]
 
 
 def embed(request: RecordedRequest) -> dict[str, Any]:

@@ -1,4 +1,4 @@
-"""End to end: /kb reload and /kb status, who may use them, and a reload that fails safely.
+"""End to end: who may use /kb (every subcommand), /kb reload and /kb status, and a reload that fails safely.
 
 This module's bot has no help channels, so it also shows the bot asks for no
 privileged intent and still answers mentions.
@@ -8,40 +8,27 @@ from __future__ import annotations
 
 import re
 from pathlib import Path
+from typing import Any, Callable
 
 import pytest
-from e2e_support import embed, reply_to
+from e2e_support import EPHEMERAL, OKRS_INTENT, embed, files_in, reply_to, run_kb
 from fake_discord import FakeDiscord
 
 from bot.discord.cogs.moderation import REFUSAL
 
 BOT_ENV: dict[str, str] = {}  # no PMBOT_LISTEN_CHANNELS
 BOT_COMMANDS = ("ask", "kb")
-EPHEMERAL = 64
-NEW_INTENT = """\
-intents:
-  - id: okr-basics
-    category: practice
-    title: What are OKRs?
-    source: general
-    phrasings:
-      - what are okrs
-      - explain objectives and key results
-      - how do okrs work for a team
-    answer: |
-      **OKRs** (objectives and key results) pair an ambitious goal with a few measurable results.
-    follow_ups: []
-"""
-
-
-def reload_as(fake: FakeDiscord, user, **kwargs):
-    handle = fake.send_slash_command("kb reload", user=user, **kwargs)
-    first = handle.wait_response()
-    assert first.ok
-    if first.response_type == 5:  # deferred ("thinking…"), the result follows
-        assert first.payload["flags"] & EPHEMERAL
-        return handle.wait_followup(timeout=15)
-    return first
+# Every /kb subcommand, with options a moderator might send (the fake checks them against the registration).
+KB_SUBCOMMANDS: dict[str, Callable[[FakeDiscord], dict[str, Any] | None]] = {
+    "download": lambda fake: {"file": "basics.yaml"},
+    "feedback": lambda fake: {"days": 7},
+    "gaps": lambda fake: {"days": 7, "limit": 3},
+    "reload": lambda fake: None,
+    "rollback": lambda fake: None,
+    "status": lambda fake: None,
+    "upload": lambda fake: {"file": fake.attach_file("basics.yaml", b"intents: []\n")},
+    "why": lambda fake: {"question": "what is scrum"},
+}
 
 
 def test_no_privileged_intent_without_help_channels(fake: FakeDiscord, bot, new_user) -> None:
@@ -58,12 +45,23 @@ def test_kb_is_hidden_by_default_and_guild_only(fake: FakeDiscord, bot) -> None:
         fake.send_slash_command("kb status", user=fake.normal_user)
 
 
-def test_kb_refuses_non_moderators_even_if_they_send_it(fake: FakeDiscord, bot, knowledge: Path) -> None:
-    # ...but the hint is not a check: a crafted or stale request must still be refused.
-    for sub in ("kb reload", "kb status"):
-        response = fake.send_slash_command(sub, user=fake.normal_user, bypass_permissions=True).wait_response()
-        assert response.ok and response.payload["flags"] & EPHEMERAL
-        assert response.payload["content"] == REFUSAL
+def test_the_refusal_test_covers_every_kb_subcommand(fake: FakeDiscord, bot) -> None:
+    kb = next(c for c in fake.guild_commands if c["name"] == "kb")
+    assert {o["name"] for o in kb["options"]} == set(KB_SUBCOMMANDS)
+
+
+@pytest.mark.parametrize("sub", sorted(KB_SUBCOMMANDS))
+def test_kb_refuses_non_moderators_even_if_they_send_it(fake: FakeDiscord, bot, knowledge: Path, sub: str) -> None:
+    # ...but the hint is not a check: a crafted or stale request must still be refused, whatever it asks for.
+    before = files_in(knowledge)
+    start = fake.cursor()
+    handle = fake.send_slash_command(f"kb {sub}", KB_SUBCOMMANDS[sub](fake), user=fake.normal_user, bypass_permissions=True)
+    response = handle.wait_response()
+    assert response.ok and response.payload["flags"] & EPHEMERAL
+    assert response.payload["content"] == REFUSAL
+    assert [r.kind for r in handle.responses()] == ["interaction.callback"], "the refusal is all that happens"
+    assert not [r for r in fake.sent[start:] if r.kind == "cdn.download"], "an attachment is not even downloaded"
+    assert files_in(knowledge) == before
 
 
 def test_kb_status_for_a_manage_server_moderator(fake: FakeDiscord, bot, service) -> None:
@@ -82,11 +80,11 @@ def test_kb_reload_reports_what_changed(fake: FakeDiscord, bot, knowledge: Path,
     text = basics.read_text()
     assert "title: What is project management?" in text
     basics.write_text(text.replace("title: What is project management?", "title: What is project management, really?"))
-    (knowledge / "extra.yaml").write_text(NEW_INTENT)
+    (knowledge / "extra.yaml").write_text(OKRS_INTENT)
 
     # A configured moderator role without Manage Server: Discord shows them /kb once a server admin
     # allows the role under Server Settings → Integrations (bypass_permissions stands for that).
-    result = embed(reload_as(fake, fake.role_moderator, bypass_permissions=True))
+    result = embed(run_kb(fake, "reload", user=fake.role_moderator, bypass_permissions=True))
     assert result["title"] == "Knowledge reloaded"
     fields = {f["name"]: f["value"] for f in result.get("fields", [])}
     assert fields == {"Added (1)": "`okr-basics`", "Changed (1)": "`project-management-definition`"}
@@ -104,7 +102,7 @@ def test_broken_knowledge_is_reported_with_lines_and_the_old_answers_keep_coming
     good = extra.read_text()
     extra.write_text(good.replace("    follow_ups: []\n", "    follow_ups: [\n"))  # unclosed list
     try:
-        result = embed(reload_as(fake, fake.moderator))
+        result = embed(run_kb(fake, "reload"))
         assert result["title"] == "Reload failed"
         assert re.search(r"```\nextra\.yaml:\d+: YAML syntax error", result["description"]), result["description"]
         assert "previous knowledge keeps serving" in result["description"]
@@ -113,7 +111,7 @@ def test_broken_knowledge_is_reported_with_lines_and_the_old_answers_keep_coming
         assert embed(reply_to(fake, sent))["title"] == "What are OKRs?", "the last good knowledge still answers"
     finally:
         extra.write_text(good)
-    assert embed(reload_as(fake, fake.moderator))["description"].startswith("No intents changed.")
+    assert embed(run_kb(fake, "reload"))["description"].startswith("No intents changed.")
 
 
 def test_many_problems_are_clipped_to_discords_limits(fake: FakeDiscord, bot, knowledge: Path) -> None:
@@ -124,11 +122,11 @@ def test_many_problems_are_clipped_to_discords_limits(fake: FakeDiscord, bot, kn
     )
     extra.write_text(broken)
     try:
-        result = embed(reload_as(fake, fake.moderator))  # the fake rejects the payload if it is over a limit
+        result = embed(run_kb(fake, "reload"))  # the fake rejects the payload if it is over a limit
         assert result["title"] == "Reload failed"
         assert len(result["description"]) <= 4096
         assert re.search(r"… and \d+ more", result["description"])
         assert result["description"].count("```") == 2, "the code block is closed"
     finally:
         extra.write_text(good)
-        reload_as(fake, fake.moderator)
+        run_kb(fake, "reload")

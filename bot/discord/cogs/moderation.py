@@ -1,4 +1,13 @@
-"""Moderation: the /kb group (reload, status) for people who look after the knowledge.
+"""Moderation: the /kb group for people who look after the knowledge.
+
+What it offers follows the moderator workflow in the README: find what pmbot
+misses (gaps, feedback), see why a question matched what it matched (why),
+change the knowledge safely (upload, rollback, reload, download) and check
+what is loaded (status). Every change goes through the bot's
+:class:`~bot.discord.keeper.KnowledgeKeeper`, the same path the file watcher
+uses; what the replies say is in :mod:`bot.discord.kb_replies`. Replies are
+ephemeral: gaps quote what users asked, and the rest is of use only to the
+moderator who asked.
 
 Who may use it is decided twice, on purpose:
 
@@ -11,36 +20,38 @@ Who may use it is decided twice, on purpose:
   PMBOT_MODERATOR_ROLES). Everyone else gets an ephemeral refusal.
 
 To add a subcommand, add a method decorated with ``@kb.command(...)`` to
-:class:`Moderation`; it is checked like the others.
+:class:`Moderation`; it is checked like the others. Autocomplete is the one
+exception: Discord's autocomplete requests skip the group check, so an
+autocomplete callback must check :func:`is_moderator` itself.
 """
 
 from __future__ import annotations
 
 import asyncio
+import io
 import logging
-import os
-from pathlib import Path
-from typing import TYPE_CHECKING, Collection, Sequence
+from typing import TYPE_CHECKING, Any, Collection
 
 import discord
 from discord import app_commands
 from discord.ext import commands
 
-from bot import limits
+from bot import limits, reports
+from bot.discord import kb_replies
 from bot.discord.errors import NotModerator
 from bot.discord.render import NO_PINGS, to_embed
-from bot.knowledge import KnowledgeBase, KnowledgeDiff, KnowledgeError, Problem
-from bot.replies import Field, Reply
+from bot.knowledge import KnowledgeError, knowledge_files
+from bot.knowledge.loader import YAML_SUFFIXES
+from bot.matching.explain import explain
+from bot.matching.normalise import MAX_INPUT_CHARS
+from bot.replies import Reply
+from bot.store import Store
 
 if TYPE_CHECKING:
     from bot.discord.app import PMBot
 
 log = logging.getLogger("pmbot.moderation")
 
-OK_COLOUR = 0x22C55E
-ERROR_COLOUR = 0xEF4444
-INFO_COLOUR = 0x64748B
-MOD_FOOTER = "Only you can see this. /kb status shows what is loaded."
 REFUSAL = "Only moderators can use /kb: members with **Manage Server** or a moderator role."
 
 
@@ -66,78 +77,25 @@ class ModeratorGroup(app_commands.Group):
         raise NotModerator(REFUSAL)
 
 
-def _relative(problem: Problem, folder: Path | None) -> str:
-    """``FILE:LINE: message`` with FILE relative to the knowledge folder: shorter, and no server paths shown."""
-    text = str(problem)
-    if folder is not None:
-        prefix = str(folder).rstrip("/" + os.sep) + os.sep
-        if text.startswith(prefix):
-            text = text[len(prefix):]
-    return text
+async def respond(interaction: discord.Interaction, reply: Reply | None = None, *, content: str | None = None,
+                  file: discord.File | None = None) -> None:
+    """A private moderator reply: the response, or the follow-up once the interaction was deferred."""
+    kwargs: dict[str, Any] = {"ephemeral": True, "allowed_mentions": NO_PINGS}
+    if reply is not None:
+        kwargs["embed"] = to_embed(reply)
+    if content is not None:
+        kwargs["content"] = content
+    if file is not None:
+        kwargs["file"] = file
+    if interaction.response.is_done():
+        await interaction.followup.send(**kwargs)
+    else:
+        await interaction.response.send_message(**kwargs)
 
 
-def problems_block(problems: Sequence[Problem], room: int, folder: Path | None = None) -> str:
-    """FILE:LINE problems as a code block that fits in ``room`` characters, saying how many were left out."""
-    lines = [_relative(p, folder).replace("```", "'''") for p in problems]
-    fence_open, fence_close = "```\n", "\n```"
-    budget = room - len(fence_open) - len(fence_close) - 40  # leave space for "… and N more"
-    shown: list[str] = []
-    used = 0
-    for line in lines:
-        line = limits.clip(line, 300)
-        if used + len(line) + 1 > budget:
-            break
-        shown.append(line)
-        used += len(line) + 1
-    text = fence_open + "\n".join(shown) + fence_close
-    if len(shown) < len(lines):
-        text += f"\n… and {len(lines) - len(shown)} more (run `python -m bot validate` for all)."
-    return text
-
-
-def _ids(ids: Sequence[str]) -> str:
-    return limits.clip(", ".join(f"`{i}`" for i in ids), limits.EMBED_FIELD_VALUE)
-
-
-def reload_reply(diff: KnowledgeDiff, kb: KnowledgeBase) -> Reply:
-    counts = f"Now serving **{len(kb.intents)}** intents and **{len(kb.roles)}** roles from {len(kb.sources)} files."
-    fields = tuple(
-        Field(f"{label} ({len(ids)})", _ids(ids))
-        for label, ids in (("Added", diff.added), ("Removed", diff.removed), ("Changed", diff.changed))
-        if ids
-    )
-    body = ("No intents changed." if diff.empty else diff_summary_line(diff)) + "\n" + counts
-    return Reply("info", "Knowledge reloaded", body, OK_COLOUR, fields, footer=MOD_FOOTER).fitted()
-
-
-def diff_summary_line(diff: KnowledgeDiff) -> str:
-    parts = [f"{len(ids)} {label}" for label, ids in (("added", diff.added), ("removed", diff.removed), ("changed", diff.changed)) if ids]
-    return "Intents " + ", ".join(parts) + "."
-
-
-def reload_failed_reply(error: KnowledgeError, folder: Path | None = None) -> Reply:
-    note = (
-        f"**{len(error.problems)} problem(s)** in the knowledge files, so nothing was changed: "
-        "**the previous knowledge keeps serving.** Fix these and run `/kb reload` again.\n"
-    )
-    body = note + problems_block(error.problems, limits.EMBED_DESCRIPTION - len(note), folder)
-    return Reply("info", "Reload failed", body, ERROR_COLOUR, footer=MOD_FOOTER).fitted()
-
-
-def status_reply(kb: KnowledgeBase, path: str) -> Reply:
-    loaded = int(kb.loaded_at.timestamp())
-    files = "\n".join(f"`{s.path.name}` {s.sha256[:12]}" for s in kb.sources) or "(none)"
-    fields = (
-        Field("Loaded", f"<t:{loaded}:F> (<t:{loaded}:R>)", inline=True),
-        Field(
-            "Counts",
-            f"{len(kb.intents)} intents · {len(kb.roles)} roles · {len(kb.categories)} categories · "
-            f"{len(kb.synonyms)} synonyms",
-            inline=True,
-        ),
-        Field(f"Source files ({len(kb.sources)})", limits.clip(files, limits.EMBED_FIELD_VALUE)),
-    )
-    return Reply("info", "Knowledge status", f"Folder: `{path}`", INFO_COLOUR, fields, footer=MOD_FOOTER).fitted()
+async def think(interaction: discord.Interaction) -> None:
+    """Defers privately: Discord wants an answer within 3 s, and this work (disk, database, indexing) may take longer."""
+    await interaction.response.defer(ephemeral=True, thinking=True)
 
 
 class Moderation(commands.Cog):
@@ -150,28 +108,127 @@ class Moderation(commands.Cog):
 
     def __init__(self, bot: PMBot) -> None:
         self.bot = bot
-        self._reload_lock = asyncio.Lock()
+
+    def _store(self) -> Store:
+        store = self.bot.store
+        if store is None:  # only `python -m bot sync` runs without one, and it answers no interactions
+            raise RuntimeError("pmbot is running without its database")
+        return store
+
+    # -- find the gaps -------------------------------------------------------------------
+
+    @kb.command(name="gaps", description="The questions pmbot could not answer, most frequent first")
+    @app_commands.describe(days="How many days back to look (default 30)", limit="How many to list (default 10)")
+    async def gaps(
+        self,
+        interaction: discord.Interaction,
+        days: app_commands.Range[int, 1, 3650] = 30,
+        limit: app_commands.Range[int, 1, 25] = 10,
+    ) -> None:
+        await think(interaction)
+        found = await reports.gaps(self._store(), days, limit)
+        await respond(interaction, kb_replies.gaps_reply(found, days))
+
+    @kb.command(name="feedback", description="Answers ranked by their share of 👎 votes")
+    @app_commands.describe(days="How many days back to look (default 30)")
+    async def feedback(self, interaction: discord.Interaction, days: app_commands.Range[int, 1, 3650] = 30) -> None:
+        await think(interaction)
+        rows = await reports.feedback(self._store(), days)
+        await respond(interaction, kb_replies.feedback_reply(rows, days))
+
+    @kb.command(name="why", description="Why pmbot answers a question as it does: top intents, scores, thresholds")
+    @app_commands.describe(question="A question, as a user would ask it")
+    async def why(self, interaction: discord.Interaction, question: app_commands.Range[str, 1, MAX_INPUT_CHARS]) -> None:
+        # Not recorded as unanswered: a moderator testing the knowledge is not a gap in it.
+        matcher = self.bot.service.matcher  # one snapshot, even if a reload lands meanwhile
+        await respond(interaction, kb_replies.why_reply(explain(matcher.kb, matcher.match(question))))
+
+    # -- change the knowledge --------------------------------------------------------------
 
     @kb.command(name="reload", description="Re-read the knowledge files; on any problem the old knowledge keeps serving")
     async def reload(self, interaction: discord.Interaction) -> None:
-        await interaction.response.defer(ephemeral=True, thinking=True)
-        service = self.bot.service
-        async with self._reload_lock:  # two moderators at once: one after the other, each sees its own diff
-            try:
-                matcher = await asyncio.to_thread(service.check)
-            except KnowledgeError as exc:
-                log.warning("reload by user %s failed with %d problem(s)", interaction.user.id, len(exc.problems))
-                reply = reload_failed_reply(exc, service.path)
-            else:
-                diff = service.swap(matcher)
-                log.info("knowledge reloaded by user %s: %s", interaction.user.id, diff.summary())
-                reply = reload_reply(diff, service.kb)
-        await interaction.followup.send(embed=to_embed(reply), ephemeral=True, allowed_mentions=NO_PINGS)
+        await think(interaction)
+        try:
+            diff = await self.bot.keeper.reload()
+        except KnowledgeError as exc:
+            log.warning("reload by user %s failed with %d problem(s)", interaction.user.id, len(exc.problems))
+            reply = kb_replies.reload_failed_reply(exc, self.bot.service.path)
+        else:
+            log.info("knowledge reloaded by user %s: %s", interaction.user.id, diff.summary())
+            reply = kb_replies.reload_reply(diff, self.bot.service.kb)
+        await respond(interaction, reply)
+
+    @kb.command(name="upload", description="Add or replace a knowledge file: validated in full, previous version kept")
+    @app_commands.describe(file="A .yaml knowledge file; it replaces the file of the same name")
+    async def upload(self, interaction: discord.Interaction, file: discord.Attachment) -> None:
+        name, limit = file.filename, self.bot.settings.upload_max_bytes
+        if not name.lower().endswith(YAML_SUFFIXES):
+            await respond(interaction, content=f"{kb_replies.inline_code(name)} is not a knowledge file: upload a `.yaml` file.")
+            return
+        if file.size > limit:  # refused before downloading a byte of it
+            await respond(interaction, content=f"{kb_replies.inline_code(name)} is {file.size:,} bytes; the limit is {limit:,}.")
+            return
+        await think(interaction)
+        try:
+            data = await file.read()
+        except discord.HTTPException as exc:
+            log.warning("could not download upload %s from Discord: %s", name, exc)
+            await respond(interaction, content="I could not download that file from Discord; nothing was changed. Please try again.")
+            return
+        try:
+            backup, diff = await self.bot.keeper.upload(name, data)
+        except KnowledgeError as exc:
+            log.info("upload of %s by user %s refused with %d problem(s)", name, interaction.user.id, len(exc.problems))
+            await respond(interaction, kb_replies.upload_refused_reply(exc, self.bot.service.path))
+            return
+        log.info("user %s uploaded %s: %s", interaction.user.id, name, diff.summary())
+        await respond(interaction, kb_replies.uploaded_reply(name, backup is not None, diff, self.bot.service.kb))
+
+    @kb.command(name="rollback", description="Undo the last upload: restore the previous version of that file")
+    async def rollback(self, interaction: discord.Interaction) -> None:
+        await think(interaction)
+        try:
+            backup, diff = await self.bot.keeper.rollback()
+        except FileNotFoundError:
+            reply = kb_replies.NOTHING_TO_ROLL_BACK
+        except KnowledgeError as exc:
+            log.warning("rollback by user %s refused with %d problem(s)", interaction.user.id, len(exc.problems))
+            reply = kb_replies.rollback_refused_reply(exc, self.bot.service.path)
+        else:
+            log.info("user %s rolled back %s: %s", interaction.user.id, backup.name, diff.summary())
+            reply = kb_replies.rolled_back_reply(backup.name, diff, self.bot.service.kb)
+        await respond(interaction, reply)
+
+    @kb.command(name="download", description="Get a knowledge file as it is on disk (leave file empty to list them)")
+    @app_commands.describe(file="Which file, e.g. basics.yaml")
+    async def download(self, interaction: discord.Interaction, file: str | None = None) -> None:
+        paths = await asyncio.to_thread(knowledge_files, self.bot.service.path)
+        chosen = next((p for p in paths if p.name == file), None)  # a knowledge file by name, never another path
+        if chosen is None:
+            sizes = await asyncio.to_thread(lambda: [(p.name, p.stat().st_size) for p in paths])
+            await respond(interaction, kb_replies.files_reply(sizes, file))
+            return
+        data = await asyncio.to_thread(chosen.read_bytes)
+        if len(data) > interaction.filesize_limit:
+            await respond(interaction, content=f"{kb_replies.inline_code(chosen.name)} is {len(data):,} bytes, more than Discord lets me attach here.")
+            return
+        await respond(interaction, content=f"{kb_replies.inline_code(chosen.name)} as it is on disk now ({len(data):,} bytes).",
+                      file=discord.File(io.BytesIO(data), filename=chosen.name))
+
+    @download.autocomplete("file")
+    async def download_autocomplete(self, interaction: discord.Interaction, current: str) -> list[app_commands.Choice[str]]:
+        if not is_moderator(interaction.user, self.bot.settings.moderator_role_ids, interaction.permissions):
+            return []  # autocomplete skips the group check; the file names are for moderators only
+        paths = await asyncio.to_thread(knowledge_files, self.bot.service.path)
+        typed = current.casefold()
+        names = [p.name for p in paths if typed in p.name.casefold()]
+        return [app_commands.Choice(name=n, value=n) for n in names[: limits.AUTOCOMPLETE_CHOICES]]
+
+    # -- check ------------------------------------------------------------------------------
 
     @kb.command(name="status", description="What knowledge is loaded: source files, counts, when")
     async def status(self, interaction: discord.Interaction) -> None:
-        reply = status_reply(self.bot.service.kb, str(self.bot.service.path))
-        await interaction.response.send_message(embed=to_embed(reply), ephemeral=True, allowed_mentions=NO_PINGS)
+        await respond(interaction, kb_replies.status_reply(self.bot.service.kb, str(self.bot.service.path)))
 
 
 async def setup(bot: PMBot) -> None:

@@ -1,0 +1,250 @@
+"""What /kb and the moderator log say: reports, diffs and FILE:LINE problems, each fitted to one embed.
+
+Kept apart from the cog so the bot (which posts broken edits to the
+moderator log) can use them without importing a cog module, which discord.py
+executes afresh when it loads the extension. Text a user typed (questions,
+file names) is shown as itself: markdown escaped, backticks defused.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Any, Sequence
+
+import discord
+
+from bot import limits
+from bot.knowledge import KnowledgeBase, KnowledgeDiff, KnowledgeError, Problem
+from bot.replies import Field, Reply
+from bot.reports import GapReport
+from bot.store import FeedbackSummary
+
+OK_COLOUR = 0x22C55E
+ERROR_COLOUR = 0xEF4444
+INFO_COLOUR = 0x64748B
+WARN_COLOUR = 0xF59E0B
+DECISION_COLOURS = {"answer": OK_COLOUR, "suggest": WARN_COLOUR, "fallback": INFO_COLOUR}
+LISTING_SLACK = 40  # room under a listing for the blank line after its intro and "… and N more."
+MOD_FOOTER = "Only you can see this. /kb status shows what is loaded."
+MOD_LOG_FOOTER = "pmbot reloads the knowledge files when they change on disk · /kb status shows what is loaded"
+
+
+def _relative(problem: Problem, folder: Path | None) -> str:
+    """``FILE:LINE: message`` with FILE relative to the knowledge folder: shorter, and no server paths shown."""
+    text = str(problem)
+    if folder is not None:
+        prefix = str(folder).rstrip("/" + os.sep) + os.sep
+        if text.startswith(prefix):
+            text = text[len(prefix):]
+    return text
+
+
+def _fit_lines(lines: Sequence[str], room: int) -> tuple[list[str], int]:
+    """The leading lines that fit in ``room`` characters once joined by newlines, and how many did not."""
+    shown: list[str] = []
+    used = 0
+    for line in lines:
+        if used + len(line) + 1 > room:
+            break
+        shown.append(line)
+        used += len(line) + 1
+    return shown, len(lines) - len(shown)
+
+
+def problems_block(problems: Sequence[Problem], room: int, folder: Path | None = None) -> str:
+    """FILE:LINE problems as a code block that fits in ``room`` characters, saying how many were left out."""
+    lines = [limits.clip(_relative(p, folder).replace("```", "'''"), 300) for p in problems]
+    fence_open, fence_close = "```\n", "\n```"
+    # leave space for "… and N more"
+    shown, left = _fit_lines(lines, room - len(fence_open) - len(fence_close) - 40)
+    text = fence_open + "\n".join(shown) + fence_close
+    if left:
+        text += f"\n… and {left} more (run `python -m bot validate` for all)."
+    return text
+
+
+def _ids(ids: Sequence[str]) -> str:
+    return limits.clip(", ".join(f"`{i}`" for i in ids), limits.EMBED_FIELD_VALUE)
+
+
+def inline_code(name: str) -> str:
+    """A name that came from a user (an attachment's file name) as inline code it cannot break out of."""
+    return "`" + limits.clip(name.replace("`", "'"), 100) + "`"
+
+
+def _quote(text: str, limit: int = 300) -> str:
+    """User-typed text shown as itself, its markdown not interpreted, in at most ``limit`` + 2 characters."""
+    return "“" + limits.clip(discord.utils.escape_markdown(text), limit) + "”"
+
+
+def _change_reply(title: str, diff: KnowledgeDiff, kb: KnowledgeBase, note: str = "") -> Reply:
+    """What a change (reload, upload, rollback) did to the served knowledge: the diff and the new counts."""
+    counts = f"Now serving **{len(kb.intents)}** intents and **{len(kb.roles)}** roles from {len(kb.sources)} files."
+    fields = tuple(
+        Field(f"{label} ({len(ids)})", _ids(ids))
+        for label, ids in (("Added", diff.added), ("Removed", diff.removed), ("Changed", diff.changed))
+        if ids
+    )
+    body = ("No intents changed." if diff.empty else diff_summary_line(diff)) + "\n" + counts
+    if note:
+        body = note + "\n" + body
+    return Reply("info", title, body, OK_COLOUR, fields, footer=MOD_FOOTER).fitted()
+
+
+def diff_summary_line(diff: KnowledgeDiff) -> str:
+    parts = [f"{len(ids)} {label}" for label, ids in (("added", diff.added), ("removed", diff.removed), ("changed", diff.changed)) if ids]
+    return "Intents " + ", ".join(parts) + "."
+
+
+def _problem_count(error: KnowledgeError) -> str:
+    return f"**{len(error.problems)} problem(s)**"
+
+
+def _problems_reply(title: str, note: str, error: KnowledgeError, folder: Path | None, footer: str = MOD_FOOTER) -> Reply:
+    """The FILE:LINE problems under a note saying what did and did not happen, in one embed."""
+    body = note + "\n" + problems_block(error.problems, limits.EMBED_DESCRIPTION - len(note) - 1, folder)
+    return Reply("info", title, body, ERROR_COLOUR, footer=footer).fitted()
+
+
+def reload_reply(diff: KnowledgeDiff, kb: KnowledgeBase) -> Reply:
+    return _change_reply("Knowledge reloaded", diff, kb)
+
+
+def reload_failed_reply(error: KnowledgeError, folder: Path | None = None) -> Reply:
+    note = (
+        f"{_problem_count(error)} in the knowledge files, so nothing was changed: "
+        "**the previous knowledge keeps serving.** Fix these and run `/kb reload` again."
+    )
+    return _problems_reply("Reload failed", note, error, folder)
+
+
+def uploaded_reply(name: str, replaced: bool, diff: KnowledgeDiff, kb: KnowledgeBase) -> Reply:
+    kept = (
+        "The previous version is kept: `/kb rollback` restores it." if replaced
+        else "It is a new file, so `/kb rollback` will not remove it: delete it on disk for that."
+    )
+    return _change_reply(f"Uploaded {name}", diff, kb, kept)
+
+
+def upload_refused_reply(error: KnowledgeError, folder: Path | None) -> Reply:
+    note = (
+        f"{_problem_count(error)}, so nothing was changed: the file was not saved and "
+        "**the current knowledge keeps serving.** Fix these and upload it again."
+    )
+    return _problems_reply("Upload refused", note, error, folder)
+
+
+def rolled_back_reply(name: str, diff: KnowledgeDiff, kb: KnowledgeBase) -> Reply:
+    note = f"Restored {inline_code(name)} as it was before the last upload; `/kb rollback` again goes further back."
+    return _change_reply("Rolled back", diff, kb, note)
+
+
+def rollback_refused_reply(error: KnowledgeError, folder: Path | None) -> Reply:
+    note = f"Restoring the previous version would leave {_problem_count(error)}, so **the current knowledge keeps serving.**"
+    return _problems_reply("Rollback refused", note, error, folder)
+
+
+NOTHING_TO_ROLL_BACK = Reply(
+    "info", "Nothing to roll back", "There is no previous version: no upload is left to undo.", INFO_COLOUR,
+    footer=MOD_FOOTER,
+)
+
+
+def edit_refused_reply(error: KnowledgeError, folder: Path | None) -> Reply:
+    """For the moderator log channel: an edit on disk the bot would not serve."""
+    note = (
+        f"The knowledge files changed on disk, but they have {_problem_count(error)}, so "
+        "**the previous knowledge keeps serving.** Fix these and save again."
+    )
+    return _problems_reply("Knowledge edit not loaded", note, error, folder, MOD_LOG_FOOTER)
+
+
+def status_reply(kb: KnowledgeBase, path: str) -> Reply:
+    loaded = int(kb.loaded_at.timestamp())
+    files = "\n".join(f"`{s.path.name}` {s.sha256[:12]}" for s in kb.sources) or "(none)"
+    fields = (
+        Field("Loaded", f"<t:{loaded}:F> (<t:{loaded}:R>)", inline=True),
+        Field(
+            "Counts",
+            f"{len(kb.intents)} intents · {len(kb.roles)} roles · {len(kb.categories)} categories · "
+            f"{len(kb.synonyms)} synonyms",
+            inline=True,
+        ),
+        Field(f"Source files ({len(kb.sources)})", limits.clip(files, limits.EMBED_FIELD_VALUE)),
+    )
+    return Reply("info", "Knowledge status", f"Folder: `{path}`", INFO_COLOUR, fields, footer=MOD_FOOTER).fitted()
+
+
+def _listing_reply(title: str, intro: str, lines: Sequence[str], colour: int = INFO_COLOUR) -> Reply:
+    """An intro and as many list lines as fit one embed, saying how many did not."""
+    shown, left = _fit_lines(lines, limits.EMBED_DESCRIPTION - len(intro) - LISTING_SLACK)
+    body = intro + "\n\n" + "\n".join(shown) + (f"\n… and {left} more." if left else "")
+    return Reply("info", title, body, colour, footer=MOD_FOOTER).fitted()
+
+
+def gaps_reply(gaps: Sequence[GapReport], days: int) -> Reply:
+    title = f"Unanswered questions, last {days} days"
+    if not gaps:
+        return Reply("info", title, "Nothing went unanswered. 🎉", OK_COLOUR, footer=MOD_FOOTER)
+    intro = (
+        "What pmbot could not answer, most frequent first, near-duplicates grouped. Add them as phrasings "
+        "or new intents, then check with `/kb why`."
+    )
+    line_room = (limits.EMBED_DESCRIPTION - len(intro) - LISTING_SLACK) // len(gaps)  # every gap gets its line
+    lines = []
+    for n, gap in enumerate(gaps, 1):
+        closest = f"closest: `{gap.best_intent}`" if gap.best_intent else "closest: none"
+        others = len(gap.variants) - 1
+        variants = f" · +{others} variant{'s' if others > 1 else ''}" if others else ""
+        head, tail = f"**{n}.** ×{gap.count} ", f"\n  {closest}{variants}"
+        example = _quote(gap.example, max(40, line_room - len(head) - len(tail) - 3))
+        lines.append(head + example + tail)
+    return _listing_reply(title, intro, lines, WARN_COLOUR)
+
+
+def feedback_reply(rows: Sequence[FeedbackSummary], days: int) -> Reply:
+    title = f"Feedback, last {days} days"
+    if not rows:
+        return Reply("info", title, "No 👍/👎 votes yet.", INFO_COLOUR, footer=MOD_FOOTER)
+    intro = "Answers by share of 👎, worst first (more 👎 breaks a tie): rewrite the answers at the top."
+    lines = [
+        f"**{n}.** `{row.intent_id}`: {row.down_share:.0%} 👎 ({row.down} 👎 · {row.up} 👍)"
+        for n, row in enumerate(rows, 1)
+    ]
+    return _listing_reply(title, intro, lines)
+
+
+def why_reply(report: dict[str, Any]) -> Reply:
+    """:func:`bot.matching.explain.explain` as an embed: the decision and thresholds, then the top intents."""
+    t = report["thresholds"]
+    verdict = f"**Decision: {report['decision']}**"
+    if report["intent"]:
+        verdict += f" → `{report['intent']}`"
+    if report["suggestions"]:
+        verdict += " · suggests " + ", ".join(f"`{s}`" for s in report["suggestions"])
+    lines = [f"Question: {_quote(report['question'])}", f"Read as: {_quote(report['normalised'])}", verdict]
+    if report["reason"]:
+        lines.append(f"Why: {report['reason']}")
+    if report["reading"]:
+        lines.append(f"Reading: {report['reading']}")
+    lines.append(
+        f"Thresholds: answer at ≥ {t['answer']:g} with a lead of ≥ {t['margin']:g} over the next intent; "
+        f"suggest at ≥ {t['suggest']:g}; below that, fall back."
+    )
+    fields = tuple(
+        Field(
+            f"{n}. {c['intent']}: {c['score']:.1f}",
+            f"{discord.utils.escape_markdown(c['title'])}\nmatched: {_quote(c['matched'], 400)}\n"
+            f"overlap {c['overlap']:.2f} · wording {c['wording']:.2f} · coverage {c['coverage']:.2f}",
+        )
+        for n, c in enumerate(report["candidates"], 1)
+    )
+    colour = DECISION_COLOURS.get(report["decision"], INFO_COLOUR)
+    return Reply("info", "How pmbot reads this question", "\n".join(lines), colour, fields, footer=MOD_FOOTER).fitted()
+
+
+def files_reply(sizes: Sequence[tuple[str, int]], asked: str | None) -> Reply:
+    """The knowledge files with their sizes: what /kb download can send, when none (or no such file) was named."""
+    intro = "Get one with `/kb download file:<name>`." if asked is None else f"There is no knowledge file {inline_code(asked)}."
+    return _listing_reply("Knowledge files", intro, [f"`{name}` · {size:,} bytes" for name, size in sizes])

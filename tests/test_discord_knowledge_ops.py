@@ -1,0 +1,208 @@
+"""The Discord side of knowledge operations, without a socket: the keeper every change goes through,
+the bot's file watcher and moderator log, and the /kb reports fitted to Discord's limits.
+
+The end-to-end tests (tests/e2e/test_e2e_knowledge_ops.py, test_e2e_auto_reload.py) run the same
+through the real process; these pin down the rules that are awkward to reach from outside, such as
+two changes landing at once.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from pathlib import Path
+from typing import Callable
+from unittest.mock import AsyncMock, MagicMock
+
+import discord
+import pytest
+
+from bot.config import Settings
+from bot.discord.app import PMBot
+from bot.discord.kb_replies import feedback_reply, gaps_reply, why_reply
+from bot.discord.keeper import KnowledgeKeeper
+from bot.discord.render import NO_PINGS, to_embed
+from bot.knowledge import KnowledgeError
+from bot.matching.explain import explain
+from bot.reports import GapReport
+from bot.service import KnowledgeService
+from bot.store import FeedbackSummary
+from tests.conftest import KNOWLEDGE
+
+BROKEN = "  - id: [unclosed\n"
+
+
+def new_intent(intent_id: str, subject: str) -> bytes:
+    """A knowledge file with one intent answering "what are SUBJECT"."""
+    phrasings = "".join(f"      - {p}\n" for p in (f"what are {subject}", f"explain {subject}", f"how do {subject} work"))
+    return (
+        f"intents:\n  - id: {intent_id}\n    category: practice\n    title: What are {subject}?\n"
+        f"    source: general\n    phrasings:\n{phrasings}    answer: An answer.\n    follow_ups: []\n"
+    ).encode()
+
+
+@pytest.fixture
+def small_knowledge(tmp_path: Path) -> Path:
+    """A two-file knowledge folder: these tests are about changing files, and it loads in milliseconds."""
+    folder = tmp_path / "knowledge"
+    folder.mkdir()
+    (folder / "categories.yaml").write_bytes((KNOWLEDGE / "categories.yaml").read_bytes())
+    (folder / "basics.yaml").write_bytes(new_intent("scrum-basics", "scrum teams"))
+    return folder
+
+
+def keeper_for(folder: Path) -> KnowledgeKeeper:
+    return KnowledgeKeeper(KnowledgeService(folder), keep=5, max_bytes=256_000)
+
+
+async def eventually(check: Callable[[], bool], timeout: float = 5.0) -> None:
+    async def poll() -> None:
+        while not check():
+            await asyncio.sleep(0.02)
+
+    await asyncio.wait_for(poll(), timeout)
+
+
+# -- the keeper ---------------------------------------------------------------------------
+
+
+async def test_an_upload_is_validated_written_and_served(small_knowledge: Path) -> None:
+    keeper = keeper_for(small_knowledge)
+    backup, diff = await keeper.upload("okrs.yaml", new_intent("okr-basics", "okrs"))
+    assert backup is None, "a new file has no previous version"
+    assert diff.added == ("okr-basics",)
+    assert keeper.service.ask("what are okrs").result.intent_id == "okr-basics"
+    assert (small_knowledge / "okrs.yaml").exists()
+
+
+async def test_a_refused_upload_writes_nothing_and_serves_the_same(small_knowledge: Path) -> None:
+    keeper = keeper_for(small_knowledge)
+    served = keeper.service.kb
+    text = (small_knowledge / "basics.yaml").read_text()
+    with pytest.raises(KnowledgeError):
+        await keeper.upload("basics.yaml", (text + BROKEN).encode())
+    assert (small_knowledge / "basics.yaml").read_text() == text
+    assert keeper.files.backups() == []
+    assert keeper.service.kb is served
+
+
+async def test_uploads_need_a_knowledge_folder(tmp_path: Path) -> None:
+    single = tmp_path / "all.yaml"
+    single.write_bytes((KNOWLEDGE / "categories.yaml").read_bytes() + new_intent("okr-basics", "okrs"))
+    with pytest.raises(KnowledgeError, match="need PMBOT_KNOWLEDGE to be a folder"):
+        await keeper_for(single).upload("all.yaml", b"intents: []\n")
+
+
+async def test_changes_landing_together_are_applied_one_after_the_other(small_knowledge: Path) -> None:
+    # Without the lock, the second upload would build its knowledge before the first was written
+    # and swap it in afterwards, silently dropping the first upload from what is served.
+    keeper = keeper_for(small_knowledge)
+    await asyncio.gather(
+        keeper.upload("okrs.yaml", new_intent("okr-basics", "okrs")),
+        keeper.upload("kpis.yaml", new_intent("kpi-basics", "kpis")),
+        keeper.reload_if_changed(),
+    )
+    assert {"okr-basics", "kpi-basics"} <= keeper.service.kb.intents.keys()
+
+
+async def test_reload_if_changed_skips_what_is_already_served(small_knowledge: Path) -> None:
+    keeper = keeper_for(small_knowledge)
+    served = keeper.service.kb
+    assert await keeper.reload_if_changed() is None
+    assert keeper.service.kb is served
+    (small_knowledge / "okrs.yaml").write_bytes(new_intent("okr-basics", "okrs"))
+    diff = await keeper.reload_if_changed()
+    assert diff is not None and diff.added == ("okr-basics",)
+
+
+async def test_rollback_undoes_the_last_upload_and_then_has_nothing_left(small_knowledge: Path) -> None:
+    keeper = keeper_for(small_knowledge)
+    original = (small_knowledge / "basics.yaml").read_bytes()
+    await keeper.upload("basics.yaml", original.replace(b"title: What are scrum teams?", b"title: Scrum teams?"))
+    backup, diff = await keeper.rollback()
+    assert backup.name == "basics.yaml" and diff.changed == ("scrum-basics",)
+    assert (small_knowledge / "basics.yaml").read_bytes() == original
+    with pytest.raises(FileNotFoundError):
+        await keeper.rollback()
+
+
+# -- the bot's watcher and moderator log -------------------------------------------------------
+
+
+def bot_for(folder: Path, **settings: object) -> tuple[PMBot, MagicMock]:
+    """A real PMBot (never connected) whose moderator log channel is a mock."""
+    bot = PMBot(Settings(knowledge_path=folder, **settings), KnowledgeService(folder), store=None, auto_sync=False)  # type: ignore[arg-type]
+    channel = MagicMock(spec=discord.PartialMessageable)
+    channel.send = AsyncMock()
+    bot.get_partial_messageable = MagicMock(return_value=channel)  # type: ignore[method-assign]
+    return bot, channel
+
+
+async def test_the_bot_serves_edits_on_disk_and_posts_broken_ones_to_the_mod_log(small_knowledge: Path) -> None:
+    bot, channel = bot_for(small_knowledge, auto_reload=True, auto_reload_delay=0.05, mod_log_channel_id=42)
+    await bot.setup_hook()
+    await asyncio.sleep(0)  # let the watcher take its first look at the files (it does so before its first await)
+    try:
+        (small_knowledge / "okrs.yaml").write_bytes(new_intent("okr-basics", "okrs"))
+        await eventually(lambda: "okr-basics" in bot.service.kb.intents)
+
+        served = bot.service.kb
+        (small_knowledge / "okrs.yaml").write_bytes(new_intent("okr-basics", "okrs") + BROKEN.encode())
+        await eventually(lambda: channel.send.await_count == 1)
+        bot.get_partial_messageable.assert_called_with(42)
+        kwargs = channel.send.await_args.kwargs
+        assert kwargs["allowed_mentions"] is NO_PINGS
+        assert kwargs["embed"].title == "Knowledge edit not loaded"
+        assert "```\nokrs.yaml:" in kwargs["embed"].description, "file names relative to the knowledge folder"
+        assert bot.service.kb is served
+    finally:
+        await bot.close()
+    assert bot._watcher is None
+
+
+async def test_without_a_mod_log_channel_a_broken_edit_is_only_logged(
+    small_knowledge: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    bot, channel = bot_for(small_knowledge, auto_reload=False)
+    (small_knowledge / "okrs.yaml").write_text(BROKEN)
+    with caplog.at_level(logging.WARNING, logger="pmbot.discord"):
+        await bot.knowledge_edited()
+    assert f"{small_knowledge / 'okrs.yaml'}:2: YAML syntax error" in caplog.text, caplog.text
+    bot.get_partial_messageable.assert_not_called()
+
+
+async def test_no_watcher_unless_auto_reload_is_on(small_knowledge: Path) -> None:
+    bot, _ = bot_for(small_knowledge, auto_reload=False)
+    await bot.setup_hook()
+    assert bot._watcher is None
+    await bot.close()
+
+
+# -- reports fitted to one embed --------------------------------------------------------------------
+
+
+def assert_fits(embed: discord.Embed) -> None:
+    assert len(embed) <= 6000 and len(embed.description or "") <= 4096 and len(embed.fields) <= 25
+    assert all(len(f.name) <= 256 and len(f.value) <= 1024 for f in embed.fields)
+
+
+def test_gaps_fit_and_show_every_requested_gap() -> None:
+    gaps = [GapReport("*why* " * 120, 50 - n, tuple(f"variant {i}" for i in range(30)), "x" * 60) for n in range(25)]
+    embed = to_embed(gaps_reply(gaps, 30))
+    assert_fits(embed)
+    assert "**25.** ×26 “\\*why\\*" in (embed.description or ""), "every gap listed, its markdown shown as typed"
+
+
+def test_feedback_fits_and_says_how_many_were_left_out() -> None:
+    rows = [FeedbackSummary(f"intent-{n:03d}", n, 500 - n) for n in range(500)]
+    embed = to_embed(feedback_reply(rows, 30))
+    assert_fits(embed)
+    assert "**1.** `intent-000`: 100% 👎 (500 👎 · 0 👍)" in (embed.description or "")
+    assert "more." in (embed.description or "")
+
+
+def test_why_fits_even_for_the_longest_question(kb, matcher) -> None:
+    question = "what does a product manager do " * 20
+    embed = to_embed(why_reply(explain(kb, matcher.match(question[:600]))))
+    assert_fits(embed)
+    assert len(embed.fields) == 5
