@@ -31,6 +31,7 @@ eval: $(STAMP)
 
 bench: $(STAMP)
 	$(BIN)/python bench/matching.py
+	$(BIN)/python bench/operations.py
 
 clean:
 	rm -rf $(VENV) .pytest_cache

@@ -10,7 +10,6 @@ tests/e2e run the real process against the fake Discord.
 from __future__ import annotations
 
 import shutil
-import time
 from pathlib import Path
 from typing import Any
 from unittest.mock import AsyncMock, MagicMock
@@ -411,15 +410,12 @@ async def test_ask_uses_the_shared_cooldown(service: KnowledgeService) -> None:
         await cog.ask.callback(cog, mock_interaction(mock_member(9), client=bot), "What is project management?")
 
 
-async def test_ask_autocomplete_is_fast_and_within_limits(service: KnowledgeService) -> None:
+async def test_ask_autocomplete_stays_within_limits(service: KnowledgeService) -> None:
     bot = make_bot(service)
     cog = Questions(bot)
     interaction = mock_interaction(client=bot)
-    await cog.ask_autocomplete(interaction, "warm up")  # builds the index once per knowledge
     for typed in ("", "p", "prodct mangr skils", "x" * 5000, "😀", "scrum"):
-        started = time.perf_counter()
         choices = await cog.ask_autocomplete(interaction, typed)
-        assert time.perf_counter() - started < 0.25  # typically ~4 ms; Discord gives up at 3 s
         assert len(choices) <= 25
         assert all(isinstance(c, app_commands.Choice) and 0 < len(c.name) <= 100 and len(c.value) <= 100 for c in choices)
     skills = await cog.ask_autocomplete(interaction, "product manager skils")

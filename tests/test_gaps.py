@@ -1,9 +1,8 @@
-"""Knowledge-gap clustering: what merges, what must stay apart, and how fast."""
+"""Knowledge-gap clustering: what merges and what must stay apart (its speed: bench/operations.py)."""
 
 from __future__ import annotations
 
 import random
-import time
 
 import pytest
 
@@ -126,7 +125,7 @@ def test_threshold_bounds() -> None:
             cluster_questions(texts, threshold=bad)
 
 
-def test_thousands_of_texts_are_fast() -> None:
+def test_thousands_of_noisy_texts_keep_the_real_questions_together() -> None:
     rng = random.Random(1)
     base = [
         "what is a product manager", "what does a project manager do", "how do I become a product owner",
@@ -147,11 +146,8 @@ def test_thousands_of_texts_are_fast() -> None:
     # Unique word salad from the same vocabulary: the hard case, nearly every text a new leader.
     salad = [" ".join(rng.choice(vocabulary) for _ in range(rng.randint(4, 12))) for _ in range(2000)]
 
-    started = time.perf_counter()
     gaps = cluster_questions(near_duplicates + salad)
-    elapsed = time.perf_counter() - started
 
     assert sum(g.count for g in gaps) == 5000
-    assert elapsed < 10, f"clustering 5000 texts took {elapsed:.1f}s"
     # The ten real questions dominate, each in (nearly) one cluster of ~300.
     assert all(g.count > 150 for g in gaps[:10])

@@ -9,7 +9,6 @@ be waited for rather than slept on.
 from __future__ import annotations
 
 import re
-import time
 from pathlib import Path
 
 from e2e_support import assert_no_pings, ask_title, embed, run_kb, wait_for_log
@@ -39,12 +38,12 @@ def test_an_edit_on_disk_changes_the_answers_within_seconds(
     basics = knowledge / "basics.yaml"
     shipped = service.kb.intents["project-management-definition"].title
     assert ask_title(fake, QUESTION, new_user()) == shipped
-    mark, started = len(bot.log()), time.monotonic()
+    mark = len(bot.log())
     basics.write_text(basics.read_text().replace(f"title: {shipped}", "title: What is project management, edited?"))
 
+    # No command, no restart: the reload arrives by itself (the wait gives up after a few seconds).
     assert "1 changed: project-management-definition" in wait_for_log(bot, RELOADED, after=mark)
     assert ask_title(fake, QUESTION, new_user()) == "What is project management, edited?"
-    assert time.monotonic() - started < 5
 
 
 def test_a_broken_edit_changes_nothing_and_is_posted_to_the_mod_log(

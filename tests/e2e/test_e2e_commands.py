@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import time
 
 from e2e_support import assert_no_pings, custom_ids, embed
 from fake_discord import FakeDiscord
@@ -35,11 +34,9 @@ def test_ask_keeps_guesses_and_misses_private(fake: FakeDiscord, bot, service, n
         assert custom_ids(response), "with buttons to pick from"
 
 
-def test_ask_autocomplete_is_fuzzy_fast_and_within_limits(fake: FakeDiscord, bot, service, new_user) -> None:
+def test_ask_autocomplete_is_fuzzy_and_within_limits(fake: FakeDiscord, bot, service, new_user) -> None:
     user = new_user()
-    started = time.monotonic()
     choices = fake.send_autocomplete("ask", {"question": "prodct manger skils"}, "question", user=user).wait_choices()
-    assert time.monotonic() - started < 2.0
     assert 0 < len(choices) <= 25
     assert all(0 < len(c["name"]) <= 100 and 0 < len(c["value"]) <= 100 for c in choices)
     titles = {i.title for i in service.kb.intents.values()}

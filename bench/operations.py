@@ -1,0 +1,110 @@
+"""Latency of the interactive paths that are not question matching, in one run.
+
+    python bench/operations.py [--knowledge DIR] [--json]
+
+- /ask autocomplete: Discord drops an autocomplete answer after 3 seconds and people type
+  fast, so each keystroke should cost a few milliseconds (goal: p99 under 50 ms).
+- /kb gaps clustering: a busy server can log thousands of unanswered questions between two
+  looks; grouping 5,000 of them (the hard case: typos and word salad) should take seconds at most
+  (goal: under 10 s on a 2-core machine).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import random
+import sys
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from bot.discord.search import IntentSearch  # noqa: E402
+from bot.evaluation import percentile  # noqa: E402
+from bot.gaps import cluster_questions  # noqa: E402
+from bot.knowledge import load_knowledge  # noqa: E402
+
+AUTOCOMPLETE_GOAL_P99_MS = 50.0
+CLUSTERING_GOAL_S = 10.0
+
+
+def keystrokes(kb_texts: list[str], rng: random.Random) -> list[str]:
+    """Every prefix of 200 phrasings, as Discord sends them while someone types, plus odd input."""
+    typed = [text[:end] for text in rng.sample(kb_texts, min(200, len(kb_texts))) for end in range(1, len(text) + 1)]
+    return typed + ["", "x" * 5000, "😀" * 50, "**bold** `code` <@123>"]
+
+
+def gap_texts(rng: random.Random) -> list[str]:
+    base = [
+        "what is a product manager", "what does a project manager do", "how do I become a product owner",
+        "difference between product and project management", "what is a product roadmap",
+        "how to run a sprint retrospective", "what certifications does a project manager need",
+        "what is the salary of a product manager in europe", "how do product managers prioritise features",
+        "what is the difference between a scrum master and a project manager",
+    ]
+
+    def typo(text: str) -> str:
+        chars = list(text)
+        i = rng.randrange(len(chars) - 1)
+        chars[i], chars[i + 1] = chars[i + 1], chars[i]
+        return "".join(chars)
+
+    vocabulary = " ".join(base).split()
+    near_duplicates = [typo(rng.choice(base)) if rng.random() < 0.6 else rng.choice(base) for _ in range(3000)]
+    salad = [" ".join(rng.choice(vocabulary) for _ in range(rng.randint(4, 12))) for _ in range(2000)]
+    return near_duplicates + salad
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--knowledge", type=Path, default=ROOT / "knowledge")
+    parser.add_argument("--json", action="store_true")
+    args = parser.parse_args()
+    rng = random.Random(1)
+
+    kb = load_knowledge(args.knowledge)
+    started = time.perf_counter()
+    search = IntentSearch.build(kb)
+    build_ms = (time.perf_counter() - started) * 1000
+    latencies = []
+    for typed in keystrokes([p for i in kb.intents.values() for p in i.phrasings], rng):
+        started = time.perf_counter()
+        search.titles(search.suggest(typed))
+        latencies.append((time.perf_counter() - started) * 1000)
+
+    texts = gap_texts(rng)
+    started = time.perf_counter()
+    gaps = cluster_questions(texts)
+    clustering_s = time.perf_counter() - started
+
+    report = {
+        "autocomplete": {
+            "keystrokes": len(latencies),
+            "index_build_ms": round(build_ms, 2),
+            "p50_ms": round(percentile(latencies, 50), 3),
+            "p99_ms": round(percentile(latencies, 99), 3),
+            "goal_p99_ms": AUTOCOMPLETE_GOAL_P99_MS,
+        },
+        "gap_clustering": {
+            "texts": len(texts),
+            "gaps": len(gaps),
+            "seconds": round(clustering_s, 2),
+            "goal_seconds": CLUSTERING_GOAL_S,
+        },
+    }
+    if args.json:
+        print(json.dumps(report, indent=2))
+    else:
+        a, g = report["autocomplete"], report["gap_clustering"]
+        print(f"autocomplete  {a['keystrokes']} keystrokes  p50 {a['p50_ms']:.2f} ms  p99 {a['p99_ms']:.2f} ms"
+              f"  (goal p99 < {AUTOCOMPLETE_GOAL_P99_MS:.0f} ms; index built in {a['index_build_ms']:.1f} ms)")
+        print(f"gap clusters  {g['texts']} texts → {g['gaps']} gaps in {g['seconds']:.2f} s"
+              f"  (goal < {CLUSTERING_GOAL_S:.0f} s)")
+    met = report["autocomplete"]["p99_ms"] < AUTOCOMPLETE_GOAL_P99_MS and clustering_s < CLUSTERING_GOAL_S
+    return 0 if met else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())
