@@ -69,7 +69,7 @@ async def eventually(check: Callable[[], bool], timeout: float = 5.0) -> None:
 async def test_an_upload_is_validated_written_and_served(small_knowledge: Path) -> None:
     keeper = keeper_for(small_knowledge)
     backup, diff = await keeper.upload("okrs.yaml", new_intent("okr-basics", "okrs"))
-    assert backup is None, "a new file has no previous version"
+    assert not backup.existed, "a new file has no previous version"
     assert diff.added == ("okr-basics",)
     assert keeper.service.ask("what are okrs").result.intent_id == "okr-basics"
     assert (small_knowledge / "okrs.yaml").exists()
@@ -124,6 +124,16 @@ async def test_rollback_undoes_the_last_upload_and_then_has_nothing_left(small_k
     assert (small_knowledge / "basics.yaml").read_bytes() == original
     with pytest.raises(FileNotFoundError):
         await keeper.rollback()
+
+
+async def test_rolling_back_a_new_file_removes_it_and_its_intents(small_knowledge: Path) -> None:
+    keeper = keeper_for(small_knowledge)
+    await keeper.upload("okrs.yaml", new_intent("okr-basics", "okrs"))
+    backup, diff = await keeper.rollback()
+    assert backup.name == "okrs.yaml" and not backup.existed
+    assert diff.removed == ("okr-basics",)
+    assert not (small_knowledge / "okrs.yaml").exists()
+    assert keeper.service.ask("what are okrs").result.intent_id != "okr-basics"
 
 
 # -- the bot's watcher and moderator log -------------------------------------------------------

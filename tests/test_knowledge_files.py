@@ -26,7 +26,7 @@ def test_a_valid_upload_replaces_the_file_and_keeps_the_old_one(knowledge_copy: 
     text, kb = files.check_upload("practice.yaml", renamed_title(knowledge_copy, "Scope creep, explained"))
     assert kb.intents["scope-creep"].title == "Scope creep, explained"
     backup = files.install("practice.yaml", text)
-    assert backup is not None and backup.path.read_text() == before
+    assert backup.existed and backup.path.read_text() == before
     assert load_knowledge(knowledge_copy).intents["scope-creep"].title == "Scope creep, explained"
     assert not list(knowledge_copy.glob("*.tmp")) and not list(knowledge_copy.glob(".*.tmp"))
 
@@ -65,6 +65,23 @@ def test_rollback_restores_the_previous_version_step_by_step(knowledge_copy: Pat
     assert load_knowledge(knowledge_copy).intents["scope-creep"].title == "First rewrite"
     files.rollback()
     assert load_knowledge(knowledge_copy).intents["scope-creep"].title == "What is scope creep?"
+    with pytest.raises(FileNotFoundError):
+        files.rollback()
+
+
+def test_rolling_back_a_new_file_removes_it(knowledge_copy: Path) -> None:
+    files = KnowledgeFiles(knowledge_copy)
+    before = load_knowledge(knowledge_copy)
+    okrs = (
+        "intents:\n  - id: okr-basics\n    category: practice\n    title: What are OKRs?\n    source: general\n"
+        "    phrasings:\n      - what are okrs\n      - okrs explained\n      - how do okrs work\n    answer: Objectives and key results.\n    follow_ups: []\n"
+    )
+    text, kb = files.check_upload("extra.yaml", okrs.encode())
+    assert "okr-basics" in kb.intents
+    assert not files.install("extra.yaml", text).existed
+    assert files.rollback().name == "extra.yaml"
+    assert not (knowledge_copy / "extra.yaml").exists()
+    assert set(load_knowledge(knowledge_copy).intents) == set(before.intents)
     with pytest.raises(FileNotFoundError):
         files.rollback()
 

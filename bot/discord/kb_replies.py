@@ -16,6 +16,7 @@ import discord
 
 from bot import limits
 from bot.knowledge import KnowledgeBase, KnowledgeDiff, KnowledgeError, Problem
+from bot.knowledge.files import Backup
 from bot.replies import Field, Reply
 from bot.reports import GapReport
 from bot.store import FeedbackSummary
@@ -122,7 +123,7 @@ def reload_failed_reply(error: KnowledgeError, folder: Path | None = None) -> Re
 def uploaded_reply(name: str, replaced: bool, diff: KnowledgeDiff, kb: KnowledgeBase) -> Reply:
     kept = (
         "The previous version is kept: `/kb rollback` restores it." if replaced
-        else "It is a new file, so `/kb rollback` will not remove it: delete it on disk for that."
+        else "It is a new file: `/kb rollback` removes it again."
     )
     return _change_reply(f"Uploaded {name}", diff, kb, kept)
 
@@ -135,8 +136,13 @@ def upload_refused_reply(error: KnowledgeError, folder: Path | None) -> Reply:
     return _problems_reply("Upload refused", note, error, folder)
 
 
-def rolled_back_reply(name: str, diff: KnowledgeDiff, kb: KnowledgeBase) -> Reply:
-    note = f"Restored {inline_code(name)} as it was before the last upload; `/kb rollback` again goes further back."
+def rolled_back_reply(backup: Backup, diff: KnowledgeDiff, kb: KnowledgeBase) -> Reply:
+    undone = (
+        f"Restored {inline_code(backup.name)} as it was before the last upload"
+        if backup.existed
+        else f"Removed {inline_code(backup.name)}, which the last upload had added"
+    )
+    note = f"{undone}; `/kb rollback` again goes further back."
     return _change_reply("Rolled back", diff, kb, note)
 
 

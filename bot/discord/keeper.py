@@ -40,12 +40,12 @@ class KnowledgeKeeper:
                 return None
             return self.service.swap(matcher)
 
-    async def upload(self, name: str, data: bytes) -> tuple[Backup | None, KnowledgeDiff]:
+    async def upload(self, name: str, data: bytes) -> tuple[Backup, KnowledgeDiff]:
         """Validates `data` as the file `name` together with the rest, then writes and serves it.
 
         The matcher is built from the validated text *before* the file is written, so a refusal
         (KnowledgeError) leaves the disk untouched and what is served is exactly what was checked.
-        Returns the backup of the replaced file (None for a new file) and what changed.
+        Returns what `/kb rollback` would undo (the replaced file, or a note that it is new) and what changed.
         """
         if not self.service.path.is_dir():
             raise KnowledgeError([Problem(name, 1, "uploads need PMBOT_KNOWLEDGE to be a folder, not a single file")])

@@ -22,11 +22,19 @@ HISTORY_DIR = ".history"
 _FILE_NAME = re.compile(r"^[a-z0-9][a-z0-9_-]{0,60}\.ya?ml$")
 
 
+NEW_FILE_SUFFIX = ".new"  # a history entry saying "this file did not exist before that upload"
+
+
 @dataclass(frozen=True)
 class Backup:
     name: str  # the knowledge file it belongs to
     path: Path
     taken_at: str
+
+    @property
+    def existed(self) -> bool:
+        """False when the upload created the file: rolling it back removes the file."""
+        return self.path.suffix != NEW_FILE_SUFFIX
 
 
 class KnowledgeFiles:
@@ -48,10 +56,10 @@ class KnowledgeFiles:
             raise KnowledgeError([Problem(name, 1, f"not UTF-8 text ({exc.reason} at byte {exc.start})")]) from exc
         return text, load_knowledge(self.folder, overrides={name: text})
 
-    def install(self, name: str, text: str) -> Backup | None:
-        """Backs up the current file (if any) and atomically replaces it with `text`."""
+    def install(self, name: str, text: str) -> Backup:
+        """Backs up the current file (or notes that there was none) and atomically replaces it with `text`."""
         target = self.folder / name
-        backup = self._backup(target) if target.exists() else None
+        backup = self._backup(target)
         _write_atomically(target, text)
         self._prune(name)
         return backup
@@ -68,20 +76,29 @@ class KnowledgeFiles:
         return sorted(found, key=lambda b: b.taken_at, reverse=True)
 
     def rollback(self) -> Backup:
-        """Restores the newest backup over its file and drops it from the history (like an undo)."""
+        """Undoes the newest upload, restoring or removing its file, and drops it from the history."""
         backups = self.backups()
         if not backups:
             raise FileNotFoundError("there is no previous version to roll back to")
         newest = backups[0]
-        text = newest.path.read_text(encoding="utf-8")
-        load_knowledge(self.folder, overrides={newest.name: text})  # never restore into a broken state
-        _write_atomically(self.folder / newest.name, text)
+        target = self.folder / newest.name
+        if newest.existed:
+            text = newest.path.read_text(encoding="utf-8")
+            load_knowledge(self.folder, overrides={newest.name: text})  # never restore into a broken state
+            _write_atomically(target, text)
+        else:
+            load_knowledge(self.folder, overrides={newest.name: None})
+            target.unlink(missing_ok=True)
         newest.path.unlink()
         return newest
 
     def _backup(self, target: Path) -> Backup:
         self.history.mkdir(exist_ok=True)
         stamp = datetime.now(timezone.utc).strftime("%Y%m%dT%H%M%S.%fZ")
+        if not target.exists():
+            path = self.history / f"{target.name}@{stamp}{NEW_FILE_SUFFIX}"
+            path.touch()
+            return Backup(target.name, path, stamp)
         path = self.history / f"{target.name}@{stamp}.bak"
         _write_atomically(path, target.read_text(encoding="utf-8"))
         return Backup(target.name, path, stamp)

@@ -344,11 +344,11 @@ def knowledge_files(path: Path) -> list[Path]:
     return [path]
 
 
-def load_knowledge(path: Path | str, overrides: Mapping[str, str] | None = None) -> KnowledgeBase:
+def load_knowledge(path: Path | str, overrides: Mapping[str, str | None] | None = None) -> KnowledgeBase:
     """Loads a folder (or a single file) of knowledge, or raises KnowledgeError.
 
-    `overrides` maps a file name to replacement text, so an uploaded file can
-    be validated together with the rest before anything on disk changes.
+    `overrides` maps a file name to replacement text (None: the file left out), so an
+    upload or a rollback can be validated together with the rest before anything on disk changes.
     """
     path = Path(path)
     if not path.exists():
@@ -361,7 +361,10 @@ def load_knowledge(path: Path | str, overrides: Mapping[str, str] | None = None)
             raise KnowledgeError([Problem(str(file), 1, f"cannot read the file: {exc}")]) from exc
     base = path if path.is_dir() else path.parent
     for name, text in (overrides or {}).items():
-        texts[name] = (str(base / name), text)
+        if text is None:
+            texts.pop(name, None)
+        else:
+            texts[name] = (str(base / name), text)
     if not texts:
         raise KnowledgeError([Problem(str(path), 1, "no .yaml files found")])
     return parse_knowledge(texts.values())

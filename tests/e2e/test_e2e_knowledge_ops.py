@@ -158,12 +158,17 @@ def test_rollback_restores_the_previous_answers(fake: FakeDiscord, bot, knowledg
     assert ask_title(fake, "What is project management?", new_user()) == shipped_title(service)
 
 
-def test_a_new_file_can_be_uploaded(fake: FakeDiscord, bot, knowledge: Path, new_user) -> None:
+def test_a_new_file_can_be_uploaded_and_rolled_back(fake: FakeDiscord, bot, knowledge: Path, new_user) -> None:
     assert ask_title(fake, "what are okrs", new_user()) != "What are OKRs?"
     result = upload(fake, "okrs.yaml", OKRS_INTENT.encode())
     assert fields(result) == {"Added (1)": "`okr-basics`"}
     assert "new file" in result["description"]
     assert ask_title(fake, "what are okrs", new_user()) == "What are OKRs?"
+
+    result = embed(run_kb(fake, "rollback"))
+    assert result["title"] == "Rolled back" and fields(result) == {"Removed (1)": "`okr-basics`"}
+    assert not (knowledge / "okrs.yaml").exists()
+    assert ask_title(fake, "what are okrs", new_user()) != "What are OKRs?"
 
 
 def test_download_lists_the_files_and_sends_one(fake: FakeDiscord, bot, knowledge: Path) -> None:

@@ -182,7 +182,7 @@ class Moderation(commands.Cog):
             await respond(interaction, kb_replies.upload_refused_reply(exc, self.bot.service.path))
             return
         log.info("user %s uploaded %s: %s", interaction.user.id, name, diff.summary())
-        await respond(interaction, kb_replies.uploaded_reply(name, backup is not None, diff, self.bot.service.kb))
+        await respond(interaction, kb_replies.uploaded_reply(name, backup.existed, diff, self.bot.service.kb))
 
     @kb.command(name="rollback", description="Undo the last upload: restore the previous version of that file")
     async def rollback(self, interaction: discord.Interaction) -> None:
@@ -196,7 +196,7 @@ class Moderation(commands.Cog):
             reply = kb_replies.rollback_refused_reply(exc, self.bot.service.path)
         else:
             log.info("user %s rolled back %s: %s", interaction.user.id, backup.name, diff.summary())
-            reply = kb_replies.rolled_back_reply(backup.name, diff, self.bot.service.kb)
+            reply = kb_replies.rolled_back_reply(backup, diff, self.bot.service.kb)
         await respond(interaction, reply)
 
     @kb.command(name="download", description="Get a knowledge file as it is on disk (leave file empty to list them)")
