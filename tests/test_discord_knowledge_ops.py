@@ -170,6 +170,16 @@ async def test_the_bot_serves_edits_on_disk_and_posts_broken_ones_to_the_mod_log
     assert bot._watcher is None
 
 
+async def test_an_edit_made_before_the_watcher_started_is_served_too(small_knowledge: Path) -> None:
+    bot, _ = bot_for(small_knowledge, auto_reload=True, auto_reload_delay=60)  # only the first look can see it
+    (small_knowledge / "okrs.yaml").write_bytes(new_intent("okr-basics", "okrs"))  # after loading, before watching
+    await bot.setup_hook()
+    try:
+        await eventually(lambda: "okr-basics" in bot.service.kb.intents)
+    finally:
+        await bot.close()
+
+
 async def test_without_a_mod_log_channel_a_broken_edit_is_only_logged(
     small_knowledge: Path, caplog: pytest.LogCaptureFixture
 ) -> None:

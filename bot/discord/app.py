@@ -121,7 +121,9 @@ class PMBot(commands.Bot):
         self.add_dynamic_items(*DYNAMIC_ITEMS)
         if self.settings.auto_reload:
             self._watcher = asyncio.create_task(
-                watch_knowledge(self.service.path, self.knowledge_edited, settle=self.settings.auto_reload_delay),
+                watch_knowledge(
+                    self.service.path, self.knowledge_edited, settle=self.settings.auto_reload_delay, check_first=True
+                ),
                 name="pmbot-knowledge-watch",
             )
         if self.auto_sync and self.settings.dev_guild_id:

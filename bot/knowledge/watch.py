@@ -36,10 +36,17 @@ async def watch_knowledge(
     on_change: Callable[[], Awaitable[None]],
     settle: float = 1.0,
     poll: float | None = None,
+    check_first: bool = False,
 ) -> None:
-    """Runs until cancelled; calls `on_change` after the files changed and then stayed still for `settle` s."""
+    """Runs until cancelled; calls `on_change` after the files changed and then stayed still for `settle` s.
+
+    `check_first` also calls it once right after the first look, for edits made between
+    loading the knowledge and starting to watch, which no later look would notice.
+    """
     poll = poll or max(0.1, settle / 4)
     seen = snapshot(folder)
+    if check_first:
+        await _call(on_change)
     while True:
         await asyncio.sleep(poll)
         current = snapshot(folder)
@@ -52,7 +59,11 @@ async def watch_knowledge(
                 break
             current = latest
         seen = current
-        try:
-            await on_change()
-        except Exception:  # the watcher must outlive any one failed reload
-            log.exception("reloading the knowledge after a change on disk failed")
+        await _call(on_change)
+
+
+async def _call(on_change: Callable[[], Awaitable[None]]) -> None:
+    try:
+        await on_change()
+    except Exception:  # the watcher must outlive any one failed reload
+        log.exception("reloading the knowledge after a change on disk failed")
