@@ -17,25 +17,25 @@ EVAL = ROOT / "bench" / "eval"
 
 def test_tuning_set(matcher: Matcher) -> None:
     report = evaluate(load_questions(EVAL / "tuning.yaml"), matcher)
-    assert report.top1 >= 0.90
+    assert report.top1 >= 0.93
     assert report.wrong_answer <= 0.02
     assert report.oos_false_answer <= 0.01
 
 
 def test_held_out_questions(matcher: Matcher) -> None:
     report = evaluate(load_questions(EVAL / "heldout.yaml"), matcher)
-    assert report.top1 >= 0.80
+    assert report.top1 >= 0.88
     assert report.wrong_answer <= 0.03
 
 
 def test_held_out_off_topic_chat_is_left_alone(matcher: Matcher) -> None:
     report = evaluate(load_questions(EVAL / "offtopic.yaml"), matcher)
-    assert report.oos_false_answer <= 0.02
+    assert report.oos_false_answer <= 0.015
 
 
 @pytest.mark.skipif(not (SHARED / "eval" / "dev.yaml").exists(), reason="the shared dev set is not beside this checkout")
 def test_shared_dev_set(matcher: Matcher) -> None:
     report = evaluate(load_questions(SHARED / "eval" / "dev.yaml"), matcher)
-    assert report.top1 >= 0.93
+    assert report.top1 >= 0.95
     assert report.wrong_answer <= 0.02
     assert report.oos_false_answer <= 0.05

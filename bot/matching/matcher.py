@@ -242,6 +242,7 @@ class Matcher:
             off = ranked[0]
             return MatchResult("fallback", question, normalised, score=0.0, candidates=tuple(ranked[:5]), reading=reading,
                                reason=f"closest to the off-topic example '{off.matched}' ({off.score:.0f})")
+        rival = ranked[1].score if len(ranked) > 1 else 0.0
         ranked = [c for c in ranked if c.intent_id != NOT_ABOUT]
         common = dict(question=question, normalised=normalised, candidates=tuple(ranked[:5]), reading=reading)
         if not ranked or ranked[0].score < T.SUGGEST_SCORE:
@@ -249,7 +250,7 @@ class Matcher:
             why = f"best score {score:.0f} is under the suggest threshold {T.SUGGEST_SCORE:.0f}"
             return MatchResult("fallback", score=score, reason=why, **common)
         best = ranked[0]
-        lead = best.score - (ranked[1].score if len(ranked) > 1 else 0.0)
+        lead = best.score - rival
         if best.score >= T.ANSWER_SCORE and lead >= T.ANSWER_MARGIN:
             why = f"score {best.score:.0f} ≥ {T.ANSWER_SCORE:.0f} and {lead:.1f} ahead of the next (margin {T.ANSWER_MARGIN:.0f})"
             return MatchResult("answer", intent_id=best.intent_id, score=best.score, reason=why, **common)

@@ -16,17 +16,19 @@ from __future__ import annotations
 # Blend of the signals (sum to 1).
 WEIGHT_OVERLAP = 0.30  # IDF-weighted cosine between the question and the best phrasing
 WEIGHT_WORDING = 0.20  # rapidfuzz ratio of the question's content words (sorted) vs the phrasing's
-WEIGHT_SHAPE = 0.25  # rapidfuzz ratio of the whole normalised question, word order and small words included
-WEIGHT_COVERAGE = 0.25  # share of the question's word weight that the intent's vocabulary explains
+WEIGHT_SHAPE = 0.30  # rapidfuzz ratio of the whole normalised question, word order and small words included
+WEIGHT_COVERAGE = 0.20  # share of the question's word weight that the intent's vocabulary explains
 
 # Taken off an intent whose phrasings are about another role than the one the
 # question names (e.g. a product-manager-only intent for a project manager question).
 ROLE_MISMATCH_PENALTY = 0.30
 
 # At or above this the bot answers, if the runner-up is far enough behind.
-ANSWER_SCORE = 56.0
+ANSWER_SCORE = 55.0
 # The best intent must beat the best *other* intent by this much to be answered;
 # closer than that the question is ambiguous and the bot asks "Did you mean…".
+# The knowledge's off-topic examples count as an other intent here: a message
+# nearly as close to "not about our topics" as to an answer is not answered.
 ANSWER_MARGIN = 3.0
 # From here up to an answer, the bot offers "Did you mean…" suggestions.
 SUGGEST_SCORE = 45.0

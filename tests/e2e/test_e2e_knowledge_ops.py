@@ -57,10 +57,11 @@ def test_unanswered_questions_show_up_in_gaps(fake: FakeDiscord, bot, service: K
 
     results = [service.ask(question).result for question in asked]
     [gap] = cluster_questions([result.normalised for result in results])  # typos and all: one gap
-    closest = unanswered(results[0]).best_intent
+    best = unanswered(results[0]).best_intent
+    closest = f"`{best}`" if best else "none"  # pizza may be nearest to no intent at all
     result = embed(run_kb(fake, "gaps"))
     assert result["title"] == "Unanswered questions, last 30 days"
-    assert f"**1.** ×3 “{gap.example}”\n  closest: `{closest}`" in result["description"]
+    assert f"**1.** ×3 “{gap.example}”\n  closest: {closest}" in result["description"]
 
     only_one = embed(run_kb(fake, "gaps", {"days": 1, "limit": 1}))["description"]
     assert f"×3 “{gap.example}”" in only_one and "**2.**" not in only_one
