@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import os
 import shutil
+import tempfile
 from pathlib import Path
 
 import pytest
@@ -13,6 +15,21 @@ from bot.matching import Matcher
 ROOT = Path(__file__).resolve().parent.parent
 KNOWLEDGE = ROOT / "knowledge"
 SHARED = ROOT.parent / "shared"
+_SCRATCH = tempfile.TemporaryDirectory(prefix="pmbot-tests-")  # removed when the test run ends
+
+
+def clean_env(**overrides: str) -> dict[str, str]:
+    """For a pmbot subprocess: the runner's environment minus any pmbot/Discord settings, plus ``overrides``.
+
+    The console and CLI record unanswered questions; by default they go to a throwaway
+    database, so a test run never writes into the checkout's data/.
+    """
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("PMBOT_", "DISCORD_"))}
+    env["PYTHONPATH"] = os.pathsep.join([str(ROOT), env.get("PYTHONPATH", "")]).rstrip(os.pathsep)
+    env["PYTHONUNBUFFERED"] = "1"
+    env["PMBOT_DATABASE"] = str(Path(_SCRATCH.name) / "pmbot.sqlite3")
+    env.update(overrides)
+    return env
 
 
 @pytest.fixture(scope="session")

@@ -3,19 +3,17 @@
 from __future__ import annotations
 
 import json
-import os
 import subprocess
 import sys
 from pathlib import Path
 
 import yaml
 
-from tests.conftest import ROOT
+from tests.conftest import ROOT, clean_env
 
 
 def pmbot(*args: str, stdin: str | None = None, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
-    environ = {k: v for k, v in os.environ.items() if not k.startswith(("DISCORD_", "PMBOT_"))}
-    environ.update(env or {})
+    environ = clean_env(**(env or {}))
     return subprocess.run(
         [sys.executable, "-m", "bot", *args],
         input=stdin,

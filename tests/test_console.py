@@ -2,13 +2,12 @@
 
 from __future__ import annotations
 
-import os
 import signal
 import subprocess
 import sys
 import time
 
-from tests.conftest import ROOT
+from tests.conftest import ROOT, clean_env
 from tests.test_cli import pmbot
 
 
@@ -59,7 +58,7 @@ def test_end_of_input_exits_cleanly() -> None:
 
 
 def test_ctrl_c_exits_cleanly() -> None:
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("DISCORD_", "PMBOT_"))}
+    env = clean_env()
     proc = subprocess.Popen(
         [sys.executable, "-m", "bot", "run"],
         stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, cwd=ROOT, env=env,

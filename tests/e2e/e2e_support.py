@@ -22,6 +22,7 @@ if str(TESTS) not in sys.path:
 
 from fake_discord import FakeDiscord, FakeUser, RecordedRequest  # noqa: E402
 from fake_discord.models import DM, FakeChannel  # noqa: E402
+from tests.conftest import clean_env  # noqa: E402
 
 HELP_CHANNEL = "pm-questions"
 COOLDOWN_RATE = 5
@@ -74,15 +75,6 @@ class BotProcess:
         if self._log is not None and not self._log.closed:
             self._log.close()
         return self.proc.returncode
-
-
-def clean_env(**overrides: str) -> dict[str, str]:
-    """The test runner's environment minus any pmbot/Discord settings, plus ``overrides``."""
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("PMBOT_", "DISCORD_"))}
-    env["PYTHONPATH"] = os.pathsep.join([str(REPO), env.get("PYTHONPATH", "")]).rstrip(os.pathsep)
-    env["PYTHONUNBUFFERED"] = "1"
-    env.update(overrides)
-    return env
 
 
 def run_cli(args: list[str], env: dict[str, str], cwd: Path, timeout: float = 60.0) -> subprocess.CompletedProcess[str]:
