@@ -95,6 +95,20 @@ def test_eval_json_reports_accuracy_latency_and_misses(tmp_path: Path) -> None:
     assert data["latency_ms"]["p50"] > 0 and data["latency_ms"]["p99"] >= data["latency_ms"]["p50"]
 
 
+def test_a_reader_that_stops_early_is_not_an_error(tmp_path: Path) -> None:
+    questions = tmp_path / "q.yaml"  # every one a miss, so the report is far bigger than a pipe's buffer
+    questions.write_text(yaml.safe_dump([{"q": f"best pizza topping number {n}", "expect": "mvp"} for n in range(1500)]))
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "bot", "eval", str(questions), "--json", "--misses", "1500"],
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE, cwd=ROOT, env=clean_env(),
+    )
+    assert proc.stdout is not None and proc.stderr is not None
+    assert proc.stdout.readline().strip() == b"{"  # like `| head -1`
+    proc.stdout.close()
+    assert proc.wait(timeout=60) == 0
+    assert b"Traceback" not in proc.stderr.read()
+
+
 def test_eval_refuses_labels_the_knowledge_does_not_have(tmp_path: Path) -> None:
     questions = tmp_path / "q.yaml"
     questions.write_text("- q: hello\n  expect: no-such-intent\n")
