@@ -29,7 +29,12 @@ def test_discord_markup_and_urls_are_not_words() -> None:
 
 
 def test_long_input_is_cut_before_anything_else() -> None:
-    assert len(clean("a" * 100_000)) == MAX_INPUT_CHARS
+    assert len(clean("ab" * 50_000)) == MAX_INPUT_CHARS
+
+
+def test_stretched_words_shrink_to_the_word_meant() -> None:
+    assert basic_tokens("heyyy bot, pleeease help, sooo confused") == ["hey", "bot", "please", "help", "so", "confused"]
+    assert basic_tokens("goood job, thanksss") == ["good", "job", "thank"]  # a real double letter stays double
 
 
 def test_abbreviations_become_the_canonical_role_names(matcher: Matcher) -> None:

@@ -25,6 +25,8 @@ _APOSTROPHES = str.maketrans({"\u2019": "'", "\u2018": "'", "\u02bc": "'", "`": 
 _CLOCK_TIME = re.compile(r"\b\d{1,2}(?:[:.]\d{2})?\s*(?:am|pm|a\.m\.|p\.m\.)(?!\w)")
 _MESSAGE_VERB = re.compile(r"\b(?:pm|dm)(?:'?d|ed|ing)?\s+(me|you|him|her|us|them|u)\b")
 _TOKEN = re.compile(r"[a-z0-9]+(?:'[a-z]+)?")
+_STRETCHED = re.compile(r"([a-z])\1{2,}")  # "heyyy", "goood", "pleeease": no English word has a letter thrice
+_STRETCHED_WORD = re.compile(r"[a-z]*([a-z])\1{2,}[a-z]*")
 
 # Contractions and chat shorthand: general English, not domain knowledge,
 # so they live here rather than in the editable synonyms table.
@@ -88,6 +90,7 @@ def clean(text: str) -> str:
     text = _URL.sub(" ", text)
     text = unicodedata.normalize("NFKD", text.translate(_APOSTROPHES))
     text = "".join(c for c in text if not unicodedata.combining(c)).casefold()
+    text = _STRETCHED_WORD.sub(_unstretch, text)
     # "3pm", "5 p.m." is a time and "pm me" a private message, never a role.
     text = _CLOCK_TIME.sub(" time ", text)
     text = _MESSAGE_VERB.sub(r"message \1", text)
@@ -95,6 +98,14 @@ def clean(text: str) -> str:
     text = re.sub(r"\bw/o\b", " without ", text)
     text = re.sub(r"\bw/", " with ", text)
     return text.replace("&", " and ").replace("/", " ")
+
+
+def _unstretch(match: re.Match[str]) -> str:
+    """'goood' -> 'good' (a real word with the letter twice), else 'heyyy' -> 'hey'."""
+    doubled = _STRETCHED.sub(r"\1\1", match.group())
+    if _english_frequency().get(doubled, 0) >= COMMON_WORD_FREQUENCY:
+        return doubled
+    return _STRETCHED.sub(r"\1", match.group())
 
 
 def basic_tokens(text: str) -> list[str]:
