@@ -67,6 +67,17 @@ def test_off_topic_messages_are_not_answered(matcher: Matcher, message: str) -> 
     assert matcher.match(message).kind != "answer"
 
 
+@pytest.mark.parametrize("message", ["lmaooo i can't", "can u", "do it"])
+def test_a_lone_common_word_is_not_answered(matcher: Matcher, message: str) -> None:
+    result = matcher.match(message)
+    assert result.kind != "answer", result.reason
+
+
+@pytest.mark.parametrize(("message", "intent"), [("scope creep?", "scope-creep"), ("mvp??", "mvp"), ("heyyy", "greeting")])
+def test_a_short_but_telling_question_is_still_answered(matcher: Matcher, message: str, intent: str) -> None:
+    assert matcher.match(message).intent_id == intent
+
+
 @pytest.mark.parametrize("message", ["", "   ", "🔥🔥🔥", "**__~~||||~~__**", "<@123> <@&456>", "?" * 5000, "a" * 100_000])
 def test_odd_messages_fall_back_without_error(matcher: Matcher, message: str) -> None:
     assert matcher.match(message).kind == "fallback"

@@ -141,6 +141,10 @@ class Matcher:
     def _content(tokens: list[str]) -> list[str]:
         return list(dict.fromkeys(t for t in tokens if t not in STOP_WORDS))
 
+    def information(self, tokens: list[str]) -> float:
+        """How much the question's known words say about any topic: the sum of their rarity (IDF)."""
+        return sum(self.idf[t] for t in self._content(tokens) if t in self.idf)
+
     def weight(self, token: str) -> float:
         return self.idf.get(token, self.unknown_weight)
 
@@ -231,6 +235,9 @@ class Matcher:
             result = self._match_ambiguous(question, tokens, ranked, ambiguous[0])
         else:
             result = self._decide(question, normalised, ranked)
+        if result.kind == "answer" and self.information(tokens) < T.MIN_INFORMATION:
+            return replace(result, kind="suggest", intent_id=None, suggestions=(result.intent_id,),
+                           reason=f"too few telling words to be sure (information {self.information(tokens):.1f} < {T.MIN_INFORMATION})")
         foreign = [t for t in tokens if "-" in t]  # "hotel-manager": see Normaliser.mark_foreign_heads
         if result.kind == "answer" and foreign and not any(word in tokens for word in ROLE_WORDS):
             return replace(result, kind="suggest", intent_id=None, suggestions=(result.intent_id,),
