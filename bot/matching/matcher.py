@@ -235,9 +235,10 @@ class Matcher:
             result = self._match_ambiguous(question, tokens, ranked, ambiguous[0])
         else:
             result = self._decide(question, normalised, ranked)
-        if result.kind == "answer" and self.information(tokens) < T.MIN_INFORMATION:
+        information = self.information(tokens)
+        if result.kind == "answer" and information < T.MIN_INFORMATION:
             return replace(result, kind="suggest", intent_id=None, suggestions=(result.intent_id,),
-                           reason=f"too few telling words to be sure (information {self.information(tokens):.1f} < {T.MIN_INFORMATION})")
+                           reason=f"too few telling words to be sure (information {information:.1f} < {T.MIN_INFORMATION})")
         foreign = [t for t in tokens if "-" in t]  # "hotel-manager": see Normaliser.mark_foreign_heads
         if result.kind == "answer" and foreign and not any(word in tokens for word in ROLE_WORDS):
             return replace(result, kind="suggest", intent_id=None, suggestions=(result.intent_id,),
