@@ -109,7 +109,8 @@ class Matcher:
                 role_share[intent_id][k] += word in content
         n = len(intent_vocab)
         self.idf = {t: math.log((n + 1) / (d + 1)) + 1 for t, d in df.items()}
-        self.unknown_weight = max(self.idf.values(), default=1.0) * T.UNKNOWN_WORD_WEIGHT
+        self.max_idf = max(self.idf.values(), default=1.0)
+        self.unknown_weight = self.max_idf * T.UNKNOWN_WORD_WEIGHT
 
         # Dense matrices: at this size a matrix product beats any Python loop by far.
         self.column = {t: i for i, t in enumerate(sorted(self.idf))}
@@ -142,8 +143,11 @@ class Matcher:
         return list(dict.fromkeys(t for t in tokens if t not in STOP_WORDS))
 
     def information(self, tokens: list[str]) -> float:
-        """How much the question's known words say about any topic: the sum of their rarity (IDF)."""
-        return sum(self.idf[t] for t in self._content(tokens) if t in self.idf)
+        """How much the question's known words say: their summed rarity (IDF), 1.0 being one word of the rarest kind.
+
+        Relative to the rarest word, so it means the same in a knowledge of 3 intents or of 300.
+        """
+        return sum(self.idf[t] for t in self._content(tokens) if t in self.idf) / self.max_idf
 
     def weight(self, token: str) -> float:
         return self.idf.get(token, self.unknown_weight)
@@ -238,7 +242,7 @@ class Matcher:
         information = self.information(tokens)
         if result.kind == "answer" and information < T.MIN_INFORMATION:
             return replace(result, kind="suggest", intent_id=None, suggestions=(result.intent_id,),
-                           reason=f"too few telling words to be sure (information {information:.1f} < {T.MIN_INFORMATION})")
+                           reason=f"too few telling words to be sure (information {information:.2f} < {T.MIN_INFORMATION})")
         foreign = [t for t in tokens if "-" in t]  # "hotel-manager": see Normaliser.mark_foreign_heads
         if result.kind == "answer" and foreign and not any(word in tokens for word in ROLE_WORDS):
             return replace(result, kind="suggest", intent_id=None, suggestions=(result.intent_id,),

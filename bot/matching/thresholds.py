@@ -30,9 +30,10 @@ ANSWER_SCORE = 55.0
 # The knowledge's off-topic examples count as an other intent here: a message
 # nearly as close to "not about our topics" as to an answer is not answered.
 ANSWER_MARGIN = 3.0
-# A question whose known words are this uninformative ("can", "do it") is never
-# answered outright, however well it scores: a lone common word is not a question.
-MIN_INFORMATION = 2.5
+# A question whose known words say less than this is never answered outright, however
+# well it scores: a lone common word ("can", "do it") is not a question. The unit is
+# one word of the rarest kind (a word only one intent uses); "can" is worth about 0.36.
+MIN_INFORMATION = 0.6
 # From here up to an answer, the bot offers "Did you mean…" suggestions.
 SUGGEST_SCORE = 45.0
 # Suggestions are intents scoring within this distance of the best one.
