@@ -24,12 +24,12 @@ WEIGHT_COVERAGE = 0.20  # share of the question's word weight that the intent's 
 ROLE_MISMATCH_PENALTY = 0.30
 
 # At or above this the bot answers, if the runner-up is far enough behind.
-ANSWER_SCORE = 55.0
+ANSWER_SCORE = 54.0
 # The best intent must beat the best *other* intent by this much to be answered;
 # closer than that the question is ambiguous and the bot asks "Did you mean…".
 # The knowledge's off-topic examples count as an other intent here: a message
 # nearly as close to "not about our topics" as to an answer is not answered.
-ANSWER_MARGIN = 3.0
+ANSWER_MARGIN = 4.0
 # A question whose known words say less than this is never answered outright, however
 # well it scores: a lone common word ("can", "do it") is not a question. The unit is
 # one word of the rarest kind (a word only one intent uses); "can" is worth about 0.36.
