@@ -28,6 +28,8 @@ validate: $(STAMP)
 eval: $(STAMP)
 	$(BIN)/python -m bot eval bench/eval/heldout.yaml
 	$(BIN)/python -m bot eval bench/eval/offtopic.yaml
+	$(BIN)/python -m bot eval bench/eval/fresh.yaml
+	$(BIN)/python -m bot eval bench/eval/offtopic-fresh.yaml
 
 bench: $(STAMP)
 	$(BIN)/python bench/matching.py

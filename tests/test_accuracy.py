@@ -33,6 +33,17 @@ def test_held_out_off_topic_chat_is_left_alone(matcher: Matcher) -> None:
     assert report.oos_false_answer <= 0.015
 
 
+def test_blind_questions_written_from_the_catalog_only(matcher: Matcher) -> None:
+    report = evaluate(load_questions(EVAL / "fresh.yaml"), matcher)
+    assert report.top1 >= 0.82
+    assert report.wrong_answer <= 0.03
+
+
+def test_blind_off_topic_chat_is_left_alone(matcher: Matcher) -> None:
+    report = evaluate(load_questions(EVAL / "offtopic-fresh.yaml"), matcher)
+    assert report.oos_false_answer <= 0.02
+
+
 @pytest.mark.skipif(not (SHARED / "eval" / "dev.yaml").exists(), reason="the shared dev set is not beside this checkout")
 def test_shared_dev_set(matcher: Matcher) -> None:
     report = evaluate(load_questions(SHARED / "eval" / "dev.yaml"), matcher)
