@@ -9,7 +9,6 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Mapping
 
 from bot.knowledge import KnowledgeBase, KnowledgeDiff, load_knowledge
 from bot.matching import Matcher, MatchResult
@@ -35,9 +34,9 @@ class KnowledgeService:
     def matcher(self) -> Matcher:
         return self._matcher
 
-    def check(self, overrides: Mapping[str, str] | None = None) -> Matcher:
-        """Loads and indexes the knowledge as it would be after a change, without serving it."""
-        return Matcher(load_knowledge(self.path, overrides))
+    def check(self) -> Matcher:
+        """Loads and indexes the knowledge on disk, without serving it yet."""
+        return Matcher(load_knowledge(self.path))
 
     def swap(self, matcher: Matcher) -> KnowledgeDiff:
         diff = KnowledgeDiff.between(self._matcher.kb, matcher.kb)

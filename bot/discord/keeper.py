@@ -50,8 +50,8 @@ class KnowledgeKeeper:
         if not self.service.path.is_dir():
             raise KnowledgeError([Problem(name, 1, "uploads need PMBOT_KNOWLEDGE to be a folder, not a single file")])
         async with self._lock:
-            text, _ = await asyncio.to_thread(self.files.check_upload, name, data)
-            matcher = await self._check({name: text})
+            text, kb = await asyncio.to_thread(self.files.check_upload, name, data)
+            matcher = await asyncio.to_thread(Matcher, kb)
             backup = await asyncio.to_thread(self.files.install, name, text)
             return backup, self.service.swap(matcher)
 
@@ -65,5 +65,5 @@ class KnowledgeKeeper:
             backup = await asyncio.to_thread(self.files.rollback)
             return backup, self.service.swap(await self._check())
 
-    async def _check(self, overrides: dict[str, str] | None = None) -> Matcher:
-        return await asyncio.to_thread(self.service.check, overrides)
+    async def _check(self) -> Matcher:
+        return await asyncio.to_thread(self.service.check)
