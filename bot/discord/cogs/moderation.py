@@ -184,7 +184,7 @@ class Moderation(commands.Cog):
         log.info("user %s uploaded %s: %s", interaction.user.id, name, diff.summary())
         await respond(interaction, kb_replies.uploaded_reply(name, backup.existed, diff, self.bot.service.kb))
 
-    @kb.command(name="rollback", description="Undo the last upload: restore the previous version of that file")
+    @kb.command(name="rollback", description="Undo the last upload: restore the file it replaced, or remove the file it added")
     async def rollback(self, interaction: discord.Interaction) -> None:
         await think(interaction)
         try:
