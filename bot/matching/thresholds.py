@@ -1,14 +1,15 @@
 """Every number that decides answer / suggest / fallback, in one place.
 
-Scores run from 0 to 100. An intent's score blends three signals (weights
-below): how much of the question's meaningful words the intent's phrasings
-share, weighted by how rare each word is across intents (so "budget" counts
+Scores run from 0 to 100. An intent's score blends four signals (weights
+below): how much of the question's meaningful words the closest phrasing
+shares, weighted by how rare each word is across intents (so "budget" counts
 more than "manager", and a word the knowledge has never seen, like
-"weather", drags the score down); how closely the question's wording
-resembles the single closest phrasing (rapidfuzz); and what share of that
-phrasing the question covers. Changing a number here changes the bot's
-behaviour everywhere: re-run `python -m bot eval` on the held-out sets in
-bench/eval/ before and after, never on dev.yaml alone.
+"weather", drags the score down); how closely the question's content words
+resemble that phrasing's (rapidfuzz); how closely the whole question, word
+order included, resembles it; and what share of the question the intent's
+vocabulary explains. Changing a number here changes the bot's behaviour
+everywhere: run `make eval` (the held-out and blind sets in bench/eval/)
+before and after, never dev.yaml alone; choose on bench/eval/tuning.yaml.
 """
 
 from __future__ import annotations
