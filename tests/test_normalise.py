@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from bot.matching import Matcher
-from bot.matching.normalise import MAX_INPUT_CHARS, basic_tokens, clean, fold_plural
+from bot.matching.normalise import MAX_INPUT_CHARS, Normaliser, basic_tokens, clean, fold_plural
 
 
 def test_case_unicode_accents_and_punctuation_disappear() -> None:
@@ -62,3 +62,11 @@ def test_a_manager_of_another_kind_is_not_one_of_ours(matcher: Matcher) -> None:
     assert tokens("how do I become a hotel manager")[-1] == "hotel-manager"
     assert "manager" in tokens("how do I become a good project manager")
     assert "owner" not in tokens("who is the server owner")
+
+
+def test_an_inflected_word_the_knowledge_lacks_becomes_its_base_form() -> None:
+    normaliser = Normaliser(["how do I scope a study", "who should plan the launch"], {})
+    assert normaliser.tokens("they scoped and planned it, we studied the launching") == [
+        "they", "scope", "and", "plan", "it", "we", "study", "the", "launch",
+    ]
+    assert normaliser.correct("launch") == "launch"

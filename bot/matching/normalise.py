@@ -127,6 +127,20 @@ def _english_frequency() -> Mapping[str, int]:
     return SpellChecker(distance=1).word_frequency.dictionary
 
 
+def base_forms(token: str) -> list[str]:
+    """What an -ing or -ed word may come from: 'flattened' -> 'flatten', 'planned' -> 'plan', 'managed' -> 'manage'."""
+    for suffix in ("ing", "ed"):
+        stem = token[: -len(suffix)]
+        if token.endswith(suffix) and len(stem) >= 3:
+            forms = [stem, stem + "e"]
+            if stem[-1] == stem[-2]:
+                forms.append(stem[:-1])
+            if suffix == "ed" and stem.endswith("i"):
+                forms.append(stem[:-1] + "y")
+            return forms
+    return []
+
+
 # Nouns that name a role only with the right word before them: "product owner"
 # is ours, "server owner" is not.
 HEAD_NOUNS = frozenset({"manager", "management", "owner", "master"})
@@ -151,7 +165,8 @@ class Normaliser:
         counts.update(variants)
         # Ties go to the word the knowledge uses most ("creap" -> "creep", not "cheap").
         self._typo_targets = sorted((t for t in counts if len(t) >= 5 and not t.isdigit()), key=lambda t: -counts[t])
-        self._corrections: dict[str, str] = {}
+        self._corrections: dict[str, str] = {}  # the knowledge's own typos, fixed for good
+        self._seen: dict[str, str] = {}  # questions' unknown words, as corrected so far
         # Phrasings carry deliberate typos ("managment", "salery"). Left alone they
         # would become words of their own that only one intent knows, pulling any
         # question with the same typo towards that intent; so they are corrected
@@ -196,13 +211,16 @@ class Normaliser:
         return self.mark_foreign_heads(self.apply_synonyms([self.correct(t) for t in basic_tokens(text)]))
 
     def correct(self, token: str) -> str:
+        """The knowledge's word for a word it does not use: its base form ('scoped' -> 'scope'), else the nearest spelling."""
         if token in self.vocabulary or token in STOP_WORDS or len(token) < 4 or token.isdigit():
             return token
-        if token not in self._corrections:
-            if len(self._corrections) > 50_000:  # bounded: chat can invent words forever
-                self._corrections.clear()
-            self._corrections[token] = self._closest(token)
-        return self._corrections[token]
+        fixed = self._corrections.get(token) or self._seen.get(token)
+        if fixed is None:
+            if len(self._seen) > 50_000:  # bounded: chat can invent words forever
+                self._seen.clear()
+            base = next((b for b in base_forms(token) if b in self.vocabulary), None)
+            fixed = self._seen[token] = base or self._closest(token)
+        return fixed
 
     def _closest(self, token: str) -> str:
         if _english_frequency().get(token, 0) >= COMMON_WORD_FREQUENCY:
