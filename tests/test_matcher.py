@@ -42,6 +42,12 @@ def test_bare_pm_is_never_guessed(matcher: Matcher, question: str) -> None:
     assert result.ambiguous_word == "pm"
 
 
+@pytest.mark.parametrize("question", ["i dm'd you, did you get my pm?", "wtf does PM even mean, every company uses it diff"])
+def test_one_reading_of_pm_is_not_picked_while_another_is_nearly_as_good(matcher: Matcher, question: str) -> None:
+    result = matcher.match(question)
+    assert result.kind != "answer" or result.intent_id == "pm-abbreviation", result.reason
+
+
 def test_bare_pm_offers_both_meanings(matcher: Matcher) -> None:
     result = matcher.match("what does a PM do")
     assert {"product-manager-responsibilities", "project-manager-responsibilities"} <= set(result.suggestions)
@@ -73,7 +79,7 @@ def test_a_lone_common_word_is_not_answered(matcher: Matcher, message: str) -> N
     assert result.kind != "answer", result.reason
 
 
-@pytest.mark.parametrize(("message", "intent"), [("scope creep?", "scope-creep"), ("mvp??", "mvp"), ("heyyy", "greeting")])
+@pytest.mark.parametrize(("message", "intent"), [("scope creep?", "scope-creep"), ("mvp??", "mvp"), ("heyyy", "greeting"), ("help", "bot-help")])
 def test_a_short_but_telling_question_is_still_answered(matcher: Matcher, message: str, intent: str) -> None:
     assert matcher.match(message).intent_id == intent
 

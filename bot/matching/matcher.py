@@ -240,7 +240,7 @@ class Matcher:
         else:
             result = self._decide(question, normalised, ranked)
         information = self.information(tokens)
-        if result.kind == "answer" and information < T.MIN_INFORMATION:
+        if result.kind == "answer" and information < T.MIN_INFORMATION and result.score < 100:  # 100: a phrasing, word for word
             return replace(result, kind="suggest", intent_id=None, suggestions=(result.intent_id,),
                            reason=f"too few telling words to be sure (information {information:.2f} < {T.MIN_INFORMATION})")
         foreign = [t for t in tokens if "-" in t]  # "hotel-manager": see Normaliser.mark_foreign_heads
@@ -293,7 +293,11 @@ class Matcher:
         context = [t for t in self._content(normalised.split()) if t != word and t in self.column]
         answers = [r for r in results if r.kind == "answer" and context]
         if answers and len({r.intent_id for r in answers}) == 1:
-            return max(answers, key=lambda r: r.score)
+            chosen = max(answers, key=lambda r: r.score)
+            # Another reading that leads elsewhere must be clearly weaker: else that would be a guess.
+            others = [r.candidates[0].score for r in results[1:] if r.candidates and r.candidates[0].intent_id != chosen.intent_id]
+            if not others or chosen.score - max(others) >= T.READING_MARGIN:
+                return chosen
         # Each reading's best intent first, so every meaning of the word is offered.
         tops = sorted((r.candidates[0] for r in results if r.candidates), key=lambda c: -c.score)
         rest = sorted((c for r in results for c in r.candidates[1:2]), key=lambda c: -c.score)

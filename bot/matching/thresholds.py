@@ -34,7 +34,11 @@ ANSWER_MARGIN = 4.0
 # A question whose known words say less than this is never answered outright, however
 # well it scores: a lone common word ("can", "do it") is not a question. The unit is
 # one word of the rarest kind (a word only one intent uses); "can" is worth about 0.36.
+# A question that is word for word one of the knowledge's phrasings ("help") is exempt.
 MIN_INFORMATION = 0.6
+# An ambiguous word ("PM") is read each way; one reading may answer alone only if
+# every reading that leads elsewhere scores at least this much less: else it is a guess.
+READING_MARGIN = 8.0
 # From here up to an answer, the bot offers "Did you mean…" suggestions.
 SUGGEST_SCORE = 45.0
 # Suggestions are intents scoring within this distance of the best one.
