@@ -70,3 +70,9 @@ def test_an_inflected_word_the_knowledge_lacks_becomes_its_base_form() -> None:
         "they", "scope", "and", "plan", "it", "we", "study", "the", "launch",
     ]
     assert normaliser.correct("launch") == "launch"
+
+
+def test_symbols_typed_for_words_become_the_words() -> None:
+    assert basic_tokens("PdM = PjM?") == ["pdm", "same", "as", "pjm"]
+    assert basic_tokens("PjM -> PdM, PdM > PjM?") == ["pjm", "to", "pdm", "pdm", "more", "than", "pjm"]
+    assert basic_tokens("> quoting someone") == ["quoting", "someone"]  # Discord's quote marker is not "more than"

@@ -25,6 +25,15 @@ _APOSTROPHES = str.maketrans({"\u2019": "'", "\u2018": "'", "\u02bc": "'", "`": 
 _CLOCK_TIME = re.compile(r"\b\d{1,2}(?:[:.]\d{2})?\s*(?:am|pm|a\.m\.|p\.m\.)(?!\w)")
 _MESSAGE_VERB = re.compile(r"\b(?:pm|dm)(?:'?d|ed|ing)?\s+(me|you|him|her|us|them|u)\b")
 _TOKEN = re.compile(r"[a-z0-9]+(?:'[a-z]+)?")
+# Symbols people use for words when they type fast: "PdM = PjM?", "PjM -> PdM", "PdM > PjM?".
+# A ">" at the start of a line is Discord's quote marker, not "more than".
+_SYMBOL_WORDS = (
+    (re.compile(r"!=|≠|=/="), " not same as "),
+    (re.compile(r"->|→|=>"), " to "),
+    (re.compile(r"==?"), " same as "),
+    (re.compile(r"(?<=\w)\s*>\s*(?=\w)"), " more than "),
+    (re.compile(r"(?<=\w)\s*<\s*(?=\w)"), " less than "),
+)
 _STRETCHED = re.compile(r"([a-z])\1{2,}")  # "heyyy", "goood", "pleeease": no English word has a letter thrice
 _STRETCHED_WORD = re.compile(r"[a-z]*([a-z])\1{2,}[a-z]*")
 
@@ -97,6 +106,8 @@ def clean(text: str) -> str:
     text = re.sub(r"\bb/w\b", " between ", text)
     text = re.sub(r"\bw/o\b", " without ", text)
     text = re.sub(r"\bw/", " with ", text)
+    for symbol, words in _SYMBOL_WORDS:
+        text = symbol.sub(words, text)
     return text.replace("&", " and ").replace("/", " ")
 
 
