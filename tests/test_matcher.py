@@ -89,6 +89,11 @@ def test_odd_messages_fall_back_without_error(matcher: Matcher, message: str) ->
     assert matcher.match(message).kind == "fallback"
 
 
+def test_hundreds_of_off_topic_examples_do_not_crowd_out_the_real_intents(matcher: Matcher) -> None:
+    result = matcher.match("pls explain proj mgmt in 1-2 lines, what is it tbh")  # numbers, like many off-topic examples
+    assert "project-management-definition" in (result.intent_id, *result.suggestions), result.reason
+
+
 def test_a_not_about_example_keeps_the_bot_out(kb: KnowledgeBase, matcher: Matcher) -> None:
     example = kb.not_about[0]
     result = matcher.match(example)

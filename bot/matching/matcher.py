@@ -21,8 +21,9 @@ from bot.matching.normalise import MAX_INPUT_CHARS, STOP_WORDS, Normaliser
 
 Kind = Literal["answer", "suggest", "fallback"]
 
-WORDING_CANDIDATES = 160  # phrasings compared letter by letter
+WORDING_CANDIDATES = 160  # phrasings of intents compared letter by letter
 SHAPE_CANDIDATES = 32  # of those, phrasings whose word order is compared in full
+OFF_TOPIC_CANDIDATES = 16  # and at most this many off-topic examples besides
 ROLE_WORDS = ("product", "project", "program")  # after normalisation: PdM, proj mgmt… become these
 NOT_ABOUT = "(not about pmbot's topics)"  # pseudo-intent of the knowledge's not_about examples
 WINDOW_BACK = 1  # a question sentence is also read together with this many sentences before it
@@ -68,6 +69,13 @@ def _question_windows(text: str) -> list[str]:
     for i in reversed(asked):
         windows.extend(" ".join(sentences[max(0, i - back) : i + 1]) for back in range(WINDOW_BACK + 1) if i - back >= 0)
     return list(dict.fromkeys(windows))
+
+
+def _best(scores: np.ndarray, count: int) -> np.ndarray:
+    """Indexes of the `count` highest scores (all of them if there are fewer), in no particular order."""
+    if len(scores) <= count:
+        return np.arange(len(scores))
+    return np.argpartition(-scores, count)[:count]
 
 
 class Matcher:
@@ -117,6 +125,7 @@ class Matcher:
         self.intent_ids = list(intent_vocab)
         row_of_intent = {i: r for r, i in enumerate(self.intent_ids)}
         raw.sort(key=lambda item: row_of_intent[item[0]])
+        self.topic_entries = sum(1 for intent_id, *_ in raw if intent_id != NOT_ABOUT)  # NOT_ABOUT's rows come last
         self.entry_text = [text for _, text, _, _ in raw]
         self.entry_content = [" ".join(sorted(content)) for _, _, content, _ in raw]
         self.entry_shape = [shape for _, _, _, shape in raw]
@@ -182,16 +191,18 @@ class Matcher:
         )
         # The character-level signals cost the most, so they are computed only for the phrasings
         # the word-level signals already put near the top: a question stays well under a millisecond.
-        near = np.argpartition(-by_words, min(WORDING_CANDIDATES, len(by_words) - 1))[:WORDING_CANDIDATES]
+        # The off-topic examples get places of their own: they are hundreds, and would otherwise
+        # crowd every real intent out of the list ("1-2 lines" meets every example with a number).
+        split = self.topic_entries
+        near = np.concatenate([_best(by_words[:split], WORDING_CANDIDATES), split + _best(by_words[split:], OFF_TOPIC_CANDIDATES)])
         sorted_content = " ".join(sorted(content))
         wording = process.cdist(
             [sorted_content], [self.entry_content[i] for i in near.tolist()], scorer=fuzz.ratio, dtype=np.float32
         )[0] / 100
         base = by_words[near] + T.WEIGHT_WORDING * wording
-        top = np.argpartition(-base, min(SHAPE_CANDIDATES, len(base) - 1))[:SHAPE_CANDIDATES]
         whole = " ".join(tokens)
         best: dict[int, tuple[float, int, float]] = {}
-        for k in top.tolist():
+        for k in _best(base, SHAPE_CANDIDATES).tolist():
             idx = int(near[k])
             score = 100 * (float(base[k]) + T.WEIGHT_SHAPE * fuzz.ratio(whole, self.entry_shape[idx]) / 100)
             row = int(self.entry_intent[idx])
