@@ -29,6 +29,7 @@ eval: $(STAMP)
 	$(BIN)/python -m bot eval bench/eval/heldout.yaml
 	$(BIN)/python -m bot eval bench/eval/offtopic.yaml
 	$(BIN)/python -m bot eval bench/eval/fresh.yaml
+	$(BIN)/python -m bot eval bench/eval/fresh2.yaml
 	$(BIN)/python -m bot eval bench/eval/offtopic-fresh.yaml
 
 bench: $(STAMP)
