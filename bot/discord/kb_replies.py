@@ -26,7 +26,7 @@ ERROR_COLOUR = 0xEF4444
 INFO_COLOUR = 0x64748B
 WARN_COLOUR = 0xF59E0B
 DECISION_COLOURS = {"answer": OK_COLOUR, "suggest": WARN_COLOUR, "fallback": INFO_COLOUR}
-LISTING_SLACK = 40  # room under a listing for the blank line after its intro and "… and N more."
+LISTING_SLACK = 40  # room under a listing (or a problems block) for a blank line and "… and N more."
 MOD_FOOTER = "Only you can see this. /kb status shows what is loaded."
 MOD_LOG_FOOTER = "pmbot reloads the knowledge files when they change on disk · /kb status shows what is loaded"
 
@@ -57,8 +57,7 @@ def problems_block(problems: Sequence[Problem], room: int, folder: Path | None =
     """FILE:LINE problems as a code block that fits in ``room`` characters, saying how many were left out."""
     lines = [limits.clip(_relative(p, folder).replace("```", "'''"), 300) for p in problems]
     fence_open, fence_close = "```\n", "\n```"
-    # leave space for "… and N more"
-    shown, left = _fit_lines(lines, room - len(fence_open) - len(fence_close) - 40)
+    shown, left = _fit_lines(lines, room - len(fence_open) - len(fence_close) - LISTING_SLACK)
     text = fence_open + "\n".join(shown) + fence_close
     if left:
         text += f"\n… and {left} more (run `python -m bot validate` for all)."
