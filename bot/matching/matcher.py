@@ -250,8 +250,11 @@ class Matcher:
             result = self._match_ambiguous(question, tokens, ranked, ambiguous[0])
         else:
             result = self._decide(question, normalised, ranked)
-        information = self.information(tokens)
-        if result.kind == "answer" and information < T.MIN_INFORMATION and result.score < 100:  # 100: a phrasing, word for word
+        if (
+            result.kind == "answer"
+            and result.score < 100  # 100: one of the phrasings, word for word
+            and (information := self.information(tokens)) < T.MIN_INFORMATION
+        ):
             return replace(result, kind="suggest", intent_id=None, suggestions=(result.intent_id,),
                            reason=f"too few telling words to be sure (information {information:.2f} < {T.MIN_INFORMATION})")
         foreign = [t for t in tokens if "-" in t]  # "hotel-manager": see Normaliser.mark_foreign_heads
