@@ -67,6 +67,8 @@ def test_pm_with_its_meaning_asked_is_answered(matcher: Matcher) -> None:
         "pm me the link",
         "who was the mvp last night",
         "lol",
+        "what's the difference between mitosis and meiosis",  # a comparison, but of words pmbot never learned
+        "what are the stages of the moon",
     ],
 )
 def test_off_topic_messages_are_not_answered(matcher: Matcher, message: str) -> None:

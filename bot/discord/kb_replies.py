@@ -241,7 +241,7 @@ def why_reply(report: dict[str, Any]) -> Reply:
         Field(
             f"{n}. {c['intent']}: {c['score']:.1f}",
             f"{discord.utils.escape_markdown(c['title'])}\nmatched: {_quote(c['matched'], 400)}\n"
-            f"overlap {c['overlap']:.2f} · wording {c['wording']:.2f} · coverage {c['coverage']:.2f}",
+            f"overlap {c['overlap']:.2f} · wording {c['wording']:.2f} · coverage {c['coverage']:.2f} · learned {c['learned']:.2f}",
         )
         for n, c in enumerate(report["candidates"], 1)
     )

@@ -26,9 +26,10 @@ def explain(kb: KnowledgeBase, result: MatchResult) -> dict[str, Any]:
                 "title": kb.intents[c.intent_id].title if c.intent_id in kb.intents else c.intent_id,
                 "score": c.score,
                 "matched": c.matched,
-                "overlap": c.overlap,
-                "wording": c.wording,
-                "coverage": c.coverage,
+                "overlap": round(c.overlap, 3),
+                "wording": round(c.wording, 3),
+                "coverage": round(c.coverage, 3),
+                "learned": round(c.learned, 3),
             }
             for c in result.candidates[:5]
         ],

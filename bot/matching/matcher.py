@@ -17,6 +17,7 @@ from rapidfuzz import fuzz, process
 
 from bot.knowledge import KnowledgeBase
 from bot.matching import thresholds as T
+from bot.matching.classifier import IntentClassifier
 from bot.matching.normalise import MAX_INPUT_CHARS, STOP_WORDS, Normaliser
 
 Kind = Literal["answer", "suggest", "fallback"]
@@ -40,6 +41,7 @@ class Candidate:
     overlap: float = 0.0
     wording: float = 0.0
     coverage: float = 0.0
+    learned: float = 0.0  # the classifier's probability for the intent, discounted for unknown words
 
 
 @dataclass(frozen=True)
@@ -72,10 +74,12 @@ def _question_windows(text: str) -> list[str]:
 
 
 def _best(scores: np.ndarray, count: int) -> np.ndarray:
-    """Indexes of the `count` highest scores (all of them if there are fewer), in no particular order."""
+    """Indexes of the `count` highest scores (more on a tie, all if there are fewer), in index order."""
     if len(scores) <= count:
         return np.arange(len(scores))
-    return np.argpartition(-scores, count)[:count]
+    # A partition for the cut-off and a comparison beat np.argpartition; partitioning the negated
+    # scores at `count` stays fast when hundreds of them tie, which selecting near the end does not.
+    return np.flatnonzero(scores >= -np.partition(-scores, count - 1)[count - 1])
 
 
 class Matcher:
@@ -129,6 +133,7 @@ class Matcher:
         self.entry_text = [text for _, text, _, _ in raw]
         self.entry_content = [" ".join(sorted(content)) for _, _, content, _ in raw]
         self.entry_shape = [shape for _, _, _, shape in raw]
+        self.verbatim = {shape: intent_id for intent_id, _, _, shape in raw}  # a phrasing typed word for word
         self.entry_intent = np.array([row_of_intent[i] for i, _, _, _ in raw], dtype=np.intp)
 
         self.role_share = np.array(
@@ -146,6 +151,9 @@ class Matcher:
                 # A word in one phrasing may be incidental context; from a second one on it is the intent's own.
                 self.intent_vocab[row_of_intent[intent_id], self.column[token]] = min(1.0, vocab[token] / T.VOCAB_FULL_AT)
         self.intent_vocab = np.asfortranarray(self.intent_vocab)
+        self._mismatch: dict[tuple[int, ...], np.ndarray] = {}
+        # Learned from `raw`, which is in row order: the classifier's labels are `intent_ids`, index for index.
+        self.classifier = IntentClassifier([(shape.split(), intent_id) for intent_id, _, _, shape in raw])
 
     @staticmethod
     def _content(tokens: list[str]) -> list[str]:
@@ -163,14 +171,16 @@ class Matcher:
 
     # -- scoring ---------------------------------------------------------------
 
-    def _role_mismatch(self, content: list[str]) -> np.ndarray:
-        """Per intent, how much it is about a role the question does not name (0 = no conflict)."""
-        named = [k for k, word in enumerate(ROLE_WORDS) if word in content]
+    def _role_mismatch(self, content: list[str]) -> np.ndarray | None:
+        """Per phrasing, how much its intent is about a role the question does not name (None: no conflict)."""
+        named = tuple(k for k, word in enumerate(ROLE_WORDS) if word in content)
         if not named or len(named) == len(ROLE_WORDS):
-            return np.zeros(len(self.intent_ids), dtype=np.float32)
-        unnamed = [k for k in range(len(ROLE_WORDS)) if k not in named]
-        gap = self.role_share[:, unnamed].max(axis=1) - self.role_share[:, named].max(axis=1)
-        return np.clip(gap, 0.0, 1.0)
+            return None
+        if named not in self._mismatch:  # one of six combinations: worked out once
+            unnamed = [k for k in range(len(ROLE_WORDS)) if k not in named]
+            gap = self.role_share[:, unnamed].max(axis=1) - self.role_share[:, list(named)].max(axis=1)
+            self._mismatch[named] = np.clip(gap, 0.0, 1.0)[self.entry_intent]
+        return self._mismatch[named]
 
     def rank(self, tokens: list[str], limit: int = 8) -> list[Candidate]:
         """The best-scoring intents for the tokens, best first."""
@@ -183,12 +193,9 @@ class Matcher:
         idf = np.array([self.idf[t] for t in known], dtype=np.float32)
         overlap = self.entry_vectors[:, columns] @ idf / float(np.linalg.norm(weights))
         coverage = self.intent_vocab[:, columns] @ idf / float(weights.sum())
-        mismatch = self._role_mismatch(content)
-        by_words = (
-            T.WEIGHT_OVERLAP * overlap
-            + T.WEIGHT_COVERAGE * coverage[self.entry_intent]
-            - T.ROLE_MISMATCH_PENALTY * mismatch[self.entry_intent]
-        )
+        by_words = T.WEIGHT_OVERLAP * overlap + T.WEIGHT_COVERAGE * coverage[self.entry_intent]
+        if (mismatch := self._role_mismatch(content)) is not None:
+            by_words -= T.ROLE_MISMATCH_PENALTY * mismatch
         # The character-level signals cost the most, so they are computed only for the phrasings
         # the word-level signals already put near the top: a question stays well under a millisecond.
         # The off-topic examples get places of their own: they are hundreds, and would otherwise
@@ -200,27 +207,35 @@ class Matcher:
             [sorted_content], [self.entry_content[i] for i in near.tolist()], scorer=fuzz.ratio, dtype=np.float32
         )[0] / 100
         base = by_words[near] + T.WEIGHT_WORDING * wording
-        whole = " ".join(tokens)
-        best: dict[int, tuple[float, int, float]] = {}
-        for k in _best(base, SHAPE_CANDIDATES).tolist():
-            idx = int(near[k])
-            score = 100 * (float(base[k]) + T.WEIGHT_SHAPE * fuzz.ratio(whole, self.entry_shape[idx]) / 100)
-            row = int(self.entry_intent[idx])
-            if row not in best or score > best[row][0]:
-                best[row] = (score, idx, float(wording[k]))
-        out = []
-        for row, (score, idx, word) in sorted(best.items(), key=lambda item: -item[1][0])[:limit]:
-            out.append(
-                Candidate(
-                    self.intent_ids[row],
-                    round(score, 2),
-                    self.entry_text[idx],
-                    round(float(overlap[idx]), 3),
-                    round(word, 3),
-                    round(float(coverage[row]), 3),
-                )
+        # The classifier knows nothing of words it never saw: its confidence counts only for the
+        # share of the question it can read ("difference between mitosis and meiosis" is mostly unread).
+        known_share = float(idf.sum() / weights.sum())
+        learned = self.classifier.probabilities(tokens) * known_share
+        top = _best(base, SHAPE_CANDIDATES)
+        entries = near[top]
+        shape = process.cdist(
+            [" ".join(tokens)], [self.entry_shape[i] for i in entries.tolist()], scorer=fuzz.ratio, dtype=np.float32
+        )[0] / 100
+        rows = self.entry_intent[entries]
+        scores = 100 * (base[top] + T.WEIGHT_SHAPE * shape + T.WEIGHT_LEARNED * learned[rows])
+        row_of = rows.tolist()
+        picked: dict[int, int] = {}  # intent row -> its best phrasing's place in `top`
+        for k in np.argsort(-scores, kind="stable").tolist():
+            picked.setdefault(row_of[k], k)
+            if len(picked) == limit:
+                break
+        return [
+            Candidate(
+                self.intent_ids[row],
+                round(float(scores[k]), 2),
+                self.entry_text[entries[k]],
+                float(overlap[entries[k]]),
+                float(wording[top[k]]),
+                float(coverage[row]),
+                float(learned[row]),
             )
-        return out
+            for row, k in picked.items()
+        ]
 
     def _rank_message(self, text: str) -> tuple[list[Candidate], list[str]]:
         """Ranks the whole message and, for long unclear ones, its likeliest sentences; the best wins."""
@@ -252,7 +267,7 @@ class Matcher:
             result = self._decide(question, normalised, ranked)
         if (
             result.kind == "answer"
-            and result.score < 100  # 100: one of the phrasings, word for word
+            and self.verbatim.get(normalised) != result.intent_id
             and (information := self.information(tokens)) < T.MIN_INFORMATION
         ):
             return replace(result, kind="suggest", intent_id=None, suggestions=(result.intent_id,),

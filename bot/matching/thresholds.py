@@ -1,13 +1,15 @@
 """Every number that decides answer / suggest / fallback, in one place.
 
-Scores run from 0 to 100. An intent's score blends four signals (weights
+Scores run from 0 to 100. An intent's score blends five signals (weights
 below): how much of the question's meaningful words the closest phrasing
 shares, weighted by how rare each word is across intents (so "budget" counts
 more than "manager", and a word the knowledge has never seen, like
 "weather", drags the score down); how closely the question's content words
 resemble that phrasing's (rapidfuzz); how closely the whole question, word
-order included, resembles it; and what share of the question the intent's
-vocabulary explains. Changing a number here changes the bot's behaviour
+order included, resembles it; what share of the question the intent's
+vocabulary explains; and how likely a classifier learned from all the
+phrasings at once finds the intent (classifier.py), which knows which words
+tell close intents apart. Changing a number here changes the bot's behaviour
 everywhere: run `make eval` (the held-out and blind sets in bench/eval/)
 before and after, never dev.yaml alone; choose on bench/eval/tuning.yaml.
 """
@@ -15,22 +17,23 @@ before and after, never dev.yaml alone; choose on bench/eval/tuning.yaml.
 from __future__ import annotations
 
 # Blend of the signals (sum to 1).
-WEIGHT_OVERLAP = 0.30  # IDF-weighted cosine between the question and the best phrasing
-WEIGHT_WORDING = 0.20  # rapidfuzz ratio of the question's content words (sorted) vs the phrasing's
-WEIGHT_SHAPE = 0.30  # rapidfuzz ratio of the whole normalised question, word order and small words included
-WEIGHT_COVERAGE = 0.20  # share of the question's word weight that the intent's vocabulary explains
+WEIGHT_OVERLAP = 0.21  # IDF-weighted cosine between the question and the best phrasing
+WEIGHT_WORDING = 0.14  # rapidfuzz ratio of the question's content words (sorted) vs the phrasing's
+WEIGHT_SHAPE = 0.21  # rapidfuzz ratio of the whole normalised question, word order and small words included
+WEIGHT_COVERAGE = 0.14  # share of the question's word weight that the intent's vocabulary explains
+WEIGHT_LEARNED = 0.30  # the classifier's probability (classifier.py), times the share of words it knows
 
 # Taken off an intent whose phrasings are about another role than the one the
 # question names (e.g. a product-manager-only intent for a project manager question).
-ROLE_MISMATCH_PENALTY = 0.30
+ROLE_MISMATCH_PENALTY = 0.21
 
 # At or above this the bot answers, if the runner-up is far enough behind.
-ANSWER_SCORE = 54.0
+ANSWER_SCORE = 48.0
 # The best intent must beat the best *other* intent by this much to be answered;
 # closer than that the question is ambiguous and the bot asks "Did you mean…".
 # The knowledge's off-topic examples count as an other intent here: a message
 # nearly as close to "not about our topics" as to an answer is not answered.
-ANSWER_MARGIN = 4.0
+ANSWER_MARGIN = 6.0
 # A question whose known words say less than this is never answered outright, however
 # well it scores: a lone common word ("can", "do it") is not a question. The unit is
 # one word of the rarest kind (a word only one intent uses); "can" is worth about 0.36.
