@@ -25,6 +25,14 @@ def test_clear_questions_are_answered(matcher: Matcher, question: str, intent: s
     assert result.score >= T.ANSWER_SCORE
 
 
+def test_indirect_wording_is_answered_when_the_classifier_is_sure_it_is_on_topic(matcher: Matcher) -> None:
+    """No phrasing looks like this question, but its words place it: a lower score answers."""
+    result = matcher.match("we shipped and the coordinator moved on to another initiative, does that always happen?")
+    assert (result.kind, result.intent_id) == ("answer", "project-manager-after-project")
+    assert result.score < T.ANSWER_SCORE, "answered by the classifier's certainty, not by resemblance"
+    assert result.candidates[0].off_topic <= T.ON_TOPIC_DOUBT
+
+
 def test_a_question_buried_in_a_long_message_is_found(matcher: Matcher) -> None:
     message = (
         "Hey all, long time lurker here. I work at a logistics company and we just reorganised the whole "

@@ -42,6 +42,10 @@ class Candidate:
     wording: float = 0.0
     coverage: float = 0.0
     learned: float = 0.0  # the classifier's probability for the intent, discounted for unknown words
+    # About the question, not the intent (the same on every candidate): the classifier's probability
+    # that it is off topic, and the share of its word weight made of words the knowledge knows.
+    off_topic: float = 1.0
+    read: float = 0.0
 
 
 @dataclass(frozen=True)
@@ -154,6 +158,7 @@ class Matcher:
         self._mismatch: dict[tuple[int, ...], np.ndarray] = {}
         # Learned from `raw`, which is in row order: the classifier's labels are `intent_ids`, index for index.
         self.classifier = IntentClassifier([(shape.split(), intent_id) for intent_id, _, _, shape in raw])
+        self.off_topic_row = row_of_intent.get(NOT_ABOUT)  # None for a knowledge without not_about examples
 
     @staticmethod
     def _content(tokens: list[str]) -> list[str]:
@@ -210,7 +215,9 @@ class Matcher:
         # The classifier knows nothing of words it never saw: its confidence counts only for the
         # share of the question it can read ("difference between mitosis and meiosis" is mostly unread).
         known_share = float(idf.sum() / weights.sum())
-        learned = self.classifier.probabilities(tokens) * known_share
+        probabilities = self.classifier.probabilities(tokens)
+        learned = probabilities * known_share
+        off_topic = float(probabilities[self.off_topic_row]) if self.off_topic_row is not None else 0.0
         top = _best(base, SHAPE_CANDIDATES)
         entries = near[top]
         shape = process.cdist(
@@ -233,6 +240,8 @@ class Matcher:
                 float(wording[top[k]]),
                 float(coverage[row]),
                 float(learned[row]),
+                off_topic,
+                known_share,
             )
             for row, k in picked.items()
         ]
@@ -286,23 +295,30 @@ class Matcher:
         rival = ranked[1].score if len(ranked) > 1 else 0.0
         ranked = [c for c in ranked if c.intent_id != NOT_ABOUT]
         common = dict(question=question, normalised=normalised, candidates=tuple(ranked[:5]), reading=reading)
-        if not ranked or ranked[0].score < T.SUGGEST_SCORE:
-            score = ranked[0].score if ranked else 0.0
-            why = f"best score {score:.0f} is under the suggest threshold {T.SUGGEST_SCORE:.0f}"
-            return MatchResult("fallback", score=score, reason=why, **common)
+        if not ranked:
+            return MatchResult("fallback", score=0.0, reason="no intent shares a word with the question", **common)
         best = ranked[0]
         lead = best.score - rival
-        if best.score >= T.ANSWER_SCORE and lead >= T.ANSWER_MARGIN:
-            why = f"score {best.score:.0f} ≥ {T.ANSWER_SCORE:.0f} and {lead:.1f} ahead of the next (margin {T.ANSWER_MARGIN:.0f})"
+        # Indirect wording resembles no phrasing closely, yet the classifier may be all but sure the
+        # question is ours: then a lower score answers. Off-topic chat almost never passes both tests.
+        on_topic = best.off_topic <= T.ON_TOPIC_DOUBT and best.read >= T.ON_TOPIC_READ
+        answer_at = T.ANSWER_SCORE_ON_TOPIC if on_topic else T.ANSWER_SCORE
+        if best.score >= answer_at and lead >= T.ANSWER_MARGIN:
+            why = f"score {best.score:.0f} ≥ {answer_at:.0f} and {lead:.1f} ahead of the next (margin {T.ANSWER_MARGIN:.0f})"
+            if best.score < T.ANSWER_SCORE:
+                why += f"; the classifier puts it on topic ({best.off_topic:.0%} off-topic, {best.read:.0%} of it read)"
             return MatchResult("answer", intent_id=best.intent_id, score=best.score, reason=why, **common)
+        if best.score < T.SUGGEST_SCORE:
+            why = f"best score {best.score:.0f} is under the suggest threshold {T.SUGGEST_SCORE:.0f}"
+            return MatchResult("fallback", score=best.score, reason=why, **common)
         suggestions = tuple(
             c.intent_id
             for c in ranked[: T.MAX_SUGGESTIONS]
             if c.score >= T.SUGGEST_SCORE and best.score - c.score <= T.SUGGEST_WINDOW
         )
         why = (
-            f"score {best.score:.0f} is under the answer threshold {T.ANSWER_SCORE:.0f}"
-            if best.score < T.ANSWER_SCORE
+            f"score {best.score:.0f} is under the answer threshold {answer_at:.0f}"
+            if best.score < answer_at
             else f"the next intent is only {lead:.1f} behind (margin {T.ANSWER_MARGIN:.0f})"
         )
         return MatchResult("suggest", score=best.score, suggestions=suggestions, reason=why, **common)
