@@ -26,11 +26,8 @@ validate: $(STAMP)
 	$(BIN)/python -m bot validate
 
 eval: $(STAMP)
-	$(BIN)/python -m bot eval bench/eval/heldout.yaml
-	$(BIN)/python -m bot eval bench/eval/offtopic.yaml
-	$(BIN)/python -m bot eval bench/eval/fresh.yaml
-	$(BIN)/python -m bot eval bench/eval/fresh2.yaml
-	$(BIN)/python -m bot eval bench/eval/offtopic-fresh.yaml
+	for set in $(filter-out bench/eval/tuning.yaml,$(wildcard bench/eval/*.yaml)); do \
+		echo "== $$set"; $(BIN)/python -m bot eval $$set --misses 0 || exit 1; done
 
 bench: $(STAMP)
 	$(BIN)/python bench/matching.py

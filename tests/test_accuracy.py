@@ -24,24 +24,29 @@ def test_tuning_set(matcher: Matcher) -> None:
 
 def test_held_out_questions(matcher: Matcher) -> None:
     report = evaluate(load_questions(EVAL / "heldout.yaml"), matcher)
-    assert report.top1 >= 0.92
+    assert report.top1 >= 0.94
     assert report.wrong_answer <= 0.03
 
 
 def test_held_out_off_topic_chat_is_left_alone(matcher: Matcher) -> None:
     report = evaluate(load_questions(EVAL / "offtopic.yaml"), matcher)
-    assert report.oos_false_answer <= 0.012
+    assert report.oos_false_answer <= 0.01
 
 
-@pytest.mark.parametrize(("name", "floor"), [("fresh", 0.88), ("fresh2", 0.88), ("fresh3", 0.80)])
+@pytest.mark.parametrize(
+    ("name", "floor"), [("fresh", 0.92), ("fresh2", 0.94), ("fresh3", 0.88), ("fresh4", 0.84), ("fresh5", 0.94)]
+)
 def test_blind_questions_written_from_the_catalog_only(matcher: Matcher, name: str, floor: float) -> None:
-    """fresh3 is a third indirect wording (situations, not the topic's words), hence its lower floor."""
+    """fresh3 and fresh4 are a third indirect wording (situations, not the topic's words), hence lower floors."""
     report = evaluate(load_questions(EVAL / f"{name}.yaml"), matcher)
     assert report.top1 >= floor
     assert report.wrong_answer <= 0.03
 
 
-@pytest.mark.parametrize(("name", "ceiling"), [("offtopic-fresh", 0.02), ("offtopic-fresh2", 0.012)])
+@pytest.mark.parametrize(
+    ("name", "ceiling"),
+    [("offtopic-fresh", 0.02), ("offtopic-fresh2", 0.01), ("offtopic-fresh3", 0.01), ("offtopic-fresh4", 0.01)],
+)
 def test_blind_off_topic_chat_is_left_alone(matcher: Matcher, name: str, ceiling: float) -> None:
     """offtopic-fresh counts greetings and thanks ("ty", "yo") as off topic, which pmbot answers on purpose."""
     report = evaluate(load_questions(EVAL / f"{name}.yaml"), matcher)

@@ -217,7 +217,8 @@ class Matcher:
         known_share = float(idf.sum() / weights.sum())
         probabilities = self.classifier.probabilities(tokens)
         learned = probabilities * known_share
-        off_topic = float(probabilities[self.off_topic_row]) if self.off_topic_row is not None else 0.0
+        # Without off-topic examples the classifier cannot tell chat from questions: never sure then.
+        off_topic = float(probabilities[self.off_topic_row]) if self.off_topic_row is not None else 1.0
         top = _best(base, SHAPE_CANDIDATES)
         entries = near[top]
         shape = process.cdist(
