@@ -233,9 +233,11 @@ def why_reply(report: dict[str, Any]) -> Reply:
         lines.append(f"Why: {report['reason']}")
     if report["reading"]:
         lines.append(f"Reading: {report['reading']}")
+    if report["off_topic"] is not None:
+        lines.append(f"Classifier: {report['off_topic']:.0%} off-topic, {report['read']:.0%} of the words known")
     lines.append(
-        f"Thresholds: answer at ≥ {t['answer']:g} with a lead of ≥ {t['margin']:g} over the next intent; "
-        f"suggest at ≥ {t['suggest']:g}; below that, fall back."
+        f"Thresholds: answer at ≥ {t['answer']:g} (≥ {t['answer_on_topic']:g} when the classifier is sure it is on "
+        f"topic) with a lead of ≥ {t['margin']:g} over the next intent; suggest at ≥ {t['suggest']:g}; below that, fall back."
     )
     fields = tuple(
         Field(

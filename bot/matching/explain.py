@@ -19,7 +19,15 @@ def explain(kb: KnowledgeBase, result: MatchResult) -> dict[str, Any]:
         "suggestions": list(result.suggestions),
         "reason": result.reason,
         "reading": result.reading,
-        "thresholds": {"answer": T.ANSWER_SCORE, "margin": T.ANSWER_MARGIN, "suggest": T.SUGGEST_SCORE},
+        "thresholds": {
+            "answer": T.ANSWER_SCORE,
+            "answer_on_topic": T.ANSWER_SCORE_ON_TOPIC,
+            "margin": T.ANSWER_MARGIN,
+            "suggest": T.SUGGEST_SCORE,
+        },
+        # The classifier's view of the question as a whole (the same on every candidate).
+        "off_topic": round(result.candidates[0].off_topic, 3) if result.candidates else None,
+        "read": round(result.candidates[0].read, 3) if result.candidates else None,
         "candidates": [
             {
                 "intent": c.intent_id,
@@ -44,9 +52,12 @@ def explain_text(report: dict[str, Any]) -> str:
         f"Decision:   {report['decision']}" + (f" → {report['intent']}" if report["intent"] else "")
         + (f" (suggests {', '.join(report['suggestions'])})" if report["suggestions"] else ""),
         f"Why:        {report['reason']}",
-        f"Thresholds: answer ≥ {t['answer']:.0f} with a lead of ≥ {t['margin']:.0f}; suggest ≥ {t['suggest']:.0f}",
-        "Top intents:",
+        f"Thresholds: answer ≥ {t['answer']:.0f} (≥ {t['answer_on_topic']:.0f} when surely on topic) with a lead of "
+        f"≥ {t['margin']:.0f}; suggest ≥ {t['suggest']:.0f}",
     ]
+    if report["off_topic"] is not None:
+        lines.append(f"Classifier: {report['off_topic']:.0%} off-topic, {report['read']:.0%} of the words known")
+    lines.append("Top intents:")
     for n, c in enumerate(report["candidates"], 1):
         lines.append(f"  {n}. {c['score']:6.1f}  {c['intent']}  ← \"{c['matched']}\"")
     return "\n".join(lines)

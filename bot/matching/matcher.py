@@ -305,7 +305,8 @@ class Matcher:
         on_topic = best.off_topic <= T.ON_TOPIC_DOUBT and best.read >= T.ON_TOPIC_READ
         answer_at = T.ANSWER_SCORE_ON_TOPIC if on_topic else T.ANSWER_SCORE
         if best.score >= answer_at and lead >= T.ANSWER_MARGIN:
-            why = f"score {best.score:.0f} ≥ {answer_at:.0f} and {lead:.1f} ahead of the next (margin {T.ANSWER_MARGIN:.0f})"
+            passed = T.ANSWER_SCORE if best.score >= T.ANSWER_SCORE else answer_at
+            why = f"score {best.score:.0f} ≥ {passed:.0f} and {lead:.1f} ahead of the next (margin {T.ANSWER_MARGIN:.0f})"
             if best.score < T.ANSWER_SCORE:
                 why += f"; the classifier puts it on topic ({best.off_topic:.0%} off-topic, {best.read:.0%} of it read)"
             return MatchResult("answer", intent_id=best.intent_id, score=best.score, reason=why, **common)
