@@ -34,10 +34,11 @@ def test_held_out_off_topic_chat_is_left_alone(matcher: Matcher) -> None:
 
 
 @pytest.mark.parametrize(
-    ("name", "floor"), [("fresh", 0.92), ("fresh2", 0.94), ("fresh3", 0.88), ("fresh4", 0.84), ("fresh5", 0.94)]
+    ("name", "floor"),
+    [("fresh", 0.92), ("fresh2", 0.94), ("fresh3", 0.88), ("fresh4", 0.86), ("fresh5", 0.94), ("fresh6", 0.88)],
 )
 def test_blind_questions_written_from_the_catalog_only(matcher: Matcher, name: str, floor: float) -> None:
-    """fresh3 and fresh4 are a third indirect wording (situations, not the topic's words), hence lower floors."""
+    """fresh3, fresh4 (a third) and fresh6 (three fifths) are indirect wording, situations rather than the topic's words."""
     report = evaluate(load_questions(EVAL / f"{name}.yaml"), matcher)
     assert report.top1 >= floor
     assert report.wrong_answer <= 0.03
@@ -45,7 +46,7 @@ def test_blind_questions_written_from_the_catalog_only(matcher: Matcher, name: s
 
 @pytest.mark.parametrize(
     ("name", "ceiling"),
-    [("offtopic-fresh", 0.02), ("offtopic-fresh2", 0.01), ("offtopic-fresh3", 0.01), ("offtopic-fresh4", 0.01)],
+    [("offtopic-fresh", 0.02)] + [(f"offtopic-fresh{n}", 0.01) for n in range(2, 6)],
 )
 def test_blind_off_topic_chat_is_left_alone(matcher: Matcher, name: str, ceiling: float) -> None:
     """offtopic-fresh counts greetings and thanks ("ty", "yo") as off topic, which pmbot answers on purpose."""

@@ -135,8 +135,9 @@ class Matcher:
         raw.sort(key=lambda item: row_of_intent[item[0]])
         self.topic_entries = sum(1 for intent_id, *_ in raw if intent_id != NOT_ABOUT)  # NOT_ABOUT's rows come last
         self.entry_text = [text for _, text, _, _ in raw]
-        self.entry_content = [" ".join(sorted(content)) for _, _, content, _ in raw]
-        self.entry_shape = [shape for _, _, _, shape in raw]
+        # Object arrays: picking the few phrasings to compare by an index array is one C call.
+        self.entry_content = np.array([" ".join(sorted(content)) for _, _, content, _ in raw], dtype=object)
+        self.entry_shape = np.array([shape for _, _, _, shape in raw], dtype=object)
         self.verbatim = {shape: intent_id for intent_id, _, _, shape in raw}  # a phrasing typed word for word
         self.entry_intent = np.array([row_of_intent[i] for i, _, _, _ in raw], dtype=np.intp)
 
@@ -209,7 +210,7 @@ class Matcher:
         near = np.concatenate([_best(by_words[:split], WORDING_CANDIDATES), split + _best(by_words[split:], OFF_TOPIC_CANDIDATES)])
         sorted_content = " ".join(sorted(content))
         wording = process.cdist(
-            [sorted_content], [self.entry_content[i] for i in near.tolist()], scorer=fuzz.ratio, dtype=np.float32
+            [sorted_content], self.entry_content[near].tolist(), scorer=fuzz.ratio, dtype=np.float32
         )[0] / 100
         base = by_words[near] + T.WEIGHT_WORDING * wording
         # The classifier knows nothing of words it never saw: its confidence counts only for the
@@ -222,7 +223,7 @@ class Matcher:
         top = _best(base, SHAPE_CANDIDATES)
         entries = near[top]
         shape = process.cdist(
-            [" ".join(tokens)], [self.entry_shape[i] for i in entries.tolist()], scorer=fuzz.ratio, dtype=np.float32
+            [" ".join(tokens)], self.entry_shape[entries].tolist(), scorer=fuzz.ratio, dtype=np.float32
         )[0] / 100
         rows = self.entry_intent[entries]
         scores = 100 * (base[top] + T.WEIGHT_SHAPE * shape + T.WEIGHT_LEARNED * learned[rows])
