@@ -44,9 +44,9 @@ class IntentClassifier:
         vectors = [self._tfidf(g) for g in grams]
         features = csr_matrix(
             (
-                np.fromiter((v for vector in vectors for v in vector.values()), dtype=np.float32),
-                np.fromiter((c for vector in vectors for c in vector), dtype=np.intp),
-                np.cumsum([0] + [len(vector) for vector in vectors]),
+                np.concatenate([values / _length(values) for _, values in vectors]),
+                np.fromiter((c for columns, _ in vectors for c in columns), dtype=np.intp),
+                np.cumsum([0] + [len(columns) for columns, _ in vectors]),
             ),
             shape=(len(vectors), len(kept)),
         )
@@ -57,22 +57,23 @@ class IntentClassifier:
         words = [t if t in self.vocabulary else UNKNOWN for t in tokens]
         return words + [f"{a} {b}" for a, b in zip(words, words[1:])]
 
-    def _tfidf(self, grams: list[str]) -> dict[int, float]:
-        """Sub-linear tf-idf of the known grams, unit length: a long message weighs no more than a short one.
-
-        Plain Python: a question has a dozen grams, too few for NumPy's per-call cost to pay off.
-        """
-        counts = Counter(column for g in grams if (column := self.column.get(g)) is not None)
-        values = {c: (1 + math.log(n)) * self.idf[c] for c, n in counts.items()}
-        norm = math.sqrt(sum(v * v for v in values.values())) or 1.0
-        return {c: v / norm for c, v in values.items()}
+    def _tfidf(self, grams: list[str]) -> tuple[list[int], np.ndarray]:
+        """Sub-linear tf-idf of the known grams: their columns and values, not yet of unit length."""
+        counts = Counter([self.column[g] for g in grams if g in self.column])
+        values = [(1 + math.log(n)) * self.idf[c] for c, n in counts.items()]
+        return list(counts), np.array(values, dtype=np.float32)
 
     def probabilities(self, tokens: list[str]) -> np.ndarray:
         """One probability per label, in the order of `labels`."""
-        vector = self._tfidf(self._grams(tokens))
-        logits = self.bias + np.fromiter(vector.values(), np.float32, len(vector)) @ self.weights[list(vector)]
+        columns, values = self._tfidf(self._grams(tokens))
+        # Scaling the logits is scaling the vector to unit length: a long message weighs no more than a short one.
+        logits = (values @ self.weights[columns]) / _length(values) + self.bias
         exp = np.exp(logits - logits.max())
         return exp / exp.sum()
+
+
+def _length(values: np.ndarray) -> float:
+    return math.sqrt(float(values @ values)) or 1.0
 
 
 def _fit(features: csr_matrix, target: np.ndarray, classes: int) -> tuple[np.ndarray, np.ndarray]:

@@ -22,7 +22,7 @@ from bot.matching.normalise import MAX_INPUT_CHARS, STOP_WORDS, Normaliser
 
 Kind = Literal["answer", "suggest", "fallback"]
 
-WORDING_CANDIDATES = 160  # phrasings of intents compared letter by letter
+WORDING_CANDIDATES = 96  # phrasings of intents compared letter by letter
 SHAPE_CANDIDATES = 32  # of those, phrasings whose word order is compared in full
 OFF_TOPIC_CANDIDATES = 16  # and at most this many off-topic examples besides
 ROLE_WORDS = ("product", "project", "program")  # after normalisation: PdM, proj mgmt… become these
@@ -188,7 +188,7 @@ class Matcher:
             self._mismatch[named] = np.clip(gap, 0.0, 1.0)[self.entry_intent]
         return self._mismatch[named]
 
-    def rank(self, tokens: list[str], limit: int = 8) -> list[Candidate]:
+    def rank(self, tokens: list[str], limit: int = 6) -> list[Candidate]:
         """The best-scoring intents for the tokens, best first."""
         content = self._content(tokens)
         known = [t for t in content if t in self.column]
