@@ -194,11 +194,11 @@ class Matcher:
         known = [t for t in content if t in self.column]
         if not known:
             return []
-        weights = np.array([self.weight(t) for t in content], dtype=np.float32)
+        weights = [self.weight(t) for t in content]  # a handful of words: plain Python beats NumPy's per-call cost
         columns = [self.column[t] for t in known]
         idf = np.array([self.idf[t] for t in known], dtype=np.float32)
-        overlap = self.entry_vectors[:, columns] @ idf / float(np.linalg.norm(weights))
-        coverage = self.intent_vocab[:, columns] @ idf / float(weights.sum())
+        overlap = self.entry_vectors[:, columns] @ idf / math.sqrt(sum(w * w for w in weights))
+        coverage = self.intent_vocab[:, columns] @ idf / sum(weights)
         by_words = T.WEIGHT_OVERLAP * overlap + T.WEIGHT_COVERAGE * coverage[self.entry_intent]
         if (mismatch := self._role_mismatch(content)) is not None:
             by_words -= T.ROLE_MISMATCH_PENALTY * mismatch
@@ -215,7 +215,7 @@ class Matcher:
         base = by_words[near] + T.WEIGHT_WORDING * wording
         # The classifier knows nothing of words it never saw: its confidence counts only for the
         # share of the question it can read ("difference between mitosis and meiosis" is mostly unread).
-        known_share = float(idf.sum() / weights.sum())
+        known_share = sum(self.idf[t] for t in known) / sum(weights)
         probabilities = self.classifier.probabilities(tokens)
         learned = probabilities * known_share
         # Without off-topic examples the classifier cannot tell chat from questions: never sure then.

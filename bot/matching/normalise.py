@@ -176,6 +176,7 @@ class Normaliser:
         counts.update(variants)
         # Ties go to the word the knowledge uses most ("creap" -> "creep", not "cheap").
         self._typo_targets = sorted((t for t in counts if len(t) >= 5 and not t.isdigit()), key=lambda t: -counts[t])
+        self._targets_by_length: dict[tuple[int, int], list[str]] = {}
         self._corrections: dict[str, str] = {}  # the knowledge's own typos, fixed for good
         self._seen: dict[str, str] = {}  # questions' unknown words, as corrected so far
         # Phrasings carry deliberate typos ("managment", "salery"). Left alone they
@@ -241,11 +242,21 @@ class Normaliser:
     def _nearest(self, token: str, exclude: str | None = None) -> str:
         max_edits = 1 if len(token) < 8 else 2
         for target, distance, _ in process.extract(
-            token, self._typo_targets, scorer=OSA.distance, score_cutoff=max_edits, limit=3
+            token, self._targets_of_length(len(token), max_edits), scorer=OSA.distance, score_cutoff=max_edits, limit=3
         ):
             if target != exclude and target not in self._corrections:
                 return target
         return token
+
+    def _targets_of_length(self, length: int, edits: int) -> list[str]:
+        """The typo targets within `edits` letters of `length`, in the same order: no other can be that close.
+
+        Comparing a new word with only these is what keeps a message full of unknown words fast.
+        """
+        key = (length, edits)
+        if key not in self._targets_by_length:
+            self._targets_by_length[key] = [t for t in self._typo_targets if abs(len(t) - length) <= edits]
+        return self._targets_by_length[key]
 
     def apply_synonyms(self, tokens: list[str]) -> list[str]:
         out: list[str] = []
