@@ -26,7 +26,7 @@ from bot.discord.cogs.questions import Questions
 from bot.discord.cooldown import QuestionCooldown
 from bot.discord.errors import SORRY, CooldownActive, NotModerator, guarded, on_event_error, on_interaction_error
 from bot.discord.kb_replies import problems_block
-from bot.discord.keeper import KnowledgeKeeper
+from bot.keeper import KnowledgeKeeper
 from bot.discord.render import AskButton, TopicsSelect, VoteButton
 from bot.knowledge import Problem
 from bot.service import KnowledgeService

@@ -20,7 +20,7 @@ import pytest
 from bot.config import Settings
 from bot.discord.app import PMBot
 from bot.discord.kb_replies import feedback_reply, gaps_reply, why_reply
-from bot.discord.keeper import KnowledgeKeeper
+from bot.keeper import KnowledgeKeeper
 from bot.discord.render import NO_PINGS, to_embed
 from bot.knowledge import KnowledgeError
 from bot.matching.explain import explain

@@ -30,7 +30,7 @@ from bot.config import Settings
 from bot.discord.cooldown import QuestionCooldown
 from bot.discord.errors import on_event_error, on_interaction_error
 from bot.discord.kb_replies import edit_refused_reply
-from bot.discord.keeper import KnowledgeKeeper
+from bot.keeper import KnowledgeKeeper
 from bot.discord.render import DYNAMIC_ITEMS, NO_PINGS, to_embed
 from bot.knowledge import KnowledgeError
 from bot.knowledge.watch import watch_knowledge

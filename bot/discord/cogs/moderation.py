@@ -4,7 +4,7 @@ What it offers follows the moderator workflow in the README: find what pmbot
 misses (gaps, feedback), see why a question matched what it matched (why),
 change the knowledge safely (upload, rollback, reload, download) and check
 what is loaded (status). Every change goes through the bot's
-:class:`~bot.discord.keeper.KnowledgeKeeper`, the same path the file watcher
+:class:`~bot.keeper.KnowledgeKeeper`, the same path the file watcher
 uses; what the replies say is in :mod:`bot.discord.kb_replies`. Replies are
 ephemeral: gaps quote what users asked, and the rest is of use only to the
 moderator who asked.

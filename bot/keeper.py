@@ -7,8 +7,9 @@ or an upload and the watcher noticing the file that upload just wrote. Each
 then reports its own diff, and none can swap in knowledge older than what
 another has just installed.
 
-Nothing here touches Discord; the blocking parts (reading, parsing, indexing,
-writing files) run in a thread so the bot keeps answering meanwhile.
+Nothing here touches Discord, so it lives beside the service; the blocking
+parts (reading, parsing, indexing, writing files) run in a thread so the bot
+keeps answering meanwhile.
 """
 
 from __future__ import annotations
