@@ -321,6 +321,17 @@ async def test_help_channel_is_silent_on_fallback_and_not_logged(service: Knowle
     assert bot.cooldown.retry_after(message.author.id) == 0  # a silent miss does not use up the asker's quota
 
 
+async def test_small_talk_is_answered_only_when_addressed(service: KnowledgeService) -> None:
+    for text in ("hi all, how are you?", "thanks! did that fix it for you too?"):
+        assert service.ask(text).result.intent_id in {"greeting", "thanks"}
+        in_help = mock_message(text, channel=mock_text_channel(HELP_CHANNEL_ID))
+        await Questions(make_bot(service)).on_message(in_help)
+        in_help.channel.send.assert_not_awaited()
+        addressed = mock_message(f"<@{BOT_ID}> {text}")
+        await Questions(make_bot(service)).on_message(addressed)
+        assert sent_embed(addressed.channel).title == service.kb.intents[service.ask(text).result.intent_id].title
+
+
 async def test_direct_fallback_is_answered_and_logged(service: KnowledgeService) -> None:
     bot = make_bot(service)
     message = mock_message(f"<@{BOT_ID}> best pizza topping?")

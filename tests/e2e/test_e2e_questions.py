@@ -99,6 +99,9 @@ def test_help_channel_stays_silent_on_chat_and_off_topic(fake: FakeDiscord, bot,
     chatter = [
         fake.send_message(HELP_CHANNEL, "what's the weather like in Lisbon today?", author=user),  # a question, off-topic
         fake.send_message(HELP_CHANNEL, "lol same, product managers are great", author=user),  # not a question
+        fake.send_message(HELP_CHANNEL, "hi all, how are you?", author=user),  # small talk for the room, not for pmbot
+        fake.send_message(HELP_CHANNEL, "hey everyone, how's it going?", author=user),
+        fake.send_message(HELP_CHANNEL, "thanks! did that fix it for you too?", author=user),
         fake.send_message("general", "What is project management?", author=user),  # not a help channel, no mention
     ]
     settle_with_sentinel(fake, "general", new_user())

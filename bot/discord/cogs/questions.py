@@ -29,6 +29,10 @@ if TYPE_CHECKING:
 
 log = logging.getLogger("pmbot.questions")
 
+# Said to the room, not to pmbot: in a help channel a hello or a thank-you gets a reply only when it
+# mentions the bot ("good morning everyone", "thanks, that fixed it" are for the people there).
+SMALL_TALK = frozenset({"greeting", "thanks"})
+
 
 def cooldown_notice(retry_after: float) -> str:
     return (
@@ -65,8 +69,11 @@ class Questions(commands.Cog):
                 await self._reply(message, message_kwargs(help_reply(self.bot.service.kb)))
             return
         answer = self.bot.service.ask(heard.text)
-        if not heard.direct and answer.result.kind == "fallback":
-            log.debug("silent on fallback in help channel %s (message %s)", message.channel.id, message.id)
+        result = answer.result
+        if not heard.direct and (
+            result.kind == "fallback" or {result.intent_id, *result.suggestions} - {None} <= SMALL_TALK
+        ):
+            log.debug("silent on %s in help channel %s (message %s)", result.kind, message.channel.id, message.id)
             return
         if not await self._allowed(message):
             return
