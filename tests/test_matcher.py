@@ -33,6 +33,12 @@ def test_indirect_wording_is_answered_when_the_classifier_is_sure_it_is_on_topic
     assert result.candidates[0].off_topic <= T.ON_TOPIC_DOUBT
 
 
+def test_an_unsure_question_the_classifier_places_on_topic_gets_suggestions_not_a_shrug(matcher: Matcher) -> None:
+    result = matcher.match("how would I go from organising builds to owning the app's direction?")
+    assert result.kind == "suggest" and "switch-project-to-product" in result.suggestions
+    assert result.score < T.SUGGEST_SCORE, "suggested thanks to the classifier's certainty"
+
+
 def test_a_question_buried_in_a_long_message_is_found(matcher: Matcher) -> None:
     message = (
         "Hey all, long time lurker here. I work at a logistics company and we just reorganised the whole "

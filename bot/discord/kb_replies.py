@@ -237,7 +237,8 @@ def why_reply(report: dict[str, Any]) -> Reply:
         lines.append(f"Classifier: {report['off_topic']:.0%} off-topic, {report['read']:.0%} of the words known")
     lines.append(
         f"Thresholds: answer at ≥ {t['answer']:g} (≥ {t['answer_on_topic']:g} when the classifier is sure it is on "
-        f"topic) with a lead of ≥ {t['margin']:g} over the next intent; suggest at ≥ {t['suggest']:g}; below that, fall back."
+        f"topic) with a lead of ≥ {t['margin']:g} over the next intent; suggest at ≥ {t['suggest']:g} "
+        f"(≥ {t['suggest_on_topic']:g} when sure it is on topic); below that, fall back."
     )
     fields = tuple(
         Field(

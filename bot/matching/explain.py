@@ -24,6 +24,7 @@ def explain(kb: KnowledgeBase, result: MatchResult) -> dict[str, Any]:
             "answer_on_topic": T.ANSWER_SCORE_ON_TOPIC,
             "margin": T.ANSWER_MARGIN,
             "suggest": T.SUGGEST_SCORE,
+            "suggest_on_topic": T.SUGGEST_SCORE_ON_TOPIC,
         },
         # The classifier's view of the question as a whole (the same on every candidate).
         "off_topic": round(result.candidates[0].off_topic, 3) if result.candidates else None,
@@ -53,7 +54,7 @@ def explain_text(report: dict[str, Any]) -> str:
         + (f" (suggests {', '.join(report['suggestions'])})" if report["suggestions"] else ""),
         f"Why:        {report['reason']}",
         f"Thresholds: answer ≥ {t['answer']:.0f} (≥ {t['answer_on_topic']:.0f} when surely on topic) with a lead of "
-        f"≥ {t['margin']:.0f}; suggest ≥ {t['suggest']:.0f}",
+        f"≥ {t['margin']:.0f}; suggest ≥ {t['suggest']:.0f} (≥ {t['suggest_on_topic']:.0f} when surely on topic)",
     ]
     if report["off_topic"] is not None:
         lines.append(f"Classifier: {report['off_topic']:.0%} off-topic, {report['read']:.0%} of the words known")

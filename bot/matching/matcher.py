@@ -311,13 +311,14 @@ class Matcher:
             if best.score < T.ANSWER_SCORE:
                 why += f"; the classifier puts it on topic ({best.off_topic:.0%} off-topic, {best.read:.0%} of it read)"
             return MatchResult("answer", intent_id=best.intent_id, score=best.score, reason=why, **common)
-        if best.score < T.SUGGEST_SCORE:
-            why = f"best score {best.score:.0f} is under the suggest threshold {T.SUGGEST_SCORE:.0f}"
+        suggest_at = T.SUGGEST_SCORE_ON_TOPIC if on_topic else T.SUGGEST_SCORE
+        if best.score < suggest_at:
+            why = f"best score {best.score:.0f} is under the suggest threshold {suggest_at:.0f}"
             return MatchResult("fallback", score=best.score, reason=why, **common)
         suggestions = tuple(
             c.intent_id
             for c in ranked[: T.MAX_SUGGESTIONS]
-            if c.score >= T.SUGGEST_SCORE and best.score - c.score <= T.SUGGEST_WINDOW
+            if c.score >= suggest_at and best.score - c.score <= T.SUGGEST_WINDOW
         )
         why = (
             f"score {best.score:.0f} is under the answer threshold {answer_at:.0f}"

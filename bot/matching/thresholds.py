@@ -51,6 +51,9 @@ MIN_INFORMATION = 0.6
 READING_MARGIN = 8.0
 # From here up to an answer, the bot offers "Did you mean…" suggestions.
 SUGGEST_SCORE = 45.0
+# …and from this lower score when the classifier is all but sure the question is on topic
+# (see ANSWER_SCORE_ON_TOPIC): "Did you mean…" with the right intent beats "I don't know".
+SUGGEST_SCORE_ON_TOPIC = 35.0
 # Suggestions are intents scoring within this distance of the best one.
 SUGGEST_WINDOW = 12.0
 MAX_SUGGESTIONS = 3

@@ -90,7 +90,8 @@ def test_why_shows_the_decision_thresholds_and_scores(fake: FakeDiscord, bot, se
     assert "**Decision: suggest** · suggests " in result["description"]
     t = report["thresholds"]
     assert (f"Thresholds: answer at ≥ {t['answer']:g} (≥ {t['answer_on_topic']:g} when the classifier is sure it is on "
-            f"topic) with a lead of ≥ {t['margin']:g} over the next intent; suggest at ≥ {t['suggest']:g}") in result["description"]
+            f"topic) with a lead of ≥ {t['margin']:g} over the next intent; suggest at ≥ {t['suggest']:g} "
+            f"(≥ {t['suggest_on_topic']:g} when sure it is on topic)") in result["description"]
     assert f"Classifier: {report['off_topic']:.0%} off-topic" in result["description"]
     top = [f"{n}. {c['intent']}: {c['score']:.1f}" for n, c in enumerate(report["candidates"], 1)]
     assert [f["name"] for f in result["fields"]] == top and len(top) == 5
