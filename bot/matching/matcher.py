@@ -195,10 +195,12 @@ class Matcher:
         if not known:
             return []
         weights = [self.weight(t) for t in content]  # a handful of words: plain Python beats NumPy's per-call cost
+        total = sum(weights)
+        known_idf = [self.idf[t] for t in known]
         columns = [self.column[t] for t in known]
-        idf = np.array([self.idf[t] for t in known], dtype=np.float32)
+        idf = np.array(known_idf, dtype=np.float32)
         overlap = self.entry_vectors[:, columns] @ idf / math.sqrt(sum(w * w for w in weights))
-        coverage = self.intent_vocab[:, columns] @ idf / sum(weights)
+        coverage = self.intent_vocab[:, columns] @ idf / total
         by_words = T.WEIGHT_OVERLAP * overlap + T.WEIGHT_COVERAGE * coverage[self.entry_intent]
         if (mismatch := self._role_mismatch(content)) is not None:
             by_words -= T.ROLE_MISMATCH_PENALTY * mismatch
@@ -215,7 +217,7 @@ class Matcher:
         base = by_words[near] + T.WEIGHT_WORDING * wording
         # The classifier knows nothing of words it never saw: its confidence counts only for the
         # share of the question it can read ("difference between mitosis and meiosis" is mostly unread).
-        known_share = sum(self.idf[t] for t in known) / sum(weights)
+        known_share = sum(known_idf) / total
         probabilities = self.classifier.probabilities(tokens)
         learned = probabilities * known_share
         # Without off-topic examples the classifier cannot tell chat from questions: never sure then.
