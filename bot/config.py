@@ -6,6 +6,7 @@ variable, not surface hours later as a bot that silently ignores a channel.
 
 from __future__ import annotations
 
+import math
 import os
 from dataclasses import dataclass
 from pathlib import Path
@@ -131,7 +132,7 @@ def _positive_int(raw: str) -> int:
 
 def _positive_float(raw: str) -> float:
     value = float(raw)
-    if value <= 0:
+    if not math.isfinite(value) or value <= 0:  # float() also reads "nan" and "inf"
         raise ValueError
     return value
 

@@ -32,12 +32,13 @@ MOD_LOG_FOOTER = "pmbot reloads the knowledge files when they change on disk · 
 
 
 def _relative(problem: Problem, folder: Path | None) -> str:
-    """``FILE:LINE: message`` with FILE relative to the knowledge folder: shorter, and no server paths shown."""
+    """``FILE:LINE: message`` with every file relative to the knowledge folder: shorter, and no server paths shown.
+
+    Messages name other files too ("also under intent X (FOLDER/basics.yaml:30)"), so every occurrence goes.
+    """
     text = str(problem)
     if folder is not None:
-        prefix = str(folder).rstrip("/" + os.sep) + os.sep
-        if text.startswith(prefix):
-            text = text[len(prefix):]
+        text = text.replace(str(folder).rstrip("/" + os.sep) + os.sep, "")
     return text
 
 
@@ -178,7 +179,7 @@ def status_reply(kb: KnowledgeBase, path: str) -> Reply:
         ),
         Field(f"Source files ({len(kb.sources)})", limits.clip(files, limits.EMBED_FIELD_VALUE)),
     )
-    return Reply("info", "Knowledge status", f"Folder: `{path}`", INFO_COLOUR, fields, footer=MOD_FOOTER).fitted()
+    return Reply("info", "Knowledge status", f"Folder: `{Path(path).name}/`", INFO_COLOUR, fields, footer=MOD_FOOTER).fitted()
 
 
 def _listing_reply(title: str, intro: str, lines: Sequence[str], colour: int = INFO_COLOUR) -> Reply:
