@@ -92,7 +92,13 @@ MIGRATIONS: Final[tuple[tuple[str, ...], ...]] = (
         """,
         "CREATE INDEX feedback_votes_voted_at ON feedback_votes (voted_at)",
     ),
+    # 3 (branch ops): the question as the user wrote it, so moderators read their words, not the
+    # normalised text the matcher used. NULL in rows recorded before this step.
+    ("ALTER TABLE unanswered_questions ADD COLUMN original_text TEXT",),
 )
+
+#: Longest original question kept: a Discord message can hold 4,000 characters; a gap report needs far fewer.
+ORIGINAL_TEXT_LIMIT: Final[int] = 1000
 
 #: The schema version this code writes and understands.
 SCHEMA_VERSION: Final[int] = len(MIGRATIONS)
@@ -151,7 +157,9 @@ class UnansweredQuestion:
     """A question the bot could only guess at ("suggest") or not answer ("fallback").
 
     Kept so maintainers can see which questions the knowledge base is missing.
-    ``text`` is the normalised question text. ``asked_at`` must be
+    ``text`` is the normalised question text (what near-duplicates are grouped by);
+    ``original_text`` is what the user wrote (what moderators read), None in rows
+    recorded before pmbot kept it, clipped to :data:`ORIGINAL_TEXT_LIMIT`. ``asked_at`` must be
     timezone-aware and is converted to UTC. ``user_id`` is only persisted by a
     store created with ``store_user_ids=True``; see :class:`SqliteStore`.
     """
@@ -164,9 +172,12 @@ class UnansweredQuestion:
     best_intent: str | None
     score: float
     user_id: int | None = None
+    original_text: str | None = None
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "asked_at", _require_aware(self.asked_at, "asked_at"))
+        if self.original_text is not None:
+            object.__setattr__(self, "original_text", self.original_text[:ORIGINAL_TEXT_LIMIT])
         if self.kind not in _KINDS:
             raise ValueError(f"kind must be one of {sorted(_KINDS)}, got {self.kind!r}")
         score = float(self.score)
@@ -387,8 +398,8 @@ class SqliteStore:
         user_id = q.user_id if self._store_user_ids else None
         await self._write(
             "INSERT INTO unanswered_questions"
-            " (asked_at, guild_id, channel_id, user_id, text, kind, best_intent, score)"
-            " VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+            " (asked_at, guild_id, channel_id, user_id, text, kind, best_intent, score, original_text)"
+            " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
             (
                 _encode_time(q.asked_at, "asked_at"),
                 q.guild_id,
@@ -398,13 +409,14 @@ class SqliteStore:
                 q.kind,
                 q.best_intent,
                 q.score,
+                q.original_text,
             ),
         )
 
     async def unanswered(self, since: datetime) -> list[UnansweredQuestion]:
         """Questions asked at or after ``since`` (aware datetime), oldest first."""
         rows = await self._read(
-            "SELECT asked_at, guild_id, channel_id, text, kind, best_intent, score, user_id"
+            "SELECT asked_at, guild_id, channel_id, text, kind, best_intent, score, user_id, original_text"
             " FROM unanswered_questions WHERE asked_at >= ? ORDER BY asked_at, id",
             (_encode_time(since, "since"),),
         )
@@ -418,8 +430,9 @@ class SqliteStore:
                 best_intent=best_intent,
                 score=score,
                 user_id=user_id,
+                original_text=original_text,
             )
-            for asked_at, guild_id, channel_id, text, kind, best_intent, score, user_id in rows
+            for asked_at, guild_id, channel_id, text, kind, best_intent, score, user_id, original_text in rows
         ]
 
     # -- feedback --------------------------------------------------------------

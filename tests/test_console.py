@@ -12,7 +12,7 @@ from tests.test_cli import pmbot
 
 
 def chat(*lines: str) -> str:
-    out = pmbot("run", stdin="".join(f"{line}\n" for line in lines))
+    out = pmbot("run", "--console", stdin="".join(f"{line}\n" for line in lines))
     assert out.returncode == 0, out.stderr
     return out.stdout
 
@@ -60,7 +60,7 @@ def test_end_of_input_exits_cleanly() -> None:
 def test_ctrl_c_exits_cleanly() -> None:
     env = clean_env()
     proc = subprocess.Popen(
-        [sys.executable, "-m", "bot", "run"],
+        [sys.executable, "-m", "bot", "run", "--console"],
         stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, cwd=ROOT, env=env,
     )
     assert proc.stdout is not None

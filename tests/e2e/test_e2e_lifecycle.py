@@ -130,9 +130,20 @@ def test_sigint_too(own_fake: FakeDiscord, shared_knowledge: Path, tmp_path: Pat
     bot.terminate()
 
 
+def test_without_a_token_or_a_terminal_run_fails_clearly(shared_knowledge: Path, tmp_path: Path) -> None:
+    """A container started without DISCORD_TOKEN must not look healthy: no console chat on an empty stdin."""
+    done = subprocess.run(
+        [sys.executable, "-m", "bot", "run"], stdin=subprocess.DEVNULL, env=clean_env(PMBOT_KNOWLEDGE=str(shared_knowledge)),
+        cwd=tmp_path, capture_output=True, text=True, timeout=60,
+    )
+    assert done.returncode == 1
+    assert "DISCORD_TOKEN is not set" in done.stderr and "--console" in done.stderr
+    assert done.stdout == "" and "Traceback" not in done.stderr
+
+
 def test_console_chat_still_works_without_a_token(shared_knowledge: Path, tmp_path: Path) -> None:
     done = subprocess.run(
-        [sys.executable, "-m", "bot", "run"],
+        [sys.executable, "-m", "bot", "run", "--console"],
         input="What is project management?\n/quit\n",
         env=clean_env(PMBOT_KNOWLEDGE=str(shared_knowledge)),
         cwd=tmp_path,
