@@ -43,6 +43,8 @@ class Settings:
     mod_log_channel_id: int | None = None
     knowledge_backups: int = 5
     upload_max_bytes: int = 256_000
+    health_port: int | None = None
+    health_host: str = "127.0.0.1"
 
 
 def read_dotenv(path: Path) -> dict[str, str]:
@@ -110,6 +112,8 @@ def load_settings(environ: Mapping[str, str] | None = None, dotenv: Path | None 
         mod_log_channel_id=get("PMBOT_MOD_LOG_CHANNEL", _snowflake, None, "a channel id"),
         knowledge_backups=get("PMBOT_KNOWLEDGE_BACKUPS", _positive_int, 5, "how many previous versions to keep, ≥ 1"),
         upload_max_bytes=get("PMBOT_UPLOAD_MAX_BYTES", _positive_int, 256_000, "a size in bytes, ≥ 1"),
+        health_port=get("PMBOT_HEALTH_PORT", _port, None, "a TCP port, 1-65535 (0: any free port)"),
+        health_host=env.get("PMBOT_HEALTH_HOST", "").strip() or "127.0.0.1",
     )
     if problems:
         raise ConfigError("Configuration problems (set these in the environment or .env):\n  " + "\n  ".join(problems))
@@ -126,6 +130,13 @@ def _snowflake(raw: str) -> int:
 def _positive_int(raw: str) -> int:
     value = int(raw)
     if value < 1:
+        raise ValueError
+    return value
+
+
+def _port(raw: str) -> int:
+    value = int(raw)
+    if not 0 <= value <= 65535:
         raise ValueError
     return value
 

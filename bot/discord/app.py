@@ -29,6 +29,7 @@ from discord.ext import commands
 from bot.config import Settings
 from bot.discord.cooldown import QuestionCooldown
 from bot.discord.errors import on_event_error, on_interaction_error
+from bot.discord.health import HealthServer, Metrics
 from bot.discord.kb_replies import edit_refused_reply
 from bot.keeper import KnowledgeKeeper
 from bot.discord.render import DYNAMIC_ITEMS, NO_PINGS, to_embed
@@ -112,6 +113,7 @@ class PMBot(commands.Bot):
         self.auto_sync = auto_sync
         self.cooldown = QuestionCooldown(settings.cooldown_rate, settings.cooldown_seconds)
         self.keeper = KnowledgeKeeper(service, keep=settings.knowledge_backups, max_bytes=settings.upload_max_bytes)
+        self.metrics = Metrics(self)
         self._watcher: asyncio.Task[None] | None = None
 
     async def setup_hook(self) -> None:
@@ -274,9 +276,19 @@ async def _serve(settings: Settings, service: KnowledgeService) -> int:
         except (NotImplementedError, RuntimeError):  # Windows: Ctrl-C still raises KeyboardInterrupt
             pass
     bot = PMBot(settings, service, store)
+    health = None
+    if settings.health_port is not None:
+        health = HealthServer(bot, bot.metrics, settings.health_host, settings.health_port)
+        try:
+            await health.start()
+        except OSError as exc:
+            await store.close()
+            return _fatal(f"cannot serve /healthz on {settings.health_host}:{settings.health_port} (PMBOT_HEALTH_PORT): {exc}")
     try:
         return await _run_until_stopped(bot, settings.discord_token or "", stop)
     finally:
+        if health is not None:
+            await health.stop()
         await store.close()
         log.info("stopped")
 
