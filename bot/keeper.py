@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import asyncio
 
+from bot.background import in_background_thread
 from bot.knowledge import KnowledgeDiff, KnowledgeError, Problem
 from bot.knowledge.files import Backup, KnowledgeFiles
 from bot.matching import Matcher
@@ -51,9 +52,9 @@ class KnowledgeKeeper:
         if not self.service.path.is_dir():
             raise KnowledgeError([Problem(name, 1, "uploads need PMBOT_KNOWLEDGE to be a folder, not a single file")])
         async with self._lock:
-            text, kb = await asyncio.to_thread(self.files.check_upload, name, data)
-            matcher = await asyncio.to_thread(Matcher, kb)
-            backup = await asyncio.to_thread(self.files.install, name, text)
+            text, kb = await in_background_thread(self.files.check_upload, name, data)
+            matcher = await in_background_thread(Matcher, kb)
+            backup = await asyncio.to_thread(self.files.install, name, text)  # a write is always finished
             return backup, self.service.swap(matcher)
 
     async def rollback(self) -> tuple[Backup, KnowledgeDiff]:
@@ -67,4 +68,4 @@ class KnowledgeKeeper:
             return backup, self.service.swap(await self._check())
 
     async def _check(self) -> Matcher:
-        return await asyncio.to_thread(self.service.check)
+        return await in_background_thread(self.service.check)  # a shutdown does not wait for it

@@ -21,6 +21,7 @@ from discord import app_commands
 from bot.config import BUNDLED_KNOWLEDGE, Settings
 from bot.discord import listening
 from bot.discord.app import PMBot, bot_intents
+from bot.discord.health import Metrics
 from bot.discord.cogs.moderation import REFUSAL, Moderation, ModeratorGroup, is_moderator
 from bot.discord.cogs.questions import Questions
 from bot.discord.cooldown import QuestionCooldown
@@ -178,6 +179,7 @@ def make_bot(service: KnowledgeService, **settings: Any) -> MagicMock:
     bot.cooldown = QuestionCooldown(bot.settings.cooldown_rate, bot.settings.cooldown_seconds, clock=bot.clock)
     bot.user = mock_me()
     bot.record_unanswered = AsyncMock()
+    bot.metrics = Metrics(bot)
     bot.keeper = KnowledgeKeeper(service, keep=bot.settings.knowledge_backups, max_bytes=bot.settings.upload_max_bytes)
     return bot
 

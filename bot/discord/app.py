@@ -30,6 +30,7 @@ from bot.config import Settings
 from bot.discord.cooldown import QuestionCooldown
 from bot.discord.errors import on_event_error, on_interaction_error
 from bot.discord.health import HealthServer, Metrics
+from bot.discord.shutdown import drain_handlers
 from bot.discord.kb_replies import edit_refused_reply
 from bot.keeper import KnowledgeKeeper
 from bot.discord.render import DYNAMIC_ITEMS, NO_PINGS, to_embed
@@ -48,7 +49,10 @@ EXTENSIONS = (
     "bot.discord.cogs.roles",
     "bot.discord.cogs.moderation",
 )
-SHUTDOWN_TIMEOUT = 10.0
+# SIGTERM to exit within 10 s, as service managers expect: replies in flight get DRAIN_TIMEOUT s to
+# finish, then closing the gateway connection gets CLOSE_TIMEOUT s.
+DRAIN_TIMEOUT = 5.0
+CLOSE_TIMEOUT = 3.0
 
 
 def point_discord_at(api_base: str, gateway_url: str) -> None:
@@ -300,11 +304,12 @@ async def _run_until_stopped(bot: PMBot, token: str, stop: asyncio.Event) -> int
         await asyncio.wait({runner, stopper}, return_when=asyncio.FIRST_COMPLETED)
         if stopper.done() and not runner.done():
             log.info("shutting down")
+            await drain_handlers(DRAIN_TIMEOUT)
             await bot.close()
             try:
-                await asyncio.wait_for(runner, SHUTDOWN_TIMEOUT)
+                await asyncio.wait_for(runner, CLOSE_TIMEOUT)
             except asyncio.TimeoutError:
-                log.warning("the Discord connection did not close within %.0fs", SHUTDOWN_TIMEOUT)
+                log.warning("the Discord connection did not close within %.0fs", CLOSE_TIMEOUT)
             except Exception:  # noqa: BLE001 - we are closing anyway
                 log.debug("error while closing", exc_info=True)
             return 0

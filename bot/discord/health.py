@@ -53,7 +53,7 @@ class Metrics:
     """The bot's counters; ``replied`` is the one hook the question handlers call."""
 
     def __init__(self, bot: PMBot) -> None:
-        self.registry = CollectorRegistry(auto_describe=True)
+        self.registry = CollectorRegistry()
         self.replies = Counter(
             "pmbot_replies", "Replies to questions, by kind.", ["kind"], registry=self.registry
         )
