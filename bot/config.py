@@ -12,7 +12,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable, Mapping, TypeVar
 
-BUNDLED_KNOWLEDGE = Path(__file__).resolve().parent.parent / "knowledge"
+# The knowledge pmbot ships with: in a checkout bot/bundled_knowledge is a link to the top-level knowledge/
+# folder, and an installed package (pip install .) holds a copy of it there.
+BUNDLED_KNOWLEDGE = (Path(__file__).parent / "bundled_knowledge").resolve()
 DEFAULT_API_BASE = "https://discord.com/api/v10"
 DEFAULT_GATEWAY_URL = "wss://gateway.discord.gg/"
 LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL")
