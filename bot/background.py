@@ -13,9 +13,13 @@ from __future__ import annotations
 import asyncio
 import contextvars
 import threading
+import weakref
 from typing import Any, Callable, TypeVar
 
 T = TypeVar("T")
+
+#: Tasks waiting for background work now: a shutdown does not wait for them, their result would be dropped.
+waiting: weakref.WeakSet[asyncio.Task[Any]] = weakref.WeakSet()
 
 
 async def in_background_thread(fn: Callable[..., T], *args: Any) -> T:
@@ -39,4 +43,10 @@ async def in_background_thread(fn: Callable[..., T], *args: Any) -> T:
             pass
 
     threading.Thread(target=work, name=f"pmbot-{getattr(fn, '__name__', 'work')}", daemon=True).start()
-    return await future
+    task = asyncio.current_task()
+    if task is not None:
+        waiting.add(task)
+    try:
+        return await future
+    finally:
+        waiting.discard(task)  # type: ignore[arg-type]

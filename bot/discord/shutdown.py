@@ -13,8 +13,11 @@ from __future__ import annotations
 import asyncio
 import logging
 
+from bot import background
+
 log = logging.getLogger("pmbot.shutdown")
 
+POLL = 0.05
 HANDLER_TASKS = (
     "discord.py: on_",  # events: messages, interactions, ...
     "CommandTree-invoker",  # slash commands
@@ -25,18 +28,26 @@ HANDLER_TASKS = (
 
 
 async def drain_handlers(timeout: float) -> int:
-    """Waits up to ``timeout`` s for the handlers running now; returns how many were still running."""
+    """Waits up to ``timeout`` s for the handlers running now; returns how many were still running.
+
+    A handler waiting for a knowledge build (/kb reload, upload) is not waited for: the build is
+    abandoned at exit, and waiting for it is what made a stop take over a minute.
+    """
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + timeout
     current = asyncio.current_task()
-    running = {
-        task for task in asyncio.all_tasks() if task is not current and task.get_name().startswith(HANDLER_TASKS)
-    }
-    if not running:
-        return 0
-    log.info("waiting up to %.0fs for %d reply(s) in flight", timeout, len(running))
-    _, pending = await asyncio.wait(running, timeout=timeout)
-    if pending:
-        log.warning("%d reply(s) still unfinished after %.0fs; stopping anyway", len(pending), timeout)
-    return len(pending)
+    running = {task for task in asyncio.all_tasks() if task is not current and task.get_name().startswith(HANDLER_TASKS)}
+    if running:
+        log.info("waiting up to %.0fs for %d reply(s) in flight", timeout, len(running))
+    while True:
+        running = {task for task in running if not task.done() and task not in background.waiting}
+        left = deadline - loop.time()
+        if not running or left <= 0:
+            break
+        await asyncio.wait(running, timeout=min(left, POLL))  # re-checked: a handler may start a build meanwhile
+    if running:
+        log.warning("%d reply(s) still unfinished after %.0fs; stopping anyway", len(running), timeout)
+    return len(running)
 
 
 def cut_off_by_shutdown(exc: BaseException | None) -> bool:

@@ -15,6 +15,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Optional
 
+import yaml
+
 TESTS = Path(__file__).resolve().parents[1]
 REPO = TESTS.parent
 if str(TESTS) not in sys.path:
@@ -137,6 +139,17 @@ def wait_ready(fake: FakeDiscord, bot: BotProcess, commands: tuple[str, ...] = (
 def copy_knowledge(dest: Path) -> Path:
     shutil.copytree(REPO / "knowledge", dest)
     return dest
+
+
+def cloned_intents(knowledge: Path, copies: int) -> str:
+    """Every intent ``copies`` times more, under new ids and wordings: knowledge that takes long to index."""
+    intents = [i for f in sorted(knowledge.glob("*.yaml")) for i in (yaml.safe_load(f.read_text()) or {}).get("intents", [])]
+    clones = []
+    for n in range(copies):
+        for intent in intents:
+            clones.append({**intent, "id": f"{intent['id']}-c{n}", "follow_ups": [],
+                           "phrasings": [f"{p} ({n} {i})" for i, p in enumerate(intent["phrasings"])]})
+    return yaml.safe_dump({"intents": clones}, allow_unicode=True)
 
 
 def files_in(folder: Path) -> dict[str, bytes]:

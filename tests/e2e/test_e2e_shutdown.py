@@ -10,8 +10,17 @@ from pathlib import Path
 from typing import Iterator
 
 import pytest
-import yaml
-from e2e_support import EVENT_TIMEOUT, BotProcess, add_users, copy_knowledge, reply_to, start_bot, wait_for_log, wait_ready
+from e2e_support import (
+    EVENT_TIMEOUT,
+    BotProcess,
+    add_users,
+    cloned_intents,
+    copy_knowledge,
+    reply_to,
+    start_bot,
+    wait_for_log,
+    wait_ready,
+)
 from fake_discord import FakeDiscord
 
 STOPPED = "pmbot.discord: stopped"
@@ -25,17 +34,6 @@ def own_fake() -> Iterator[FakeDiscord]:
         yield server
     finally:
         server.stop()
-
-
-def cloned_intents(knowledge: Path, copies: int) -> str:
-    """Every intent ``copies`` times more, under new ids and wordings: knowledge that takes long to index."""
-    intents = [i for f in sorted(knowledge.glob("*.yaml")) for i in (yaml.safe_load(f.read_text()) or {}).get("intents", [])]
-    clones = []
-    for n in range(copies):
-        for intent in intents:
-            clones.append({**intent, "id": f"{intent['id']}-c{n}", "follow_ups": [],
-                           "phrasings": [f"{p} ({n} {i})" for i, p in enumerate(intent["phrasings"])]})
-    return yaml.safe_dump({"intents": clones}, allow_unicode=True)
 
 
 def test_sigterm_during_a_reload_exits_0_without_waiting_for_it(own_fake: FakeDiscord, tmp_path: Path) -> None:
