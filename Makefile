@@ -32,6 +32,7 @@ eval: $(STAMP)
 bench: $(STAMP)
 	$(BIN)/python bench/matching.py
 	$(BIN)/python bench/operations.py
+	$(BIN)/python bench/shutdown.py
 
 # The Docker image's pinned dependencies (requirements.lock, with hashes): re-run after changing pyproject.toml's.
 lock: $(STAMP)
