@@ -25,7 +25,7 @@ from bot.knowledge import KnowledgeError, load_knowledge
 from bot.matching.explain import explain, explain_text
 from bot.recording import unanswered
 from bot.service import Answer, KnowledgeService
-from bot.store import SqliteStore
+from bot.store import EVERYWHERE, SqliteStore
 
 T = TypeVar("T")
 log = logging.getLogger("pmbot.cli")
@@ -161,7 +161,7 @@ def cmd_why(settings: Settings, args: argparse.Namespace) -> int:
 
 
 def cmd_gaps(settings: Settings, args: argparse.Namespace) -> int:
-    found = _with_store(settings, lambda store: reports.gaps(store, args.days, args.limit))
+    found = _with_store(settings, lambda store: reports.gaps(store, args.days, args.limit, EVERYWHERE))
     if args.json:
         _print_json([asdict(r) for r in found])
     else:
@@ -170,7 +170,7 @@ def cmd_gaps(settings: Settings, args: argparse.Namespace) -> int:
 
 
 def cmd_feedback(settings: Settings, args: argparse.Namespace) -> int:
-    rows = _with_store(settings, lambda store: reports.feedback(store, args.days))
+    rows = _with_store(settings, lambda store: reports.feedback(store, args.days, EVERYWHERE))
     if args.json:
         _print_json([{**asdict(r), "down_share": r.down_share} for r in rows])
     else:

@@ -558,7 +558,7 @@ async def test_vote_button_records_and_thanks(service: KnowledgeService) -> None
     interaction.message = MagicMock(spec=discord.Message)
     interaction.message.id = 99
     await VoteButton(-1, "key-differences").callback(interaction)
-    bot.store.record_vote.assert_awaited_once_with(99, 5, "key-differences", -1)
+    bot.store.record_vote.assert_awaited_once_with(99, 5, "key-differences", -1, guild_id=interaction.guild_id)
     assert interaction.response.send_message.await_args.kwargs["ephemeral"] is True
 
 

@@ -15,9 +15,13 @@ from pathlib import Path
 import pytest
 
 from bot.store import (
+    EVERYWHERE,
     SCHEMA_VERSION,
     FeedbackSummary,
+    GuildSettings,
+    Purged,
     SchemaTooNewError,
+    Scope,
     SqliteStore,
     Store,
     StoreClosedError,
@@ -47,11 +51,28 @@ PRAGMA user_version = 1;
 """
 
 
+# Version 2 added the votes table; its rows have no guild_id.
+V2_SCHEMA = V1_SCHEMA.replace("PRAGMA user_version = 1;", """
+CREATE TABLE feedback_votes (
+    message_id INTEGER NOT NULL,
+    user_id    INTEGER NOT NULL,
+    intent_id  TEXT    NOT NULL,
+    vote       INTEGER NOT NULL CHECK (vote IN (-1, 1)),
+    voted_at   TEXT    NOT NULL,
+    PRIMARY KEY (message_id, user_id)
+);
+CREATE INDEX feedback_votes_voted_at ON feedback_votes (voted_at);
+PRAGMA user_version = 2;
+""")
+
+GUILD_A, GUILD_B = 111, 222
+
+
 def question(text: str = "what is a product owner", *, at: datetime = T0, user_id: int | None = 42,
-             kind: str = "fallback") -> UnansweredQuestion:
+             kind: str = "fallback", guild_id: int | None = GUILD_A) -> UnansweredQuestion:
     return UnansweredQuestion(
         asked_at=at,
-        guild_id=111,
+        guild_id=guild_id,
         channel_id=222,
         text=text,
         kind=kind,  # type: ignore[arg-type]
@@ -103,7 +124,7 @@ async def test_open_sets_durability_pragmas_and_schema(db: Path) -> None:
 async def test_use_before_open_and_after_close_is_refused(db: Path) -> None:
     store = SqliteStore(db)
     with pytest.raises(StoreClosedError):
-        await store.unanswered(EPOCH)
+        await store.unanswered(EPOCH, EVERYWHERE)
     await store.open()
     await store.close()
     await store.close()  # twice is fine
@@ -133,11 +154,11 @@ async def test_data_survives_close_and_reopen(db: Path) -> None:
 
     # A new process would build a new store object from the same path.
     async with SqliteStore(db, store_user_ids=True) as reopened:
-        assert await reopened.unanswered(EPOCH) == [first, second]
-        assert await reopened.feedback_summary(EPOCH) == [FeedbackSummary("roadmap", up=0, down=1)]
+        assert await reopened.unanswered(EPOCH, EVERYWHERE) == [first, second]
+        assert await reopened.feedback_summary(EPOCH, EVERYWHERE) == [FeedbackSummary("roadmap", up=0, down=1)]
         # And votes keep upserting across the restart.
         await reopened.record_vote(message_id=10, user_id=1, intent_id="roadmap", vote=1)
-        assert await reopened.feedback_summary(EPOCH) == [FeedbackSummary("roadmap", up=1, down=0)]
+        assert await reopened.feedback_summary(EPOCH, EVERYWHERE) == [FeedbackSummary("roadmap", up=1, down=0)]
 
 
 async def test_times_round_trip_as_utc_and_since_is_inclusive(db: Path) -> None:
@@ -147,7 +168,7 @@ async def test_times_round_trip_as_utc_and_since_is_inclusive(db: Path) -> None:
         await store.record_unanswered(question("old", at=T0 - timedelta(days=1)))
         await store.record_unanswered(question("local", at=local))
         await store.record_unanswered(question("new", at=T0 + timedelta(days=1)))
-        recent = await store.unanswered(local)
+        recent = await store.unanswered(local, EVERYWHERE)
     assert [q.text for q in recent] == ["local", "new"]
     assert recent[0].asked_at == local
     assert recent[0].asked_at.tzinfo == timezone.utc
@@ -167,8 +188,8 @@ async def test_concurrent_writes_lose_nothing(db: Path) -> None:
         ]
         await asyncio.gather(*(store.record_unanswered(q) for q in questions), *votes)
 
-        stored = await store.unanswered(EPOCH)
-        summary = await store.feedback_summary(EPOCH)
+        stored = await store.unanswered(EPOCH, EVERYWHERE)
+        summary = await store.feedback_summary(EPOCH, EVERYWHERE)
 
     assert len(stored) == 1000
     assert {q.text for q in stored} == {f"question {i}" for i in range(1000)}
@@ -190,8 +211,8 @@ async def test_two_stores_on_one_file_wait_for_each_other(db: Path) -> None:
             *(a.record_unanswered(question(f"a{i}")) for i in range(200)),
             *(b.record_unanswered(question(f"b{i}")) for i in range(200)),
         )
-        assert len(await a.unanswered(EPOCH)) == 400
-        assert len(await b.unanswered(EPOCH)) == 400
+        assert len(await a.unanswered(EPOCH, EVERYWHERE)) == 400
+        assert len(await b.unanswered(EPOCH, EVERYWHERE)) == 400
 
 
 async def test_cancelled_writes_leave_the_connection_usable(db: Path) -> None:
@@ -205,7 +226,7 @@ async def test_cancelled_writes_leave_the_connection_usable(db: Path) -> None:
 
         await store.record_unanswered(question("after"))  # queued behind any shielded write
         assert store._conn is not None and not store._conn.in_transaction
-        texts = [q.text for q in await store.unanswered(EPOCH)]
+        texts = [q.text for q in await store.unanswered(EPOCH, EVERYWHERE)]
     completed = sum(r is None for r in results)
     assert completed <= len(texts) - 1 <= 50
     assert texts[-1] == "after"
@@ -219,11 +240,11 @@ async def test_second_vote_replaces_the_first(db: Path) -> None:
     async with SqliteStore(db) as store:
         await store.record_vote(message_id=1, user_id=7, intent_id="pm-vs-pjm", vote=1)
         await store.record_vote(message_id=1, user_id=7, intent_id="pm-vs-pjm", vote=-1)
-        assert await store.feedback_summary(EPOCH) == [FeedbackSummary("pm-vs-pjm", up=0, down=1)]
+        assert await store.feedback_summary(EPOCH, EVERYWHERE) == [FeedbackSummary("pm-vs-pjm", up=0, down=1)]
 
         await store.record_vote(message_id=1, user_id=8, intent_id="pm-vs-pjm", vote=1)  # another user
         await store.record_vote(message_id=2, user_id=7, intent_id="pm-vs-pjm", vote=1)  # another message
-        [summary] = await store.feedback_summary(EPOCH)
+        [summary] = await store.feedback_summary(EPOCH, EVERYWHERE)
     assert (summary.up, summary.down, summary.total) == (2, 1, 3)
     assert summary.down_share == pytest.approx(1 / 3)
     assert raw(db, "SELECT COUNT(*) FROM feedback_votes") == [(3,)]
@@ -239,8 +260,8 @@ async def test_feedback_summary_sorts_worst_first_and_honours_since(db: Path) ->
             for vote, n in ((1, ups), (-1, downs)):
                 for _ in range(n):
                     await store.record_vote(next(message), 1, intent, vote)
-        summary = await store.feedback_summary(T0 + timedelta(hours=1))
-        everything = await store.feedback_summary(EPOCH)
+        summary = await store.feedback_summary(T0 + timedelta(hours=1), EVERYWHERE)
+        everything = await store.feedback_summary(EPOCH, EVERYWHERE)
 
     assert [(s.intent_id, s.up, s.down) for s in summary] == [
         ("c", 0, 2),  # down_share 1.0, more downs
@@ -254,7 +275,7 @@ async def test_feedback_summary_sorts_worst_first_and_honours_since(db: Path) ->
 
 async def test_feedback_summary_of_nothing(db: Path) -> None:
     async with SqliteStore(db) as store:
-        assert await store.feedback_summary(EPOCH) == []
+        assert await store.feedback_summary(EPOCH, EVERYWHERE) == []
     assert FeedbackSummary("x", 0, 0).down_share == 0.0
 
 
@@ -264,7 +285,7 @@ async def test_feedback_summary_of_nothing(db: Path) -> None:
 async def test_user_ids_are_dropped_by_default(db: Path) -> None:
     async with SqliteStore(db) as store:
         await store.record_unanswered(question(user_id=424242))
-        [stored] = await store.unanswered(EPOCH)
+        [stored] = await store.unanswered(EPOCH, EVERYWHERE)
     assert stored.user_id is None
     assert raw(db, "SELECT user_id FROM unanswered_questions") == [(None,)]
 
@@ -272,7 +293,7 @@ async def test_user_ids_are_dropped_by_default(db: Path) -> None:
 async def test_user_ids_are_kept_when_enabled(db: Path) -> None:
     async with SqliteStore(db, store_user_ids=True) as store:
         await store.record_unanswered(question(user_id=424242))
-        [stored] = await store.unanswered(EPOCH)
+        [stored] = await store.unanswered(EPOCH, EVERYWHERE)
     assert stored.user_id == 424242
     assert raw(db, "SELECT user_id FROM unanswered_questions") == [(424242,)]
 
@@ -298,8 +319,8 @@ async def test_vote_validation(db: Path) -> None:
         with pytest.raises(ValueError, match="intent_id"):
             await store.record_vote(1, 1, "", 1)
         with pytest.raises(ValueError, match="timezone-aware"):
-            await store.unanswered(datetime(2024, 1, 1))
-        assert await store.feedback_summary(EPOCH) == []
+            await store.unanswered(datetime(2024, 1, 1), EVERYWHERE)
+        assert await store.feedback_summary(EPOCH, EVERYWHERE) == []
 
 
 # -- migrations -----------------------------------------------------------------------
@@ -329,9 +350,9 @@ async def test_version_1_database_is_migrated_keeping_its_data(db: Path) -> None
     assert "feedback_votes" not in _tables(db)
 
     async with SqliteStore(db) as store:
-        [legacy] = await store.unanswered(EPOCH)
+        [legacy] = await store.unanswered(EPOCH, EVERYWHERE)
         await store.record_vote(1, 1, "roadmap", -1)
-        summary = await store.feedback_summary(EPOCH)
+        summary = await store.feedback_summary(EPOCH, EVERYWHERE)
 
     assert legacy == UnansweredQuestion(T0, 1, 2, "legacy question", "suggest", "roadmap", 70.0, None)
     assert summary == [FeedbackSummary("roadmap", 0, 1)]
@@ -368,7 +389,121 @@ async def test_database_from_newer_pmbot_is_refused(db: Path) -> None:
     assert _tables(db) == {"from_the_future"}
     assert raw(db, "PRAGMA journal_mode") == [("delete",)]
     with pytest.raises(StoreClosedError):
-        await store.unanswered(EPOCH)
+        await store.unanswered(EPOCH, EVERYWHERE)
+
+
+# -- many servers ---------------------------------------------------------------------
+
+
+async def fill_two_servers_and_dms(store: SqliteStore) -> None:
+    for message_id, (guild, tag) in enumerate(((GUILD_A, "a"), (GUILD_B, "b"), (None, "dm"))):
+        await store.record_unanswered(question(f"{tag} question", guild_id=guild))
+        await store.record_vote(message_id, 1, f"{tag}-intent", -1, guild_id=guild)
+
+
+async def test_a_server_reads_only_its_own_questions_and_votes(db: Path) -> None:
+    async with SqliteStore(db) as store:
+        await fill_two_servers_and_dms(store)
+
+        async def seen(scope: Scope) -> tuple[set[str], set[str]]:
+            questions = {q.text for q in await store.unanswered(EPOCH, scope)}
+            votes = {s.intent_id for s in await store.feedback_summary(EPOCH, scope)}
+            return questions, votes
+
+        assert await seen(Scope.guild(GUILD_A)) == ({"a question"}, {"a-intent"})
+        assert await seen(Scope.guild(GUILD_B)) == ({"b question"}, {"b-intent"})
+        # DMs only with the owners' scope, never a server's.
+        assert await seen(Scope.guild(GUILD_B, direct_messages=True)) == (
+            {"b question", "dm question"}, {"b-intent", "dm-intent"})
+        assert await seen(Scope(frozenset(), direct_messages=True)) == ({"dm question"}, {"dm-intent"})
+        assert await seen(Scope(None)) == ({"a question", "b question"}, {"a-intent", "b-intent"})
+        assert await seen(EVERYWHERE) == (
+            {"a question", "b question", "dm question"}, {"a-intent", "b-intent", "dm-intent"})
+        assert await seen(Scope(frozenset())) == (set(), set())
+        assert await seen(Scope(frozenset({GUILD_A, GUILD_B}))) == (
+            {"a question", "b question"}, {"a-intent", "b-intent"})
+
+
+async def test_forget_guild_deletes_that_server_only(db: Path) -> None:
+    async with SqliteStore(db) as store:
+        await fill_two_servers_and_dms(store)
+        await store.save_guild_settings(GuildSettings(GUILD_A, help_channels=frozenset({5})))
+        await store.save_guild_settings(GuildSettings(GUILD_B, cooldown_rate=2))
+
+        purged = await store.forget_guild(GUILD_A)
+        assert purged == Purged(questions=1, votes=1, settings=1)
+        assert {q.text for q in await store.unanswered(EPOCH, EVERYWHERE)} == {"b question", "dm question"}
+        assert {s.intent_id for s in await store.feedback_summary(EPOCH, EVERYWHERE)} == {"b-intent", "dm-intent"}
+        assert await store.all_guild_settings() == [GuildSettings(GUILD_B, cooldown_rate=2)]
+        assert await store.forget_guild(GUILD_A) == Purged()  # twice: nothing left
+    assert raw(db, "SELECT COUNT(*) FROM unanswered_questions WHERE guild_id = ?", (GUILD_A,)) == [(0,)]
+    assert raw(db, "SELECT COUNT(*) FROM feedback_votes WHERE guild_id = ?", (GUILD_A,)) == [(0,)]
+
+
+async def test_purge_before_deletes_old_questions_and_votes_only(db: Path) -> None:
+    now = [T0 - timedelta(days=100)]
+    async with SqliteStore(db, clock=lambda: now[0]) as store:
+        await store.record_unanswered(question("old", at=T0 - timedelta(days=100)))
+        await store.record_vote(1, 1, "old-vote", 1)
+        await store.record_vote(3, 1, "revoted", 1)
+        now[0] = T0
+        await store.record_unanswered(question("edge", at=T0 - timedelta(days=90)))
+        await store.record_unanswered(question("new", at=T0))
+        await store.record_vote(2, 1, "new-vote", -1)
+        await store.record_vote(3, 1, "revoted", -1)  # changed recently: kept
+        await store.save_guild_settings(GuildSettings(GUILD_A, mod_log_channel=9))
+
+        purged = await store.purge_before(T0 - timedelta(days=90))
+        assert purged == Purged(questions=1, votes=1)
+        assert [q.text for q in await store.unanswered(EPOCH, EVERYWHERE)] == ["edge", "new"]
+        assert {s.intent_id for s in await store.feedback_summary(EPOCH, EVERYWHERE)} == {"new-vote", "revoted"}
+        assert await store.all_guild_settings() == [GuildSettings(GUILD_A, mod_log_channel=9)]  # settings never expire
+        assert await store.purge_before(T0 - timedelta(days=90)) == Purged()
+        with pytest.raises(ValueError, match="timezone-aware"):
+            await store.purge_before(datetime(2024, 1, 1))
+
+
+async def test_guild_settings_survive_a_restart_and_clear(db: Path) -> None:
+    a = GuildSettings(GUILD_A, help_channels=frozenset({10, 11}), moderator_roles=frozenset(),
+                      mod_log_channel=12, cooldown_rate=3, cooldown_seconds=30)
+    b = GuildSettings(GUILD_B, help_channels=frozenset())  # an empty set is a choice, not "unset"
+    async with SqliteStore(db) as store:
+        assert await store.all_guild_settings() == []
+        await store.save_guild_settings(GuildSettings(GUILD_A, cooldown_rate=9))
+        await store.save_guild_settings(a)  # replaces
+        await store.save_guild_settings(b)
+    async with SqliteStore(db) as reopened:
+        assert await reopened.all_guild_settings() == [a, b]
+        await reopened.save_guild_settings(GuildSettings(GUILD_B))  # everything back to the defaults
+        assert await reopened.all_guild_settings() == [a]
+    assert raw(db, "SELECT guild_id FROM guild_settings") == [(GUILD_A,)]
+
+
+def test_guild_settings_validation() -> None:
+    with pytest.raises(ValueError, match="cooldown_rate"):
+        GuildSettings(1, cooldown_rate=0)
+    with pytest.raises(ValueError, match="cooldown_seconds"):
+        GuildSettings(1, cooldown_seconds=0)
+    with pytest.raises(ValueError, match="cooldown_seconds"):
+        GuildSettings(1, cooldown_seconds=float("inf"))
+    assert GuildSettings(1, help_channels=[3, 3, 4]).help_channels == frozenset({3, 4})  # type: ignore[arg-type]
+    assert GuildSettings(1).is_empty and not GuildSettings(1, moderator_roles=frozenset()).is_empty
+
+
+async def test_version_2_database_is_migrated_keeping_votes_as_owner_only(db: Path) -> None:
+    conn = sqlite3.connect(db)
+    conn.executescript(V2_SCHEMA)
+    conn.execute("INSERT INTO feedback_votes VALUES (1, 2, 'roadmap', -1, '2024-05-01T12:00:00.000000Z')")
+    conn.commit()
+    conn.close()
+
+    async with SqliteStore(db) as store:
+        # A vote from before servers were told apart could be anyone's: owners only, like a DM.
+        assert await store.feedback_summary(EPOCH, Scope.guild(GUILD_A)) == []
+        assert await store.feedback_summary(EPOCH, Scope(frozenset(), True)) == [FeedbackSummary("roadmap", 0, 1)]
+        await store.save_guild_settings(GuildSettings(GUILD_A, cooldown_rate=2))
+    assert raw(db, "PRAGMA user_version") == [(SCHEMA_VERSION,)]
+    assert "guild_settings" in _tables(db)
 
 
 # -- crash safety -------------------------------------------------------------------------
@@ -439,5 +574,5 @@ async def test_sigkilled_writer_loses_no_committed_row(tmp_path: Path, db: Path)
     assert set(reported) <= voted
 
     async with SqliteStore(db) as store:  # and the bot can carry on
-        assert {q.text for q in await store.unanswered(EPOCH)} == texts
+        assert {q.text for q in await store.unanswered(EPOCH, EVERYWHERE)} == texts
         await store.record_unanswered(question("after the crash"))

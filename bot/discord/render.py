@@ -122,7 +122,9 @@ class VoteButton(
         store = _bot(interaction).store
         message_id = interaction.message.id if interaction.message else interaction.id
         if store is not None:
-            await store.record_vote(message_id, interaction.user.id, self.intent_id, self.vote)
+            await store.record_vote(
+                message_id, interaction.user.id, self.intent_id, self.vote, guild_id=interaction.guild_id
+            )
         log.info("vote %+d on %s (message %s)", self.vote, self.intent_id, message_id)
         await interaction.response.send_message(THANKS[self.vote], ephemeral=True, allowed_mentions=NO_PINGS)
 

@@ -45,7 +45,7 @@ from bot.knowledge.loader import YAML_SUFFIXES
 from bot.matching.explain import explain
 from bot.matching.normalise import MAX_INPUT_CHARS
 from bot.replies import Reply
-from bot.store import Store
+from bot.store import Scope, Store
 
 if TYPE_CHECKING:
     from bot.discord.app import PMBot
@@ -126,14 +126,14 @@ class Moderation(commands.Cog):
         limit: app_commands.Range[int, 1, 25] = 10,
     ) -> None:
         await think(interaction)
-        found = await reports.gaps(self._store(), days, limit)
+        found = await reports.gaps(self._store(), days, limit, Scope.guild(interaction.guild_id))
         await respond(interaction, kb_replies.gaps_reply(found, days))
 
     @kb.command(name="feedback", description="Answers ranked by their share of 👎 votes")
     @app_commands.describe(days="How many days back to look (default 30)")
     async def feedback(self, interaction: discord.Interaction, days: app_commands.Range[int, 1, 3650] = 30) -> None:
         await think(interaction)
-        rows = await reports.feedback(self._store(), days)
+        rows = await reports.feedback(self._store(), days, Scope.guild(interaction.guild_id))
         await respond(interaction, kb_replies.feedback_reply(rows, days))
 
     @kb.command(name="why", description="Why pmbot answers a question as it does: top intents, scores, thresholds")
