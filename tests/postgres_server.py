@@ -157,11 +157,10 @@ class ThrowawayPostgres:
         self.sql(f'CREATE DATABASE "{name}"')
         return self.database_url(name)
 
-    def sql(self, statement: str, database: str | None = None) -> str:
+    def sql(self, statement: str, url: str | None = None) -> str:
         """Runs SQL through psql (independent of the code under test) and returns its unaligned output."""
-        url = self.database_url(database) if database else self.url
         out = subprocess.run(
-            ["psql", url, "-X", "-A", "-t", "-v", "ON_ERROR_STOP=1", "-c", statement],
+            [shutil.which("psql") or "psql", url or self.url, "-X", "-A", "-t", "-v", "ON_ERROR_STOP=1", "-c", statement],
             capture_output=True, text=True, timeout=60,
         )
         if out.returncode != 0:
