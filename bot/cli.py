@@ -25,7 +25,9 @@ from bot.knowledge import KnowledgeError, load_knowledge
 from bot.matching.explain import explain, explain_text
 from bot.recording import unanswered
 from bot.service import Answer, KnowledgeService
-from bot.store import EVERYWHERE, SqliteStore
+from bot.databases import TargetNotEmptyError, copy_sqlite_to_postgres, describe, store_from_settings
+from bot.postgres_store import redact_url
+from bot.store import EVERYWHERE, Store
 
 T = TypeVar("T")
 log = logging.getLogger("pmbot.cli")
@@ -61,24 +63,23 @@ def cmd_run(settings: Settings, args: argparse.Namespace) -> int:
                 runner.run(store.close())
 
 
-def _open_store(runner: asyncio.Runner, settings: Settings) -> SqliteStore | None:
+def _open_store(runner: asyncio.Runner, settings: Settings) -> Store | None:
     """The console records unanswered questions too, so `gaps` works offline; it still chats without them."""
     try:
-        settings.database_path.parent.mkdir(parents=True, exist_ok=True)
-        store = SqliteStore(settings.database_path, store_user_ids=settings.store_user_ids)
+        store = store_from_settings(settings)
         runner.run(store.open())
         return store
     except Exception as exc:  # a read-only disk must not stop the chat
-        log.warning("not recording unanswered questions: cannot open %s (%s)", settings.database_path, exc)
+        log.warning("not recording unanswered questions: cannot open %s (%s)", describe(settings), exc)
         return None
 
 
-def _with_store(settings: Settings, work: Callable[[SqliteStore], Awaitable[T]]) -> T:
+def _with_store(settings: Settings, work: Callable[[Store], Awaitable[T]]) -> T:
     async def run() -> T:
-        async with SqliteStore(settings.database_path, store_user_ids=settings.store_user_ids) as store:
+        async with store_from_settings(settings) as store:
             return await work(store)
 
-    if not settings.database_path.exists():
+    if not settings.database_url and not settings.database_path.exists():
         raise SystemExit(f"No database at {settings.database_path} yet: nothing has been recorded. "
                          "Run the bot (or the console chat) first, or set PMBOT_DATABASE.")
     return asyncio.run(run())
@@ -178,6 +179,26 @@ def cmd_feedback(settings: Settings, args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_migrate_store(settings: Settings, args: argparse.Namespace) -> int:
+    """Copies the SQLite database into an empty PostgreSQL one, to move a bot onto shards (README: Scaling out)."""
+    source = Path(args.source or settings.database_path)
+    target = args.to or settings.database_url
+    if not target:
+        print("error: say where to copy to: --to postgresql://… or PMBOT_DATABASE_URL.", file=sys.stderr)
+        return 2
+    try:
+        copied = asyncio.run(copy_sqlite_to_postgres(source, target))
+    except (FileNotFoundError, TargetNotEmptyError) as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 1
+    except (OSError, ValueError) as exc:
+        print(f"error: cannot copy to {redact_url(target)}: {exc}", file=sys.stderr)
+        return 1
+    print(f"Copied {copied.summary()} from {source} to {redact_url(target)}. "
+          "Set PMBOT_DATABASE_URL to it on every bot process; the SQLite file is left as it was.")
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="pmbot", description="Answers product vs project management questions.")
     parser.add_argument("--knowledge", type=Path, help="knowledge folder (default: PMBOT_KNOWLEDGE or the bundled one)")
@@ -214,6 +235,10 @@ def build_parser() -> argparse.ArgumentParser:
     feedback = sub.add_parser("feedback", help="intents ranked by share of 👎 votes")
     feedback.add_argument("--days", type=float, default=30)
     feedback.add_argument("--json", action="store_true")
+
+    migrate = sub.add_parser("migrate-store", help="copy the SQLite database into an empty PostgreSQL database")
+    migrate.add_argument("--from", dest="source", type=Path, metavar="FILE", help="SQLite file (default: PMBOT_DATABASE)")
+    migrate.add_argument("--to", metavar="URL", help="postgresql://… (default: PMBOT_DATABASE_URL)")
     return parser
 
 
@@ -226,6 +251,7 @@ COMMANDS = {
     "why": cmd_why,
     "gaps": cmd_gaps,
     "feedback": cmd_feedback,
+    "migrate-store": cmd_migrate_store,
 }
 
 
