@@ -226,9 +226,16 @@ class Moderation(commands.Cog):
 
     # -- check ------------------------------------------------------------------------------
 
-    @kb.command(name="status", description="What knowledge is loaded: source files, counts, when")
+    @kb.command(name="status", description="What knowledge is loaded: version, files, counts, and each process's shards")
     async def status(self, interaction: discord.Interaction) -> None:
-        await respond(interaction, kb_replies.status_reply(self.bot.service.kb, str(self.bot.service.path)))
+        bot = self.bot
+        try:
+            processes = await bot.fleet.members()
+        except Exception:  # noqa: BLE001 - the status of this process is still worth showing
+            log.warning("could not list the bot's processes", exc_info=True)
+            processes = [bot.me]
+        reply = kb_replies.status_reply(bot.service.kb, str(bot.service.path), processes, bot.me.name, bot.knowledge_out_of_step)
+        await respond(interaction, reply)
 
 
 async def setup(bot: PMBot) -> None:
