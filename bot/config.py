@@ -42,6 +42,10 @@ class Settings:
     mod_log_channel_id: int | None = None
     knowledge_backups: int = 5
     upload_max_bytes: int = 256_000
+    owner_ids: frozenset[int] = frozenset()
+    home_guild_id: int | None = None
+    retention_days: int = 90
+    message_content: bool = True
     database_url: str | None = None
     shard_count: int | None = None
     shard_ids: tuple[int, ...] | None = None
@@ -112,6 +116,10 @@ def load_settings(environ: Mapping[str, str] | None = None, dotenv: Path | None 
         mod_log_channel_id=get("PMBOT_MOD_LOG_CHANNEL", _snowflake, None, "a channel id"),
         knowledge_backups=get("PMBOT_KNOWLEDGE_BACKUPS", _positive_int, 5, "how many previous versions to keep, ≥ 1"),
         upload_max_bytes=get("PMBOT_UPLOAD_MAX_BYTES", _positive_int, 256_000, "a size in bytes, ≥ 1"),
+        owner_ids=get("PMBOT_OWNER_IDS", ids, frozenset(), "comma-separated user ids"),
+        home_guild_id=get("PMBOT_HOME_GUILD", _snowflake, None, "a server (guild) id"),
+        retention_days=get("PMBOT_RETENTION_DAYS", _positive_int, 90, "days to keep questions and votes, a whole number ≥ 1"),
+        message_content=get("PMBOT_MESSAGE_CONTENT", _flag, True, "true or false"),
         database_url=get("PMBOT_DATABASE_URL", url("postgresql://", "postgres://"), None,
                          "a PostgreSQL URL, postgresql://USER:PASSWORD@HOST:PORT/DATABASE"),
         shard_count=get("PMBOT_SHARD_COUNT", _positive_int, None, "how many shards the whole bot runs, ≥ 1"),

@@ -148,17 +148,20 @@ def bot_for(folder: Path, **settings: object) -> tuple[PMBot, MagicMock]:
     return bot, channel
 
 
-async def test_the_bot_serves_edits_on_disk_and_posts_broken_ones_to_the_mod_log(small_knowledge: Path) -> None:
+async def test_the_bot_serves_edits_on_disk_and_posts_every_edit_to_the_mod_log(small_knowledge: Path) -> None:
     bot, channel = bot_for(small_knowledge, auto_reload=True, auto_reload_delay=0.05, mod_log_channel_id=42)
     await bot.setup_hook()
     await asyncio.sleep(0)  # let the watcher take its first look at the files (it does so before its first await)
     try:
         (small_knowledge / "okrs.yaml").write_bytes(new_intent("okr-basics", "okrs"))
         await eventually(lambda: "okr-basics" in bot.service.kb.intents)
+        await eventually(lambda: channel.send.await_count == 1)
+        reloaded = channel.send.await_args.kwargs["content"]
+        assert "file watcher" in reloaded and "okr-basics" in reloaded, "the audit trail says who and what"
 
         served = bot.service.kb
         (small_knowledge / "okrs.yaml").write_bytes(new_intent("okr-basics", "okrs") + BROKEN.encode())
-        await eventually(lambda: channel.send.await_count == 1)
+        await eventually(lambda: channel.send.await_count == 2)
         bot.get_partial_messageable.assert_called_with(42)
         kwargs = channel.send.await_args.kwargs
         assert kwargs["allowed_mentions"] is NO_PINGS

@@ -28,17 +28,18 @@ from discord.ext import commands
 
 from bot.config import Settings
 from bot.databases import describe, store_from_settings
-from bot.discord.cooldown import QuestionCooldown
+from bot.discord import audit
+from bot.discord.cooldown import GuildCooldowns
 from bot.discord.errors import on_event_error, on_interaction_error
 from bot.discord.kb_replies import edit_refused_reply
 from bot.keeper import KnowledgeKeeper
-from bot.discord.render import DYNAMIC_ITEMS, NO_PINGS, to_embed
+from bot.discord.render import DYNAMIC_ITEMS, NO_PINGS
 from bot.fleet import Event, Fleet, LocalFleet, ProcessInfo, fleet_for
+from bot.guild_settings import GuildSettingsCache
 from bot.knowledge import KnowledgeBase, KnowledgeError
 from bot.knowledge.watch import watch_knowledge
 from bot.matching import MatchResult
 from bot.recording import unanswered
-from bot.replies import Reply
 from bot.service import KnowledgeService
 from bot.store import Store
 
@@ -48,6 +49,8 @@ EXTENSIONS = (
     "bot.discord.cogs.questions",
     "bot.discord.cogs.roles",
     "bot.discord.cogs.moderation",
+    "bot.discord.cogs.config",
+    "bot.discord.cogs.privacy",
 )
 SHUTDOWN_TIMEOUT = 10.0
 #: How long a process keeps re-reading the shared folder after another one announced new knowledge
@@ -62,19 +65,24 @@ def point_discord_at(api_base: str, gateway_url: str) -> None:
 
 
 def bot_intents(settings: Settings) -> discord.Intents:
-    """Default intents, plus Message Content only when help channels are configured.
+    """Default intents, plus Message Content unless PMBOT_MESSAGE_CONTENT=false.
+
+    Listening in help channels reads messages that do not mention the bot, and
+    any server may add a help channel with ``/config help-channels add`` at any
+    time, so the intent is asked for from the start rather than only when
+    PMBOT_LISTEN_CHANNELS is set: changing intents needs a reconnect.
 
     Message Content is a *privileged* intent: it must also be switched on in
     the Developer Portal (your application → Bot → Privileged Gateway Intents
     → Message Content Intent), otherwise Discord closes the connection with
     4014, and bots in 100 or more servers need Discord's approval for it.
     Without it Discord still sends the content of DMs and of messages that
-    mention the bot, which is all that answering mentions and DMs needs; only
-    listening in help channels (PMBOT_LISTEN_CHANNELS) reads other messages.
+    mention the bot, which is all that answering mentions and DMs needs, so a
+    host who wants no help channels can set PMBOT_MESSAGE_CONTENT=false.
     Slash commands and buttons need no privileged intent.
     """
     intents = discord.Intents.default()
-    intents.message_content = bool(settings.listen_channel_ids)
+    intents.message_content = settings.message_content
     return intents
 
 
@@ -94,8 +102,10 @@ class PMBot(commands.AutoShardedBot):
 
     Holds what the cogs share: the settings, the live knowledge (a
     KnowledgeService, swapped atomically on reload) and the keeper every
-    change to it goes through, the store for unanswered questions and votes
-    (None only while syncing commands), and the per-user question cooldown.
+    change to it goes through, the store for unanswered questions, votes and
+    server settings (None only while syncing commands), each server's settings
+    (``guild_settings``, over the environment's defaults) and the per-user
+    question cooldowns, one per server.
     With PMBOT_AUTO_RELOAD it also watches the knowledge files and reloads
     them after edits settle. See :func:`bot_intents` for the intents it asks for.
     """
@@ -124,7 +134,9 @@ class PMBot(commands.AutoShardedBot):
         self.service = service
         self.store = store
         self.auto_sync = auto_sync
-        self.cooldown = QuestionCooldown(settings.cooldown_rate, settings.cooldown_seconds)
+        self.guild_settings = GuildSettingsCache(store, settings)
+        self.guild_settings.on_change = self._settings_changed
+        self.cooldowns = GuildCooldowns(self._cooldown_limits)
         self.keeper = KnowledgeKeeper(
             service, keep=settings.knowledge_backups, max_bytes=settings.upload_max_bytes, on_change=self._knowledge_changed
         )
@@ -134,7 +146,13 @@ class PMBot(commands.AutoShardedBot):
         self._watcher: asyncio.Task[None] | None = None
         self._following: asyncio.Task[None] | None = None
 
+    def _cooldown_limits(self, guild_id: int | None) -> tuple[int, float]:
+        effective = self.guild_settings.effective(guild_id)
+        return effective.cooldown_rate, effective.cooldown_seconds
+
     async def setup_hook(self) -> None:
+        configured = await self.guild_settings.load()
+        log.info("%d server(s) have their own settings", configured)
         self.tree.error(on_interaction_error)
         for extension in EXTENSIONS:
             await self.load_extension(extension)
@@ -176,8 +194,14 @@ class PMBot(commands.AutoShardedBot):
         except Exception:  # noqa: BLE001 - the heartbeat writes it again
             log.warning("could not record this process's knowledge version", exc_info=True)
 
+    async def _settings_changed(self, guild_id: int) -> None:
+        await self.fleet.announce({"kind": "settings", "guild_id": guild_id})
+
     async def _heard_from_fleet(self, event: Event | None) -> None:
         """Another process changed something (None: we may have missed changes, re-check all)."""
+        if event is None or event.get("kind") == "settings":
+            await self.guild_settings.reload()
+            log.info("server settings reloaded after a change by another process")
         if event is None or event.get("kind") == "knowledge":
             version = None if event is None else str(event.get("version"))
             if version is not None and version == self.service.kb.version:
@@ -219,8 +243,8 @@ class PMBot(commands.AutoShardedBot):
     async def knowledge_edited(self) -> None:
         """The watcher's callback: serve the edited files like /kb reload would, or keep the last good knowledge.
 
-        A broken edit is logged with its FILE:LINE problems and, when PMBOT_MOD_LOG_CHANNEL is set,
-        posted there, because whoever saved the file is not looking at the bot's log.
+        Either way the moderator logs hear of it (see :mod:`bot.discord.audit`): a reload changes
+        every server's answers, and whoever saved a broken file is not looking at the bot's log.
         """
         try:
             diff = await self.keeper.reload_if_changed()
@@ -230,21 +254,14 @@ class PMBot(commands.AutoShardedBot):
                 len(exc.problems),
                 "\n  ".join(map(str, exc.problems)),
             )
-            await self._post_to_mod_log(edit_refused_reply(exc, self.service.path))
+            await audit.knowledge_changed(
+                self, f"{WATCHER} was refused; still serving the last good knowledge.", edit_refused_reply(exc, self.service.path)
+            )
             return
         if diff is None:
             log.debug("knowledge files touched but unchanged (or already served): nothing to reload")
             return
-        log.info("knowledge reloaded after an edit on disk: %s", diff.summary())
-
-    async def _post_to_mod_log(self, reply: Reply) -> None:
-        channel_id = self.settings.mod_log_channel_id
-        if channel_id is None:
-            return
-        try:
-            await self.get_partial_messageable(channel_id).send(embed=to_embed(reply), allowed_mentions=NO_PINGS)
-        except discord.HTTPException as exc:
-            log.warning("could not post to the moderator log channel %s (PMBOT_MOD_LOG_CHANNEL): %s", channel_id, exc)
+        await audit.knowledge_changed(self, f"Knowledge reloaded after {WATCHER}: {diff.summary()}")
 
     async def _sync_dev_guild(self, guild_id: int) -> None:
         guild = discord.Object(id=guild_id)
@@ -304,6 +321,9 @@ class PMBot(commands.AutoShardedBot):
             log.exception("could not record an unanswered question")
 
 
+WATCHER = "an edit of the knowledge files on disk (file watcher)"
+
+
 def _names(synced: Sequence[Any]) -> str:
     return ", ".join(f"/{c.name}" for c in synced) or "(none)"
 
@@ -316,9 +336,10 @@ BAD_TOKEN = (
     "(your application → Bot → Reset Token) and put it in DISCORD_TOKEN; it is not the application id or secret."
 )
 NEEDS_MESSAGE_CONTENT = (
-    "Discord refused the Message Content intent, which listening in help channels (PMBOT_LISTEN_CHANNELS) needs. "
-    "Enable it in the Developer Portal (your application → Bot → Privileged Gateway Intents → Message Content "
-    "Intent), or unset PMBOT_LISTEN_CHANNELS to answer only mentions, DMs and slash commands."
+    "Discord refused the Message Content intent, which listening in help channels (PMBOT_LISTEN_CHANNELS, "
+    "/config help-channels) needs. Enable it in the Developer Portal (your application → Bot → Privileged Gateway "
+    "Intents → Message Content Intent), or set PMBOT_MESSAGE_CONTENT=false to answer only mentions, DMs and "
+    "slash commands."
 )
 
 

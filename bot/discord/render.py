@@ -87,7 +87,7 @@ class AskButton(discord.ui.DynamicItem[discord.ui.Button], template=r"pmbot:ask:
         if intent is None:
             await interaction.response.send_message(GONE, ephemeral=True, allowed_mentions=NO_PINGS)
             return
-        wait = bot.cooldown.retry_after(interaction.user.id)
+        wait = bot.cooldowns.for_guild(interaction.guild_id).retry_after(interaction.user.id)
         if wait:
             raise CooldownActive(wait)
         await send_reply(interaction, answer_reply(kb, intent))
