@@ -160,6 +160,8 @@ class FakeDiscord:
     ``emulate_message_content_intent`` (blank content without intent 1<<15),
     ``allowed_privileged_intents`` (others -> close 4014), ``strict_commands`` (refuse
     to send commands the bot never registered), ``attachment_size_limit`` (413 above),
+    ``recommended_shards`` (GET /gateway/bot; each shard's IDENTIFY gets only its own
+    guilds, and each guild's events go to shard ``(guild_id >> 22) % count``, DMs to 0),
     ``default_timeout`` for every wait.
     """
 
@@ -181,6 +183,7 @@ class FakeDiscord:
         allowed_privileged_intents: int = PRIVILEGED_INTENTS,
         strict_commands: bool = False,
         attachment_size_limit: int = 10 * 1024 * 1024,
+        recommended_shards: int = 1,
         default_timeout: float = 5.0,
     ) -> None:
         self.world: World = default_world(
@@ -191,7 +194,7 @@ class FakeDiscord:
             heartbeat_interval_ms=heartbeat_interval_ms, mention_policy=mention_policy, ack_timeout=ack_timeout,
             echo_bot_messages=echo_bot_messages, emulate_message_content_intent=emulate_message_content_intent,
             allowed_privileged_intents=allowed_privileged_intents, token=token,
-            attachment_size_limit=attachment_size_limit,
+            attachment_size_limit=attachment_size_limit, recommended_shards=recommended_shards,
         )
         self.strict_commands = strict_commands
         self.default_timeout = default_timeout
@@ -574,6 +577,20 @@ class FakeDiscord:
 
         return self.recorder.wait_until(check, timeout=timeout, describe="gateway IDENTIFY/READY")
 
+    def wait_until_shards_connected(self, shard_count: int, timeout: float = 15.0) -> None:
+        """Block until every shard 0…shard_count-1 has IDENTIFIED and received its READY and guilds."""
+
+        def check() -> Optional[bool]:
+            with self._server.lock:
+                sessions = self._server.shard_sessions
+                return len(sessions) == shard_count and all(s.shard[1] == shard_count for s in sessions.values()) or None
+
+        self.recorder.wait_until(check, timeout=timeout, describe=f"{shard_count} shards IDENTIFIED/READY")
+
+    def shard_of(self, guild_id: Optional[int], shard_count: int) -> int:
+        """The shard Discord routes a guild's events to (DMs: 0)."""
+        return 0 if guild_id is None else (guild_id >> 22) % shard_count
+
     def wait_for_commands(self, names: Sequence[str] = (), timeout: float = 15.0) -> list[dict[str, Any]]:
         """Block until commands (all of ``names``, or any) are registered, global or guild."""
 
@@ -702,7 +719,7 @@ class FakeDiscord:
         return msg
 
     async def _deliver_user_message(self, ch: FakeChannel, msg: dict[str, Any]) -> bool:
-        session = self._server.active
+        session = self._server.session_for(int(msg["guild_id"]) if msg.get("guild_id") else None)
         d = copy.deepcopy(msg)
         mentions_bot = any(int(m["id"]) == self.bot_id for m in d["mentions"])
         if (

@@ -77,6 +77,8 @@ class ServerOptions:
     allowed_privileged_intents: int = PRIVILEGED_INTENTS
     token: Optional[str] = None
     attachment_size_limit: int = 10 * 1024 * 1024
+    recommended_shards: int = 1
+    """What GET /gateway/bot recommends: the shard count a bot without its own uses."""
 
 
 @dataclass
@@ -122,6 +124,7 @@ class GatewaySession:
         self.session_id: Optional[str] = None
         self.intents = 0
         self.active = False
+        self.shard: tuple[int, int] = (0, 1)  # [shard_id, shard_count] from IDENTIFY
         self._lock = asyncio.Lock()
         self._zlib = zlib.compressobj() if zlib_stream else None
 
@@ -173,7 +176,8 @@ class FakeDiscordServer:
         self.guild_commands: dict[int, list[dict[str, Any]]] = {}
         self.files: dict[int, FakeAttachment] = {}
         self.sessions: dict[str, GatewaySession] = {}
-        self.active: Optional[GatewaySession] = None
+        self.active: Optional[GatewaySession] = None  # the session that connected last
+        self.shard_sessions: dict[int, GatewaySession] = {}  # shard id -> its live session
         self.identifies: list[dict[str, Any]] = []
         self.ready_count = 0
         self.joined_at = iso_now()
@@ -489,9 +493,27 @@ class FakeDiscordServer:
             d = self._gateway_message(stored.data, channel)
         await self.dispatch(event, d, intent=intent)
 
+    def session_for(self, guild_id: Optional[int]) -> Optional[GatewaySession]:
+        """The session of the shard Discord sends this guild's events to: ``(guild_id >> 22) % shard_count``.
+
+        DMs (``guild_id`` None) go to shard 0, as on Discord.
+        """
+        with self.lock:
+            if not self.shard_sessions:
+                return None
+            count = next(iter(self.shard_sessions.values())).shard[1]
+            return self.shard_sessions.get(0 if guild_id is None else (guild_id >> 22) % count)
+
+    @staticmethod
+    def _guild_of_event(event: str, data: Any) -> Optional[int]:
+        if not isinstance(data, dict):
+            return None
+        raw = data.get("id") if event.startswith("GUILD_") and "guild_id" not in data else data.get("guild_id")
+        return int(raw) if raw else None
+
     async def dispatch(self, event: str, data: Any, *, intent: Optional[int] = None) -> bool:
-        """Send a DISPATCH to the active session; False (and noted) if none or intent missing."""
-        session = self.active
+        """Send a DISPATCH to the session of the event's shard; False (and noted) if none or intent missing."""
+        session = self.session_for(self._guild_of_event(event, data))
         if session is None:
             self.recorder.dropped_events.append((event, "no active gateway session"))
             return False
@@ -534,7 +556,7 @@ class FakeDiscordServer:
     async def _get_gateway_bot(self, request: web.Request) -> web.Response:
         request[_RECORD].kind = "gateway.get"
         return json_response({
-            "url": self.gateway_url, "shards": 1,
+            "url": self.gateway_url, "shards": self.options.recommended_shards,
             "session_start_limit": {"total": 1000, "remaining": 999, "reset_after": 0, "max_concurrency": 1},
         })
 
@@ -1057,6 +1079,8 @@ class FakeDiscordServer:
             with self.lock:
                 if self.active is session:
                     self.active = None
+                if self.shard_sessions.get(session.shard[0]) is session:
+                    del self.shard_sessions[session.shard[0]]
             self.recorder.add_gateway({"op": "disconnect", "code": ws.close_code})
         return ws
 
@@ -1085,15 +1109,26 @@ class FakeDiscordServer:
         if intents & PRIVILEGED_INTENTS & ~self.options.allowed_privileged_intents:
             await session.ws.close(code=4014, message=b"Disallowed intent(s).")
             return
+        shard_id, shard_count = d.get("shard") or (0, 1)
+        if not 0 <= shard_id < shard_count:
+            await session.ws.close(code=4010, message=b"Invalid shard.")
+            return
+        with self.lock:
+            other = next(iter(self.shard_sessions.values()), None)
+        if other is not None and other.shard[1] != shard_count and other is not session:
+            await session.ws.close(code=4011, message=b"Sharding required.")  # every shard must agree on the count
+            return
+        session.shard = (shard_id, shard_count)
         session.intents = intents
         session.session_id = secrets.token_hex(16)
         with self.lock:
             self.identifies.append({k: v for k, v in d.items() if k != "token"})
         w = self.world
+        guilds = [g for g in w.guilds(joined_only=True) if (g.id >> 22) % shard_count == shard_id]
         ready = {
             "v": 10,
             "user": user_json(w.bot, full=True),
-            "guilds": [{"id": str(g.id), "unavailable": True} for g in w.guilds(joined_only=True)],
+            "guilds": [{"id": str(g.id), "unavailable": True} for g in guilds],
             "session_id": session.session_id,
             "session_type": "normal",
             "resume_gateway_url": self.gateway_url,
@@ -1104,11 +1139,11 @@ class FakeDiscordServer:
             "user_settings": {},
             "guild_join_requests": [],
             "geo_ordered_rtc_regions": [],
-            "shard": [0, 1],
+            "shard": [shard_id, shard_count],
             "_trace": ["fake"],
         }
         await session.dispatch("READY", ready)
-        for guild in w.guilds(joined_only=True):
+        for guild in guilds:
             await session.dispatch("GUILD_CREATE", self.guild_payload(guild, include_members=bool(intents & INTENT_GUILD_MEMBERS)))
         self._activate(session)
 
@@ -1118,7 +1153,7 @@ class FakeDiscordServer:
         if old is None:
             await session.send({"op": 9, "d": False})
             return
-        session.session_id, session.intents, session.seq = old.session_id, old.intents, old.seq
+        session.session_id, session.intents, session.seq, session.shard = old.session_id, old.intents, old.seq, old.shard
         await session.dispatch("RESUMED", {"_trace": ["fake"]})
         self._activate(session)
 
@@ -1127,6 +1162,7 @@ class FakeDiscordServer:
             assert session.session_id is not None
             self.sessions[session.session_id] = session
             self.active = session
+            self.shard_sessions[session.shard[0]] = session
             session.active = True
             self.ready_count += 1
         self.recorder.notify()
