@@ -214,12 +214,11 @@ class PostgresStore:
 
     @staticmethod
     async def _write_in(pool: asyncpg.Pool, statements: Sequence[tuple[str, Sequence[Any]]]) -> list[int]:
-        async with pool.acquire() as conn, conn.transaction():
-            counts = []
-            for sql, params in statements:
-                status = await conn.execute(sql, *params)  # "DELETE 3", "INSERT 0 1": the count comes last
-                counts.append(int(status.rsplit(" ", 1)[-1]))
-            return counts
+        async with pool.acquire() as conn:
+            if len(statements) == 1:  # one statement is its own transaction: one round trip, not three
+                return [_row_count(await conn.execute(statements[0][0], *statements[0][1]))]
+            async with conn.transaction():
+                return [_row_count(await conn.execute(sql, *params)) for sql, params in statements]
 
     async def _read(self, sql: str, *params: Any) -> list[asyncpg.Record]:
         return list(await self.pool().fetch(sql, *params))
@@ -334,6 +333,11 @@ class PostgresStore:
             ("DELETE FROM feedback_votes WHERE voted_at < $1", (at,)),
         ])
         return Purged(questions, votes)
+
+
+def _row_count(status: str) -> int:
+    """The count from a command tag: "DELETE 3", "INSERT 0 1" (it comes last)."""
+    return int(status.rsplit(" ", 1)[-1])
 
 
 def _scope_sql(scope: Scope, *, first: int) -> tuple[str, list[Any]]:
