@@ -17,7 +17,7 @@ from dataclasses import asdict
 from pathlib import Path
 from typing import Any, Awaitable, Callable, Sequence, TypeVar
 
-from bot.config import ConfigError, Settings, load_settings
+from bot.config import ConfigError, Settings, load_settings, redact_url
 from bot.console import ConsoleChat, render
 from bot.evaluation import evaluate, load_questions
 from bot import reports
@@ -26,7 +26,6 @@ from bot.matching.explain import explain, explain_text
 from bot.recording import unanswered
 from bot.service import Answer, KnowledgeService
 from bot.databases import TargetNotEmptyError, copy_sqlite_to_postgres, describe, store_from_settings
-from bot.postgres_store import redact_url
 from bot.store import EVERYWHERE, Store
 
 T = TypeVar("T")

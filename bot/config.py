@@ -51,6 +51,15 @@ class Settings:
     shard_ids: tuple[int, ...] | None = None
 
 
+def redact_url(url: str) -> str:
+    """The URL without its password, for logs and messages (a database URL carries one)."""
+    scheme, sep, rest = url.partition("://")
+    credentials, at, host = rest.rpartition("@")
+    if not sep or not at or ":" not in credentials:
+        return url
+    return f"{scheme}{sep}{credentials.split(':', 1)[0]}:***@{host}"
+
+
 def read_dotenv(path: Path) -> dict[str, str]:
     """KEY=VALUE lines; '#' comments and optional quotes. Enough for a bot's secrets file."""
     values: dict[str, str] = {}
@@ -80,7 +89,7 @@ def load_settings(environ: Mapping[str, str] | None = None, dotenv: Path | None 
         try:
             return parse(raw)
         except ValueError:
-            problems.append(f"{name}={raw!r}: {hint}")
+            problems.append(f"{name}={redact_url(raw)!r}: {hint}")
             return default
 
     def ids(raw: str) -> frozenset[int]:

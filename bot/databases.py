@@ -14,8 +14,8 @@ from contextlib import closing
 from dataclasses import dataclass
 from pathlib import Path
 
-from bot.config import Settings
-from bot.postgres_store import PostgresStore, redact_url
+from bot.config import Settings, redact_url
+from bot.postgres_store import PostgresStore
 from bot.store import SqliteStore, Store, _decode_time
 
 log = logging.getLogger(__name__)

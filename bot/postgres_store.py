@@ -34,6 +34,7 @@ from typing import Any, Callable, Final, Self, Sequence
 
 import asyncpg
 
+from bot.config import redact_url
 from bot.store import (
     MIGRATIONS,
     SCHEMA_VERSION,
@@ -107,15 +108,6 @@ PG_MIGRATIONS: Final[tuple[tuple[str, ...], ...]] = (
 # Every process must agree on this number: it names the lock that serialises migrations.
 _MIGRATION_LOCK: Final[int] = 0x706D626F74  # "pmbot"
 
-
-
-def redact_url(url: str) -> str:
-    """The URL without its password, for logs and error messages."""
-    scheme, sep, rest = url.partition("://")
-    credentials, at, host = rest.rpartition("@")
-    if not at or ":" not in credentials:
-        return url
-    return f"{scheme}{sep}{credentials.split(':', 1)[0]}:***@{host}"
 
 
 class PostgresStore:

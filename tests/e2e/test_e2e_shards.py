@@ -30,6 +30,7 @@ from e2e_support import (
 from fake_discord import FakeDiscord, FakeUser
 
 from bot.service import KnowledgeService
+from tests.conftest import clean_env
 from tests.postgres_server import ThrowawayPostgres
 
 SHARD_COUNT = 2
@@ -110,7 +111,9 @@ class Shards:
 def shards(fake: FakeDiscord, knowledge: Path, database: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Shards]:
     workdir = tmp_path_factory.mktemp("shards")
     bots = Shards(fake, workdir, knowledge, database)
-    synced = run_cli(["sync"], {**start_bot_env(fake, knowledge), **bots.env}, cwd=workdir)
+    env = clean_env(DISCORD_TOKEN="fake-token", DISCORD_API_BASE=fake.api_base, DISCORD_GATEWAY_URL=fake.gateway_url,
+                    PMBOT_KNOWLEDGE=str(knowledge), **bots.env)
+    synced = run_cli(["sync"], env, cwd=workdir)
     assert synced.returncode == 0, synced.stderr
     try:
         bots.start(0)
@@ -119,13 +122,6 @@ def shards(fake: FakeDiscord, knowledge: Path, database: str, tmp_path_factory: 
         yield bots
     finally:
         bots.stop()
-
-
-def start_bot_env(fake: FakeDiscord, knowledge: Path) -> dict[str, str]:
-    from tests.conftest import clean_env
-
-    return clean_env(DISCORD_TOKEN="fake-token", DISCORD_API_BASE=fake.api_base, DISCORD_GATEWAY_URL=fake.gateway_url,
-                     PMBOT_KNOWLEDGE=str(knowledge))
 
 
 def private_result(fake: FakeDiscord, command: str, options: dict[str, Any] | None, *, user: FakeUser,
@@ -146,7 +142,7 @@ def text_of(result: Any) -> str:
 
 
 def test_each_process_runs_its_own_shard(fake: FakeDiscord, shards: Shards) -> None:
-    identified = sorted(tuple(i["shard"]) for i in fake._server.identifies if "shard" in i)
+    identified = sorted(tuple(i["shard"]) for i in fake.identifies if "shard" in i)
     assert identified[-2:] == [(0, SHARD_COUNT), (1, SHARD_COUNT)]
     for shard in (0, 1):
         wait_for_log(shards[shard], f"with shard(s) {shard} of {SHARD_COUNT}", after=0, timeout=30)
@@ -224,14 +220,10 @@ def test_the_rows_really_are_in_postgresql(shards: Shards, postgres: ThrowawayPo
     def rows(sql: str) -> str:
         return postgres.sql(sql, database)
 
-    assert rows(f"SELECT count(*) FROM unanswered_questions WHERE guild_id = {fake_guild_a(shards)}"
+    assert rows(f"SELECT count(*) FROM unanswered_questions WHERE guild_id = {shards.fake.guild_id}"
                 " AND text LIKE '%zeppelin%'") == "1"
     assert rows(f"SELECT count(*) FROM unanswered_questions WHERE guild_id = {GUILD_B_ID}"
                 " AND text LIKE '%submarine%'") == "1"
     assert rows(f"SELECT cooldown_rate || ' ' || cooldown_seconds FROM guild_settings WHERE guild_id = {GUILD_B_ID}") == "2 45"
     for shard in (0, 1):  # and nothing went to an SQLite file on the side
         assert not shards[shard].database.exists()
-
-
-def fake_guild_a(shards: Shards) -> int:
-    return shards.fake.guild_id
