@@ -255,12 +255,13 @@ class PMBot(commands.AutoShardedBot):
                 "\n  ".join(map(str, exc.problems)),
             )
             await audit.knowledge_changed(
-                self, f"{WATCHER} was refused; still serving the last good knowledge.", edit_refused_reply(exc, self.service.path)
+                self, f"Not loaded: {WATCHER}; still serving the last good knowledge.", edit_refused_reply(exc, self.service.path)
             )
             return
         if diff is None:
             log.debug("knowledge files touched but unchanged (or already served): nothing to reload")
             return
+        log.info("knowledge reloaded after an edit on disk: %s", diff.summary())
         await audit.knowledge_changed(self, f"Knowledge reloaded after {WATCHER}: {diff.summary()}")
 
     async def _sync_dev_guild(self, guild_id: int) -> None:
