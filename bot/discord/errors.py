@@ -32,6 +32,10 @@ class NotModerator(app_commands.CheckFailure):
     """Raised by the moderator check; its message is shown to the user as is."""
 
 
+class NotOwner(app_commands.CheckFailure):
+    """Raised by the owner check (commands that change the shared knowledge); its message is shown as is."""
+
+
 class CooldownActive(app_commands.CheckFailure):
     """The user asked too much too quickly; carries how long to wait."""
 
@@ -63,7 +67,7 @@ def interaction_context(interaction: discord.Interaction) -> str:
 async def on_interaction_error(interaction: discord.Interaction, error: Exception) -> None:
     """The tree's and the components' error handler."""
     original = getattr(error, "original", error)
-    if isinstance(original, (NotModerator, CooldownActive)):
+    if isinstance(original, (NotModerator, NotOwner, CooldownActive)):
         log.info("refused %s: %s", interaction_context(interaction), original)
         await tell(interaction, str(original))
         return
