@@ -6,12 +6,15 @@ variable, not surface hours later as a bot that silently ignores a channel.
 
 from __future__ import annotations
 
+import math
 import os
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable, Mapping, TypeVar
 
-BUNDLED_KNOWLEDGE = Path(__file__).resolve().parent.parent / "knowledge"
+# The knowledge pmbot ships with: in a checkout bot/bundled_knowledge is a link to the top-level knowledge/
+# folder, and an installed package (pip install .) holds a copy of it there.
+BUNDLED_KNOWLEDGE = (Path(__file__).parent / "bundled_knowledge").resolve()
 DEFAULT_API_BASE = "https://discord.com/api/v10"
 DEFAULT_GATEWAY_URL = "wss://gateway.discord.gg/"
 LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL")
@@ -58,6 +61,8 @@ def redact_url(url: str) -> str:
     if not sep or not at or ":" not in credentials:
         return url
     return f"{scheme}{sep}{credentials.split(':', 1)[0]}:***@{host}"
+    health_port: int | None = None
+    health_host: str = "127.0.0.1"
 
 
 def read_dotenv(path: Path) -> dict[str, str]:
@@ -133,6 +138,8 @@ def load_settings(environ: Mapping[str, str] | None = None, dotenv: Path | None 
                          "a PostgreSQL URL, postgresql://USER:PASSWORD@HOST:PORT/DATABASE"),
         shard_count=get("PMBOT_SHARD_COUNT", _positive_int, None, "how many shards the whole bot runs, ≥ 1"),
         shard_ids=get("PMBOT_SHARD_IDS", _shard_ids, None, "comma-separated shard numbers, e.g. 0,1"),
+        health_port=get("PMBOT_HEALTH_PORT", _port, None, "a TCP port, 1-65535 (0: any free port)"),
+        health_host=env.get("PMBOT_HEALTH_HOST", "").strip() or "127.0.0.1",
     )
     problems.extend(_shard_problems(settings))
     if problems:
@@ -174,9 +181,16 @@ def _positive_int(raw: str) -> int:
     return value
 
 
+def _port(raw: str) -> int:
+    value = int(raw)
+    if not 0 <= value <= 65535:
+        raise ValueError
+    return value
+
+
 def _positive_float(raw: str) -> float:
     value = float(raw)
-    if value <= 0:
+    if not math.isfinite(value) or value <= 0:  # float() also reads "nan" and "inf"
         raise ValueError
     return value
 

@@ -22,6 +22,8 @@ import asyncio
 from typing import Awaitable, Callable
 
 from bot.knowledge import KnowledgeBase, KnowledgeDiff, KnowledgeError, Problem
+from bot.background import in_background_thread
+from bot.knowledge import KnowledgeDiff, KnowledgeError, Problem
 from bot.knowledge.files import Backup, KnowledgeFiles
 from bot.matching import Matcher
 from bot.service import KnowledgeService
@@ -72,9 +74,9 @@ class KnowledgeKeeper:
         if not self.service.path.is_dir():
             raise KnowledgeError([Problem(name, 1, "uploads need PMBOT_KNOWLEDGE to be a folder, not a single file")])
         async with self._lock:
-            text, kb = await asyncio.to_thread(self.files.check_upload, name, data)
-            matcher = await asyncio.to_thread(Matcher, kb)
-            backup = await asyncio.to_thread(self.files.install, name, text)
+            text, kb = await in_background_thread(self.files.check_upload, name, data)
+            matcher = await in_background_thread(Matcher, kb)
+            backup = await asyncio.to_thread(self.files.install, name, text)  # a write is always finished
             return backup, await self._serve(matcher)
 
     async def rollback(self) -> tuple[Backup, KnowledgeDiff]:
@@ -94,4 +96,4 @@ class KnowledgeKeeper:
         return diff
 
     async def _check(self) -> Matcher:
-        return await asyncio.to_thread(self.service.check)
+        return await in_background_thread(self.service.check)  # a shutdown does not wait for it

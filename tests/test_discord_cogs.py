@@ -23,6 +23,7 @@ from bot.discord import listening
 from bot.discord.app import PMBot, bot_intents
 from bot.discord.checks import ModeratorGroup, moderator_refusal
 from bot.discord.cogs.moderation import Moderation
+from bot.discord.health import Metrics
 from bot.discord.cogs.questions import Questions
 from bot.discord.cooldown import GuildCooldowns
 from bot.guild_settings import GuildSettingsCache
@@ -183,6 +184,7 @@ def make_bot(service: KnowledgeService, **settings: Any) -> MagicMock:
     bot.guilds = []
     bot.user = mock_me()
     bot.record_unanswered = AsyncMock()
+    bot.metrics = Metrics(bot)
     bot.keeper = KnowledgeKeeper(service, keep=bot.settings.knowledge_backups, max_bytes=bot.settings.upload_max_bytes)
     return bot
 

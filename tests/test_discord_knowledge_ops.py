@@ -55,7 +55,7 @@ def keeper_for(folder: Path) -> KnowledgeKeeper:
     return KnowledgeKeeper(KnowledgeService(folder), keep=5, max_bytes=256_000)
 
 
-async def eventually(check: Callable[[], bool], timeout: float = 5.0) -> None:
+async def eventually(check: Callable[[], bool], timeout: float = 90.0) -> None:
     async def poll() -> None:
         while not check():
             await asyncio.sleep(0.02)

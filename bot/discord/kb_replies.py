@@ -33,12 +33,13 @@ MOD_LOG_FOOTER = "pmbot reloads the knowledge files when they change on disk · 
 
 
 def _relative(problem: Problem, folder: Path | None) -> str:
-    """``FILE:LINE: message`` with FILE relative to the knowledge folder: shorter, and no server paths shown."""
+    """``FILE:LINE: message`` with every file relative to the knowledge folder: shorter, and no server paths shown.
+
+    Messages name other files too ("also under intent X (FOLDER/basics.yaml:30)"), so every occurrence goes.
+    """
     text = str(problem)
     if folder is not None:
-        prefix = str(folder).rstrip("/" + os.sep) + os.sep
-        if text.startswith(prefix):
-            text = text[len(prefix):]
+        text = text.replace(str(folder).rstrip("/" + os.sep) + os.sep, "")
     return text
 
 
@@ -204,7 +205,7 @@ def status_reply(
         Field(f"Source files ({len(kb.sources)})", limits.clip(files, limits.EMBED_FIELD_VALUE)),
         Field(f"Processes ({len(processes)})", limits.clip(processes_text(processes, me, kb.version), limits.EMBED_FIELD_VALUE)),
     )
-    body = f"Knowledge version `{kb.version}` from folder `{path}`"
+    body = f"Knowledge version `{kb.version}` from folder `{Path(path).name}/`"
     stale = any(p.knowledge_version != kb.version for p in processes)
     if out_of_step:
         body += f"\n\n⚠️ This process could not follow the others: {out_of_step}"
