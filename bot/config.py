@@ -52,6 +52,8 @@ class Settings:
     database_url: str | None = None
     shard_count: int | None = None
     shard_ids: tuple[int, ...] | None = None
+    health_port: int | None = None
+    health_host: str = "127.0.0.1"
 
 
 def redact_url(url: str) -> str:
@@ -61,8 +63,6 @@ def redact_url(url: str) -> str:
     if not sep or not at or ":" not in credentials:
         return url
     return f"{scheme}{sep}{credentials.split(':', 1)[0]}:***@{host}"
-    health_port: int | None = None
-    health_host: str = "127.0.0.1"
 
 
 def read_dotenv(path: Path) -> dict[str, str]:
