@@ -18,7 +18,7 @@ from dataclasses import asdict
 from pathlib import Path
 from typing import Any, Awaitable, Callable, Sequence, TypeVar
 
-from bot.config import ConfigError, Settings, load_settings
+from bot.config import ConfigError, Settings, load_settings, redact_url
 from bot.console import ConsoleChat, render
 from bot.evaluation import check_bars, evaluate, load_questions
 from bot import reports
@@ -27,7 +27,8 @@ from bot.knowledge.loader import YAML_SUFFIXES
 from bot.matching.explain import explain, explain_text
 from bot.recording import unanswered
 from bot.service import Answer, KnowledgeService
-from bot.store import SqliteStore
+from bot.databases import TargetNotEmptyError, copy_sqlite_to_postgres, describe, store_from_settings
+from bot.store import EVERYWHERE, Store
 
 T = TypeVar("T")
 log = logging.getLogger("pmbot.cli")
@@ -77,24 +78,23 @@ def cmd_run(settings: Settings, args: argparse.Namespace) -> int:
                 runner.run(store.close())
 
 
-def _open_store(runner: asyncio.Runner, settings: Settings) -> SqliteStore | None:
+def _open_store(runner: asyncio.Runner, settings: Settings) -> Store | None:
     """The console records unanswered questions too, so `gaps` works offline; it still chats without them."""
     try:
-        settings.database_path.parent.mkdir(parents=True, exist_ok=True)
-        store = SqliteStore(settings.database_path, store_user_ids=settings.store_user_ids)
+        store = store_from_settings(settings)
         runner.run(store.open())
         return store
     except Exception as exc:  # a read-only disk must not stop the chat
-        log.warning("not recording unanswered questions: cannot open %s (%s)", settings.database_path, exc)
+        log.warning("not recording unanswered questions: cannot open %s (%s)", describe(settings), exc)
         return None
 
 
-def _with_store(settings: Settings, work: Callable[[SqliteStore], Awaitable[T]]) -> T:
+def _with_store(settings: Settings, work: Callable[[Store], Awaitable[T]]) -> T:
     async def run() -> T:
-        async with SqliteStore(settings.database_path, store_user_ids=settings.store_user_ids) as store:
+        async with store_from_settings(settings) as store:
             return await work(store)
 
-    if not settings.database_path.exists():
+    if not settings.database_url and not settings.database_path.exists():
         raise SystemExit(f"No database at {settings.database_path} yet: nothing has been recorded. "
                          "Run the bot (or the console chat) first, or set PMBOT_DATABASE.")
     return asyncio.run(run())
@@ -187,7 +187,7 @@ def cmd_why(settings: Settings, args: argparse.Namespace) -> int:
 
 
 def cmd_gaps(settings: Settings, args: argparse.Namespace) -> int:
-    found = _with_store(settings, lambda store: reports.gaps(store, args.days, args.limit))
+    found = _with_store(settings, lambda store: reports.gaps(store, args.days, args.limit, EVERYWHERE))
     if args.json:
         _print_json([asdict(r) for r in found])
     else:
@@ -196,7 +196,7 @@ def cmd_gaps(settings: Settings, args: argparse.Namespace) -> int:
 
 
 def cmd_feedback(settings: Settings, args: argparse.Namespace) -> int:
-    rows = _with_store(settings, lambda store: reports.feedback(store, args.days))
+    rows = _with_store(settings, lambda store: reports.feedback(store, args.days, EVERYWHERE))
     if args.json:
         _print_json([{**asdict(r), "down_share": r.down_share} for r in rows])
     else:
@@ -204,6 +204,24 @@ def cmd_feedback(settings: Settings, args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_migrate_store(settings: Settings, args: argparse.Namespace) -> int:
+    """Copies the SQLite database into an empty PostgreSQL one, to move a bot onto shards (README: Scaling out)."""
+    source = Path(args.source or settings.database_path)
+    target = args.to or settings.database_url
+    if not target:
+        print("error: say where to copy to: --to postgresql://… or PMBOT_DATABASE_URL.", file=sys.stderr)
+        return 2
+    try:
+        copied = asyncio.run(copy_sqlite_to_postgres(source, target))
+    except (FileNotFoundError, TargetNotEmptyError) as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 1
+    except (OSError, ValueError) as exc:
+        print(f"error: cannot copy to {redact_url(target)}: {exc}", file=sys.stderr)
+        return 1
+    print(f"Copied {copied.summary()} from {source} to {redact_url(target)}. "
+          "Set PMBOT_DATABASE_URL to it on every bot process; the SQLite file is left as it was.")
+    return 0
 def _non_negative(what: str) -> Callable[[str], float]:
     def parse(raw: str) -> float:
         try:
@@ -283,6 +301,10 @@ def build_parser() -> argparse.ArgumentParser:
     gaps.add_argument("--limit", type=_positive_int, default=20, metavar="N", help="how many gaps to show (default 20)")
     gaps.add_argument("--json", action="store_true", help="the gaps as a JSON list")
 
+    migrate = command("migrate-store", "copy the SQLite database into an empty PostgreSQL database")
+    migrate.add_argument("--from", dest="source", type=Path, metavar="FILE", help="SQLite file (default: PMBOT_DATABASE)")
+    migrate.add_argument("--to", metavar="URL", help="postgresql://… (default: PMBOT_DATABASE_URL)")
+
     feedback = command("feedback", "intents ranked by share of 👎 votes")
     feedback.add_argument("--days", type=_non_negative("--days"), default=30, help=days_help)
     feedback.add_argument("--json", action="store_true", help="the ranking as a JSON list")
@@ -299,6 +321,7 @@ COMMANDS = {
     "why": cmd_why,
     "gaps": cmd_gaps,
     "feedback": cmd_feedback,
+    "migrate-store": cmd_migrate_store,
 }
 
 

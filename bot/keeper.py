@@ -7,6 +7,10 @@ or an upload and the watcher noticing the file that upload just wrote. Each
 then reports its own diff, and none can swap in knowledge older than what
 another has just installed.
 
+Where several processes serve one bot, ``on_change`` hears of every change
+made here (to tell the others), and :meth:`follow` is how a process takes
+up a change another one announced, without announcing it again.
+
 Nothing here touches Discord, so it lives beside the service; the blocking
 parts (reading, parsing, indexing, writing files) run in a thread so the bot
 keeps answering meanwhile.
@@ -15,7 +19,9 @@ keeps answering meanwhile.
 from __future__ import annotations
 
 import asyncio
+from typing import Awaitable, Callable
 
+from bot.knowledge import KnowledgeBase, KnowledgeDiff, KnowledgeError, Problem
 from bot.background import in_background_thread
 from bot.knowledge import KnowledgeDiff, KnowledgeError, Problem
 from bot.knowledge.files import Backup, KnowledgeFiles
@@ -24,18 +30,34 @@ from bot.service import KnowledgeService
 
 
 class KnowledgeKeeper:
-    def __init__(self, service: KnowledgeService, *, keep: int, max_bytes: int) -> None:
+    def __init__(
+        self,
+        service: KnowledgeService,
+        *,
+        keep: int,
+        max_bytes: int,
+        on_change: Callable[[KnowledgeBase], Awaitable[None]] | None = None,
+    ) -> None:
         self.service = service
         self.files = KnowledgeFiles(service.path, keep, max_bytes)
+        self.on_change = on_change
         self._lock = asyncio.Lock()
 
     async def reload(self) -> KnowledgeDiff:
         """Re-reads the files and serves them; KnowledgeError (the old knowledge keeps serving) if broken."""
         async with self._lock:
-            return self.service.swap(await self._check())
+            return await self._serve(await self._check())
 
     async def reload_if_changed(self) -> KnowledgeDiff | None:
         """Like :meth:`reload`, but None when the files hold exactly what is served (e.g. an upload we wrote)."""
+        async with self._lock:
+            matcher = await self._check()
+            if matcher.kb.sources == self.service.kb.sources:
+                return None
+            return await self._serve(matcher)
+
+    async def follow(self) -> KnowledgeDiff | None:
+        """Takes up a change another process announced: like :meth:`reload_if_changed`, but tells nobody."""
         async with self._lock:
             matcher = await self._check()
             if matcher.kb.sources == self.service.kb.sources:
@@ -55,7 +77,7 @@ class KnowledgeKeeper:
             text, kb = await in_background_thread(self.files.check_upload, name, data)
             matcher = await in_background_thread(Matcher, kb)
             backup = await asyncio.to_thread(self.files.install, name, text)  # a write is always finished
-            return backup, self.service.swap(matcher)
+            return backup, await self._serve(matcher)
 
     async def rollback(self) -> tuple[Backup, KnowledgeDiff]:
         """Restores the newest backup and serves the result.
@@ -65,7 +87,13 @@ class KnowledgeKeeper:
         """
         async with self._lock:
             backup = await asyncio.to_thread(self.files.rollback)
-            return backup, self.service.swap(await self._check())
+            return backup, await self._serve(await self._check())
+
+    async def _serve(self, matcher: Matcher) -> KnowledgeDiff:
+        diff = self.service.swap(matcher)
+        if self.on_change is not None:
+            await self.on_change(matcher.kb)
+        return diff
 
     async def _check(self) -> Matcher:
         return await in_background_thread(self.service.check)  # a shutdown does not wait for it

@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
 
 from bot.gaps import cluster_questions
-from bot.store import FeedbackSummary, Store
+from bot.store import FeedbackSummary, Scope, Store
 
 
 @dataclass(frozen=True)
@@ -22,13 +22,13 @@ def since(days: float) -> datetime:
     return datetime.now(timezone.utc) - timedelta(days=days)
 
 
-async def gaps(store: Store, days: float, limit: int) -> list[GapReport]:
-    """The most frequent unanswered questions, near-duplicates grouped.
+async def gaps(store: Store, days: float, limit: int, scope: Scope) -> list[GapReport]:
+    """The most frequent unanswered questions within ``scope``, near-duplicates grouped.
 
     Grouped by the normalised text (so "PdM?" and "product manager" meet) but shown
     in the words people used: each variant as its most frequent original wording.
     """
-    rows = await store.unanswered(since(days))
+    rows = await store.unanswered(since(days), scope)
     guesses: dict[str, Counter[str]] = {}
     wordings: dict[str, Counter[str]] = {}
     for row in rows:
@@ -47,8 +47,8 @@ async def gaps(store: Store, days: float, limit: int) -> list[GapReport]:
     return reports
 
 
-async def feedback(store: Store, days: float) -> list[FeedbackSummary]:
-    return await store.feedback_summary(since(days))
+async def feedback(store: Store, days: float, scope: Scope) -> list[FeedbackSummary]:
+    return await store.feedback_summary(since(days), scope)
 
 
 def gaps_text(reports: list[GapReport], days: float) -> str:

@@ -34,6 +34,10 @@ class NotModerator(app_commands.CheckFailure):
     """Raised by the moderator check; its message is shown to the user as is."""
 
 
+class NotOwner(app_commands.CheckFailure):
+    """Raised by the owner check (commands that change the shared knowledge); its message is shown as is."""
+
+
 class CooldownActive(app_commands.CheckFailure):
     """The user asked too much too quickly; carries how long to wait."""
 
@@ -72,7 +76,7 @@ async def on_interaction_error(interaction: discord.Interaction, error: Exceptio
     if cut_off_by_shutdown(original):
         log.info("shutdown cut off %s", interaction_context(interaction))
         return
-    if isinstance(original, (NotModerator, CooldownActive)):
+    if isinstance(original, (NotModerator, NotOwner, CooldownActive)):
         log.info("refused %s: %s", interaction_context(interaction), original)
         await tell(interaction, str(original))
         return

@@ -63,7 +63,8 @@ class Questions(commands.Cog):
         me = self.bot.user
         if me is None:
             return
-        heard = heard_question(message, me, self.bot.settings.listen_channel_ids)
+        guild_id = message.guild.id if message.guild else None
+        heard = heard_question(message, me, self.bot.guild_settings.effective(guild_id).help_channels)
         if heard is None:
             return
         if heard.direct and not heard.text:
@@ -82,14 +83,15 @@ class Questions(commands.Cog):
         log.debug("%s %s (%.0f) for message %s (%s)", answer.result.kind, answer.result.intent_id or "-",
                   answer.result.score, message.id, heard.mode)
         await self._reply(message, message_kwargs(answer.reply))
-        await self._record(answer, started, message.guild.id if message.guild else None, message.channel.id, message.author.id)
+        await self._record(answer, started, guild_id, message.channel.id, message.author.id)
 
     async def _allowed(self, message: discord.Message) -> bool:
-        """Counts the question against the author's cooldown; sends the one notice of a burst."""
-        wait = self.bot.cooldown.retry_after(message.author.id)
+        """Counts the question against the author's cooldown in this server; sends the one notice of a burst."""
+        cooldown = self.bot.cooldowns.for_guild(message.guild.id if message.guild else None)
+        wait = cooldown.retry_after(message.author.id)
         if not wait:
             return True
-        if self.bot.cooldown.should_notify(message.author.id, wait):
+        if cooldown.should_notify(message.author.id, wait):
             log.info("cooldown for user %s (%.0fs)", message.author.id, wait)
             await self._reply(message, {"content": cooldown_notice(wait), "allowed_mentions": NO_PINGS})
         return False
@@ -122,7 +124,7 @@ class Questions(commands.Cog):
         self, interaction: discord.Interaction, question: app_commands.Range[str, 1, MAX_INPUT_CHARS]
     ) -> None:
         started = time.perf_counter()
-        wait = self.bot.cooldown.retry_after(interaction.user.id)
+        wait = self.bot.cooldowns.for_guild(interaction.guild_id).retry_after(interaction.user.id)
         if wait:
             raise CooldownActive(wait)
         kb = self.bot.service.kb
