@@ -14,6 +14,7 @@ from typing import Any, Iterator
 
 import pytest
 from e2e_support import (
+    EVENT_TIMEOUT,
     OKRS_INTENT,
     BotProcess,
     add_users,
@@ -42,7 +43,7 @@ QUESTION_B = "how do I paint the hull of a submarine?"
 
 @pytest.fixture(scope="module")
 def fake() -> Iterator[FakeDiscord]:
-    server = FakeDiscord(strict_commands=True, recommended_shards=SHARD_COUNT).start()
+    server = FakeDiscord(strict_commands=True, recommended_shards=SHARD_COUNT, default_timeout=EVENT_TIMEOUT).start()
     add_users(server, 12)
     world = server.world
     members = {world.users[f"asker{n}"]: () for n in range(6, 12)}
@@ -94,7 +95,7 @@ class Shards:
 
     def wait_connected(self) -> None:
         try:
-            self.fake.wait_until_shards_connected(SHARD_COUNT, timeout=60)
+            self.fake.wait_until_shards_connected(SHARD_COUNT, timeout=EVENT_TIMEOUT)
         except TimeoutError:
             logs = "\n\n".join(f"shard {i}:\n{p.log()[-3000:]}" for i, p in self.processes.items())
             raise AssertionError(f"the shards did not connect; their logs:\n{logs}") from None
@@ -128,9 +129,9 @@ def private_result(fake: FakeDiscord, command: str, options: dict[str, Any] | No
                    channel: str) -> Any:
     """A command's private answer, through any deferral."""
     handle = fake.send_slash_command(command, options, user=user, channel_id=channel)
-    first = handle.wait_response(timeout=20)
+    first = handle.wait_response(timeout=EVENT_TIMEOUT)
     assert first.ok, first.summary()
-    return handle.wait_followup(timeout=20) if first.response_type == 5 else first
+    return handle.wait_followup(timeout=EVENT_TIMEOUT) if first.response_type == 5 else first
 
 
 def text_of(result: Any) -> str:
@@ -145,7 +146,7 @@ def test_each_process_runs_its_own_shard(fake: FakeDiscord, shards: Shards) -> N
     identified = sorted(tuple(i["shard"]) for i in fake.identifies if "shard" in i)
     assert identified[-2:] == [(0, SHARD_COUNT), (1, SHARD_COUNT)]
     for shard in (0, 1):
-        wait_for_log(shards[shard], f"with shard(s) {shard} of {SHARD_COUNT}", after=0, timeout=30)
+        wait_for_log(shards[shard], f"with shard(s) {shard} of {SHARD_COUNT}", after=0, timeout=EVENT_TIMEOUT)
 
 
 def test_each_guilds_questions_are_answered_exactly_once(fake: FakeDiscord, shards: Shards,
@@ -159,7 +160,7 @@ def test_each_guilds_questions_are_answered_exactly_once(fake: FakeDiscord, shar
     }
     expected = service.ask("What is a product manager?").reply.title
     for message in asked.values():
-        assert embed(reply_to(fake, message, timeout=20))["title"] == expected
+        assert embed(reply_to(fake, message, timeout=EVENT_TIMEOUT))["title"] == expected
     settle_with_sentinel(fake, "general", world.users["asker1"])
     settle_with_sentinel(fake, "b-general", world.users["asker7"])
     for channel, message in asked.items():
@@ -207,7 +208,7 @@ def test_an_owners_upload_through_one_process_is_served_by_the_other(fake: FakeD
 
     # Guild B is shard 0's: that process answers with the new intent.
     asked = fake.send_message("b-general", "what are okrs?", author=fake.world.users["asker9"], mentions_bot=True)
-    assert embed(reply_to(fake, asked, timeout=20))["title"] == "What are OKRs?"
+    assert embed(reply_to(fake, asked, timeout=EVENT_TIMEOUT))["title"] == "What are OKRs?"
 
     status = embed(private_result(fake, "kb status", None, user=fake.world.users["b_moderator"], channel="b-general"))
     processes = next(f["value"] for f in status["fields"] if f["name"].startswith("Processes"))
