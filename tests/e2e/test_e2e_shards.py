@@ -86,8 +86,9 @@ class Shards:
         }
         self.processes: dict[int, BotProcess] = {}
 
-    def start(self, shard: int) -> BotProcess:
-        process = start_bot(self.fake, self.workdir / f"shard{shard}", self.knowledge,
+    def start(self, shard: int, folder: str | None = None) -> BotProcess:
+        """Starts the process that runs ``shard``, working in ``folder`` (default: the shard's own)."""
+        process = start_bot(self.fake, self.workdir / (folder or f"shard{shard}"), self.knowledge,
                             PMBOT_SHARD_IDS=str(shard), **self.env)
         self.processes[shard] = process
         return process
@@ -214,6 +215,18 @@ def test_an_owners_upload_through_one_process_is_served_by_the_other(fake: FakeD
     version = KnowledgeService(knowledge).kb.version
     assert processes.count(f"knowledge `{version}` ✅") == 2, processes
     assert f"shards 0 of {SHARD_COUNT}" in processes and f"shards 1 of {SHARD_COUNT}" in processes
+
+
+def test_gaps_are_the_same_whichever_process_serves_the_server(fake: FakeDiscord, shards: Shards) -> None:
+    """The processes swap shards: each server's gaps now come through the process that did not record them."""
+    shards.stop()
+    shards.start(0, folder="shard1")
+    shards.start(1, folder="shard0")
+    shards.wait_connected()
+    gaps_a = text_of(run_kb(fake, "gaps", user=fake.moderator))
+    gaps_b = text_of(private_result(fake, "kb gaps", None, user=fake.world.users["b_moderator"], channel="b-general"))
+    assert "zeppelin" in gaps_a and "submarine" not in gaps_a
+    assert "submarine" in gaps_b and "zeppelin" not in gaps_b
 
 
 def test_the_rows_really_are_in_postgresql(shards: Shards, postgres: ThrowawayPostgres, database: str) -> None:
