@@ -149,7 +149,7 @@ def test_each_process_runs_its_own_shard(fake: FakeDiscord, shards: Shards) -> N
         wait_for_log(shards[shard], f"with shard(s) {shard} of {SHARD_COUNT}", after=0, timeout=30)
 
 
-def test_each_guilds_questions_are_answered_exactly_once(fake: FakeDiscord, shards: Shards,
+def test_each_guilds_questions_and_dms_are_answered_exactly_once(fake: FakeDiscord, shards: Shards,
                                                          service: KnowledgeService) -> None:
     world = fake.world
     asked = {
@@ -157,6 +157,7 @@ def test_each_guilds_questions_are_answered_exactly_once(fake: FakeDiscord, shar
                                      mentions_bot=True),
         "b-general": fake.send_message("b-general", "What is a product manager?", author=world.users["asker6"],
                                        mentions_bot=True),
+        "a DM": fake.send_dm("What is a product manager?", author=world.users["asker3"]),  # shard 0's, as on Discord
     }
     expected = service.ask("What is a product manager?").reply.title
     for message in asked.values():
