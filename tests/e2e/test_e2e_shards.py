@@ -87,8 +87,9 @@ class Shards:
         }
         self.processes: dict[int, BotProcess] = {}
 
-    def start(self, shard: int) -> BotProcess:
-        process = start_bot(self.fake, self.workdir / f"shard{shard}", self.knowledge,
+    def start(self, shard: int, folder: str | None = None) -> BotProcess:
+        """Starts the process that runs ``shard``, working in ``folder`` (default: the shard's own)."""
+        process = start_bot(self.fake, self.workdir / (folder or f"shard{shard}"), self.knowledge,
                             PMBOT_SHARD_IDS=str(shard), **self.env)
         self.processes[shard] = process
         return process
@@ -149,7 +150,7 @@ def test_each_process_runs_its_own_shard(fake: FakeDiscord, shards: Shards) -> N
         wait_for_log(shards[shard], f"with shard(s) {shard} of {SHARD_COUNT}", after=0, timeout=EVENT_TIMEOUT)
 
 
-def test_each_guilds_questions_are_answered_exactly_once(fake: FakeDiscord, shards: Shards,
+def test_each_guilds_questions_and_dms_are_answered_exactly_once(fake: FakeDiscord, shards: Shards,
                                                          service: KnowledgeService) -> None:
     world = fake.world
     asked = {
@@ -157,6 +158,7 @@ def test_each_guilds_questions_are_answered_exactly_once(fake: FakeDiscord, shar
                                      mentions_bot=True),
         "b-general": fake.send_message("b-general", "What is a product manager?", author=world.users["asker6"],
                                        mentions_bot=True),
+        "a DM": fake.send_dm("What is a product manager?", author=world.users["asker3"]),  # shard 0's, as on Discord
     }
     expected = service.ask("What is a product manager?").reply.title
     for message in asked.values():
@@ -215,6 +217,18 @@ def test_an_owners_upload_through_one_process_is_served_by_the_other(fake: FakeD
     version = KnowledgeService(knowledge).kb.version
     assert processes.count(f"knowledge `{version}` ✅") == 2, processes
     assert f"shards 0 of {SHARD_COUNT}" in processes and f"shards 1 of {SHARD_COUNT}" in processes
+
+
+def test_gaps_are_the_same_whichever_process_serves_the_server(fake: FakeDiscord, shards: Shards) -> None:
+    """The processes swap shards: each server's gaps now come through the process that did not record them."""
+    shards.stop()
+    shards.start(0, folder="shard1")
+    shards.start(1, folder="shard0")
+    shards.wait_connected()
+    gaps_a = text_of(run_kb(fake, "gaps", user=fake.moderator))
+    gaps_b = text_of(private_result(fake, "kb gaps", None, user=fake.world.users["b_moderator"], channel="b-general"))
+    assert "zeppelin" in gaps_a and "submarine" not in gaps_a
+    assert "submarine" in gaps_b and "zeppelin" not in gaps_b
 
 
 def test_the_rows_really_are_in_postgresql(shards: Shards, postgres: ThrowawayPostgres, database: str) -> None:
