@@ -22,6 +22,7 @@ from bot.console import ConsoleChat, render
 from bot.evaluation import evaluate, load_questions
 from bot import reports
 from bot.knowledge import KnowledgeError, load_knowledge
+from bot.matching.cache import IndexCache
 from bot.matching.explain import explain, explain_text
 from bot.recording import unanswered
 from bot.service import Answer, KnowledgeService
@@ -36,7 +37,7 @@ def _print_json(data: Any) -> None:
 
 
 def _service(settings: Settings, args: argparse.Namespace) -> KnowledgeService:
-    return KnowledgeService(args.knowledge or settings.knowledge_path)
+    return KnowledgeService(args.knowledge or settings.knowledge_path, IndexCache(settings.cache_dir))
 
 
 def cmd_run(settings: Settings, args: argparse.Namespace) -> int:

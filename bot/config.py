@@ -42,6 +42,7 @@ class Settings:
     mod_log_channel_id: int | None = None
     knowledge_backups: int = 5
     upload_max_bytes: int = 256_000
+    cache_dir: Path | None = None  # where built indexes are kept between starts; None: rebuilt every time
 
 
 def read_dotenv(path: Path) -> dict[str, str]:
@@ -109,10 +110,22 @@ def load_settings(environ: Mapping[str, str] | None = None, dotenv: Path | None 
         mod_log_channel_id=get("PMBOT_MOD_LOG_CHANNEL", _snowflake, None, "a channel id"),
         knowledge_backups=get("PMBOT_KNOWLEDGE_BACKUPS", _positive_int, 5, "how many previous versions to keep, ≥ 1"),
         upload_max_bytes=get("PMBOT_UPLOAD_MAX_BYTES", _positive_int, 256_000, "a size in bytes, ≥ 1"),
+        cache_dir=get("PMBOT_CACHE_DIR", _path, default_cache_dir(env), "a folder for the index cache"),
     )
     if problems:
         raise ConfigError("Configuration problems (set these in the environment or .env):\n  " + "\n  ".join(problems))
     return settings
+
+
+def default_cache_dir(env: Mapping[str, str]) -> Path:
+    """$XDG_CACHE_HOME/pmbot, else ~/.cache/pmbot: where the XDG convention puts data that can be rebuilt."""
+    if xdg := env.get("XDG_CACHE_HOME", "").strip():
+        return Path(xdg).expanduser() / "pmbot"
+    return Path.home() / ".cache" / "pmbot"
+
+
+def _path(raw: str) -> Path:
+    return Path(raw).expanduser()
 
 
 def _snowflake(raw: str) -> int:

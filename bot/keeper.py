@@ -30,16 +30,18 @@ class KnowledgeKeeper:
 
     async def reload(self) -> KnowledgeDiff:
         """Re-reads the files and serves them; KnowledgeError (the old knowledge keeps serving) if broken."""
-        async with self._lock:
-            return self.service.swap(await self._check())
+        return await self.reload_if_changed() or KnowledgeDiff.between(self.service.kb, self.service.kb)
 
     async def reload_if_changed(self) -> KnowledgeDiff | None:
-        """Like :meth:`reload`, but None when the files hold exactly what is served (e.g. an upload we wrote)."""
+        """Like :meth:`reload`, but None when the files hold exactly what is served (e.g. an upload we wrote).
+
+        The file hashes are compared before anything is parsed or built: the watcher's look at start,
+        and every save that changes nothing, cost a read of the files, not a new matcher.
+        """
         async with self._lock:
-            matcher = await self._check()
-            if matcher.kb.sources == self.service.kb.sources:
+            if await asyncio.to_thread(self.service.unchanged):
                 return None
-            return self.service.swap(matcher)
+            return self.service.swap(await self._check())
 
     async def upload(self, name: str, data: bytes) -> tuple[Backup, KnowledgeDiff]:
         """Validates `data` as the file `name` together with the rest, then writes and serves it.
@@ -52,7 +54,7 @@ class KnowledgeKeeper:
             raise KnowledgeError([Problem(name, 1, "uploads need PMBOT_KNOWLEDGE to be a folder, not a single file")])
         async with self._lock:
             text, kb = await asyncio.to_thread(self.files.check_upload, name, data)
-            matcher = await asyncio.to_thread(Matcher, kb)
+            matcher = await asyncio.to_thread(Matcher, kb, self.service.cache)
             backup = await asyncio.to_thread(self.files.install, name, text)
             return backup, self.service.swap(matcher)
 

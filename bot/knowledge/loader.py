@@ -344,6 +344,21 @@ def knowledge_files(path: Path) -> list[Path]:
     return [path]
 
 
+def source_files(path: Path) -> tuple[SourceFile, ...] | None:
+    """The sources load_knowledge would record for `path`, from a read of the files without parsing them.
+
+    None when they cannot all be read: then only a full load can say what is wrong.
+    """
+    try:
+        return tuple(SourceFile(file, _sha256(file.read_text(encoding="utf-8"))) for file in knowledge_files(path))
+    except (OSError, UnicodeDecodeError):
+        return None
+
+
+def _sha256(text: str) -> str:
+    return hashlib.sha256(text.encode()).hexdigest()
+
+
 def load_knowledge(path: Path | str, overrides: Mapping[str, str | None] | None = None) -> KnowledgeBase:
     """Loads a folder (or a single file) of knowledge, or raises KnowledgeError.
 
@@ -376,7 +391,7 @@ def parse_knowledge(files: Iterable[tuple[str, str]]) -> KnowledgeBase:
     docs: list[_Document] = []
     sources = []
     for name, text in files:
-        sources.append(SourceFile(Path(name), hashlib.sha256(text.encode()).hexdigest()))
+        sources.append(SourceFile(Path(name), _sha256(text)))
         doc = _parse(name, text, problems)
         if doc is None:
             continue

@@ -13,10 +13,12 @@ from __future__ import annotations
 
 import math
 from collections import Counter
-from typing import Callable, Sequence
+from typing import Callable, Mapping, Sequence
 
 import numpy as np
 from scipy.sparse import csr_matrix
+
+from bot.matching.cache import pack_strings, unpack_strings
 
 UNKNOWN = "<unknown>"
 # A word in fewer phrasings than this is learned as "a word the knowledge hardly knows": the
@@ -52,6 +54,30 @@ class IntentClassifier:
         )
         target = np.array([self.labels.index(label) for _, label in examples])
         self.weights, self.bias = _fit(features, target, len(self.labels))
+
+    def state(self) -> dict[str, np.ndarray]:
+        """What training learned, as arrays for the index cache."""
+        return {
+            "vocabulary": pack_strings(sorted(self.vocabulary)),
+            "labels": pack_strings(self.labels),
+            "grams": pack_strings(list(self.column)),
+            "idf": np.asarray(self.idf, dtype=np.float64),
+            "weights": self.weights,
+            "bias": self.bias,
+        }
+
+    @classmethod
+    def restore(cls, state: Mapping[str, np.ndarray]) -> IntentClassifier:
+        """The classifier that produced `state`, without training it again."""
+        self = cls.__new__(cls)
+        self.vocabulary = frozenset(unpack_strings(state["vocabulary"]))
+        self.labels = unpack_strings(state["labels"])
+        self.column = {g: i for i, g in enumerate(unpack_strings(state["grams"]))}
+        self.idf = state["idf"].tolist()
+        self.weights, self.bias = state["weights"], state["bias"]
+        if self.weights.shape != (len(self.column), len(self.labels)) or self.bias.shape != (len(self.labels),):
+            raise ValueError(f"classifier weights of shape {self.weights.shape} do not fit the stored grams and labels")
+        return self
 
     def _grams(self, tokens: list[str]) -> list[str]:
         words = [t if t in self.vocabulary else UNKNOWN for t in tokens]

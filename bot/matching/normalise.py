@@ -14,8 +14,11 @@ from collections import Counter
 from functools import cache
 from typing import Iterable, Mapping
 
+import numpy as np
 from rapidfuzz import process
 from rapidfuzz.distance import OSA
+
+from bot.matching.cache import pack_strings, unpack_strings
 
 MAX_INPUT_CHARS = 600  # a question longer than this is chat, not a question; the rest is not read
 
@@ -164,21 +167,13 @@ class Normaliser:
 
     def __init__(self, texts: Iterable[str], synonyms: Mapping[str, Iterable[str]]) -> None:
         texts = list(texts)
-        self.phrases: dict[tuple[str, ...], tuple[str, ...]] = {}  # variant tokens -> canonical tokens
-        for canonical, variants in synonyms.items():
-            canon = tuple(basic_tokens(canonical))
-            for variant in variants:
-                key = tuple(basic_tokens(variant))
-                if key and key != canon:
-                    self.phrases[key] = canon
+        self._init_shared(synonyms)
         counts = Counter(t for text in (*texts, *synonyms) for t in basic_tokens(text))
         variants = {t for key in self.phrases for t in key}
         counts.update(variants)
         # Ties go to the word the knowledge uses most ("creap" -> "creep", not "cheap").
         self._typo_targets = sorted((t for t in counts if len(t) >= 5 and not t.isdigit()), key=lambda t: -counts[t])
-        self._targets_by_length: dict[tuple[int, int], list[str]] = {}
         self._corrections: dict[str, str] = {}  # the knowledge's own typos, fixed for good
-        self._seen: dict[str, str] = {}  # questions' unknown words, as corrected so far
         # Phrasings carry deliberate typos ("managment", "salery"). Left alone they
         # would become words of their own that only one intent knows, pulling any
         # question with the same typo towards that intent; so they are corrected
@@ -193,8 +188,46 @@ class Normaliser:
             if fixed != token and counts[fixed] > counts[token]:
                 self._corrections[token] = fixed
         self.vocabulary = frozenset(counts.keys() - self._corrections.keys())
-        self.longest_phrase = max((len(k) for k in self.phrases), default=1)
         self.head_modifiers = self._head_modifiers(texts)
+
+    def _init_shared(self, synonyms: Mapping[str, Iterable[str]]) -> None:
+        """What a built and a restored Normaliser share: the synonym table and empty per-question lookups."""
+        self.phrases: dict[tuple[str, ...], tuple[str, ...]] = {}  # variant tokens -> canonical tokens
+        for canonical, variants in synonyms.items():
+            canon = tuple(basic_tokens(canonical))
+            for variant in variants:
+                key = tuple(basic_tokens(variant))
+                if key and key != canon:
+                    self.phrases[key] = canon
+        self.longest_phrase = max((len(k) for k in self.phrases), default=1)
+        self._targets_by_length: dict[tuple[int, int], list[str]] = {}
+        self._seen: dict[str, str] = {}  # questions' unknown words, as corrected so far
+
+    def state(self) -> dict[str, np.ndarray]:
+        """What the knowledge taught it (vocabulary, its typos, role modifiers), as arrays for the index cache."""
+        modifiers = [(head, word) for head, words in self.head_modifiers.items() for word in sorted(words)]
+        return {
+            "typo_targets": pack_strings(self._typo_targets),
+            "vocabulary": pack_strings(sorted(self.vocabulary)),
+            "corrected": pack_strings(list(self._corrections)),
+            "corrections": pack_strings(list(self._corrections.values())),
+            "heads": pack_strings([head for head, _ in modifiers]),
+            "modifiers": pack_strings([word for _, word in modifiers]),
+        }
+
+    @classmethod
+    def restore(cls, state: Mapping[str, np.ndarray], synonyms: Mapping[str, Iterable[str]]) -> Normaliser:
+        """The Normaliser that produced `state`, without re-reading every phrasing (the synonym table is small)."""
+        self = cls.__new__(cls)
+        self._init_shared(synonyms)
+        self._typo_targets = unpack_strings(state["typo_targets"])
+        self.vocabulary = frozenset(unpack_strings(state["vocabulary"]))
+        self._corrections = dict(zip(unpack_strings(state["corrected"]), unpack_strings(state["corrections"]), strict=True))
+        modifiers: dict[str, set[str]] = {head: set() for head in HEAD_NOUNS}
+        for head, word in zip(unpack_strings(state["heads"]), unpack_strings(state["modifiers"]), strict=True):
+            modifiers[head].add(word)
+        self.head_modifiers = {head: frozenset(words) for head, words in modifiers.items()}
+        return self
 
     def _head_modifiers(self, texts: list[str]) -> dict[str, frozenset[str]]:
         """Which words the knowledge puts before "manager", "owner"…: product, project, scrum…"""
