@@ -8,25 +8,26 @@ and runs the same matcher as the Discord bot.
 from __future__ import annotations
 
 import argparse
-import asyncio
 import json
 import logging
 import os
 import sys
 from dataclasses import asdict
 from pathlib import Path
-from typing import Any, Awaitable, Callable, Sequence, TypeVar
+from typing import TYPE_CHECKING, Any, Awaitable, Callable, Sequence, TypeVar
 
 from bot.config import ConfigError, Settings, load_settings
 from bot.console import ConsoleChat, render
 from bot.evaluation import evaluate, load_questions
-from bot import reports
 from bot.knowledge import KnowledgeError, load_knowledge
 from bot.matching.cache import IndexCache
 from bot.matching.explain import explain, explain_text
-from bot.recording import unanswered
 from bot.service import Answer, KnowledgeService
-from bot.store import SqliteStore
+
+if TYPE_CHECKING:  # the store (aiosqlite, asyncio) is imported by the commands that use it: `ask` starts faster
+    import asyncio
+
+    from bot.store import SqliteStore
 
 T = TypeVar("T")
 log = logging.getLogger("pmbot.cli")
@@ -46,6 +47,10 @@ def cmd_run(settings: Settings, args: argparse.Namespace) -> int:
         from bot.discord.app import run_bot  # imported here so the offline paths never need Discord
 
         return run_bot(settings, knowledge=args.knowledge)
+    import asyncio
+
+    from bot.recording import unanswered
+
     service = _service(settings, args)
     with asyncio.Runner() as runner:
         store = _open_store(runner, settings)
@@ -64,6 +69,8 @@ def cmd_run(settings: Settings, args: argparse.Namespace) -> int:
 
 def _open_store(runner: asyncio.Runner, settings: Settings) -> SqliteStore | None:
     """The console records unanswered questions too, so `gaps` works offline; it still chats without them."""
+    from bot.store import SqliteStore
+
     try:
         settings.database_path.parent.mkdir(parents=True, exist_ok=True)
         store = SqliteStore(settings.database_path, store_user_ids=settings.store_user_ids)
@@ -75,6 +82,10 @@ def _open_store(runner: asyncio.Runner, settings: Settings) -> SqliteStore | Non
 
 
 def _with_store(settings: Settings, work: Callable[[SqliteStore], Awaitable[T]]) -> T:
+    import asyncio
+
+    from bot.store import SqliteStore
+
     async def run() -> T:
         async with SqliteStore(settings.database_path, store_user_ids=settings.store_user_ids) as store:
             return await work(store)
@@ -162,6 +173,8 @@ def cmd_why(settings: Settings, args: argparse.Namespace) -> int:
 
 
 def cmd_gaps(settings: Settings, args: argparse.Namespace) -> int:
+    from bot import reports
+
     found = _with_store(settings, lambda store: reports.gaps(store, args.days, args.limit))
     if args.json:
         _print_json([asdict(r) for r in found])
@@ -171,6 +184,8 @@ def cmd_gaps(settings: Settings, args: argparse.Namespace) -> int:
 
 
 def cmd_feedback(settings: Settings, args: argparse.Namespace) -> int:
+    from bot import reports
+
     rows = _with_store(settings, lambda store: reports.feedback(store, args.days))
     if args.json:
         _print_json([{**asdict(r), "down_share": r.down_share} for r in rows])

@@ -13,12 +13,14 @@ from __future__ import annotations
 
 import math
 from collections import Counter
-from typing import Callable, Mapping, Sequence
+from typing import TYPE_CHECKING, Callable, Mapping, Sequence
 
 import numpy as np
-from scipy.sparse import csr_matrix
 
 from bot.matching.cache import pack_strings, unpack_strings
+
+if TYPE_CHECKING:
+    from scipy.sparse import csr_matrix
 
 UNKNOWN = "<unknown>"
 # A word in fewer phrasings than this is learned as "a word the knowledge hardly knows": the
@@ -43,6 +45,8 @@ class IntentClassifier:
         kept = sorted(g for g, c in gram_count.items() if c >= MIN_PHRASINGS_PER_WORD or " " not in g)
         self.column = {g: i for i, g in enumerate(kept)}
         self.idf = [math.log((1 + len(examples)) / (1 + gram_count[g])) + 1 for g in kept]
+        from scipy.sparse import csr_matrix  # training only: a start from the index cache never needs SciPy
+
         vectors = [self._tfidf(g) for g in grams]
         features = csr_matrix(
             (

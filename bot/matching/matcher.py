@@ -14,12 +14,12 @@ from typing import Literal
 
 import numpy as np
 from rapidfuzz import fuzz, process
-from scipy.sparse import csc_array
 
 from bot.knowledge import KnowledgeBase
 from bot.matching import thresholds as T
 from bot.matching.cache import IndexCache
 from bot.matching.index import NOT_ABOUT, content_words, load_or_build
+from bot.matching.columns import Columns
 from bot.matching.normalise import MAX_INPUT_CHARS
 
 Kind = Literal["answer", "suggest", "fallback"]
@@ -78,18 +78,6 @@ def _question_windows(text: str) -> list[str]:
     return list(dict.fromkeys(windows))
 
 
-def _by_column(rows: list[list[tuple[int, float]]], *, normalise: bool, width: int) -> csc_array:
-    """A sparse matrix from each row's (column, value) pairs, rows scaled to unit length if asked."""
-    lengths = [len(row) for row in rows]
-    columns = np.fromiter((c for row in rows for c, _ in row), dtype=np.int32, count=sum(lengths))
-    values = np.fromiter((v for row in rows for _, v in row), dtype=np.float32, count=sum(lengths))
-    row_of = np.repeat(np.arange(len(rows), dtype=np.int32), lengths)
-    if normalise:
-        norms = np.sqrt(np.bincount(row_of, weights=values.astype(np.float64) ** 2, minlength=len(rows)))
-        values /= norms[row_of].clip(min=1e-12).astype(np.float32)
-    return csc_array((values, (row_of, columns)), shape=(len(rows), width))
-
-
 def _best(scores: np.ndarray, count: int) -> np.ndarray:
     """Indexes of the `count` highest scores (more on a tie, all if there are fewer), in index order."""
     if len(scores) <= count:
@@ -139,16 +127,15 @@ class Matcher:
             role_count[row] += [word in content for word in ROLE_WORDS]
         self.role_share = (role_count / np.bincount(self.entry_intent, minlength=n)[:, None]).astype(np.float32)
 
-        # Sparse, column-major: a question reads a few whole columns, and the knowledge's size
-        # grows the matrices by its number of words, not by phrasings times vocabulary.
-        self.entry_vectors = _by_column(
-            [[(self.column[t], self.idf[t]) for t in content] for content in contents], normalise=True, width=len(self.column)
+        # By column: a question reads a few whole columns. Sparse: the knowledge's size grows
+        # them by its number of words, not by its phrasings times its vocabulary.
+        self.entry_vectors = Columns(
+            [[(self.column[t], self.idf[t]) for t in content] for content in contents], len(self.column), unit_rows=True
         )
         # A word in one phrasing may be incidental context; from a second one on it is the intent's own.
-        self.intent_vocab = _by_column(
+        self.intent_vocab = Columns(
             [[(self.column[t], min(1.0, c / T.VOCAB_FULL_AT)) for t, c in vocab.items()] for vocab in intent_vocab],
-            normalise=False,
-            width=len(self.column),
+            len(self.column),
         )
         self._mismatch: dict[tuple[int, ...], np.ndarray] = {}
         self.off_topic_row = row_of_intent.get(NOT_ABOUT)  # None for a knowledge without not_about examples
@@ -189,8 +176,8 @@ class Matcher:
         known_idf = [self.idf[t] for t in known]
         columns = [self.column[t] for t in known]
         idf = np.array(known_idf, dtype=np.float32)
-        overlap = self.entry_vectors[:, columns] @ idf / math.sqrt(sum(w * w for w in weights))
-        coverage = self.intent_vocab[:, columns] @ idf / total
+        overlap = self.entry_vectors.weighted_sum(columns, idf) / math.sqrt(sum(w * w for w in weights))
+        coverage = self.intent_vocab.weighted_sum(columns, idf) / total
         by_words = T.WEIGHT_OVERLAP * overlap + T.WEIGHT_COVERAGE * coverage[self.entry_intent]
         if (mismatch := self._role_mismatch(content)) is not None:
             by_words -= T.ROLE_MISMATCH_PENALTY * mismatch
