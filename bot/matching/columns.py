@@ -31,6 +31,14 @@ class Columns:
         self.values = values[order].astype(np.float32)
         self.starts = np.concatenate([[0], np.cumsum(np.bincount(columns, minlength=width))])
 
+    @classmethod
+    def from_arrays(cls, starts: np.ndarray, rows: np.ndarray, values: np.ndarray, height: int) -> Columns:
+        """Columns already in the CSC layout: column c's rows and values are at starts[c]:starts[c + 1]."""
+        self = cls.__new__(cls)
+        self.shape = (height, len(starts) - 1)
+        self.starts, self.rows, self.values = starts, rows, values.astype(np.float32, copy=False)
+        return self
+
     def weighted_sum(self, columns: Sequence[int], weights: Sequence[float]) -> np.ndarray:
         """Σ weights[k] × column columns[k], as a dense vector over the rows."""
         out = np.zeros(self.shape[0], dtype=np.float32)

@@ -18,7 +18,7 @@ import numpy as np
 from bot.knowledge import KnowledgeBase
 from bot.matching.cache import IndexCache, cache_key, code_version, pack_strings, unpack_strings
 from bot.matching.classifier import IntentClassifier
-from bot.matching.normalise import STOP_WORDS, Normaliser
+from bot.matching.normalise import STOP_WORDS, Normaliser, basic_tokens
 
 log = logging.getLogger("pmbot.index")
 
@@ -52,15 +52,17 @@ class KnowledgeIndex:
 
     @classmethod
     def build(cls, kb: KnowledgeBase) -> KnowledgeIndex:
-        normaliser = Normaliser(_texts(kb), _synonyms(kb))
-        sources = [(intent.id, (intent.title, *intent.phrasings, *intent.keywords)) for intent in kb.intents.values()]
+        owned = [(i.id, t) for i in kb.intents.values() for t in (i.title, *i.phrasings, *i.keywords)]
+        owned += [(NOT_ABOUT, text) for text in kb.not_about]
+        texts = [text for _, text in owned]
+        basic = [basic_tokens(text) for text in texts]
+        normaliser = Normaliser(texts, _synonyms(kb), basic=basic)
         entries = []
-        for intent_id, texts in (*sources, (NOT_ABOUT, kb.not_about)):
-            for text in texts:
-                tokens = tuple(normaliser.tokens(text))
-                if content_words(tokens):  # a text of stop words alone says nothing about any intent
-                    entries.append(Entry(intent_id, text, tokens))
-        classifier = IntentClassifier([(list(e.tokens), e.intent_id) for e in entries])
+        for (intent_id, text), text_basic in zip(owned, basic):
+            tokens = tuple(normaliser.refine(text_basic))
+            if content_words(tokens):  # a text of stop words alone says nothing about any intent
+                entries.append(Entry(intent_id, text, tokens))
+        classifier = IntentClassifier([(list(e.tokens), e.intent_id) for e in entries], shared=[NOT_ABOUT])
         return cls(normaliser, tuple(entries), classifier)
 
     def state(self) -> dict[str, np.ndarray]:
@@ -102,10 +104,6 @@ def load_or_build(kb: KnowledgeBase, cache: IndexCache) -> KnowledgeIndex:
     index = KnowledgeIndex.build(kb)
     cache.save(CACHE_KIND, key, index.state())
     return index
-
-
-def _texts(kb: KnowledgeBase) -> list[str]:
-    return [t for i in kb.intents.values() for t in (i.title, *i.phrasings, *i.keywords)] + list(kb.not_about)
 
 
 def _synonyms(kb: KnowledgeBase) -> dict[str, tuple[str, ...]]:
