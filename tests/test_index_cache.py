@@ -5,16 +5,20 @@ from __future__ import annotations
 
 import logging
 import os
+import subprocess
+import sys
 from pathlib import Path
 
 import numpy as np
 import pytest
 
+from bot.config import load_settings
 from bot.knowledge import KnowledgeBase, load_knowledge
 from bot.matching import Matcher
 from bot.matching import index as index_module
 from bot.matching.cache import IndexCache, pack_strings, unpack_strings
 from bot.matching.index import CACHE_KIND, KnowledgeIndex
+from tests.conftest import clean_env
 
 QUESTIONS = [
     "PdM vs PjM, what's the difference?",
@@ -151,3 +155,27 @@ def test_caching_off_writes_nothing(tmp_path: Path) -> None:
 def test_strings_survive_packing_whatever_they_hold() -> None:
     for strings in ([], [""], ["a", "", "héllo wörld", "tab\there", "line\nbreak", "emoji 🚀"]):
         assert unpack_strings(pack_strings(strings)) == strings
+
+
+@pytest.mark.skipif(not Path("/proc/self/task").is_dir() or (os.cpu_count() or 1) < 2, reason="counts threads in /proc")
+def test_serving_uses_one_blas_thread() -> None:
+    """NumPy's BLAS would start a thread per core; a matcher's few small products only lose by it."""
+    code = "import os, bot.service, numpy; a = numpy.ones((300, 300)); a @ a; print(len(os.listdir('/proc/self/task')))"
+    env = {k: v for k, v in clean_env().items() if not k.endswith("_NUM_THREADS")}
+    done = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True, timeout=60, check=True)
+    assert done.stdout.strip() == "1"
+
+
+def test_the_cache_folder_is_pmbot_cache_dir_else_the_xdg_one() -> None:
+    assert load_settings({"PMBOT_CACHE_DIR": "/srv/pmbot-cache"}, dotenv=None).cache_dir == Path("/srv/pmbot-cache")
+    assert load_settings({"XDG_CACHE_HOME": "/var/cache/me"}, dotenv=None).cache_dir == Path("/var/cache/me/pmbot")
+    assert load_settings({}, dotenv=None).cache_dir == Path.home() / ".cache" / "pmbot"
+
+
+def test_the_command_line_keeps_its_index_in_pmbot_cache_dir(tmp_path: Path) -> None:
+    command = [sys.executable, "-m", "bot", "ask", "how do i become a product manager", "--json"]
+    env = clean_env(PMBOT_CACHE_DIR=str(tmp_path))
+    first = subprocess.run(command, env=env, capture_output=True, text=True, timeout=120, check=True)
+    assert len(entries(tmp_path)) == 1
+    second = subprocess.run(command, env=env, capture_output=True, text=True, timeout=120, check=True)
+    assert second.stdout == first.stdout and '"intent": "become-product-manager"' in second.stdout

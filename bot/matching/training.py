@@ -3,13 +3,12 @@
 A full multinomial logistic regression weighs every phrasing against every
 intent and keeps a weight for every word and intent: phrasings × intents work
 per round and words × intents weights, both quadratic as a knowledge grows
-(2 minutes and gigabytes at 28,000 phrasings). Here each phrasing is weighed
-against a shortlist of at most SHORTLIST intents: its own, the intents whose
-phrasings use the most similar words (the ones it could be confused with), and
-the labels every question competes with (off topic). A word only gets weights
-for the intents on the shortlists of the phrasings that use it. While a
-knowledge has no more intents than SHORTLIST, every shortlist holds them all,
-and this is exactly the full model.
+(2 minutes and gigabytes at 28,000 phrasings). Up to FULL_MODEL_LABELS labels
+that is what this trains, exactly. Beyond, each phrasing is weighed against a
+shortlist of SHORTLIST labels: its own, the ones whose phrasings use the most
+similar words (those it could be mistaken for) and the shared ones (off
+topic), and a word is weighted only for the labels whose phrasings use it, and
+for the shared ones. Both then grow with the phrasings alone.
 """
 
 from __future__ import annotations
@@ -20,7 +19,8 @@ from typing import Callable, Collection
 import numpy as np
 from scipy.sparse import csr_matrix
 
-SHORTLIST = 64  # intents a phrasing is weighed against in training
+FULL_MODEL_LABELS = 64  # up to this many labels (intents + off topic) the model is the full one
+SHORTLIST = 32  # beyond, the labels a phrasing is weighed against
 REGULARISATION_C = 50.0  # inverse strength of the weight penalty: high, because the phrasings are curated, not noisy
 MAX_TRAINING_ROUNDS = 100  # L-BFGS iterations: on ~4,000 phrasings accuracy stops moving after ~50
 CONVERGED_GRADIENT = 1e-4
@@ -36,54 +36,90 @@ class Learned:
     bias: np.ndarray
 
 
-@dataclass
-class _Group:
-    """The phrasings that share one shortlist, with their grams renumbered 0…len(grams)-1."""
-
-    features: csr_matrix  # phrasings × the group's grams
-    transposed: csr_matrix
-    onehot: np.ndarray  # phrasings × shortlist: where each phrasing's own label sits
-    shortlist: np.ndarray  # label indexes
-    slots: np.ndarray  # the group's grams × shortlist: index of each weight in the parameter vector
-
-
 def fit(features: csr_matrix, target: np.ndarray, labels: int, shared: Collection[int] = ()) -> Learned:
-    """L2-penalised multinomial logistic regression over shortlists (the bias unpenalised).
+    """L2-penalised multinomial logistic regression (the bias unpenalised), over shortlists beyond FULL_MODEL_LABELS.
 
-    `shared`: label indexes on every shortlist.
+    `shared`: label indexes on every shortlist and weighted for every word.
     """
-    features = features.tocsr()
-    groups, keys = _groups(features, target, labels, _shortlists(features, target, labels, shared))
-    size = len(keys)
+    problem = _Problem(features.tocsr(), target, labels, shared)
+    size = len(problem.keys)
 
     def loss(flat: np.ndarray) -> tuple[float, np.ndarray]:
         weights, bias = flat[:size], flat[size:]
-        value = float(weights @ weights) / (2 * REGULARISATION_C)
-        grad_bias = np.zeros(labels, dtype=np.float64)
-        slots, grads = [], []
-        for group in groups:
-            logits = group.features @ weights[group.slots] + bias[group.shortlist]
-            logits -= logits.max(axis=1, keepdims=True)
-            log_p = logits - np.log(np.exp(logits).sum(axis=1, keepdims=True))
-            value -= float((group.onehot * log_p).sum())
-            error = np.exp(log_p) - group.onehot
-            slots.append(group.slots.ravel())
-            grads.append((group.transposed @ error).ravel())
-            grad_bias += np.bincount(group.shortlist, error.sum(axis=0), minlength=labels)
-        grad = np.bincount(np.concatenate(slots), np.concatenate(grads), minlength=size).astype(np.float32)
-        grad += weights / REGULARISATION_C
-        return value, np.concatenate([grad, grad_bias.astype(np.float32)])
+        local = np.append(weights, np.float32(0))[problem.slots]  # the last slot: a weight that is not learned
+        logits = problem.features @ local + bias[problem.rivals]
+        logits -= logits.max(axis=1, keepdims=True)
+        log_p = logits - np.log(np.exp(logits).sum(axis=1, keepdims=True))
+        value = -(problem.onehot * log_p).sum() + (weights**2).sum() / (2 * REGULARISATION_C)
+        error = np.exp(log_p) - problem.onehot
+        grad = np.bincount(problem.slots.ravel(), (problem.transposed @ error).ravel(), minlength=size + 1)[:size]
+        grad = grad.astype(np.float32) + weights / REGULARISATION_C
+        if problem.full:  # every row's shortlist is all labels, in order
+            grad_bias = error.sum(axis=0)
+        else:
+            grad_bias = np.bincount(problem.rivals.ravel(), error.ravel(), minlength=labels).astype(np.float32)
+        return float(value), np.concatenate([grad, grad_bias])
 
     solved = _lbfgs(loss, np.zeros(size + labels, dtype=np.float32))
-    grams, label_of = np.divmod(keys, labels)
+    grams, label_of = np.divmod(problem.keys, labels)
     starts = np.concatenate([[0], np.cumsum(np.bincount(grams, minlength=features.shape[1]))])
     return Learned(starts, label_of.astype(np.int32), solved[:size].astype(np.float32), solved[size:].astype(np.float32))
 
 
+class _Problem:
+    """The training set laid out for one sparse product per round.
+
+    Phrasings sharing a shortlist form a group; each group's grams get columns of their own, so
+    `features` is block-diagonal and `features @ local` gives every phrasing's logits for its
+    shortlist at once. `slots` maps each (group gram, shortlist place) to its weight's index in
+    the parameter vector, sorted by (gram, label) `keys`; a pair that has no weight maps one past the end.
+    """
+
+    def __init__(self, features: csr_matrix, target: np.ndarray, labels: int, shared: Collection[int]) -> None:
+        self.full = full = labels <= FULL_MODEL_LABELS
+        shortlists = [np.arange(labels)] * labels if full else _shortlists(features, target, labels, shared)
+        owners: dict[bytes, list[int]] = {}
+        for label, shortlist in enumerate(shortlists):
+            owners.setdefault(shortlist.tobytes(), []).append(label)
+        by_label = np.split(np.argsort(target, kind="stable"), np.cumsum(np.bincount(target, minlength=labels))[:-1])
+        uses = None if full else csr_matrix(  # labels × grams: which words each label's phrasings use
+            (np.ones(len(target)), (target, np.arange(len(target)))), shape=(labels, len(target))
+        ) @ (features != 0)
+        shared_mask = np.isin(np.arange(labels), list(shared))
+        blocks, rows, rivals, pairs = [], [], [], []
+        for group in owners.values():
+            members = np.sort(np.concatenate([by_label[label] for label in group]))
+            shortlist = shortlists[group[0]]
+            block = features[members]
+            grams = np.unique(block.indices)
+            blocks.append(block[:, grams])
+            rows.append(members)
+            rivals.append(np.broadcast_to(shortlist, (len(members), len(shortlist))))
+            keys = grams[:, None] * labels + shortlist[None, :]
+            if not full:  # a word is weighted for the labels that use it, and the shared ones
+                used = uses[shortlist][:, grams].toarray().T > 0
+                keys = np.where(used | shared_mask[shortlist][None, :], keys, -1)
+            pairs.append(keys)
+        self.keys = np.unique(np.concatenate([k.ravel() for k in pairs]))
+        self.keys = self.keys[self.keys >= 0]
+        self.slots = np.concatenate(
+            [np.where(k >= 0, np.searchsorted(self.keys, k), len(self.keys)) for k in pairs]
+        ).astype(np.int64)
+        self.features = _block_diagonal(blocks)
+        self.transposed = self.features.T.tocsr()
+        order = np.concatenate(rows)
+        self.rivals = np.concatenate(rivals)
+        self.onehot = (self.rivals == target[order][:, None]).astype(np.float32)
+
+
+def _block_diagonal(blocks: list[csr_matrix]) -> csr_matrix:
+    from scipy.sparse import block_diag
+
+    return block_diag(blocks, format="csr", dtype=np.float32)
+
+
 def _shortlists(features: csr_matrix, target: np.ndarray, labels: int, shared: Collection[int]) -> list[np.ndarray]:
-    """Per label, the labels its phrasings are weighed against, itself included, in index order."""
-    if labels <= SHORTLIST:
-        return [np.arange(labels)] * labels
+    """Per label, the labels its phrasings are weighed against, itself and the shared ones included, in index order."""
     onehot = csr_matrix((np.ones(len(target), dtype=np.float32), (target, np.arange(len(target)))), shape=(labels, len(target)))
     profiles = onehot @ features  # labels × grams: each label's phrasings summed
     norms = np.sqrt(np.asarray(profiles.multiply(profiles).sum(axis=1)).ravel())
@@ -91,31 +127,7 @@ def _shortlists(features: csr_matrix, target: np.ndarray, labels: int, shared: C
     similar = (profiles @ profiles.T).toarray()  # labels × labels cosine: small next to the phrasings
     np.fill_diagonal(similar, np.inf)
     similar[:, list(shared)] = np.inf
-    room = SHORTLIST
-    return [np.sort(np.argpartition(-row, room - 1)[:room]) for row in similar]
-
-
-def _groups(
-    features: csr_matrix, target: np.ndarray, labels: int, shortlists: list[np.ndarray]
-) -> tuple[list[_Group], np.ndarray]:
-    """The phrasings grouped by shortlist, and the sorted (gram × labels + label) key of every weight."""
-    distinct: dict[bytes, list[int]] = {}
-    for label, shortlist in enumerate(shortlists):
-        distinct.setdefault(shortlist.tobytes(), []).append(label)
-    by_label = np.split(np.argsort(target, kind="stable"), np.cumsum(np.bincount(target, minlength=labels))[:-1])
-    members = [np.sort(np.concatenate([by_label[label] for label in owners])) for owners in distinct.values()]
-    firsts = [shortlists[owners[0]] for owners in distinct.values()]
-    grams_of = [np.unique(features[rows].indices) for rows in members]
-    keys = np.unique(np.concatenate([(grams[:, None] * labels + shortlist[None, :]).ravel() for grams, shortlist in zip(grams_of, firsts)]))
-    groups = []
-    for rows, shortlist, grams in zip(members, firsts, grams_of):
-        local = features[rows][:, grams].tocsr()
-        position = np.searchsorted(shortlist, target[rows])
-        onehot = np.zeros((len(rows), len(shortlist)), dtype=np.float32)
-        onehot[np.arange(len(rows)), position] = 1.0
-        slots = np.searchsorted(keys, grams[:, None] * labels + shortlist[None, :])
-        groups.append(_Group(local, local.T.tocsr(), onehot, shortlist, slots))
-    return groups, keys
+    return [np.sort(np.argpartition(-row, SHORTLIST - 1)[:SHORTLIST]) for row in similar]
 
 
 def _lbfgs(loss: Callable[[np.ndarray], tuple[float, np.ndarray]], x: np.ndarray, memory: int = 10) -> np.ndarray:
