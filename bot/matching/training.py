@@ -42,21 +42,23 @@ def fit(features: csr_matrix, target: np.ndarray, labels: int, shared: Collectio
     `shared`: label indexes on every shortlist and weighted for every word.
     """
     problem = _Problem(features.tocsr(), target, labels, shared)
-    size = len(problem.keys)
+    size, rows = len(problem.keys), len(problem.rivals)
 
     def loss(flat: np.ndarray) -> tuple[float, np.ndarray]:
         weights, bias = flat[:size], flat[size:]
-        local = np.append(weights, np.float32(0))[problem.slots]  # the last slot: a weight that is not learned
-        logits = problem.features @ local + bias[problem.rivals]
+        if problem.full:  # every row's shortlist is all labels, in order: the plain product
+            logits = problem.logits @ weights.reshape(-1, labels) + bias
+        else:
+            logits = (problem.logits @ weights).reshape(rows, -1) + bias[problem.rivals]
         logits -= logits.max(axis=1, keepdims=True)
         log_p = logits - np.log(np.exp(logits).sum(axis=1, keepdims=True))
         value = -(problem.onehot * log_p).sum() + (weights**2).sum() / (2 * REGULARISATION_C)
         error = np.exp(log_p) - problem.onehot
-        grad = np.bincount(problem.slots.ravel(), (problem.transposed @ error).ravel(), minlength=size + 1)[:size]
-        grad = grad.astype(np.float32) + weights / REGULARISATION_C
-        if problem.full:  # every row's shortlist is all labels, in order
+        if problem.full:
+            grad = (problem.transposed @ error).ravel() + weights / REGULARISATION_C
             grad_bias = error.sum(axis=0)
         else:
+            grad = problem.transposed @ error.ravel() + weights / REGULARISATION_C
             grad_bias = np.bincount(problem.rivals.ravel(), error.ravel(), minlength=labels).astype(np.float32)
         return float(value), np.concatenate([grad, grad_bias])
 
@@ -67,55 +69,65 @@ def fit(features: csr_matrix, target: np.ndarray, labels: int, shared: Collectio
 
 
 class _Problem:
-    """The training set laid out for one sparse product per round.
+    """The training set laid out so that one sparse product per round gives every logit.
 
-    Phrasings sharing a shortlist form a group; each group's grams get columns of their own, so
-    `features` is block-diagonal and `features @ local` gives every phrasing's logits for its
-    shortlist at once. `slots` maps each (group gram, shortlist place) to its weight's index in
-    the parameter vector, sorted by (gram, label) `keys`; a pair that has no weight maps one past the end.
+    The weights are those of the (gram, label) `keys`, sorted. In the full model they are all
+    pairs, a grams × labels matrix row by row, and `logits` is the features themselves.
+    Otherwise row r × shortlist length + k of `logits` holds phrasing r's features for the
+    weights of the k-th label on its shortlist, so `logits @ weights` is every phrasing's
+    logit for every label on its shortlist.
     """
 
     def __init__(self, features: csr_matrix, target: np.ndarray, labels: int, shared: Collection[int]) -> None:
-        self.full = full = labels <= FULL_MODEL_LABELS
-        shortlists = [np.arange(labels)] * labels if full else _shortlists(features, target, labels, shared)
+        self.full = labels <= FULL_MODEL_LABELS
+        if self.full:
+            self.keys = np.arange(features.shape[1] * labels)
+            self.logits, self.transposed = features, features.T.tocsr()
+            self.rivals = np.broadcast_to(np.arange(labels), (len(target), labels))
+            self.onehot = (self.rivals == target[:, None]).astype(np.float32)
+            return
+        shortlists = _shortlists(features, target, labels, shared)
+        width = len(shortlists[0])
         owners: dict[bytes, list[int]] = {}
         for label, shortlist in enumerate(shortlists):
             owners.setdefault(shortlist.tobytes(), []).append(label)
         by_label = np.split(np.argsort(target, kind="stable"), np.cumsum(np.bincount(target, minlength=labels))[:-1])
-        uses = None if full else csr_matrix(  # labels × grams: which words each label's phrasings use
+        uses = csr_matrix(  # labels × grams: which words each label's phrasings use
             (np.ones(len(target)), (target, np.arange(len(target)))), shape=(labels, len(target))
         ) @ (features != 0)
-        shared_mask = np.isin(np.arange(labels), list(shared))
-        blocks, rows, rivals, pairs = [], [], [], []
+        is_shared = np.isin(np.arange(labels), list(shared))
+        rows, rivals, entries = [], [], []  # entries: (row of logits, key, value) per group
+        done = 0
         for group in owners.values():
             members = np.sort(np.concatenate([by_label[label] for label in group]))
             shortlist = shortlists[group[0]]
-            block = features[members]
-            grams = np.unique(block.indices)
-            blocks.append(block[:, grams])
+            block = features[members].tocoo()
+            grams = np.unique(block.col)
+            # Which (gram, place on the shortlist) pairs have a weight.
+            weighted = (uses[shortlist][:, grams].toarray().T > 0) | is_shared[shortlist][None, :]
+            gram_of, place = np.nonzero(weighted)  # sorted by gram, then place
+            first = np.searchsorted(gram_of, np.arange(len(grams)))
+            count = np.bincount(gram_of, minlength=len(grams))
+            local = np.searchsorted(grams, block.col)
+            repeat = count[local]
+            entry = np.repeat(np.arange(block.nnz), repeat)
+            pair = first[local][entry] + np.arange(len(entry)) - np.repeat(np.cumsum(repeat) - repeat, repeat)
+            entries.append((
+                (done + block.row[entry]) * width + place[pair],
+                grams[gram_of[pair]] * labels + shortlist[place[pair]],
+                block.data[entry],
+            ))
             rows.append(members)
-            rivals.append(np.broadcast_to(shortlist, (len(members), len(shortlist))))
-            keys = grams[:, None] * labels + shortlist[None, :]
-            if not full:  # a word is weighted for the labels that use it, and the shared ones
-                used = uses[shortlist][:, grams].toarray().T > 0
-                keys = np.where(used | shared_mask[shortlist][None, :], keys, -1)
-            pairs.append(keys)
-        self.keys = np.unique(np.concatenate([k.ravel() for k in pairs]))
-        self.keys = self.keys[self.keys >= 0]
-        self.slots = np.concatenate(
-            [np.where(k >= 0, np.searchsorted(self.keys, k), len(self.keys)) for k in pairs]
-        ).astype(np.int64)
-        self.features = _block_diagonal(blocks)
-        self.transposed = self.features.T.tocsr()
-        order = np.concatenate(rows)
+            rivals.append(np.broadcast_to(shortlist, (len(members), width)))
+            done += len(members)
+        logit_rows, keys, values = (np.concatenate(part) for part in zip(*entries))
+        self.keys, columns = np.unique(keys, return_inverse=True)
+        self.logits = csr_matrix(
+            (values.astype(np.float32), (logit_rows, columns.ravel())), shape=(done * width, len(self.keys))
+        )
+        self.transposed = self.logits.T.tocsr()
         self.rivals = np.concatenate(rivals)
-        self.onehot = (self.rivals == target[order][:, None]).astype(np.float32)
-
-
-def _block_diagonal(blocks: list[csr_matrix]) -> csr_matrix:
-    from scipy.sparse import block_diag
-
-    return block_diag(blocks, format="csr", dtype=np.float32)
+        self.onehot = (self.rivals == target[np.concatenate(rows)][:, None]).astype(np.float32)
 
 
 def _shortlists(features: csr_matrix, target: np.ndarray, labels: int, shared: Collection[int]) -> list[np.ndarray]:
