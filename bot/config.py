@@ -6,12 +6,15 @@ variable, not surface hours later as a bot that silently ignores a channel.
 
 from __future__ import annotations
 
+import math
 import os
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable, Mapping, TypeVar
 
-BUNDLED_KNOWLEDGE = Path(__file__).resolve().parent.parent / "knowledge"
+# The knowledge pmbot ships with: in a checkout bot/bundled_knowledge is a link to the top-level knowledge/
+# folder, and an installed package (pip install .) holds a copy of it there.
+BUNDLED_KNOWLEDGE = (Path(__file__).parent / "bundled_knowledge").resolve()
 DEFAULT_API_BASE = "https://discord.com/api/v10"
 DEFAULT_GATEWAY_URL = "wss://gateway.discord.gg/"
 LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL")
@@ -42,7 +45,25 @@ class Settings:
     mod_log_channel_id: int | None = None
     knowledge_backups: int = 5
     upload_max_bytes: int = 256_000
+    owner_ids: frozenset[int] = frozenset()
+    home_guild_id: int | None = None
+    retention_days: int = 90
+    message_content: bool = True
+    database_url: str | None = None
+    shard_count: int | None = None
+    shard_ids: tuple[int, ...] | None = None
+    health_port: int | None = None
+    health_host: str = "127.0.0.1"
     cache_dir: Path | None = None  # where built indexes are kept between starts; None: rebuilt every time
+
+
+def redact_url(url: str) -> str:
+    """The URL without its password, for logs and messages (a database URL carries one)."""
+    scheme, sep, rest = url.partition("://")
+    credentials, at, host = rest.rpartition("@")
+    if not sep or not at or ":" not in credentials:
+        return url
+    return f"{scheme}{sep}{credentials.split(':', 1)[0]}:***@{host}"
 
 
 def read_dotenv(path: Path) -> dict[str, str]:
@@ -74,7 +95,7 @@ def load_settings(environ: Mapping[str, str] | None = None, dotenv: Path | None 
         try:
             return parse(raw)
         except ValueError:
-            problems.append(f"{name}={raw!r}: {hint}")
+            problems.append(f"{name}={redact_url(raw)!r}: {hint}")
             return default
 
     def ids(raw: str) -> frozenset[int]:
@@ -110,8 +131,19 @@ def load_settings(environ: Mapping[str, str] | None = None, dotenv: Path | None 
         mod_log_channel_id=get("PMBOT_MOD_LOG_CHANNEL", _snowflake, None, "a channel id"),
         knowledge_backups=get("PMBOT_KNOWLEDGE_BACKUPS", _positive_int, 5, "how many previous versions to keep, ≥ 1"),
         upload_max_bytes=get("PMBOT_UPLOAD_MAX_BYTES", _positive_int, 256_000, "a size in bytes, ≥ 1"),
+        owner_ids=get("PMBOT_OWNER_IDS", ids, frozenset(), "comma-separated user ids"),
+        home_guild_id=get("PMBOT_HOME_GUILD", _snowflake, None, "a server (guild) id"),
+        retention_days=get("PMBOT_RETENTION_DAYS", _positive_int, 90, "days to keep questions and votes, a whole number ≥ 1"),
+        message_content=get("PMBOT_MESSAGE_CONTENT", _flag, True, "true or false"),
+        database_url=get("PMBOT_DATABASE_URL", url("postgresql://", "postgres://"), None,
+                         "a PostgreSQL URL, postgresql://USER:PASSWORD@HOST:PORT/DATABASE"),
+        shard_count=get("PMBOT_SHARD_COUNT", _positive_int, None, "how many shards the whole bot runs, ≥ 1"),
+        shard_ids=get("PMBOT_SHARD_IDS", _shard_ids, None, "comma-separated shard numbers, e.g. 0,1"),
+        health_port=get("PMBOT_HEALTH_PORT", _port, None, "a TCP port, 1-65535 (0: any free port)"),
+        health_host=env.get("PMBOT_HEALTH_HOST", "").strip() or "127.0.0.1",
         cache_dir=get("PMBOT_CACHE_DIR", _path, default_cache_dir(env), "a folder for the index cache"),
     )
+    problems.extend(_shard_problems(settings))
     if problems:
         raise ConfigError("Configuration problems (set these in the environment or .env):\n  " + "\n  ".join(problems))
     return settings
@@ -128,6 +160,26 @@ def _path(raw: str) -> Path:
     return Path(raw).expanduser()
 
 
+def _shard_ids(raw: str) -> tuple[int, ...]:
+    ids = tuple(sorted({int(part) for part in raw.replace(";", ",").split(",") if part.strip()}))
+    if not ids or ids[0] < 0:
+        raise ValueError
+    return ids
+
+
+def _shard_problems(settings: Settings) -> list[str]:
+    """Shard ids only mean something with the total count, and must be below it."""
+    if settings.shard_ids is None:
+        return []
+    if settings.shard_count is None:
+        return ["PMBOT_SHARD_IDS is set but PMBOT_SHARD_COUNT is not: set the total number of shards across all processes"]
+    too_big = [i for i in settings.shard_ids if i >= settings.shard_count]
+    if too_big:
+        return [f"PMBOT_SHARD_IDS has {', '.join(map(str, too_big))}, but shards are numbered 0 to "
+                f"{settings.shard_count - 1} (PMBOT_SHARD_COUNT={settings.shard_count})"]
+    return []
+
+
 def _snowflake(raw: str) -> int:
     value = int(raw.strip())
     if value <= 0:
@@ -142,9 +194,16 @@ def _positive_int(raw: str) -> int:
     return value
 
 
+def _port(raw: str) -> int:
+    value = int(raw)
+    if not 0 <= value <= 65535:
+        raise ValueError
+    return value
+
+
 def _positive_float(raw: str) -> float:
     value = float(raw)
-    if value <= 0:
+    if not math.isfinite(value) or value <= 0:  # float() also reads "nan" and "inf"
         raise ValueError
     return value
 

@@ -7,6 +7,10 @@ or an upload and the watcher noticing the file that upload just wrote. Each
 then reports its own diff, and none can swap in knowledge older than what
 another has just installed.
 
+Where several processes serve one bot, ``on_change`` hears of every change
+made here (to tell the others), and :meth:`follow` is how a process takes
+up a change another one announced, without announcing it again.
+
 Nothing here touches Discord, so it lives beside the service; the blocking
 parts (reading, parsing, indexing, writing files) run in a thread so the bot
 keeps answering meanwhile.
@@ -15,7 +19,10 @@ keeps answering meanwhile.
 from __future__ import annotations
 
 import asyncio
+from typing import Awaitable, Callable
 
+from bot.knowledge import KnowledgeBase, KnowledgeDiff, KnowledgeError, Problem
+from bot.background import in_background_thread
 from bot.knowledge import KnowledgeDiff, KnowledgeError, Problem
 from bot.knowledge.files import Backup, KnowledgeFiles
 from bot.matching import Matcher
@@ -23,9 +30,17 @@ from bot.service import KnowledgeService
 
 
 class KnowledgeKeeper:
-    def __init__(self, service: KnowledgeService, *, keep: int, max_bytes: int) -> None:
+    def __init__(
+        self,
+        service: KnowledgeService,
+        *,
+        keep: int,
+        max_bytes: int,
+        on_change: Callable[[KnowledgeBase], Awaitable[None]] | None = None,
+    ) -> None:
         self.service = service
         self.files = KnowledgeFiles(service.path, keep, max_bytes)
+        self.on_change = on_change
         self._lock = asyncio.Lock()
 
     async def reload(self) -> KnowledgeDiff:
@@ -39,7 +54,12 @@ class KnowledgeKeeper:
         and every save that changes nothing, cost a read of the files, not a new matcher.
         """
         async with self._lock:
-            if await asyncio.to_thread(self.service.unchanged):
+            return await self._serve(await self._check())
+
+    async def follow(self) -> KnowledgeDiff | None:
+        """Takes up a change another process announced: like :meth:`reload_if_changed`, but tells nobody."""
+        async with self._lock:
+            if await self._unchanged():
                 return None
             return self.service.swap(await self._check())
 
@@ -53,10 +73,10 @@ class KnowledgeKeeper:
         if not self.service.path.is_dir():
             raise KnowledgeError([Problem(name, 1, "uploads need PMBOT_KNOWLEDGE to be a folder, not a single file")])
         async with self._lock:
-            text, kb = await asyncio.to_thread(self.files.check_upload, name, data)
-            matcher = await asyncio.to_thread(Matcher, kb, self.service.cache)
-            backup = await asyncio.to_thread(self.files.install, name, text)
-            return backup, self.service.swap(matcher)
+            text, kb = await in_background_thread(self.files.check_upload, name, data)
+            matcher = await in_background_thread(Matcher, kb, self.service.cache)
+            backup = await asyncio.to_thread(self.files.install, name, text)  # a write is always finished
+            return backup, await self._serve(matcher)
 
     async def rollback(self) -> tuple[Backup, KnowledgeDiff]:
         """Restores the newest backup and serves the result.
@@ -66,7 +86,16 @@ class KnowledgeKeeper:
         """
         async with self._lock:
             backup = await asyncio.to_thread(self.files.rollback)
-            return backup, self.service.swap(await self._check())
+            return backup, await self._serve(await self._check())
+
+    async def _serve(self, matcher: Matcher) -> KnowledgeDiff:
+        diff = self.service.swap(matcher)
+        if self.on_change is not None:
+            await self.on_change(matcher.kb)
+        return diff
+
+    async def _unchanged(self) -> bool:
+        return await in_background_thread(self.service.unchanged)
 
     async def _check(self) -> Matcher:
-        return await asyncio.to_thread(self.service.check)
+        return await in_background_thread(self.service.check)  # a shutdown does not wait for it

@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
 
 from bot.gaps import cluster_questions
-from bot.store import FeedbackSummary, Store
+from bot.store import FeedbackSummary, Scope, Store
 
 
 @dataclass(frozen=True)
@@ -22,22 +22,33 @@ def since(days: float) -> datetime:
     return datetime.now(timezone.utc) - timedelta(days=days)
 
 
-async def gaps(store: Store, days: float, limit: int) -> list[GapReport]:
-    """The most frequent unanswered questions, near-duplicates grouped."""
-    rows = await store.unanswered(since(days))
+async def gaps(store: Store, days: float, limit: int, scope: Scope) -> list[GapReport]:
+    """The most frequent unanswered questions within ``scope``, near-duplicates grouped.
+
+    Grouped by the normalised text (so "PdM?" and "product manager" meet) but shown
+    in the words people used: each variant as its most frequent original wording.
+    """
+    rows = await store.unanswered(since(days), scope)
     guesses: dict[str, Counter[str]] = {}
+    wordings: dict[str, Counter[str]] = {}
     for row in rows:
         guesses.setdefault(row.text, Counter())[row.best_intent or ""] += 1
+        wordings.setdefault(row.text, Counter())[(row.original_text or row.text).strip()] += 1
+
+    def as_written(text: str) -> str:
+        return wordings[text].most_common(1)[0][0] if text in wordings else text
+
     reports = []
     for gap in cluster_questions([row.text for row in rows])[:limit]:
         votes = sum((guesses.get(v, Counter()) for v in gap.variants), Counter())
         best = next((intent for intent, _ in votes.most_common() if intent), None)
-        reports.append(GapReport(gap.example, gap.count, gap.variants, best))
+        variants = tuple(dict.fromkeys(as_written(v) for v in gap.variants))
+        reports.append(GapReport(as_written(gap.example), gap.count, variants, best))
     return reports
 
 
-async def feedback(store: Store, days: float) -> list[FeedbackSummary]:
-    return await store.feedback_summary(since(days))
+async def feedback(store: Store, days: float, scope: Scope) -> list[FeedbackSummary]:
+    return await store.feedback_summary(since(days), scope)
 
 
 def gaps_text(reports: list[GapReport], days: float) -> str:

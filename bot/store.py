@@ -1,4 +1,5 @@
-"""What pmbot remembers between restarts: unanswered questions and feedback votes.
+"""What pmbot remembers between restarts: unanswered questions, feedback votes
+and each server's settings.
 
 The rest of the bot talks to the :class:`Store` protocol, never to SQLite, so a
 server database can replace :class:`SqliteStore` later without touching the
@@ -24,11 +25,17 @@ The schema is owned by the store: ``PRAGMA user_version`` records how many
 steps of :data:`MIGRATIONS` have been applied, opening an older file applies
 the missing steps in one transaction, and a file written by a newer pmbot is
 refused rather than silently misread.
+
+Many servers share one store, so every read of questions or votes takes a
+:class:`Scope` naming whose rows it may see: a server's moderators read their
+own server only, and questions asked in DMs (``guild_id`` NULL) are shown only
+to the bot's owners.
 """
 
 from __future__ import annotations
 
 import asyncio
+import json
 import logging
 import math
 import os
@@ -43,9 +50,13 @@ import aiosqlite
 __all__ = [
     "MIGRATIONS",
     "SCHEMA_VERSION",
+    "EVERYWHERE",
     "FeedbackSummary",
+    "GuildSettings",
+    "Purged",
     "QuestionKind",
     "SchemaTooNewError",
+    "Scope",
     "SqliteStore",
     "Store",
     "StoreClosedError",
@@ -92,7 +103,31 @@ MIGRATIONS: Final[tuple[tuple[str, ...], ...]] = (
         """,
         "CREATE INDEX feedback_votes_voted_at ON feedback_votes (voted_at)",
     ),
+    # 3: many servers. Votes remember their server (NULL: a DM, or cast before
+    # this step), reads by server get indexes, and each server's settings a row.
+    (
+        "ALTER TABLE feedback_votes ADD COLUMN guild_id INTEGER",
+        "CREATE INDEX unanswered_questions_guild ON unanswered_questions (guild_id, asked_at)",
+        "CREATE INDEX feedback_votes_guild ON feedback_votes (guild_id, voted_at)",
+        """
+        CREATE TABLE guild_settings (
+            guild_id         INTEGER PRIMARY KEY,
+            help_channels    TEXT,
+            moderator_roles  TEXT,
+            mod_log_channel  INTEGER,
+            cooldown_rate    INTEGER CHECK (cooldown_rate >= 1),
+            cooldown_seconds REAL    CHECK (cooldown_seconds > 0),
+            updated_at       TEXT    NOT NULL
+        )
+        """,
+    ),
+    # 4: the question as the user wrote it, so moderators read their words, not the
+    # normalised text the matcher used. NULL in rows recorded before this step.
+    ("ALTER TABLE unanswered_questions ADD COLUMN original_text TEXT",),
 )
+
+#: Longest original question kept: a Discord message can hold 4,000 characters; a gap report needs far fewer.
+ORIGINAL_TEXT_LIMIT: Final[int] = 1000
 
 #: The schema version this code writes and understands.
 SCHEMA_VERSION: Final[int] = len(MIGRATIONS)
@@ -151,7 +186,9 @@ class UnansweredQuestion:
     """A question the bot could only guess at ("suggest") or not answer ("fallback").
 
     Kept so maintainers can see which questions the knowledge base is missing.
-    ``text`` is the normalised question text. ``asked_at`` must be
+    ``text`` is the normalised question text (what near-duplicates are grouped by);
+    ``original_text`` is what the user wrote (what moderators read), None in rows
+    recorded before pmbot kept it, clipped to :data:`ORIGINAL_TEXT_LIMIT`. ``asked_at`` must be
     timezone-aware and is converted to UTC. ``user_id`` is only persisted by a
     store created with ``store_user_ids=True``; see :class:`SqliteStore`.
     """
@@ -164,9 +201,12 @@ class UnansweredQuestion:
     best_intent: str | None
     score: float
     user_id: int | None = None
+    original_text: str | None = None
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "asked_at", _require_aware(self.asked_at, "asked_at"))
+        if self.original_text is not None:
+            object.__setattr__(self, "original_text", self.original_text[:ORIGINAL_TEXT_LIMIT])
         if self.kind not in _KINDS:
             raise ValueError(f"kind must be one of {sorted(_KINDS)}, got {self.kind!r}")
         score = float(self.score)
@@ -193,6 +233,76 @@ class FeedbackSummary:
         return self.down / self.total if self.total else 0.0
 
 
+@dataclass(frozen=True, slots=True)
+class Scope:
+    """Whose questions and votes a reader may see.
+
+    ``guild_ids`` names the servers (``None``: every server, for the host's
+    CLI); ``direct_messages`` adds rows asked or voted in DMs, which only the
+    bot's owners may read. ``Scope.guild(id)`` is what a server's moderators get.
+    """
+
+    guild_ids: frozenset[int] | None
+    direct_messages: bool = False
+
+    @classmethod
+    def guild(cls, guild_id: int, *, direct_messages: bool = False) -> Scope:
+        return cls(frozenset({guild_id}), direct_messages)
+
+
+#: Every server and every DM: the host's own view (``python -m bot gaps``).
+EVERYWHERE: Final[Scope] = Scope(None, direct_messages=True)
+
+
+@dataclass(frozen=True, slots=True)
+class GuildSettings:
+    """What one server's moderators set with ``/config``.
+
+    ``None`` means "not set here": the bot then uses its environment defaults
+    (PMBOT_LISTEN_CHANNELS, PMBOT_MODERATOR_ROLES, PMBOT_MOD_LOG_CHANNEL,
+    PMBOT_COOLDOWN_*), so a server that never ran ``/config`` behaves as before.
+    An empty set is a choice ("no help channels"), unlike ``None``.
+    """
+
+    guild_id: int
+    help_channels: frozenset[int] | None = None
+    moderator_roles: frozenset[int] | None = None
+    mod_log_channel: int | None = None
+    cooldown_rate: int | None = None
+    cooldown_seconds: float | None = None
+
+    def __post_init__(self) -> None:
+        for name in ("help_channels", "moderator_roles"):
+            value = getattr(self, name)
+            if value is not None:
+                object.__setattr__(self, name, frozenset(int(v) for v in value))
+        if self.cooldown_rate is not None and (isinstance(self.cooldown_rate, bool) or self.cooldown_rate < 1):
+            raise ValueError(f"cooldown_rate must be a whole number >= 1, got {self.cooldown_rate!r}")
+        if self.cooldown_seconds is not None:
+            seconds = float(self.cooldown_seconds)
+            if not (math.isfinite(seconds) and seconds > 0):
+                raise ValueError(f"cooldown_seconds must be > 0, got {self.cooldown_seconds!r}")
+            object.__setattr__(self, "cooldown_seconds", seconds)
+
+    @property
+    def is_empty(self) -> bool:
+        """True when nothing is set, so the row can go."""
+        return self == GuildSettings(self.guild_id)
+
+
+@dataclass(frozen=True, slots=True)
+class Purged:
+    """How many rows a purge deleted, for the log."""
+
+    questions: int = 0
+    votes: int = 0
+    settings: int = 0
+
+    @property
+    def total(self) -> int:
+        return self.questions + self.votes + self.settings
+
+
 @runtime_checkable
 class Store(Protocol):
     """Everything pmbot persists. Implementations must be safe for concurrent coroutines."""
@@ -212,11 +322,21 @@ class Store(Protocol):
 
     async def record_unanswered(self, q: UnansweredQuestion) -> None: ...
 
-    async def unanswered(self, since: datetime) -> list[UnansweredQuestion]: ...
+    async def unanswered(self, since: datetime, scope: Scope) -> list[UnansweredQuestion]: ...
 
-    async def record_vote(self, message_id: int, user_id: int, intent_id: str, vote: int) -> None: ...
+    async def record_vote(
+        self, message_id: int, user_id: int, intent_id: str, vote: int, *, guild_id: int | None = None
+    ) -> None: ...
 
-    async def feedback_summary(self, since: datetime) -> list[FeedbackSummary]: ...
+    async def feedback_summary(self, since: datetime, scope: Scope) -> list[FeedbackSummary]: ...
+
+    async def all_guild_settings(self) -> list[GuildSettings]: ...
+
+    async def save_guild_settings(self, settings: GuildSettings) -> None: ...
+
+    async def forget_guild(self, guild_id: int) -> Purged: ...
+
+    async def purge_before(self, cutoff: datetime) -> Purged: ...
 
 
 class SqliteStore:
@@ -353,26 +473,34 @@ class SqliteStore:
         return self._conn
 
     async def _write(self, sql: str, params: Sequence[Any]) -> None:
-        """Runs one statement as its own committed transaction.
+        """Runs one statement as its own committed transaction."""
+        await self._write_all([(sql, params)])
+
+    async def _write_all(self, statements: Sequence[tuple[str, Sequence[Any]]]) -> list[int]:
+        """Runs the statements in one committed transaction; returns each one's row count.
 
         Shielded: if the calling task is cancelled mid-write, the transaction
         still finishes (commit or rollback) instead of leaving the shared
         connection inside an open transaction.
         """
         self._connection()  # fail fast, before queueing behind the lock
-        await asyncio.shield(self._write_locked(sql, params))
+        return await asyncio.shield(self._write_locked(statements))
 
-    async def _write_locked(self, sql: str, params: Sequence[Any]) -> None:
+    async def _write_locked(self, statements: Sequence[tuple[str, Sequence[Any]]]) -> list[int]:
         async with self._lock:
             conn = self._connection()  # may have been closed while we waited
             await conn.execute("BEGIN IMMEDIATE")
             try:
-                await conn.execute(sql, params)
+                counts = []
+                for sql, params in statements:
+                    cursor = await conn.execute(sql, params)
+                    counts.append(cursor.rowcount)
                 await conn.execute("COMMIT")
             except BaseException:
                 if conn.in_transaction:
                     await conn.execute("ROLLBACK")
                 raise
+            return counts
 
     async def _read(self, sql: str, params: Sequence[Any]) -> list[Any]:
         # Reads take the lock too, so they never see another coroutine's
@@ -387,8 +515,8 @@ class SqliteStore:
         user_id = q.user_id if self._store_user_ids else None
         await self._write(
             "INSERT INTO unanswered_questions"
-            " (asked_at, guild_id, channel_id, user_id, text, kind, best_intent, score)"
-            " VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+            " (asked_at, guild_id, channel_id, user_id, text, kind, best_intent, score, original_text)"
+            " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
             (
                 _encode_time(q.asked_at, "asked_at"),
                 q.guild_id,
@@ -398,15 +526,17 @@ class SqliteStore:
                 q.kind,
                 q.best_intent,
                 q.score,
+                q.original_text,
             ),
         )
 
-    async def unanswered(self, since: datetime) -> list[UnansweredQuestion]:
-        """Questions asked at or after ``since`` (aware datetime), oldest first."""
+    async def unanswered(self, since: datetime, scope: Scope) -> list[UnansweredQuestion]:
+        """Questions asked at or after ``since`` (aware datetime) within ``scope``, oldest first."""
+        where, params = _scope_sql(scope)
         rows = await self._read(
-            "SELECT asked_at, guild_id, channel_id, text, kind, best_intent, score, user_id"
-            " FROM unanswered_questions WHERE asked_at >= ? ORDER BY asked_at, id",
-            (_encode_time(since, "since"),),
+            "SELECT asked_at, guild_id, channel_id, text, kind, best_intent, score, user_id, original_text"
+            f" FROM unanswered_questions WHERE asked_at >= ? AND {where} ORDER BY asked_at, id",
+            (_encode_time(since, "since"), *params),
         )
         return [
             UnansweredQuestion(
@@ -418,45 +548,137 @@ class SqliteStore:
                 best_intent=best_intent,
                 score=score,
                 user_id=user_id,
+                original_text=original_text,
             )
-            for asked_at, guild_id, channel_id, text, kind, best_intent, score, user_id in rows
+            for asked_at, guild_id, channel_id, text, kind, best_intent, score, user_id, original_text in rows
         ]
 
     # -- feedback --------------------------------------------------------------
 
-    async def record_vote(self, message_id: int, user_id: int, intent_id: str, vote: int) -> None:
+    async def record_vote(
+        self, message_id: int, user_id: int, intent_id: str, vote: int, *, guild_id: int | None = None
+    ) -> None:
         """Records a 👍 (+1) or 👎 (-1); a user's later vote on a message replaces the earlier one.
 
         The user id is stored because (message, user) is what makes a vote
-        unique; without it a user could vote any number of times.
+        unique; without it a user could vote any number of times. ``guild_id``
+        is the server the answer was posted in (``None`` in DMs), so each
+        server's moderators see only their own server's votes.
         """
         if isinstance(vote, bool) or vote not in (1, -1):
             raise ValueError(f"vote must be +1 or -1, got {vote!r}")
         if not intent_id:
             raise ValueError("intent_id must not be empty")
         await self._write(
-            "INSERT INTO feedback_votes (message_id, user_id, intent_id, vote, voted_at)"
-            " VALUES (?, ?, ?, ?, ?)"
-            " ON CONFLICT (message_id, user_id) DO UPDATE SET"
-            " intent_id = excluded.intent_id, vote = excluded.vote, voted_at = excluded.voted_at",
-            (message_id, user_id, intent_id, vote, _encode_time(self._clock(), "clock()")),
+            "INSERT INTO feedback_votes (message_id, user_id, intent_id, vote, voted_at, guild_id)"
+            " VALUES (?, ?, ?, ?, ?, ?)"
+            " ON CONFLICT (message_id, user_id) DO UPDATE SET intent_id = excluded.intent_id,"
+            " vote = excluded.vote, voted_at = excluded.voted_at, guild_id = excluded.guild_id",
+            (message_id, user_id, intent_id, vote, _encode_time(self._clock(), "clock()"), guild_id),
         )
 
-    async def feedback_summary(self, since: datetime) -> list[FeedbackSummary]:
-        """Per-intent vote counts for votes cast (or last changed) at or after ``since``.
+    async def feedback_summary(self, since: datetime, scope: Scope) -> list[FeedbackSummary]:
+        """Per-intent vote counts for votes cast (or last changed) at or after ``since``, within ``scope``.
 
         Worst answers first: sorted by ``down_share`` descending, then by
         ``down`` descending (ten 👎 outrank one), then by intent id for a
         stable order.
         """
+        where, params = _scope_sql(scope)
         rows = await self._read(
             "SELECT intent_id, SUM(vote = 1), SUM(vote = -1) FROM feedback_votes"
-            " WHERE voted_at >= ? GROUP BY intent_id",
-            (_encode_time(since, "since"),),
+            f" WHERE voted_at >= ? AND {where} GROUP BY intent_id",
+            (_encode_time(since, "since"), *params),
         )
         summaries = [FeedbackSummary(intent_id, int(up), int(down)) for intent_id, up, down in rows]
         summaries.sort(key=lambda s: (-s.down_share, -s.down, s.intent_id))
         return summaries
+
+    # -- servers -----------------------------------------------------------------
+
+    async def all_guild_settings(self) -> list[GuildSettings]:
+        """Every server's stored settings, by guild id; read once at start into the bot's cache."""
+        rows = await self._read(
+            "SELECT guild_id, help_channels, moderator_roles, mod_log_channel, cooldown_rate, cooldown_seconds"
+            " FROM guild_settings ORDER BY guild_id",
+            (),
+        )
+        return [
+            GuildSettings(guild_id, _decode_ids(help_channels), _decode_ids(roles), mod_log, rate, seconds)
+            for guild_id, help_channels, roles, mod_log, rate, seconds in rows
+        ]
+
+    async def save_guild_settings(self, settings: GuildSettings) -> None:
+        """Replaces a server's settings; settings with nothing set delete its row."""
+        if settings.is_empty:
+            await self._write("DELETE FROM guild_settings WHERE guild_id = ?", (settings.guild_id,))
+            return
+        await self._write(
+            "INSERT INTO guild_settings (guild_id, help_channels, moderator_roles, mod_log_channel,"
+            " cooldown_rate, cooldown_seconds, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?)"
+            " ON CONFLICT (guild_id) DO UPDATE SET help_channels = excluded.help_channels,"
+            " moderator_roles = excluded.moderator_roles, mod_log_channel = excluded.mod_log_channel,"
+            " cooldown_rate = excluded.cooldown_rate, cooldown_seconds = excluded.cooldown_seconds,"
+            " updated_at = excluded.updated_at",
+            (
+                settings.guild_id,
+                _encode_ids(settings.help_channels),
+                _encode_ids(settings.moderator_roles),
+                settings.mod_log_channel,
+                settings.cooldown_rate,
+                settings.cooldown_seconds,
+                _encode_time(self._clock(), "clock()"),
+            ),
+        )
+
+    async def forget_guild(self, guild_id: int) -> Purged:
+        """Deletes everything stored about one server: its questions, votes and settings.
+
+        Called when the bot is removed from the server; one transaction, so a
+        crash never leaves half a server behind.
+        """
+        questions, votes, settings = await self._write_all(
+            [
+                ("DELETE FROM unanswered_questions WHERE guild_id = ?", (guild_id,)),
+                ("DELETE FROM feedback_votes WHERE guild_id = ?", (guild_id,)),
+                ("DELETE FROM guild_settings WHERE guild_id = ?", (guild_id,)),
+            ]
+        )
+        return Purged(questions, votes, settings)
+
+    async def purge_before(self, cutoff: datetime) -> Purged:
+        """Deletes questions asked and votes cast (or last changed) before ``cutoff``: the retention limit."""
+        at = _encode_time(cutoff, "cutoff")
+        questions, votes = await self._write_all(
+            [
+                ("DELETE FROM unanswered_questions WHERE asked_at < ?", (at,)),
+                ("DELETE FROM feedback_votes WHERE voted_at < ?", (at,)),
+            ]
+        )
+        return Purged(questions, votes)
+
+
+def _scope_sql(scope: Scope) -> tuple[str, list[int]]:
+    """An SQL condition on a ``guild_id`` column, with its parameters; an empty scope matches nothing."""
+    parts: list[str] = []
+    params: list[int] = []
+    if scope.guild_ids is None:
+        parts.append("guild_id IS NOT NULL")
+    elif scope.guild_ids:
+        parts.append(f"guild_id IN ({', '.join('?' * len(scope.guild_ids))})")
+        params.extend(sorted(scope.guild_ids))
+    if scope.direct_messages:
+        parts.append("guild_id IS NULL")
+    return ("(" + " OR ".join(parts) + ")" if parts else "0"), params
+
+
+def _encode_ids(ids: frozenset[int] | None) -> str | None:
+    """A JSON array in id order: readable in an operator's sqlite3 shell, and NULL stays "not set"."""
+    return None if ids is None else json.dumps(sorted(ids))
+
+
+def _decode_ids(raw: str | None) -> frozenset[int] | None:
+    return None if raw is None else frozenset(int(v) for v in json.loads(raw))
 
 
 async def _user_version(conn: aiosqlite.Connection) -> int:

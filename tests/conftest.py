@@ -6,11 +6,13 @@ import os
 import shutil
 import tempfile
 from pathlib import Path
+from typing import Iterator
 
 import pytest
 
 from bot.knowledge import KnowledgeBase, load_knowledge
 from bot.matching import Matcher
+from tests.postgres_server import PostgresUnavailable, ThrowawayPostgres
 
 ROOT = Path(__file__).resolve().parent.parent
 KNOWLEDGE = ROOT / "knowledge"
@@ -31,6 +33,31 @@ def clean_env(**overrides: str) -> dict[str, str]:
     env["PMBOT_CACHE_DIR"] = str(Path(_SCRATCH.name) / "cache")  # never the user's own index cache
     env.update(overrides)
     return env
+
+
+@pytest.fixture(scope="session")
+def postgres() -> Iterator[ThrowawayPostgres]:
+    """One real PostgreSQL server for the whole run (tests take a fresh database each).
+
+    Skipped, with the reason shown, when no server can be had here; CI sets
+    PMBOT_TEST_POSTGRES=required, so there a missing server fails the run instead.
+    """
+    try:
+        server = ThrowawayPostgres.start()
+    except PostgresUnavailable as exc:
+        if os.environ.get("PMBOT_TEST_POSTGRES", "").lower() == "required":
+            pytest.fail(f"PMBOT_TEST_POSTGRES=required, but {exc}")
+        pytest.skip(f"no PostgreSQL: {exc}")
+    try:
+        yield server
+    finally:
+        server.stop()
+
+
+@pytest.fixture
+def postgres_url(postgres: ThrowawayPostgres) -> str:
+    """A new, empty database on the session's server."""
+    return postgres.new_database()
 
 
 @pytest.fixture(scope="session")

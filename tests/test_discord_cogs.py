@@ -21,9 +21,12 @@ from discord import app_commands
 from bot.config import BUNDLED_KNOWLEDGE, Settings
 from bot.discord import listening
 from bot.discord.app import PMBot, bot_intents
-from bot.discord.cogs.moderation import REFUSAL, Moderation, ModeratorGroup, is_moderator
+from bot.discord.checks import ModeratorGroup, moderator_refusal
+from bot.discord.cogs.moderation import Moderation
+from bot.discord.health import Metrics
 from bot.discord.cogs.questions import Questions
-from bot.discord.cooldown import QuestionCooldown
+from bot.discord.cooldown import GuildCooldowns
+from bot.guild_settings import GuildSettingsCache
 from bot.discord.errors import SORRY, CooldownActive, NotModerator, guarded, on_event_error, on_interaction_error
 from bot.discord.kb_replies import problems_block
 from bot.keeper import KnowledgeKeeper
@@ -175,9 +178,13 @@ def make_bot(service: KnowledgeService, **settings: Any) -> MagicMock:
     bot.service = service
     bot.store = None
     bot.clock = FakeClock()
-    bot.cooldown = QuestionCooldown(bot.settings.cooldown_rate, bot.settings.cooldown_seconds, clock=bot.clock)
+    bot.guild_settings = GuildSettingsCache(None, bot.settings)
+    bot.cooldowns = GuildCooldowns(lambda _: (bot.settings.cooldown_rate, bot.settings.cooldown_seconds), clock=bot.clock)
+    bot.is_owner = AsyncMock(return_value=False)
+    bot.guilds = []
     bot.user = mock_me()
     bot.record_unanswered = AsyncMock()
+    bot.metrics = Metrics(bot)
     bot.keeper = KnowledgeKeeper(service, keep=bot.settings.knowledge_backups, max_bytes=bot.settings.upload_max_bytes)
     return bot
 
@@ -277,11 +284,12 @@ def test_help_channels_and_their_threads_hear_only_questions() -> None:
     assert listening.heard_question(mock_message("what is a PM?"), me, LISTEN) is None  # #general, no mention
 
 
-def test_intents_ask_for_message_content_only_with_help_channels() -> None:
-    assert not bot_intents(Settings()).message_content
-    with_help = bot_intents(Settings(listen_channel_ids=frozenset({1})))
-    assert with_help.message_content
-    assert with_help.guild_messages and with_help.dm_messages and not with_help.members
+def test_intents_ask_for_message_content_unless_switched_off() -> None:
+    # Any server may add a help channel with /config at any time, so the intent is asked for from the start.
+    default = bot_intents(Settings())
+    assert default.message_content
+    assert default.guild_messages and default.dm_messages and not default.members
+    assert not bot_intents(Settings(message_content=False, listen_channel_ids=frozenset({1}))).message_content
 
 
 # -- the Questions cog on messages ----------------------------------------------------------
@@ -318,7 +326,7 @@ async def test_help_channel_is_silent_on_fallback_and_not_logged(service: Knowle
     await Questions(bot).on_message(message)
     message.channel.send.assert_not_awaited()
     bot.record_unanswered.assert_not_awaited()
-    assert bot.cooldown.retry_after(message.author.id) == 0  # a silent miss does not use up the asker's quota
+    assert bot.cooldowns.for_guild(GUILD_ID).retry_after(message.author.id) == 0  # a silent miss does not use up the asker's quota
 
 
 async def test_small_talk_is_answered_only_when_addressed(service: KnowledgeService) -> None:
@@ -440,7 +448,7 @@ async def test_no_two_commands_share_a_name_and_all_fit_discords_rules(service: 
     try:
         top = [c.name for c in bot.tree.get_commands()]
         assert len(top) == len(set(top))
-        assert set(top) == {"ask", "help", "role", "compare", "topics", "kb"}
+        assert set(top) == {"ask", "help", "role", "compare", "topics", "kb", "config"}
         for command in bot.tree.walk_commands():
             assert 1 <= len(command.description) <= 100, command.qualified_name
         kb = bot.tree.get_command("kb")
@@ -457,25 +465,14 @@ async def test_no_two_commands_share_a_name_and_all_fit_discords_rules(service: 
 # -- moderation ---------------------------------------------------------------------------------
 
 
-def test_is_moderator() -> None:
-    roles = frozenset({MOD_ROLE_ID})
-    assert is_moderator(mock_member(manage_guild=True), roles)
-    assert is_moderator(mock_member(role_ids=(MOD_ROLE_ID,)), roles)
-    assert is_moderator(mock_member(), roles, discord.Permissions(manage_guild=True))
-    assert is_moderator(mock_member(), roles, discord.Permissions(administrator=True))
-    assert not is_moderator(mock_member(role_ids=(123,)), roles)
-    assert not is_moderator(mock_member(), frozenset())
-    assert not is_moderator(mock_user(), roles, discord.Permissions.all()), "a DM is never moderated"
-
-
 async def test_the_kb_group_check_refuses_with_a_message(service: KnowledgeService) -> None:
     bot = make_bot(service)
     group = Moderation.kb
     assert await group.interaction_check(mock_interaction(mock_member(role_ids=(MOD_ROLE_ID,)), client=bot))
-    with pytest.raises(NotModerator, match="Only moderators"):
+    with pytest.raises(NotModerator, match="Only this server's moderators can use /kb"):
         await group.interaction_check(mock_interaction(mock_member(), client=bot))
     refused = mock_interaction(client=bot)
-    await on_interaction_error(refused, NotModerator(REFUSAL))
+    await on_interaction_error(refused, NotModerator(moderator_refusal("kb")))
     refused.response.send_message.assert_awaited_once()
     assert refused.response.send_message.await_args.kwargs["ephemeral"] is True
 
@@ -558,7 +555,7 @@ async def test_vote_button_records_and_thanks(service: KnowledgeService) -> None
     interaction.message = MagicMock(spec=discord.Message)
     interaction.message.id = 99
     await VoteButton(-1, "key-differences").callback(interaction)
-    bot.store.record_vote.assert_awaited_once_with(99, 5, "key-differences", -1)
+    bot.store.record_vote.assert_awaited_once_with(99, 5, "key-differences", -1, guild_id=interaction.guild_id)
     assert interaction.response.send_message.await_args.kwargs["ephemeral"] is True
 
 

@@ -56,7 +56,7 @@ def keeper_for(folder: Path) -> KnowledgeKeeper:
     return KnowledgeKeeper(KnowledgeService(folder), keep=5, max_bytes=256_000)
 
 
-async def eventually(check: Callable[[], bool], timeout: float = 5.0) -> None:
+async def eventually(check: Callable[[], bool], timeout: float = 90.0) -> None:
     async def poll() -> None:
         while not check():
             await asyncio.sleep(0.02)
@@ -176,17 +176,21 @@ def bot_for(folder: Path, **settings: object) -> tuple[PMBot, MagicMock]:
     return bot, channel
 
 
-async def test_the_bot_serves_edits_on_disk_and_posts_broken_ones_to_the_mod_log(small_knowledge: Path) -> None:
+async def test_the_bot_serves_edits_on_disk_and_posts_every_edit_to_the_mod_log(small_knowledge: Path) -> None:
     bot, channel = bot_for(small_knowledge, auto_reload=True, auto_reload_delay=0.05, mod_log_channel_id=42)
+    await bot._async_setup_hook()  # what login does first: discord.py's own set-up (the shard queue)
     await bot.setup_hook()
     await asyncio.sleep(0)  # let the watcher take its first look at the files (it does so before its first await)
     try:
         (small_knowledge / "okrs.yaml").write_bytes(new_intent("okr-basics", "okrs"))
         await eventually(lambda: "okr-basics" in bot.service.kb.intents)
+        await eventually(lambda: channel.send.await_count == 1)
+        reloaded = channel.send.await_args.kwargs["content"]
+        assert "file watcher" in reloaded and "okr-basics" in reloaded, "the audit trail says who and what"
 
         served = bot.service.kb
         (small_knowledge / "okrs.yaml").write_bytes(new_intent("okr-basics", "okrs") + BROKEN.encode())
-        await eventually(lambda: channel.send.await_count == 1)
+        await eventually(lambda: channel.send.await_count == 2)
         bot.get_partial_messageable.assert_called_with(42)
         kwargs = channel.send.await_args.kwargs
         assert kwargs["allowed_mentions"] is NO_PINGS
@@ -201,6 +205,7 @@ async def test_the_bot_serves_edits_on_disk_and_posts_broken_ones_to_the_mod_log
 async def test_an_edit_made_before_the_watcher_started_is_served_too(small_knowledge: Path) -> None:
     bot, _ = bot_for(small_knowledge, auto_reload=True, auto_reload_delay=60)  # only the first look can see it
     (small_knowledge / "okrs.yaml").write_bytes(new_intent("okr-basics", "okrs"))  # after loading, before watching
+    await bot._async_setup_hook()  # what login does first: discord.py's own set-up (the shard queue)
     await bot.setup_hook()
     try:
         await eventually(lambda: "okr-basics" in bot.service.kb.intents)
@@ -235,6 +240,7 @@ async def test_without_a_mod_log_channel_a_broken_edit_is_only_logged(
 
 async def test_no_watcher_unless_auto_reload_is_on(small_knowledge: Path) -> None:
     bot, _ = bot_for(small_knowledge, auto_reload=False)
+    await bot._async_setup_hook()  # what login does first: discord.py's own set-up (the shard queue)
     await bot.setup_hook()
     assert bot._watcher is None
     await bot.close()

@@ -1,5 +1,9 @@
-"""The store against a real SQLite file: restarts, concurrency, votes, privacy,
-migrations and a SIGKILLed writer. No mocks: what is tested is what ships."""
+"""The store against a real SQLite file and a real PostgreSQL server: restarts,
+concurrency, votes, privacy, servers, migrations and a SIGKILLed writer.
+
+Every behaviour test takes ``backend`` and runs once per database; what only
+one of them has (SQLite's pragmas and file, PostgreSQL's concurrent start-ups)
+is tested on that one. No mocks: what is tested is what ships."""
 
 from __future__ import annotations
 
@@ -9,15 +13,25 @@ import signal
 import sqlite3
 import sys
 import textwrap
+from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
+from typing import Any, Callable
 
+import asyncpg
 import pytest
 
+from bot.postgres_store import PG_MIGRATIONS, PostgresStore
+
 from bot.store import (
+    EVERYWHERE,
+    MIGRATIONS,
     SCHEMA_VERSION,
     FeedbackSummary,
+    GuildSettings,
+    Purged,
     SchemaTooNewError,
+    Scope,
     SqliteStore,
     Store,
     StoreClosedError,
@@ -47,11 +61,28 @@ PRAGMA user_version = 1;
 """
 
 
+# Version 2 added the votes table; its rows have no guild_id.
+V2_SCHEMA = V1_SCHEMA.replace("PRAGMA user_version = 1;", """
+CREATE TABLE feedback_votes (
+    message_id INTEGER NOT NULL,
+    user_id    INTEGER NOT NULL,
+    intent_id  TEXT    NOT NULL,
+    vote       INTEGER NOT NULL CHECK (vote IN (-1, 1)),
+    voted_at   TEXT    NOT NULL,
+    PRIMARY KEY (message_id, user_id)
+);
+CREATE INDEX feedback_votes_voted_at ON feedback_votes (voted_at);
+PRAGMA user_version = 2;
+""")
+
+GUILD_A, GUILD_B = 111, 222
+
+
 def question(text: str = "what is a product owner", *, at: datetime = T0, user_id: int | None = 42,
-             kind: str = "fallback") -> UnansweredQuestion:
+             kind: str = "fallback", guild_id: int | None = GUILD_A) -> UnansweredQuestion:
     return UnansweredQuestion(
         asked_at=at,
-        guild_id=111,
+        guild_id=guild_id,
         channel_id=222,
         text=text,
         kind=kind,  # type: ignore[arg-type]
@@ -75,11 +106,30 @@ def db(tmp_path: Path) -> Path:
     return tmp_path / "pmbot.sqlite3"
 
 
+@dataclass
+class Backend:
+    """One database, either kind: ``make()`` builds a new store on it (as a restarted process would),
+    ``count(sql)`` reads a number with a driver of its own, independent of the store."""
+
+    name: str
+    make: Callable[..., Any]
+    count: Callable[[str], int]
+
+
+@pytest.fixture(params=["sqlite", "postgres"])
+def backend(request: pytest.FixtureRequest, db: Path) -> Backend:
+    if request.param == "sqlite":
+        return Backend("sqlite", lambda **kw: SqliteStore(db, **kw), lambda sql: int(raw(db, sql)[0][0]))  # type: ignore[arg-type]
+    url = request.getfixturevalue("postgres_url")
+    server = request.getfixturevalue("postgres")
+    return Backend("postgres", lambda **kw: PostgresStore(url, **kw), lambda sql: int(server.sql(sql, url)))
+
+
 # -- lifecycle and pragmas ---------------------------------------------------
 
 
-async def test_sqlite_store_satisfies_protocol(db: Path) -> None:
-    assert isinstance(SqliteStore(db), Store)
+async def test_both_stores_satisfy_protocol(backend: Backend) -> None:
+    assert isinstance(backend.make(), Store)
 
 
 async def test_open_sets_durability_pragmas_and_schema(db: Path) -> None:
@@ -100,10 +150,10 @@ async def test_open_sets_durability_pragmas_and_schema(db: Path) -> None:
     assert raw(db, "PRAGMA journal_mode") == [("wal",)]  # persistent in the file
 
 
-async def test_use_before_open_and_after_close_is_refused(db: Path) -> None:
-    store = SqliteStore(db)
+async def test_use_before_open_and_after_close_is_refused(backend: Backend) -> None:
+    store = backend.make()
     with pytest.raises(StoreClosedError):
-        await store.unanswered(EPOCH)
+        await store.unanswered(EPOCH, EVERYWHERE)
     await store.open()
     await store.close()
     await store.close()  # twice is fine
@@ -123,31 +173,31 @@ async def test_creates_missing_parent_directory(tmp_path: Path) -> None:
 # -- restart -------------------------------------------------------------------
 
 
-async def test_data_survives_close_and_reopen(db: Path) -> None:
+async def test_data_survives_close_and_reopen(backend: Backend) -> None:
     first = question("what is a product owner", at=T0, kind="fallback")
     second = question("roadmap vs backlog", at=T0 + timedelta(minutes=5), kind="suggest")
-    async with SqliteStore(db, store_user_ids=True) as store:
+    async with backend.make(store_user_ids=True) as store:
         await store.record_unanswered(first)
         await store.record_unanswered(second)
         await store.record_vote(message_id=10, user_id=1, intent_id="roadmap", vote=-1)
 
     # A new process would build a new store object from the same path.
-    async with SqliteStore(db, store_user_ids=True) as reopened:
-        assert await reopened.unanswered(EPOCH) == [first, second]
-        assert await reopened.feedback_summary(EPOCH) == [FeedbackSummary("roadmap", up=0, down=1)]
+    async with backend.make(store_user_ids=True) as reopened:
+        assert await reopened.unanswered(EPOCH, EVERYWHERE) == [first, second]
+        assert await reopened.feedback_summary(EPOCH, EVERYWHERE) == [FeedbackSummary("roadmap", up=0, down=1)]
         # And votes keep upserting across the restart.
         await reopened.record_vote(message_id=10, user_id=1, intent_id="roadmap", vote=1)
-        assert await reopened.feedback_summary(EPOCH) == [FeedbackSummary("roadmap", up=1, down=0)]
+        assert await reopened.feedback_summary(EPOCH, EVERYWHERE) == [FeedbackSummary("roadmap", up=1, down=0)]
 
 
-async def test_times_round_trip_as_utc_and_since_is_inclusive(db: Path) -> None:
+async def test_times_round_trip_as_utc_and_since_is_inclusive(backend: Backend) -> None:
     plus_two = timezone(timedelta(hours=2))
     local = datetime(2024, 5, 1, 14, 0, 0, 123456, tzinfo=plus_two)  # == T0 + 123456us
-    async with SqliteStore(db) as store:
+    async with backend.make() as store:
         await store.record_unanswered(question("old", at=T0 - timedelta(days=1)))
         await store.record_unanswered(question("local", at=local))
         await store.record_unanswered(question("new", at=T0 + timedelta(days=1)))
-        recent = await store.unanswered(local)
+        recent = await store.unanswered(local, EVERYWHERE)
     assert [q.text for q in recent] == ["local", "new"]
     assert recent[0].asked_at == local
     assert recent[0].asked_at.tzinfo == timezone.utc
@@ -157,8 +207,8 @@ async def test_times_round_trip_as_utc_and_since_is_inclusive(db: Path) -> None:
 # -- concurrency -----------------------------------------------------------------
 
 
-async def test_concurrent_writes_lose_nothing(db: Path) -> None:
-    async with SqliteStore(db) as store:
+async def test_concurrent_writes_lose_nothing(backend: Backend) -> None:
+    async with backend.make() as store:
         questions = [question(f"question {i}", at=T0 + timedelta(seconds=i)) for i in range(1000)]
         # 400 voters, each once, on 4 intents; odd users vote down.
         votes = [
@@ -167,8 +217,8 @@ async def test_concurrent_writes_lose_nothing(db: Path) -> None:
         ]
         await asyncio.gather(*(store.record_unanswered(q) for q in questions), *votes)
 
-        stored = await store.unanswered(EPOCH)
-        summary = await store.feedback_summary(EPOCH)
+        stored = await store.unanswered(EPOCH, EVERYWHERE)
+        summary = await store.feedback_summary(EPOCH, EVERYWHERE)
 
     assert len(stored) == 1000
     assert {q.text for q in stored} == {f"question {i}" for i in range(1000)}
@@ -179,23 +229,23 @@ async def test_concurrent_writes_lose_nothing(db: Path) -> None:
         FeedbackSummary("intent-2", up=100, down=0),
         FeedbackSummary("intent-3", up=0, down=100),
     ]
-    assert raw(db, "SELECT COUNT(*) FROM unanswered_questions") == [(1000,)]
-    assert raw(db, "SELECT COUNT(*) FROM feedback_votes") == [(400,)]
+    assert backend.count("SELECT COUNT(*) FROM unanswered_questions") == 1000
+    assert backend.count("SELECT COUNT(*) FROM feedback_votes") == 400
 
 
-async def test_two_stores_on_one_file_wait_for_each_other(db: Path) -> None:
-    """Two connections (as two processes would have) contend for the write lock."""
-    async with SqliteStore(db) as a, SqliteStore(db) as b:
+async def test_two_stores_on_one_database_wait_for_each_other(backend: Backend) -> None:
+    """Two stores (as two processes would have) write at once; neither loses a row."""
+    async with backend.make() as a, backend.make() as b:
         await asyncio.gather(
             *(a.record_unanswered(question(f"a{i}")) for i in range(200)),
             *(b.record_unanswered(question(f"b{i}")) for i in range(200)),
         )
-        assert len(await a.unanswered(EPOCH)) == 400
-        assert len(await b.unanswered(EPOCH)) == 400
+        assert len(await a.unanswered(EPOCH, EVERYWHERE)) == 400
+        assert len(await b.unanswered(EPOCH, EVERYWHERE)) == 400
 
 
-async def test_cancelled_writes_leave_the_connection_usable(db: Path) -> None:
-    async with SqliteStore(db) as store:
+async def test_cancelled_writes_leave_the_connection_usable(backend: Backend) -> None:
+    async with backend.make() as store:
         tasks = [asyncio.create_task(store.record_unanswered(question(f"q{i}"))) for i in range(50)]
         await asyncio.sleep(0)
         for task in tasks[::2]:
@@ -203,9 +253,8 @@ async def test_cancelled_writes_leave_the_connection_usable(db: Path) -> None:
         results = await asyncio.gather(*tasks, return_exceptions=True)
         assert all(r is None or isinstance(r, asyncio.CancelledError) for r in results)
 
-        await store.record_unanswered(question("after"))  # queued behind any shielded write
-        assert store._conn is not None and not store._conn.in_transaction
-        texts = [q.text for q in await store.unanswered(EPOCH)]
+        await store.record_unanswered(question("after"))  # queued behind any shielded write: no transaction left open
+        texts = [q.text for q in await store.unanswered(EPOCH, EVERYWHERE)]
     completed = sum(r is None for r in results)
     assert completed <= len(texts) - 1 <= 50
     assert texts[-1] == "after"
@@ -215,23 +264,23 @@ async def test_cancelled_writes_leave_the_connection_usable(db: Path) -> None:
 # -- feedback --------------------------------------------------------------------
 
 
-async def test_second_vote_replaces_the_first(db: Path) -> None:
-    async with SqliteStore(db) as store:
+async def test_second_vote_replaces_the_first(backend: Backend) -> None:
+    async with backend.make() as store:
         await store.record_vote(message_id=1, user_id=7, intent_id="pm-vs-pjm", vote=1)
         await store.record_vote(message_id=1, user_id=7, intent_id="pm-vs-pjm", vote=-1)
-        assert await store.feedback_summary(EPOCH) == [FeedbackSummary("pm-vs-pjm", up=0, down=1)]
+        assert await store.feedback_summary(EPOCH, EVERYWHERE) == [FeedbackSummary("pm-vs-pjm", up=0, down=1)]
 
         await store.record_vote(message_id=1, user_id=8, intent_id="pm-vs-pjm", vote=1)  # another user
         await store.record_vote(message_id=2, user_id=7, intent_id="pm-vs-pjm", vote=1)  # another message
-        [summary] = await store.feedback_summary(EPOCH)
+        [summary] = await store.feedback_summary(EPOCH, EVERYWHERE)
     assert (summary.up, summary.down, summary.total) == (2, 1, 3)
     assert summary.down_share == pytest.approx(1 / 3)
-    assert raw(db, "SELECT COUNT(*) FROM feedback_votes") == [(3,)]
+    assert backend.count("SELECT COUNT(*) FROM feedback_votes") == 3
 
 
-async def test_feedback_summary_sorts_worst_first_and_honours_since(db: Path) -> None:
+async def test_feedback_summary_sorts_worst_first_and_honours_since(backend: Backend) -> None:
     now = [T0]
-    async with SqliteStore(db, clock=lambda: now[0]) as store:
+    async with backend.make(clock=lambda: now[0]) as store:
         await store.record_vote(900, 1, "ancient", -1)  # before the window
         now[0] = T0 + timedelta(days=1)
         message = iter(range(10_000))
@@ -239,8 +288,8 @@ async def test_feedback_summary_sorts_worst_first_and_honours_since(db: Path) ->
             for vote, n in ((1, ups), (-1, downs)):
                 for _ in range(n):
                     await store.record_vote(next(message), 1, intent, vote)
-        summary = await store.feedback_summary(T0 + timedelta(hours=1))
-        everything = await store.feedback_summary(EPOCH)
+        summary = await store.feedback_summary(T0 + timedelta(hours=1), EVERYWHERE)
+        everything = await store.feedback_summary(EPOCH, EVERYWHERE)
 
     assert [(s.intent_id, s.up, s.down) for s in summary] == [
         ("c", 0, 2),  # down_share 1.0, more downs
@@ -252,29 +301,29 @@ async def test_feedback_summary_sorts_worst_first_and_honours_since(db: Path) ->
     assert {s.intent_id for s in everything} == {"a", "b", "c", "d", "ancient"}
 
 
-async def test_feedback_summary_of_nothing(db: Path) -> None:
-    async with SqliteStore(db) as store:
-        assert await store.feedback_summary(EPOCH) == []
+async def test_feedback_summary_of_nothing(backend: Backend) -> None:
+    async with backend.make() as store:
+        assert await store.feedback_summary(EPOCH, EVERYWHERE) == []
     assert FeedbackSummary("x", 0, 0).down_share == 0.0
 
 
 # -- privacy -----------------------------------------------------------------------
 
 
-async def test_user_ids_are_dropped_by_default(db: Path) -> None:
-    async with SqliteStore(db) as store:
+async def test_user_ids_are_dropped_by_default(backend: Backend) -> None:
+    async with backend.make() as store:
         await store.record_unanswered(question(user_id=424242))
-        [stored] = await store.unanswered(EPOCH)
+        [stored] = await store.unanswered(EPOCH, EVERYWHERE)
     assert stored.user_id is None
-    assert raw(db, "SELECT user_id FROM unanswered_questions") == [(None,)]
+    assert backend.count("SELECT COUNT(*) FROM unanswered_questions WHERE user_id IS NULL") == 1
 
 
-async def test_user_ids_are_kept_when_enabled(db: Path) -> None:
-    async with SqliteStore(db, store_user_ids=True) as store:
+async def test_user_ids_are_kept_when_enabled(backend: Backend) -> None:
+    async with backend.make(store_user_ids=True) as store:
         await store.record_unanswered(question(user_id=424242))
-        [stored] = await store.unanswered(EPOCH)
+        [stored] = await store.unanswered(EPOCH, EVERYWHERE)
     assert stored.user_id == 424242
-    assert raw(db, "SELECT user_id FROM unanswered_questions") == [(424242,)]
+    assert backend.count("SELECT user_id FROM unanswered_questions") == 424242
 
 
 # -- validation ------------------------------------------------------------------------
@@ -290,16 +339,16 @@ def test_question_validation() -> None:
     assert question(at=datetime(2024, 1, 1, 3, tzinfo=timezone(timedelta(hours=3)))).asked_at.hour == 0
 
 
-async def test_vote_validation(db: Path) -> None:
-    async with SqliteStore(db) as store:
+async def test_vote_validation(backend: Backend) -> None:
+    async with backend.make() as store:
         for bad in (0, 2, True):
             with pytest.raises(ValueError, match="vote"):
                 await store.record_vote(1, 1, "x", bad)
         with pytest.raises(ValueError, match="intent_id"):
             await store.record_vote(1, 1, "", 1)
         with pytest.raises(ValueError, match="timezone-aware"):
-            await store.unanswered(datetime(2024, 1, 1))
-        assert await store.feedback_summary(EPOCH) == []
+            await store.unanswered(datetime(2024, 1, 1), EVERYWHERE)
+        assert await store.feedback_summary(EPOCH, EVERYWHERE) == []
 
 
 # -- migrations -----------------------------------------------------------------------
@@ -329,9 +378,9 @@ async def test_version_1_database_is_migrated_keeping_its_data(db: Path) -> None
     assert "feedback_votes" not in _tables(db)
 
     async with SqliteStore(db) as store:
-        [legacy] = await store.unanswered(EPOCH)
+        [legacy] = await store.unanswered(EPOCH, EVERYWHERE)
         await store.record_vote(1, 1, "roadmap", -1)
-        summary = await store.feedback_summary(EPOCH)
+        summary = await store.feedback_summary(EPOCH, EVERYWHERE)
 
     assert legacy == UnansweredQuestion(T0, 1, 2, "legacy question", "suggest", "roadmap", 70.0, None)
     assert summary == [FeedbackSummary("roadmap", 0, 1)]
@@ -368,7 +417,196 @@ async def test_database_from_newer_pmbot_is_refused(db: Path) -> None:
     assert _tables(db) == {"from_the_future"}
     assert raw(db, "PRAGMA journal_mode") == [("delete",)]
     with pytest.raises(StoreClosedError):
-        await store.unanswered(EPOCH)
+        await store.unanswered(EPOCH, EVERYWHERE)
+
+
+# -- many servers ---------------------------------------------------------------------
+
+
+async def fill_two_servers_and_dms(store: Store) -> None:
+    for message_id, (guild, tag) in enumerate(((GUILD_A, "a"), (GUILD_B, "b"), (None, "dm"))):
+        await store.record_unanswered(question(f"{tag} question", guild_id=guild))
+        await store.record_vote(message_id, 1, f"{tag}-intent", -1, guild_id=guild)
+
+
+async def test_a_server_reads_only_its_own_questions_and_votes(backend: Backend) -> None:
+    async with backend.make() as store:
+        await fill_two_servers_and_dms(store)
+
+        async def seen(scope: Scope) -> tuple[set[str], set[str]]:
+            questions = {q.text for q in await store.unanswered(EPOCH, scope)}
+            votes = {s.intent_id for s in await store.feedback_summary(EPOCH, scope)}
+            return questions, votes
+
+        assert await seen(Scope.guild(GUILD_A)) == ({"a question"}, {"a-intent"})
+        assert await seen(Scope.guild(GUILD_B)) == ({"b question"}, {"b-intent"})
+        # DMs only with the owners' scope, never a server's.
+        assert await seen(Scope.guild(GUILD_B, direct_messages=True)) == (
+            {"b question", "dm question"}, {"b-intent", "dm-intent"})
+        assert await seen(Scope(frozenset(), direct_messages=True)) == ({"dm question"}, {"dm-intent"})
+        assert await seen(Scope(None)) == ({"a question", "b question"}, {"a-intent", "b-intent"})
+        assert await seen(EVERYWHERE) == (
+            {"a question", "b question", "dm question"}, {"a-intent", "b-intent", "dm-intent"})
+        assert await seen(Scope(frozenset())) == (set(), set())
+        assert await seen(Scope(frozenset({GUILD_A, GUILD_B}))) == (
+            {"a question", "b question"}, {"a-intent", "b-intent"})
+
+
+async def test_forget_guild_deletes_that_server_only(backend: Backend) -> None:
+    async with backend.make() as store:
+        await fill_two_servers_and_dms(store)
+        await store.save_guild_settings(GuildSettings(GUILD_A, help_channels=frozenset({5})))
+        await store.save_guild_settings(GuildSettings(GUILD_B, cooldown_rate=2))
+
+        purged = await store.forget_guild(GUILD_A)
+        assert purged == Purged(questions=1, votes=1, settings=1)
+        assert {q.text for q in await store.unanswered(EPOCH, EVERYWHERE)} == {"b question", "dm question"}
+        assert {s.intent_id for s in await store.feedback_summary(EPOCH, EVERYWHERE)} == {"b-intent", "dm-intent"}
+        assert await store.all_guild_settings() == [GuildSettings(GUILD_B, cooldown_rate=2)]
+        assert await store.forget_guild(GUILD_A) == Purged()  # twice: nothing left
+    assert backend.count(f"SELECT COUNT(*) FROM unanswered_questions WHERE guild_id = {GUILD_A}") == 0
+    assert backend.count(f"SELECT COUNT(*) FROM feedback_votes WHERE guild_id = {GUILD_A}") == 0
+
+
+async def test_purge_before_deletes_old_questions_and_votes_only(backend: Backend) -> None:
+    now = [T0 - timedelta(days=100)]
+    async with backend.make(clock=lambda: now[0]) as store:
+        await store.record_unanswered(question("old", at=T0 - timedelta(days=100)))
+        await store.record_vote(1, 1, "old-vote", 1)
+        await store.record_vote(3, 1, "revoted", 1)
+        now[0] = T0
+        await store.record_unanswered(question("edge", at=T0 - timedelta(days=90)))
+        await store.record_unanswered(question("new", at=T0))
+        await store.record_vote(2, 1, "new-vote", -1)
+        await store.record_vote(3, 1, "revoted", -1)  # changed recently: kept
+        await store.save_guild_settings(GuildSettings(GUILD_A, mod_log_channel=9))
+
+        purged = await store.purge_before(T0 - timedelta(days=90))
+        assert purged == Purged(questions=1, votes=1)
+        assert [q.text for q in await store.unanswered(EPOCH, EVERYWHERE)] == ["edge", "new"]
+        assert {s.intent_id for s in await store.feedback_summary(EPOCH, EVERYWHERE)} == {"new-vote", "revoted"}
+        assert await store.all_guild_settings() == [GuildSettings(GUILD_A, mod_log_channel=9)]  # settings never expire
+        assert await store.purge_before(T0 - timedelta(days=90)) == Purged()
+        with pytest.raises(ValueError, match="timezone-aware"):
+            await store.purge_before(datetime(2024, 1, 1))
+
+
+async def test_guild_settings_survive_a_restart_and_clear(backend: Backend) -> None:
+    a = GuildSettings(GUILD_A, help_channels=frozenset({10, 11}), moderator_roles=frozenset(),
+                      mod_log_channel=12, cooldown_rate=3, cooldown_seconds=30)
+    b = GuildSettings(GUILD_B, help_channels=frozenset())  # an empty set is a choice, not "unset"
+    async with backend.make() as store:
+        assert await store.all_guild_settings() == []
+        await store.save_guild_settings(GuildSettings(GUILD_A, cooldown_rate=9))
+        await store.save_guild_settings(a)  # replaces
+        await store.save_guild_settings(b)
+    async with backend.make() as reopened:
+        assert await reopened.all_guild_settings() == [a, b]
+        await reopened.save_guild_settings(GuildSettings(GUILD_B))  # everything back to the defaults
+        assert await reopened.all_guild_settings() == [a]
+    assert backend.count(f"SELECT COUNT(*) FROM guild_settings WHERE guild_id = {GUILD_A}") == 1
+    assert backend.count("SELECT COUNT(*) FROM guild_settings") == 1
+
+
+def test_guild_settings_validation() -> None:
+    with pytest.raises(ValueError, match="cooldown_rate"):
+        GuildSettings(1, cooldown_rate=0)
+    with pytest.raises(ValueError, match="cooldown_seconds"):
+        GuildSettings(1, cooldown_seconds=0)
+    with pytest.raises(ValueError, match="cooldown_seconds"):
+        GuildSettings(1, cooldown_seconds=float("inf"))
+    assert GuildSettings(1, help_channels=[3, 3, 4]).help_channels == frozenset({3, 4})  # type: ignore[arg-type]
+    assert GuildSettings(1).is_empty and not GuildSettings(1, moderator_roles=frozenset()).is_empty
+
+
+async def test_version_2_database_is_migrated_keeping_votes_as_owner_only(db: Path) -> None:
+    conn = sqlite3.connect(db)
+    conn.executescript(V2_SCHEMA)
+    conn.execute("INSERT INTO feedback_votes VALUES (1, 2, 'roadmap', -1, '2024-05-01T12:00:00.000000Z')")
+    conn.commit()
+    conn.close()
+
+    async with SqliteStore(db) as store:
+        # A vote from before servers were told apart could be anyone's: owners only, like a DM.
+        assert await store.feedback_summary(EPOCH, Scope.guild(GUILD_A)) == []
+        assert await store.feedback_summary(EPOCH, Scope(frozenset(), True)) == [FeedbackSummary("roadmap", 0, 1)]
+        await store.save_guild_settings(GuildSettings(GUILD_A, cooldown_rate=2))
+    assert raw(db, "PRAGMA user_version") == [(SCHEMA_VERSION,)]
+    assert "guild_settings" in _tables(db)
+
+
+# -- PostgreSQL's migrations ------------------------------------------------------------------
+
+
+def _sqlite_columns(db: Path) -> dict[str, set[str]]:
+    return {table: {row[1] for row in raw(db, f"PRAGMA table_info({table})")} for table in _tables(db)}  # type: ignore[misc]
+
+
+def _postgres_columns(postgres: Any, url: str) -> dict[str, set[str]]:
+    listing = postgres.sql(
+        "SELECT table_name || '.' || column_name FROM information_schema.columns WHERE table_schema = 'public'", url
+    )
+    columns: dict[str, set[str]] = {}
+    for line in listing.splitlines():
+        table, column = line.split(".")
+        columns.setdefault(table, set()).add(column)
+    return columns
+
+
+async def test_postgres_has_the_same_schema_as_sqlite(db: Path, postgres: Any, postgres_url: str) -> None:
+    assert len(PG_MIGRATIONS) == len(MIGRATIONS) == SCHEMA_VERSION
+    async with SqliteStore(db), PostgresStore(postgres_url):
+        pass
+    pg = _postgres_columns(postgres, postgres_url)
+    assert pg.pop("pmbot_schema") == {"version"}  # PostgreSQL's user_version
+    assert pg == _sqlite_columns(db)
+    assert postgres.sql("SELECT version FROM pmbot_schema", postgres_url) == str(SCHEMA_VERSION)
+
+
+async def test_postgres_processes_starting_together_migrate_once(postgres: Any, postgres_url: str) -> None:
+    stores = [PostgresStore(postgres_url) for _ in range(6)]
+    await asyncio.gather(*(s.open() for s in stores))
+    try:
+        await asyncio.gather(*(s.record_unanswered(question(f"from {i}")) for i, s in enumerate(stores)))
+        assert len(await stores[0].unanswered(EPOCH, EVERYWHERE)) == 6
+    finally:
+        await asyncio.gather(*(s.close() for s in stores))
+    assert postgres.sql("SELECT count(*) || ' ' || max(version) FROM pmbot_schema", postgres_url) == f"1 {SCHEMA_VERSION}"
+
+
+async def test_postgres_database_from_newer_pmbot_is_refused(postgres: Any, postgres_url: str) -> None:
+    postgres.sql(f"CREATE TABLE pmbot_schema (version INTEGER NOT NULL); INSERT INTO pmbot_schema VALUES ({SCHEMA_VERSION + 1})",
+                 postgres_url)
+    store = PostgresStore(postgres_url)
+    with pytest.raises(SchemaTooNewError, match="upgrade pmbot"):
+        await store.open()
+    assert postgres.sql("SELECT count(*) FROM information_schema.tables WHERE table_schema = 'public'", postgres_url) == "1"
+    with pytest.raises(StoreClosedError):
+        await store.unanswered(EPOCH, EVERYWHERE)
+
+
+async def test_postgres_failed_migration_leaves_the_database_as_it_was(postgres: Any, postgres_url: str) -> None:
+    async with PostgresStore(postgres_url):
+        pass
+    postgres.sql("DROP TABLE guild_settings; DROP INDEX feedback_votes_guild; DROP INDEX unanswered_questions_guild;"
+                 " ALTER TABLE feedback_votes DROP COLUMN guild_id; UPDATE pmbot_schema SET version = 2;"
+                 " CREATE TABLE guild_settings (squatter INTEGER)", postgres_url)  # step 3 will collide
+    with pytest.raises(asyncpg.DuplicateTableError):
+        await PostgresStore(postgres_url).open()
+    assert postgres.sql("SELECT version FROM pmbot_schema", postgres_url) == "2"
+    assert postgres.sql("SELECT count(*) FROM information_schema.columns WHERE column_name = 'guild_id'"
+                        " AND table_name = 'feedback_votes'", postgres_url) == "0"
+
+
+async def test_postgres_password_never_appears_in_errors(postgres: Any) -> None:
+    url = postgres.url.replace("pmbot@", "pmbot:s3cret@").replace("/postgres", "/no_such_database")
+    store = PostgresStore(url)
+    with pytest.raises(Exception) as info:
+        await store.open()
+    assert "s3cret" not in str(info.value)
+    with pytest.raises(StoreClosedError) as closed:
+        await store.unanswered(EPOCH, EVERYWHERE)
+    assert "s3cret" not in str(closed.value) and "***" in str(closed.value)
 
 
 # -- crash safety -------------------------------------------------------------------------
@@ -439,5 +677,5 @@ async def test_sigkilled_writer_loses_no_committed_row(tmp_path: Path, db: Path)
     assert set(reported) <= voted
 
     async with SqliteStore(db) as store:  # and the bot can carry on
-        assert {q.text for q in await store.unanswered(EPOCH)} == texts
+        assert {q.text for q in await store.unanswered(EPOCH, EVERYWHERE)} == texts
         await store.record_unanswered(question("after the crash"))

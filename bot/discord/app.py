@@ -27,19 +27,24 @@ import yarl
 from discord.ext import commands
 
 from bot.config import Settings
-from bot.discord.cooldown import QuestionCooldown
+from bot.databases import describe, store_from_settings
+from bot.discord import audit
+from bot.discord.cooldown import GuildCooldowns
 from bot.discord.errors import on_event_error, on_interaction_error
+from bot.discord.health import HealthServer, Metrics
+from bot.discord.shutdown import drain_handlers
 from bot.discord.kb_replies import edit_refused_reply
 from bot.keeper import KnowledgeKeeper
-from bot.discord.render import DYNAMIC_ITEMS, NO_PINGS, to_embed
-from bot.knowledge import KnowledgeError
+from bot.discord.render import DYNAMIC_ITEMS, NO_PINGS
+from bot.fleet import Event, Fleet, LocalFleet, ProcessInfo, fleet_for
+from bot.guild_settings import GuildSettingsCache
+from bot.knowledge import KnowledgeBase, KnowledgeError
 from bot.knowledge.watch import watch_knowledge
 from bot.matching import MatchResult
 from bot.matching.cache import IndexCache
 from bot.recording import unanswered
-from bot.replies import Reply
 from bot.service import KnowledgeService
-from bot.store import SqliteStore, Store
+from bot.store import Store
 
 log = logging.getLogger("pmbot.discord")
 
@@ -47,8 +52,16 @@ EXTENSIONS = (
     "bot.discord.cogs.questions",
     "bot.discord.cogs.roles",
     "bot.discord.cogs.moderation",
+    "bot.discord.cogs.config",
+    "bot.discord.cogs.privacy",
 )
-SHUTDOWN_TIMEOUT = 10.0
+#: How long a process keeps re-reading the shared folder after another one announced new knowledge
+#: (a network filesystem may show the new file late) before it says loudly that it could not follow.
+FOLLOW_DELAYS = (0.0, 0.5, 1.0, 2.0, 4.0, 8.0, 15.0)
+# SIGTERM to exit within 10 s, as service managers expect: replies in flight get DRAIN_TIMEOUT s to
+# finish, then closing the gateway connection gets CLOSE_TIMEOUT s.
+DRAIN_TIMEOUT = 5.0
+CLOSE_TIMEOUT = 3.0
 
 
 def point_discord_at(api_base: str, gateway_url: str) -> None:
@@ -58,19 +71,24 @@ def point_discord_at(api_base: str, gateway_url: str) -> None:
 
 
 def bot_intents(settings: Settings) -> discord.Intents:
-    """Default intents, plus Message Content only when help channels are configured.
+    """Default intents, plus Message Content unless PMBOT_MESSAGE_CONTENT=false.
+
+    Listening in help channels reads messages that do not mention the bot, and
+    any server may add a help channel with ``/config help-channels add`` at any
+    time, so the intent is asked for from the start rather than only when
+    PMBOT_LISTEN_CHANNELS is set: changing intents needs a reconnect.
 
     Message Content is a *privileged* intent: it must also be switched on in
     the Developer Portal (your application → Bot → Privileged Gateway Intents
     → Message Content Intent), otherwise Discord closes the connection with
     4014, and bots in 100 or more servers need Discord's approval for it.
     Without it Discord still sends the content of DMs and of messages that
-    mention the bot, which is all that answering mentions and DMs needs; only
-    listening in help channels (PMBOT_LISTEN_CHANNELS) reads other messages.
+    mention the bot, which is all that answering mentions and DMs needs, so a
+    host who wants no help channels can set PMBOT_MESSAGE_CONTENT=false.
     Slash commands and buttons need no privileged intent.
     """
     intents = discord.Intents.default()
-    intents.message_content = bool(settings.listen_channel_ids)
+    intents.message_content = settings.message_content
     return intents
 
 
@@ -79,13 +97,21 @@ discord.VoiceClient.warn_nacl = False
 discord.VoiceClient.warn_dave = False
 
 
-class PMBot(commands.Bot):
+class PMBot(commands.AutoShardedBot):
     """pmbot on Discord: one cog per feature, loaded in ``setup_hook``.
+
+    Sharded with discord.py's AutoShardedBot: PMBOT_SHARD_COUNT and
+    PMBOT_SHARD_IDS make this process run exactly those shards of the whole
+    bot; without them it runs every shard of Discord's recommended count.
+    Processes that share a PostgreSQL database hear of each other's knowledge
+    and settings changes through ``fleet`` (see :mod:`bot.fleet`).
 
     Holds what the cogs share: the settings, the live knowledge (a
     KnowledgeService, swapped atomically on reload) and the keeper every
-    change to it goes through, the store for unanswered questions and votes
-    (None only while syncing commands), and the per-user question cooldown.
+    change to it goes through, the store for unanswered questions, votes and
+    server settings (None only while syncing commands), each server's settings
+    (``guild_settings``, over the environment's defaults) and the per-user
+    question cooldowns, one per server.
     With PMBOT_AUTO_RELOAD it also watches the knowledge files and reloads
     them after edits settle. See :func:`bot_intents` for the intents it asks for.
     """
@@ -96,6 +122,7 @@ class PMBot(commands.Bot):
         service: KnowledgeService,
         store: Store | None = None,
         *,
+        fleet: Fleet | None = None,
         auto_sync: bool = True,
     ) -> None:
         super().__init__(
@@ -106,20 +133,38 @@ class PMBot(commands.Bot):
             help_command=None,
             intents=bot_intents(settings),
             allowed_mentions=NO_PINGS,
+            shard_count=settings.shard_count,
+            shard_ids=list(settings.shard_ids) if settings.shard_ids is not None else None,
         )
         self.settings = settings
         self.service = service
         self.store = store
         self.auto_sync = auto_sync
-        self.cooldown = QuestionCooldown(settings.cooldown_rate, settings.cooldown_seconds)
-        self.keeper = KnowledgeKeeper(service, keep=settings.knowledge_backups, max_bytes=settings.upload_max_bytes)
+        self.guild_settings = GuildSettingsCache(store, settings)
+        self.guild_settings.on_change = self._settings_changed
+        self.cooldowns = GuildCooldowns(self._cooldown_limits)
+        self.keeper = KnowledgeKeeper(
+            service, keep=settings.knowledge_backups, max_bytes=settings.upload_max_bytes, on_change=self._knowledge_changed
+        )
+        self.fleet: Fleet = fleet or LocalFleet()
+        self.me = ProcessInfo.here(settings.shard_ids or (), settings.shard_count, service.kb.version)
+        self.knowledge_out_of_step: str | None = None  # why this process could not follow the others, for /kb status
+        self.metrics = Metrics(self)
         self._watcher: asyncio.Task[None] | None = None
+        self._following: asyncio.Task[None] | None = None
+
+    def _cooldown_limits(self, guild_id: int | None) -> tuple[int, float]:
+        effective = self.guild_settings.effective(guild_id)
+        return effective.cooldown_rate, effective.cooldown_seconds
 
     async def setup_hook(self) -> None:
+        configured = await self.guild_settings.load()
+        log.info("%d server(s) have their own settings", configured)
         self.tree.error(on_interaction_error)
         for extension in EXTENSIONS:
             await self.load_extension(extension)
         self.add_dynamic_items(*DYNAMIC_ITEMS)
+        await self.fleet.start(self.me, self._heard_from_fleet)
         if self.settings.auto_reload:
             self._watcher = asyncio.create_task(
                 watch_knowledge(
@@ -131,19 +176,82 @@ class PMBot(commands.Bot):
             await self._sync_dev_guild(self.settings.dev_guild_id)
 
     async def close(self) -> None:
-        """Stops the file watcher first, so no reload starts while the bot shuts down."""
-        if self._watcher is not None:
-            self._watcher.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._watcher
-            self._watcher = None
+        """Stops the file watcher and the fleet first, so no reload starts while the bot shuts down."""
+        for task in (self._watcher, self._following):
+            if task is not None:
+                task.cancel()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await task
+        self._watcher = self._following = None
+        await self.fleet.stop()
         await super().close()
+
+    # -- one knowledge for every process ------------------------------------------------
+
+    async def _knowledge_changed(self, kb: KnowledgeBase) -> None:
+        """Every change made here (command, upload, rollback, watcher) is announced to the other processes."""
+        self.knowledge_out_of_step = None
+        await self._report(kb)
+        await self.fleet.announce({"kind": "knowledge", "version": kb.version})
+
+    async def _report(self, kb: KnowledgeBase) -> None:
+        self.me = dataclasses.replace(self.me, knowledge_version=kb.version)
+        try:
+            await self.fleet.update(self.me)
+        except Exception:  # noqa: BLE001 - the heartbeat writes it again
+            log.warning("could not record this process's knowledge version", exc_info=True)
+
+    async def _settings_changed(self, guild_id: int) -> None:
+        await self.fleet.announce({"kind": "settings", "guild_id": guild_id})
+
+    async def _heard_from_fleet(self, event: Event | None) -> None:
+        """Another process changed something (None: we may have missed changes, re-check all)."""
+        if event is None or event.get("kind") == "settings":
+            await self.guild_settings.reload()
+            log.info("server settings reloaded after a change by another process")
+        if event is None or event.get("kind") == "knowledge":
+            version = None if event is None else str(event.get("version"))
+            if version is not None and version == self.service.kb.version:
+                return  # already serving it (the shared folder's own watcher got there first)
+            if self._following is not None:
+                self._following.cancel()  # a newer announcement replaces the one being followed
+            self._following = asyncio.create_task(self._follow_knowledge(version), name="pmbot-follow-knowledge")
+
+    async def _follow_knowledge(self, version: str | None) -> None:
+        """Re-reads the shared folder until it holds ``version``; says loudly when it never does."""
+        problem = ""
+        for delay in FOLLOW_DELAYS if version is not None else (0.0,):
+            await asyncio.sleep(delay)
+            try:
+                diff = await self.keeper.follow()
+            except KnowledgeError as exc:
+                problem = f"the files have {len(exc.problems)} problem(s): {exc.problems[0]}"
+                continue
+            if diff is not None:
+                log.info("knowledge changed by another process, now serving %s: %s", self.service.kb.version, diff.summary())
+                await self._report(self.service.kb)
+            if version is None or self.service.kb.version == version:
+                self.knowledge_out_of_step = None
+                return
+            problem = f"its folder holds version {self.service.kb.version}"
+        self.knowledge_out_of_step = (
+            f"another process serves knowledge {version}, but this one cannot load it ({problem}); every process "
+            f"needs PMBOT_KNOWLEDGE to be the same shared folder (here {self.service.path})"
+        )
+        log.error("%s; still serving %s", self.knowledge_out_of_step, self.service.kb.version)
+
+    async def on_shard_ready(self, shard_id: int) -> None:
+        """Records the shards actually run (Discord's recommended count is known only once connected)."""
+        shards = tuple(sorted(self.shards))
+        if (shards, self.shard_count) != (self.me.shard_ids, self.me.shard_count):
+            self.me = dataclasses.replace(self.me, shard_ids=shards, shard_count=self.shard_count)
+            await self._report(self.service.kb)
 
     async def knowledge_edited(self) -> None:
         """The watcher's callback: serve the edited files like /kb reload would, or keep the last good knowledge.
 
-        A broken edit is logged with its FILE:LINE problems and, when PMBOT_MOD_LOG_CHANNEL is set,
-        posted there, because whoever saved the file is not looking at the bot's log.
+        Either way the moderator logs hear of it (see :mod:`bot.discord.audit`): a reload changes
+        every server's answers, and whoever saved a broken file is not looking at the bot's log.
         """
         try:
             diff = await self.keeper.reload_if_changed()
@@ -153,21 +261,15 @@ class PMBot(commands.Bot):
                 len(exc.problems),
                 "\n  ".join(map(str, exc.problems)),
             )
-            await self._post_to_mod_log(edit_refused_reply(exc, self.service.path))
+            await audit.knowledge_changed(
+                self, f"Not loaded: {WATCHER}; still serving the last good knowledge.", edit_refused_reply(exc, self.service.path)
+            )
             return
         if diff is None:
             log.debug("knowledge files touched but unchanged (or already served): nothing to reload")
             return
         log.info("knowledge reloaded after an edit on disk: %s", diff.summary())
-
-    async def _post_to_mod_log(self, reply: Reply) -> None:
-        channel_id = self.settings.mod_log_channel_id
-        if channel_id is None:
-            return
-        try:
-            await self.get_partial_messageable(channel_id).send(embed=to_embed(reply), allowed_mentions=NO_PINGS)
-        except discord.HTTPException as exc:
-            log.warning("could not post to the moderator log channel %s (PMBOT_MOD_LOG_CHANNEL): %s", channel_id, exc)
+        await audit.knowledge_changed(self, f"Knowledge reloaded after {WATCHER}: {diff.summary()}")
 
     async def _sync_dev_guild(self, guild_id: int) -> None:
         guild = discord.Object(id=guild_id)
@@ -188,9 +290,11 @@ class PMBot(commands.Bot):
         assert self.user is not None
         kb = self.service.kb
         log.info(
-            "connected as %s (%s) in %d guild(s); %d intents loaded; listening in %d help channel(s)",
+            "connected as %s (%s) with shard(s) %s of %s in %d guild(s); %d intents loaded; listening in %d help channel(s)",
             self.user,
             self.user.id,
+            ",".join(map(str, sorted(self.shards))),
+            self.shard_count,
             len(self.guilds),
             len(kb.intents),
             len(self.settings.listen_channel_ids),
@@ -225,6 +329,9 @@ class PMBot(commands.Bot):
             log.exception("could not record an unanswered question")
 
 
+WATCHER = "an edit of the knowledge files on disk (file watcher)"
+
+
 def _names(synced: Sequence[Any]) -> str:
     return ", ".join(f"/{c.name}" for c in synced) or "(none)"
 
@@ -237,9 +344,10 @@ BAD_TOKEN = (
     "(your application → Bot → Reset Token) and put it in DISCORD_TOKEN; it is not the application id or secret."
 )
 NEEDS_MESSAGE_CONTENT = (
-    "Discord refused the Message Content intent, which listening in help channels (PMBOT_LISTEN_CHANNELS) needs. "
-    "Enable it in the Developer Portal (your application → Bot → Privileged Gateway Intents → Message Content "
-    "Intent), or unset PMBOT_LISTEN_CHANNELS to answer only mentions, DMs and slash commands."
+    "Discord refused the Message Content intent, which listening in help channels (PMBOT_LISTEN_CHANNELS, "
+    "/config help-channels) needs. Enable it in the Developer Portal (your application → Bot → Privileged Gateway "
+    "Intents → Message Content Intent), or set PMBOT_MESSAGE_CONTENT=false to answer only mentions, DMs and "
+    "slash commands."
 )
 
 
@@ -262,11 +370,11 @@ def run_bot(settings: Settings, knowledge: Path | str | None = None) -> int:
 
 
 async def _serve(settings: Settings, service: KnowledgeService) -> int:
-    store = SqliteStore(settings.database_path, store_user_ids=settings.store_user_ids)
+    store = store_from_settings(settings)
     try:
-        await store.open()  # creates the parent folder
+        await store.open()  # creates the SQLite file's parent folder; migrates either database
     except Exception as exc:  # noqa: BLE001 - any reason the database cannot be used is fatal here
-        return _fatal(f"cannot open the database {settings.database_path}: {exc}")
+        return _fatal(f"cannot open the database {describe(settings)}: {exc}")
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGTERM, signal.SIGINT):
@@ -274,10 +382,20 @@ async def _serve(settings: Settings, service: KnowledgeService) -> int:
             loop.add_signal_handler(sig, stop.set)
         except (NotImplementedError, RuntimeError):  # Windows: Ctrl-C still raises KeyboardInterrupt
             pass
-    bot = PMBot(settings, service, store)
+    bot = PMBot(settings, service, store, fleet=fleet_for(store))
+    health = None
+    if settings.health_port is not None:
+        health = HealthServer(bot, bot.metrics, settings.health_host, settings.health_port)
+        try:
+            await health.start()
+        except OSError as exc:
+            await store.close()
+            return _fatal(f"cannot serve /healthz on {settings.health_host}:{settings.health_port} (PMBOT_HEALTH_PORT): {exc}")
     try:
         return await _run_until_stopped(bot, settings.discord_token or "", stop)
     finally:
+        if health is not None:
+            await health.stop()
         await store.close()
         log.info("stopped")
 
@@ -289,11 +407,12 @@ async def _run_until_stopped(bot: PMBot, token: str, stop: asyncio.Event) -> int
         await asyncio.wait({runner, stopper}, return_when=asyncio.FIRST_COMPLETED)
         if stopper.done() and not runner.done():
             log.info("shutting down")
+            await drain_handlers(DRAIN_TIMEOUT)
             await bot.close()
             try:
-                await asyncio.wait_for(runner, SHUTDOWN_TIMEOUT)
+                await asyncio.wait_for(runner, CLOSE_TIMEOUT)
             except asyncio.TimeoutError:
-                log.warning("the Discord connection did not close within %.0fs", SHUTDOWN_TIMEOUT)
+                log.warning("the Discord connection did not close within %.0fs", CLOSE_TIMEOUT)
             except Exception:  # noqa: BLE001 - we are closing anyway
                 log.debug("error while closing", exc_info=True)
             return 0

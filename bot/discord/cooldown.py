@@ -54,3 +54,27 @@ class QuestionCooldown:
             self._asked = {u: ts for u, ts in self._asked.items() if ts and now - ts[-1] < self.per}
         if len(self._noticed_until) > MAX_TRACKED_USERS:
             self._noticed_until = {u: t for u, t in self._noticed_until.items() if t > now}
+
+
+class GuildCooldowns:
+    """One :class:`QuestionCooldown` per server, sized by that server's rate and period.
+
+    ``limits(guild_id)`` gives the (rate, seconds) in force; when a server's
+    moderators change them, its cooldown starts afresh with the new size.
+    DMs (``guild_id`` None) share one cooldown with the default limits.
+    """
+
+    def __init__(self, limits: Callable[[int | None], tuple[int, float]], clock: Callable[[], float] = time.monotonic) -> None:
+        self._limits = limits
+        self._clock = clock
+        self._by_guild: dict[int | None, QuestionCooldown] = {}
+
+    def for_guild(self, guild_id: int | None) -> QuestionCooldown:
+        rate, per = self._limits(guild_id)
+        current = self._by_guild.get(guild_id)
+        if current is None or (current.rate, current.per) != (rate, per):
+            current = self._by_guild[guild_id] = QuestionCooldown(rate, per, self._clock)
+        return current
+
+    def forget(self, guild_id: int) -> None:
+        self._by_guild.pop(guild_id, None)

@@ -15,6 +15,7 @@ from typing import Any, Sequence
 import discord
 
 from bot import limits
+from bot.fleet import ProcessInfo
 from bot.knowledge import KnowledgeBase, KnowledgeDiff, KnowledgeError, Problem
 from bot.knowledge.files import Backup
 from bot.replies import Field, Reply
@@ -32,12 +33,13 @@ MOD_LOG_FOOTER = "pmbot reloads the knowledge files when they change on disk · 
 
 
 def _relative(problem: Problem, folder: Path | None) -> str:
-    """``FILE:LINE: message`` with FILE relative to the knowledge folder: shorter, and no server paths shown."""
+    """``FILE:LINE: message`` with every file relative to the knowledge folder: shorter, and no server paths shown.
+
+    Messages name other files too ("also under intent X (FOLDER/basics.yaml:30)"), so every occurrence goes.
+    """
     text = str(problem)
     if folder is not None:
-        prefix = str(folder).rstrip("/" + os.sep) + os.sep
-        if text.startswith(prefix):
-            text = text[len(prefix):]
+        text = text.replace(str(folder).rstrip("/" + os.sep) + os.sep, "")
     return text
 
 
@@ -165,7 +167,31 @@ def edit_refused_reply(error: KnowledgeError, folder: Path | None) -> Reply:
     return _problems_reply("Knowledge edit not loaded", note, error, folder, MOD_LOG_FOOTER)
 
 
-def status_reply(kb: KnowledgeBase, path: str) -> Reply:
+def shards_text(shard_ids: Sequence[int], shard_count: int | None) -> str:
+    if not shard_ids:
+        return f"all of {shard_count}" if shard_count else "all"
+    return f"{', '.join(map(str, shard_ids))} of {shard_count}"
+
+
+def processes_text(processes: Sequence[ProcessInfo], me: str, version: str) -> str:
+    """One line per live process: its shards and knowledge version, flagged when it differs from this one's."""
+    lines = []
+    for p in processes:
+        mark = "✅" if p.knowledge_version == version else "⚠️ different knowledge"
+        here = " (this one)" if p.name == me else ""
+        lines.append(f"`{p.name}`{here} · shards {shards_text(p.shard_ids, p.shard_count)} · "
+                     f"knowledge `{p.knowledge_version}` {mark}")
+    return "\n".join(lines) or "(none recorded)"
+
+
+def status_reply(
+    kb: KnowledgeBase,
+    path: str,
+    processes: Sequence[ProcessInfo] = (),
+    me: str = "",
+    out_of_step: str | None = None,
+) -> Reply:
+    """What this process serves and, where several share one database, what each of them serves."""
     loaded = int(kb.loaded_at.timestamp())
     files = "\n".join(f"`{s.path.name}` {s.sha256[:12]}" for s in kb.sources) or "(none)"
     fields = (
@@ -177,8 +203,16 @@ def status_reply(kb: KnowledgeBase, path: str) -> Reply:
             inline=True,
         ),
         Field(f"Source files ({len(kb.sources)})", limits.clip(files, limits.EMBED_FIELD_VALUE)),
+        Field(f"Processes ({len(processes)})", limits.clip(processes_text(processes, me, kb.version), limits.EMBED_FIELD_VALUE)),
     )
-    return Reply("info", "Knowledge status", f"Folder: `{path}`", INFO_COLOUR, fields, footer=MOD_FOOTER).fitted()
+    body = f"Knowledge version `{kb.version}` from folder `{Path(path).name}/`"
+    stale = any(p.knowledge_version != kb.version for p in processes)
+    if out_of_step:
+        body += f"\n\n⚠️ This process could not follow the others: {out_of_step}"
+    elif stale:
+        body += "\n\n⚠️ Not every process serves this version yet; they follow within seconds, or say why in their log."
+    colour = WARN_COLOUR if out_of_step or stale else INFO_COLOUR
+    return Reply("info", "Knowledge status", body, colour, fields, footer=MOD_FOOTER).fitted()
 
 
 def _listing_reply(title: str, intro: str, lines: Sequence[str], colour: int = INFO_COLOUR) -> Reply:

@@ -87,7 +87,7 @@ class AskButton(discord.ui.DynamicItem[discord.ui.Button], template=r"pmbot:ask:
         if intent is None:
             await interaction.response.send_message(GONE, ephemeral=True, allowed_mentions=NO_PINGS)
             return
-        wait = bot.cooldown.retry_after(interaction.user.id)
+        wait = bot.cooldowns.for_guild(interaction.guild_id).retry_after(interaction.user.id)
         if wait:
             raise CooldownActive(wait)
         await send_reply(interaction, answer_reply(kb, intent))
@@ -122,7 +122,9 @@ class VoteButton(
         store = _bot(interaction).store
         message_id = interaction.message.id if interaction.message else interaction.id
         if store is not None:
-            await store.record_vote(message_id, interaction.user.id, self.intent_id, self.vote)
+            await store.record_vote(
+                message_id, interaction.user.id, self.intent_id, self.vote, guild_id=interaction.guild_id
+            )
         log.info("vote %+d on %s (message %s)", self.vote, self.intent_id, message_id)
         await interaction.response.send_message(THANKS[self.vote], ephemeral=True, allowed_mentions=NO_PINGS)
 

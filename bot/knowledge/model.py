@@ -7,6 +7,7 @@ moderators reload always sees one consistent version.
 
 from __future__ import annotations
 
+import hashlib
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
@@ -87,6 +88,18 @@ class KnowledgeBase:
     not_about: tuple[str, ...]
     sources: tuple[SourceFile, ...]
     loaded_at: datetime
+
+    @property
+    def version(self) -> str:
+        """A short fingerprint of the files' content: equal on every process serving the same knowledge.
+
+        Made from file names and content hashes only, never folder paths, so
+        hosts that mount the shared folder in different places still agree.
+        """
+        digest = hashlib.sha256()
+        for source in sorted(self.sources, key=lambda s: s.path.name):
+            digest.update(f"{source.path.name}\0{source.sha256}\n".encode())
+        return digest.hexdigest()[:12]
 
     def intents_in(self, category: str) -> list[Intent]:
         return [i for i in self.intents.values() if i.category == category]

@@ -27,6 +27,7 @@ from .interactions import (
 )
 from .limits import SELECT_TYPES, MentionPolicy
 from .models import (
+    DM,
     FLAG_LOADING,
     MENTION_EVERYONE,
     FakeAttachment,
@@ -39,6 +40,7 @@ from .models import (
 )
 from .records import MESSAGE_KINDS, Recorder, RecordedRequest, Violation
 from .server import (
+    Hold,
     INTENT_DIRECT_MESSAGES,
     INTENT_GUILD_MESSAGES,
     INTENT_MESSAGE_CONTENT,
@@ -48,7 +50,7 @@ from .server import (
     ServerOptions,
     StoredMessage,
 )
-from .world import DEFAULT_BOT_ID, DEFAULT_CHANNELS, DEFAULT_GUILD_ID, UserRef, World, default_world
+from .world import DEFAULT_BOT_ID, DEFAULT_CHANNELS, DEFAULT_GUILD_ID, FakeGuild, UserRef, World, default_world
 
 T = TypeVar("T")
 ChannelRef = Union[FakeChannel, int, str, None]
@@ -159,6 +161,8 @@ class FakeDiscord:
     ``emulate_message_content_intent`` (blank content without intent 1<<15),
     ``allowed_privileged_intents`` (others -> close 4014), ``strict_commands`` (refuse
     to send commands the bot never registered), ``attachment_size_limit`` (413 above),
+    ``recommended_shards`` (GET /gateway/bot; each shard's IDENTIFY gets only its own
+    guilds, and each guild's events go to shard ``(guild_id >> 22) % count``, DMs to 0),
     ``default_timeout`` for every wait.
     """
 
@@ -180,6 +184,7 @@ class FakeDiscord:
         allowed_privileged_intents: int = PRIVILEGED_INTENTS,
         strict_commands: bool = False,
         attachment_size_limit: int = 10 * 1024 * 1024,
+        recommended_shards: int = 1,
         default_timeout: float = 5.0,
     ) -> None:
         self.world: World = default_world(
@@ -190,7 +195,7 @@ class FakeDiscord:
             heartbeat_interval_ms=heartbeat_interval_ms, mention_policy=mention_policy, ack_timeout=ack_timeout,
             echo_bot_messages=echo_bot_messages, emulate_message_content_intent=emulate_message_content_intent,
             allowed_privileged_intents=allowed_privileged_intents, token=token,
-            attachment_size_limit=attachment_size_limit,
+            attachment_size_limit=attachment_size_limit, recommended_shards=recommended_shards,
         )
         self.strict_commands = strict_commands
         self.default_timeout = default_timeout
@@ -314,8 +319,64 @@ class FakeDiscord:
 
     @property
     def owner(self) -> FakeUser:
-        """Guild owner and application owner (``Bot.is_owner`` is true)."""
+        """First guild's owner and, unless ``set_application_owner`` says otherwise, the application owner."""
         return self.world.users["owner"]
+
+    @property
+    def application_owner(self) -> FakeUser:
+        """Who the application info names as owner (``Bot.is_owner`` is true for them)."""
+        return self.world.resolve_user(self.world.application_owner_id)
+
+    def set_application_owner(self, user: UserRef) -> None:
+        """Call before the bot starts: discord.py caches the application info."""
+        self.world.app_owner_id = self.world.resolve_user(user).id
+
+    # ------------------------------------------------------------------ more guilds
+
+    def add_user(self, key: str, username: str, *, in_first_guild: bool = False, role_ids: tuple[int, ...] = ()) -> FakeUser:
+        """A new user (with a DM channel) under ``users[key]``; by default a member of no guild yet."""
+        if key in self.world.users:
+            raise ValueError(f"fake user {key!r} already exists")
+        uid = self._server.snowflakes.next()
+        user = FakeUser(id=uid, username=username, global_name=username.title(), in_guild=in_first_guild, role_ids=role_ids)
+        self.world.users[key] = user
+        self.world.dm_channels[uid] = FakeChannel(id=uid + 1, name=f"dm-{username}", type=DM, recipient_id=uid)
+        return user
+
+    def add_guild(
+        self,
+        name: str,
+        *,
+        guild_id: int,
+        owner: UserRef,
+        members: Optional[Mapping[UserRef, Sequence[str]]] = None,
+        channel_names: Sequence[str] = (),
+        roles: Optional[dict[str, int]] = None,
+    ) -> FakeGuild:
+        """Another guild the bot is in, with its own owner, roles, channels and members.
+
+        ``members`` maps each member (user, key or id) to role names in this guild
+        ("Staff" has Manage Server, "Moderators" nothing, unless ``roles`` says otherwise).
+        Call before the bot connects, as a real bot learns its guilds at IDENTIFY.
+        """
+        resolved = {self.world.resolve_user(u): tuple(r) for u, r in (members or {}).items()}
+        return self.world.add_guild(
+            guild_id=guild_id, name=name, owner=self.world.resolve_user(owner), members=resolved,
+            channel_names=channel_names, roles=roles,
+        )
+
+    def guild(self, guild_id: Optional[int] = None) -> FakeGuild:
+        return self.world.guild(guild_id)
+
+    def remove_bot_from_guild(self, guild_id: int, timeout: Optional[float] = None) -> bool:
+        """The bot is kicked (or the guild deleted): GUILD_DELETE without ``unavailable``, as Discord sends."""
+        self.world.guild(guild_id)  # must exist
+        self.world.left_guild_ids.add(guild_id)
+        return self.dispatch("GUILD_DELETE", {"id": str(guild_id)}, timeout=timeout)
+
+    def commands_in_guild(self, guild_id: int) -> list[dict[str, Any]]:
+        with self._server.lock:
+            return copy.deepcopy(self._server.guild_commands.get(guild_id, []))
 
     @property
     def stranger(self) -> FakeUser:
@@ -340,7 +401,10 @@ class FakeDiscord:
         if ref is None:
             return next(iter(self.world.channels.values()))
         if isinstance(ref, str):
-            return self.world.channels[ref]
+            for guild in self.world.guilds():
+                if ref in guild.channels:
+                    return guild.channels[ref]
+            raise KeyError(f"unknown fake channel {ref!r}")
         found = self.world.channel_by_id(int(ref))
         if found is None:
             raise KeyError(f"unknown fake channel {ref}")
@@ -514,6 +578,20 @@ class FakeDiscord:
 
         return self.recorder.wait_until(check, timeout=timeout, describe="gateway IDENTIFY/READY")
 
+    def wait_until_shards_connected(self, shard_count: int, timeout: float = 15.0) -> None:
+        """Block until every shard 0…shard_count-1 has IDENTIFIED and received its READY and guilds."""
+
+        def check() -> Optional[bool]:
+            with self._server.lock:
+                sessions = self._server.shard_sessions
+                return len(sessions) == shard_count and all(s.shard[1] == shard_count for s in sessions.values()) or None
+
+        self.recorder.wait_until(check, timeout=timeout, describe=f"{shard_count} shards IDENTIFIED/READY")
+
+    def shard_of(self, guild_id: Optional[int], shard_count: int) -> int:
+        """The shard Discord routes a guild's events to (DMs: 0)."""
+        return 0 if guild_id is None else (guild_id >> 22) % shard_count
+
     def wait_for_commands(self, names: Sequence[str] = (), timeout: float = 15.0) -> list[dict[str, Any]]:
         """Block until commands (all of ``names``, or any) are registered, global or guild."""
 
@@ -539,6 +617,18 @@ class FakeDiscord:
         session = self._server.active
         if session is not None:
             self._call(session.send({"op": 7, "d": None}))
+
+    def hold(self, method: str, path: str) -> Hold:
+        """From now on, REST requests ``method`` to a path matching the regex ``path`` (after /api/v10) wait
+        until :meth:`release`; ``hold.arrived`` is set when the first one does."""
+        hold = Hold(method, re.compile(path))
+        self._server.holds.append(hold)
+        return hold
+
+    def release(self, hold: Hold) -> None:
+        self._server.holds.remove(hold)
+        assert self._loop is not None
+        self._loop.call_soon_threadsafe(hold.released.set)
 
     def disconnect(self, code: int = 4000) -> None:
         """Close the bot's websocket with ``code`` (4000 -> discord.py resumes; 4004/4014 are fatal)."""
@@ -576,8 +666,9 @@ class FakeDiscord:
         """
         ch = self.channel(channel_id)
         user = self.world.resolve_user(author)
-        if not ch.is_dm and not user.in_guild:
-            raise ValueError(f"{user.username} is not in the guild and cannot post in #{ch.name}")
+        guild = self.world.guild_of(ch)
+        if guild is not None and self.world.member_roles(user, guild) is None:
+            raise ValueError(f"{user.username} is not in {guild.name} and cannot post in #{ch.name}")
         prefix = [self.world.resolve_user(m).mention for m in mentions]
         if mentions_bot and self.bot_user.mention not in content and f"<@!{self.bot_id}>" not in content:
             prefix.insert(0, self.bot_user.mention)
@@ -598,13 +689,15 @@ class FakeDiscord:
         reply_to: Optional[MessageRef], reply_ping: bool,
     ) -> dict[str, Any]:
         w = self.world
+        guild = w.guild_of(ch)
         mentioned: list[FakeUser] = []
         for uid in dict.fromkeys(int(x) for x in _USER_MENTION_RE.findall(text)):
             try:
                 mentioned.append(w.resolve_user(uid))
             except KeyError:
                 pass
-        role_ids = [rid for rid in dict.fromkeys(_ROLE_MENTION_RE.findall(text)) if int(rid) in w.roles_by_id()]
+        guild_roles = guild.roles_by_id() if guild is not None else {}
+        role_ids = [rid for rid in dict.fromkeys(_ROLE_MENTION_RE.findall(text)) if int(rid) in guild_roles]
         mid = self._server.snowflakes.next()
         msg: dict[str, Any] = {
             "id": str(mid), "channel_id": str(ch.id), "author": user_json(user), "content": text,
@@ -618,8 +711,8 @@ class FakeDiscord:
             ref = self._resolve_message(reply_to)
             msg["type"] = 19
             msg["message_reference"] = {"type": 0, "message_id": ref.data["id"], "channel_id": str(ref.channel_id)}
-            if not ch.is_dm:
-                msg["message_reference"]["guild_id"] = str(w.guild_id)
+            if guild is not None:
+                msg["message_reference"]["guild_id"] = str(guild.id)
             msg["referenced_message"] = copy.deepcopy(ref.data)
             if reply_ping:
                 ref_author = w.resolve_user(int(ref.data["author"]["id"]))
@@ -627,18 +720,19 @@ class FakeDiscord:
                     mentioned.append(ref_author)
         for m in mentioned:
             entry = user_json(m)
-            if not ch.is_dm and m.in_guild:
-                entry["member"] = member_json(m, include_user=False)
+            m_roles = w.member_roles(m, guild) if guild is not None else None
+            if m_roles is not None:
+                entry["member"] = member_json(m, include_user=False, role_ids=m_roles)
             msg["mentions"].append(entry)
-        if not ch.is_dm:
-            msg["guild_id"] = str(w.guild_id)
-            msg["member"] = member_json(user, include_user=False)
+        if guild is not None:
+            msg["guild_id"] = str(guild.id)
+            msg["member"] = member_json(user, include_user=False, role_ids=w.member_roles(user, guild))
         with self._server.lock:
             self._server.messages[mid] = StoredMessage(data=msg, channel_id=ch.id)
         return msg
 
     async def _deliver_user_message(self, ch: FakeChannel, msg: dict[str, Any]) -> bool:
-        session = self._server.active
+        session = self._server.session_for(int(msg["guild_id"]) if msg.get("guild_id") else None)
         d = copy.deepcopy(msg)
         mentions_bot = any(int(m["id"]) == self.bot_id for m in d["mentions"])
         if (
@@ -688,7 +782,8 @@ class FakeDiscord:
         return InteractionHandle(self, state)
 
     def _command(self, name: str, ch: FakeChannel, user: FakeUser, bypass_permissions: bool) -> Optional[dict[str, Any]]:
-        cmd = self._server.find_registered_command(name, in_guild=not ch.is_dm)
+        guild = self.world.guild_of(ch)
+        cmd = self._server.find_registered_command(name, guild_id=guild.id if guild else None)
         if cmd is None:
             if self.strict_commands:
                 known = [c["name"] for c in self.global_commands + self.guild_commands]

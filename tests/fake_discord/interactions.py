@@ -47,15 +47,18 @@ class Resolved:
 
     def user(self, u: FakeUser) -> None:
         self._put("users", u.id, user_json(u))
-        if u.in_guild and self.channel is not None and not self.channel.is_dm:
+        guild = self.world.guild_of(self.channel)
+        roles = self.world.member_roles(u, guild) if guild is not None else None
+        if roles is not None:
             perms = self.world.permissions(u, self.channel)
-            self._put("members", u.id, member_json(u, include_user=False, permissions=perms))
+            self._put("members", u.id, member_json(u, include_user=False, permissions=perms, role_ids=roles))
 
     def role(self, r: FakeRole) -> None:
         self._put("roles", r.id, role_json(r))
 
     def channel_(self, c: FakeChannel) -> None:
-        data = channel_json(c, guild_id=self.world.guild_id)
+        guild = self.world.guild_of(c)
+        data = channel_json(c, guild_id=guild.id if guild else self.world.guild_id)
         data["permissions"] = str(self.world.permissions(self.world.bot, c))
         self._put("channels", c.id, data)
 
@@ -280,18 +283,20 @@ def build_interaction(
             app_permissions=str(bot_perms),
         )
     else:
-        if not user.in_guild:
-            raise ValueError(f"{user.username} is not a guild member and cannot interact in #{channel.name}")
+        guild = world.guild_of(channel) or world.guild()
+        roles = world.member_roles(user, guild)
+        if roles is None:
+            raise ValueError(f"{user.username} is not a member of {guild.name} and cannot interact in #{channel.name}")
         perms = world.permissions(user, channel)
-        chan = channel_json(channel, guild_id=world.guild_id)
+        chan = channel_json(channel, guild_id=guild.id)
         chan["permissions"] = str(perms)
         payload.update(
-            guild_id=str(world.guild_id),
-            guild={"id": str(world.guild_id), "locale": "en-US", "features": []},
+            guild_id=str(guild.id),
+            guild={"id": str(guild.id), "locale": "en-US", "features": []},
             guild_locale="en-US",
-            member=member_json(user, permissions=perms),
+            member=member_json(user, permissions=perms, role_ids=roles),
             context=0,
-            authorizing_integration_owners={"0": str(world.guild_id)},
+            authorizing_integration_owners={"0": str(guild.id)},
             channel=chan,
             app_permissions=str(bot_perms),
         )

@@ -184,10 +184,12 @@ def member_json(
     include_user: bool = True,
     permissions: Optional[int] = None,
     joined_at: Optional[str] = None,
+    role_ids: Optional[Iterable[int]] = None,
 ) -> dict[str, Any]:
-    """Guild member; ``permissions`` is only present on interaction members."""
+    """Guild member; ``permissions`` is only present on interaction members.
+    ``role_ids``: the member's roles in this guild (default: ``user.role_ids``, the first guild's)."""
     data: dict[str, Any] = {
-        "roles": [str(r) for r in user.role_ids],
+        "roles": [str(r) for r in (user.role_ids if role_ids is None else role_ids)],
         "nick": user.nick,
         "avatar": None,
         "banner": None,
@@ -275,13 +277,16 @@ def compute_permissions(
     roles: Mapping[int, FakeRole],
     guild_id: int,
     owner_id: int,
+    role_ids: Optional[Iterable[int]] = None,
 ) -> int:
-    """Discord's permission algorithm: base role perms, admin/owner shortcut, then overwrites."""
+    """Discord's permission algorithm: base role perms, admin/owner shortcut, then overwrites.
+    ``role_ids``: the user's roles in this guild (default: ``user.role_ids``)."""
+    member_roles = tuple(user.role_ids if role_ids is None else role_ids)
     if user.id == owner_id:
         return ALL_PERMISSIONS
     everyone = roles[guild_id]
     perms = everyone.permissions
-    for rid in user.role_ids:
+    for rid in member_roles:
         if rid in roles:
             perms |= roles[rid].permissions
     if perms & ADMINISTRATOR:
@@ -293,7 +298,7 @@ def compute_permissions(
         perms &= ~int(ow[guild_id]["deny"])
         perms |= int(ow[guild_id]["allow"])
     allow = deny = 0
-    for rid in user.role_ids:
+    for rid in member_roles:
         if rid in ow:
             allow |= int(ow[rid]["allow"])
             deny |= int(ow[rid]["deny"])
@@ -313,8 +318,10 @@ def guild_create_json(
     members: Iterable[FakeUser],
     member_count: int,
     joined_at: str,
+    member_roles: Optional[Mapping[int, Iterable[int]]] = None,
 ) -> dict[str, Any]:
-    """GUILD_CREATE payload (guild + channels/roles/members), as read by ``Guild._from_data``."""
+    """GUILD_CREATE payload (guild + channels/roles/members), as read by ``Guild._from_data``.
+    ``member_roles``: user id -> role ids in this guild (default: each user's ``role_ids``)."""
     chans = list(channels)
     return {
         "id": str(guild_id),
@@ -356,7 +363,7 @@ def guild_create_json(
         "stickers": [],
         "channels": [channel_json(c, guild_id=guild_id) for c in chans],
         "threads": [],
-        "members": [member_json(m) for m in members],
+        "members": [member_json(m, role_ids=(member_roles or {}).get(m.id)) for m in members],
         "presences": [],
         "voice_states": [],
         "stage_instances": [],

@@ -43,7 +43,7 @@ from .models import (
     user_json,
 )
 from .records import Recorder, RecordedRequest, UploadedFile, Violation
-from .world import World
+from .world import FakeGuild, World
 
 API_PREFIX = "/api/v10"
 
@@ -77,6 +77,8 @@ class ServerOptions:
     allowed_privileged_intents: int = PRIVILEGED_INTENTS
     token: Optional[str] = None
     attachment_size_limit: int = 10 * 1024 * 1024
+    recommended_shards: int = 1
+    """What GET /gateway/bot recommends: the shard count a bot without its own uses."""
 
 
 @dataclass
@@ -122,6 +124,7 @@ class GatewaySession:
         self.session_id: Optional[str] = None
         self.intents = 0
         self.active = False
+        self.shard: tuple[int, int] = (0, 1)  # [shard_id, shard_count] from IDENTIFY
         self._lock = asyncio.Lock()
         self._zlib = zlib.compressobj() if zlib_stream else None
 
@@ -157,6 +160,19 @@ def no_content() -> web.Response:
     return web.Response(status=204)
 
 
+@dataclass
+class Hold:
+    """REST requests matching ``method`` and ``path`` wait until released: a slow Discord, to catch replies in flight."""
+
+    method: str
+    path: "re.Pattern[str]"
+    arrived: threading.Event = field(default_factory=threading.Event)
+    released: asyncio.Event = field(default_factory=asyncio.Event)
+
+    def matches(self, method: str, path: str) -> bool:
+        return method == self.method and self.path.fullmatch(path) is not None
+
+
 class FakeDiscordServer:
     """REST + gateway handlers and the state behind them."""
 
@@ -173,10 +189,12 @@ class FakeDiscordServer:
         self.guild_commands: dict[int, list[dict[str, Any]]] = {}
         self.files: dict[int, FakeAttachment] = {}
         self.sessions: dict[str, GatewaySession] = {}
-        self.active: Optional[GatewaySession] = None
+        self.active: Optional[GatewaySession] = None  # the session that connected last
+        self.shard_sessions: dict[int, GatewaySession] = {}  # shard id -> its live session
         self.identifies: list[dict[str, Any]] = []
         self.ready_count = 0
         self.joined_at = iso_now()
+        self.holds: list[Hold] = []
         self.host = "127.0.0.1"
         self.port = 0
         self._runner: Optional[web.AppRunner] = None
@@ -257,6 +275,9 @@ class FakeDiscordServer:
         path = request.path[len(API_PREFIX):] if request.path.startswith(API_PREFIX) else request.path
         rec = RecordedRequest(index=-1, method=request.method, path=path, query=dict(request.query), json=body, files=files)
         request[_RECORD] = rec
+        for hold in [h for h in self.holds if h.matches(request.method, path)]:
+            hold.arrived.set()
+            await hold.released.wait()
         try:
             resp = await handler(request)
         except Exception:  # a bug in the fake itself: make it loud, not a silent 500 retry loop
@@ -419,7 +440,7 @@ class FakeDiscordServer:
             msg["type"] = 19
             msg["message_reference"] = {
                 "type": 0, "message_id": str(ref_id), "channel_id": str(ref.get("channel_id") or channel.id),
-                **({} if channel.is_dm else {"guild_id": str(self.world.guild_id)}),
+                **({} if channel.is_dm else {"guild_id": str(self._guild_id_of(channel))}),
             }
             with self.lock:
                 target = self.messages.get(ref_id)
@@ -429,7 +450,7 @@ class FakeDiscordServer:
             msg.update(webhook_id=app, application_id=app)
             meta = {
                 "id": str(interaction.id), "type": interaction.type, "user": user_json(interaction.user),
-                "authorizing_integration_owners": {"0": str(self.world.guild_id)},
+                "authorizing_integration_owners": {"0": str(self._guild_id_of(channel) or self.world.guild_id)},
             }
             msg["interaction_metadata"] = meta
             if interaction.type == 2:
@@ -460,12 +481,17 @@ class FakeDiscordServer:
         d["edited_timestamp"] = iso_now()
         return d
 
+    def _guild_id_of(self, channel: FakeChannel) -> Optional[int]:
+        guild = self.world.guild_of(channel)
+        return guild.id if guild else None
+
     def _gateway_message(self, data: dict[str, Any], channel: FakeChannel) -> dict[str, Any]:
         d = copy.deepcopy(data)
-        if not channel.is_dm:
-            d["guild_id"] = str(self.world.guild_id)
+        guild = self.world.guild_of(channel)
+        if guild is not None:
+            d["guild_id"] = str(guild.id)
             author = self.world.resolve_user(int(d["author"]["id"]))
-            d["member"] = member_json(author, include_user=False)
+            d["member"] = member_json(author, include_user=False, role_ids=self.world.member_roles(author, guild) or ())
         return d
 
     async def echo(self, event: str, stored: StoredMessage) -> None:
@@ -479,14 +505,32 @@ class FakeDiscordServer:
         if event == "MESSAGE_DELETE":
             d: dict[str, Any] = {"id": stored.data["id"], "channel_id": str(channel.id)}
             if not channel.is_dm:
-                d["guild_id"] = str(self.world.guild_id)
+                d["guild_id"] = str(self._guild_id_of(channel))
         else:
             d = self._gateway_message(stored.data, channel)
         await self.dispatch(event, d, intent=intent)
 
+    def session_for(self, guild_id: Optional[int]) -> Optional[GatewaySession]:
+        """The session of the shard Discord sends this guild's events to: ``(guild_id >> 22) % shard_count``.
+
+        DMs (``guild_id`` None) go to shard 0, as on Discord.
+        """
+        with self.lock:
+            if not self.shard_sessions:
+                return None
+            count = next(iter(self.shard_sessions.values())).shard[1]
+            return self.shard_sessions.get(0 if guild_id is None else (guild_id >> 22) % count)
+
+    @staticmethod
+    def _guild_of_event(event: str, data: Any) -> Optional[int]:
+        if not isinstance(data, dict):
+            return None
+        raw = data.get("id") if event.startswith("GUILD_") and "guild_id" not in data else data.get("guild_id")
+        return int(raw) if raw else None
+
     async def dispatch(self, event: str, data: Any, *, intent: Optional[int] = None) -> bool:
-        """Send a DISPATCH to the active session; False (and noted) if none or intent missing."""
-        session = self.active
+        """Send a DISPATCH to the session of the event's shard; False (and noted) if none or intent missing."""
+        session = self.session_for(self._guild_of_event(event, data))
         if session is None:
             self.recorder.dropped_events.append((event, "no active gateway session"))
             return False
@@ -513,13 +557,13 @@ class FakeDiscordServer:
 
     async def _get_application(self, request: web.Request) -> web.Response:
         request[_RECORD].kind = "application.get"
-        owner = self.world.resolve_user(self.world.owner_id)
+        owner = self.world.resolve_user(self.world.application_owner_id)
         return json_response({
             "id": str(self.world.application_id), "name": self.world.bot.username, "description": "fake application",
             "icon": None, "bot_public": True, "bot_require_code_grant": False, "owner": user_json(owner),
             "team": None, "verify_key": "0" * 64, "flags": (1 << 15) | (1 << 19), "summary": "",
             "bot": user_json(self.world.bot), "redirect_uris": [], "interactions_endpoint_url": None,
-            "approximate_guild_count": 1, "tags": [],
+            "approximate_guild_count": len(self.world.guilds(joined_only=True)), "tags": [],
         })
 
     async def _get_gateway(self, request: web.Request) -> web.Response:
@@ -529,7 +573,7 @@ class FakeDiscordServer:
     async def _get_gateway_bot(self, request: web.Request) -> web.Response:
         request[_RECORD].kind = "gateway.get"
         return json_response({
-            "url": self.gateway_url, "shards": 1,
+            "url": self.gateway_url, "shards": self.options.recommended_shards,
             "session_start_limit": {"total": 1000, "remaining": 999, "reset_after": 0, "max_concurrency": 1},
         })
 
@@ -547,7 +591,7 @@ class FakeDiscordServer:
         gid = request.match_info.get("guild_id")
         if gid is None:
             return self.global_commands
-        if int(gid) != self.world.guild_id:
+        if int(gid) not in {g.id for g in self.world.guilds()}:
             return None
         return self.guild_commands.setdefault(int(gid), [])
 
@@ -645,10 +689,10 @@ class FakeDiscordServer:
             cmds.remove(c)
         return no_content()
 
-    def find_registered_command(self, name: str, *, in_guild: bool) -> Optional[dict[str, Any]]:
-        """Guild command first (like Discord's client), then global."""
+    def find_registered_command(self, name: str, *, guild_id: Optional[int]) -> Optional[dict[str, Any]]:
+        """That guild's command first (like Discord's client), then global; ``guild_id`` None in DMs."""
         with self.lock:
-            pools = ([self.guild_commands.get(self.world.guild_id, [])] if in_guild else []) + [self.global_commands]
+            pools = ([self.guild_commands.get(guild_id, [])] if guild_id is not None else []) + [self.global_commands]
             for pool in pools:
                 for c in pool:
                     if c["name"] == name and c.get("type", 1) == 1:
@@ -657,32 +701,46 @@ class FakeDiscordServer:
 
     # ------------------------------------------------------------------ guild / channel reads
 
+    def _joined_guild(self, request: web.Request) -> Optional[FakeGuild]:
+        """The guild named in the path, if the bot is in it (Discord answers 404 otherwise)."""
+        gid = int(request.match_info["guild_id"])
+        return next((g for g in self.world.guilds(joined_only=True) if g.id == gid), None)
+
     async def _get_guild(self, request: web.Request) -> web.Response:
         request[_RECORD].kind = "guilds.get"
-        if int(request.match_info["guild_id"]) != self.world.guild_id:
+        guild = self._joined_guild(request)
+        if guild is None:
             return error_response(404, 10004, "Unknown Guild")
-        g = self.guild_payload(include_members=False)
+        g = self.guild_payload(guild, include_members=False)
         for k in ("channels", "members", "threads", "presences", "voice_states"):
             g.pop(k, None)
         return json_response(g)
 
     async def _get_roles(self, request: web.Request) -> web.Response:
         request[_RECORD].kind = "guilds.roles"
-        return json_response([role_json(r) for r in self.world.roles.values()])
+        guild = self._joined_guild(request)
+        if guild is None:
+            return error_response(404, 10004, "Unknown Guild")
+        return json_response([role_json(r) for r in guild.roles.values()])
 
     async def _get_guild_channels(self, request: web.Request) -> web.Response:
         request[_RECORD].kind = "guilds.channels"
-        return json_response([channel_json(c, guild_id=self.world.guild_id) for c in self.world.channels.values()])
+        guild = self._joined_guild(request)
+        if guild is None:
+            return error_response(404, 10004, "Unknown Guild")
+        return json_response([channel_json(c, guild_id=guild.id) for c in guild.channels.values()])
 
     async def _get_member(self, request: web.Request) -> web.Response:
         request[_RECORD].kind = "guilds.member"
+        guild = self._joined_guild(request)
         try:
             u = self.world.resolve_user(int(request.match_info["user_id"]))
         except KeyError:
             u = None
-        if u is None or not u.in_guild:
+        roles = self.world.member_roles(u, guild) if u is not None and guild is not None else None
+        if u is None or roles is None:
             return error_response(404, 10007, "Unknown Member")
-        return json_response(member_json(u))
+        return json_response(member_json(u, role_ids=roles))
 
     async def _get_channel(self, request: web.Request) -> web.Response:
         request[_RECORD].kind = "channels.get"
@@ -694,7 +752,7 @@ class FakeDiscordServer:
     def channel_payload(self, c: FakeChannel) -> dict[str, Any]:
         if c.is_dm:
             return channel_json(c, guild_id=None, recipient=self.world.resolve_user(c.recipient_id or 0))
-        return channel_json(c, guild_id=self.world.guild_id)
+        return channel_json(c, guild_id=self._guild_id_of(c))
 
     async def _create_dm(self, request: web.Request) -> web.Response:
         rec: RecordedRequest = request[_RECORD]
@@ -1009,12 +1067,15 @@ class FakeDiscordServer:
 
     # ------------------------------------------------------------------ gateway
 
-    def guild_payload(self, *, include_members: bool) -> dict[str, Any]:
+    def guild_payload(self, guild: Optional[FakeGuild] = None, *, include_members: bool) -> dict[str, Any]:
         w = self.world
-        members = w.guild_members() if include_members else [w.bot]
+        g = guild or w.guild()
+        everyone = w.guild_members(g)
+        members = everyone if include_members else [w.bot]
         return guild_create_json(
-            guild_id=w.guild_id, name=w.guild_name, owner_id=w.owner_id, roles=w.roles.values(),
-            channels=w.channels.values(), members=members, member_count=len(w.guild_members()), joined_at=self.joined_at,
+            guild_id=g.id, name=g.name, owner_id=g.owner_id, roles=g.roles.values(),
+            channels=g.channels.values(), members=members, member_count=len(everyone), joined_at=self.joined_at,
+            member_roles={u.id: w.member_roles(u, g) or () for u in members},
         )
 
     async def _gateway(self, request: web.Request) -> web.StreamResponse:
@@ -1035,6 +1096,8 @@ class FakeDiscordServer:
             with self.lock:
                 if self.active is session:
                     self.active = None
+                if self.shard_sessions.get(session.shard[0]) is session:
+                    del self.shard_sessions[session.shard[0]]
             self.recorder.add_gateway({"op": "disconnect", "code": ws.close_code})
         return ws
 
@@ -1063,15 +1126,26 @@ class FakeDiscordServer:
         if intents & PRIVILEGED_INTENTS & ~self.options.allowed_privileged_intents:
             await session.ws.close(code=4014, message=b"Disallowed intent(s).")
             return
+        shard_id, shard_count = d.get("shard") or (0, 1)
+        if not 0 <= shard_id < shard_count:
+            await session.ws.close(code=4010, message=b"Invalid shard.")
+            return
+        with self.lock:
+            other = next(iter(self.shard_sessions.values()), None)
+        if other is not None and other.shard[1] != shard_count and other is not session:
+            await session.ws.close(code=4011, message=b"Sharding required.")  # every shard must agree on the count
+            return
+        session.shard = (shard_id, shard_count)
         session.intents = intents
         session.session_id = secrets.token_hex(16)
         with self.lock:
             self.identifies.append({k: v for k, v in d.items() if k != "token"})
         w = self.world
+        guilds = [g for g in w.guilds(joined_only=True) if (g.id >> 22) % shard_count == shard_id]
         ready = {
             "v": 10,
             "user": user_json(w.bot, full=True),
-            "guilds": [{"id": str(w.guild_id), "unavailable": True}],
+            "guilds": [{"id": str(g.id), "unavailable": True} for g in guilds],
             "session_id": session.session_id,
             "session_type": "normal",
             "resume_gateway_url": self.gateway_url,
@@ -1082,11 +1156,12 @@ class FakeDiscordServer:
             "user_settings": {},
             "guild_join_requests": [],
             "geo_ordered_rtc_regions": [],
-            "shard": [0, 1],
+            "shard": [shard_id, shard_count],
             "_trace": ["fake"],
         }
         await session.dispatch("READY", ready)
-        await session.dispatch("GUILD_CREATE", self.guild_payload(include_members=bool(intents & INTENT_GUILD_MEMBERS)))
+        for guild in guilds:
+            await session.dispatch("GUILD_CREATE", self.guild_payload(guild, include_members=bool(intents & INTENT_GUILD_MEMBERS)))
         self._activate(session)
 
     async def _resume(self, session: GatewaySession, d: dict[str, Any]) -> None:
@@ -1095,7 +1170,7 @@ class FakeDiscordServer:
         if old is None:
             await session.send({"op": 9, "d": False})
             return
-        session.session_id, session.intents, session.seq = old.session_id, old.intents, old.seq
+        session.session_id, session.intents, session.seq, session.shard = old.session_id, old.intents, old.seq, old.shard
         await session.dispatch("RESUMED", {"_trace": ["fake"]})
         self._activate(session)
 
@@ -1104,6 +1179,7 @@ class FakeDiscordServer:
             assert session.session_id is not None
             self.sessions[session.session_id] = session
             self.active = session
+            self.shard_sessions[session.shard[0]] = session
             session.active = True
             self.ready_count += 1
         self.recorder.notify()
@@ -1111,11 +1187,12 @@ class FakeDiscordServer:
     async def _request_members(self, session: GatewaySession, d: dict[str, Any]) -> None:
         query = str(d.get("query") or "").lower()
         ids = {int(x) for x in d.get("user_ids") or []}
+        guild = self.world.guild(int(d.get("guild_id") or self.world.guild_id))
         members = [
-            member_json(u) for u in self.world.guild_members()
+            member_json(u, role_ids=self.world.member_roles(u, guild) or ()) for u in self.world.guild_members(guild)
             if (not ids or u.id in ids) and u.username.lower().startswith(query)
         ]
-        chunk: dict[str, Any] = {"guild_id": str(self.world.guild_id), "members": members, "chunk_index": 0, "chunk_count": 1, "not_found": []}
+        chunk: dict[str, Any] = {"guild_id": str(guild.id), "members": members, "chunk_index": 0, "chunk_count": 1, "not_found": []}
         if d.get("nonce"):
             chunk["nonce"] = d["nonce"]
         await session.dispatch("GUILD_MEMBERS_CHUNK", chunk)

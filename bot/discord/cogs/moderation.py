@@ -9,15 +9,13 @@ uses; what the replies say is in :mod:`bot.discord.kb_replies`. Replies are
 ephemeral: gaps quote what users asked, and the rest is of use only to the
 moderator who asked.
 
-Who may use it is decided twice, on purpose:
-
-* ``default_permissions=Manage Server`` is only a *hint* to Discord about who
-  sees the command by default; server admins can change it per role or
-  channel (Server Settings → Integrations), and it means nothing to a stale
-  client or a crafted request.
-* :class:`ModeratorGroup` enforces it: every subcommand of /kb, including
-  ones added later, first runs :func:`is_moderator` (Manage Server, or one of
-  PMBOT_MODERATOR_ROLES). Everyone else gets an ephemeral refusal.
+Who may use it (see :mod:`bot.discord.checks`): every subcommand is for this
+server's moderators and pmbot's owners, checked by :class:`ModeratorGroup`;
+``default_permissions=Manage Server`` only hides it from others in Discord's
+UI. The commands that change the shared knowledge every server answers from
+(reload, upload, rollback) are :func:`owner_only` on top, and each change is
+posted to every moderator log (:mod:`bot.discord.audit`). Gaps and feedback
+show this server's questions and votes only, plus the DMs' for owners.
 
 To add a subcommand, add a method decorated with ``@kb.command(...)`` to
 :class:`Moderation`; it is checked like the others. Autocomplete is the one
@@ -30,15 +28,15 @@ from __future__ import annotations
 import asyncio
 import io
 import logging
-from typing import TYPE_CHECKING, Any, Collection
+from typing import TYPE_CHECKING, Any
 
 import discord
 from discord import app_commands
 from discord.ext import commands
 
 from bot import limits, reports
-from bot.discord import kb_replies
-from bot.discord.errors import NotModerator
+from bot.discord import audit, kb_replies
+from bot.discord.checks import ModeratorGroup, describe_user, is_moderator, is_owner, owner_only, report_scope
 from bot.discord.render import NO_PINGS, to_embed
 from bot.knowledge import KnowledgeError, knowledge_files
 from bot.knowledge.loader import YAML_SUFFIXES
@@ -51,30 +49,6 @@ if TYPE_CHECKING:
     from bot.discord.app import PMBot
 
 log = logging.getLogger("pmbot.moderation")
-
-REFUSAL = "Only moderators can use /kb: members with **Manage Server** or a moderator role."
-
-
-def is_moderator(user: discord.abc.User, moderator_role_ids: Collection[int], permissions: discord.Permissions | None = None) -> bool:
-    """Manage Server (administrators and the owner have it implicitly) or one of the moderator roles."""
-    if not isinstance(user, discord.Member):
-        return False  # not in a server: /kb is guild-only
-    if permissions is not None and (permissions.manage_guild or permissions.administrator):
-        return True
-    if user.guild_permissions.manage_guild:
-        return True
-    return any(role.id in moderator_role_ids for role in user.roles)
-
-
-class ModeratorGroup(app_commands.Group):
-    """An app-command group whose every subcommand is for moderators only (a real, enforced check)."""
-
-    async def interaction_check(self, interaction: discord.Interaction, /) -> bool:
-        bot: PMBot = interaction.client  # type: ignore[assignment]
-        if is_moderator(interaction.user, bot.settings.moderator_role_ids, interaction.permissions):
-            return True
-        log.info("refused /%s for user %s in guild %s", self.name, interaction.user.id, interaction.guild_id)
-        raise NotModerator(REFUSAL)
 
 
 async def respond(interaction: discord.Interaction, reply: Reply | None = None, *, content: str | None = None,
@@ -126,14 +100,14 @@ class Moderation(commands.Cog):
         limit: app_commands.Range[int, 1, 25] = 10,
     ) -> None:
         await think(interaction)
-        found = await reports.gaps(self._store(), days, limit)
+        found = await reports.gaps(self._store(), days, limit, await report_scope(interaction))
         await respond(interaction, kb_replies.gaps_reply(found, days))
 
     @kb.command(name="feedback", description="Answers ranked by their share of 👎 votes")
     @app_commands.describe(days="How many days back to look (default 30)")
     async def feedback(self, interaction: discord.Interaction, days: app_commands.Range[int, 1, 3650] = 30) -> None:
         await think(interaction)
-        rows = await reports.feedback(self._store(), days)
+        rows = await reports.feedback(self._store(), days, await report_scope(interaction))
         await respond(interaction, kb_replies.feedback_reply(rows, days))
 
     @kb.command(name="why", description="Why pmbot answers a question as it does: top intents, scores, thresholds")
@@ -145,7 +119,12 @@ class Moderation(commands.Cog):
 
     # -- change the knowledge --------------------------------------------------------------
 
-    @kb.command(name="reload", description="Re-read the knowledge files; on any problem the old knowledge keeps serving")
+    async def _audit(self, interaction: discord.Interaction, what: str) -> None:
+        where = f" in {interaction.guild.name}" if interaction.guild else ""
+        await audit.knowledge_changed(self.bot, f"{what}, by {describe_user(interaction.user)}{where}.")
+
+    @kb.command(name="reload", description="Re-read the knowledge files; on any problem the old knowledge keeps serving (owners)")
+    @owner_only()
     async def reload(self, interaction: discord.Interaction) -> None:
         await think(interaction)
         try:
@@ -154,12 +133,13 @@ class Moderation(commands.Cog):
             log.warning("reload by user %s failed with %d problem(s)", interaction.user.id, len(exc.problems))
             reply = kb_replies.reload_failed_reply(exc, self.bot.service.path)
         else:
-            log.info("knowledge reloaded by user %s: %s", interaction.user.id, diff.summary())
             reply = kb_replies.reload_reply(diff, self.bot.service.kb)
+            await self._audit(interaction, f"Knowledge reloaded ({diff.summary()})")
         await respond(interaction, reply)
 
-    @kb.command(name="upload", description="Add or replace a knowledge file: validated in full, previous version kept")
+    @kb.command(name="upload", description="Add or replace a knowledge file: validated in full, previous version kept (owners)")
     @app_commands.describe(file="A .yaml knowledge file; it replaces the file of the same name")
+    @owner_only()
     async def upload(self, interaction: discord.Interaction, file: discord.Attachment) -> None:
         name, limit = file.filename, self.bot.settings.upload_max_bytes
         if not name.lower().endswith(YAML_SUFFIXES):
@@ -181,10 +161,11 @@ class Moderation(commands.Cog):
             log.info("upload of %s by user %s refused with %d problem(s)", name, interaction.user.id, len(exc.problems))
             await respond(interaction, kb_replies.upload_refused_reply(exc, self.bot.service.path))
             return
-        log.info("user %s uploaded %s: %s", interaction.user.id, name, diff.summary())
         await respond(interaction, kb_replies.uploaded_reply(name, backup.existed, diff, self.bot.service.kb))
+        await self._audit(interaction, f"Knowledge file {name} {'replaced' if backup.existed else 'added'} by upload ({diff.summary()})")
 
-    @kb.command(name="rollback", description="Undo the last upload: restore the file it replaced, or remove the file it added")
+    @kb.command(name="rollback", description="Undo the last upload: restore the file it replaced, or remove the file it added (owners)")
+    @owner_only()
     async def rollback(self, interaction: discord.Interaction) -> None:
         await think(interaction)
         try:
@@ -195,8 +176,8 @@ class Moderation(commands.Cog):
             log.warning("rollback by user %s refused with %d problem(s)", interaction.user.id, len(exc.problems))
             reply = kb_replies.rollback_refused_reply(exc, self.bot.service.path)
         else:
-            log.info("user %s rolled back %s: %s", interaction.user.id, backup.name, diff.summary())
             reply = kb_replies.rolled_back_reply(backup, diff, self.bot.service.kb)
+            await self._audit(interaction, f"Knowledge upload of {backup.name} rolled back ({diff.summary()})")
         await respond(interaction, reply)
 
     @kb.command(name="download", description="Get a knowledge file as it is on disk (leave file empty to list them)")
@@ -217,7 +198,7 @@ class Moderation(commands.Cog):
 
     @download.autocomplete("file")
     async def download_autocomplete(self, interaction: discord.Interaction, current: str) -> list[app_commands.Choice[str]]:
-        if not is_moderator(interaction.user, self.bot.settings.moderator_role_ids, interaction.permissions):
+        if not (is_moderator(interaction) or await is_owner(self.bot, interaction.user)):
             return []  # autocomplete skips the group check; the file names are for moderators only
         paths = await asyncio.to_thread(knowledge_files, self.bot.service.path)
         typed = current.casefold()
@@ -226,9 +207,16 @@ class Moderation(commands.Cog):
 
     # -- check ------------------------------------------------------------------------------
 
-    @kb.command(name="status", description="What knowledge is loaded: source files, counts, when")
+    @kb.command(name="status", description="What knowledge is loaded: version, files, counts, and each process's shards")
     async def status(self, interaction: discord.Interaction) -> None:
-        await respond(interaction, kb_replies.status_reply(self.bot.service.kb, str(self.bot.service.path)))
+        bot = self.bot
+        try:
+            processes = await bot.fleet.members()
+        except Exception:  # noqa: BLE001 - the status of this process is still worth showing
+            log.warning("could not list the bot's processes", exc_info=True)
+            processes = [bot.me]
+        reply = kb_replies.status_reply(bot.service.kb, str(bot.service.path), processes, bot.me.name, bot.knowledge_out_of_step)
+        await respond(interaction, reply)
 
 
 async def setup(bot: PMBot) -> None:

@@ -1,0 +1,108 @@
+"""Which database a process uses, and moving an SQLite database to PostgreSQL (``pmbot migrate-store``).
+
+SQLite (``PMBOT_DATABASE``, a file) is the default; ``PMBOT_DATABASE_URL``
+(``postgresql://…``) selects PostgreSQL, which several shard processes can share.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import sqlite3
+from contextlib import closing
+from dataclasses import dataclass
+from pathlib import Path
+
+from bot.config import Settings, redact_url
+from bot.postgres_store import PostgresStore
+from bot.store import SqliteStore, Store, _decode_time
+
+log = logging.getLogger(__name__)
+
+
+def store_from_settings(settings: Settings) -> Store:
+    """PostgreSQL when PMBOT_DATABASE_URL is set, else the SQLite file PMBOT_DATABASE (not yet opened)."""
+    if settings.database_url:
+        return PostgresStore(settings.database_url, store_user_ids=settings.store_user_ids)
+    return SqliteStore(settings.database_path, store_user_ids=settings.store_user_ids)
+
+
+def describe(settings: Settings) -> str:
+    """Where the data lives, for messages: the file, or the URL without its password."""
+    return redact_url(settings.database_url) if settings.database_url else str(settings.database_path)
+
+
+@dataclass(frozen=True)
+class Copied:
+    questions: int
+    votes: int
+    settings: int
+
+    def summary(self) -> str:
+        return f"{self.questions} unanswered questions, {self.votes} feedback votes, {self.settings} server settings"
+
+
+class TargetNotEmptyError(RuntimeError):
+    """The PostgreSQL database already holds pmbot data; copying again would duplicate questions."""
+
+
+async def copy_sqlite_to_postgres(source: Path, target_url: str) -> Copied:
+    """Copies every row of a pmbot SQLite file into a PostgreSQL database, in one transaction.
+
+    Both are first brought to the current schema by opening them as stores
+    (so an old file is migrated on the way). The target must hold no pmbot
+    rows yet: a half-done or repeated copy is refused instead of doubling the
+    questions. Rows are copied exactly, user ids included where the file kept
+    them; question order is kept. Nothing is deleted from the SQLite file.
+    """
+    if not Path(source).is_file():
+        raise FileNotFoundError(f"no SQLite database at {source}")
+    async with SqliteStore(source):
+        pass  # migrates the file to the current schema
+    with closing(sqlite3.connect(f"file:{os.fspath(source)}?mode=ro", uri=True)) as conn:
+        questions = conn.execute(
+            "SELECT asked_at, guild_id, channel_id, user_id, text, kind, best_intent, score, original_text"
+            " FROM unanswered_questions ORDER BY id"
+        ).fetchall()
+        votes = conn.execute(
+            "SELECT message_id, user_id, intent_id, vote, voted_at, guild_id FROM feedback_votes"
+        ).fetchall()
+        settings = conn.execute(
+            "SELECT guild_id, help_channels, moderator_roles, mod_log_channel, cooldown_rate, cooldown_seconds,"
+            " updated_at FROM guild_settings"
+        ).fetchall()
+    def ids(raw: str | None) -> list[int] | None:
+        return None if raw is None else [int(v) for v in json.loads(raw)]
+
+    store = PostgresStore(target_url)
+    async with store:
+        async with store.pool().acquire() as pg, pg.transaction():
+            existing = await pg.fetchval(
+                "SELECT (SELECT count(*) FROM unanswered_questions) + (SELECT count(*) FROM feedback_votes)"
+                " + (SELECT count(*) FROM guild_settings)"
+            )
+            if existing:
+                raise TargetNotEmptyError(
+                    f"{redact_url(target_url)} already holds {existing} pmbot rows; migrate into an empty database "
+                    "(copying twice would duplicate every question)"
+                )
+            await pg.executemany(
+                "INSERT INTO unanswered_questions"
+                " (asked_at, guild_id, channel_id, user_id, text, kind, best_intent, score, original_text)"
+                " VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
+                [(_decode_time(at), *rest) for at, *rest in questions],
+            )
+            await pg.executemany(
+                "INSERT INTO feedback_votes (message_id, user_id, intent_id, vote, voted_at, guild_id)"
+                " VALUES ($1, $2, $3, $4, $5, $6)",
+                [(m, u, i, v, _decode_time(at), g) for m, u, i, v, at, g in votes],
+            )
+            await pg.executemany(
+                "INSERT INTO guild_settings (guild_id, help_channels, moderator_roles, mod_log_channel,"
+                " cooldown_rate, cooldown_seconds, updated_at) VALUES ($1, $2, $3, $4, $5, $6, $7)",
+                [(g, ids(h), ids(r), m, rate, sec, _decode_time(at)) for g, h, r, m, rate, sec, at in settings],
+            )
+    copied = Copied(len(questions), len(votes), len(settings))
+    log.info("copied %s from %s to %s", copied.summary(), source, redact_url(target_url))
+    return copied

@@ -1,0 +1,69 @@
+"""The audit trail: who changed what, in the moderator log channels and in the log.
+
+A knowledge change (reload, upload, rollback, teach, an edit on disk) changes
+every server's answers, so it goes to every server's moderator log. A
+``/config`` change concerns one server, so it goes to that server's log only.
+
+A server's moderator log is the channel it set with ``/config mod-log``, else
+PMBOT_MOD_LOG_CHANNEL, but only if that channel is *in* the server: the
+host's default channel lives in one server, and another server's settings
+changes must never be posted there.
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import TYPE_CHECKING
+
+import discord
+
+from bot import limits
+from bot.discord.render import NO_PINGS, to_embed
+from bot.replies import Reply
+
+if TYPE_CHECKING:
+    from bot.discord.app import PMBot
+
+log = logging.getLogger("pmbot.audit")
+
+
+def mod_log_channel(bot: PMBot, guild: discord.Guild) -> discord.abc.Messageable | None:
+    """The server's moderator log channel, if it has one the bot can see in that server."""
+    channel_id = bot.guild_settings.effective(guild.id).mod_log_channel
+    if channel_id is None:
+        return None
+    channel = guild.get_channel_or_thread(channel_id)
+    return channel if isinstance(channel, discord.abc.Messageable) else None
+
+
+async def knowledge_changed(bot: PMBot, text: str, reply: Reply | None = None) -> None:
+    """Logs a knowledge change and posts it to every server's moderator log (and the host's default one)."""
+    log.info("knowledge change: %s", text)
+    targets: dict[int, discord.abc.Messageable] = {}
+    for guild in bot.guilds:
+        channel = mod_log_channel(bot, guild)
+        if channel is not None:
+            targets[channel.id] = channel  # type: ignore[attr-defined]
+    default = bot.settings.mod_log_channel_id
+    if default is not None and default not in targets and bot.get_channel(default) is None:
+        # Not in any server the bot has seen (yet): the host named it, so post there anyway.
+        targets[default] = bot.get_partial_messageable(default)
+    for channel in targets.values():
+        await _post(channel, text, reply)
+
+
+async def config_changed(bot: PMBot, guild: discord.Guild, text: str) -> None:
+    """Logs a /config change and posts it to that server's moderator log."""
+    log.info("config change in server %s: %s", guild.id, text)
+    channel = mod_log_channel(bot, guild)
+    if channel is not None:
+        await _post(channel, text)
+
+
+async def _post(channel: discord.abc.Messageable, text: str, reply: Reply | None = None) -> None:
+    """Never raises: a missing permission in one log channel must not undo a change or stop the others."""
+    content = text if len(text) <= limits.MESSAGE_CONTENT else text[: limits.MESSAGE_CONTENT - 1] + "…"
+    try:
+        await channel.send(content=content, embed=to_embed(reply) if reply else None, allowed_mentions=NO_PINGS)
+    except discord.HTTPException as exc:
+        log.warning("could not post to the moderator log channel %s: %s", getattr(channel, "id", "?"), exc)

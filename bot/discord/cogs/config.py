@@ -1,0 +1,210 @@
+"""/config: each server's own pmbot settings, set by that server's moderators.
+
+Help channels, moderator roles, the moderator log channel and the question
+cooldown, stored per server (:class:`~bot.guild_settings.GuildSettingsCache`,
+backed by the database) over the host's environment defaults. Every change
+is applied at once (no restart), answered privately and posted to that
+server's moderator log with who made it.
+
+Every subcommand, in the subcommand groups too, is checked by
+:class:`~bot.discord.checks.ModeratorGroup`: discord.py runs only the
+immediate parent group's check, so each group carries it. Channels and roles
+from another server (a crafted request could name them) are refused.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import logging
+from typing import TYPE_CHECKING, Callable, Iterable, Literal
+
+import discord
+from discord import app_commands
+from discord.ext import commands
+
+from bot.discord import audit
+from bot.discord.checks import ModeratorGroup, describe_user
+from bot.discord.cogs.moderation import respond
+from bot.store import GuildSettings
+
+if TYPE_CHECKING:
+    from bot.discord.app import PMBot
+
+log = logging.getLogger("pmbot.config")
+
+HelpChannel = discord.TextChannel | discord.ForumChannel
+Setting = Literal["help-channels", "moderator-roles", "mod-log", "cooldown", "everything"]
+CLEARED: dict[str, dict[str, None]] = {
+    "help-channels": {"help_channels": None},
+    "moderator-roles": {"moderator_roles": None},
+    "mod-log": {"mod_log_channel": None},
+    "cooldown": {"cooldown_rate": None, "cooldown_seconds": None},
+}
+CLEARED["everything"] = {k: v for fields in CLEARED.values() for k, v in fields.items()}
+NO_MESSAGE_CONTENT = (
+    "\n⚠️ This pmbot runs without the Message Content intent (PMBOT_MESSAGE_CONTENT=false), so it cannot read "
+    "questions that do not mention it; ask whoever runs it to turn the intent on."
+)
+
+
+def _mentions(prefix: str, ids: Iterable[int]) -> str:
+    return ", ".join(f"<{prefix}{i}>" for i in sorted(ids)) or "none"
+
+
+class ServerConfig(commands.Cog):
+    config = ModeratorGroup(
+        name="config",
+        description="This server's pmbot settings (moderators)",
+        default_permissions=discord.Permissions(manage_guild=True),
+        guild_only=True,
+    )
+    help_channels = ModeratorGroup(
+        name="help-channels", description="Channels where pmbot answers questions that do not mention it", parent=config
+    )
+    moderator_roles = ModeratorGroup(
+        name="moderator-roles", description="Roles whose members may use /kb and /config here", parent=config
+    )
+
+    def __init__(self, bot: PMBot) -> None:
+        self.bot = bot
+
+    # -- reading --------------------------------------------------------------------
+
+    @config.command(name="show", description="This server's settings, and which come from the defaults")
+    async def show(self, interaction: discord.Interaction) -> None:
+        guild = _guild(interaction)
+        own = self.bot.guild_settings.stored(guild.id)
+        now = self.bot.guild_settings.effective(guild.id)
+
+        def origin(value: object) -> str:
+            return "set here" if value is not None else "default"
+
+        mod_log = f"<#{now.mod_log_channel}>" if audit.mod_log_channel(self.bot, guild) else "none"
+        lines = [
+            f"**pmbot settings for {guild.name}**",
+            f"Help channels ({origin(own.help_channels)}): {_mentions('#', _here(guild, now.help_channels))}",
+            f"Moderator roles ({origin(own.moderator_roles)}): {_mentions('@&', _here(guild, now.moderator_roles))}"
+            " — and everyone with Manage Server",
+            f"Moderator log ({origin(own.mod_log_channel)}): {mod_log}",
+            f"Cooldown ({origin(own.cooldown_rate)}): {now.cooldown_rate} questions per {now.cooldown_seconds:g} s per member",
+        ]
+        if not self.bot.settings.message_content:
+            lines.append(NO_MESSAGE_CONTENT.strip())
+        await respond(interaction, content="\n".join(lines))
+
+    # -- help channels ------------------------------------------------------------------
+
+    @help_channels.command(name="add", description="pmbot answers on-topic questions here even without a mention")
+    @app_commands.describe(channel="A text or forum channel of this server")
+    async def help_channels_add(self, interaction: discord.Interaction, channel: HelpChannel) -> None:
+        guild = _guild(interaction)
+        if not await _same_server(interaction, channel):
+            return
+        await self._change(interaction, f"Help channel {channel.mention} added",
+                           lambda own: {"help_channels": self._own_set(guild, own, "help_channels") | {channel.id}})
+        note = "" if self.bot.settings.message_content else NO_MESSAGE_CONTENT
+        if not channel.permissions_for(guild.me).send_messages:
+            note += f"\n⚠️ I may not send messages in {channel.mention}: give my role Send Messages there."
+        await respond(interaction, content=f"{channel.mention} is now a help channel: I answer on-topic questions there, "
+                                           f"mentioned or not.{note}")
+
+    @help_channels.command(name="remove", description="pmbot answers only when mentioned in this channel")
+    @app_commands.describe(channel="One of this server's help channels")
+    async def help_channels_remove(self, interaction: discord.Interaction, channel: HelpChannel) -> None:
+        guild = _guild(interaction)
+        if not await _same_server(interaction, channel):
+            return
+        await self._change(interaction, f"Help channel {channel.mention} removed",
+                           lambda own: {"help_channels": self._own_set(guild, own, "help_channels") - {channel.id}})
+        await respond(interaction, content=f"{channel.mention} is no longer a help channel: I answer there only when mentioned.")
+
+    # -- moderator roles ------------------------------------------------------------------
+
+    @moderator_roles.command(name="add", description="Members with this role may use /kb and /config here")
+    @app_commands.describe(role="A role of this server")
+    async def moderator_roles_add(self, interaction: discord.Interaction, role: discord.Role) -> None:
+        guild = _guild(interaction)
+        if not await _same_server(interaction, role):
+            return
+        await self._change(interaction, f"Moderator role {role.mention} added",
+                           lambda own: {"moderator_roles": self._own_set(guild, own, "moderator_roles") | {role.id}})
+        await respond(interaction, content=f"Members with {role.mention} are now moderators here: /kb and /config.")
+
+    @moderator_roles.command(name="remove", description="Members with this role are no longer moderators here")
+    @app_commands.describe(role="One of this server's moderator roles")
+    async def moderator_roles_remove(self, interaction: discord.Interaction, role: discord.Role) -> None:
+        guild = _guild(interaction)
+        if not await _same_server(interaction, role):
+            return
+        await self._change(interaction, f"Moderator role {role.mention} removed",
+                           lambda own: {"moderator_roles": self._own_set(guild, own, "moderator_roles") - {role.id}})
+        await respond(interaction, content=f"{role.mention} is no longer a moderator role here (Manage Server still is).")
+
+    # -- the rest -----------------------------------------------------------------------------
+
+    @config.command(name="mod-log", description="Where pmbot posts knowledge and settings changes for this server")
+    @app_commands.describe(channel="A text channel of this server, best visible to moderators only")
+    async def mod_log(self, interaction: discord.Interaction, channel: discord.TextChannel) -> None:
+        if not await _same_server(interaction, channel):
+            return
+        await self._change(interaction, f"Moderator log set to {channel.mention}", lambda own: {"mod_log_channel": channel.id})
+        await respond(interaction, content=f"I will post knowledge and settings changes in {channel.mention}.")
+
+    @config.command(name="cooldown", description="How many questions each member may ask per period here")
+    @app_commands.describe(rate="Questions allowed per period", seconds="The period, in seconds")
+    async def cooldown(
+        self,
+        interaction: discord.Interaction,
+        rate: app_commands.Range[int, 1, 100],
+        seconds: app_commands.Range[int, 1, 86_400],
+    ) -> None:
+        text = f"{rate} questions per {seconds} s per member"
+        await self._change(interaction, f"Cooldown set to {text}",
+                           lambda own: {"cooldown_rate": rate, "cooldown_seconds": float(seconds)})
+        await respond(interaction, content=f"Cooldown here: {text}.")
+
+    @config.command(name="reset", description="Clear a setting: this server uses pmbot's default again")
+    @app_commands.describe(setting="Which setting to clear")
+    async def reset(self, interaction: discord.Interaction, setting: Setting) -> None:
+        await self._change(interaction, f"Setting {setting} reset to the default", lambda own: CLEARED[setting])
+        await respond(interaction, content=f"{setting} is back to pmbot's default here. `/config show` shows what that is.")
+
+    # -- plumbing -------------------------------------------------------------------------------
+
+    def _own_set(self, guild: discord.Guild, own: GuildSettings, field: Literal["help_channels", "moderator_roles"]) -> frozenset[int]:
+        """The server's own set, or, the first time it changes one, the defaults that apply to it."""
+        current: frozenset[int] | None = getattr(own, field)
+        if current is not None:
+            return current
+        return frozenset(_here(guild, getattr(self.bot.guild_settings.effective(guild.id), field)))
+
+    async def _change(
+        self, interaction: discord.Interaction, what: str, fields: Callable[[GuildSettings], dict[str, object]]
+    ) -> None:
+        """Saves the change (computed from the settings as they are, under the cache's lock), then audits it."""
+        guild = _guild(interaction)
+        await self.bot.guild_settings.update(guild.id, lambda own: dataclasses.replace(own, **fields(own)))
+        await audit.config_changed(self.bot, guild, f"{what}, by {describe_user(interaction.user)}.")
+
+
+def _guild(interaction: discord.Interaction) -> discord.Guild:
+    assert interaction.guild is not None, "/config is guild-only"
+    return interaction.guild
+
+
+def _here(guild: discord.Guild, ids: Iterable[int]) -> set[int]:
+    """The ids that are this server's channels or roles: a default list may name other servers'."""
+    return {i for i in ids if guild.get_channel_or_thread(i) is not None or guild.get_role(i) is not None}
+
+
+async def _same_server(interaction: discord.Interaction, item: discord.abc.GuildChannel | discord.Role) -> bool:
+    """Refuses a channel or role of another server (only a crafted request can name one)."""
+    if item.guild.id == interaction.guild_id:
+        return True
+    log.warning("refused /config naming %s of another server, by user %s", item.id, interaction.user.id)
+    await respond(interaction, content="That channel or role is not in this server; nothing was changed.")
+    return False
+
+
+async def setup(bot: PMBot) -> None:
+    await bot.add_cog(ServerConfig(bot))

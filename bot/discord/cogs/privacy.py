@@ -1,0 +1,69 @@
+"""Privacy: stored questions and votes expire, and a server that removes pmbot leaves nothing behind.
+
+* Retention: unanswered questions and votes older than PMBOT_RETENTION_DAYS
+  (default 90) are deleted at start and then every few hours. Finding gaps
+  in the knowledge needs recent questions, not an archive of what people asked.
+* Leaving: when pmbot is removed from a server (``on_guild_remove``), that
+  server's questions, votes and /config settings are deleted at once.
+  A server that is only *unavailable* (a Discord outage) keeps its data:
+  discord.py does not call ``on_guild_remove`` for that.
+"""
+
+from __future__ import annotations
+
+import logging
+from datetime import datetime, timedelta, timezone
+from typing import TYPE_CHECKING
+
+import discord
+from discord.ext import commands, tasks
+
+if TYPE_CHECKING:
+    from bot.discord.app import PMBot
+
+log = logging.getLogger("pmbot.privacy")
+
+PURGE_EVERY_HOURS = 6
+
+
+class Privacy(commands.Cog):
+    def __init__(self, bot: PMBot) -> None:
+        self.bot = bot
+
+    async def cog_load(self) -> None:
+        if self.bot.store is not None:  # `python -m bot sync` runs without a store, and needs no purge
+            self.purge_expired.start()
+
+    async def cog_unload(self) -> None:
+        self.purge_expired.cancel()
+
+    @tasks.loop(hours=PURGE_EVERY_HOURS)
+    async def purge_expired(self) -> None:
+        """The first run is at start, so a bot that was down for months does not serve expired data."""
+        assert self.bot.store is not None
+        days = self.bot.settings.retention_days
+        try:
+            purged = await self.bot.store.purge_before(datetime.now(timezone.utc) - timedelta(days=days))
+        except Exception:  # noqa: BLE001 - an error would end the loop; a busy database must not end retention
+            log.exception("retention purge failed; trying again in %d hours", PURGE_EVERY_HOURS)
+            return
+        log.info(
+            "retention (PMBOT_RETENTION_DAYS=%d): deleted %d question(s) and %d vote(s) older than that",
+            days, purged.questions, purged.votes,
+        )
+
+    @commands.Cog.listener()
+    async def on_guild_remove(self, guild: discord.Guild) -> None:
+        self.bot.guild_settings.forget(guild.id)
+        self.bot.cooldowns.forget(guild.id)
+        if self.bot.store is None:
+            return
+        purged = await self.bot.store.forget_guild(guild.id)
+        log.info(
+            "removed from server %s (%s): deleted its %d question(s), %d vote(s) and its settings",
+            guild.id, guild.name, purged.questions, purged.votes,
+        )
+
+
+async def setup(bot: PMBot) -> None:
+    await bot.add_cog(Privacy(bot))

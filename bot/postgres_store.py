@@ -1,0 +1,352 @@
+"""The :class:`~bot.store.Store` on PostgreSQL, for several bot processes sharing one database.
+
+SQLite stays the default: one file, no operator. PostgreSQL is for when one
+process is not enough (Discord requires sharding from 2,500 servers), and
+shard processes on several hosts must see the same questions, votes and
+settings. ``PMBOT_DATABASE_URL=postgresql://…`` selects it.
+
+Same tables, same columns, same steps as :data:`bot.store.MIGRATIONS`, each
+written in PostgreSQL's dialect (snowflakes as ``BIGINT``, times as
+``TIMESTAMPTZ``, id lists as ``BIGINT[]``); a test keeps the two in step.
+The applied step count lives in ``pmbot_schema``, the counterpart of SQLite's
+``user_version``. Several processes may start at once: migrating takes a
+transaction-scoped advisory lock, so exactly one applies the missing steps and
+the others wait and find nothing left to do; DDL is transactional here too, so
+a failed step leaves the database as it was.
+
+Concurrency: a small asyncpg pool; each write is one transaction on one
+connection, so there is no lock of our own to take, and PostgreSQL's MVCC lets
+every process read and write at once. Writes are shielded from cancellation
+like SQLite's, so a write that started is committed or rolled back, never left
+half-way on a pooled connection.
+
+Besides the data, the processes use the database to hear of each other:
+:class:`PostgresFleet` (``LISTEN/NOTIFY`` plus a table of live processes).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from datetime import datetime
+from types import TracebackType
+from typing import Any, Callable, Final, Self, Sequence
+
+import asyncpg
+
+from bot.config import redact_url
+from bot.store import (
+    MIGRATIONS,
+    SCHEMA_VERSION,
+    FeedbackSummary,
+    GuildSettings,
+    Purged,
+    SchemaTooNewError,
+    Scope,
+    StoreClosedError,
+    UnansweredQuestion,
+    _require_aware,
+    _utcnow,
+)
+
+__all__ = ["PG_MIGRATIONS", "PostgresStore", "redact_url"]
+
+log = logging.getLogger(__name__)
+
+#: Step ``n`` here is step ``n`` of :data:`bot.store.MIGRATIONS`, in PostgreSQL's dialect. Append only.
+PG_MIGRATIONS: Final[tuple[tuple[str, ...], ...]] = (
+    # 1: questions the bot could not answer confidently.
+    (
+        """
+        CREATE TABLE unanswered_questions (
+            id          BIGINT GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+            asked_at    TIMESTAMPTZ      NOT NULL,
+            guild_id    BIGINT,
+            channel_id  BIGINT,
+            user_id     BIGINT,
+            text        TEXT             NOT NULL,
+            kind        TEXT             NOT NULL CHECK (kind IN ('suggest', 'fallback')),
+            best_intent TEXT,
+            score       DOUBLE PRECISION NOT NULL
+        )
+        """,
+        "CREATE INDEX unanswered_questions_asked_at ON unanswered_questions (asked_at)",
+    ),
+    # 2: thumbs up / down on answers, one vote per user per message.
+    (
+        """
+        CREATE TABLE feedback_votes (
+            message_id BIGINT      NOT NULL,
+            user_id    BIGINT      NOT NULL,
+            intent_id  TEXT        NOT NULL,
+            vote       SMALLINT    NOT NULL CHECK (vote IN (-1, 1)),
+            voted_at   TIMESTAMPTZ NOT NULL,
+            PRIMARY KEY (message_id, user_id)
+        )
+        """,
+        "CREATE INDEX feedback_votes_voted_at ON feedback_votes (voted_at)",
+    ),
+    # 3: many servers: votes remember their server, reads by server get indexes, settings a row per server.
+    (
+        "ALTER TABLE feedback_votes ADD COLUMN guild_id BIGINT",
+        "CREATE INDEX unanswered_questions_guild ON unanswered_questions (guild_id, asked_at)",
+        "CREATE INDEX feedback_votes_guild ON feedback_votes (guild_id, voted_at)",
+        """
+        CREATE TABLE guild_settings (
+            guild_id         BIGINT PRIMARY KEY,
+            help_channels    BIGINT[],
+            moderator_roles  BIGINT[],
+            mod_log_channel  BIGINT,
+            cooldown_rate    INTEGER CHECK (cooldown_rate >= 1),
+            cooldown_seconds DOUBLE PRECISION CHECK (cooldown_seconds > 0),
+            updated_at       TIMESTAMPTZ NOT NULL
+        )
+        """,
+    ),
+    # 4: the question as the user wrote it.
+    ("ALTER TABLE unanswered_questions ADD COLUMN original_text TEXT",),
+)
+
+# Every process must agree on this number: it names the lock that serialises migrations.
+_MIGRATION_LOCK: Final[int] = 0x706D626F74  # "pmbot"
+
+
+
+class PostgresStore:
+    """The :class:`~bot.store.Store` backed by a PostgreSQL database, through asyncpg.
+
+    Privacy rules are SQLite's: an unanswered question's ``user_id`` is kept
+    only with ``store_user_ids=True``; a vote always keeps its voter (one vote
+    per user per message). ``clock`` supplies vote and settings timestamps.
+    """
+
+    def __init__(
+        self,
+        url: str,
+        *,
+        store_user_ids: bool = False,
+        clock: Callable[[], datetime] = _utcnow,
+        pool_size: int = 5,
+    ) -> None:
+        if not url.startswith(("postgresql://", "postgres://")):
+            raise ValueError("a PostgreSQL URL starts with postgresql://")
+        self._url = url
+        self._store_user_ids = store_user_ids
+        self._clock = clock
+        self._pool_size = pool_size
+        self._pool: asyncpg.Pool | None = None
+
+    @property
+    def url(self) -> str:
+        return self._url
+
+    @property
+    def store_user_ids(self) -> bool:
+        return self._store_user_ids
+
+    # -- lifecycle -----------------------------------------------------------
+
+    async def open(self) -> None:
+        """Connects and migrates; SchemaTooNewError (changing nothing) for a newer pmbot's database."""
+        if self._pool is not None:
+            raise RuntimeError("store is already open")
+        if len(PG_MIGRATIONS) != len(MIGRATIONS):  # a step added for SQLite only: refuse rather than half-migrate
+            raise RuntimeError("this pmbot has a schema step for SQLite that PG_MIGRATIONS lacks; add it there")
+        pool = await asyncpg.create_pool(self._url, min_size=1, max_size=self._pool_size)
+        try:
+            async with pool.acquire() as conn:
+                await self._migrate(conn)
+        except BaseException:
+            await pool.close()
+            raise
+        self._pool = pool
+
+    async def close(self) -> None:
+        """Waits for connections in use to come back, then closes. Safe to call twice."""
+        pool, self._pool = self._pool, None
+        if pool is not None:
+            await pool.close()
+
+    async def __aenter__(self) -> Self:
+        await self.open()
+        return self
+
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        await self.close()
+
+    async def _migrate(self, conn: asyncpg.Connection) -> None:
+        async with conn.transaction():
+            await conn.execute("SELECT pg_advisory_xact_lock($1)", _MIGRATION_LOCK)
+            await conn.execute("CREATE TABLE IF NOT EXISTS pmbot_schema (version INTEGER NOT NULL)")
+            current = await conn.fetchval("SELECT max(version) FROM pmbot_schema") or 0
+            if current > SCHEMA_VERSION:
+                raise SchemaTooNewError(redact_url(self._url), current, SCHEMA_VERSION)
+            for number, steps in enumerate(PG_MIGRATIONS[current:], start=current + 1):
+                log.info("migrating %s to schema version %d", redact_url(self._url), number)
+                for sql in steps:
+                    await conn.execute(sql)
+            if current < SCHEMA_VERSION:
+                await conn.execute("DELETE FROM pmbot_schema")
+                await conn.execute("INSERT INTO pmbot_schema (version) VALUES ($1)", SCHEMA_VERSION)
+
+    # -- plumbing ------------------------------------------------------------
+
+    def pool(self) -> asyncpg.Pool:
+        if self._pool is None:
+            raise StoreClosedError(f"store {redact_url(self._url)!r} is not open")
+        return self._pool
+
+    async def _write_all(self, statements: Sequence[tuple[str, Sequence[Any]]]) -> list[int]:
+        """Runs the statements in one committed transaction; returns each one's row count."""
+        pool = self.pool()
+        return await asyncio.shield(self._write_in(pool, statements))
+
+    @staticmethod
+    async def _write_in(pool: asyncpg.Pool, statements: Sequence[tuple[str, Sequence[Any]]]) -> list[int]:
+        async with pool.acquire() as conn:
+            if len(statements) == 1:  # one statement is its own transaction: one round trip, not three
+                return [_row_count(await conn.execute(statements[0][0], *statements[0][1]))]
+            async with conn.transaction():
+                return [_row_count(await conn.execute(sql, *params)) for sql, params in statements]
+
+    async def _read(self, sql: str, *params: Any) -> list[asyncpg.Record]:
+        return list(await self.pool().fetch(sql, *params))
+
+    # -- unanswered questions -------------------------------------------------
+
+    async def record_unanswered(self, q: UnansweredQuestion) -> None:
+        """Logs a question the bot could not answer; the user id only if enabled."""
+        await self._write_all([(
+            "INSERT INTO unanswered_questions"
+            " (asked_at, guild_id, channel_id, user_id, text, kind, best_intent, score, original_text)"
+            " VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
+            (q.asked_at, q.guild_id, q.channel_id, q.user_id if self._store_user_ids else None,
+             q.text, q.kind, q.best_intent, q.score, q.original_text),
+        )])
+
+    async def unanswered(self, since: datetime, scope: Scope) -> list[UnansweredQuestion]:
+        """Questions asked at or after ``since`` (aware datetime) within ``scope``, oldest first."""
+        where, params = _scope_sql(scope, first=2)
+        rows = await self._read(
+            "SELECT asked_at, guild_id, channel_id, text, kind, best_intent, score, user_id, original_text"
+            f" FROM unanswered_questions WHERE asked_at >= $1 AND {where} ORDER BY asked_at, id",
+            _require_aware(since, "since"), *params,
+        )
+        return [UnansweredQuestion(**dict(row)) for row in rows]
+
+    # -- feedback --------------------------------------------------------------
+
+    async def record_vote(
+        self, message_id: int, user_id: int, intent_id: str, vote: int, *, guild_id: int | None = None
+    ) -> None:
+        """Records a 👍 (+1) or 👎 (-1); a user's later vote on a message replaces the earlier one."""
+        if isinstance(vote, bool) or vote not in (1, -1):
+            raise ValueError(f"vote must be +1 or -1, got {vote!r}")
+        if not intent_id:
+            raise ValueError("intent_id must not be empty")
+        await self._write_all([(
+            "INSERT INTO feedback_votes (message_id, user_id, intent_id, vote, voted_at, guild_id)"
+            " VALUES ($1, $2, $3, $4, $5, $6)"
+            " ON CONFLICT (message_id, user_id) DO UPDATE SET intent_id = excluded.intent_id,"
+            " vote = excluded.vote, voted_at = excluded.voted_at, guild_id = excluded.guild_id",
+            (message_id, user_id, intent_id, vote, _require_aware(self._clock(), "clock()"), guild_id),
+        )])
+
+    async def feedback_summary(self, since: datetime, scope: Scope) -> list[FeedbackSummary]:
+        """Per-intent vote counts since ``since`` within ``scope``, worst answers first (as SQLite's)."""
+        where, params = _scope_sql(scope, first=2)
+        rows = await self._read(
+            "SELECT intent_id, count(*) FILTER (WHERE vote = 1), count(*) FILTER (WHERE vote = -1)"
+            f" FROM feedback_votes WHERE voted_at >= $1 AND {where} GROUP BY intent_id",
+            _require_aware(since, "since"), *params,
+        )
+        summaries = [FeedbackSummary(intent_id, int(up), int(down)) for intent_id, up, down in rows]
+        summaries.sort(key=lambda s: (-s.down_share, -s.down, s.intent_id))
+        return summaries
+
+    # -- servers -----------------------------------------------------------------
+
+    async def all_guild_settings(self) -> list[GuildSettings]:
+        """Every server's stored settings, by guild id."""
+        rows = await self._read(
+            "SELECT guild_id, help_channels, moderator_roles, mod_log_channel, cooldown_rate, cooldown_seconds"
+            " FROM guild_settings ORDER BY guild_id"
+        )
+        return [
+            GuildSettings(
+                guild_id,
+                None if channels is None else frozenset(channels),
+                None if roles is None else frozenset(roles),
+                mod_log, rate, seconds,
+            )
+            for guild_id, channels, roles, mod_log, rate, seconds in rows
+        ]
+
+    async def save_guild_settings(self, settings: GuildSettings) -> None:
+        """Replaces a server's settings; settings with nothing set delete its row."""
+        if settings.is_empty:
+            await self._write_all([("DELETE FROM guild_settings WHERE guild_id = $1", (settings.guild_id,))])
+            return
+        await self._write_all([(
+            "INSERT INTO guild_settings (guild_id, help_channels, moderator_roles, mod_log_channel,"
+            " cooldown_rate, cooldown_seconds, updated_at) VALUES ($1, $2, $3, $4, $5, $6, $7)"
+            " ON CONFLICT (guild_id) DO UPDATE SET help_channels = excluded.help_channels,"
+            " moderator_roles = excluded.moderator_roles, mod_log_channel = excluded.mod_log_channel,"
+            " cooldown_rate = excluded.cooldown_rate, cooldown_seconds = excluded.cooldown_seconds,"
+            " updated_at = excluded.updated_at",
+            (
+                settings.guild_id,
+                _id_list(settings.help_channels),
+                _id_list(settings.moderator_roles),
+                settings.mod_log_channel,
+                settings.cooldown_rate,
+                settings.cooldown_seconds,
+                _require_aware(self._clock(), "clock()"),
+            ),
+        )])
+
+    async def forget_guild(self, guild_id: int) -> Purged:
+        """Deletes everything stored about one server, in one transaction."""
+        questions, votes, settings = await self._write_all([
+            ("DELETE FROM unanswered_questions WHERE guild_id = $1", (guild_id,)),
+            ("DELETE FROM feedback_votes WHERE guild_id = $1", (guild_id,)),
+            ("DELETE FROM guild_settings WHERE guild_id = $1", (guild_id,)),
+        ])
+        return Purged(questions, votes, settings)
+
+    async def purge_before(self, cutoff: datetime) -> Purged:
+        """Deletes questions asked and votes cast (or last changed) before ``cutoff``."""
+        at = _require_aware(cutoff, "cutoff")
+        questions, votes = await self._write_all([
+            ("DELETE FROM unanswered_questions WHERE asked_at < $1", (at,)),
+            ("DELETE FROM feedback_votes WHERE voted_at < $1", (at,)),
+        ])
+        return Purged(questions, votes)
+
+
+def _row_count(status: str) -> int:
+    """The count from a command tag: "DELETE 3", "INSERT 0 1" (it comes last)."""
+    return int(status.rsplit(" ", 1)[-1])
+
+
+def _scope_sql(scope: Scope, *, first: int) -> tuple[str, list[Any]]:
+    """A condition on ``guild_id`` with its parameters (numbered from ``$first``); an empty scope matches nothing."""
+    parts: list[str] = []
+    params: list[Any] = []
+    if scope.guild_ids is None:
+        parts.append("guild_id IS NOT NULL")
+    elif scope.guild_ids:
+        parts.append(f"guild_id = ANY(${first}::BIGINT[])")
+        params.append(sorted(scope.guild_ids))
+    if scope.direct_messages:
+        parts.append("guild_id IS NULL")
+    return ("(" + " OR ".join(parts) + ")" if parts else "FALSE"), params
+
+
+def _id_list(ids: frozenset[int] | None) -> list[int] | None:
+    return None if ids is None else sorted(ids)
