@@ -23,7 +23,6 @@ from typing import Awaitable, Callable
 
 from bot.knowledge import KnowledgeBase, KnowledgeDiff, KnowledgeError, Problem
 from bot.background import in_background_thread
-from bot.knowledge import KnowledgeDiff, KnowledgeError, Problem
 from bot.knowledge.files import Backup, KnowledgeFiles
 from bot.matching import Matcher
 from bot.service import KnowledgeService
@@ -54,6 +53,8 @@ class KnowledgeKeeper:
         and every save that changes nothing, cost a read of the files, not a new matcher.
         """
         async with self._lock:
+            if await self._unchanged():
+                return None
             return await self._serve(await self._check())
 
     async def follow(self) -> KnowledgeDiff | None:

@@ -219,6 +219,7 @@ async def test_the_watchers_first_look_at_unchanged_files_builds_nothing(
     """It used to build a whole second matcher at every start, only to find the files unchanged."""
     bot, _ = bot_for(small_knowledge, auto_reload=True, auto_reload_delay=60)
     with caplog.at_level(logging.DEBUG, logger="pmbot.discord"):
+        await bot._async_setup_hook()  # what login does first: discord.py's own set-up (the shard queue)
         await bot.setup_hook()
         try:
             await eventually(lambda: "touched but unchanged" in caplog.text)

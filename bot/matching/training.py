@@ -20,7 +20,7 @@ import numpy as np
 from scipy.sparse import csr_matrix
 
 FULL_MODEL_LABELS = 64  # up to this many labels (intents + off topic) the model is the full one
-SHORTLIST = 32  # beyond, the labels a phrasing is weighed against
+SHORTLIST = 16  # beyond, the labels a phrasing is weighed against: time and memory grow with it
 REGULARISATION_C = 50.0  # inverse strength of the weight penalty: high, because the phrasings are curated, not noisy
 MAX_TRAINING_ROUNDS = 100  # L-BFGS iterations: on ~4,000 phrasings accuracy stops moving after ~50
 CONVERGED_GRADIENT = 1e-4
