@@ -17,10 +17,10 @@ from dataclasses import dataclass
 from typing import Callable, Collection
 
 import numpy as np
-from scipy.sparse import csr_matrix
+from scipy.sparse import coo_matrix, csr_matrix
 
 FULL_MODEL_LABELS = 64  # up to this many labels (intents + off topic) the model is the full one
-SHORTLIST = 16  # beyond, the labels a phrasing is weighed against: time and memory grow with it
+SHORTLIST = 32  # beyond, the labels a phrasing is weighed against: time and memory grow with it
 REGULARISATION_C = 50.0  # inverse strength of the weight penalty: high, because the phrasings are curated, not noisy
 MAX_TRAINING_ROUNDS = 100  # L-BFGS iterations: on ~4,000 phrasings accuracy stops moving after ~50
 CONVERGED_GRADIENT = 1e-4
@@ -92,39 +92,43 @@ class _Problem:
         for label, shortlist in enumerate(shortlists):
             owners.setdefault(shortlist.tobytes(), []).append(label)
         by_label = np.split(np.argsort(target, kind="stable"), np.cumsum(np.bincount(target, minlength=labels))[:-1])
-        uses = csr_matrix(  # labels × grams: which words each label's phrasings use
-            (np.ones(len(target)), (target, np.arange(len(target)))), shape=(labels, len(target))
-        ) @ (features != 0)
-        is_shared = np.isin(np.arange(labels), list(shared))
-        rows, rivals, entries = [], [], []  # entries: (row of logits, key, value) per group
+        # grams × labels: 1 + the index of the (gram, label) weight, for the words a label's phrasings use and the shared labels.
+        uses = csr_matrix((np.ones(len(target)), (target, np.arange(len(target)))), shape=(labels, len(target))) @ features
+        grams = features.shape[1]
+        everything = csr_matrix(  # the shared labels, weighted for every word
+            (np.ones(len(shared) * grams), (np.repeat(list(shared), grams), np.tile(np.arange(grams), len(shared)))),
+            shape=(labels, grams),
+        )
+        table = ((uses != 0) + (everything != 0)).T.tocsr()
+        table.sort_indices()
+        self.keys = np.repeat(np.arange(table.shape[0]), np.diff(table.indptr)) * labels + table.indices
+        table = csr_matrix((np.arange(1, table.nnz + 1), table.indices, table.indptr), shape=table.shape)
+        rows, rivals, parts = [], [], []  # parts: (row of logits, weight, value) per group
         done = 0
         for group in owners.values():
             members = np.sort(np.concatenate([by_label[label] for label in group]))
             shortlist = shortlists[group[0]]
             block = features[members].tocoo()
             grams = np.unique(block.col)
-            # Which (gram, place on the shortlist) pairs have a weight.
-            weighted = (uses[shortlist][:, grams].toarray().T > 0) | is_shared[shortlist][None, :]
-            gram_of, place = np.nonzero(weighted)  # sorted by gram, then place
+            index = table[grams][:, shortlist].toarray()  # group grams × shortlist places
+            gram_of, place = np.nonzero(index)  # sorted by gram, then place
             first = np.searchsorted(gram_of, np.arange(len(grams)))
-            count = np.bincount(gram_of, minlength=len(grams))
             local = np.searchsorted(grams, block.col)
-            repeat = count[local]
+            repeat = np.bincount(gram_of, minlength=len(grams))[local]
             entry = np.repeat(np.arange(block.nnz), repeat)
             pair = first[local][entry] + np.arange(len(entry)) - np.repeat(np.cumsum(repeat) - repeat, repeat)
-            entries.append((
-                (done + block.row[entry]) * width + place[pair],
-                grams[gram_of[pair]] * labels + shortlist[place[pair]],
-                block.data[entry],
+            parts.append((
+                ((done + block.row[entry]) * width + place[pair]).astype(np.int32),
+                (index[gram_of[pair], place[pair]] - 1).astype(np.int32),
+                block.data[entry].astype(np.float32),
             ))
             rows.append(members)
             rivals.append(np.broadcast_to(shortlist, (len(members), width)))
             done += len(members)
-        logit_rows, keys, values = (np.concatenate(part) for part in zip(*entries))
-        self.keys, columns = np.unique(keys, return_inverse=True)
-        self.logits = csr_matrix(
-            (values.astype(np.float32), (logit_rows, columns.ravel())), shape=(done * width, len(self.keys))
-        )
+        logit_rows, columns, values = (np.concatenate(part) for part in zip(*parts))
+        del parts
+        self.logits = coo_matrix((values, (logit_rows, columns)), shape=(done * width, len(self.keys))).tocsr()
+        del logit_rows, columns, values
         self.transposed = self.logits.T.tocsr()
         self.rivals = np.concatenate(rivals)
         self.onehot = (self.rivals == target[np.concatenate(rows)][:, None]).astype(np.float32)
