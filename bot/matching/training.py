@@ -7,8 +7,8 @@ per round and words × intents weights, both quadratic as a knowledge grows
 that is what this trains, exactly. Beyond, each phrasing is weighed against a
 shortlist of SHORTLIST labels: its own, the ones whose phrasings use the most
 similar words (those it could be mistaken for) and the shared ones (off
-topic), and a word is weighted only for the labels whose phrasings use it, and
-for the shared ones. Both then grow with the phrasings alone.
+topic), and a word is weighted only for the labels whose phrasings use it (if
+they are few) and for the shared ones. Both then grow with the phrasings alone.
 """
 
 from __future__ import annotations
@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from typing import Callable, Collection
 
 import numpy as np
-from scipy.sparse import coo_matrix, csr_matrix
+from scipy.sparse import coo_matrix, csr_matrix, diags
 
 FULL_MODEL_LABELS = 64  # up to this many labels (intents + off topic) the model is the full one
 SHORTLIST = 32  # beyond, the labels a phrasing is weighed against: time and memory grow with it
@@ -59,10 +59,15 @@ def fit(features: csr_matrix, target: np.ndarray, labels: int, shared: Collectio
             grad_bias = error.sum(axis=0)
         else:
             grad = problem.transposed @ error.ravel() + weights / REGULARISATION_C
-            grad_bias = np.bincount(problem.rivals.ravel(), error.ravel(), minlength=labels).astype(np.float32)
+            grad_bias = np.zeros(labels, dtype=np.float32)
         return float(value), np.concatenate([grad, grad_bias])
 
-    solved = _lbfgs(loss, np.zeros(size + labels, dtype=np.float32))
+    # Over shortlists, a label seldom on others' shortlists is seldom pushed down, so a learned bias
+    # would drift up without end; each label's share of the phrasings is the bias instead.
+    start = np.zeros(size + labels, dtype=np.float32)
+    if not problem.full:
+        start[size:] = np.log(np.bincount(target, minlength=labels) / len(target))
+    solved = _lbfgs(loss, start)
     grams, label_of = np.divmod(problem.keys, labels)
     starts = np.concatenate([[0], np.cumsum(np.bincount(grams, minlength=features.shape[1]))])
     return Learned(starts, label_of.astype(np.int32), solved[:size].astype(np.float32), solved[size:].astype(np.float32))
@@ -92,8 +97,13 @@ class _Problem:
         for label, shortlist in enumerate(shortlists):
             owners.setdefault(shortlist.tobytes(), []).append(label)
         by_label = np.split(np.argsort(target, kind="stable"), np.cumsum(np.bincount(target, minlength=labels))[:-1])
-        # grams × labels: 1 + the index of the (gram, label) weight, for the words a label's phrasings use and the shared labels.
+        # grams × labels: 1 + the index of the (gram, label) weight. A label is weighted for the words its
+        # phrasings use, unless more labels use a word than a shortlist holds: such a word ("what is") says
+        # nothing about which of them is meant, and weights learned against different shortlists would
+        # make it say something at random. The shared labels are weighted for every word.
         uses = csr_matrix((np.ones(len(target)), (target, np.arange(len(target)))), shape=(labels, len(target))) @ features
+        uses = (uses != 0).astype(np.float32)
+        uses = uses @ diags((np.asarray(uses.sum(axis=0)).ravel() <= SHORTLIST).astype(np.float32))
         grams = features.shape[1]
         everything = csr_matrix(  # the shared labels, weighted for every word
             (np.ones(len(shared) * grams), (np.repeat(list(shared), grams), np.tile(np.arange(grams), len(shared)))),
