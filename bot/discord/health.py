@@ -44,8 +44,8 @@ def knowledge_version(bot: PMBot) -> str:
 
 
 def is_healthy(bot: PMBot) -> bool:
-    ws = bot.ws
-    connected = bot.is_ready() and not bot.is_closed() and ws is not None and ws.open
+    shards = bot.shards.values()  # an AutoShardedBot: connected means every shard of this process is
+    connected = bot.is_ready() and not bot.is_closed() and bool(shards) and not any(s.is_closed() for s in shards)
     return connected and bool(bot.service.kb.intents)
 
 
