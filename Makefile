@@ -6,7 +6,7 @@ VENV   ?= .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
-.PHONY: run test install validate eval bench lock clean
+.PHONY: run test install validate eval bench bench-scale lock clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -33,6 +33,10 @@ bench: $(STAMP)
 	$(BIN)/python bench/matching.py
 	$(BIN)/python bench/operations.py
 	$(BIN)/python bench/shutdown.py
+	$(BIN)/python bench/startup.py
+
+bench-scale: $(STAMP)
+	$(BIN)/python bench/scale.py
 
 # The Docker image's pinned dependencies (requirements.lock, with hashes): re-run after changing pyproject.toml's.
 lock: $(STAMP)

@@ -8,7 +8,6 @@ and runs the same matcher as the Discord bot.
 from __future__ import annotations
 
 import argparse
-import asyncio
 import json
 import logging
 import math
@@ -16,19 +15,21 @@ import os
 import sys
 from dataclasses import asdict
 from pathlib import Path
-from typing import Any, Awaitable, Callable, Sequence, TypeVar
+from typing import TYPE_CHECKING, Any, Awaitable, Callable, Sequence, TypeVar
 
 from bot.config import ConfigError, Settings, load_settings, redact_url
 from bot.console import ConsoleChat, render
 from bot.evaluation import check_bars, evaluate, load_questions
-from bot import reports
 from bot.knowledge import KnowledgeError, load_knowledge
 from bot.knowledge.loader import YAML_SUFFIXES
 from bot.matching.explain import explain, explain_text
-from bot.recording import unanswered
+from bot.matching.cache import IndexCache
 from bot.service import Answer, KnowledgeService
-from bot.databases import TargetNotEmptyError, copy_sqlite_to_postgres, describe, store_from_settings
-from bot.store import EVERYWHERE, Store
+
+if TYPE_CHECKING:  # the stores (asyncio, database drivers) are imported by the commands that use them: `ask` starts faster
+    import asyncio
+
+    from bot.store import Store
 
 T = TypeVar("T")
 log = logging.getLogger("pmbot.cli")
@@ -39,7 +40,7 @@ def _print_json(data: Any) -> None:
 
 
 def _service(settings: Settings, args: argparse.Namespace) -> KnowledgeService:
-    return KnowledgeService(args.knowledge or settings.knowledge_path)
+    return KnowledgeService(args.knowledge or settings.knowledge_path, IndexCache(settings.cache_dir))
 
 
 NO_TOKEN_NO_TERMINAL = (
@@ -62,6 +63,10 @@ def cmd_run(settings: Settings, args: argparse.Namespace) -> int:
     if not args.console and not sys.stdin.isatty():
         print(NO_TOKEN_NO_TERMINAL, file=sys.stderr)
         return 1
+    import asyncio
+
+    from bot.recording import unanswered
+
     service = _service(settings, args)
     with asyncio.Runner() as runner:
         store = _open_store(runner, settings)
@@ -80,6 +85,8 @@ def cmd_run(settings: Settings, args: argparse.Namespace) -> int:
 
 def _open_store(runner: asyncio.Runner, settings: Settings) -> Store | None:
     """The console records unanswered questions too, so `gaps` works offline; it still chats without them."""
+    from bot.databases import describe, store_from_settings
+
     try:
         store = store_from_settings(settings)
         runner.run(store.open())
@@ -90,6 +97,10 @@ def _open_store(runner: asyncio.Runner, settings: Settings) -> Store | None:
 
 
 def _with_store(settings: Settings, work: Callable[[Store], Awaitable[T]]) -> T:
+    import asyncio
+
+    from bot.databases import store_from_settings
+
     async def run() -> T:
         async with store_from_settings(settings) as store:
             return await work(store)
@@ -187,6 +198,9 @@ def cmd_why(settings: Settings, args: argparse.Namespace) -> int:
 
 
 def cmd_gaps(settings: Settings, args: argparse.Namespace) -> int:
+    from bot import reports
+    from bot.store import EVERYWHERE
+
     found = _with_store(settings, lambda store: reports.gaps(store, args.days, args.limit, EVERYWHERE))
     if args.json:
         _print_json([asdict(r) for r in found])
@@ -196,6 +210,9 @@ def cmd_gaps(settings: Settings, args: argparse.Namespace) -> int:
 
 
 def cmd_feedback(settings: Settings, args: argparse.Namespace) -> int:
+    from bot import reports
+    from bot.store import EVERYWHERE
+
     rows = _with_store(settings, lambda store: reports.feedback(store, args.days, EVERYWHERE))
     if args.json:
         _print_json([{**asdict(r), "down_share": r.down_share} for r in rows])
@@ -206,6 +223,10 @@ def cmd_feedback(settings: Settings, args: argparse.Namespace) -> int:
 
 def cmd_migrate_store(settings: Settings, args: argparse.Namespace) -> int:
     """Copies the SQLite database into an empty PostgreSQL one, to move a bot onto shards (README: Scaling out)."""
+    import asyncio
+
+    from bot.databases import TargetNotEmptyError, copy_sqlite_to_postgres
+
     source = Path(args.source or settings.database_path)
     target = args.to or settings.database_url
     if not target:

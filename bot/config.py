@@ -54,6 +54,7 @@ class Settings:
     shard_ids: tuple[int, ...] | None = None
     health_port: int | None = None
     health_host: str = "127.0.0.1"
+    cache_dir: Path | None = None  # where built indexes are kept between starts; None: rebuilt every time
 
 
 def redact_url(url: str) -> str:
@@ -140,11 +141,23 @@ def load_settings(environ: Mapping[str, str] | None = None, dotenv: Path | None 
         shard_ids=get("PMBOT_SHARD_IDS", _shard_ids, None, "comma-separated shard numbers, e.g. 0,1"),
         health_port=get("PMBOT_HEALTH_PORT", _port, None, "a TCP port, 1-65535 (0: any free port)"),
         health_host=env.get("PMBOT_HEALTH_HOST", "").strip() or "127.0.0.1",
+        cache_dir=get("PMBOT_CACHE_DIR", _path, default_cache_dir(env), "a folder for the index cache"),
     )
     problems.extend(_shard_problems(settings))
     if problems:
         raise ConfigError("Configuration problems (set these in the environment or .env):\n  " + "\n  ".join(problems))
     return settings
+
+
+def default_cache_dir(env: Mapping[str, str]) -> Path:
+    """$XDG_CACHE_HOME/pmbot, else ~/.cache/pmbot: where the XDG convention puts data that can be rebuilt."""
+    if xdg := env.get("XDG_CACHE_HOME", "").strip():
+        return Path(xdg).expanduser() / "pmbot"
+    return Path.home() / ".cache" / "pmbot"
+
+
+def _path(raw: str) -> Path:
+    return Path(raw).expanduser()
 
 
 def _shard_ids(raw: str) -> tuple[int, ...]:

@@ -23,7 +23,6 @@ from typing import Awaitable, Callable
 
 from bot.knowledge import KnowledgeBase, KnowledgeDiff, KnowledgeError, Problem
 from bot.background import in_background_thread
-from bot.knowledge import KnowledgeDiff, KnowledgeError, Problem
 from bot.knowledge.files import Backup, KnowledgeFiles
 from bot.matching import Matcher
 from bot.service import KnowledgeService
@@ -45,16 +44,18 @@ class KnowledgeKeeper:
 
     async def reload(self) -> KnowledgeDiff:
         """Re-reads the files and serves them; KnowledgeError (the old knowledge keeps serving) if broken."""
-        async with self._lock:
-            return await self._serve(await self._check())
+        return await self.reload_if_changed() or KnowledgeDiff.between(self.service.kb, self.service.kb)
 
     async def reload_if_changed(self, *, announce: bool = True) -> KnowledgeDiff | None:
-        """Like :meth:`reload`, but None when the files hold exactly what is served (e.g. an upload we wrote)."""
+        """Like :meth:`reload`, but None when the files hold exactly what is served (e.g. an upload we wrote).
+
+        The file hashes are compared before anything is parsed or built: the watcher's look at start,
+        and every save that changes nothing, cost a read of the files, not a new matcher.
+        """
         async with self._lock:
-            matcher = await self._check()
-            if matcher.kb.sources == self.service.kb.sources:
+            if await self._unchanged():
                 return None
-            return await self._serve(matcher, announce=announce)
+            return await self._serve(await self._check(), announce=announce)
 
     async def follow(self) -> KnowledgeDiff | None:
         """Takes up a change another process announced: like :meth:`reload_if_changed`, but tells nobody."""
@@ -71,7 +72,7 @@ class KnowledgeKeeper:
             raise KnowledgeError([Problem(name, 1, "uploads need PMBOT_KNOWLEDGE to be a folder, not a single file")])
         async with self._lock:
             text, kb = await in_background_thread(self.files.check_upload, name, data)
-            matcher = await in_background_thread(Matcher, kb)
+            matcher = await in_background_thread(Matcher, kb, self.service.cache)
             backup = await asyncio.to_thread(self.files.install, name, text)  # a write is always finished
             return backup, await self._serve(matcher)
 
@@ -90,6 +91,9 @@ class KnowledgeKeeper:
         if announce and self.on_change is not None:
             await self.on_change(matcher.kb)
         return diff
+
+    async def _unchanged(self) -> bool:
+        return await in_background_thread(self.service.unchanged)
 
     async def _check(self) -> Matcher:
         return await in_background_thread(self.service.check)  # a shutdown does not wait for it

@@ -348,6 +348,24 @@ def knowledge_files(path: Path) -> list[Path]:
     return [path]
 
 
+def source_files(path: Path) -> tuple[SourceFile, ...] | None:
+    """The sources load_knowledge would record for `path`, from a read of the files without parsing them.
+
+    None when they cannot all be read, or something named like knowledge is not a file:
+    then only a full load can say what is wrong.
+    """
+    if path.is_dir() and _odd_entries(path):
+        return None
+    try:
+        return tuple(SourceFile(file, _sha256(file.read_text(encoding="utf-8"))) for file in knowledge_files(path))
+    except (OSError, UnicodeDecodeError):
+        return None
+
+
+def _sha256(text: str) -> str:
+    return hashlib.sha256(text.encode()).hexdigest()
+
+
 def _odd_entries(folder: Path) -> list[Problem]:
     """Entries named like knowledge that are not regular files: skipping them silently would hide an intent."""
     problems = []
@@ -401,7 +419,7 @@ def parse_knowledge(files: Iterable[tuple[str, str]]) -> KnowledgeBase:
     docs: list[_Document] = []
     sources = []
     for name, text in files:
-        sources.append(SourceFile(Path(name), hashlib.sha256(text.encode()).hexdigest()))
+        sources.append(SourceFile(Path(name), _sha256(text)))
         before = len(problems)
         doc = _parse(name, text, problems)
         if doc is None or len(problems) > before:  # the schema would only repeat what is already said
