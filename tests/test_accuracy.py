@@ -63,6 +63,16 @@ def test_shared_dev_set(matcher: Matcher) -> None:
     assert report.oos_false_answer <= 0.05
 
 
+@pytest.mark.skipif(
+    not (SHARED / "eval" / "dev-new-intents.yaml").exists(), reason="the shared dev set is not beside this checkout"
+)
+def test_shared_dev_set_of_the_sixteen_newer_intents(matcher: Matcher) -> None:
+    report = evaluate(load_questions(SHARED / "eval" / "dev-new-intents.yaml"), matcher)
+    assert report.top1 >= 0.92
+    assert report.wrong_answer <= 0.03
+    assert report.oos_false_answer <= 0.1
+
+
 CATALOG = SHARED / "spec" / "intents.yaml"
 
 
@@ -70,7 +80,7 @@ CATALOG = SHARED / "spec" / "intents.yaml"
 def test_every_catalog_intent_answers_its_own_plain_question(matcher: Matcher) -> None:
     """The catalog's `ask` is the plainest way to put each question: it must get that intent's answer, not a "Did you mean…"."""
     catalog = yaml.safe_load(CATALOG.read_text())
-    wrong = {}
+    wrong: dict[str, tuple[str, str, object]] = {}
     for item in catalog["intents"]:
         result = matcher.match(item["ask"])
         if (result.kind, result.intent_id) != ("answer", item["id"]):
