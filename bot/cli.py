@@ -22,6 +22,8 @@ from bot.console import ConsoleChat, render
 from bot.evaluation import evaluate, load_questions
 from bot import reports
 from bot.knowledge import KnowledgeError, load_knowledge
+from bot.knowledge.files import KnowledgeFiles
+from bot.knowledge.teach import TeachRefused, UnknownIntent, teach
 from bot.matching.explain import explain, explain_text
 from bot.recording import unanswered
 from bot.service import Answer, KnowledgeService
@@ -178,6 +180,22 @@ def cmd_feedback(settings: Settings, args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_teach(settings: Settings, args: argparse.Namespace) -> int:
+    """Adds a phrasing on disk; a running bot's file watcher serves it once the edit settles."""
+    folder = Path(args.knowledge or settings.knowledge_path)
+    try:
+        lesson, backup = teach(KnowledgeFiles(folder, settings.knowledge_backups), args.question, args.intent)
+    except TeachRefused as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        if isinstance(exc, UnknownIntent):
+            print(f"`pmbot why \"{args.question}\"` shows the intents closest to the question.", file=sys.stderr)
+        return 1
+    print(f"Taught “{lesson.question}” as a phrasing of {lesson.intent_id} in {folder / lesson.file}.")
+    print(f"The previous version is kept in {backup.path}; `/kb rollback` restores it. "
+          "A running bot picks the change up by itself (PMBOT_AUTO_RELOAD), or with `/kb reload`.")
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="pmbot", description="Answers product vs project management questions.")
     parser.add_argument("--knowledge", type=Path, help="knowledge folder (default: PMBOT_KNOWLEDGE or the bundled one)")
@@ -211,6 +229,10 @@ def build_parser() -> argparse.ArgumentParser:
     gaps.add_argument("--limit", type=int, default=20)
     gaps.add_argument("--json", action="store_true")
 
+    teach_ = sub.add_parser("teach", help="add QUESTION as a phrasing of INTENT_ID in that intent's file (validated, backed up)")
+    teach_.add_argument("question", help="the question as people ask it, e.g. one from `pmbot gaps`")
+    teach_.add_argument("intent", metavar="INTENT_ID", help="the intent that answers it, e.g. scope-creep")
+
     feedback = sub.add_parser("feedback", help="intents ranked by share of 👎 votes")
     feedback.add_argument("--days", type=float, default=30)
     feedback.add_argument("--json", action="store_true")
@@ -226,6 +248,7 @@ COMMANDS = {
     "why": cmd_why,
     "gaps": cmd_gaps,
     "feedback": cmd_feedback,
+    "teach": cmd_teach,
 }
 
 

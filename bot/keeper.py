@@ -1,4 +1,4 @@
-"""The one path by which the served knowledge changes: /kb reload, upload, rollback and the file watcher.
+"""The one path by which the served knowledge changes: /kb reload, upload, teach, rollback and the file watcher.
 
 Every change validates the complete knowledge and builds its matcher before
 anything is served (KnowledgeService swaps one reference), and one lock makes
@@ -18,6 +18,7 @@ import asyncio
 
 from bot.knowledge import KnowledgeDiff, KnowledgeError, Problem
 from bot.knowledge.files import Backup, KnowledgeFiles
+from bot.knowledge.teach import Lesson, plan
 from bot.matching import Matcher
 from bot.service import KnowledgeService
 
@@ -55,6 +56,18 @@ class KnowledgeKeeper:
             matcher = await asyncio.to_thread(Matcher, kb)
             backup = await asyncio.to_thread(self.files.install, name, text)
             return backup, self.service.swap(matcher)
+
+    async def teach(self, question: str, intent_id: str) -> tuple[Lesson, Backup, KnowledgeDiff]:
+        """Adds `question` as a phrasing of `intent_id` in that intent's file and serves it at once.
+
+        Like :meth:`upload`: checked in full and indexed before the file is written, so a refusal
+        (TeachRefused, KnowledgeError) changes nothing, and `/kb rollback` undoes it.
+        """
+        async with self._lock:
+            lesson = await asyncio.to_thread(plan, self.files.folder, question, intent_id)
+            matcher = await asyncio.to_thread(Matcher, lesson.kb)
+            backup = await asyncio.to_thread(self.files.install, lesson.file, lesson.text)
+            return lesson, backup, self.service.swap(matcher)
 
     async def rollback(self) -> tuple[Backup, KnowledgeDiff]:
         """Restores the newest backup and serves the result.
