@@ -176,6 +176,7 @@ class PMBot(commands.Bot):
         if diff is None:
             log.debug("knowledge files touched but unchanged (or already served): nothing to reload")
             return
+        log.info("knowledge reloaded after an edit on disk: %s", diff.summary())
         await audit.knowledge_changed(self, f"Knowledge reloaded after {WATCHER}: {diff.summary()}")
 
     async def _sync_dev_guild(self, guild_id: int) -> None:

@@ -95,6 +95,8 @@ def start_bot(fake: FakeDiscord, workdir: Path, knowledge: Path, **settings: str
         PMBOT_KNOWLEDGE=str(knowledge),
         PMBOT_DATABASE=str(database),
         PMBOT_DEV_GUILD=str(fake.guild_id),
+        # The fake's first guild is home: its moderators may change the knowledge, as before there were owners.
+        PMBOT_HOME_GUILD=str(fake.guild_id),
         PMBOT_MODERATOR_ROLES=str(fake.role("Moderators").id),
         PMBOT_COOLDOWN_RATE=str(COOLDOWN_RATE),
         PMBOT_COOLDOWN_SECONDS="60",

@@ -1,7 +1,7 @@
 """End to end: who may use /kb (every subcommand), /kb reload and /kb status, and a reload that fails safely.
 
-This module's bot has no help channels, so it also shows the bot asks for no
-privileged intent and still answers mentions.
+This module's bot runs with PMBOT_MESSAGE_CONTENT=false, so it also shows the bot
+then asks for no privileged intent and still answers mentions.
 """
 
 from __future__ import annotations
@@ -14,9 +14,9 @@ import pytest
 from e2e_support import EPHEMERAL, OKRS_INTENT, embed, files_in, reply_to, run_kb
 from fake_discord import FakeDiscord
 
-from bot.discord.cogs.moderation import REFUSAL
+from bot.discord.checks import moderator_refusal
 
-BOT_ENV: dict[str, str] = {}  # no PMBOT_LISTEN_CHANNELS
+BOT_ENV = {"PMBOT_MESSAGE_CONTENT": "false"}  # no help channels wanted
 BOT_COMMANDS = ("ask", "kb")
 # Every /kb subcommand, with options a moderator might send (the fake checks them against the registration).
 KB_SUBCOMMANDS: dict[str, Callable[[FakeDiscord], dict[str, Any] | None]] = {
@@ -31,7 +31,7 @@ KB_SUBCOMMANDS: dict[str, Callable[[FakeDiscord], dict[str, Any] | None]] = {
 }
 
 
-def test_no_privileged_intent_without_help_channels(fake: FakeDiscord, bot, new_user) -> None:
+def test_no_privileged_intent_when_switched_off(fake: FakeDiscord, bot, new_user) -> None:
     assert not fake.identifies[-1]["intents"] & (1 << 15)
     sent = fake.send_message("general", "What is project management?", author=new_user(), mentions_bot=True)
     assert embed(reply_to(fake, sent))["title"] == "What is project management?"
@@ -58,7 +58,7 @@ def test_kb_refuses_non_moderators_even_if_they_send_it(fake: FakeDiscord, bot, 
     handle = fake.send_slash_command(f"kb {sub}", KB_SUBCOMMANDS[sub](fake), user=fake.normal_user, bypass_permissions=True)
     response = handle.wait_response()
     assert response.ok and response.payload["flags"] & EPHEMERAL
-    assert response.payload["content"] == REFUSAL
+    assert response.payload["content"] == moderator_refusal("kb")
     assert [r.kind for r in handle.responses()] == ["interaction.callback"], "the refusal is all that happens"
     assert not [r for r in fake.sent[start:] if r.kind == "cdn.download"], "an attachment is not even downloaded"
     assert files_in(knowledge) == before

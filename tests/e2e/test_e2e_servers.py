@@ -1,0 +1,376 @@
+"""End to end with two servers: who may change the shared knowledge, each server's own /config,
+isolation of gaps and feedback, the audit trail, settings across a restart, retention, and
+forgetting a server that removes the bot.
+
+The fake serves two guilds: the first ("A", the fake's default) and "B", each with its own
+owner, roles, channels and members. The application's owner ("dana_dev") is a plain member of
+both: being an owner comes from the application info, not from any server's permissions.
+Commands are synced globally first (``python -m bot sync``), as a public bot's are. No
+PMBOT_HOME_GUILD: no server's moderators may change the knowledge.
+
+Tests run in file order and build on each other (settings made early are checked after the
+restart near the end); every user asks as themselves, so cooldowns never leak between tests.
+"""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+from contextlib import closing
+from pathlib import Path
+from typing import Any, Iterator
+
+import pytest
+from e2e_support import (
+    EPHEMERAL,
+    OKRS_INTENT,
+    START_TIMEOUT,
+    BotProcess,
+    add_users,
+    clean_env,
+    db_rows,
+    embed,
+    files_in,
+    replies_to,
+    reply_to,
+    run_cli,
+    run_kb,
+    start_bot,
+    wait_for_log,
+    wait_ready,
+)
+from fake_discord import FakeDiscord, RecordedRequest
+
+from bot.discord.checks import moderator_refusal, owner_refusal
+
+GUILD_B = 1_400_000_000_000_000_001
+# Stored and reported as normalised (lower case, plural "s" dropped): these are written that way already.
+GAP_A = "how do i calibrate the zorblax frobnicator"
+GAP_B = "which marmalade recipe suit a rainy picnic"
+GAP_DM = "where can i buy vintage typewriter ribbon"
+OLD = "2000-01-01T00:00:00.000000Z"
+
+
+# -- two servers --------------------------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def fake() -> Iterator[FakeDiscord]:
+    server = FakeDiscord(strict_commands=True).start()
+    add_users(server, 10)
+    dev = server.add_user("dev", "dana_dev", in_first_guild=True)
+    server.set_application_owner(dev)
+    server.add_user("listed_owner", "lee_listed", in_first_guild=True)
+    b = {key: server.add_user(key, name) for key, name in (
+        ("b_owner", "bob_owner"), ("b_mod", "bea_mod"), ("b_rolemod", "ravi_rolemod"), ("b_user", "bill"),
+    )}
+    askers = [server.add_user(f"b_asker{n}", f"b_asker{n}") for n in range(8)]
+    server.add_guild(
+        "Other Community", guild_id=GUILD_B, owner=b["b_owner"],
+        members={b["b_mod"]: ["Staff"], b["b_rolemod"]: ["Moderators"], b["b_user"]: [], dev: [],
+                 server.user("listed_owner"): [], **{a: [] for a in askers}},
+        channel_names=("b-general", "b-help", "b-log"),
+    )
+    try:
+        yield server
+    finally:
+        server.stop()
+
+
+def bot_env(fake: FakeDiscord) -> dict[str, str]:
+    return {
+        "PMBOT_HOME_GUILD": "",
+        "PMBOT_LISTEN_CHANNELS": str(fake.channel_id("pm-questions")),
+        "PMBOT_MOD_LOG_CHANNEL": str(fake.channel_id("bot-log")),
+        "PMBOT_OWNER_IDS": str(fake.user("listed_owner").id),
+    }
+
+
+class Running:
+    """The module's bot process, which a test may restart on the same database."""
+
+    def __init__(self, fake: FakeDiscord, workdir: Path, knowledge: Path) -> None:
+        self.fake, self.workdir, self.knowledge = fake, workdir, knowledge
+        self.process = self._start()
+
+    def _start(self) -> BotProcess:
+        seen = len(self.fake.identifies)
+        process = start_bot(self.fake, self.workdir, self.knowledge, **bot_env(self.fake))
+        wait_ready(self.fake, process, ("ask", "kb", "config"))
+        self.fake.recorder.wait_until(lambda: len(self.fake.identifies) > seen or None, timeout=START_TIMEOUT,
+                                      describe="the bot's IDENTIFY")
+        return process
+
+    def restart(self) -> None:
+        assert self.process.terminate() == 0
+        self.process = self._start()
+
+    @property
+    def database(self) -> Path:
+        return self.process.database
+
+    def log(self) -> str:
+        return self.process.log()
+
+
+@pytest.fixture(scope="module")
+def bot(fake: FakeDiscord, workdir: Path, knowledge: Path) -> Iterator[Running]:
+    env = clean_env(DISCORD_TOKEN="fake-token", DISCORD_API_BASE=fake.api_base,
+                    DISCORD_GATEWAY_URL=fake.gateway_url, PMBOT_KNOWLEDGE=str(knowledge))
+    done = run_cli(["sync"], env, workdir)  # global commands: the only ones server B gets
+    assert done.returncode == 0, done.stderr
+    running = Running(fake, workdir / "bot", knowledge)
+    try:
+        yield running
+    finally:
+        running.process.terminate()
+
+
+# -- helpers ----------------------------------------------------------------------------------
+
+
+def command(fake: FakeDiscord, name: str, options: dict[str, Any] | None, user: str, channel: str) -> RecordedRequest:
+    """A slash command's private result (through any deferral); sent even where Discord would hide it."""
+    handle = fake.send_slash_command(name, options, user=user, channel_id=channel, bypass_permissions=True)
+    first = handle.wait_response(timeout=15)
+    assert first.ok and first.payload["flags"] & EPHEMERAL, first.summary()
+    return handle.wait_followup(timeout=15) if first.response_type == 5 else first
+
+
+def text_of(request: RecordedRequest) -> str:
+    """Everything a reply shows: content and embeds, as one string to search."""
+    payload = request.payload or {}
+    return (payload.get("content") or "") + json.dumps(request.embeds, ensure_ascii=False)
+
+
+def mod_log_texts(fake: FakeDiscord, channel: str) -> list[str]:
+    return [m["content"] for m in fake.messages_in(channel)]
+
+
+def wait_mod_log(fake: FakeDiscord, channel: str, *words: str, since: int) -> str:
+    posted = fake.wait_for_message(channel, since=since, predicate=lambda r: all(w in text_of(r) for w in words), timeout=10)
+    assert posted.payload["allowed_mentions"]["parse"] == [], "the audit trail pings nobody"
+    return text_of(posted)
+
+
+def settings_rows(database: Path, guild_id: int) -> list[tuple]:
+    with closing(sqlite3.connect(f"file:{database}?mode=ro", uri=True)) as conn:
+        return conn.execute("SELECT * FROM guild_settings WHERE guild_id = ?", (guild_id,)).fetchall()
+
+
+CONFIG_SUBCOMMANDS: dict[str, Any] = {
+    "config show": lambda fake: None,
+    "config help-channels add": lambda fake: {"channel": fake.channel("b-help")},
+    "config help-channels remove": lambda fake: {"channel": fake.channel("b-help")},
+    "config moderator-roles add": lambda fake: {"role": fake.guild(GUILD_B).role("Moderators")},
+    "config moderator-roles remove": lambda fake: {"role": fake.guild(GUILD_B).role("Moderators")},
+    "config mod-log": lambda fake: {"channel": fake.channel("b-log")},
+    "config cooldown": lambda fake: {"rate": 1, "seconds": 60},
+    "config reset": lambda fake: {"setting": "everything"},
+}
+
+
+# -- /config ------------------------------------------------------------------------------------
+
+
+def test_the_refusal_test_covers_every_config_subcommand(fake: FakeDiscord, bot: Running) -> None:
+    config = next(c for c in fake.global_commands if c["name"] == "config")
+    names = set()
+    for option in config["options"]:
+        subs = option.get("options", []) if option["type"] == 2 else [option]
+        names |= {f"config {option['name']} {s['name']}" if option["type"] == 2 else f"config {s['name']}" for s in subs}
+    assert names == set(CONFIG_SUBCOMMANDS)
+    assert int(config["default_member_permissions"]) == 1 << 5, "hidden from members without Manage Server..."
+
+
+@pytest.mark.parametrize("name", sorted(CONFIG_SUBCOMMANDS))
+def test_plain_members_are_refused_config(fake: FakeDiscord, bot: Running, name: str) -> None:
+    # ...but a crafted or stale request is refused for real, in the subcommand groups too.
+    handle = fake.send_slash_command(name, CONFIG_SUBCOMMANDS[name](fake), user="b_user", channel_id="b-general",
+                                     bypass_permissions=True)
+    response = handle.wait_response()
+    assert response.ok and response.payload["flags"] & EPHEMERAL
+    assert response.payload["content"] == moderator_refusal("config")
+    assert [r.kind for r in handle.responses()] == ["interaction.callback"]
+    assert settings_rows(bot.database, GUILD_B) == []
+
+
+def test_a_moderator_sets_the_mod_log_and_every_change_is_posted_there(fake: FakeDiscord, bot: Running) -> None:
+    since = fake.cursor()
+    reply = command(fake, "config mod-log", {"channel": fake.channel("b-log")}, "b_mod", "b-general")
+    assert fake.channel("b-log").mention in reply.payload["content"]
+    posted = wait_mod_log(fake, "b-log", "Moderator log set to", "bea_mod", since=since)
+    assert fake.channel("b-log").mention in posted
+    assert "Moderator log" in bot.log()  # and in the log, with who
+    assert not [t for t in mod_log_texts(fake, "bot-log") if "bea_mod" in t], "server A's log never hears of B's settings"
+
+
+def test_help_channel_added_in_b_answers_unmentioned_questions_there_only(fake: FakeDiscord, bot: Running) -> None:
+    ignored = fake.send_message("b-help", "What is a product manager?", author="b_asker0")
+    sentinel = fake.send_message("b-help", "What is a product manager?", author="b_asker0", mentions_bot=True)
+    reply_to(fake, sentinel)
+    assert replies_to(fake, {ignored["id"]}) == [], "not a help channel yet: mentions only"
+
+    since = fake.cursor()
+    reply = command(fake, "config help-channels add", {"channel": fake.channel("b-help")}, "b_mod", "b-general")
+    assert "is now a help channel" in reply.payload["content"]
+    wait_mod_log(fake, "b-log", "Help channel", fake.channel("b-help").mention, "bea_mod", since=since)
+
+    asked = fake.send_message("b-help", "What is a product manager?", author="b_asker1")
+    assert embed(reply_to(fake, asked))["title"]
+
+    elsewhere = fake.send_message("b-general", "What is a product manager?", author="b_asker2")
+    sentinel = fake.send_message("b-general", "What is a product manager?", author="b_asker2", mentions_bot=True)
+    reply_to(fake, sentinel)
+    assert replies_to(fake, {elsewhere["id"]}) == [], "other channels stay mention-only"
+
+    show = command(fake, "config show", None, "b_mod", "b-general").payload["content"]
+    assert "Help channels (set here)" in show and fake.channel("b-help").mention in show
+    assert fake.channel("pm-questions").mention not in show, "server A's default help channel is not B's"
+
+
+def test_a_moderator_role_set_with_config_counts_in_that_server_only(fake: FakeDiscord, bot: Running) -> None:
+    refused = fake.send_slash_command("kb status", user="b_rolemod", channel_id="b-general", bypass_permissions=True)
+    assert refused.wait_response().payload["content"] == moderator_refusal("kb")
+
+    since = fake.cursor()
+    command(fake, "config moderator-roles add", {"role": fake.guild(GUILD_B).role("Moderators")}, "b_mod", "b-general")
+    wait_mod_log(fake, "b-log", "Moderator role", "bea_mod", since=since)
+    status = command(fake, "kb status", None, "b_rolemod", "b-general")
+    assert embed(status)["title"] == "Knowledge status"
+
+
+# -- the shared knowledge ---------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("user, channel", [
+    ("b_owner", "b-general"), ("b_mod", "b-general"), ("owner", "general"), ("moderator", "general"),
+])
+@pytest.mark.parametrize("sub", ["reload", "upload", "rollback"])
+def test_server_owners_and_moderators_may_not_change_the_shared_knowledge(
+    fake: FakeDiscord, bot: Running, knowledge: Path, user: str, channel: str, sub: str
+) -> None:
+    before = files_in(knowledge)
+    start = fake.cursor()
+    options = {"file": fake.attach_file("okrs.yaml", OKRS_INTENT.encode())} if sub == "upload" else None
+    handle = fake.send_slash_command(f"kb {sub}", options, user=user, channel_id=channel)
+    response = handle.wait_response()
+    assert response.ok and response.payload["flags"] & EPHEMERAL
+    assert response.payload["content"] == owner_refusal(f"kb {sub}")
+    assert "every server" in response.payload["content"], "the refusal says why"
+    assert not [r for r in fake.sent[start:] if r.kind == "cdn.download"], "an upload is not even downloaded"
+    assert files_in(knowledge) == before
+
+
+def test_the_application_owner_changes_the_knowledge_and_every_mod_log_hears(
+    fake: FakeDiscord, bot: Running, knowledge: Path
+) -> None:
+    since = fake.cursor()
+    uploaded = command(fake, "kb upload", {"file": fake.attach_file("okrs.yaml", OKRS_INTENT.encode())}, "dev", "b-general")
+    assert embed(uploaded)["title"] == "Uploaded okrs.yaml"
+    assert (knowledge / "okrs.yaml").exists()
+    for log_channel in ("b-log", "bot-log"):  # B's own, and the host's default (in A)
+        wait_mod_log(fake, log_channel, "okrs.yaml", "dana_dev", "okr-basics", since=since)
+
+    since = fake.cursor()
+    command(fake, "kb rollback", None, "dev", "b-general")
+    assert not (knowledge / "okrs.yaml").exists()
+    for log_channel in ("b-log", "bot-log"):
+        wait_mod_log(fake, log_channel, "rolled back", "dana_dev", since=since)
+    assert "dana_dev" in bot.log()
+
+
+def test_an_owner_listed_in_pmbot_owner_ids_may_reload(fake: FakeDiscord, bot: Running) -> None:
+    since = fake.cursor()
+    reloaded = command(fake, "kb reload", None, "listed_owner", "b-general")
+    assert embed(reloaded)["title"] == "Knowledge reloaded"
+    wait_mod_log(fake, "b-log", "Knowledge reloaded", "lee_listed", since=since)
+
+
+# -- isolation ----------------------------------------------------------------------------------------
+
+
+def test_gaps_and_feedback_never_cross_servers_and_dms_are_for_owners(fake: FakeDiscord, bot: Running) -> None:
+    for channel, text, author in (("general", GAP_A, "asker0"), ("b-general", GAP_B, "b_asker3")):
+        reply_to(fake, fake.send_message(channel, text, author=author, mentions_bot=True))
+    reply_to(fake, fake.send_dm(GAP_DM, author="stranger"))
+    recorded = db_rows(bot.database, "SELECT text FROM unanswered_questions WHERE text IN (?, ?, ?)",
+                       (GAP_A, GAP_B, GAP_DM), want=3)
+    assert len(recorded) == 3
+
+    # 👎 on an answer in each server.
+    answer_a = reply_to(fake, fake.send_message("general", "What is project management?", author="asker1", mentions_bot=True))
+    answer_b = reply_to(fake, fake.send_message("b-general", "What does a product manager do?", author="b_asker4",
+                                                mentions_bot=True))
+    intents = {}
+    for answer, voter in ((answer_a, "asker1"), (answer_b, "b_asker4")):
+        down = next(c["custom_id"] for row in answer.components for c in row["components"]
+                    if c.get("custom_id", "").startswith("pmbot:vote:down:"))
+        intents[voter] = down.rsplit(":", 1)[1]
+        fake.click_button(answer, down, user=voter).wait_response()
+    assert intents["asker1"] != intents["b_asker4"]
+    db_rows(bot.database, "SELECT 1 FROM feedback_votes", want=2)
+
+    def seen(report: str, user: str, channel: str) -> str:
+        return text_of(command(fake, f"kb {report}", None, user, channel))
+
+    in_b = seen("gaps", "b_mod", "b-general")
+    assert GAP_B in in_b and GAP_A not in in_b and GAP_DM not in in_b
+    in_a = seen("gaps", "moderator", "general")
+    assert GAP_A in in_a and GAP_B not in in_a and GAP_DM not in in_a
+    owner_in_b = seen("gaps", "dev", "b-general")
+    assert GAP_B in owner_in_b and GAP_DM in owner_in_b and GAP_A not in owner_in_b
+
+    feedback_b = seen("feedback", "b_mod", "b-general")
+    assert intents["b_asker4"] in feedback_b and intents["asker1"] not in feedback_b
+    feedback_a = seen("feedback", "moderator", "general")
+    assert intents["asker1"] in feedback_a and intents["b_asker4"] not in feedback_a
+
+
+def test_each_server_has_its_own_cooldown(fake: FakeDiscord, bot: Running) -> None:
+    since = fake.cursor()
+    command(fake, "config cooldown", {"rate": 1, "seconds": 600}, "b_mod", "b-general")
+    wait_mod_log(fake, "b-log", "Cooldown set to 1 questions per 600 s", since=since)
+    first = fake.send_message("b-general", "What is scrum?", author="b_asker5", mentions_bot=True)
+    assert embed(reply_to(fake, first))["title"]
+    second = fake.send_message("b-general", "What is kanban?", author="b_asker5", mentions_bot=True)
+    assert "faster than I can keep up" in reply_to(fake, second).payload["content"]
+    for question in ("What is scrum?", "What is kanban?"):  # server A keeps the default of 5
+        assert embed(reply_to(fake, fake.send_message("general", question, author="asker2", mentions_bot=True)))["title"]
+
+
+# -- restart, retention, leaving -------------------------------------------------------------------------
+
+
+def test_settings_survive_a_restart_and_old_questions_and_votes_expire(fake: FakeDiscord, bot: Running) -> None:
+    bot.process.terminate()
+    with closing(sqlite3.connect(bot.database)) as conn:  # the bot is down: data from long ago
+        conn.execute("INSERT INTO unanswered_questions (asked_at, guild_id, channel_id, text, kind, score)"
+                     " VALUES (?, ?, 1, 'an ancient question', 'fallback', 0)", (OLD, GUILD_B))
+        conn.execute("INSERT INTO feedback_votes (message_id, user_id, intent_id, vote, voted_at, guild_id)"
+                     " VALUES (1, 1, 'ancient-intent', -1, ?, ?)", (OLD, GUILD_B))
+        conn.commit()
+    bot.restart()
+    wait_for_log(bot.process, "deleted 1 question(s) and 1 vote(s)", after=0, timeout=START_TIMEOUT)
+    assert db_rows(bot.database, "SELECT 1 FROM unanswered_questions WHERE text = 'an ancient question'", want=0) == []
+    assert db_rows(bot.database, "SELECT 1 FROM feedback_votes WHERE intent_id = 'ancient-intent'", want=0) == []
+    assert db_rows(bot.database, "SELECT 1 FROM unanswered_questions WHERE text = ?", (GAP_B,)), "recent ones stay"
+
+    show = command(fake, "config show", None, "b_mod", "b-general").payload["content"]
+    assert fake.channel("b-help").mention in show and fake.channel("b-log").mention in show
+    assert "1 questions per 600 s" in show
+    asked = fake.send_message("b-help", "What is a product manager?", author="b_asker6")
+    assert embed(reply_to(fake, asked))["title"], "the help channel still works after the restart"
+
+
+def test_removing_the_bot_deletes_that_servers_data(fake: FakeDiscord, bot: Running) -> None:
+    def count(table: str, guild_id: int) -> int:
+        return db_rows(bot.database, f"SELECT COUNT(*) FROM {table} WHERE guild_id = ?", (guild_id,))[0][0]
+
+    assert count("unanswered_questions", GUILD_B) and count("feedback_votes", GUILD_B) and count("guild_settings", GUILD_B)
+    kept = (count("unanswered_questions", fake.guild_id), count("feedback_votes", fake.guild_id))
+    mark = len(bot.log())
+    fake.remove_bot_from_guild(GUILD_B)
+    wait_for_log(bot.process, f"removed from server {GUILD_B}", after=mark)
+    assert (count("unanswered_questions", GUILD_B), count("feedback_votes", GUILD_B), count("guild_settings", GUILD_B)) == (0, 0, 0)
+    assert (count("unanswered_questions", fake.guild_id), count("feedback_votes", fake.guild_id)) == kept
