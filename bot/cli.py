@@ -163,7 +163,8 @@ def cmd_why(settings: Settings, args: argparse.Namespace) -> int:
 
 
 def cmd_gaps(settings: Settings, args: argparse.Namespace) -> int:
-    found = _with_store(settings, lambda store: reports.gaps(store, args.days, args.limit, EVERYWHERE))
+    known = _service(settings, args).matcher  # questions taught since they were asked are no gaps any more
+    found = _with_store(settings, lambda store: reports.gaps(store, args.days, args.limit, EVERYWHERE, known))
     if args.json:
         _print_json([asdict(r) for r in found])
     else:

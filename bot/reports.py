@@ -7,6 +7,8 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
 
 from bot.gaps import cluster_questions
+from bot.knowledge.teach import is_taught
+from bot.matching import Matcher
 from bot.store import FeedbackSummary, Scope, Store
 
 
@@ -22,14 +24,21 @@ def since(days: float) -> datetime:
     return datetime.now(timezone.utc) - timedelta(days=days)
 
 
-async def gaps(store: Store, days: float, limit: int, scope: Scope) -> list[GapReport]:
-    """The most frequent unanswered questions within ``scope``, near-duplicates grouped."""
+async def gaps(store: Store, days: float, limit: int, scope: Scope, known: Matcher | None = None) -> list[GapReport]:
+    """The most frequent unanswered questions within ``scope``, near-duplicates grouped.
+
+    With ``known`` (the served knowledge), a gap one of whose wordings has since been taught
+    (it is now a phrasing, word for word) is closed: it is left out.
+    """
     rows = await store.unanswered(since(days), scope)
     guesses: dict[str, Counter[str]] = {}
     for row in rows:
         guesses.setdefault(row.text, Counter())[row.best_intent or ""] += 1
+    found = cluster_questions([row.text for row in rows])
+    if known is not None:
+        found = [gap for gap in found if not any(is_taught(known, text) for text in gap.variants)]
     reports = []
-    for gap in cluster_questions([row.text for row in rows])[:limit]:
+    for gap in found[:limit]:
         votes = sum((guesses.get(v, Counter()) for v in gap.variants), Counter())
         best = next((intent for intent, _ in votes.most_common() if intent), None)
         reports.append(GapReport(gap.example, gap.count, gap.variants, best))

@@ -25,6 +25,7 @@ from ruamel.yaml.util import load_yaml_guess_indent
 from bot.knowledge.files import Backup, KnowledgeFiles
 from bot.knowledge.loader import knowledge_files, load_knowledge, phrase_key
 from bot.knowledge.model import KnowledgeBase
+from bot.matching.matcher import NOT_ABOUT, Matcher
 
 CLOSE_IDS = 3  # how many similar intent ids an "unknown intent" refusal suggests
 
@@ -58,6 +59,18 @@ def close_intent_ids(kb: KnowledgeBase, typed: str, limit: int = CLOSE_IDS) -> l
     containing = [i for i in kb.intents if typed and typed in i]
     alike = [i for i, _, _ in process.extract(typed, list(kb.intents), scorer=fuzz.ratio, limit=limit, score_cutoff=60)]
     return list(dict.fromkeys(containing + alike))[:limit]
+
+
+def likely_intents(matcher: Matcher, question: str, limit: int) -> list[str]:
+    """The intents a question is closest to, best first: what to offer someone about to teach it."""
+    ranked = matcher.rank(matcher.normaliser.tokens(question), limit=limit + 1)
+    return [c.intent_id for c in ranked if c.intent_id != NOT_ABOUT][:limit]
+
+
+def is_taught(matcher: Matcher, question: str) -> bool:
+    """True when the knowledge holds the question word for word (once normalised) as an intent's phrasing or title."""
+    owner = matcher.verbatim.get(" ".join(matcher.normaliser.tokens(question)))
+    return owner is not None and owner != NOT_ABOUT
 
 
 def plan(folder: Path, question: str, intent_id: str) -> Lesson:
