@@ -33,6 +33,7 @@ from bot.discord.errors import on_event_error, on_interaction_error
 from bot.discord.kb_replies import edit_refused_reply
 from bot.keeper import KnowledgeKeeper
 from bot.discord.render import DYNAMIC_ITEMS, NO_PINGS
+from bot.discord.teaching import TeachPicker
 from bot.guild_settings import GuildSettingsCache
 from bot.knowledge import KnowledgeError
 from bot.knowledge.watch import watch_knowledge
@@ -135,7 +136,7 @@ class PMBot(commands.Bot):
         self.tree.error(on_interaction_error)
         for extension in EXTENSIONS:
             await self.load_extension(extension)
-        self.add_dynamic_items(*DYNAMIC_ITEMS)
+        self.add_dynamic_items(*DYNAMIC_ITEMS, TeachPicker)
         if self.settings.auto_reload:
             self._watcher = asyncio.create_task(
                 watch_knowledge(

@@ -23,11 +23,12 @@ from ruamel.yaml import YAML
 from ruamel.yaml.util import load_yaml_guess_indent
 
 from bot.knowledge.files import Backup, KnowledgeFiles
-from bot.knowledge.loader import knowledge_files, load_knowledge, phrase_key
+from bot.knowledge.loader import knowledge_files, load_knowledge, phrase_key, schema
 from bot.knowledge.model import KnowledgeBase
 from bot.matching.matcher import NOT_ABOUT, Matcher
 
 CLOSE_IDS = 3  # how many similar intent ids an "unknown intent" refusal suggests
+PHRASING_MAX: int = schema()["$defs"]["intent"]["properties"]["phrasings"]["items"]["maxLength"]
 
 
 class TeachRefused(ValueError):
