@@ -111,3 +111,38 @@ def test_the_keeper_serves_a_teach_at_once(knowledge_copy: Path) -> None:
     assert service.ask(QUESTION).result.intent_id == INTENT
     with pytest.raises(TeachRefused, match="already a phrasing"):
         asyncio.run(keeper.teach(QUESTION.upper(), "scope-creep"))
+
+
+def test_gaps_leave_out_a_question_once_it_is_taught(knowledge_copy: Path, tmp_path: Path) -> None:
+    from datetime import datetime, timezone
+
+    from bot import reports
+    from bot.store import EVERYWHERE, SqliteStore, UnansweredQuestion
+
+    service = KnowledgeService(knowledge_copy)
+    keeper = KnowledgeKeeper(service, keep=5, max_bytes=256_000)
+    recorded = service.ask(QUESTION).result.normalised
+
+    async def gaps() -> list[str]:
+        async with SqliteStore(tmp_path / "db.sqlite3") as store:
+            if not await store.unanswered(reports.since(1), EVERYWHERE):
+                for text in (recorded, recorded, "how do i calibrate the zorblax frobnicator"):
+                    await store.record_unanswered(UnansweredQuestion(datetime.now(timezone.utc), 1, 2, text, "fallback", None, 0))
+            return [g.example for g in await reports.gaps(store, 1, 10, EVERYWHERE, service.matcher)]
+
+    assert asyncio.run(gaps())[0] == recorded
+    asyncio.run(keeper.teach(recorded, INTENT))
+    assert asyncio.run(gaps()) == ["how do i calibrate the zorblax frobnicator"]
+
+
+def test_gaps_offer_a_picker_each_five_to_a_message(matcher) -> None:
+    from bot.discord.teaching import picker_views
+    from bot.reports import GapReport
+
+    questions = [f"how do the gaffer and the line producer split the shoot on day {n}" for n in range(7)]
+    views = picker_views(matcher, [GapReport(q, 1, (q,), None) for q in questions] + [GapReport("zorblax", 1, ("zorblax",), None)])
+    assert [len(v.children) for v in views] == [5, 2], "nothing close to 'zorblax': no picker for it"
+    picker = views[1].children[1].item
+    assert "#7 “how do the gaffer" in picker.placeholder
+    assert len(picker.custom_id) <= 100 and 1 <= len(picker.options) <= 25
+    assert "how-they-work-together" in [o.value for o in picker.options]
