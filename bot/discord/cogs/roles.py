@@ -8,9 +8,9 @@ import discord
 from discord import app_commands
 from discord.ext import commands
 
+from bot import limits
 from bot.discord.render import NO_PINGS, send_reply, topics_view
 from bot.discord.search import choice_text, suggest_roles
-from bot import limits
 from bot.replies import comparison_reply, role_lookup, topics_reply
 
 if TYPE_CHECKING:
