@@ -1,20 +1,23 @@
 """The fake Discord server: limit checks in isolation, then a real discord.py bot
 process driven end to end through it (mention reply, slash command with embed and a
-persistent button, a button click, and an over-limit payload)."""
+persistent button, a button click, and an over-limit payload), then several guilds."""
 
 from __future__ import annotations
 
+import json
 import os
 import signal
 import subprocess
 import sys
 import textwrap
+import urllib.request
 from pathlib import Path
 from typing import Any, Iterator
 
 import pytest
 
 from fake_discord import FakeDiscord
+from fake_discord.interactions import APPLICATION_COMMAND, build_interaction
 from fake_discord.limits import (
     LimitError,
     check_autocomplete,
@@ -23,6 +26,7 @@ from fake_discord.limits import (
     check_message,
     to_discord_error,
 )
+from fake_discord.models import MANAGE_GUILD
 
 # --------------------------------------------------------------------------- limits
 
@@ -304,3 +308,45 @@ def test_bot_end_to_end(fake: FakeDiscord, bot_process: subprocess.Popen[bytes],
     except BaseException:
         print(bot_log())
         raise
+
+
+# --------------------------------------------------------------------------- several guilds
+
+
+def test_several_guilds_each_with_their_owner_roles_channels_and_members() -> None:
+    with FakeDiscord() as fake:
+        dev = fake.add_user("dev", "dana_dev", in_first_guild=True)
+        fake.set_application_owner(dev)
+        b_owner, b_mod = fake.add_user("b_owner", "bob"), fake.add_user("b_mod", "bea")
+        b = fake.add_guild("B", guild_id=1_400_000_000_000_000_001, owner=b_owner, members={b_mod: ["Staff"], dev: []},
+                           channel_names=("b-general",))
+        with pytest.raises(ValueError, match="already used"):
+            fake.add_guild("C", guild_id=1_500_000_000_000_000_001, owner=b_owner, channel_names=("b-general",))
+
+        w = fake.world
+        b_general = fake.channel("b-general")
+        assert w.guild_of(b_general) is b and w.guild_of(fake.channel("general")).id == fake.guild_id
+        assert w.permissions(b_owner, b_general) & MANAGE_GUILD, "each guild has its own owner"
+        assert w.permissions(b_mod, b_general) & MANAGE_GUILD
+        assert not w.permissions(dev, b_general) & MANAGE_GUILD
+        assert not w.permissions(fake.moderator, b_general) & MANAGE_GUILD, "A's Staff role means nothing in B"
+        assert w.member_roles(fake.moderator, b) is None and w.member_roles(b_mod, w.guild()) is None
+
+        payload = build_interaction(w, interaction_id=1, token="t", itype=APPLICATION_COMMAND, data={"name": "x"},
+                                    user=b_mod, channel=b_general, locale="en-US", attachment_size_limit=1)
+        assert payload["guild_id"] == str(b.id)
+        assert payload["member"]["roles"] == [str(b.role("Staff").id)]
+        assert int(payload["member"]["permissions"]) & MANAGE_GUILD
+        with pytest.raises(ValueError, match="not a member of B"):
+            build_interaction(w, interaction_id=2, token="t", itype=APPLICATION_COMMAND, data={"name": "x"},
+                              user=fake.moderator, channel=b_general, locale="en-US", attachment_size_limit=1)
+        with pytest.raises(ValueError, match="not in B"):
+            fake.send_message("b-general", "hi", author=fake.normal_user)
+
+        create = fake._server.guild_payload(b, include_members=True)
+        members = {m["user"]["id"]: m["roles"] for m in create["members"]}
+        assert members[str(b_mod.id)] == [str(b.role("Staff").id)] and str(fake.bot_id) in members
+        assert create["owner_id"] == str(b_owner.id)
+
+        with urllib.request.urlopen(fake.api_base + "/applications/@me") as response:
+            assert json.load(response)["owner"]["id"] == str(dev.id), "the application owner, apart from guild owners"

@@ -171,7 +171,7 @@ class PMBot(commands.Bot):
                 "\n  ".join(map(str, exc.problems)),
             )
             await audit.knowledge_changed(
-                self, f"{WATCHER} was refused; still serving the last good knowledge.", edit_refused_reply(exc, self.service.path)
+                self, f"Not loaded: {WATCHER}; still serving the last good knowledge.", edit_refused_reply(exc, self.service.path)
             )
             return
         if diff is None:

@@ -34,7 +34,6 @@ from e2e_support import (
     replies_to,
     reply_to,
     run_cli,
-    run_kb,
     start_bot,
     wait_for_log,
     wait_ready,
