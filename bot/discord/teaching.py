@@ -10,11 +10,11 @@ used, since anyone can send a component interaction.
 A picker is persistent (a ``DynamicItem``: it works after a restart) and
 must name its question in a custom_id of at most 100 characters, while a
 question may be far longer. So it carries a key, the start of the SHA-256 of
-the question as stored, and the click looks that key up among the questions
-the clicker may see (their server's, plus the DMs' for owners). A picker can
-thus only teach a question the store still holds, its text is never taken
-from the client, and the store needs no row ids (the PostgreSQL store
-implements the same interface).
+the question as the gap shows it, and the click looks that key up among the
+recorded questions the clicker may see (their server's, plus the DMs' for
+owners). A picker can thus only teach a question the store still holds, its
+text is never taken from the client, and the store needs no row ids (the
+PostgreSQL store implements the same interface).
 """
 
 from __future__ import annotations
@@ -43,6 +43,7 @@ log = logging.getLogger("pmbot.teaching")
 
 KEY_DIGITS = 16  # 64 bits of SHA-256: no two questions in one server's store will share a key
 LOOKBACK_DAYS = 3650  # as far back as /kb gaps can look
+ALL = 1_000_000_000  # gaps to search when a picker is used: every one
 PICKER_INTENTS = 10  # likely intents offered under one question (Discord allows 25)
 GONE = (
     "That question is no longer recorded here (retention removed it, or it was never asked in this server), "
@@ -70,11 +71,15 @@ async def teach(bot: PMBot, interaction: discord.Interaction, question: str, int
 
 
 async def recorded_question(bot: PMBot, interaction: discord.Interaction, key: str) -> str | None:
-    """The stored question with this key, among those the user may see; None if there is none."""
+    """The recorded question with this key, among those the user may see; None if there is none.
+
+    Looked up among the gaps' wordings, through the same report that listed it, so the text
+    taught is the one the picker showed, whatever form the report shows questions in.
+    """
     if bot.store is None:
         return None
-    rows = await bot.store.unanswered(reports.since(LOOKBACK_DAYS), await report_scope(interaction))
-    return next((row.text for row in rows if question_key(row.text) == key), None)
+    found = await reports.gaps(bot.store, LOOKBACK_DAYS, ALL, await report_scope(interaction))
+    return next((text for gap in found for text in gap.variants if question_key(text) == key), None)
 
 
 class TeachPicker(discord.ui.DynamicItem[discord.ui.Select], template=r"pmbot:teach:(?P<key>[0-9a-f]{16})"):
