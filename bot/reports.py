@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections import Counter
 from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
+from itertools import islice
 
 from bot.gaps import cluster_questions
 from bot.knowledge.teach import is_taught
@@ -34,11 +35,12 @@ async def gaps(store: Store, days: float, limit: int, scope: Scope, known: Match
     guesses: dict[str, Counter[str]] = {}
     for row in rows:
         guesses.setdefault(row.text, Counter())[row.best_intent or ""] += 1
-    found = cluster_questions([row.text for row in rows])
-    if known is not None:
-        found = [gap for gap in found if not any(is_taught(known, text) for text in gap.variants)]
+    open_gaps = (
+        gap for gap in cluster_questions([row.text for row in rows])
+        if known is None or not any(is_taught(known, text) for text in gap.variants)
+    )
     reports = []
-    for gap in found[:limit]:
+    for gap in islice(open_gaps, limit):  # lazily: only the gaps shown (and any closed before them) are checked
         votes = sum((guesses.get(v, Counter()) for v in gap.variants), Counter())
         best = next((intent for intent, _ in votes.most_common() if intent), None)
         reports.append(GapReport(gap.example, gap.count, gap.variants, best))
