@@ -146,3 +146,9 @@ def test_gaps_offer_a_picker_each_five_to_a_message(matcher) -> None:
     assert "#7 “how do the gaffer" in picker.placeholder
     assert len(picker.custom_id) <= 100 and 1 <= len(picker.options) <= 25
     assert "how-they-work-together" in [o.value for o in picker.options]
+
+
+def test_a_question_yaml_would_misread_is_written_quoted(knowledge_copy: Path) -> None:
+    question = "gaffer vs line producer: who's the boss? #filmset - really"
+    lesson = plan(knowledge_copy, question, INTENT)
+    assert question in lesson.kb.intents[INTENT].phrasings  # read back exactly as asked, not cut at ': ' or '#'
