@@ -14,6 +14,7 @@ file is backed up and ``/kb rollback`` undoes a teach.
 
 from __future__ import annotations
 
+import hashlib
 import io
 from dataclasses import dataclass
 from pathlib import Path
@@ -74,14 +75,18 @@ def is_taught(matcher: Matcher, question: str) -> bool:
     return owner is not None and owner != NOT_ABOUT
 
 
-def plan(folder: Path, question: str, intent_id: str) -> Lesson:
-    """Checks a teach and prepares the edited file; TeachRefused or KnowledgeError if it must not happen."""
+def plan(folder: Path, question: str, intent_id: str, served: KnowledgeBase | None = None) -> Lesson:
+    """Checks a teach and prepares the edited file; TeachRefused or KnowledgeError if it must not happen.
+
+    `served` is knowledge already validated (the bot's): if the files on disk are still exactly
+    what it was loaded from, it stands for them and they are not parsed again.
+    """
     question = " ".join(question.split())
     if not question:
         raise TeachRefused("The question is empty: give the question as people ask it.")
     if not folder.is_dir():
         raise TeachRefused(f"{folder} is a single file: teaching needs PMBOT_KNOWLEDGE to be a folder of knowledge files.")
-    kb = load_knowledge(folder)  # KnowledgeError: fix the knowledge first
+    kb = served if served is not None and _loaded_from_disk(served, folder) else load_knowledge(folder)  # KnowledgeError: fix it first
     if intent_id not in kb.intents:
         raise UnknownIntent(intent_id, close_intent_ids(kb, intent_id))
     _refuse_duplicate(kb, question)
@@ -93,6 +98,11 @@ def teach(files: KnowledgeFiles, question: str, intent_id: str) -> tuple[Lesson,
     """Plans the teach and writes it, keeping the replaced file for ``/kb rollback``."""
     lesson = plan(files.folder, question, intent_id)
     return lesson, files.install(lesson.file, lesson.text)
+
+
+def _loaded_from_disk(kb: KnowledgeBase, folder: Path) -> bool:
+    on_disk = {(str(p), hashlib.sha256(p.read_text(encoding="utf-8").encode()).hexdigest()) for p in knowledge_files(folder)}
+    return on_disk == {(str(s.path), s.sha256) for s in kb.sources}
 
 
 def _refuse_duplicate(kb: KnowledgeBase, question: str) -> None:

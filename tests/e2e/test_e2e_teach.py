@@ -37,8 +37,11 @@ def fake() -> Iterator[FakeDiscord]:
         server.stop()
 
 
+TEACH_TIMEOUT = 60  # a teach validates and indexes the whole knowledge: seconds on a busy machine
+
+
 def kb(fake: FakeDiscord, sub: str, options: dict[str, Any] | None, user: str) -> RecordedRequest:
-    return run_kb(fake, sub, options, user=user, bypass_permissions=True)
+    return run_kb(fake, sub, options, user=user, bypass_permissions=True, timeout=TEACH_TIMEOUT)
 
 
 def ask(fake: FakeDiscord, question: str, user: Any) -> RecordedRequest:
@@ -107,7 +110,7 @@ def test_the_owner_teaches_from_kb_gaps_and_the_gap_closes(fake: FakeDiscord, bo
 
     picked = fake.select(gaps, picker["custom_id"], [intent], user="dev")
     picked.wait_response()
-    taught = embed(picked.wait_followup(timeout=15))
+    taught = embed(picked.wait_followup(timeout=TEACH_TIMEOUT))
     assert taught["title"] == "Taught" and intent in taught["description"]
 
     answer = embed(ask(fake, ASKED, new_user()))
