@@ -152,3 +152,11 @@ def test_a_question_yaml_would_misread_is_written_quoted(knowledge_copy: Path) -
     question = "gaffer vs line producer: who's the boss? #filmset - really"
     lesson = plan(knowledge_copy, question, INTENT)
     assert question in lesson.kb.intents[INTENT].phrasings  # read back exactly as asked, not cut at ': ' or '#'
+
+
+def test_served_knowledge_stands_for_the_files_only_while_they_are_unchanged(knowledge_copy: Path) -> None:
+    served = KnowledgeService(knowledge_copy).kb
+    assert plan(knowledge_copy, QUESTION, INTENT, served).intent_id == INTENT
+    (knowledge_copy / "basics.yaml").write_text("intents: [unclosed\n")  # edited on disk since it was served
+    with pytest.raises(KnowledgeError):
+        plan(knowledge_copy, QUESTION, INTENT, served)
