@@ -22,6 +22,8 @@ from bot.console import ConsoleChat, render
 from bot.evaluation import check_bars, evaluate, load_questions
 from bot.knowledge import KnowledgeError, load_knowledge
 from bot.knowledge.loader import YAML_SUFFIXES
+from bot.knowledge.files import KnowledgeFiles
+from bot.knowledge.teach import TeachRefused, UnknownIntent, teach
 from bot.matching.explain import explain, explain_text
 from bot.matching.cache import IndexCache
 from bot.service import Answer, KnowledgeService
@@ -201,7 +203,8 @@ def cmd_gaps(settings: Settings, args: argparse.Namespace) -> int:
     from bot import reports
     from bot.store import EVERYWHERE
 
-    found = _with_store(settings, lambda store: reports.gaps(store, args.days, args.limit, EVERYWHERE))
+    known = _service(settings, args).matcher  # questions taught since they were asked are no gaps any more
+    found = _with_store(settings, lambda store: reports.gaps(store, args.days, args.limit, EVERYWHERE, known))
     if args.json:
         _print_json([asdict(r) for r in found])
     else:
@@ -243,6 +246,8 @@ def cmd_migrate_store(settings: Settings, args: argparse.Namespace) -> int:
     print(f"Copied {copied.summary()} from {source} to {redact_url(target)}. "
           "Set PMBOT_DATABASE_URL to it on every bot process; the SQLite file is left as it was.")
     return 0
+
+
 def _non_negative(what: str) -> Callable[[str], float]:
     def parse(raw: str) -> float:
         try:
@@ -269,6 +274,22 @@ def _positive_int(raw: str) -> int:
     if not raw.isdigit() or int(raw) < 1:
         raise argparse.ArgumentTypeError(f"must be a whole number ≥ 1, got {raw!r}")
     return int(raw)
+
+
+def cmd_teach(settings: Settings, args: argparse.Namespace) -> int:
+    """Adds a phrasing on disk; a running bot's file watcher serves it once the edit settles."""
+    folder = Path(args.knowledge or settings.knowledge_path)
+    try:
+        lesson, backup = teach(KnowledgeFiles(folder, settings.knowledge_backups), args.question, args.intent)
+    except TeachRefused as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        if isinstance(exc, UnknownIntent):
+            print(f"`pmbot why \"{args.question}\"` shows the intents closest to the question.", file=sys.stderr)
+        return 1
+    print(f"Taught “{lesson.question}” as a phrasing of {lesson.intent_id} in {folder / lesson.file}.")
+    print(f"The previous version is kept in {backup.path}; `/kb rollback` restores it. "
+          "A running bot picks the change up by itself (PMBOT_AUTO_RELOAD), or with `/kb reload`.")
+    return 0
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -329,6 +350,9 @@ def build_parser() -> argparse.ArgumentParser:
     feedback = command("feedback", "intents ranked by share of 👎 votes")
     feedback.add_argument("--days", type=_non_negative("--days"), default=30, help=days_help)
     feedback.add_argument("--json", action="store_true", help="the ranking as a JSON list")
+    teach_ = command("teach", "add QUESTION as a phrasing of INTENT_ID in that intent's file (validated, backed up)")
+    teach_.add_argument("question", help="the question as people ask it, e.g. one from `pmbot gaps`")
+    teach_.add_argument("intent", metavar="INTENT_ID", help="the intent that answers it, e.g. scope-creep")
     parser.set_defaults(command="run", console=False)  # plain `pmbot` is `pmbot run`
     return parser
 
@@ -343,6 +367,7 @@ COMMANDS = {
     "gaps": cmd_gaps,
     "feedback": cmd_feedback,
     "migrate-store": cmd_migrate_store,
+    "teach": cmd_teach,
 }
 
 

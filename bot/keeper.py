@@ -1,4 +1,4 @@
-"""The one path by which the served knowledge changes: /kb reload, upload, rollback and the file watcher.
+"""The one path by which the served knowledge changes: /kb reload, upload, teach, rollback and the file watcher.
 
 Every change validates the complete knowledge and builds its matcher before
 anything is served (KnowledgeService swaps one reference), and one lock makes
@@ -24,6 +24,7 @@ from typing import Awaitable, Callable
 from bot.knowledge import KnowledgeBase, KnowledgeDiff, KnowledgeError, Problem
 from bot.background import in_background_thread
 from bot.knowledge.files import Backup, KnowledgeFiles
+from bot.knowledge.teach import Lesson, plan
 from bot.matching import Matcher
 from bot.service import KnowledgeService
 
@@ -75,6 +76,18 @@ class KnowledgeKeeper:
             matcher = await in_background_thread(Matcher, kb, self.service.cache)
             backup = await asyncio.to_thread(self.files.install, name, text)  # a write is always finished
             return backup, await self._serve(matcher)
+
+    async def teach(self, question: str, intent_id: str) -> tuple[Lesson, Backup, KnowledgeDiff]:
+        """Adds `question` as a phrasing of `intent_id` in that intent's file and serves it at once.
+
+        Like :meth:`upload`: checked in full and indexed before the file is written, so a refusal
+        (TeachRefused, KnowledgeError) changes nothing, and `/kb rollback` undoes it.
+        """
+        async with self._lock:
+            lesson = await asyncio.to_thread(plan, self.files.folder, question, intent_id, self.service.kb)
+            matcher = await asyncio.to_thread(Matcher, lesson.kb)
+            backup = await asyncio.to_thread(self.files.install, lesson.file, lesson.text)
+            return lesson, backup, self.service.swap(matcher)
 
     async def rollback(self) -> tuple[Backup, KnowledgeDiff]:
         """Restores the newest backup and serves the result.

@@ -75,3 +75,22 @@ def test_ctrl_c_exits_cleanly() -> None:
     assert proc.returncode == 0, err
     assert "Traceback" not in err
     assert out.rstrip().endswith("Bye!")
+
+
+def test_console_help_is_for_the_console_and_lists_examples_once() -> None:
+    out = chat("/help", "/quit")
+    assert "typing a question" in out and "/quit" in out
+    assert "mention" not in out.lower() and "DM" not in out, "no Discord instructions in the terminal"
+    assert out.count("What is product management?") == 1
+
+
+def test_role_topics_and_compare_take_what_people_type() -> None:
+    out = chat("/role pm", "/role Scrum Master (SM)", '/role "product owner"', "/topics related roles",
+               "/compare time horizon", "/compare scrum master", "/quit")
+    out = " ".join(out.split())  # as read, whatever the line wrapping
+    assert "PM is ambiguous" in out and "/role program manager" in out
+    assert "Serves a Scrum team" in out and "The Scrum role accountable for the product backlog" in out
+    assert "Also written: SM" in out and "*Also written" not in out, "italics render, without asterisks"
+    assert "What is a program manager?" in out and "No topic called" not in out
+    assert "Time horizon:" in out and "Budget and schedule:" not in out
+    assert "No aspect called “scrum master”" in out and "only one of these aspects" in out

@@ -456,7 +456,7 @@ async def test_no_two_commands_share_a_name_and_all_fit_discords_rules(service: 
         assert payload["default_member_permissions"] == 1 << 5 and payload["dm_permission"] is False
         assert type(kb).__name__ == ModeratorGroup.__name__  # load_extension imports the cog module afresh
         assert {cls.__name__ for cls in bot._connection._view_store._dynamic_items.values()} == {
-            "AskButton", "VoteButton", "TopicsSelect",
+            "AskButton", "VoteButton", "TopicsSelect", "TeachPicker",
         }
     finally:
         await bot.close()

@@ -177,6 +177,10 @@ def _norm_phrase(text: str) -> str:
     return " ".join(re.sub(r"[^\w\s]", " ", text.casefold()).split())
 
 
+#: Two phrasings with the same key are one phrasing: the loader refuses the second, and so does teaching.
+phrase_key = _norm_phrase
+
+
 class _Assembler:
     """Merges the files and checks what no schema can: ids, references and sizes."""
 
