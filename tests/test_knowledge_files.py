@@ -72,12 +72,13 @@ def test_rollback_restores_the_previous_version_step_by_step(knowledge_copy: Pat
 def test_rolling_back_a_new_file_removes_it(knowledge_copy: Path) -> None:
     files = KnowledgeFiles(knowledge_copy)
     before = load_knowledge(knowledge_copy)
-    okrs = (
-        "intents:\n  - id: okr-basics\n    category: practice\n    title: What are OKRs?\n    source: general\n"
-        "    phrasings:\n      - what are okrs\n      - okrs explained\n      - how do okrs work\n    answer: Objectives and key results.\n    follow_ups: []\n"
+    raci = (
+        "intents:\n  - id: raci-basics\n    category: practice\n    title: What is a RACI matrix?\n    source: general\n"
+        "    phrasings:\n      - what is a raci matrix\n      - raci explained\n      - how does a raci chart work\n"
+        "    answer: Responsible, accountable, consulted, informed.\n    follow_ups: []\n"
     )
-    text, kb = files.check_upload("extra.yaml", okrs.encode())
-    assert "okr-basics" in kb.intents
+    text, kb = files.check_upload("extra.yaml", raci.encode())
+    assert "raci-basics" in kb.intents
     assert not files.install("extra.yaml", text).existed
     assert files.rollback().name == "extra.yaml"
     assert not (knowledge_copy / "extra.yaml").exists()
