@@ -72,13 +72,13 @@ def test_rollback_restores_the_previous_version_step_by_step(knowledge_copy: Pat
 def test_rolling_back_a_new_file_removes_it(knowledge_copy: Path) -> None:
     files = KnowledgeFiles(knowledge_copy)
     before = load_knowledge(knowledge_copy)
-    value_streams = (
-        "intents:\n  - id: value-stream-mapping\n    category: practice\n    title: What is value stream mapping?\n"
-        "    source: general\n    phrasings:\n      - what is value stream mapping\n      - value stream maps explained\n"
-        "      - how does value stream mapping work\n    answer: Drawing every step from request to delivery.\n    follow_ups: []\n"
+    raci = (
+        "intents:\n  - id: raci-basics\n    category: practice\n    title: What is a RACI matrix?\n    source: general\n"
+        "    phrasings:\n      - what is a raci matrix\n      - raci explained\n      - how does a raci chart work\n"
+        "    answer: Responsible, accountable, consulted, informed.\n    follow_ups: []\n"
     )
-    text, kb = files.check_upload("extra.yaml", value_streams.encode())
-    assert "value-stream-mapping" in kb.intents
+    text, kb = files.check_upload("extra.yaml", raci.encode())
+    assert "raci-basics" in kb.intents
     assert not files.install("extra.yaml", text).existed
     assert files.rollback().name == "extra.yaml"
     assert not (knowledge_copy / "extra.yaml").exists()

@@ -35,18 +35,18 @@ EVENT_TIMEOUT = float(os.environ.get("PMBOT_TEST_EVENT_TIMEOUT", "90"))
 START_TIMEOUT = EVENT_TIMEOUT
 _user_ids = itertools.count(1_250_000_000_000_000_001)
 # A knowledge file with one new intent, for tests that add knowledge (on disk or by upload).
-OKRS_INTENT = """\
+RACI_INTENT = """\
 intents:
-  - id: okr-basics
+  - id: raci-basics
     category: practice
-    title: What are OKRs?
+    title: What is a RACI matrix?
     source: general
     phrasings:
-      - what are okrs
-      - explain objectives and key results
-      - how do okrs work for a team
+      - what is a raci matrix
+      - explain responsible accountable consulted informed
+      - how does a raci chart work for a team
     answer: |
-      **OKRs** (objectives and key results) pair an ambitious goal with a few measurable results.
+      A **RACI matrix** says who is responsible, accountable, consulted and informed for each task.
     follow_ups: []
 """
 

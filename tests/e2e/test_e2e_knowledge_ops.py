@@ -15,7 +15,7 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
-from e2e_support import OKRS_INTENT, ask_title, db_rows, embed, files_in, reply_to, run_kb
+from e2e_support import RACI_INTENT, ask_title, db_rows, embed, files_in, reply_to, run_kb
 from fake_discord import FakeDiscord
 
 from bot.gaps import cluster_questions
@@ -163,16 +163,16 @@ def test_rollback_restores_the_previous_answers(fake: FakeDiscord, bot, knowledg
 
 
 def test_a_new_file_can_be_uploaded_and_rolled_back(fake: FakeDiscord, bot, knowledge: Path, new_user) -> None:
-    assert ask_title(fake, "what are okrs", new_user()) != "What are OKRs?"
-    result = upload(fake, "okrs.yaml", OKRS_INTENT.encode())
-    assert fields(result) == {"Added (1)": "`okr-basics`"}
+    assert ask_title(fake, "what is a raci matrix", new_user()) != "What is a RACI matrix?"
+    result = upload(fake, "raci.yaml", RACI_INTENT.encode())
+    assert fields(result) == {"Added (1)": "`raci-basics`"}
     assert "new file" in result["description"]
-    assert ask_title(fake, "what are okrs", new_user()) == "What are OKRs?"
+    assert ask_title(fake, "what is a raci matrix", new_user()) == "What is a RACI matrix?"
 
     result = embed(run_kb(fake, "rollback"))
-    assert result["title"] == "Rolled back" and fields(result) == {"Removed (1)": "`okr-basics`"}
-    assert not (knowledge / "okrs.yaml").exists()
-    assert ask_title(fake, "what are okrs", new_user()) != "What are OKRs?"
+    assert result["title"] == "Rolled back" and fields(result) == {"Removed (1)": "`raci-basics`"}
+    assert not (knowledge / "raci.yaml").exists()
+    assert ask_title(fake, "what is a raci matrix", new_user()) != "What is a RACI matrix?"
 
 
 def test_download_lists_the_files_and_sends_one(fake: FakeDiscord, bot, knowledge: Path) -> None:

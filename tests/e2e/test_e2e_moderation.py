@@ -11,7 +11,7 @@ from pathlib import Path
 from typing import Any, Callable
 
 import pytest
-from e2e_support import EPHEMERAL, OKRS_INTENT, embed, files_in, reply_to, run_kb
+from e2e_support import EPHEMERAL, RACI_INTENT, embed, files_in, reply_to, run_kb
 from fake_discord import FakeDiscord
 
 from bot.discord.checks import moderator_refusal
@@ -84,19 +84,19 @@ def test_kb_reload_reports_what_changed(fake: FakeDiscord, bot, knowledge: Path,
     text = basics.read_text()
     assert "title: What is project management?" in text
     basics.write_text(text.replace("title: What is project management?", "title: What is project management, really?"))
-    (knowledge / "extra.yaml").write_text(OKRS_INTENT)
+    (knowledge / "extra.yaml").write_text(RACI_INTENT)
 
     # A configured moderator role without Manage Server: Discord shows them /kb once a server admin
     # allows the role under Server Settings → Integrations (bypass_permissions stands for that).
     result = embed(run_kb(fake, "reload", user=fake.role_moderator, bypass_permissions=True))
     assert result["title"] == "Knowledge reloaded"
     fields = {f["name"]: f["value"] for f in result.get("fields", [])}
-    assert fields == {"Added (1)": "`okr-basics`", "Changed (1)": "`project-management-definition`"}
+    assert fields == {"Added (1)": "`raci-basics`", "Changed (1)": "`project-management-definition`"}
 
     sent = fake.send_message("general", "What is project management?", author=new_user(), mentions_bot=True)
     assert embed(reply_to(fake, sent))["title"] == "What is project management, really?"
-    sent = fake.send_message("general", "what are okrs", author=new_user(), mentions_bot=True)
-    assert embed(reply_to(fake, sent))["title"] == "What are OKRs?"
+    sent = fake.send_message("general", "what is a raci matrix", author=new_user(), mentions_bot=True)
+    assert embed(reply_to(fake, sent))["title"] == "What is a RACI matrix?"
 
 
 def test_broken_knowledge_is_reported_with_lines_and_the_old_answers_keep_coming(
@@ -111,8 +111,8 @@ def test_broken_knowledge_is_reported_with_lines_and_the_old_answers_keep_coming
         assert re.search(r"```\nextra\.yaml:\d+: YAML syntax error", result["description"]), result["description"]
         assert "previous knowledge keeps serving" in result["description"]
 
-        sent = fake.send_message("general", "what are okrs?", author=new_user(), mentions_bot=True)
-        assert embed(reply_to(fake, sent))["title"] == "What are OKRs?", "the last good knowledge still answers"
+        sent = fake.send_message("general", "what is a raci matrix?", author=new_user(), mentions_bot=True)
+        assert embed(reply_to(fake, sent))["title"] == "What is a RACI matrix?", "the last good knowledge still answers"
     finally:
         extra.write_text(good)
     assert embed(run_kb(fake, "reload"))["description"].startswith("No intents changed.")
