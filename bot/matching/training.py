@@ -104,10 +104,10 @@ class _Problem:
         uses = csr_matrix((np.ones(len(target)), (target, np.arange(len(target)))), shape=(labels, len(target))) @ features
         uses = (uses != 0).astype(np.float32)
         uses = uses @ diags((np.asarray(uses.sum(axis=0)).ravel() <= SHORTLIST).astype(np.float32))
-        grams = features.shape[1]
+        width_all = features.shape[1]
         everything = csr_matrix(  # the shared labels, weighted for every word
-            (np.ones(len(shared) * grams), (np.repeat(list(shared), grams), np.tile(np.arange(grams), len(shared)))),
-            shape=(labels, grams),
+            (np.ones(len(shared) * width_all), (np.repeat(list(shared), width_all), np.tile(np.arange(width_all), len(shared)))),
+            shape=(labels, width_all),
         )
         table = ((uses != 0) + (everything != 0)).T.tocsr()
         table.sort_indices()
