@@ -329,6 +329,7 @@ def build_parser() -> argparse.ArgumentParser:
     feedback = command("feedback", "intents ranked by share of 👎 votes")
     feedback.add_argument("--days", type=_non_negative("--days"), default=30, help=days_help)
     feedback.add_argument("--json", action="store_true", help="the ranking as a JSON list")
+    parser.set_defaults(command="run", console=False)  # plain `pmbot` is `pmbot run`
     return parser
 
 
@@ -353,8 +354,6 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(exc, file=sys.stderr)
         return 2
     logging.basicConfig(level=settings.log_level, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
-    if args.command is None:  # plain `pmbot` is `pmbot run`
-        args = build_parser().parse_args([*(sys.argv[1:] if argv is None else argv), "run"])
     command = COMMANDS[args.command]
     try:
         return command(settings, args)

@@ -72,6 +72,7 @@ async def copy_sqlite_to_postgres(source: Path, target_url: str) -> Copied:
             "SELECT guild_id, help_channels, moderator_roles, mod_log_channel, cooldown_rate, cooldown_seconds,"
             " updated_at FROM guild_settings"
         ).fetchall()
+
     def ids(raw: str | None) -> list[int] | None:
         return None if raw is None else [int(v) for v in json.loads(raw)]
 

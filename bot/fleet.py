@@ -24,7 +24,7 @@ import json
 import logging
 import os
 import socket
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
 from typing import Any, Awaitable, Callable, Final, Protocol
 
@@ -39,6 +39,8 @@ HEARTBEAT_SECONDS: Final[float] = 10.0
 #: A process not heard of for this long is left out of /kb status (it stopped, or lost the database).
 GONE_AFTER: Final[timedelta] = timedelta(seconds=45)
 RECONNECT_SECONDS: Final[float] = 2.0
+#: Telling the others must never hold up the change itself (an upload waits for it) on a slow database.
+DATABASE_TIMEOUT: Final[float] = 5.0
 
 #: An event: {"kind": "knowledge", "version": …} or {"kind": "settings", "guild_id": …}, plus "from".
 #: ``None`` means "the connection was lost and is back: re-check everything".
@@ -145,12 +147,16 @@ class PostgresFleet:
         assert self._me is not None, "start() first"
         payload = json.dumps({**event, "from": self._me.name}, separators=(",", ":"))
         try:
-            await self._store.pool().execute("SELECT pg_notify($1, $2)", CHANNEL, payload)
-        except Exception:  # noqa: BLE001 - the others catch up through their heartbeat check
+            await asyncio.wait_for(self._store.pool().execute("SELECT pg_notify($1, $2)", CHANNEL, payload),
+                                   DATABASE_TIMEOUT)
+        except Exception:  # noqa: BLE001 - the change happened here; /kb status shows who did not follow
             log.exception("could not tell the other processes about %s", event)
 
     async def update(self, me: ProcessInfo) -> None:
         self._me = me
+        await asyncio.wait_for(self._write_row(me), DATABASE_TIMEOUT)
+
+    async def _write_row(self, me: ProcessInfo) -> None:
         await self._store.pool().execute(
             "INSERT INTO pmbot_processes (name, shard_ids, shard_count, knowledge_version, started_at, seen_at)"
             " VALUES ($1, $2, $3, $4, $5, now()) ON CONFLICT (name) DO UPDATE SET shard_ids = excluded.shard_ids,"
@@ -175,7 +181,7 @@ class PostgresFleet:
             await asyncio.sleep(HEARTBEAT_SECONDS)
             try:
                 assert self._me is not None
-                await self.update(replace(self._me))
+                await self.update(self._me)
             except Exception:  # noqa: BLE001 - keep beating; the database may come back
                 log.warning("could not refresh this process's row in pmbot_processes", exc_info=True)
 

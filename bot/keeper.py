@@ -46,7 +46,7 @@ class KnowledgeKeeper:
         """Re-reads the files and serves them; KnowledgeError (the old knowledge keeps serving) if broken."""
         return await self.reload_if_changed() or KnowledgeDiff.between(self.service.kb, self.service.kb)
 
-    async def reload_if_changed(self) -> KnowledgeDiff | None:
+    async def reload_if_changed(self, *, announce: bool = True) -> KnowledgeDiff | None:
         """Like :meth:`reload`, but None when the files hold exactly what is served (e.g. an upload we wrote).
 
         The file hashes are compared before anything is parsed or built: the watcher's look at start,
@@ -55,14 +55,11 @@ class KnowledgeKeeper:
         async with self._lock:
             if await self._unchanged():
                 return None
-            return await self._serve(await self._check())
+            return await self._serve(await self._check(), announce=announce)
 
     async def follow(self) -> KnowledgeDiff | None:
         """Takes up a change another process announced: like :meth:`reload_if_changed`, but tells nobody."""
-        async with self._lock:
-            if await self._unchanged():
-                return None
-            return self.service.swap(await self._check())
+        return await self.reload_if_changed(announce=False)
 
     async def upload(self, name: str, data: bytes) -> tuple[Backup, KnowledgeDiff]:
         """Validates `data` as the file `name` together with the rest, then writes and serves it.
@@ -89,9 +86,9 @@ class KnowledgeKeeper:
             backup = await asyncio.to_thread(self.files.rollback)
             return backup, await self._serve(await self._check())
 
-    async def _serve(self, matcher: Matcher) -> KnowledgeDiff:
+    async def _serve(self, matcher: Matcher, *, announce: bool = True) -> KnowledgeDiff:
         diff = self.service.swap(matcher)
-        if self.on_change is not None:
+        if announce and self.on_change is not None:
             await self.on_change(matcher.kb)
         return diff
 

@@ -111,7 +111,6 @@ PG_MIGRATIONS: Final[tuple[tuple[str, ...], ...]] = (
 _MIGRATION_LOCK: Final[int] = 0x706D626F74  # "pmbot"
 
 
-
 class PostgresStore:
     """The :class:`~bot.store.Store` backed by a PostgreSQL database, through asyncpg.
 

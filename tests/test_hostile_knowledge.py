@@ -25,7 +25,7 @@ i: &i [*h,*h,*h,*h,*h,*h,*h,*h,*h]
 """
 
 
-@pytest.fixture(autouse=True, params=["libyaml", "pure-python"])
+@pytest.fixture(params=["libyaml", "pure-python"])
 def loader(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> None:
     """Every case holds with libyaml and with PyYAML's own loader, the fallback where libyaml is missing."""
     if request.param == "libyaml" and not yaml.__with_libyaml__:
@@ -53,7 +53,7 @@ def problems_for(folder: Path) -> list[str]:
     ],
     ids=["alias-bomb", "recursive-alias", "plain-alias", "merge-key", "deep-nesting", "very-deep-nesting", "nul", "control-character"],
 )
-def test_hostile_yaml_gives_one_line_on_the_right_line(knowledge_copy: Path, text: str, line: int, says: str) -> None:
+def test_hostile_yaml_gives_one_line_on_the_right_line(loader: None, knowledge_copy: Path, text: str, line: int, says: str) -> None:
     target = knowledge_copy / "hostile.yaml"
     target.write_text(text)
     problems = problems_for(knowledge_copy)
@@ -62,7 +62,7 @@ def test_hostile_yaml_gives_one_line_on_the_right_line(knowledge_copy: Path, tex
     assert says in problems[0]
 
 
-def test_merge_key_with_an_alias_is_still_one_line(knowledge_copy: Path) -> None:
+def test_merge_key_with_an_alias_is_still_one_line(loader: None, knowledge_copy: Path) -> None:
     (knowledge_copy / "hostile.yaml").write_text("x: &b {a: 1}\nnot_about:\n  - <<: *b\n    c: 2\n")
     assert len(problems_for(knowledge_copy)) == 1
 

@@ -236,9 +236,9 @@ class PMBot(commands.AutoShardedBot):
             problem = f"its folder holds version {self.service.kb.version}"
         self.knowledge_out_of_step = (
             f"another process serves knowledge {version}, but this one cannot load it ({problem}); every process "
-            f"needs PMBOT_KNOWLEDGE to be the same shared folder (here {self.service.path})"
+            "needs PMBOT_KNOWLEDGE to be the same shared folder"
         )
-        log.error("%s; still serving %s", self.knowledge_out_of_step, self.service.kb.version)
+        log.error("%s (here %s); still serving %s", self.knowledge_out_of_step, self.service.path, self.service.kb.version)
 
     async def on_shard_ready(self, shard_id: int) -> None:
         """Records the shards actually run (Discord's recommended count is known only once connected)."""

@@ -25,6 +25,8 @@ from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, Counter, H
 from prometheus_client.core import GaugeMetricFamily, InfoMetricFamily
 from prometheus_client.registry import Collector
 
+from bot.knowledge import KnowledgeBase
+
 if TYPE_CHECKING:
     from bot.discord.app import PMBot
 
@@ -35,10 +37,10 @@ REPLY_KINDS = ("answer", "suggest", "fallback")
 LATENCY_BUCKETS = (0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0)
 
 
-def knowledge_version(bot: PMBot) -> str:
-    """A short hash of the served files' contents: equal on every replica serving the same knowledge."""
+def knowledge_version(kb: KnowledgeBase) -> str:
+    """A short hash of the files' contents: equal on every replica serving the same knowledge."""
     digest = hashlib.sha256()
-    for source in sorted(bot.service.kb.sources, key=lambda s: s.path.name):
+    for source in sorted(kb.sources, key=lambda s: s.path.name):
         digest.update(f"{source.path.name}\0{source.sha256}\n".encode())
     return digest.hexdigest()[:12]
 
@@ -95,7 +97,7 @@ class _LiveState(Collector):
         )
         kb = bot.service.kb
         info = InfoMetricFamily("pmbot_knowledge", "The knowledge being served.")
-        info.add_metric([], {"version": knowledge_version(bot), "intents": str(len(kb.intents))})
+        info.add_metric([], {"version": knowledge_version(kb), "intents": str(len(kb.intents))})
         yield info
         yield GaugeMetricFamily(
             "pmbot_knowledge_loaded_timestamp_seconds",

@@ -174,13 +174,15 @@ def shards_text(shard_ids: Sequence[int], shard_count: int | None) -> str:
 
 
 def processes_text(processes: Sequence[ProcessInfo], me: str, version: str) -> str:
-    """One line per live process: its shards and knowledge version, flagged when it differs from this one's."""
+    """One line per live process: its shards and knowledge version, flagged when it differs from this one's.
+
+    Processes go by their shards, never their host names: the reply is for any server's moderators.
+    """
     lines = []
     for p in processes:
         mark = "✅" if p.knowledge_version == version else "⚠️ different knowledge"
         here = " (this one)" if p.name == me else ""
-        lines.append(f"`{p.name}`{here} · shards {shards_text(p.shard_ids, p.shard_count)} · "
-                     f"knowledge `{p.knowledge_version}` {mark}")
+        lines.append(f"shards {shards_text(p.shard_ids, p.shard_count)}{here} · knowledge `{p.knowledge_version}` {mark}")
     return "\n".join(lines) or "(none recorded)"
 
 

@@ -75,7 +75,7 @@ def test_kb_status_for_a_manage_server_moderator(fake: FakeDiscord, bot, service
     assert re.search(r"<t:\d+:F>", fields["Loaded"])
     # One process, alone with its SQLite file, running Discord's recommended shard count (the fake says 1).
     assert f"Knowledge version `{service.kb.version}`" in status["description"]
-    assert "(this one) · shards 0 of 1 · knowledge" in fields["Processes (1)"]
+    assert fields["Processes (1)"] == f"shards 0 of 1 (this one) · knowledge `{service.kb.version}` ✅"
 
 
 def test_kb_reload_reports_what_changed(fake: FakeDiscord, bot, knowledge: Path, new_user) -> None:

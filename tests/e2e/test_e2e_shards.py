@@ -14,6 +14,7 @@ from typing import Any, Iterator
 
 import pytest
 from e2e_support import (
+    EVENT_TIMEOUT,
     OKRS_INTENT,
     BotProcess,
     add_users,
@@ -42,7 +43,7 @@ QUESTION_B = "how do I paint the hull of a submarine?"
 
 @pytest.fixture(scope="module")
 def fake() -> Iterator[FakeDiscord]:
-    server = FakeDiscord(strict_commands=True, recommended_shards=SHARD_COUNT).start()
+    server = FakeDiscord(strict_commands=True, recommended_shards=SHARD_COUNT, default_timeout=EVENT_TIMEOUT).start()
     add_users(server, 12)
     world = server.world
     members = {world.users[f"asker{n}"]: () for n in range(6, 12)}
@@ -86,15 +87,16 @@ class Shards:
         }
         self.processes: dict[int, BotProcess] = {}
 
-    def start(self, shard: int) -> BotProcess:
-        process = start_bot(self.fake, self.workdir / f"shard{shard}", self.knowledge,
+    def start(self, shard: int, folder: str | None = None) -> BotProcess:
+        """Starts the process that runs ``shard``, working in ``folder`` (default: the shard's own)."""
+        process = start_bot(self.fake, self.workdir / (folder or f"shard{shard}"), self.knowledge,
                             PMBOT_SHARD_IDS=str(shard), **self.env)
         self.processes[shard] = process
         return process
 
     def wait_connected(self) -> None:
         try:
-            self.fake.wait_until_shards_connected(SHARD_COUNT, timeout=60)
+            self.fake.wait_until_shards_connected(SHARD_COUNT, timeout=EVENT_TIMEOUT)
         except TimeoutError:
             logs = "\n\n".join(f"shard {i}:\n{p.log()[-3000:]}" for i, p in self.processes.items())
             raise AssertionError(f"the shards did not connect; their logs:\n{logs}") from None
@@ -128,9 +130,9 @@ def private_result(fake: FakeDiscord, command: str, options: dict[str, Any] | No
                    channel: str) -> Any:
     """A command's private answer, through any deferral."""
     handle = fake.send_slash_command(command, options, user=user, channel_id=channel)
-    first = handle.wait_response(timeout=20)
+    first = handle.wait_response(timeout=EVENT_TIMEOUT)
     assert first.ok, first.summary()
-    return handle.wait_followup(timeout=20) if first.response_type == 5 else first
+    return handle.wait_followup(timeout=EVENT_TIMEOUT) if first.response_type == 5 else first
 
 
 def text_of(result: Any) -> str:
@@ -145,10 +147,10 @@ def test_each_process_runs_its_own_shard(fake: FakeDiscord, shards: Shards) -> N
     identified = sorted(tuple(i["shard"]) for i in fake.identifies if "shard" in i)
     assert identified[-2:] == [(0, SHARD_COUNT), (1, SHARD_COUNT)]
     for shard in (0, 1):
-        wait_for_log(shards[shard], f"with shard(s) {shard} of {SHARD_COUNT}", after=0, timeout=30)
+        wait_for_log(shards[shard], f"with shard(s) {shard} of {SHARD_COUNT}", after=0, timeout=EVENT_TIMEOUT)
 
 
-def test_each_guilds_questions_are_answered_exactly_once(fake: FakeDiscord, shards: Shards,
+def test_each_guilds_questions_and_dms_are_answered_exactly_once(fake: FakeDiscord, shards: Shards,
                                                          service: KnowledgeService) -> None:
     world = fake.world
     asked = {
@@ -156,10 +158,11 @@ def test_each_guilds_questions_are_answered_exactly_once(fake: FakeDiscord, shar
                                      mentions_bot=True),
         "b-general": fake.send_message("b-general", "What is a product manager?", author=world.users["asker6"],
                                        mentions_bot=True),
+        "a DM": fake.send_dm("What is a product manager?", author=world.users["asker3"]),  # shard 0's, as on Discord
     }
     expected = service.ask("What is a product manager?").reply.title
     for message in asked.values():
-        assert embed(reply_to(fake, message, timeout=20))["title"] == expected
+        assert embed(reply_to(fake, message, timeout=EVENT_TIMEOUT))["title"] == expected
     settle_with_sentinel(fake, "general", world.users["asker1"])
     settle_with_sentinel(fake, "b-general", world.users["asker7"])
     for channel, message in asked.items():
@@ -207,13 +210,25 @@ def test_an_owners_upload_through_one_process_is_served_by_the_other(fake: FakeD
 
     # Guild B is shard 0's: that process answers with the new intent.
     asked = fake.send_message("b-general", "what are okrs?", author=fake.world.users["asker9"], mentions_bot=True)
-    assert embed(reply_to(fake, asked, timeout=20))["title"] == "What are OKRs?"
+    assert embed(reply_to(fake, asked, timeout=EVENT_TIMEOUT))["title"] == "What are OKRs?"
 
     status = embed(private_result(fake, "kb status", None, user=fake.world.users["b_moderator"], channel="b-general"))
     processes = next(f["value"] for f in status["fields"] if f["name"].startswith("Processes"))
     version = KnowledgeService(knowledge).kb.version
     assert processes.count(f"knowledge `{version}` ✅") == 2, processes
     assert f"shards 0 of {SHARD_COUNT}" in processes and f"shards 1 of {SHARD_COUNT}" in processes
+
+
+def test_gaps_are_the_same_whichever_process_serves_the_server(fake: FakeDiscord, shards: Shards) -> None:
+    """The processes swap shards: each server's gaps now come through the process that did not record them."""
+    shards.stop()
+    shards.start(0, folder="shard1")
+    shards.start(1, folder="shard0")
+    shards.wait_connected()
+    gaps_a = text_of(run_kb(fake, "gaps", user=fake.moderator))
+    gaps_b = text_of(private_result(fake, "kb gaps", None, user=fake.world.users["b_moderator"], channel="b-general"))
+    assert "zeppelin" in gaps_a and "submarine" not in gaps_a
+    assert "submarine" in gaps_b and "zeppelin" not in gaps_b
 
 
 def test_the_rows_really_are_in_postgresql(shards: Shards, postgres: ThrowawayPostgres, database: str) -> None:
