@@ -19,7 +19,7 @@ from typing import Callable, Collection
 import numpy as np
 from scipy.sparse import coo_matrix, csr_matrix, diags
 
-FULL_MODEL_LABELS = 64  # up to this many labels (intents + off topic) the model is the full one
+FULL_MODEL_LABELS = 128  # up to this many labels (intents + off topic) the model is the full one, as it always was
 SHORTLIST = 32  # beyond, the labels a phrasing is weighed against: time and memory grow with it
 REGULARISATION_C = 50.0  # inverse strength of the weight penalty: high, because the phrasings are curated, not noisy
 MAX_TRAINING_ROUNDS = 100  # L-BFGS iterations: on ~4,000 phrasings accuracy stops moving after ~50
