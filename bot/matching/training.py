@@ -19,7 +19,7 @@ from typing import Callable, Collection
 import numpy as np
 from scipy.sparse import coo_matrix, csr_matrix, diags
 
-FULL_MODEL_LABELS = 64  # up to this many labels (intents + off topic) the model is the full one
+FULL_MODEL_LABELS = 128  # up to this many labels (intents + off topic) the model is the full one, as it always was
 SHORTLIST = 32  # beyond, the labels a phrasing is weighed against: time and memory grow with it
 REGULARISATION_C = 50.0  # inverse strength of the weight penalty: high, because the phrasings are curated, not noisy
 MAX_TRAINING_ROUNDS = 100  # L-BFGS iterations: on ~4,000 phrasings accuracy stops moving after ~50
@@ -104,10 +104,10 @@ class _Problem:
         uses = csr_matrix((np.ones(len(target)), (target, np.arange(len(target)))), shape=(labels, len(target))) @ features
         uses = (uses != 0).astype(np.float32)
         uses = uses @ diags((np.asarray(uses.sum(axis=0)).ravel() <= SHORTLIST).astype(np.float32))
-        grams = features.shape[1]
+        width_all = features.shape[1]
         everything = csr_matrix(  # the shared labels, weighted for every word
-            (np.ones(len(shared) * grams), (np.repeat(list(shared), grams), np.tile(np.arange(grams), len(shared)))),
-            shape=(labels, grams),
+            (np.ones(len(shared) * width_all), (np.repeat(list(shared), width_all), np.tile(np.arange(width_all), len(shared)))),
+            shape=(labels, width_all),
         )
         table = ((uses != 0) + (everything != 0)).T.tocsr()
         table.sort_indices()
