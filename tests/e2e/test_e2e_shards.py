@@ -35,7 +35,8 @@ from tests.postgres_server import ThrowawayPostgres
 
 SHARD_COUNT = 2
 GUILD_B_ID = 1_300_000_000_000_000_000  # shard 0 of 2; the fake's first guild ("A") is on shard 1
-FOLLOW_TIMEOUT = 30.0  # generous for a busy machine: the processes follow within seconds
+FOLLOW_TIMEOUT = 60.0  # generous for a busy machine: the processes follow within seconds
+EVENT_TIMEOUT = 60.0  # every wait is for an event; a busy CI machine may take long to deliver it
 QUESTION_A = "how do I tune the carburettor of a zeppelin?"
 QUESTION_B = "how do I paint the hull of a submarine?"
 
@@ -95,7 +96,7 @@ class Shards:
 
     def wait_connected(self) -> None:
         try:
-            self.fake.wait_until_shards_connected(SHARD_COUNT, timeout=60)
+            self.fake.wait_until_shards_connected(SHARD_COUNT, timeout=2 * EVENT_TIMEOUT)
         except TimeoutError:
             logs = "\n\n".join(f"shard {i}:\n{p.log()[-3000:]}" for i, p in self.processes.items())
             raise AssertionError(f"the shards did not connect; their logs:\n{logs}") from None
@@ -129,9 +130,9 @@ def private_result(fake: FakeDiscord, command: str, options: dict[str, Any] | No
                    channel: str) -> Any:
     """A command's private answer, through any deferral."""
     handle = fake.send_slash_command(command, options, user=user, channel_id=channel)
-    first = handle.wait_response(timeout=20)
+    first = handle.wait_response(timeout=EVENT_TIMEOUT)
     assert first.ok, first.summary()
-    return handle.wait_followup(timeout=20) if first.response_type == 5 else first
+    return handle.wait_followup(timeout=EVENT_TIMEOUT) if first.response_type == 5 else first
 
 
 def text_of(result: Any) -> str:
@@ -146,7 +147,7 @@ def test_each_process_runs_its_own_shard(fake: FakeDiscord, shards: Shards) -> N
     identified = sorted(tuple(i["shard"]) for i in fake.identifies if "shard" in i)
     assert identified[-2:] == [(0, SHARD_COUNT), (1, SHARD_COUNT)]
     for shard in (0, 1):
-        wait_for_log(shards[shard], f"with shard(s) {shard} of {SHARD_COUNT}", after=0, timeout=30)
+        wait_for_log(shards[shard], f"with shard(s) {shard} of {SHARD_COUNT}", after=0, timeout=EVENT_TIMEOUT)
 
 
 def test_each_guilds_questions_and_dms_are_answered_exactly_once(fake: FakeDiscord, shards: Shards,
@@ -161,7 +162,7 @@ def test_each_guilds_questions_and_dms_are_answered_exactly_once(fake: FakeDisco
     }
     expected = service.ask("What is a product manager?").reply.title
     for message in asked.values():
-        assert embed(reply_to(fake, message, timeout=20))["title"] == expected
+        assert embed(reply_to(fake, message, timeout=EVENT_TIMEOUT))["title"] == expected
     settle_with_sentinel(fake, "general", world.users["asker1"])
     settle_with_sentinel(fake, "b-general", world.users["asker7"])
     for channel, message in asked.items():
@@ -172,10 +173,11 @@ def test_gaps_show_each_servers_own_questions(fake: FakeDiscord, shards: Shards,
     world = fake.world
     for question in (QUESTION_A, QUESTION_B):
         assert service.ask(question).result.kind in ("fallback", "suggest"), "must be a gap to be listed"
-    reply_to(fake, fake.send_message("general", QUESTION_A, author=world.users["asker2"], mentions_bot=True))
-    reply_to(fake, fake.send_message("b-general", QUESTION_B, author=world.users["asker8"], mentions_bot=True))
+    for channel, question, user in (("general", QUESTION_A, "asker2"), ("b-general", QUESTION_B, "asker8")):
+        asked = fake.send_message(channel, question, author=world.users[user], mentions_bot=True)
+        reply_to(fake, asked, timeout=EVENT_TIMEOUT)
 
-    gaps_a = text_of(run_kb(fake, "gaps", user=fake.moderator))  # guild A: shard 1's process
+    gaps_a = text_of(run_kb(fake, "gaps", user=fake.moderator, timeout=EVENT_TIMEOUT))  # guild A: shard 1's process
     gaps_b = text_of(private_result(fake, "kb gaps", None, user=world.users["b_moderator"], channel="b-general"))
     assert "zeppelin" in gaps_a and "submarine" not in gaps_a
     assert "submarine" in gaps_b and "zeppelin" not in gaps_b
@@ -202,14 +204,14 @@ def test_an_owners_upload_through_one_process_is_served_by_the_other(fake: FakeD
     before = len(shards[0].log())
     # The application owner uploads in guild A, so shard 1's process installs it.
     result = embed(run_kb(fake, "upload", {"file": fake.attach_file("okrs.yaml", OKRS_INTENT.encode())},
-                          user=fake.application_owner))
+                          user=fake.application_owner, timeout=EVENT_TIMEOUT))
     assert result["title"] != "Upload refused", result
     assert (knowledge / "okrs.yaml").exists()
     wait_for_log(shards[0], "knowledge changed by another process", after=before, timeout=FOLLOW_TIMEOUT)
 
     # Guild B is shard 0's: that process answers with the new intent.
     asked = fake.send_message("b-general", "what are okrs?", author=fake.world.users["asker9"], mentions_bot=True)
-    assert embed(reply_to(fake, asked, timeout=20))["title"] == "What are OKRs?"
+    assert embed(reply_to(fake, asked, timeout=EVENT_TIMEOUT))["title"] == "What are OKRs?"
 
     status = embed(private_result(fake, "kb status", None, user=fake.world.users["b_moderator"], channel="b-general"))
     processes = next(f["value"] for f in status["fields"] if f["name"].startswith("Processes"))
@@ -224,7 +226,7 @@ def test_gaps_are_the_same_whichever_process_serves_the_server(fake: FakeDiscord
     shards.start(0, folder="shard1")
     shards.start(1, folder="shard0")
     shards.wait_connected()
-    gaps_a = text_of(run_kb(fake, "gaps", user=fake.moderator))
+    gaps_a = text_of(run_kb(fake, "gaps", user=fake.moderator, timeout=EVENT_TIMEOUT))
     gaps_b = text_of(private_result(fake, "kb gaps", None, user=fake.world.users["b_moderator"], channel="b-general"))
     assert "zeppelin" in gaps_a and "submarine" not in gaps_a
     assert "submarine" in gaps_b and "zeppelin" not in gaps_b
