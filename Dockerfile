@@ -1,23 +1,57 @@
-# pmbot: the same `make run` as the README's Quick start, in a slim image as a non-root user.
-# Mount your own knowledge over /app/knowledge and keep /app/data for the database:
-#   docker run -e DISCORD_TOKEN=... -v ./knowledge:/app/knowledge -v pmbot-data:/app/data pmbot
-FROM python:3.11-slim
+# pmbot on Discord, as a non-root user that cannot change its own code.
+#
+#   docker build -t pmbot .
+#   docker run -d --name pmbot -e DISCORD_TOKEN=... \
+#     -v pmbot-knowledge:/app/knowledge -v pmbot-data:/app/data -p 127.0.0.1:8080:8080 pmbot
+#
+# /app/knowledge is the writable knowledge folder (/kb upload and rollback write there, edits on disk are
+# reloaded): a new named volume starts as a copy of the bundled knowledge; a bind mount (-v ./knowledge:...)
+# must be writable by uid 10001 for uploads. /app/data holds the database and the index cache.
+# Without DISCORD_TOKEN the container exits 1 and says so (the console chat needs `docker run -it ... run`).
 
+FROM python:3.11-slim AS build
+# Dependencies first, pinned with hashes (requirements.lock, made by `make lock`): this layer is
+# rebuilt only when the lock changes, not on every code change.
+COPY requirements.lock /tmp/requirements.lock
+RUN python -m venv /opt/pmbot \
+ && /opt/pmbot/bin/pip install --no-cache-dir --require-hashes --only-binary=:all: -r /tmp/requirements.lock
+# Then the code: a regular install (not editable, no dev extras), dependencies untouched.
+WORKDIR /src
+COPY pyproject.toml README.md ./
+COPY knowledge ./knowledge
+COPY bot ./bot
+RUN /opt/pmbot/bin/pip install --no-cache-dir --no-deps . \
+ && /opt/pmbot/bin/python -m compileall -q /opt/pmbot/lib
+
+FROM python:3.11-slim
 RUN apt-get update \
- && apt-get install -y --no-install-recommends make \
+ && apt-get install -y --no-install-recommends tini \
  && rm -rf /var/lib/apt/lists/* \
- && useradd --create-home --uid 10001 pmbot \
- && mkdir -p /app/data \
+ && useradd --system --create-home --uid 10001 pmbot
+# Owned by root: the runtime user can read and run the code, never change it.
+COPY --from=build /opt/pmbot /opt/pmbot
+RUN mkdir -p /app/data \
+ && cp -rL /opt/pmbot/lib/python3.11/site-packages/bot/bundled_knowledge /app/knowledge \
  && chown -R pmbot:pmbot /app
 
-WORKDIR /app
-COPY --chown=pmbot:pmbot . /app
-USER pmbot
-RUN make install
-
-ENV PMBOT_KNOWLEDGE=/app/knowledge \
+ENV PATH=/opt/pmbot/bin:$PATH \
+    PMBOT_KNOWLEDGE=/app/knowledge \
     PMBOT_DATABASE=/app/data/pmbot.sqlite3 \
-    PYTHONUNBUFFERED=1
+    PMBOT_CACHE_DIR=/app/data/cache \
+    PMBOT_HEALTH_PORT=8080 \
+    PMBOT_HEALTH_HOST=0.0.0.0 \
+    OPENBLAS_NUM_THREADS=1 \
+    PYTHONUNBUFFERED=1 \
+    PYTHONDONTWRITEBYTECODE=1
+WORKDIR /app
+USER pmbot
 VOLUME ["/app/knowledge", "/app/data"]
+EXPOSE 8080
 
-CMD ["make", "run"]
+# 200 only while connected to Discord with knowledge loaded (see README, Health and metrics).
+HEALTHCHECK --interval=30s --timeout=5s --start-period=60s --retries=3 \
+  CMD ["python", "-c", "import os, urllib.request; urllib.request.urlopen('http://127.0.0.1:%s/healthz' % os.environ['PMBOT_HEALTH_PORT'], timeout=4)"]
+
+# tini is PID 1: it passes SIGTERM on to pmbot (which stops cleanly with exit 0) and reaps zombies.
+ENTRYPOINT ["/usr/bin/tini", "--", "pmbot"]
+CMD ["run"]

@@ -6,7 +6,7 @@ VENV   ?= .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
-.PHONY: run test install validate eval bench clean
+.PHONY: run test install validate eval bench bench-scale lock clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -32,6 +32,18 @@ eval: $(STAMP)
 bench: $(STAMP)
 	$(BIN)/python bench/matching.py
 	$(BIN)/python bench/operations.py
+	$(BIN)/python bench/shutdown.py
+	$(BIN)/python bench/startup.py
+
+bench-scale: $(STAMP)
+	$(BIN)/python bench/scale.py
+
+# The Docker image's pinned dependencies (requirements.lock, with hashes): re-run after changing pyproject.toml's.
+lock: $(STAMP)
+	$(BIN)/pip-compile --quiet --generate-hashes --strip-extras --no-emit-index-url --no-emit-find-links \
+		--no-header -o requirements.lock.new pyproject.toml
+	{ sed -n '1,2p' requirements.lock; cat requirements.lock.new; } > requirements.lock.tmp
+	mv requirements.lock.tmp requirements.lock && rm requirements.lock.new
 
 clean:
 	rm -rf $(VENV) .pytest_cache

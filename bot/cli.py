@@ -8,25 +8,30 @@ and runs the same matcher as the Discord bot.
 from __future__ import annotations
 
 import argparse
-import asyncio
 import json
 import logging
+import math
 import os
 import sys
 from dataclasses import asdict
 from pathlib import Path
-from typing import Any, Awaitable, Callable, Sequence, TypeVar
+from typing import TYPE_CHECKING, Any, Awaitable, Callable, Sequence, TypeVar
 
 from bot.config import ConfigError, Settings, load_settings, redact_url
 from bot.console import ConsoleChat, render
-from bot.evaluation import evaluate, load_questions
-from bot import reports
+from bot.evaluation import check_bars, evaluate, load_questions
 from bot.knowledge import KnowledgeError, load_knowledge
+from bot.knowledge.loader import YAML_SUFFIXES
+from bot.knowledge.files import KnowledgeFiles
+from bot.knowledge.teach import TeachRefused, UnknownIntent, teach
 from bot.matching.explain import explain, explain_text
-from bot.recording import unanswered
+from bot.matching.cache import IndexCache
 from bot.service import Answer, KnowledgeService
-from bot.databases import TargetNotEmptyError, copy_sqlite_to_postgres, describe, store_from_settings
-from bot.store import EVERYWHERE, Store
+
+if TYPE_CHECKING:  # the stores (asyncio, database drivers) are imported by the commands that use them: `ask` starts faster
+    import asyncio
+
+    from bot.store import Store
 
 T = TypeVar("T")
 log = logging.getLogger("pmbot.cli")
@@ -37,15 +42,33 @@ def _print_json(data: Any) -> None:
 
 
 def _service(settings: Settings, args: argparse.Namespace) -> KnowledgeService:
-    return KnowledgeService(args.knowledge or settings.knowledge_path)
+    return KnowledgeService(args.knowledge or settings.knowledge_path, IndexCache(settings.cache_dir))
+
+
+NO_TOKEN_NO_TERMINAL = (
+    "error: DISCORD_TOKEN is not set, and there is no terminal for the console chat, so there is nothing to run. "
+    "Set DISCORD_TOKEN to run on Discord (Docker: `docker run -e DISCORD_TOKEN=...`, or an env file), "
+    "or pass --console to chat over stdin anyway."
+)
 
 
 def cmd_run(settings: Settings, args: argparse.Namespace) -> int:
-    """Discord when a token is configured, otherwise the offline console chat."""
-    if settings.discord_token:
+    """Discord when a token is configured, otherwise the offline console chat on a terminal.
+
+    Without a token and without a terminal (a container, a service manager), the console chat
+    would read end-of-input at once and exit 0, which looks like success; that is refused instead.
+    """
+    if settings.discord_token and not args.console:
         from bot.discord.app import run_bot  # imported here so the offline paths never need Discord
 
         return run_bot(settings, knowledge=args.knowledge)
+    if not args.console and not sys.stdin.isatty():
+        print(NO_TOKEN_NO_TERMINAL, file=sys.stderr)
+        return 1
+    import asyncio
+
+    from bot.recording import unanswered
+
     service = _service(settings, args)
     with asyncio.Runner() as runner:
         store = _open_store(runner, settings)
@@ -64,6 +87,8 @@ def cmd_run(settings: Settings, args: argparse.Namespace) -> int:
 
 def _open_store(runner: asyncio.Runner, settings: Settings) -> Store | None:
     """The console records unanswered questions too, so `gaps` works offline; it still chats without them."""
+    from bot.databases import describe, store_from_settings
+
     try:
         store = store_from_settings(settings)
         runner.run(store.open())
@@ -74,6 +99,10 @@ def _open_store(runner: asyncio.Runner, settings: Settings) -> Store | None:
 
 
 def _with_store(settings: Settings, work: Callable[[Store], Awaitable[T]]) -> T:
+    import asyncio
+
+    from bot.databases import store_from_settings
+
     async def run() -> T:
         async with store_from_settings(settings) as store:
             return await work(store)
@@ -114,8 +143,13 @@ def cmd_ask(settings: Settings, args: argparse.Namespace) -> int:
 
 def cmd_validate(settings: Settings, args: argparse.Namespace) -> int:
     path = Path(args.path or args.knowledge or settings.knowledge_path)
+    # One file is checked as part of its folder: its follow-ups may point at intents in the other
+    # files, and its ids and phrasings must not clash with theirs.
+    configured = Path(args.knowledge or settings.knowledge_path)
+    alone = not args.path or not path.is_file() or path.suffix not in YAML_SUFFIXES or path.resolve() == configured.resolve()
+    folder = path if alone else path.parent
     try:
-        kb = load_knowledge(path)
+        kb = load_knowledge(folder)
     except KnowledgeError as exc:
         if args.json:
             _print_json({"valid": False, "problems": [p.__dict__ for p in exc.problems]})
@@ -128,7 +162,8 @@ def cmd_validate(settings: Settings, args: argparse.Namespace) -> int:
     if args.json:
         _print_json({"valid": True, "problems": [], "intents": len(kb.intents), "roles": len(kb.roles)})
     else:
-        print(f"{path}: valid — {len(kb.intents)} intents, {len(kb.roles)} roles, {len(kb.categories)} categories.")
+        context = f" with the rest of {folder}" if folder != path else ""
+        print(f"{path}: valid{context} — {len(kb.intents)} intents, {len(kb.roles)} roles, {len(kb.categories)} categories.")
     return 0
 
 
@@ -139,15 +174,19 @@ def cmd_eval(settings: Settings, args: argparse.Namespace) -> int:
     except (OSError, ValueError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
+    bars = check_bars(report, min_top1=args.min_top1, max_wrong=args.max_wrong, max_false_answers=args.max_false_answers)
+    missed = 1 if any(not bar.met for bar in bars) else 0
     if args.json:
-        _print_json(report.as_dict())
-        return 0
+        _print_json({**report.as_dict(), **({"bars": [bar.as_dict() for bar in bars]} if bars else {})})
+        return missed
     print(report.summary())
     for miss in report.misses[: args.misses]:
         print(f"  [{miss['kind']}] expected {miss['expect']}, got {miss['got']}: {miss['q']}")
     if len(report.misses) > args.misses:
         print(f"  … {len(report.misses) - args.misses} more (use --misses N or --json)")
-    return 0
+    for bar in bars:
+        print(bar)
+    return missed
 
 
 def cmd_why(settings: Settings, args: argparse.Namespace) -> int:
@@ -161,7 +200,11 @@ def cmd_why(settings: Settings, args: argparse.Namespace) -> int:
 
 
 def cmd_gaps(settings: Settings, args: argparse.Namespace) -> int:
-    found = _with_store(settings, lambda store: reports.gaps(store, args.days, args.limit, EVERYWHERE))
+    from bot import reports
+    from bot.store import EVERYWHERE
+
+    known = _service(settings, args).matcher  # questions taught since they were asked are no gaps any more
+    found = _with_store(settings, lambda store: reports.gaps(store, args.days, args.limit, EVERYWHERE, known))
     if args.json:
         _print_json([asdict(r) for r in found])
     else:
@@ -170,6 +213,9 @@ def cmd_gaps(settings: Settings, args: argparse.Namespace) -> int:
 
 
 def cmd_feedback(settings: Settings, args: argparse.Namespace) -> int:
+    from bot import reports
+    from bot.store import EVERYWHERE
+
     rows = _with_store(settings, lambda store: reports.feedback(store, args.days, EVERYWHERE))
     if args.json:
         _print_json([{**asdict(r), "down_share": r.down_share} for r in rows])
@@ -180,6 +226,10 @@ def cmd_feedback(settings: Settings, args: argparse.Namespace) -> int:
 
 def cmd_migrate_store(settings: Settings, args: argparse.Namespace) -> int:
     """Copies the SQLite database into an empty PostgreSQL one, to move a bot onto shards (README: Scaling out)."""
+    import asyncio
+
+    from bot.databases import TargetNotEmptyError, copy_sqlite_to_postgres
+
     source = Path(args.source or settings.database_path)
     target = args.to or settings.database_url
     if not target:
@@ -198,46 +248,112 @@ def cmd_migrate_store(settings: Settings, args: argparse.Namespace) -> int:
     return 0
 
 
+def _non_negative(what: str) -> Callable[[str], float]:
+    def parse(raw: str) -> float:
+        try:
+            value = float(raw)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"{what} must be a number, got {raw!r}") from None
+        if not math.isfinite(value) or value < 0:
+            raise argparse.ArgumentTypeError(f"{what} must be a finite number ≥ 0, got {raw!r}")
+        return value
+
+    return parse
+
+
+def _share(raw: str) -> float:
+    """A bar for eval: a fraction (0.9) or a percentage (90%)."""
+    value = _non_negative("a share")(raw.removesuffix("%"))
+    value = value / 100 if raw.endswith("%") else value
+    if value > 1:
+        raise argparse.ArgumentTypeError(f"a share is between 0 and 1 (or 0% and 100%), got {raw!r}")
+    return value
+
+
+def _positive_int(raw: str) -> int:
+    if not raw.isdigit() or int(raw) < 1:
+        raise argparse.ArgumentTypeError(f"must be a whole number ≥ 1, got {raw!r}")
+    return int(raw)
+
+
+def cmd_teach(settings: Settings, args: argparse.Namespace) -> int:
+    """Adds a phrasing on disk; a running bot's file watcher serves it once the edit settles."""
+    folder = Path(args.knowledge or settings.knowledge_path)
+    try:
+        lesson, backup = teach(KnowledgeFiles(folder, settings.knowledge_backups), args.question, args.intent)
+    except TeachRefused as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        if isinstance(exc, UnknownIntent):
+            print(f"`pmbot why \"{args.question}\"` shows the intents closest to the question.", file=sys.stderr)
+        return 1
+    print(f"Taught “{lesson.question}” as a phrasing of {lesson.intent_id} in {folder / lesson.file}.")
+    print(f"The previous version is kept in {backup.path}; `/kb rollback` restores it. "
+          "A running bot picks the change up by itself (PMBOT_AUTO_RELOAD), or with `/kb reload`.")
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
+    knowledge_help = "knowledge folder or file (default: PMBOT_KNOWLEDGE, else the bundled knowledge)"
     parser = argparse.ArgumentParser(prog="pmbot", description="Answers product vs project management questions.")
-    parser.add_argument("--knowledge", type=Path, help="knowledge folder (default: PMBOT_KNOWLEDGE or the bundled one)")
-    sub = parser.add_subparsers(dest="command")
+    parser.add_argument("--knowledge", type=Path, metavar="PATH", help=knowledge_help)
+    # Also accepted after the subcommand; SUPPRESS keeps a value given before it.
+    common = argparse.ArgumentParser(add_help=False)
+    common.add_argument("--knowledge", type=Path, metavar="PATH", default=argparse.SUPPRESS, help=knowledge_help)
+    sub = parser.add_subparsers(dest="command", title="commands", metavar="COMMAND")
 
-    sub.add_parser("run", help="run on Discord if DISCORD_TOKEN is set, else the offline console chat")
+    def command(name: str, text: str) -> argparse.ArgumentParser:
+        return sub.add_parser(name, parents=[common], help=text, description=text)
 
-    sync = sub.add_parser("sync", help="register the slash commands with Discord (globally, or with --guild for one server)")
+    run = command("run", "run on Discord if DISCORD_TOKEN is set; without it, the console chat on a terminal")
+    run.add_argument("--console", action="store_true",
+                     help="chat in the console even when stdin is not a terminal (e.g. questions piped in)")
+
+    sync = command("sync", "register the slash commands with Discord (globally, or with --guild for one server)")
     sync.add_argument("--guild", type=int, metavar="ID", help="sync to this server only (instant) instead of globally")
     sync.add_argument("--clear", action="store_true", help="remove the commands instead (e.g. a dev server's copies)")
 
-    ask = sub.add_parser("ask", help="answer one question")
-    ask.add_argument("question")
+    ask = command("ask", "answer one question, as a user would see it")
+    ask.add_argument("question", help="the question, quoted")
     ask.add_argument("--json", action="store_true", help="one JSON object: kind, intent, score, suggestions, reply")
 
-    validate = sub.add_parser("validate", help="check knowledge; prints FILE:LINE: message per problem, exit 1 if any")
-    validate.add_argument("path", nargs="?", type=Path, help="knowledge folder or file (default: the configured one)")
-    validate.add_argument("--json", action="store_true")
+    validate = command("validate", "check knowledge; prints FILE:LINE: message per problem, exit 1 if any")
+    validate.add_argument("path", nargs="?", type=Path,
+                          help="a knowledge folder, or one file (checked together with the rest of its folder); "
+                               "default: the configured knowledge")
+    validate.add_argument("--json", action="store_true", help="one JSON object: valid, problems, counts")
 
-    ev = sub.add_parser("eval", help="measure matching on a YAML list of {q, expect}")
-    ev.add_argument("file", type=Path)
-    ev.add_argument("--json", action="store_true")
-    ev.add_argument("--misses", type=int, default=20, help="how many misses to list (default 20)")
+    ev = command("eval", "measure matching on a YAML list of {q, expect}; with bars, exit 1 when one is missed")
+    ev.add_argument("file", type=Path, help="YAML list of {q: question, expect: intent id or null for off-topic}")
+    ev.add_argument("--json", action="store_true", help="the whole report as JSON (with `bars` when bars are set)")
+    ev.add_argument("--misses", type=int, default=20, metavar="N", help="how many misses to list (default 20)")
+    ev.add_argument("--min-top1", type=_share, metavar="SHARE",
+                    help="fail unless at least this share of in-scope questions is answered right (0.9 or 90%%)")
+    ev.add_argument("--max-wrong", type=_share, metavar="SHARE",
+                    help="fail if more than this share of in-scope questions gets a wrong answer")
+    ev.add_argument("--max-false-answers", type=_share, metavar="SHARE",
+                    help="fail if more than this share of off-topic questions gets an answer")
 
-    why = sub.add_parser("why", help="explain how a question is matched: top intents, scores, the decision")
-    why.add_argument("question")
-    why.add_argument("--json", action="store_true")
+    why = command("why", "explain how a question is matched: top intents, scores, the decision")
+    why.add_argument("question", help="the question, quoted")
+    why.add_argument("--json", action="store_true", help="the explanation as JSON")
 
-    gaps = sub.add_parser("gaps", help="most frequent unanswered questions, near-duplicates grouped")
-    gaps.add_argument("--days", type=float, default=30)
-    gaps.add_argument("--limit", type=int, default=20)
-    gaps.add_argument("--json", action="store_true")
+    days_help = "how many days back to look (default 30)"
+    gaps = command("gaps", "most frequent unanswered questions, near-duplicates grouped, as people wrote them")
+    gaps.add_argument("--days", type=_non_negative("--days"), default=30, help=days_help)
+    gaps.add_argument("--limit", type=_positive_int, default=20, metavar="N", help="how many gaps to show (default 20)")
+    gaps.add_argument("--json", action="store_true", help="the gaps as a JSON list")
 
-    feedback = sub.add_parser("feedback", help="intents ranked by share of 👎 votes")
-    feedback.add_argument("--days", type=float, default=30)
-    feedback.add_argument("--json", action="store_true")
-
-    migrate = sub.add_parser("migrate-store", help="copy the SQLite database into an empty PostgreSQL database")
+    migrate = command("migrate-store", "copy the SQLite database into an empty PostgreSQL database")
     migrate.add_argument("--from", dest="source", type=Path, metavar="FILE", help="SQLite file (default: PMBOT_DATABASE)")
     migrate.add_argument("--to", metavar="URL", help="postgresql://… (default: PMBOT_DATABASE_URL)")
+
+    feedback = command("feedback", "intents ranked by share of 👎 votes")
+    feedback.add_argument("--days", type=_non_negative("--days"), default=30, help=days_help)
+    feedback.add_argument("--json", action="store_true", help="the ranking as a JSON list")
+    teach_ = command("teach", "add QUESTION as a phrasing of INTENT_ID in that intent's file (validated, backed up)")
+    teach_.add_argument("question", help="the question as people ask it, e.g. one from `pmbot gaps`")
+    teach_.add_argument("intent", metavar="INTENT_ID", help="the intent that answers it, e.g. scope-creep")
+    parser.set_defaults(command="run", console=False)  # plain `pmbot` is `pmbot run`
     return parser
 
 
@@ -251,6 +367,7 @@ COMMANDS = {
     "gaps": cmd_gaps,
     "feedback": cmd_feedback,
     "migrate-store": cmd_migrate_store,
+    "teach": cmd_teach,
 }
 
 
@@ -262,7 +379,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(exc, file=sys.stderr)
         return 2
     logging.basicConfig(level=settings.log_level, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
-    command = COMMANDS[args.command or "run"]
+    command = COMMANDS[args.command]
     try:
         return command(settings, args)
     except KnowledgeError as exc:

@@ -6,12 +6,15 @@ variable, not surface hours later as a bot that silently ignores a channel.
 
 from __future__ import annotations
 
+import math
 import os
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable, Mapping, TypeVar
 
-BUNDLED_KNOWLEDGE = Path(__file__).resolve().parent.parent / "knowledge"
+# The knowledge pmbot ships with: in a checkout bot/bundled_knowledge is a link to the top-level knowledge/
+# folder, and an installed package (pip install .) holds a copy of it there.
+BUNDLED_KNOWLEDGE = (Path(__file__).parent / "bundled_knowledge").resolve()
 DEFAULT_API_BASE = "https://discord.com/api/v10"
 DEFAULT_GATEWAY_URL = "wss://gateway.discord.gg/"
 LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL")
@@ -49,6 +52,9 @@ class Settings:
     database_url: str | None = None
     shard_count: int | None = None
     shard_ids: tuple[int, ...] | None = None
+    health_port: int | None = None
+    health_host: str = "127.0.0.1"
+    cache_dir: Path | None = None  # where built indexes are kept between starts; None: rebuilt every time
 
 
 def redact_url(url: str) -> str:
@@ -133,11 +139,25 @@ def load_settings(environ: Mapping[str, str] | None = None, dotenv: Path | None 
                          "a PostgreSQL URL, postgresql://USER:PASSWORD@HOST:PORT/DATABASE"),
         shard_count=get("PMBOT_SHARD_COUNT", _positive_int, None, "how many shards the whole bot runs, ≥ 1"),
         shard_ids=get("PMBOT_SHARD_IDS", _shard_ids, None, "comma-separated shard numbers, e.g. 0,1"),
+        health_port=get("PMBOT_HEALTH_PORT", _port, None, "a TCP port, 1-65535 (0: any free port)"),
+        health_host=env.get("PMBOT_HEALTH_HOST", "").strip() or "127.0.0.1",
+        cache_dir=get("PMBOT_CACHE_DIR", _path, default_cache_dir(env), "a folder for the index cache"),
     )
     problems.extend(_shard_problems(settings))
     if problems:
         raise ConfigError("Configuration problems (set these in the environment or .env):\n  " + "\n  ".join(problems))
     return settings
+
+
+def default_cache_dir(env: Mapping[str, str]) -> Path:
+    """$XDG_CACHE_HOME/pmbot, else ~/.cache/pmbot: where the XDG convention puts data that can be rebuilt."""
+    if xdg := env.get("XDG_CACHE_HOME", "").strip():
+        return Path(xdg).expanduser() / "pmbot"
+    return Path.home() / ".cache" / "pmbot"
+
+
+def _path(raw: str) -> Path:
+    return Path(raw).expanduser()
 
 
 def _shard_ids(raw: str) -> tuple[int, ...]:
@@ -174,9 +194,16 @@ def _positive_int(raw: str) -> int:
     return value
 
 
+def _port(raw: str) -> int:
+    value = int(raw)
+    if not 0 <= value <= 65535:
+        raise ValueError
+    return value
+
+
 def _positive_float(raw: str) -> float:
     value = float(raw)
-    if value <= 0:
+    if not math.isfinite(value) or value <= 0:  # float() also reads "nan" and "inf"
         raise ValueError
     return value
 

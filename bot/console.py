@@ -9,27 +9,38 @@ from __future__ import annotations
 import re
 import shutil
 import textwrap
+from dataclasses import replace
 from typing import Callable, TextIO
 
-from bot.replies import Reply, answer_reply, comparison_reply, help_reply, role_reply, topics_reply
+from bot.knowledge import KnowledgeBase
+from bot.replies import ABOUT, Reply, answer_reply, comparison_reply, help_reply, role_lookup, topics_reply
 from bot.service import Answer, KnowledgeService
 
 PROMPT = "you> "
 _BOLD = re.compile(r"\*\*(.+?)\*\*|__(.+?)__")
+_ITALIC = re.compile(r"(?<![\w*])\*(?=\S)([^*\n]+?)(?<=\S)\*(?![\w*])|(?<![\w_])_(?=\S)([^_\n]+?)(?<=\S)_(?![\w_])")
 _CODE = re.compile(r"`([^`]+)`")
 
-CONSOLE_HELP = """Type a question and press Enter. Other commands:
-  1, 2, 3…       ask the numbered follow-up or suggestion of the last reply
-  /topics [NAME] list the topics, or the questions of one topic
-  /role NAME     summary of a role (e.g. /role scrum master)
-  /compare       product manager vs project manager, side by side
-  /help          what pmbot can do
-  /quit          leave (Ctrl-D and Ctrl-C work too)"""
+CONSOLE_HELP = """**Ask me** by typing a question and pressing Enter.
+**Commands**
+  1, 2, 3…           ask a numbered question from the last reply
+  /topics [NAME]     the topics, or one topic's questions (/topics careers)
+  /role NAME         a role's summary (/role scrum master)
+  /compare [ASPECT]  the two roles side by side (/compare time horizon)
+  /help              this help
+  /quit              leave (Ctrl-D and Ctrl-C work too)"""
+
+
+def console_help_reply(kb: KnowledgeBase) -> Reply:
+    """/help in the console: the console's own commands; the example questions are the numbered options."""
+    body = f"{ABOUT}\n\n{CONSOLE_HELP}"
+    return replace(help_reply(kb), title="How to use pmbot (offline chat)", body=body)
 
 
 def plain(markdown: str) -> str:
     """Discord markdown made readable on a plain terminal."""
-    return _CODE.sub(r"\1", _BOLD.sub(lambda m: m.group(1) or m.group(2), markdown))
+    text = _BOLD.sub(lambda m: m.group(1) or m.group(2), markdown)
+    return _CODE.sub(r"\1", _ITALIC.sub(lambda m: m.group(1) or m.group(2), text))
 
 
 def render(reply: Reply, width: int | None = None) -> str:
@@ -100,25 +111,26 @@ class ConsoleChat:
         if name in ("quit", "exit", "q"):
             return False
         if name == "help":
-            self.show(help_reply(kb))
-            self.say(CONSOLE_HELP + "\n")
+            self.show(console_help_reply(kb))
         elif name == "topics":
-            category = next((c.id for c in kb.categories.values() if arg and arg.lower() in (c.id, c.title.lower())), None)
+            category = kb.find_category(arg) if arg else None
+            names = ", ".join(c.id.replace("-", " ") for c in kb.categories.values())
             if arg and category is None:
-                self.say(f"No topic called '{arg}'. Topics: {', '.join(kb.categories)}\n")
+                self.say(f"No topic called '{arg}'. Topics: {names}\n")
             else:
-                self.show(topics_reply(kb, category))
+                self.show(topics_reply(kb, category.id if category else None))
                 if category is None:
-                    self.say(f"Type /topics NAME to list one topic's questions ({', '.join(kb.categories)}).\n")
+                    self.say(f"Type /topics NAME to list one topic's questions ({names}).\n")
         elif name == "role":
-            role = kb.find_role(arg) if arg else None
-            if role is None:
+            reply = role_lookup(kb, arg) if arg else None
+            if reply is None:
                 names = ", ".join(r.name.lower() for r in kb.roles.values())
-                self.say(f"Which role? Try /role followed by one of: {names}\n")
+                unknown = f"I don't know a role called '{arg}'. " if arg else ""
+                self.say(f"{unknown}Which role? Try /role followed by one of: {names}\n")
             else:
-                self.show(role_reply(kb, role))
+                self.show(reply)
         elif name == "compare":
-            self.show(comparison_reply(kb))
+            self.show(comparison_reply(kb, arg))
         else:
             self.say(f"Unknown command /{name}. Type /help for the list.\n")
         return True

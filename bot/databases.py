@@ -62,7 +62,7 @@ async def copy_sqlite_to_postgres(source: Path, target_url: str) -> Copied:
         pass  # migrates the file to the current schema
     with closing(sqlite3.connect(f"file:{os.fspath(source)}?mode=ro", uri=True)) as conn:
         questions = conn.execute(
-            "SELECT asked_at, guild_id, channel_id, user_id, text, kind, best_intent, score"
+            "SELECT asked_at, guild_id, channel_id, user_id, text, kind, best_intent, score, original_text"
             " FROM unanswered_questions ORDER BY id"
         ).fetchall()
         votes = conn.execute(
@@ -89,8 +89,9 @@ async def copy_sqlite_to_postgres(source: Path, target_url: str) -> Copied:
                     "(copying twice would duplicate every question)"
                 )
             await pg.executemany(
-                "INSERT INTO unanswered_questions (asked_at, guild_id, channel_id, user_id, text, kind, best_intent, score)"
-                " VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
+                "INSERT INTO unanswered_questions"
+                " (asked_at, guild_id, channel_id, user_id, text, kind, best_intent, score, original_text)"
+                " VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
                 [(_decode_time(at), *rest) for at, *rest in questions],
             )
             await pg.executemany(

@@ -111,3 +111,40 @@ def evaluate(
                     "mean": statistics.fmean(latencies) if latencies else 0.0},
         misses=misses,
     )
+
+
+@dataclass(frozen=True)
+class Bar:
+    """One pass/fail bar for `eval`, so CI can fail on a drop in quality rather than read numbers."""
+
+    name: str
+    value: float
+    limit: float
+    at_least: bool  # True: value must reach limit; False: value must not exceed it
+
+    @property
+    def met(self) -> bool:
+        return self.value >= self.limit if self.at_least else self.value <= self.limit
+
+    def as_dict(self) -> dict[str, Any]:
+        return {"name": self.name, "value": self.value, "bar": self.limit, "met": self.met}
+
+    def __str__(self) -> str:
+        sign = "≥" if self.at_least else "≤"
+        return f"{self.name} {self.value:.3f} (bar {sign} {self.limit:.3f}): {'met' if self.met else 'MISSED'}"
+
+
+def check_bars(
+    report: EvalReport,
+    *,
+    min_top1: float | None = None,
+    max_wrong: float | None = None,
+    max_false_answers: float | None = None,
+) -> list[Bar]:
+    """The bars that were set, each against the report's number."""
+    wanted = [
+        ("top1", report.top1, min_top1, True),
+        ("wrong_answer", report.wrong_answer, max_wrong, False),
+        ("oos_false_answer", report.oos_false_answer, max_false_answers, False),
+    ]
+    return [Bar(name, value, limit, at_least) for name, value, limit, at_least in wanted if limit is not None]

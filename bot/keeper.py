@@ -1,4 +1,4 @@
-"""The one path by which the served knowledge changes: /kb reload, upload, rollback and the file watcher.
+"""The one path by which the served knowledge changes: /kb reload, upload, teach, rollback and the file watcher.
 
 Every change validates the complete knowledge and builds its matcher before
 anything is served (KnowledgeService swaps one reference), and one lock makes
@@ -22,7 +22,9 @@ import asyncio
 from typing import Awaitable, Callable
 
 from bot.knowledge import KnowledgeBase, KnowledgeDiff, KnowledgeError, Problem
+from bot.background import in_background_thread
 from bot.knowledge.files import Backup, KnowledgeFiles
+from bot.knowledge.teach import Lesson, plan
 from bot.matching import Matcher
 from bot.service import KnowledgeService
 
@@ -43,16 +45,18 @@ class KnowledgeKeeper:
 
     async def reload(self) -> KnowledgeDiff:
         """Re-reads the files and serves them; KnowledgeError (the old knowledge keeps serving) if broken."""
-        async with self._lock:
-            return await self._serve(await self._check())
+        return await self.reload_if_changed() or KnowledgeDiff.between(self.service.kb, self.service.kb)
 
     async def reload_if_changed(self, *, announce: bool = True) -> KnowledgeDiff | None:
-        """Like :meth:`reload`, but None when the files hold exactly what is served (e.g. an upload we wrote)."""
+        """Like :meth:`reload`, but None when the files hold exactly what is served (e.g. an upload we wrote).
+
+        The file hashes are compared before anything is parsed or built: the watcher's look at start,
+        and every save that changes nothing, cost a read of the files, not a new matcher.
+        """
         async with self._lock:
-            matcher = await self._check()
-            if matcher.kb.sources == self.service.kb.sources:
+            if await self._unchanged():
                 return None
-            return await self._serve(matcher, announce=announce)
+            return await self._serve(await self._check(), announce=announce)
 
     async def follow(self) -> KnowledgeDiff | None:
         """Takes up a change another process announced: like :meth:`reload_if_changed`, but tells nobody."""
@@ -68,10 +72,22 @@ class KnowledgeKeeper:
         if not self.service.path.is_dir():
             raise KnowledgeError([Problem(name, 1, "uploads need PMBOT_KNOWLEDGE to be a folder, not a single file")])
         async with self._lock:
-            text, kb = await asyncio.to_thread(self.files.check_upload, name, data)
-            matcher = await asyncio.to_thread(Matcher, kb)
-            backup = await asyncio.to_thread(self.files.install, name, text)
+            text, kb = await in_background_thread(self.files.check_upload, name, data)
+            matcher = await in_background_thread(Matcher, kb, self.service.cache)
+            backup = await asyncio.to_thread(self.files.install, name, text)  # a write is always finished
             return backup, await self._serve(matcher)
+
+    async def teach(self, question: str, intent_id: str) -> tuple[Lesson, Backup, KnowledgeDiff]:
+        """Adds `question` as a phrasing of `intent_id` in that intent's file and serves it at once.
+
+        Like :meth:`upload`: checked in full and indexed before the file is written, so a refusal
+        (TeachRefused, KnowledgeError) changes nothing, and `/kb rollback` undoes it.
+        """
+        async with self._lock:
+            lesson = await asyncio.to_thread(plan, self.files.folder, question, intent_id, self.service.kb)
+            matcher = await asyncio.to_thread(Matcher, lesson.kb)
+            backup = await asyncio.to_thread(self.files.install, lesson.file, lesson.text)
+            return lesson, backup, await self._serve(matcher)
 
     async def rollback(self) -> tuple[Backup, KnowledgeDiff]:
         """Restores the newest backup and serves the result.
@@ -89,5 +105,8 @@ class KnowledgeKeeper:
             await self.on_change(matcher.kb)
         return diff
 
+    async def _unchanged(self) -> bool:
+        return await in_background_thread(self.service.unchanged)
+
     async def _check(self) -> Matcher:
-        return await asyncio.to_thread(self.service.check)
+        return await in_background_thread(self.service.check)  # a shutdown does not wait for it

@@ -25,4 +25,5 @@ def unanswered(
         best_intent=best.intent_id if best else None,
         score=float(best.score) if best else 0.0,
         user_id=user_id,
+        original_text=result.question,
     )

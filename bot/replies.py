@@ -7,11 +7,13 @@ so no front end can send a payload Discord would reject.
 
 from __future__ import annotations
 
+import re
 from dataclasses import asdict, dataclass, replace
 from typing import Any, Literal
 
 from bot import limits
 from bot.knowledge import Intent, KnowledgeBase, Role
+from bot.knowledge.loader import phrase_key
 from bot.matching import MatchResult
 
 ReplyKind = Literal["answer", "suggest", "fallback", "info"]
@@ -20,6 +22,7 @@ NEUTRAL_COLOUR = 0x64748B
 FALLBACK_COLOUR = 0x94A3B8
 ASK_MORE_HINT = "Ask another question by mentioning me, in a DM, or with /ask · /topics lists everything I know"
 EXAMPLE_COUNT = 3
+TOPIC_PREVIEW = 4  # questions named per category in /topics
 
 
 @dataclass(frozen=True)
@@ -119,13 +122,56 @@ def build_reply(kb: KnowledgeBase, result: MatchResult) -> Reply:
 
 def fallback_reply(kb: KnowledgeBase) -> Reply:
     examples = example_questions(kb)
-    topics = ", ".join(c.title.lower() for c in kb.categories.values() if c.id != "meta")
+    topics = "\n".join(f"• {c.title}" for c in kb.categories.values() if c.id != "meta")
     body = (
         "I couldn't match that to anything I know. I answer questions about **product management "
-        f"vs project management**: {topics}.\n\nTry one of these, or use /topics to browse."
+        f"vs project management**:\n{topics}\n\nTry one of these, or use /topics to browse."
     )
     return Reply("fallback", "Sorry, I don't know that one", body, FALLBACK_COLOUR,
                  options=tuple(_option(i) for i in examples)).fitted()
+
+
+_QUOTES = "\"'`“”‘’„«»"
+
+
+def _role_names(typed: str) -> list[str]:
+    """What a typed role name may stand for: itself without quotes, and both names in "Scrum Master (SM)"."""
+    text = typed.strip().strip(_QUOTES).strip()
+    outside = re.sub(r"\([^)]*\)", " ", text)
+    inside = re.findall(r"\(([^)]*)\)", text)
+    return [n for n in dict.fromkeys(" ".join(n.strip(_QUOTES).split()) for n in (text, outside, *inside)) if n]
+
+
+def role_lookup(kb: KnowledgeBase, typed: str) -> Reply | None:
+    """What /role shows for a role as people type it; None when it names nothing pmbot knows.
+
+    Besides names and aliases: an abbreviation from the synonyms ("prod manager", "TPM": the
+    intent about that role if it has no card), and a word with several meanings ("PM"), for
+    which it asks which role is meant rather than guess.
+    """
+    for name in _role_names(typed):
+        key = phrase_key(name)
+        canonical = next((c for c, variants in kb.synonyms.items() if key in variants), key)
+        role = kb.find_role(key) or kb.find_role(canonical)
+        if role is not None:
+            return role_reply(kb, role)
+        if key in kb.ambiguous:
+            return _ambiguous_role_reply(kb, key)
+        if len(canonical.split()) >= 2:
+            intent = next((i for i in kb.intents.values() if phrase_key(i.title).endswith(canonical)), None)
+            if intent is not None:
+                return answer_reply(kb, intent)
+    return None
+
+
+def _ambiguous_role_reply(kb: KnowledgeBase, word: str) -> Reply:
+    roles = [role for reading in kb.ambiguous[word] if (role := kb.find_role(reading)) is not None]
+    names = [r.name.lower() for r in roles]
+    spelled = ", ".join(names[:-1]) + f" or {names[-1]}" if len(names) > 1 else "".join(names)
+    commands = ", ".join(f"`/role {n}`" for n in names)
+    body = f"**{word.upper()}** is ambiguous: it can mean {spelled}. Which one? {commands}"
+    options = tuple(_option(kb.intents[r.intent]) for r in roles if r.intent in kb.intents)
+    return Reply("suggest", f"Which {word.upper()}?", body, NEUTRAL_COLOUR, options=options).fitted()
 
 
 def role_reply(kb: KnowledgeBase, role: Role) -> Reply:
@@ -144,14 +190,29 @@ def role_reply(kb: KnowledgeBase, role: Role) -> Reply:
     return Reply("info", role.name, role.summary + aliases, NEUTRAL_COLOUR, tuple(fields), options).fitted()
 
 
-def comparison_reply(kb: KnowledgeBase) -> Reply:
+def comparison_reply(kb: KnowledgeBase, aspect: str | None = None) -> Reply:
+    """The two roles side by side, on every aspect or on the one named (e.g. "time horizon")."""
     comp = kb.comparison
     if comp is None:
         return Reply("info", "No comparison yet", "The knowledge has no `comparison:` section.").fitted()
     left, right = kb.roles[comp.left].name, kb.roles[comp.right].name
-    fields = tuple(Field(d.name, f"**{left}:** {d.left}\n**{right}:** {d.right}") for d in comp.dimensions)
+    dimensions = comp.dimensions
+    body = "Side by side, aspect by aspect."
+    if aspect and aspect.strip():
+        key = phrase_key(aspect)
+        dimensions = tuple(d for d in comp.dimensions if key in phrase_key(d.name))
+        if not dimensions:
+            names = ", ".join(f"**{d.name.lower()}**" for d in comp.dimensions)
+            body = (
+                f"/compare puts the {left.lower()} and the {right.lower()} side by side. It takes no roles, "
+                f"only one of these aspects, or nothing for all of them: {names}.\n\n"
+                "To compare other roles, ask a question, e.g. “product owner vs product manager”."
+            )
+            return Reply("info", f"No aspect called “{limits.clip(aspect.strip(), 60)}”", body, NEUTRAL_COLOUR).fitted()
+        body = f"On {', '.join(d.name.lower() for d in dimensions)}. /compare alone shows every aspect."
+    fields = tuple(Field(d.name, f"**{left}:** {d.left}\n**{right}:** {d.right}") for d in dimensions)
     options = tuple(_option(kb.intents[i]) for i in ("key-differences", "how-they-work-together") if i in kb.intents)
-    return Reply("info", comp.title, "Side by side, dimension by dimension.", NEUTRAL_COLOUR, fields, options).fitted()
+    return Reply("info", comp.title, body, NEUTRAL_COLOUR, fields, options).fitted()
 
 
 def topics_reply(kb: KnowledgeBase, category: str | None = None) -> Reply:
@@ -162,21 +223,26 @@ def topics_reply(kb: KnowledgeBase, category: str | None = None) -> Reply:
         body = "\n".join(f"• {i.title}" for i in intents)
         return Reply("info", cat.title, body, cat.colour, options=tuple(map(_option, intents))).fitted()
     fields = tuple(
-        Field(f"{c.title} ({len(kb.intents_in(c.id))})", ", ".join(i.title for i in kb.intents_in(c.id)[:4]) + " …")
+        Field(f"{c.title} ({len(intents)})", ", ".join(i.title for i in intents[:TOPIC_PREVIEW]) + (" …" if len(intents) > TOPIC_PREVIEW else ""))
         for c in kb.categories.values()
-        if kb.intents_in(c.id)
+        if (intents := kb.intents_in(c.id))
     )
     return Reply("info", "Topics", "Pick a category to see its questions.", NEUTRAL_COLOUR, fields).fitted()
 
 
+ABOUT = (
+    "I answer questions about **product management vs project management**: what each role does, "
+    "how they differ and work together, careers, and the methods they use."
+)
+
+
 def help_reply(kb: KnowledgeBase) -> Reply:
-    examples = "\n".join(f"• {i.title}" for i in example_questions(kb))
+    """/help on Discord; the example questions are its buttons."""
     body = (
-        "I answer questions about **product management vs project management**: what each role does, "
-        "how they differ and work together, careers, and the methods they use.\n\n"
+        f"{ABOUT}\n\n"
         "**Ask me** by mentioning me, in a DM, or with `/ask`.\n"
         "**Commands:** `/ask` a question · `/role` a role summary · `/compare` the two roles side by side · "
-        "`/topics` browse everything · `/help` this message.\n\n"
-        f"**Try:**\n{examples}"
+        "`/topics` browse everything · `/help` how to use pmbot, with example questions.\n\n"
+        "**Try** one of the questions below."
     )
     return Reply("info", "How to use pmbot", body, NEUTRAL_COLOUR, options=tuple(map(_option, example_questions(kb)))).fitted()

@@ -5,8 +5,11 @@ from __future__ import annotations
 from collections import Counter
 from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
+from itertools import islice
 
 from bot.gaps import cluster_questions
+from bot.knowledge.teach import is_taught
+from bot.matching import Matcher
 from bot.store import FeedbackSummary, Scope, Store
 
 
@@ -22,17 +25,34 @@ def since(days: float) -> datetime:
     return datetime.now(timezone.utc) - timedelta(days=days)
 
 
-async def gaps(store: Store, days: float, limit: int, scope: Scope) -> list[GapReport]:
-    """The most frequent unanswered questions within ``scope``, near-duplicates grouped."""
+async def gaps(store: Store, days: float, limit: int, scope: Scope, known: Matcher | None = None) -> list[GapReport]:
+    """The most frequent unanswered questions within ``scope``, near-duplicates grouped.
+
+    With ``known`` (the served knowledge), a gap one of whose wordings has since been taught
+    (it is now a phrasing, word for word) is closed: it is left out. Grouped by the normalised
+    text (so "PdM?" and "product manager" meet) but shown in the words people used: each variant
+    as its most frequent original wording.
+    """
     rows = await store.unanswered(since(days), scope)
     guesses: dict[str, Counter[str]] = {}
+    wordings: dict[str, Counter[str]] = {}
     for row in rows:
         guesses.setdefault(row.text, Counter())[row.best_intent or ""] += 1
+        wordings.setdefault(row.text, Counter())[(row.original_text or row.text).strip()] += 1
+
+    def as_written(text: str) -> str:
+        return wordings[text].most_common(1)[0][0] if text in wordings else text
+
+    open_gaps = (
+        gap for gap in cluster_questions([row.text for row in rows])
+        if known is None or not any(is_taught(known, text) for text in gap.variants)
+    )
     reports = []
-    for gap in cluster_questions([row.text for row in rows])[:limit]:
+    for gap in islice(open_gaps, limit):  # lazily: only the gaps shown (and any closed before them) are checked
         votes = sum((guesses.get(v, Counter()) for v in gap.variants), Counter())
         best = next((intent for intent, _ in votes.most_common() if intent), None)
-        reports.append(GapReport(gap.example, gap.count, gap.variants, best))
+        variants = tuple(dict.fromkeys(as_written(v) for v in gap.variants))
+        reports.append(GapReport(as_written(gap.example), gap.count, variants, best))
     return reports
 
 

@@ -10,8 +10,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
-from bot.knowledge import KnowledgeBase, KnowledgeDiff, load_knowledge
+from bot.knowledge import KnowledgeBase, KnowledgeDiff, load_knowledge, source_files
 from bot.matching import Matcher, MatchResult
+from bot.matching.cache import IndexCache
 from bot.replies import Reply, build_reply
 
 
@@ -22,9 +23,10 @@ class Answer:
 
 
 class KnowledgeService:
-    def __init__(self, path: Path | str) -> None:
+    def __init__(self, path: Path | str, cache: IndexCache | None = None) -> None:
         self.path = Path(path)
-        self._matcher = Matcher(load_knowledge(self.path))
+        self.cache = cache or IndexCache(None)
+        self._matcher = Matcher(load_knowledge(self.path), self.cache)
 
     @property
     def kb(self) -> KnowledgeBase:
@@ -34,9 +36,13 @@ class KnowledgeService:
     def matcher(self) -> Matcher:
         return self._matcher
 
+    def unchanged(self) -> bool:
+        """Whether the files on disk hold exactly what is served: then there is nothing to parse or build."""
+        return source_files(self.path) == self.kb.sources
+
     def check(self) -> Matcher:
         """Loads and indexes the knowledge on disk, without serving it yet."""
-        return Matcher(load_knowledge(self.path))
+        return Matcher(load_knowledge(self.path), self.cache)
 
     def swap(self, matcher: Matcher) -> KnowledgeDiff:
         diff = KnowledgeDiff.between(self._matcher.kb, matcher.kb)
@@ -45,6 +51,8 @@ class KnowledgeService:
 
     def reload(self) -> KnowledgeDiff:
         """Re-reads the knowledge; raises KnowledgeError and keeps serving the old one if it is broken."""
+        if self.unchanged():
+            return KnowledgeDiff.between(self.kb, self.kb)
         return self.swap(self.check())
 
     def ask(self, question: str) -> Answer:

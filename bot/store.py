@@ -121,7 +121,13 @@ MIGRATIONS: Final[tuple[tuple[str, ...], ...]] = (
         )
         """,
     ),
+    # 4: the question as the user wrote it, so moderators read their words, not the
+    # normalised text the matcher used. NULL in rows recorded before this step.
+    ("ALTER TABLE unanswered_questions ADD COLUMN original_text TEXT",),
 )
+
+#: Longest original question kept: a Discord message can hold 4,000 characters; a gap report needs far fewer.
+ORIGINAL_TEXT_LIMIT: Final[int] = 1000
 
 #: The schema version this code writes and understands.
 SCHEMA_VERSION: Final[int] = len(MIGRATIONS)
@@ -180,7 +186,9 @@ class UnansweredQuestion:
     """A question the bot could only guess at ("suggest") or not answer ("fallback").
 
     Kept so maintainers can see which questions the knowledge base is missing.
-    ``text`` is the normalised question text. ``asked_at`` must be
+    ``text`` is the normalised question text (what near-duplicates are grouped by);
+    ``original_text`` is what the user wrote (what moderators read), None in rows
+    recorded before pmbot kept it, clipped to :data:`ORIGINAL_TEXT_LIMIT`. ``asked_at`` must be
     timezone-aware and is converted to UTC. ``user_id`` is only persisted by a
     store created with ``store_user_ids=True``; see :class:`SqliteStore`.
     """
@@ -193,9 +201,12 @@ class UnansweredQuestion:
     best_intent: str | None
     score: float
     user_id: int | None = None
+    original_text: str | None = None
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "asked_at", _require_aware(self.asked_at, "asked_at"))
+        if self.original_text is not None:
+            object.__setattr__(self, "original_text", self.original_text[:ORIGINAL_TEXT_LIMIT])
         if self.kind not in _KINDS:
             raise ValueError(f"kind must be one of {sorted(_KINDS)}, got {self.kind!r}")
         score = float(self.score)
@@ -504,8 +515,8 @@ class SqliteStore:
         user_id = q.user_id if self._store_user_ids else None
         await self._write(
             "INSERT INTO unanswered_questions"
-            " (asked_at, guild_id, channel_id, user_id, text, kind, best_intent, score)"
-            " VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+            " (asked_at, guild_id, channel_id, user_id, text, kind, best_intent, score, original_text)"
+            " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
             (
                 _encode_time(q.asked_at, "asked_at"),
                 q.guild_id,
@@ -515,6 +526,7 @@ class SqliteStore:
                 q.kind,
                 q.best_intent,
                 q.score,
+                q.original_text,
             ),
         )
 
@@ -522,7 +534,7 @@ class SqliteStore:
         """Questions asked at or after ``since`` (aware datetime) within ``scope``, oldest first."""
         where, params = _scope_sql(scope)
         rows = await self._read(
-            "SELECT asked_at, guild_id, channel_id, text, kind, best_intent, score, user_id"
+            "SELECT asked_at, guild_id, channel_id, text, kind, best_intent, score, user_id, original_text"
             f" FROM unanswered_questions WHERE asked_at >= ? AND {where} ORDER BY asked_at, id",
             (_encode_time(since, "since"), *params),
         )
@@ -536,8 +548,9 @@ class SqliteStore:
                 best_intent=best_intent,
                 score=score,
                 user_id=user_id,
+                original_text=original_text,
             )
-            for asked_at, guild_id, channel_id, text, kind, best_intent, score, user_id in rows
+            for asked_at, guild_id, channel_id, text, kind, best_intent, score, user_id, original_text in rows
         ]
 
     # -- feedback --------------------------------------------------------------

@@ -23,13 +23,14 @@ _SCRATCH = tempfile.TemporaryDirectory(prefix="pmbot-tests-")  # removed when th
 def clean_env(**overrides: str) -> dict[str, str]:
     """For a pmbot subprocess: the runner's environment minus any pmbot/Discord settings, plus ``overrides``.
 
-    The console and CLI record unanswered questions; by default they go to a throwaway
-    database, so a test run never writes into the checkout's data/.
+    The console and CLI record unanswered questions and cache the index they build; by default both
+    go to a throwaway folder, so a test run never writes into the checkout's data/ or ~/.cache.
     """
     env = {k: v for k, v in os.environ.items() if not k.startswith(("PMBOT_", "DISCORD_"))}
     env["PYTHONPATH"] = os.pathsep.join([str(ROOT), env.get("PYTHONPATH", "")]).rstrip(os.pathsep)
     env["PYTHONUNBUFFERED"] = "1"
     env["PMBOT_DATABASE"] = str(Path(_SCRATCH.name) / "pmbot.sqlite3")
+    env["PMBOT_CACHE_DIR"] = str(Path(_SCRATCH.name) / "cache")  # never the user's own index cache
     env.update(overrides)
     return env
 

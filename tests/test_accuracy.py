@@ -7,6 +7,7 @@ or the knowledge that makes people's questions go unanswered, or answered wrongl
 from __future__ import annotations
 
 import pytest
+import yaml
 
 from bot.evaluation import evaluate, load_questions
 from bot.matching import Matcher
@@ -60,3 +61,28 @@ def test_shared_dev_set(matcher: Matcher) -> None:
     assert report.top1 >= 0.95
     assert report.wrong_answer <= 0.02
     assert report.oos_false_answer <= 0.05
+
+
+@pytest.mark.skipif(
+    not (SHARED / "eval" / "dev-new-intents.yaml").exists(), reason="the shared dev set is not beside this checkout"
+)
+def test_shared_dev_set_of_the_sixteen_newer_intents(matcher: Matcher) -> None:
+    report = evaluate(load_questions(SHARED / "eval" / "dev-new-intents.yaml"), matcher)
+    assert report.top1 >= 0.92
+    assert report.wrong_answer <= 0.03
+    assert report.oos_false_answer <= 0.1
+
+
+CATALOG = SHARED / "spec" / "intents.yaml"
+
+
+@pytest.mark.skipif(not CATALOG.exists(), reason="the shared intent catalog is not beside this checkout")
+def test_every_catalog_intent_answers_its_own_plain_question(matcher: Matcher) -> None:
+    """The catalog's `ask` is the plainest way to put each question: it must get that intent's answer, not a "Did you mean…"."""
+    catalog = yaml.safe_load(CATALOG.read_text())
+    wrong: dict[str, tuple[str, str, object]] = {}
+    for item in catalog["intents"]:
+        result = matcher.match(item["ask"])
+        if (result.kind, result.intent_id) != ("answer", item["id"]):
+            wrong[item["id"]] = (item["ask"], result.kind, result.intent_id or result.suggestions)
+    assert not wrong, wrong

@@ -144,7 +144,7 @@ def test_why_shows_scores_matches_and_thresholds() -> None:
 
 def test_console_records_unanswered_questions_for_gaps(tmp_path: Path) -> None:
     env = {"PMBOT_DATABASE": str(tmp_path / "pmbot.sqlite3")}
-    pmbot("run", stdin="how do i bake sourdough\nhow do I bake sourdough?\nwhat is scope creep\n/quit\n", env=env)
+    pmbot("run", "--console", stdin="how do i bake sourdough\nhow do I bake sourdough?\nwhat is scope creep\n/quit\n", env=env)
     data = json.loads(pmbot("gaps", "--json", env=env).stdout)
     assert len(data) == 1  # the two sourdough questions are one gap; the answered one is not a gap
     assert data[0]["count"] == 2 and "sourdough" in data[0]["example"]

@@ -5,14 +5,14 @@ from __future__ import annotations
 import signal
 import subprocess
 import sys
-import time
 
+from bot.console import PROMPT
 from tests.conftest import ROOT, clean_env
 from tests.test_cli import pmbot
 
 
 def chat(*lines: str) -> str:
-    out = pmbot("run", stdin="".join(f"{line}\n" for line in lines))
+    out = pmbot("run", "--console", stdin="".join(f"{line}\n" for line in lines))
     assert out.returncode == 0, out.stderr
     return out.stdout
 
@@ -60,14 +60,37 @@ def test_end_of_input_exits_cleanly() -> None:
 def test_ctrl_c_exits_cleanly() -> None:
     env = clean_env()
     proc = subprocess.Popen(
-        [sys.executable, "-m", "bot", "run"],
+        [sys.executable, "-m", "bot", "run", "--console"],
         stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, cwd=ROOT, env=env,
     )
     assert proc.stdout is not None
-    assert "offline chat" in proc.stdout.readline()  # started and waiting for input
-    time.sleep(0.2)
+    assert "offline chat" in proc.stdout.readline()  # started...
+    shown = ""
+    while not shown.endswith(PROMPT):  # ...and waiting for input: input() shows its prompt first
+        char = proc.stdout.read(1)
+        assert char, f"the chat ended before asking for input: {shown!r}"
+        shown += char
     proc.send_signal(signal.SIGINT)
-    out, err = proc.communicate(timeout=20)
+    out, err = proc.communicate(timeout=90)
     assert proc.returncode == 0, err
     assert "Traceback" not in err
     assert out.rstrip().endswith("Bye!")
+
+
+def test_console_help_is_for_the_console_and_lists_examples_once() -> None:
+    out = chat("/help", "/quit")
+    assert "typing a question" in out and "/quit" in out
+    assert "mention" not in out.lower() and "DM" not in out, "no Discord instructions in the terminal"
+    assert out.count("What is product management?") == 1
+
+
+def test_role_topics_and_compare_take_what_people_type() -> None:
+    out = chat("/role pm", "/role Scrum Master (SM)", '/role "product owner"', "/topics related roles",
+               "/compare time horizon", "/compare scrum master", "/quit")
+    out = " ".join(out.split())  # as read, whatever the line wrapping
+    assert "PM is ambiguous" in out and "/role program manager" in out
+    assert "Serves a Scrum team" in out and "The Scrum role accountable for the product backlog" in out
+    assert "Also written: SM" in out and "*Also written" not in out, "italics render, without asterisks"
+    assert "What is a program manager?" in out and "No topic called" not in out
+    assert "Time horizon:" in out and "Budget and schedule:" not in out
+    assert "No aspect called “scrum master”" in out and "only one of these aspects" in out

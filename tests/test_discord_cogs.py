@@ -23,6 +23,7 @@ from bot.discord import listening
 from bot.discord.app import PMBot, bot_intents
 from bot.discord.checks import ModeratorGroup, moderator_refusal
 from bot.discord.cogs.moderation import Moderation
+from bot.discord.health import Metrics
 from bot.discord.cogs.questions import Questions
 from bot.discord.cooldown import GuildCooldowns
 from bot.guild_settings import GuildSettingsCache
@@ -183,6 +184,7 @@ def make_bot(service: KnowledgeService, **settings: Any) -> MagicMock:
     bot.guilds = []
     bot.user = mock_me()
     bot.record_unanswered = AsyncMock()
+    bot.metrics = Metrics(bot)
     bot.keeper = KnowledgeKeeper(service, keep=bot.settings.knowledge_backups, max_bytes=bot.settings.upload_max_bytes)
     return bot
 
@@ -454,7 +456,7 @@ async def test_no_two_commands_share_a_name_and_all_fit_discords_rules(service: 
         assert payload["default_member_permissions"] == 1 << 5 and payload["dm_permission"] is False
         assert type(kb).__name__ == ModeratorGroup.__name__  # load_extension imports the cog module afresh
         assert {cls.__name__ for cls in bot._connection._view_store._dynamic_items.values()} == {
-            "AskButton", "VoteButton", "TopicsSelect",
+            "AskButton", "VoteButton", "TopicsSelect", "TeachPicker",
         }
     finally:
         await bot.close()

@@ -22,7 +22,8 @@ from bot.discord.app import PMBot
 from bot.discord.kb_replies import feedback_reply, gaps_reply, why_reply
 from bot.keeper import KnowledgeKeeper
 from bot.discord.render import NO_PINGS, to_embed
-from bot.knowledge import KnowledgeError
+from bot import service as service_module
+from bot.knowledge import KnowledgeBase, KnowledgeError
 from bot.matching.explain import explain
 from bot.reports import GapReport
 from bot.service import KnowledgeService
@@ -55,7 +56,7 @@ def keeper_for(folder: Path) -> KnowledgeKeeper:
     return KnowledgeKeeper(KnowledgeService(folder), keep=5, max_bytes=256_000)
 
 
-async def eventually(check: Callable[[], bool], timeout: float = 5.0) -> None:
+async def eventually(check: Callable[[], bool], timeout: float = 90.0) -> None:
     async def poll() -> None:
         while not check():
             await asyncio.sleep(0.02)
@@ -113,6 +114,33 @@ async def test_reload_if_changed_skips_what_is_already_served(small_knowledge: P
     (small_knowledge / "okrs.yaml").write_bytes(new_intent("okr-basics", "okrs"))
     diff = await keeper.reload_if_changed()
     assert diff is not None and diff.added == ("okr-basics",)
+
+
+@pytest.fixture
+def builds(monkeypatch: pytest.MonkeyPatch) -> list[KnowledgeBase]:
+    """Every knowledge loaded for serving, recorded: unchanged files must not be parsed or indexed again."""
+    seen: list[KnowledgeBase] = []
+    real = service_module.load_knowledge
+
+    def counting(path: Path) -> KnowledgeBase:
+        seen.append(kb := real(path))
+        return kb
+
+    monkeypatch.setattr(service_module, "load_knowledge", counting)
+    return seen
+
+
+async def test_files_saved_without_a_change_are_not_rebuilt(small_knowledge: Path, builds: list[KnowledgeBase]) -> None:
+    keeper = keeper_for(small_knowledge)
+    served = keeper.service.matcher
+    for file in small_knowledge.iterdir():  # an editor saving unchanged files: new times, same text
+        file.write_bytes(file.read_bytes())
+    assert await keeper.reload_if_changed() is None
+    assert (await keeper.reload()).empty
+    assert len(builds) == 1 and keeper.service.matcher is served
+    (small_knowledge / "okrs.yaml").write_bytes(new_intent("okr-basics", "okrs"))
+    assert (await keeper.reload()).added == ("okr-basics",)
+    assert len(builds) == 2
 
 
 async def test_rollback_undoes_the_last_upload_and_then_has_nothing_left(small_knowledge: Path) -> None:
@@ -183,6 +211,21 @@ async def test_an_edit_made_before_the_watcher_started_is_served_too(small_knowl
         await eventually(lambda: "okr-basics" in bot.service.kb.intents)
     finally:
         await bot.close()
+
+
+async def test_the_watchers_first_look_at_unchanged_files_builds_nothing(
+    small_knowledge: Path, builds: list[KnowledgeBase], caplog: pytest.LogCaptureFixture
+) -> None:
+    """It used to build a whole second matcher at every start, only to find the files unchanged."""
+    bot, _ = bot_for(small_knowledge, auto_reload=True, auto_reload_delay=60)
+    with caplog.at_level(logging.DEBUG, logger="pmbot.discord"):
+        await bot._async_setup_hook()  # what login does first: discord.py's own set-up (the shard queue)
+        await bot.setup_hook()
+        try:
+            await eventually(lambda: "touched but unchanged" in caplog.text)
+        finally:
+            await bot.close()
+    assert len(builds) == 1
 
 
 async def test_without_a_mod_log_channel_a_broken_edit_is_only_logged(

@@ -263,9 +263,9 @@ def test_bot_end_to_end(fake: FakeDiscord, bot_process: subprocess.Popen[bytes],
         return (tmp_path / "bot.log").read_text(errors="replace")
 
     try:
-        identify = fake.wait_until_connected(timeout=30)
+        identify = fake.wait_until_connected(timeout=90)
         assert identify["intents"] & (1 << 15), "message_content intent requested"
-        commands = fake.wait_for_commands(["ask"], timeout=10)
+        commands = fake.wait_for_commands(["ask"], timeout=90)
         assert [c["name"] for c in commands] == ["ask"]
 
         # 1. a mention gets a reply that pings nobody

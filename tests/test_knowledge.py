@@ -80,6 +80,21 @@ def test_every_intent_has_many_varied_phrasings_and_follow_ups(kb: KnowledgeBase
         assert 2 <= len(intent.follow_ups) <= 3, intent.id
 
 
+def test_every_topic_intent_is_offered_as_a_follow_up_somewhere(kb: KnowledgeBase) -> None:
+    offered = {f for intent in kb.intents.values() for f in intent.follow_ups}
+    never = {i.id for i in kb.intents.values() if i.category != "meta"} - offered
+    assert not never, f"no answer offers these as a follow-up: {sorted(never)}"
+
+
+def test_no_paragraph_is_glued_to_the_list_above_it(kb: KnowledgeBase) -> None:
+    """Discord renders a line straight after a bullet as part of that bullet: a blank line must separate them."""
+    for intent in kb.intents.values():
+        lines = intent.answer.splitlines()
+        for above, line in zip(lines, lines[1:]):
+            glued = above.lstrip().startswith(("- ", "* ")) and line.strip() and not line.lstrip().startswith(("- ", "* "))
+            assert not glued, f"{intent.id}: {line.strip()[:60]!r} follows a bullet with no blank line"
+
+
 def test_yaml_syntax_error_names_file_and_line() -> None:
     broken = GOOD.replace("title: What is beta?", "title: [What is beta?")
     found = problems_of(broken, "broken.yaml")

@@ -72,12 +72,13 @@ def test_rollback_restores_the_previous_version_step_by_step(knowledge_copy: Pat
 def test_rolling_back_a_new_file_removes_it(knowledge_copy: Path) -> None:
     files = KnowledgeFiles(knowledge_copy)
     before = load_knowledge(knowledge_copy)
-    okrs = (
-        "intents:\n  - id: okr-basics\n    category: practice\n    title: What are OKRs?\n    source: general\n"
-        "    phrasings:\n      - what are okrs\n      - okrs explained\n      - how do okrs work\n    answer: Objectives and key results.\n    follow_ups: []\n"
+    value_streams = (
+        "intents:\n  - id: value-stream-mapping\n    category: practice\n    title: What is value stream mapping?\n"
+        "    source: general\n    phrasings:\n      - what is value stream mapping\n      - value stream maps explained\n"
+        "      - how does value stream mapping work\n    answer: Drawing every step from request to delivery.\n    follow_ups: []\n"
     )
-    text, kb = files.check_upload("extra.yaml", okrs.encode())
-    assert "okr-basics" in kb.intents
+    text, kb = files.check_upload("extra.yaml", value_streams.encode())
+    assert "value-stream-mapping" in kb.intents
     assert not files.install("extra.yaml", text).existed
     assert files.rollback().name == "extra.yaml"
     assert not (knowledge_copy / "extra.yaml").exists()
@@ -94,40 +95,43 @@ def test_only_the_configured_number_of_versions_is_kept(knowledge_copy: Path) ->
     assert len(files.backups("practice.yaml")) == 2
 
 
+WAIT = 90.0  # upper bound for an awaited event on a busy machine; the waits end as soon as it happens
+
+
 async def test_watcher_reloads_once_after_edits_settle(knowledge_copy: Path) -> None:
-    calls: list[float] = []
+    calls: asyncio.Queue[float] = asyncio.Queue()
 
     async def on_change() -> None:
-        calls.append(asyncio.get_running_loop().time())
+        calls.put_nowait(asyncio.get_running_loop().time())
 
-    task = asyncio.create_task(watch_knowledge(knowledge_copy, on_change, settle=0.3, poll=0.05))
+    settle = 1.0
+    task = asyncio.create_task(watch_knowledge(knowledge_copy, on_change, settle=settle, poll=0.05, check_first=True))
     try:
-        await asyncio.sleep(0.2)
-        assert calls == []
+        await asyncio.wait_for(calls.get(), WAIT)  # check_first: the watcher has taken its first look
         target = knowledge_copy / "meta.yaml"
-        for n in range(3):  # an editor saving in several steps
+        for n in range(3):  # an editor saving in several steps, each seen by a poll
             target.write_text(target.read_text() + f"\n# edit {n}\n")
             await asyncio.sleep(0.1)
-        await asyncio.sleep(1.0)
-        assert len(calls) == 1
+        last_edit = asyncio.get_running_loop().time()
+        assert await asyncio.wait_for(calls.get(), WAIT) >= last_edit  # one call, once the edits settled
+        await asyncio.sleep(2 * settle)  # nothing to await for "no second call": give it two settle periods
+        assert calls.empty()
     finally:
         task.cancel()
 
 
 async def test_watcher_survives_a_failing_reload(knowledge_copy: Path) -> None:
-    calls = 0
+    calls: asyncio.Queue[None] = asyncio.Queue()
 
     async def on_change() -> None:
-        nonlocal calls
-        calls += 1
+        calls.put_nowait(None)
         raise RuntimeError("reload blew up")
 
-    task = asyncio.create_task(watch_knowledge(knowledge_copy, on_change, settle=0.1, poll=0.05))
+    task = asyncio.create_task(watch_knowledge(knowledge_copy, on_change, settle=0.1, poll=0.05, check_first=True))
     try:
-        await asyncio.sleep(0.1)  # let the watcher take its first look
-        for n in range(2):
+        await asyncio.wait_for(calls.get(), WAIT)  # the first look's call failed...
+        for n in range(2):  # ...and every later edit is still noticed
             (knowledge_copy / "meta.yaml").write_text((knowledge_copy / "meta.yaml").read_text() + f"\n# {n}\n")
-            await asyncio.sleep(0.5)
-        assert calls == 2
+            await asyncio.wait_for(calls.get(), WAIT)
     finally:
         task.cancel()

@@ -12,6 +12,7 @@ from bot.replies import (
     build_reply,
     comparison_reply,
     help_reply,
+    role_lookup,
     role_reply,
     topics_reply,
 )
@@ -88,3 +89,57 @@ def test_oversized_reply_is_cut_to_every_limit() -> None:
     assert huge.body  # the answer itself is never dropped entirely
     assert len(huge.options) <= limits.BUTTONS_PER_ROW * (limits.ACTION_ROWS - 1)
     assert all(len(o.label) <= limits.BUTTON_LABEL for o in huge.options)
+
+
+def test_role_takes_names_as_people_type_them(kb: KnowledgeBase) -> None:
+    for typed in ("Scrum Master (SM)", '"scrum master"', "“Scrum master”", "'SM'", "scrum-master"):
+        reply = role_lookup(kb, typed)
+        assert reply is not None and reply.title == kb.roles["scrum-master"].name, typed
+    tpm = role_lookup(kb, "TPM")
+    assert tpm is not None and tpm.intent_id == "technical-product-manager"
+    assert role_lookup(kb, "wizard") is None
+
+
+def test_role_pm_says_it_is_ambiguous_and_offers_the_three(kb: KnowledgeBase) -> None:
+    reply = role_lookup(kb, "pm")
+    assert reply is not None and reply.kind == "suggest"
+    assert "ambiguous" in reply.body
+    for name in ("product manager", "project manager", "program manager"):
+        assert f"/role {name}" in reply.body
+    assert [o.intent_id for o in reply.options] == [
+        kb.roles[r].intent for r in ("product-manager", "project-manager", "program-manager")
+    ]
+
+
+def test_topics_marks_only_categories_that_are_cut(kb: KnowledgeBase) -> None:
+    reply = topics_reply(kb)
+    for category in kb.categories.values():
+        intents = kb.intents_in(category.id)
+        field = next(f for f in reply.fields if f.name.startswith(category.title))
+        assert field.value.endswith("…") == (len(intents) > 4), category.id
+        assert intents[0].title in field.value
+
+
+def test_fallback_lists_the_topics_one_per_line(kb: KnowledgeBase, matcher: Matcher) -> None:
+    body = build_reply(kb, matcher.match("best pizza in naples?")).body
+    for category in kb.categories.values():
+        if category.id != "meta":
+            assert f"\n• {category.title}\n" in body
+
+
+def test_compare_on_one_aspect_or_says_what_it_takes(kb: KnowledgeBase) -> None:
+    one = comparison_reply(kb, "time horizon")
+    assert [f.name for f in one.fields] == ["Time horizon"]
+    wrong = comparison_reply(kb, "scrum master")
+    assert wrong.fields == () and "No aspect called “scrum master”" == wrong.title
+    assert kb.comparison is not None
+    assert all(d.name.lower() in wrong.body for d in kb.comparison.dimensions)
+
+
+def test_help_lists_each_example_once_and_bot_help_agrees_on_help(kb: KnowledgeBase) -> None:
+    reply = help_reply(kb)
+    for option in reply.options:
+        assert option.label not in reply.body, "the examples are the buttons, not also the text"
+    said = next(line for line in kb.intents["bot-help"].answer.splitlines() if "**/help**" in line)
+    assert "this message" not in said  # the bot-help answer is not /help's reply
+    assert "example questions" in said and "example questions" in reply.body

@@ -31,14 +31,18 @@ from bot.databases import describe, store_from_settings
 from bot.discord import audit
 from bot.discord.cooldown import GuildCooldowns
 from bot.discord.errors import on_event_error, on_interaction_error
+from bot.discord.health import HealthServer, Metrics
+from bot.discord.shutdown import drain_handlers
 from bot.discord.kb_replies import edit_refused_reply
 from bot.keeper import KnowledgeKeeper
 from bot.discord.render import DYNAMIC_ITEMS, NO_PINGS
 from bot.fleet import Event, Fleet, LocalFleet, ProcessInfo, fleet_for
+from bot.discord.teaching import TeachPicker
 from bot.guild_settings import GuildSettingsCache
 from bot.knowledge import KnowledgeBase, KnowledgeError
 from bot.knowledge.watch import watch_knowledge
 from bot.matching import MatchResult
+from bot.matching.cache import IndexCache
 from bot.recording import unanswered
 from bot.service import KnowledgeService
 from bot.store import Store
@@ -52,10 +56,13 @@ EXTENSIONS = (
     "bot.discord.cogs.config",
     "bot.discord.cogs.privacy",
 )
-SHUTDOWN_TIMEOUT = 10.0
 #: How long a process keeps re-reading the shared folder after another one announced new knowledge
 #: (a network filesystem may show the new file late) before it says loudly that it could not follow.
 FOLLOW_DELAYS = (0.0, 0.5, 1.0, 2.0, 4.0, 8.0, 15.0)
+# SIGTERM to exit within 10 s, as service managers expect: replies in flight get DRAIN_TIMEOUT s to
+# finish, then closing the gateway connection gets CLOSE_TIMEOUT s.
+DRAIN_TIMEOUT = 5.0
+CLOSE_TIMEOUT = 3.0
 
 
 def point_discord_at(api_base: str, gateway_url: str) -> None:
@@ -143,6 +150,7 @@ class PMBot(commands.AutoShardedBot):
         self.fleet: Fleet = fleet or LocalFleet()
         self.me = ProcessInfo.here(settings.shard_ids or (), settings.shard_count, service.kb.version)
         self.knowledge_out_of_step: str | None = None  # why this process could not follow the others, for /kb status
+        self.metrics = Metrics(self)
         self._watcher: asyncio.Task[None] | None = None
         self._following: asyncio.Task[None] | None = None
 
@@ -156,7 +164,7 @@ class PMBot(commands.AutoShardedBot):
         self.tree.error(on_interaction_error)
         for extension in EXTENSIONS:
             await self.load_extension(extension)
-        self.add_dynamic_items(*DYNAMIC_ITEMS)
+        self.add_dynamic_items(*DYNAMIC_ITEMS, TeachPicker)
         await self.fleet.start(self.me, self._heard_from_fleet)
         if self.settings.auto_reload:
             self._watcher = asyncio.create_task(
@@ -358,7 +366,7 @@ def run_bot(settings: Settings, knowledge: Path | str | None = None) -> int:
     if not settings.discord_token:
         return _fatal("DISCORD_TOKEN is not set.")
     point_discord_at(settings.api_base, settings.gateway_url)
-    service = KnowledgeService(knowledge or settings.knowledge_path)
+    service = KnowledgeService(knowledge or settings.knowledge_path, IndexCache(settings.cache_dir))
     return asyncio.run(_serve(settings, service))
 
 
@@ -376,9 +384,19 @@ async def _serve(settings: Settings, service: KnowledgeService) -> int:
         except (NotImplementedError, RuntimeError):  # Windows: Ctrl-C still raises KeyboardInterrupt
             pass
     bot = PMBot(settings, service, store, fleet=fleet_for(store))
+    health = None
+    if settings.health_port is not None:
+        health = HealthServer(bot, bot.metrics, settings.health_host, settings.health_port)
+        try:
+            await health.start()
+        except OSError as exc:
+            await store.close()
+            return _fatal(f"cannot serve /healthz on {settings.health_host}:{settings.health_port} (PMBOT_HEALTH_PORT): {exc}")
     try:
         return await _run_until_stopped(bot, settings.discord_token or "", stop)
     finally:
+        if health is not None:
+            await health.stop()
         await store.close()
         log.info("stopped")
 
@@ -390,11 +408,12 @@ async def _run_until_stopped(bot: PMBot, token: str, stop: asyncio.Event) -> int
         await asyncio.wait({runner, stopper}, return_when=asyncio.FIRST_COMPLETED)
         if stopper.done() and not runner.done():
             log.info("shutting down")
+            await drain_handlers(DRAIN_TIMEOUT)
             await bot.close()
             try:
-                await asyncio.wait_for(runner, SHUTDOWN_TIMEOUT)
+                await asyncio.wait_for(runner, CLOSE_TIMEOUT)
             except asyncio.TimeoutError:
-                log.warning("the Discord connection did not close within %.0fs", SHUTDOWN_TIMEOUT)
+                log.warning("the Discord connection did not close within %.0fs", CLOSE_TIMEOUT)
             except Exception:  # noqa: BLE001 - we are closing anyway
                 log.debug("error while closing", exc_info=True)
             return 0
@@ -426,7 +445,7 @@ def sync_commands(
     if not settings.discord_token:
         return _fatal("DISCORD_TOKEN is not set; syncing commands needs the bot's token.")
     point_discord_at(settings.api_base, settings.gateway_url)
-    service = KnowledgeService(knowledge or settings.knowledge_path)
+    service = KnowledgeService(knowledge or settings.knowledge_path, IndexCache(settings.cache_dir))
     return asyncio.run(_sync(settings, service, guild_id, clear))
 
 

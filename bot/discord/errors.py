@@ -18,6 +18,8 @@ from typing import Any, Awaitable, Callable
 import discord
 from discord import app_commands
 
+from bot.discord.shutdown import cut_off_by_shutdown
+
 log = logging.getLogger("pmbot.errors")
 
 SORRY = "Sorry, something went wrong on my side. It has been logged; please try again in a moment."
@@ -53,6 +55,10 @@ async def tell(interaction: discord.Interaction, text: str) -> None:
             await interaction.response.send_message(text, ephemeral=True, allowed_mentions=NO_PINGS)
     except discord.HTTPException:
         log.warning("could not tell the user about an error (interaction %s)", interaction.id, exc_info=True)
+    except RuntimeError as exc:
+        if not cut_off_by_shutdown(exc):
+            raise
+        log.info("could not tell the user about an error (interaction %s): shutting down", interaction.id)
 
 
 def interaction_context(interaction: discord.Interaction) -> str:
@@ -67,6 +73,9 @@ def interaction_context(interaction: discord.Interaction) -> str:
 async def on_interaction_error(interaction: discord.Interaction, error: Exception) -> None:
     """The tree's and the components' error handler."""
     original = getattr(error, "original", error)
+    if cut_off_by_shutdown(original):
+        log.info("shutdown cut off %s", interaction_context(interaction))
+        return
     if isinstance(original, (NotModerator, NotOwner, CooldownActive)):
         log.info("refused %s: %s", interaction_context(interaction), original)
         await tell(interaction, str(original))
@@ -107,6 +116,9 @@ def event_context(event_method: str, args: tuple[Any, ...]) -> str:
 async def on_event_error(event_method: str, *args: Any, **kwargs: Any) -> None:
     """``Bot.on_error``: logs the exception being handled with context and tells the user if there is one."""
     exc = sys.exc_info()[1]  # discord.py calls on_error inside its except block
+    if cut_off_by_shutdown(exc):
+        log.info("shutdown cut off %s", event_context(event_method, args))
+        return
     log.error("event handler failed: %s", event_context(event_method, args), exc_info=exc)
     message = next((a for a in args if isinstance(a, discord.Message)), None)
     if message is None or message.author.bot:
@@ -122,3 +134,7 @@ async def on_event_error(event_method: str, *args: Any, **kwargs: Any) -> None:
         )
     except discord.HTTPException:
         log.warning("could not tell the user about an error (message %s)", message.id, exc_info=True)
+    except RuntimeError as exc:
+        if not cut_off_by_shutdown(exc):
+            raise
+        log.info("could not tell the user about an error (message %s): shutting down", message.id)

@@ -18,6 +18,7 @@ from bot import limits
 from bot.fleet import ProcessInfo
 from bot.knowledge import KnowledgeBase, KnowledgeDiff, KnowledgeError, Problem
 from bot.knowledge.files import Backup
+from bot.knowledge.teach import Lesson, TeachRefused
 from bot.replies import Field, Reply
 from bot.reports import GapReport
 from bot.store import FeedbackSummary
@@ -33,12 +34,13 @@ MOD_LOG_FOOTER = "pmbot reloads the knowledge files when they change on disk · 
 
 
 def _relative(problem: Problem, folder: Path | None) -> str:
-    """``FILE:LINE: message`` with FILE relative to the knowledge folder: shorter, and no server paths shown."""
+    """``FILE:LINE: message`` with every file relative to the knowledge folder: shorter, and no server paths shown.
+
+    Messages name other files too ("also under intent X (FOLDER/basics.yaml:30)"), so every occurrence goes.
+    """
     text = str(problem)
     if folder is not None:
-        prefix = str(folder).rstrip("/" + os.sep) + os.sep
-        if text.startswith(prefix):
-            text = text[len(prefix):]
+        text = text.replace(str(folder).rstrip("/" + os.sep) + os.sep, "")
     return text
 
 
@@ -136,9 +138,27 @@ def upload_refused_reply(error: KnowledgeError, folder: Path | None) -> Reply:
     return _problems_reply("Upload refused", note, error, folder)
 
 
+def taught_reply(lesson: Lesson, diff: KnowledgeDiff, kb: KnowledgeBase) -> Reply:
+    note = (
+        f"{_quote(lesson.question)} is now a phrasing of `{lesson.intent_id}` in {inline_code(lesson.file)}, "
+        "and pmbot answers it already. `/kb rollback` undoes this."
+    )
+    return _change_reply("Taught", diff, kb, note)
+
+
+def teach_refused_reply(error: TeachRefused | KnowledgeError, folder: Path | None) -> Reply:
+    if isinstance(error, TeachRefused):
+        return Reply("info", "Nothing taught", discord.utils.escape_markdown(str(error)), WARN_COLOUR, footer=MOD_FOOTER).fitted()
+    note = (
+        f"The knowledge would have {_problem_count(error)}, so nothing was changed: "
+        "**the current knowledge keeps serving.**"
+    )
+    return _problems_reply("Teach refused", note, error, folder)
+
+
 def rolled_back_reply(backup: Backup, diff: KnowledgeDiff, kb: KnowledgeBase) -> Reply:
     undone = (
-        f"Restored {inline_code(backup.name)} as it was before the last upload"
+        f"Restored {inline_code(backup.name)} as it was before the last upload or teach"
         if backup.existed
         else f"Removed {inline_code(backup.name)}, which the last upload had added"
     )
@@ -152,7 +172,7 @@ def rollback_refused_reply(error: KnowledgeError, folder: Path | None) -> Reply:
 
 
 NOTHING_TO_ROLL_BACK = Reply(
-    "info", "Nothing to roll back", "There is no previous version: no upload is left to undo.", INFO_COLOUR,
+    "info", "Nothing to roll back", "There is no previous version: no upload or teach is left to undo.", INFO_COLOUR,
     footer=MOD_FOOTER,
 )
 
@@ -206,7 +226,7 @@ def status_reply(
         Field(f"Source files ({len(kb.sources)})", limits.clip(files, limits.EMBED_FIELD_VALUE)),
         Field(f"Processes ({len(processes)})", limits.clip(processes_text(processes, me, kb.version), limits.EMBED_FIELD_VALUE)),
     )
-    body = f"Knowledge version `{kb.version}` from folder `{path}`"
+    body = f"Knowledge version `{kb.version}` from folder `{Path(path).name}/`"
     stale = any(p.knowledge_version != kb.version for p in processes)
     if out_of_step:
         body += f"\n\n⚠️ This process could not follow the others: {out_of_step}"
@@ -223,14 +243,16 @@ def _listing_reply(title: str, intro: str, lines: Sequence[str], colour: int = I
     return Reply("info", title, body, colour, footer=MOD_FOOTER).fitted()
 
 
-def gaps_reply(gaps: Sequence[GapReport], days: int) -> Reply:
+def gaps_reply(gaps: Sequence[GapReport], days: int, *, can_teach: bool = False) -> Reply:
     title = f"Unanswered questions, last {days} days"
     if not gaps:
         return Reply("info", title, "Nothing went unanswered. 🎉", OK_COLOUR, footer=MOD_FOOTER)
-    intro = (
-        "What pmbot could not answer, most frequent first, near-duplicates grouped. Add them as phrasings "
-        "or new intents, then check with `/kb why`."
+    advice = (
+        "Teach one by picking its intent below (it becomes a phrasing), or add new intents; check with `/kb why`."
+        if can_teach
+        else "pmbot's owners can teach them (`/kb teach`) or add new intents; check with `/kb why`."
     )
+    intro = f"What pmbot could not answer, most frequent first, near-duplicates grouped. {advice}"
     line_room = (limits.EMBED_DESCRIPTION - len(intro) - LISTING_SLACK) // len(gaps)  # every gap gets its line
     lines = []
     for n, gap in enumerate(gaps, 1):

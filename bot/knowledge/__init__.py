@@ -1,6 +1,6 @@
 """Knowledge: the curated YAML, loaded and validated into an immutable KnowledgeBase."""
 
-from bot.knowledge.loader import KnowledgeError, Problem, knowledge_files, load_knowledge, parse_knowledge
+from bot.knowledge.loader import KnowledgeError, Problem, knowledge_files, load_knowledge, parse_knowledge, source_files
 from bot.knowledge.model import (
     Category,
     Comparison,
@@ -26,4 +26,5 @@ __all__ = [
     "knowledge_files",
     "load_knowledge",
     "parse_knowledge",
+    "source_files",
 ]

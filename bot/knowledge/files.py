@@ -59,8 +59,14 @@ class KnowledgeFiles:
     def install(self, name: str, text: str) -> Backup:
         """Backs up the current file (or notes that there was none) and atomically replaces it with `text`."""
         target = self.folder / name
-        backup = self._backup(target)
-        _write_atomically(target, text)
+        backup: Backup | None = None
+        try:
+            backup = self._backup(target)
+            _write_atomically(target, text)
+        except OSError as exc:
+            if backup is not None:
+                backup.path.unlink(missing_ok=True)
+            raise KnowledgeError([Problem(name, 1, cannot_write(exc))]) from exc
         self._prune(name)
         return backup
 
@@ -82,14 +88,17 @@ class KnowledgeFiles:
             raise FileNotFoundError("there is no previous version to roll back to")
         newest = backups[0]
         target = self.folder / newest.name
-        if newest.existed:
-            text = newest.path.read_text(encoding="utf-8")
-            load_knowledge(self.folder, overrides={newest.name: text})  # never restore into a broken state
-            _write_atomically(target, text)
-        else:
-            load_knowledge(self.folder, overrides={newest.name: None})
-            target.unlink(missing_ok=True)
-        newest.path.unlink()
+        try:
+            if newest.existed:
+                text = newest.path.read_text(encoding="utf-8")
+                load_knowledge(self.folder, overrides={newest.name: text})  # never restore into a broken state
+                _write_atomically(target, text)
+            else:
+                load_knowledge(self.folder, overrides={newest.name: None})
+                target.unlink(missing_ok=True)
+            newest.path.unlink()
+        except OSError as exc:
+            raise KnowledgeError([Problem(newest.name, 1, cannot_write(exc))]) from exc
         return newest
 
     def _backup(self, target: Path) -> Backup:
@@ -106,6 +115,14 @@ class KnowledgeFiles:
     def _prune(self, name: str) -> None:
         for old in self.backups(name)[self.keep :]:
             old.path.unlink(missing_ok=True)
+
+
+def cannot_write(exc: OSError) -> str:
+    """Why a change could not be saved, without the server's paths (this text is shown on Discord)."""
+    return (
+        f"cannot write to the knowledge folder ({exc.strerror or type(exc).__name__}); nothing was changed. "
+        "Give the bot write access to it (in Docker: a writable volume on /app/knowledge), or edit the files on disk."
+    )
 
 
 def _write_atomically(target: Path, text: str) -> None:

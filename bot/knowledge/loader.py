@@ -23,6 +23,7 @@ import yaml
 from yaml.constructor import SafeConstructor
 
 from bot import limits
+from bot.knowledge import safe_yaml
 from bot.knowledge.model import (
     Category,
     Comparison,
@@ -84,6 +85,7 @@ class _Document:
         return self.lines.get(path, 1)
 
 
+_MERGE_TAG = "tag:yaml.org,2002:merge"
 _PLAIN_TAGS = {f"tag:yaml.org,2002:{t}" for t in ("str", "int", "float", "bool", "null", "seq", "map", "timestamp")}
 
 
@@ -95,6 +97,9 @@ def _build(node: yaml.Node, path: Path_, doc: _Document, problems: list[Problem]
     if isinstance(node, yaml.MappingNode):
         result: dict[Any, Any] = {}
         for key_node, value_node in node.value:
+            if key_node.tag == _MERGE_TAG:
+                problems.append(Problem(doc.name, key_node.start_mark.line + 1, "merge keys (<<) are not allowed; write the fields out"))
+                continue
             key = SafeConstructor().construct_object(key_node, deep=True)
             if not isinstance(key, str):
                 problems.append(Problem(doc.name, key_node.start_mark.line + 1, f"keys must be text, not {key!r}"))
@@ -114,12 +119,12 @@ def _build(node: yaml.Node, path: Path_, doc: _Document, problems: list[Problem]
 def _parse(name: str, text: str, problems: list[Problem]) -> _Document | None:
     doc = _Document(name, None, {}, {})
     try:
-        node = yaml.compose(text, Loader=yaml.SafeLoader)
+        node = safe_yaml.compose(text)
+    except safe_yaml.UnsafeYaml as exc:
+        problems.append(Problem(name, exc.line, str(exc)))
+        return None
     except yaml.YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None) or getattr(exc, "context_mark", None)
-        line = mark.line + 1 if mark else 1
-        what = getattr(exc, "problem", None) or str(exc)
-        problems.append(Problem(name, line, f"YAML syntax error: {what}"))
+        problems.append(Problem(name, safe_yaml.error_line(exc), f"YAML syntax error: {safe_yaml.error_message(exc)}"))
         return None
     if node is None:
         problems.append(Problem(name, 1, "the file is empty"))
@@ -127,8 +132,7 @@ def _parse(name: str, text: str, problems: list[Problem]) -> _Document | None:
     try:
         doc.data = _build(node, (), doc, problems)
     except yaml.YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None)
-        problems.append(Problem(name, mark.line + 1 if mark else 1, f"YAML error: {exc}"))
+        problems.append(Problem(name, safe_yaml.error_line(exc), f"YAML error: {safe_yaml.error_message(exc)}"))
         return None
     return doc
 
@@ -171,6 +175,10 @@ def _describe(error: jsonschema.ValidationError, path: Path_) -> str:
 
 def _norm_phrase(text: str) -> str:
     return " ".join(re.sub(r"[^\w\s]", " ", text.casefold()).split())
+
+
+#: Two phrasings with the same key are one phrasing: the loader refuses the second, and so does teaching.
+phrase_key = _norm_phrase
 
 
 class _Assembler:
@@ -344,6 +352,40 @@ def knowledge_files(path: Path) -> list[Path]:
     return [path]
 
 
+def source_files(path: Path) -> tuple[SourceFile, ...] | None:
+    """The sources load_knowledge would record for `path`, from a read of the files without parsing them.
+
+    None when they cannot all be read, or something named like knowledge is not a file:
+    then only a full load can say what is wrong.
+    """
+    if path.is_dir() and _odd_entries(path):
+        return None
+    try:
+        return tuple(SourceFile(file, _sha256(file.read_text(encoding="utf-8"))) for file in knowledge_files(path))
+    except (OSError, UnicodeDecodeError):
+        return None
+
+
+def _sha256(text: str) -> str:
+    return hashlib.sha256(text.encode()).hexdigest()
+
+
+def _odd_entries(folder: Path) -> list[Problem]:
+    """Entries named like knowledge that are not regular files: skipping them silently would hide an intent."""
+    problems = []
+    for entry in sorted(folder.iterdir()):
+        if entry.suffix not in YAML_SUFFIXES or entry.is_file():
+            continue
+        if entry.is_symlink() and not entry.exists():
+            why = "a link that leads nowhere (its target is missing, or it links back to itself)"
+        elif entry.is_dir():
+            why = "a folder, not a file; rename it so its name does not end in .yaml or .yml"
+        else:
+            why = "not a regular file"
+        problems.append(Problem(str(entry), 1, f"{why}; knowledge files must be plain YAML files"))
+    return problems
+
+
 def load_knowledge(path: Path | str, overrides: Mapping[str, str | None] | None = None) -> KnowledgeBase:
     """Loads a folder (or a single file) of knowledge, or raises KnowledgeError.
 
@@ -353,12 +395,17 @@ def load_knowledge(path: Path | str, overrides: Mapping[str, str | None] | None 
     path = Path(path)
     if not path.exists():
         raise KnowledgeError([Problem(str(path), 1, "no such file or folder; pass the knowledge folder, e.g. knowledge/")])
+    problems = _odd_entries(path) if path.is_dir() else []
     texts: dict[str, tuple[str, str]] = {}  # file name -> (shown name, text)
     for file in knowledge_files(path):
         try:
             texts[file.name] = (str(file), file.read_text(encoding="utf-8"))
-        except (OSError, UnicodeDecodeError) as exc:
-            raise KnowledgeError([Problem(str(file), 1, f"cannot read the file: {exc}")]) from exc
+        except UnicodeDecodeError as exc:
+            problems.append(Problem(str(file), 1, f"not UTF-8 text ({exc.reason} at byte {exc.start}); save it as UTF-8"))
+        except OSError as exc:
+            problems.append(Problem(str(file), 1, f"cannot read the file: {exc.strerror or exc}"))
+    if problems:
+        raise KnowledgeError(problems)
     base = path if path.is_dir() else path.parent
     for name, text in (overrides or {}).items():
         if text is None:
@@ -376,9 +423,10 @@ def parse_knowledge(files: Iterable[tuple[str, str]]) -> KnowledgeBase:
     docs: list[_Document] = []
     sources = []
     for name, text in files:
-        sources.append(SourceFile(Path(name), hashlib.sha256(text.encode()).hexdigest()))
+        sources.append(SourceFile(Path(name), _sha256(text)))
+        before = len(problems)
         doc = _parse(name, text, problems)
-        if doc is None:
+        if doc is None or len(problems) > before:  # the schema would only repeat what is already said
             continue
         schema_problems = _schema_problems(doc)
         problems.extend(schema_problems)

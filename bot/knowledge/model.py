@@ -104,14 +104,33 @@ class KnowledgeBase:
     def intents_in(self, category: str) -> list[Intent]:
         return [i for i in self.intents.values() if i.category == category]
 
+    def find_category(self, name: str) -> Category | None:
+        """A category by id or title as people type them ("related roles", "Careers"), or a word of either if only one has it."""
+        key = _key(name)
+        if not key:
+            return None
+        for wanted in (
+            lambda c: key in (_key(c.id), _key(c.title)),
+            lambda c: f" {key} " in f" {_key(c.id)} ",
+            lambda c: f" {key} " in f" {_key(c.title)} ",
+        ):
+            found = [c for c in self.categories.values() if wanted(c)]
+            if len(found) == 1:
+                return found[0]
+        return None
+
     def find_role(self, name: str) -> Role | None:
         """Looks a role up by id, name or alias, the way people type it."""
-        key = " ".join(name.casefold().replace("-", " ").split())
+        key = _key(name)
         for role in self.roles.values():
-            names = (role.id.replace("-", " "), role.name, *role.aliases)
-            if key in {" ".join(n.casefold().split()) for n in names}:
+            if key in {_key(n) for n in (role.id, role.name, *role.aliases)}:
                 return role
         return None
+
+
+def _key(name: str) -> str:
+    """A name as compared: case, hyphens and spacing do not matter."""
+    return " ".join(name.casefold().replace("-", " ").split())
 
 
 @dataclass(frozen=True)

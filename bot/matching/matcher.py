@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import math
 import re
-from collections import Counter, defaultdict
+from collections import Counter
 from dataclasses import dataclass, replace
 from typing import Literal
 
@@ -17,8 +17,10 @@ from rapidfuzz import fuzz, process
 
 from bot.knowledge import KnowledgeBase
 from bot.matching import thresholds as T
-from bot.matching.classifier import IntentClassifier
-from bot.matching.normalise import MAX_INPUT_CHARS, STOP_WORDS, Normaliser
+from bot.matching.cache import IndexCache
+from bot.matching.index import NOT_ABOUT, content_words, load_or_build
+from bot.matching.columns import Columns
+from bot.matching.normalise import MAX_INPUT_CHARS
 
 Kind = Literal["answer", "suggest", "fallback"]
 
@@ -26,7 +28,6 @@ WORDING_CANDIDATES = 96  # phrasings of intents compared letter by letter
 SHAPE_CANDIDATES = 32  # of those, phrasings whose word order is compared in full
 OFF_TOPIC_CANDIDATES = 16  # and at most this many off-topic examples besides
 ROLE_WORDS = ("product", "project", "program")  # after normalisation: PdM, proj mgmt… become these
-NOT_ABOUT = "(not about pmbot's topics)"  # pseudo-intent of the knowledge's not_about examples
 WINDOW_BACK = 1  # a question sentence is also read together with this many sentences before it
 _SENTENCE_END = re.compile(r"(?<=[.?!\n])\s+|\n+")
 
@@ -89,81 +90,57 @@ def _best(scores: np.ndarray, count: int) -> np.ndarray:
 class Matcher:
     """Built once per KnowledgeBase; matching is read-only and safe to share."""
 
-    def __init__(self, kb: KnowledgeBase) -> None:
+    def __init__(self, kb: KnowledgeBase, cache: IndexCache | None = None) -> None:
+        """`cache` keeps what reading the knowledge taught on disk, so the next start on the same knowledge skips it."""
         self.kb = kb
-        texts = [t for i in kb.intents.values() for t in (i.title, *i.phrasings, *i.keywords)] + list(kb.not_about)
-        synonyms = {**kb.synonyms, **{word: () for word in kb.ambiguous}}
-        self.normaliser = Normaliser(texts, synonyms)
+        index = load_or_build(kb, cache or IndexCache(None))
+        self.normaliser = index.normaliser
         self.ambiguous = {w: [r.split() for r in readings] for w, readings in kb.ambiguous.items()}
+        self.classifier = index.classifier
+        entries = index.entries
+        contents = [e.content for e in entries]
+        self.intent_ids = list(dict.fromkeys(e.intent_id for e in entries))  # the classifier's labels, index for index
+        row_of_intent = {i: r for r, i in enumerate(self.intent_ids)}
+        self.entry_intent = np.array([row_of_intent[e.intent_id] for e in entries], dtype=np.intp)
 
-        raw: list[tuple[str, str, list[str], str]] = []
-        intent_vocab: dict[str, Counter[str]] = defaultdict(Counter)
-        for intent in kb.intents.values():
-            for text in (intent.title, *intent.phrasings, *intent.keywords):
-                tokens = self.normaliser.tokens(text)
-                content = self._content(tokens)
-                if content:
-                    raw.append((intent.id, text, content, " ".join(tokens)))
-                    intent_vocab[intent.id].update(content)
-        for text in kb.not_about:
-            tokens = self.normaliser.tokens(text)
-            content = self._content(tokens)
-            if content:
-                raw.append((NOT_ABOUT, text, content, " ".join(tokens)))
-                intent_vocab[NOT_ABOUT].update(content)
-        df: dict[str, int] = defaultdict(int)
-        for vocab in intent_vocab.values():
-            for token in vocab:
-                df[token] += 1
-        # How much each intent is about each role word, from its own phrasings: the
-        # one thing that separates "product manager salary" from "project manager salary".
-        role_share: dict[str, list[float]] = defaultdict(lambda: [0.0] * len(ROLE_WORDS))
-        phrasing_count: Counter[str] = Counter()
-        for intent_id, _, content, _ in raw:
-            phrasing_count[intent_id] += 1
-            for k, word in enumerate(ROLE_WORDS):
-                role_share[intent_id][k] += word in content
+        intent_vocab: list[Counter[str]] = [Counter() for _ in self.intent_ids]
+        for row, content in zip(self.entry_intent.tolist(), contents):
+            intent_vocab[row].update(content)
+        df: Counter[str] = Counter(token for vocab in intent_vocab for token in vocab)
         n = len(intent_vocab)
         self.idf = {t: math.log((n + 1) / (d + 1)) + 1 for t, d in df.items()}
         self.max_idf = max(self.idf.values(), default=1.0)
         self.unknown_weight = self.max_idf * T.UNKNOWN_WORD_WEIGHT
 
-        # Dense matrices: at this size a matrix product beats any Python loop by far.
         self.column = {t: i for i, t in enumerate(sorted(self.idf))}
-        self.intent_ids = list(intent_vocab)
-        row_of_intent = {i: r for r, i in enumerate(self.intent_ids)}
-        raw.sort(key=lambda item: row_of_intent[item[0]])
-        self.topic_entries = sum(1 for intent_id, *_ in raw if intent_id != NOT_ABOUT)  # NOT_ABOUT's rows come last
-        self.entry_text = [text for _, text, _, _ in raw]
+        self.topic_entries = sum(1 for e in entries if e.intent_id != NOT_ABOUT)  # NOT_ABOUT's rows come last
+        self.entry_text = [e.text for e in entries]
         # Object arrays: picking the few phrasings to compare by an index array is one C call.
-        self.entry_content = np.array([" ".join(sorted(content)) for _, _, content, _ in raw], dtype=object)
-        self.entry_shape = np.array([shape for _, _, _, shape in raw], dtype=object)
-        self.verbatim = {shape: intent_id for intent_id, _, _, shape in raw}  # a phrasing typed word for word
-        self.entry_intent = np.array([row_of_intent[i] for i, _, _, _ in raw], dtype=np.intp)
+        self.entry_content = np.array([" ".join(sorted(content)) for content in contents], dtype=object)
+        self.entry_shape = np.array([" ".join(e.tokens) for e in entries], dtype=object)
+        self.verbatim = {" ".join(e.tokens): e.intent_id for e in entries}  # a phrasing typed word for word
 
-        self.role_share = np.array(
-            [[v / phrasing_count[i] for v in role_share[i]] for i in self.intent_ids], dtype=np.float32
+        # How much each intent is about each role word, from its own phrasings: the
+        # one thing that separates "product manager salary" from "project manager salary".
+        role_count = np.zeros((n, len(ROLE_WORDS)), dtype=np.float32)
+        for row, content in zip(self.entry_intent.tolist(), contents):
+            role_count[row] += [word in content for word in ROLE_WORDS]
+        self.role_share = (role_count / np.bincount(self.entry_intent, minlength=n)[:, None]).astype(np.float32)
+
+        # By column: a question reads a few whole columns. Sparse: the knowledge's size grows
+        # them by its number of words, not by its phrasings times its vocabulary.
+        self.entry_vectors = Columns(
+            [[(self.column[t], self.idf[t]) for t in content] for content in contents], len(self.column), unit_rows=True
         )
-        self.entry_vectors = np.zeros((len(raw), len(self.column)), dtype=np.float32)
-        for row, (_, _, content, _) in enumerate(raw):
-            for token in content:
-                self.entry_vectors[row, self.column[token]] = self.idf[token]
-        self.entry_vectors /= np.linalg.norm(self.entry_vectors, axis=1, keepdims=True)
-        self.entry_vectors = np.asfortranarray(self.entry_vectors)  # a question reads a few whole columns
-        self.intent_vocab = np.zeros((len(self.intent_ids), len(self.column)), dtype=np.float32)
-        for intent_id, vocab in intent_vocab.items():
-            for token in vocab:
-                # A word in one phrasing may be incidental context; from a second one on it is the intent's own.
-                self.intent_vocab[row_of_intent[intent_id], self.column[token]] = min(1.0, vocab[token] / T.VOCAB_FULL_AT)
-        self.intent_vocab = np.asfortranarray(self.intent_vocab)
+        # A word in one phrasing may be incidental context; from a second one on it is the intent's own.
+        self.intent_vocab = Columns(
+            [[(self.column[t], min(1.0, c / T.VOCAB_FULL_AT)) for t, c in vocab.items()] for vocab in intent_vocab],
+            len(self.column),
+        )
         self._mismatch: dict[tuple[int, ...], np.ndarray] = {}
-        # Learned from `raw`, which is in row order: the classifier's labels are `intent_ids`, index for index.
-        self.classifier = IntentClassifier([(shape.split(), intent_id) for intent_id, _, _, shape in raw])
         self.off_topic_row = row_of_intent.get(NOT_ABOUT)  # None for a knowledge without not_about examples
 
-    @staticmethod
-    def _content(tokens: list[str]) -> list[str]:
-        return list(dict.fromkeys(t for t in tokens if t not in STOP_WORDS))
+    _content = staticmethod(content_words)
 
     def information(self, tokens: list[str]) -> float:
         """How much the question's known words say: their summed rarity (IDF), 1.0 being one word of the rarest kind.
@@ -199,8 +176,8 @@ class Matcher:
         known_idf = [self.idf[t] for t in known]
         columns = [self.column[t] for t in known]
         idf = np.array(known_idf, dtype=np.float32)
-        overlap = self.entry_vectors[:, columns] @ idf / math.sqrt(sum(w * w for w in weights))
-        coverage = self.intent_vocab[:, columns] @ idf / total
+        overlap = self.entry_vectors.weighted_sum(columns, idf) / math.sqrt(sum(w * w for w in weights))
+        coverage = self.intent_vocab.weighted_sum(columns, idf) / total
         by_words = T.WEIGHT_OVERLAP * overlap + T.WEIGHT_COVERAGE * coverage[self.entry_intent]
         if (mismatch := self._role_mismatch(content)) is not None:
             by_words -= T.ROLE_MISMATCH_PENALTY * mismatch

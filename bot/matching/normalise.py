@@ -12,10 +12,13 @@ import re
 import unicodedata
 from collections import Counter
 from functools import cache
-from typing import Iterable, Mapping
+from typing import Iterable, Mapping, Sequence
 
+import numpy as np
 from rapidfuzz import process
 from rapidfuzz.distance import OSA
+
+from bot.matching.cache import pack_strings, unpack_strings
 
 MAX_INPUT_CHARS = 600  # a question longer than this is chat, not a question; the rest is not read
 
@@ -97,8 +100,10 @@ def clean(text: str) -> str:
     text = text[:MAX_INPUT_CHARS]
     text = _DISCORD_MARKUP.sub(" ", text)
     text = _URL.sub(" ", text)
-    text = unicodedata.normalize("NFKD", text.translate(_APOSTROPHES))
-    text = "".join(c for c in text if not unicodedata.combining(c)).casefold()
+    text = text.translate(_APOSTROPHES)
+    if not text.isascii():  # plain ASCII has no accents to strip: most text, at a fraction of the cost
+        text = "".join(c for c in unicodedata.normalize("NFKD", text) if not unicodedata.combining(c))
+    text = text.casefold()
     text = _STRETCHED_WORD.sub(_unstretch, text)
     # "3pm", "5 p.m." is a time and "pm me" a private message, never a role.
     text = _CLOCK_TIME.sub(" time ", text)
@@ -157,13 +162,49 @@ def base_forms(token: str) -> list[str]:
 HEAD_NOUNS = frozenset({"manager", "management", "owner", "master"})
 
 COMMON_WORD_FREQUENCY = 100  # at or above this count in the English list a word is real, not a typo
+NEAR_SPELLING_BATCH = 256  # words compared with the whole vocabulary in one call (a 256 × vocabulary matrix)
+
+
+def _max_edits(token: str) -> int:
+    return 1 if len(token) < 8 else 2
 
 
 class Normaliser:
     """Normalisation tied to one knowledge base's vocabulary and synonym table."""
 
-    def __init__(self, texts: Iterable[str], synonyms: Mapping[str, Iterable[str]]) -> None:
+    def __init__(
+        self, texts: Iterable[str], synonyms: Mapping[str, Iterable[str]], *, basic: Sequence[list[str]] | None = None
+    ) -> None:
+        """`basic`: the texts' basic_tokens, when the caller has them already (the index tokenises the same texts)."""
         texts = list(texts)
+        basic = [basic_tokens(text) for text in texts] if basic is None else basic
+        self._init_shared(synonyms)
+        counts = Counter(t for tokens in (*basic, *map(basic_tokens, synonyms)) for t in tokens)
+        variants = {t for key in self.phrases for t in key}
+        counts.update(variants)
+        # Ties go to the word the knowledge uses most ("creap" -> "creep", not "cheap").
+        self._typo_targets = sorted((t for t in counts if len(t) >= 5 and not t.isdigit()), key=lambda t: -counts[t])
+        self._corrections: dict[str, str] = {}  # the knowledge's own typos, fixed for good
+        # Phrasings carry deliberate typos ("managment", "salery"). Left alone they
+        # would become words of their own that only one intent knows, pulling any
+        # question with the same typo towards that intent; so they are corrected
+        # like a question's typos, towards a more common spelling in the knowledge.
+        self.vocabulary = frozenset(counts)
+        suspects = [
+            token
+            for token in sorted(counts)
+            if token not in variants and token not in STOP_WORDS and len(token) >= 4 and not token.isdigit()
+            and _english_frequency().get(token, 0) < COMMON_WORD_FREQUENCY
+        ]
+        for token, near in zip(suspects, self._near_spellings(suspects)):
+            fixed = next((target for target in near if target != token and target not in self._corrections), token)
+            if fixed != token and counts[fixed] > counts[token]:
+                self._corrections[token] = fixed
+        self.vocabulary = frozenset(counts.keys() - self._corrections.keys())
+        self.head_modifiers = self._head_modifiers(basic)
+
+    def _init_shared(self, synonyms: Mapping[str, Iterable[str]]) -> None:
+        """What a built and a restored Normaliser share: the synonym table and empty per-question lookups."""
         self.phrases: dict[tuple[str, ...], tuple[str, ...]] = {}  # variant tokens -> canonical tokens
         for canonical, variants in synonyms.items():
             canon = tuple(basic_tokens(canonical))
@@ -171,36 +212,42 @@ class Normaliser:
                 key = tuple(basic_tokens(variant))
                 if key and key != canon:
                     self.phrases[key] = canon
-        counts = Counter(t for text in (*texts, *synonyms) for t in basic_tokens(text))
-        variants = {t for key in self.phrases for t in key}
-        counts.update(variants)
-        # Ties go to the word the knowledge uses most ("creap" -> "creep", not "cheap").
-        self._typo_targets = sorted((t for t in counts if len(t) >= 5 and not t.isdigit()), key=lambda t: -counts[t])
-        self._targets_by_length: dict[tuple[int, int], list[str]] = {}
-        self._corrections: dict[str, str] = {}  # the knowledge's own typos, fixed for good
-        self._seen: dict[str, str] = {}  # questions' unknown words, as corrected so far
-        # Phrasings carry deliberate typos ("managment", "salery"). Left alone they
-        # would become words of their own that only one intent knows, pulling any
-        # question with the same typo towards that intent; so they are corrected
-        # like a question's typos, towards a more common spelling in the knowledge.
-        self.vocabulary = frozenset(counts)
-        for token in sorted(counts):
-            if token in variants or token in STOP_WORDS or len(token) < 4 or token.isdigit():
-                continue
-            if _english_frequency().get(token, 0) >= COMMON_WORD_FREQUENCY:
-                continue
-            fixed = self._nearest(token, exclude=token)
-            if fixed != token and counts[fixed] > counts[token]:
-                self._corrections[token] = fixed
-        self.vocabulary = frozenset(counts.keys() - self._corrections.keys())
         self.longest_phrase = max((len(k) for k in self.phrases), default=1)
-        self.head_modifiers = self._head_modifiers(texts)
+        self.phrase_starts = frozenset(key[0] for key in self.phrases)
+        self._targets_by_length: dict[tuple[int, int], list[str]] = {}
+        self._seen: dict[str, str] = {}  # questions' unknown words, as corrected so far
 
-    def _head_modifiers(self, texts: list[str]) -> dict[str, frozenset[str]]:
+    def state(self) -> dict[str, np.ndarray]:
+        """What the knowledge taught it (vocabulary, its typos, role modifiers), as arrays for the index cache."""
+        modifiers = [(head, word) for head, words in self.head_modifiers.items() for word in sorted(words)]
+        return {
+            "typo_targets": pack_strings(self._typo_targets),
+            "vocabulary": pack_strings(sorted(self.vocabulary)),
+            "corrected": pack_strings(list(self._corrections)),
+            "corrections": pack_strings(list(self._corrections.values())),
+            "heads": pack_strings([head for head, _ in modifiers]),
+            "modifiers": pack_strings([word for _, word in modifiers]),
+        }
+
+    @classmethod
+    def restore(cls, state: Mapping[str, np.ndarray], synonyms: Mapping[str, Iterable[str]]) -> Normaliser:
+        """The Normaliser that produced `state`, without re-reading every phrasing (the synonym table is small)."""
+        self = cls.__new__(cls)
+        self._init_shared(synonyms)
+        self._typo_targets = unpack_strings(state["typo_targets"])
+        self.vocabulary = frozenset(unpack_strings(state["vocabulary"]))
+        self._corrections = dict(zip(unpack_strings(state["corrected"]), unpack_strings(state["corrections"]), strict=True))
+        modifiers: dict[str, set[str]] = {head: set() for head in HEAD_NOUNS}
+        for head, word in zip(unpack_strings(state["heads"]), unpack_strings(state["modifiers"]), strict=True):
+            modifiers[head].add(word)
+        self.head_modifiers = {head: frozenset(words) for head, words in modifiers.items()}
+        return self
+
+    def _head_modifiers(self, basic: Sequence[list[str]]) -> dict[str, frozenset[str]]:
         """Which words the knowledge puts before "manager", "owner"…: product, project, scrum…"""
         seen: Counter[tuple[str, str]] = Counter()
-        for text in texts:
-            tokens = self.apply_synonyms([self.correct(t) for t in basic_tokens(text)])
+        for text_tokens in basic:
+            tokens = self.apply_synonyms([self.correct(t) for t in text_tokens])
             seen.update((a, b) for a, b in zip(tokens, tokens[1:]) if b in HEAD_NOUNS)
         return {
             head: frozenset(a for (a, b), n in seen.items() if b == head and n >= 2)
@@ -220,7 +267,11 @@ class Normaliser:
 
     def tokens(self, text: str) -> list[str]:
         """The full pipeline: basic tokens, typo correction, synonyms, then foreign roles marked."""
-        return self.mark_foreign_heads(self.apply_synonyms([self.correct(t) for t in basic_tokens(text)]))
+        return self.refine(basic_tokens(text))
+
+    def refine(self, basic: list[str]) -> list[str]:
+        """The pipeline after basic_tokens: typo correction, synonyms, then foreign roles marked."""
+        return self.mark_foreign_heads(self.apply_synonyms([self.correct(t) for t in basic]))
 
     def correct(self, token: str) -> str:
         """The knowledge's word for a word it does not use: its base form ('scoped' -> 'scope'), else the nearest spelling."""
@@ -239,14 +290,36 @@ class Normaliser:
             return token
         return self._nearest(token)
 
-    def _nearest(self, token: str, exclude: str | None = None) -> str:
-        max_edits = 1 if len(token) < 8 else 2
+    def _nearest(self, token: str) -> str:
+        max_edits = _max_edits(token)
         for target, distance, _ in process.extract(
             token, self._targets_of_length(len(token), max_edits), scorer=OSA.distance, score_cutoff=max_edits, limit=3
         ):
-            if target != exclude and target not in self._corrections:
+            if target not in self._corrections:
                 return target
         return token
+
+    def _near_spellings(self, tokens: list[str]) -> list[list[str]]:
+        """For each token, what :meth:`_nearest` would weigh: the three closest typo targets, closest first.
+
+        The same comparison for the knowledge's whole vocabulary at once, one length at a time:
+        a word-by-word loop costs more in Python than the comparisons themselves.
+        """
+        found: dict[str, list[str]] = {}
+        by_length: dict[int, list[str]] = {}
+        for token in tokens:
+            by_length.setdefault(len(token), []).append(token)
+        for length, group in by_length.items():
+            edits = _max_edits(group[0])
+            targets = self._targets_of_length(length, edits)
+            for start in range(0, len(group), NEAR_SPELLING_BATCH):
+                batch = group[start : start + NEAR_SPELLING_BATCH]
+                distances = process.cdist(batch, targets, scorer=OSA.distance, score_cutoff=edits, dtype=np.int32)
+                for token, row in zip(batch, distances):
+                    close = np.flatnonzero(row <= edits)
+                    nearest = close[np.argsort(row[close], kind="stable")[:3]]
+                    found[token] = [targets[i] for i in nearest.tolist()]
+        return [found[token] for token in tokens]
 
     def _targets_of_length(self, length: int, edits: int) -> list[str]:
         """The typo targets within `edits` letters of `length`, in the same order: no other can be that close.
@@ -262,6 +335,10 @@ class Normaliser:
         out: list[str] = []
         i = 0
         while i < len(tokens):
+            if tokens[i] not in self.phrase_starts:
+                out.append(tokens[i])
+                i += 1
+                continue
             for size in range(min(self.longest_phrase, len(tokens) - i), 0, -1):
                 canon = self.phrases.get(tuple(tokens[i : i + size]))
                 if canon is not None:

@@ -18,7 +18,7 @@ from pathlib import Path
 from typing import Callable, Iterator
 
 import pytest
-from e2e_support import HELP_CHANNEL, BotProcess, add_users, copy_knowledge, start_bot, wait_ready
+from e2e_support import EVENT_TIMEOUT, HELP_CHANNEL, BotProcess, add_users, copy_knowledge, start_bot, wait_ready
 from fake_discord import FakeDiscord, FakeUser
 
 from bot.service import KnowledgeService
@@ -40,7 +40,7 @@ def knowledge(workdir: Path) -> Path:
 
 @pytest.fixture(scope="module")
 def fake() -> Iterator[FakeDiscord]:
-    server = FakeDiscord(strict_commands=True).start()
+    server = FakeDiscord(strict_commands=True, default_timeout=EVENT_TIMEOUT).start()
     add_users(server, 40)  # before the bot connects: the world is not changed while the fake serves it
     try:
         yield server

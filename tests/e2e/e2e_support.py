@@ -15,6 +15,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Optional
 
+import yaml
+
 TESTS = Path(__file__).resolve().parents[1]
 REPO = TESTS.parent
 if str(TESTS) not in sys.path:
@@ -26,7 +28,11 @@ from tests.conftest import clean_env  # noqa: E402
 
 HELP_CHANNEL = "pm-questions"
 COOLDOWN_RATE = 5
-START_TIMEOUT = 30.0
+# How long to wait for something the bot will do (a reply, a log line, start-up) before calling it a failure.
+# Waits end as soon as the event happens, so this costs nothing when things work; it is long because a busy
+# CI machine can take many times longer than an idle one.
+EVENT_TIMEOUT = float(os.environ.get("PMBOT_TEST_EVENT_TIMEOUT", "90"))
+START_TIMEOUT = EVENT_TIMEOUT
 _user_ids = itertools.count(1_250_000_000_000_000_001)
 # A knowledge file with one new intent, for tests that add knowledge (on disk or by upload).
 OKRS_INTENT = """\
@@ -63,7 +69,7 @@ class BotProcess:
     def alive(self) -> bool:
         return self.proc.poll() is None
 
-    def terminate(self, timeout: float = 15.0) -> int:
+    def terminate(self, timeout: float = EVENT_TIMEOUT) -> int:
         """SIGTERM, like a service manager; kill only if it does not stop in time."""
         if self.proc.poll() is None:
             self.proc.send_signal(signal.SIGTERM)
@@ -77,7 +83,7 @@ class BotProcess:
         return self.proc.returncode
 
 
-def run_cli(args: list[str], env: dict[str, str], cwd: Path, timeout: float = 60.0) -> subprocess.CompletedProcess[str]:
+def run_cli(args: list[str], env: dict[str, str], cwd: Path, timeout: float = EVENT_TIMEOUT) -> subprocess.CompletedProcess[str]:
     """``python -m bot ARGS`` to completion (cwd without a .env, so only ``env`` counts)."""
     return subprocess.run(
         [sys.executable, "-m", "bot", *args], env=env, cwd=cwd, capture_output=True, text=True, timeout=timeout
@@ -112,7 +118,7 @@ def start_bot(fake: FakeDiscord, workdir: Path, knowledge: Path, **settings: str
     return BotProcess(proc, log_path, env, knowledge, database, log)
 
 
-def wait_for_log(bot: BotProcess, text: str, *, after: int, timeout: float = 5.0) -> str:
+def wait_for_log(bot: BotProcess, text: str, *, after: int, timeout: float = EVENT_TIMEOUT) -> str:
     """The bot's log past character ``after`` (``len(bot.log())`` taken before acting), once ``text`` is in it."""
     deadline = time.monotonic() + timeout
     while True:
@@ -137,6 +143,17 @@ def copy_knowledge(dest: Path) -> Path:
     return dest
 
 
+def cloned_intents(knowledge: Path, copies: int) -> str:
+    """Every intent ``copies`` times more, under new ids and wordings: knowledge that takes long to index."""
+    intents = [i for f in sorted(knowledge.glob("*.yaml")) for i in (yaml.safe_load(f.read_text()) or {}).get("intents", [])]
+    clones = []
+    for n in range(copies):
+        for intent in intents:
+            clones.append({**intent, "id": f"{intent['id']}-c{n}", "follow_ups": [],
+                           "phrasings": [f"{p} ({n} {i})" for i, p in enumerate(intent["phrasings"])]})
+    return yaml.safe_dump({"intents": clones}, allow_unicode=True)
+
+
 def files_in(folder: Path) -> dict[str, bytes]:
     """Every file below ``folder`` (backups included) with its bytes: to show that nothing changed."""
     return {str(p.relative_to(folder)): p.read_bytes() for p in sorted(folder.rglob("*")) if p.is_file()}
@@ -158,7 +175,7 @@ def add_users(fake: FakeDiscord, count: int) -> None:
 # -- reading what the bot sent -------------------------------------------------------------
 
 
-def reply_to(fake: FakeDiscord, message: dict[str, Any], timeout: float = 10.0) -> RecordedRequest:
+def reply_to(fake: FakeDiscord, message: dict[str, Any], timeout: float = EVENT_TIMEOUT) -> RecordedRequest:
     """The bot's reply (a message referencing ``message``), sent after it."""
 
     def match(r: RecordedRequest) -> bool:
@@ -188,7 +205,7 @@ EPHEMERAL = 64
 
 
 def run_kb(fake: FakeDiscord, sub: str, options: Optional[dict[str, Any]] = None, *, user: Any = None,
-           timeout: float = 15.0, **kwargs: Any) -> RecordedRequest:
+           timeout: float = EVENT_TIMEOUT, **kwargs: Any) -> RecordedRequest:
     """``/kb SUB`` (as the Manage Server moderator unless ``user``): its private result, through any deferral."""
     handle = fake.send_slash_command(f"kb {sub}", options, user=user or fake.moderator, **kwargs)
     first = handle.wait_response(timeout=timeout)
@@ -226,7 +243,7 @@ def assert_no_pings(payload: Optional[dict[str, Any]]) -> None:
     assert not mentions.get("users") and not mentions.get("roles") and not mentions.get("replied_user")
 
 
-def db_rows(database: Path, sql: str, params: tuple[Any, ...] = (), timeout: float = 5.0, want: int = 1) -> list[tuple]:
+def db_rows(database: Path, sql: str, params: tuple[Any, ...] = (), timeout: float = EVENT_TIMEOUT, want: int = 1) -> list[tuple]:
     """Polls the bot's SQLite file (WAL mode: reading never blocks the bot) until ``want`` rows match."""
     deadline = time.monotonic() + timeout
     while True:

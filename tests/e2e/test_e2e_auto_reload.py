@@ -41,7 +41,7 @@ def test_an_edit_on_disk_changes_the_answers_within_seconds(
     mark = len(bot.log())
     basics.write_text(basics.read_text().replace(f"title: {shipped}", "title: What is project management, edited?"))
 
-    # No command, no restart: the reload arrives by itself (the wait gives up after a few seconds).
+    # No command, no restart: the reload arrives by itself.
     assert "1 changed: project-management-definition" in wait_for_log(bot, RELOADED, after=mark)
     assert ask_title(fake, QUESTION, new_user()) == "What is project management, edited?"
 

@@ -131,3 +131,22 @@ def test_slash_cooldown_is_told_privately_every_time(fake: FakeDiscord, bot, new
         response = fake.send_slash_command("ask", {"question": "What is project management?"}, user=user).wait_response()
         assert response.ok and flags(response) & EPHEMERAL
         assert "wait" in response.payload["content"]
+
+
+def test_role_pm_asks_which_and_odd_spellings_are_understood(fake: FakeDiscord, bot, service, new_user) -> None:
+    user = new_user()
+    which = embed(fake.send_slash_command("role", {"name": "pm"}, user=user).wait_response())
+    assert which["title"] == "Which PM?" and "ambiguous" in which["description"]
+    for typed in ("Scrum Master (SM)", "“scrum master”"):
+        response = fake.send_slash_command("role", {"name": typed}, user=user).wait_response()
+        assert embed(response)["title"] == service.kb.roles["scrum-master"].name
+
+
+def test_compare_one_aspect_with_autocomplete(fake: FakeDiscord, bot, new_user) -> None:
+    user = new_user()
+    choices = fake.send_autocomplete("compare", {"aspect": "horiz"}, "aspect", user=user).wait_choices()
+    assert [c["value"] for c in choices] == ["Time horizon"]
+    one = embed(fake.send_slash_command("compare", {"aspect": "Time horizon"}, user=user).wait_response())
+    assert [f["name"] for f in one["fields"]] == ["Time horizon"]
+    wrong = embed(fake.send_slash_command("compare", {"aspect": "scrum master"}, user=user).wait_response())
+    assert "only one of these aspects" in wrong["description"]

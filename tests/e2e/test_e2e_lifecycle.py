@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import Iterator
 
 import pytest
-from e2e_support import START_TIMEOUT, clean_env, copy_knowledge, run_cli, start_bot, wait_ready
+from e2e_support import EVENT_TIMEOUT, START_TIMEOUT, clean_env, copy_knowledge, run_cli, start_bot, wait_ready
 from fake_discord import FakeDiscord
 
 EXPECTED_COMMANDS = {"ask", "help", "role", "compare", "topics", "kb", "config"}
@@ -22,7 +22,7 @@ EXPECTED_COMMANDS = {"ask", "help", "role", "compare", "topics", "kb", "config"}
 @pytest.fixture
 def own_fake(request: pytest.FixtureRequest) -> Iterator[FakeDiscord]:
     options = getattr(request, "param", {})
-    server = FakeDiscord(**options).start()
+    server = FakeDiscord(**{"default_timeout": EVENT_TIMEOUT, **options}).start()
     try:
         yield server
     finally:
@@ -113,7 +113,7 @@ def test_sigterm_shuts_down_cleanly(own_fake: FakeDiscord, shared_knowledge: Pat
     wait_ready(own_fake, bot)
     assert bot.database.exists(), "the database (and its folder) were created"
     bot.proc.send_signal(signal.SIGTERM)
-    code = bot.proc.wait(timeout=15)
+    code = bot.proc.wait(timeout=EVENT_TIMEOUT)
     bot.terminate()
     log = bot.log()
     assert code == 0, log
@@ -126,13 +126,24 @@ def test_sigint_too(own_fake: FakeDiscord, shared_knowledge: Path, tmp_path: Pat
     bot = start_bot(own_fake, tmp_path / "bot", shared_knowledge)
     wait_ready(own_fake, bot)
     bot.proc.send_signal(signal.SIGINT)
-    assert bot.proc.wait(timeout=15) == 0, bot.log()
+    assert bot.proc.wait(timeout=EVENT_TIMEOUT) == 0, bot.log()
     bot.terminate()
+
+
+def test_without_a_token_or_a_terminal_run_fails_clearly(shared_knowledge: Path, tmp_path: Path) -> None:
+    """A container started without DISCORD_TOKEN must not look healthy: no console chat on an empty stdin."""
+    done = subprocess.run(
+        [sys.executable, "-m", "bot", "run"], stdin=subprocess.DEVNULL, env=clean_env(PMBOT_KNOWLEDGE=str(shared_knowledge)),
+        cwd=tmp_path, capture_output=True, text=True, timeout=60,
+    )
+    assert done.returncode == 1
+    assert "DISCORD_TOKEN is not set" in done.stderr and "--console" in done.stderr
+    assert done.stdout == "" and "Traceback" not in done.stderr
 
 
 def test_console_chat_still_works_without_a_token(shared_knowledge: Path, tmp_path: Path) -> None:
     done = subprocess.run(
-        [sys.executable, "-m", "bot", "run"],
+        [sys.executable, "-m", "bot", "run", "--console"],
         input="What is project management?\n/quit\n",
         env=clean_env(PMBOT_KNOWLEDGE=str(shared_knowledge)),
         cwd=tmp_path,

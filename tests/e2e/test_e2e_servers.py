@@ -22,6 +22,7 @@ from typing import Any, Iterator
 
 import pytest
 from e2e_support import (
+    EVENT_TIMEOUT,
     EPHEMERAL,
     OKRS_INTENT,
     START_TIMEOUT,
@@ -55,7 +56,7 @@ OLD = "2000-01-01T00:00:00.000000Z"
 
 @pytest.fixture(scope="module")
 def fake() -> Iterator[FakeDiscord]:
-    server = FakeDiscord(strict_commands=True).start()
+    server = FakeDiscord(strict_commands=True, default_timeout=EVENT_TIMEOUT).start()
     add_users(server, 10)
     dev = server.add_user("dev", "dana_dev", in_first_guild=True)
     server.set_application_owner(dev)
@@ -131,9 +132,9 @@ def bot(fake: FakeDiscord, workdir: Path, knowledge: Path) -> Iterator[Running]:
 def command(fake: FakeDiscord, name: str, options: dict[str, Any] | None, user: str, channel: str) -> RecordedRequest:
     """A slash command's private result (through any deferral); sent even where Discord would hide it."""
     handle = fake.send_slash_command(name, options, user=user, channel_id=channel, bypass_permissions=True)
-    first = handle.wait_response(timeout=15)
+    first = handle.wait_response(timeout=EVENT_TIMEOUT)
     assert first.ok and first.payload["flags"] & EPHEMERAL, first.summary()
-    return handle.wait_followup(timeout=15) if first.response_type == 5 else first
+    return handle.wait_followup(timeout=EVENT_TIMEOUT) if first.response_type == 5 else first
 
 
 def text_of(request: RecordedRequest) -> str:
@@ -147,7 +148,7 @@ def mod_log_texts(fake: FakeDiscord, channel: str) -> list[str]:
 
 
 def wait_mod_log(fake: FakeDiscord, channel: str, *words: str, since: int) -> str:
-    posted = fake.wait_for_message(channel, since=since, predicate=lambda r: all(w in text_of(r) for w in words), timeout=10)
+    posted = fake.wait_for_message(channel, since=since, predicate=lambda r: all(w in text_of(r) for w in words), timeout=EVENT_TIMEOUT)
     assert posted.payload["allowed_mentions"]["parse"] == [], "the audit trail pings nobody"
     return text_of(posted)
 

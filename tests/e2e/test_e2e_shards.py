@@ -14,6 +14,7 @@ from typing import Any, Iterator
 
 import pytest
 from e2e_support import (
+    EVENT_TIMEOUT,
     OKRS_INTENT,
     BotProcess,
     add_users,
@@ -35,15 +36,13 @@ from tests.postgres_server import ThrowawayPostgres
 
 SHARD_COUNT = 2
 GUILD_B_ID = 1_300_000_000_000_000_000  # shard 0 of 2; the fake's first guild ("A") is on shard 1
-FOLLOW_TIMEOUT = 60.0  # generous for a busy machine: the processes follow within seconds
-EVENT_TIMEOUT = 60.0  # every wait is for an event; a busy CI machine may take long to deliver it
 QUESTION_A = "how do I tune the carburettor of a zeppelin?"
 QUESTION_B = "how do I paint the hull of a submarine?"
 
 
 @pytest.fixture(scope="module")
 def fake() -> Iterator[FakeDiscord]:
-    server = FakeDiscord(strict_commands=True, recommended_shards=SHARD_COUNT).start()
+    server = FakeDiscord(strict_commands=True, recommended_shards=SHARD_COUNT, default_timeout=EVENT_TIMEOUT).start()
     add_users(server, 12)
     world = server.world
     members = {world.users[f"asker{n}"]: () for n in range(6, 12)}
@@ -96,7 +95,7 @@ class Shards:
 
     def wait_connected(self) -> None:
         try:
-            self.fake.wait_until_shards_connected(SHARD_COUNT, timeout=2 * EVENT_TIMEOUT)
+            self.fake.wait_until_shards_connected(SHARD_COUNT, timeout=EVENT_TIMEOUT)
         except TimeoutError:
             logs = "\n\n".join(f"shard {i}:\n{p.log()[-3000:]}" for i, p in self.processes.items())
             raise AssertionError(f"the shards did not connect; their logs:\n{logs}") from None
@@ -190,7 +189,7 @@ def test_config_set_through_one_process_survives_its_restart(fake: FakeDiscord, 
     assert "2 questions per 45 s" in text_of(done)
     # The other process's settings cache hears of it too.
     wait_for_log(shards[1], "server settings reloaded after a change by another process", after=before,
-                 timeout=FOLLOW_TIMEOUT)
+                 timeout=EVENT_TIMEOUT)
 
     assert shards[0].terminate() == 0
     shards.start(0)
@@ -207,7 +206,7 @@ def test_an_owners_upload_through_one_process_is_served_by_the_other(fake: FakeD
                           user=fake.application_owner, timeout=EVENT_TIMEOUT))
     assert result["title"] != "Upload refused", result
     assert (knowledge / "okrs.yaml").exists()
-    wait_for_log(shards[0], "knowledge changed by another process", after=before, timeout=FOLLOW_TIMEOUT)
+    wait_for_log(shards[0], "knowledge changed by another process", after=before, timeout=EVENT_TIMEOUT)
 
     # Guild B is shard 0's: that process answers with the new intent.
     asked = fake.send_message("b-general", "what are okrs?", author=fake.world.users["asker9"], mentions_bot=True)

@@ -40,6 +40,7 @@ from .models import (
 )
 from .records import MESSAGE_KINDS, Recorder, RecordedRequest, Violation
 from .server import (
+    Hold,
     INTENT_DIRECT_MESSAGES,
     INTENT_GUILD_MESSAGES,
     INTENT_MESSAGE_CONTENT,
@@ -616,6 +617,18 @@ class FakeDiscord:
         session = self._server.active
         if session is not None:
             self._call(session.send({"op": 7, "d": None}))
+
+    def hold(self, method: str, path: str) -> Hold:
+        """From now on, REST requests ``method`` to a path matching the regex ``path`` (after /api/v10) wait
+        until :meth:`release`; ``hold.arrived`` is set when the first one does."""
+        hold = Hold(method, re.compile(path))
+        self._server.holds.append(hold)
+        return hold
+
+    def release(self, hold: Hold) -> None:
+        self._server.holds.remove(hold)
+        assert self._loop is not None
+        self._loop.call_soon_threadsafe(hold.released.set)
 
     def disconnect(self, code: int = 4000) -> None:
         """Close the bot's websocket with ``code`` (4000 -> discord.py resumes; 4004/4014 are fatal)."""

@@ -160,6 +160,19 @@ def no_content() -> web.Response:
     return web.Response(status=204)
 
 
+@dataclass
+class Hold:
+    """REST requests matching ``method`` and ``path`` wait until released: a slow Discord, to catch replies in flight."""
+
+    method: str
+    path: "re.Pattern[str]"
+    arrived: threading.Event = field(default_factory=threading.Event)
+    released: asyncio.Event = field(default_factory=asyncio.Event)
+
+    def matches(self, method: str, path: str) -> bool:
+        return method == self.method and self.path.fullmatch(path) is not None
+
+
 class FakeDiscordServer:
     """REST + gateway handlers and the state behind them."""
 
@@ -181,6 +194,7 @@ class FakeDiscordServer:
         self.identifies: list[dict[str, Any]] = []
         self.ready_count = 0
         self.joined_at = iso_now()
+        self.holds: list[Hold] = []
         self.host = "127.0.0.1"
         self.port = 0
         self._runner: Optional[web.AppRunner] = None
@@ -261,6 +275,9 @@ class FakeDiscordServer:
         path = request.path[len(API_PREFIX):] if request.path.startswith(API_PREFIX) else request.path
         rec = RecordedRequest(index=-1, method=request.method, path=path, query=dict(request.query), json=body, files=files)
         request[_RECORD] = rec
+        for hold in [h for h in self.holds if h.matches(request.method, path)]:
+            hold.arrived.set()
+            await hold.released.wait()
         try:
             resp = await handler(request)
         except Exception:  # a bug in the fake itself: make it loud, not a silent 500 retry loop

@@ -13,7 +13,7 @@ Who may use it (see :mod:`bot.discord.checks`): every subcommand is for this
 server's moderators and pmbot's owners, checked by :class:`ModeratorGroup`;
 ``default_permissions=Manage Server`` only hides it from others in Discord's
 UI. The commands that change the shared knowledge every server answers from
-(reload, upload, rollback) are :func:`owner_only` on top, and each change is
+(reload, upload, teach, rollback) are :func:`owner_only` on top, and each change is
 posted to every moderator log (:mod:`bot.discord.audit`). Gaps and feedback
 show this server's questions and votes only, plus the DMs' for owners.
 
@@ -35,11 +35,20 @@ from discord import app_commands
 from discord.ext import commands
 
 from bot import limits, reports
-from bot.discord import audit, kb_replies
-from bot.discord.checks import ModeratorGroup, describe_user, is_moderator, is_owner, owner_only, report_scope
+from bot.discord import audit, kb_replies, teaching
+from bot.discord.checks import (
+    ModeratorGroup,
+    describe_user,
+    is_moderator,
+    is_owner,
+    may_change_knowledge,
+    owner_only,
+    report_scope,
+)
 from bot.discord.render import NO_PINGS, to_embed
 from bot.knowledge import KnowledgeError, knowledge_files
 from bot.knowledge.loader import YAML_SUFFIXES
+from bot.knowledge.teach import PHRASING_MAX, close_intent_ids, likely_intents
 from bot.matching.explain import explain
 from bot.matching.normalise import MAX_INPUT_CHARS
 from bot.replies import Reply
@@ -52,7 +61,7 @@ log = logging.getLogger("pmbot.moderation")
 
 
 async def respond(interaction: discord.Interaction, reply: Reply | None = None, *, content: str | None = None,
-                  file: discord.File | None = None) -> None:
+                  file: discord.File | None = None, view: discord.ui.View | None = None) -> None:
     """A private moderator reply: the response, or the follow-up once the interaction was deferred."""
     kwargs: dict[str, Any] = {"ephemeral": True, "allowed_mentions": NO_PINGS}
     if reply is not None:
@@ -61,6 +70,8 @@ async def respond(interaction: discord.Interaction, reply: Reply | None = None, 
         kwargs["content"] = content
     if file is not None:
         kwargs["file"] = file
+    if view is not None:
+        kwargs["view"] = view
     if interaction.response.is_done():
         await interaction.followup.send(**kwargs)
     else:
@@ -100,8 +111,13 @@ class Moderation(commands.Cog):
         limit: app_commands.Range[int, 1, 25] = 10,
     ) -> None:
         await think(interaction)
-        found = await reports.gaps(self._store(), days, limit, await report_scope(interaction))
-        await respond(interaction, kb_replies.gaps_reply(found, days))
+        matcher = self.bot.service.matcher
+        found = await reports.gaps(self._store(), days, limit, await report_scope(interaction), matcher)
+        can_teach = await may_change_knowledge(interaction)
+        views = teaching.picker_views(matcher, found) if can_teach else []
+        await respond(interaction, kb_replies.gaps_reply(found, days, can_teach=can_teach), view=views[0] if views else None)
+        for n, view in enumerate(views[1:], 1):  # five pickers to a message: Discord's limit of rows
+            await respond(interaction, content=f"More questions to teach ({n + 1} of {len(views)}):", view=view)
 
     @kb.command(name="feedback", description="Answers ranked by their share of 👎 votes")
     @app_commands.describe(days="How many days back to look (default 30)")
@@ -164,7 +180,37 @@ class Moderation(commands.Cog):
         await respond(interaction, kb_replies.uploaded_reply(name, backup.existed, diff, self.bot.service.kb))
         await self._audit(interaction, f"Knowledge file {name} {'replaced' if backup.existed else 'added'} by upload ({diff.summary()})")
 
-    @kb.command(name="rollback", description="Undo the last upload: restore the file it replaced, or remove the file it added (owners)")
+    @kb.command(name="teach", description="Teach pmbot a question: add it as a phrasing of an intent (owners)")
+    @app_commands.describe(question="The question as people ask it", intent="The intent that answers it (start typing its id or title)")
+    @owner_only()
+    async def teach(
+        self,
+        interaction: discord.Interaction,
+        question: app_commands.Range[str, 1, PHRASING_MAX],
+        intent: app_commands.Range[str, 1, 100],
+    ) -> None:
+        await think(interaction)
+        await respond(interaction, await teaching.teach(self.bot, interaction, question, intent))
+
+    @teach.autocomplete("intent")
+    async def teach_autocomplete(self, interaction: discord.Interaction, current: str) -> list[app_commands.Choice[str]]:
+        if not await may_change_knowledge(interaction):
+            return []  # autocomplete skips every check
+        matcher = self.bot.service.matcher
+        kb = matcher.kb
+        typed = current.casefold().strip()
+        if typed:
+            ids = [i for i, it in kb.intents.items() if typed in i or typed in it.title.casefold()]
+            ids += close_intent_ids(kb, typed)
+        else:  # nothing typed yet: the intents closest to the question
+            question = str(getattr(interaction.namespace, "question", None) or "")
+            ids = likely_intents(matcher, question, limits.AUTOCOMPLETE_CHOICES) if question else list(kb.intents)
+        return [
+            app_commands.Choice(name=limits.clip(f"{kb.intents[i].title} ({i})", limits.AUTOCOMPLETE_NAME), value=i)
+            for i in list(dict.fromkeys(ids))[: limits.AUTOCOMPLETE_CHOICES]
+        ]
+
+    @kb.command(name="rollback", description="Undo the last upload or teach: restore the file it replaced, or remove a file it added (owners)")
     @owner_only()
     async def rollback(self, interaction: discord.Interaction) -> None:
         await think(interaction)

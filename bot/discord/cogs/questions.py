@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import logging
 import math
+import time
 from typing import TYPE_CHECKING
 
 import discord
@@ -58,6 +59,7 @@ class Questions(commands.Cog):
 
     @commands.Cog.listener()
     async def on_message(self, message: discord.Message) -> None:
+        started = time.perf_counter()
         me = self.bot.user
         if me is None:
             return
@@ -81,7 +83,7 @@ class Questions(commands.Cog):
         log.debug("%s %s (%.0f) for message %s (%s)", answer.result.kind, answer.result.intent_id or "-",
                   answer.result.score, message.id, heard.mode)
         await self._reply(message, message_kwargs(answer.reply))
-        await self._record(answer, guild_id, message.channel.id, message.author.id)
+        await self._record(answer, started, guild_id, message.channel.id, message.author.id)
 
     async def _allowed(self, message: discord.Message) -> bool:
         """Counts the question against the author's cooldown in this server; sends the one notice of a burst."""
@@ -107,8 +109,9 @@ class Questions(commands.Cog):
                 message.guild.id if message.guild else None,
             )
 
-    async def _record(self, answer: Answer, guild_id: int | None, channel_id: int | None, user_id: int) -> None:
-        """Suggest and fallback replies go to the store, for moderators looking for gaps in the knowledge."""
+    async def _record(self, answer: Answer, started: float, guild_id: int | None, channel_id: int | None, user_id: int) -> None:
+        """Every reply is counted; suggest and fallback replies go to the store, for moderators looking for gaps."""
+        self.bot.metrics.replied(answer.result.kind, started)
         if answer.result.kind == "answer":
             return
         await self.bot.record_unanswered(answer.result, guild_id=guild_id, channel_id=channel_id, user_id=user_id)
@@ -120,6 +123,7 @@ class Questions(commands.Cog):
     async def ask(
         self, interaction: discord.Interaction, question: app_commands.Range[str, 1, MAX_INPUT_CHARS]
     ) -> None:
+        started = time.perf_counter()
         wait = self.bot.cooldowns.for_guild(interaction.guild_id).retry_after(interaction.user.id)
         if wait:
             raise CooldownActive(wait)
@@ -127,11 +131,12 @@ class Questions(commands.Cog):
         intent_id = self.search.exact(question)
         if intent_id is not None and intent_id in kb.intents:  # picked from autocomplete
             await send_reply(interaction, answer_reply(kb, kb.intents[intent_id]))
+            self.bot.metrics.replied("answer", started)
             return
         answer = self.bot.service.ask(question)
         # Only a confident answer is worth showing the channel; a guess or a miss is for the asker.
         await send_reply(interaction, answer.reply, ephemeral=answer.result.kind != "answer")
-        await self._record(answer, interaction.guild_id, interaction.channel_id, interaction.user.id)
+        await self._record(answer, started, interaction.guild_id, interaction.channel_id, interaction.user.id)
 
     @ask.autocomplete("question")
     async def ask_autocomplete(self, interaction: discord.Interaction, current: str) -> list[app_commands.Choice[str]]:

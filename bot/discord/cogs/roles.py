@@ -8,9 +8,10 @@ import discord
 from discord import app_commands
 from discord.ext import commands
 
+from bot import limits
 from bot.discord.render import NO_PINGS, send_reply, topics_view
 from bot.discord.search import choice_text, suggest_roles
-from bot.replies import comparison_reply, role_reply, topics_reply
+from bot.replies import comparison_reply, role_lookup, topics_reply
 
 if TYPE_CHECKING:
     from bot.discord.app import PMBot
@@ -24,8 +25,8 @@ class Roles(commands.Cog):
     @app_commands.describe(name="The role, e.g. product manager, project manager, scrum master")
     async def role(self, interaction: discord.Interaction, name: app_commands.Range[str, 1, 100]) -> None:
         kb = self.bot.service.kb
-        found = kb.find_role(name)
-        if found is None:
+        reply = role_lookup(kb, name)
+        if reply is None:
             known = ", ".join(f"**{r.name}**" for r in kb.roles.values())
             await interaction.response.send_message(
                 f"I don't know a role called “{discord.utils.escape_markdown(name)}”. I know: {known}.",
@@ -33,7 +34,7 @@ class Roles(commands.Cog):
                 allowed_mentions=NO_PINGS,
             )
             return
-        await send_reply(interaction, role_reply(kb, found))
+        await send_reply(interaction, reply)
 
     @role.autocomplete("name")
     async def role_autocomplete(self, interaction: discord.Interaction, current: str) -> list[app_commands.Choice[str]]:
@@ -41,8 +42,16 @@ class Roles(commands.Cog):
         return [app_commands.Choice(name=choice_text(r.name), value=choice_text(r.name)) for r in roles]
 
     @app_commands.command(name="compare", description="Product manager vs project manager, side by side")
-    async def compare(self, interaction: discord.Interaction) -> None:
-        await send_reply(interaction, comparison_reply(self.bot.service.kb))
+    @app_commands.describe(aspect="Just one aspect, e.g. time horizon (leave empty for all)")
+    async def compare(self, interaction: discord.Interaction, aspect: app_commands.Range[str, 1, 100] | None = None) -> None:
+        await send_reply(interaction, comparison_reply(self.bot.service.kb, aspect))
+
+    @compare.autocomplete("aspect")
+    async def compare_autocomplete(self, interaction: discord.Interaction, current: str) -> list[app_commands.Choice[str]]:
+        comparison = self.bot.service.kb.comparison
+        typed = current.casefold().strip()
+        names = [d.name for d in comparison.dimensions if typed in d.name.casefold()] if comparison else []
+        return [app_commands.Choice(name=choice_text(n), value=choice_text(n)) for n in names[: limits.AUTOCOMPLETE_CHOICES]]
 
     @app_commands.command(name="topics", description="Browse everything pmbot can answer, by topic")
     async def topics(self, interaction: discord.Interaction) -> None:

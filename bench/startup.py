@@ -1,0 +1,56 @@
+"""What one `pmbot ask` costs from a cold process: wall time and peak memory, cold and warm index cache.
+
+    python bench/startup.py [--runs 5] [--knowledge DIR]
+
+"cold" builds the index (an empty cache folder); "warm" reads it back, as every start after the
+first does while the knowledge is unchanged. Goal (issue 12): warm ≤ 1.0 s wall (best of 5), ≤ 300 MB.
+CPU time is shown too: on a busy machine, wall time mostly measures the wait for a core.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+QUESTION = "what does a product manager do all day?"
+
+
+def ask(cache: Path, knowledge: Path) -> tuple[float, float, float]:
+    """(wall seconds, CPU seconds, peak MB) of one `python -m bot ask` process."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith("PMBOT_")}
+    env |= {"PMBOT_CACHE_DIR": str(cache), "PMBOT_KNOWLEDGE": str(knowledge), "PYTHONPATH": str(ROOT)}
+    start = time.perf_counter()
+    process = subprocess.Popen([sys.executable, "-m", "bot", "ask", QUESTION], env=env, stdout=subprocess.DEVNULL)
+    _, status, usage = os.wait4(process.pid, 0)
+    wall = time.perf_counter() - start
+    process.returncode = os.waitstatus_to_exitcode(status)
+    if process.returncode:
+        raise SystemExit(f"pmbot ask failed with exit code {process.returncode}")
+    return wall, usage.ru_utime + usage.ru_stime, usage.ru_maxrss / 1024
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--runs", type=int, default=5)
+    parser.add_argument("--knowledge", type=Path, default=ROOT / "knowledge")
+    args = parser.parse_args()
+    with tempfile.TemporaryDirectory(prefix="pmbot-cache-") as cache:
+        cold = [ask(Path(cache) / f"cold-{n}", args.knowledge) for n in range(args.runs)]
+        warm = [ask(Path(cache) / "warm", args.knowledge) for _ in range(args.runs + 1)][1:]  # the first fills it
+    for name, runs in (("cold", cold), ("warm", warm)):
+        walls = sorted(wall for wall, _, _ in runs)
+        print(f"{name}: best {walls[0]:.2f} s, median {walls[len(walls) // 2]:.2f} s wall; "
+              f"best {min(cpu for _, cpu, _ in runs):.2f} s CPU; peak {max(peak for _, _, peak in runs):.0f} MB  ({len(runs)} runs)")
+    best, peak = min(wall for wall, _, _ in warm), max(peak for _, _, peak in warm)
+    print("goal (warm ≤ 1.0 s, ≤ 300 MB):", "met" if best <= 1.0 and peak <= 300 else "missed")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,116 @@
+"""Built indexes kept on disk, so a start on unchanged knowledge costs a file read, not a rebuild.
+
+Entries are plain NumPy arrays in .npz files read with allow_pickle=False: a
+cache file is data, never code, so a tampered one can at worst be refused.
+The cache is only ever an optimisation: a file that cannot be read, written
+or parsed is logged and the caller builds from scratch as if it were absent.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+import os
+import re
+import tempfile
+import zipfile
+from pathlib import Path
+
+import numpy as np
+
+log = logging.getLogger("pmbot.cache")
+
+KEEP_PER_KIND = 8  # older entries of a kind are removed: each knowledge edit makes a new key
+_NAME = re.compile(r"^[a-z0-9][a-z0-9_-]{0,63}$")
+_KEY = re.compile(r"^[0-9a-f]{16,128}$")
+_SOURCES = Path(__file__).resolve().parent
+
+
+def code_version() -> str:
+    """A hash of the matching code: an index built by other code is never loaded.
+
+    Hashing the sources themselves, instead of a version number someone must remember
+    to bump, means any edit to normalisation, scoring or training invalidates the cache.
+    """
+    digest = hashlib.sha256()
+    for source in sorted(_SOURCES.glob("*.py")):
+        digest.update(source.name.encode())
+        digest.update(source.read_bytes())
+    return digest.hexdigest()
+
+
+def cache_key(*parts: str) -> str:
+    """One hex sha256 of several strings, each length-prefixed so no two lists give the same key."""
+    digest = hashlib.sha256()
+    for part in parts:
+        data = part.encode()
+        digest.update(len(data).to_bytes(8, "big"))
+        digest.update(data)
+    return digest.hexdigest()
+
+
+class IndexCache:
+    """Arrays by (kind, key) under one folder; `root=None` turns caching off."""
+
+    def __init__(self, root: Path | None) -> None:
+        self.root = root
+
+    def _path(self, kind: str, key: str) -> Path | None:
+        if self.root is None:
+            return None
+        if not _NAME.match(kind) or not _KEY.match(key):
+            raise ValueError(f"cache kind must be a short lowercase name and key a hex digest, got {kind!r}, {key!r}")
+        return self.root / kind / f"{key}.npz"
+
+    def load(self, kind: str, key: str) -> dict[str, np.ndarray] | None:
+        """The arrays saved under (kind, key), or None when absent or unreadable."""
+        path = self._path(kind, key)
+        if path is None or not path.is_file():
+            return None
+        try:
+            with np.load(path, allow_pickle=False) as stored:
+                arrays = {name: stored[name] for name in stored.files}
+        except (OSError, ValueError, EOFError, KeyError, zipfile.BadZipFile) as exc:
+            log.warning("ignoring the unreadable cache file %s (%s); rebuilding", path, exc)
+            return None
+        os.utime(path)  # recently used entries are the ones pruning keeps
+        return arrays
+
+    def save(self, kind: str, key: str, arrays: dict[str, np.ndarray]) -> None:
+        """Writes atomically (a reader sees the old entry or the whole new one); a refusing disk is logged, not raised."""
+        path = self._path(kind, key)
+        if path is None:
+            return
+        temp: str | None = None
+        try:
+            path.parent.mkdir(parents=True, exist_ok=True)
+            fd, temp = tempfile.mkstemp(dir=path.parent, prefix=f".{key[:16]}.", suffix=".tmp")
+            with os.fdopen(fd, "wb") as handle:
+                np.savez(handle, **arrays)
+            os.replace(temp, path)
+            temp = None
+            self._prune(path.parent)
+        except OSError as exc:
+            log.warning("cannot write the index cache at %s (%s); carrying on without it (set PMBOT_CACHE_DIR "
+                        "to a writable folder to start faster)", path.parent, exc)
+        finally:
+            if temp is not None:
+                Path(temp).unlink(missing_ok=True)
+
+    @staticmethod
+    def _prune(folder: Path) -> None:
+        entries = sorted(folder.glob("*.npz"), key=lambda p: p.stat().st_mtime_ns, reverse=True)
+        for old in entries[KEEP_PER_KIND:]:
+            old.unlink(missing_ok=True)
+
+
+_SEPARATOR = b"\xff"  # a byte UTF-8 never uses
+
+
+def pack_strings(strings: list[str]) -> np.ndarray:
+    """Strings as one byte array: NumPy's fixed-width text arrays would pad every string to the longest."""
+    return np.frombuffer(b"".join(_SEPARATOR + s.encode() for s in strings), dtype=np.uint8)
+
+
+def unpack_strings(packed: np.ndarray) -> list[str]:
+    return [part.decode() for part in packed.tobytes().split(_SEPARATOR)[1:]]

@@ -1,0 +1,110 @@
+"""What a Matcher learns from the knowledge by reading every phrasing: built once, then kept on disk.
+
+Normalising every phrasing (typo fixes against the knowledge's own vocabulary,
+synonyms, word forms) and training the classifier are the costly part of
+loading knowledge. Their results are saved through the index cache under a key
+made of the knowledge's file hashes and the matching code's hash, so a restart
+on unchanged knowledge reads them back instead. Everything else a Matcher holds
+is derived from these in linear time.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+
+import numpy as np
+
+from bot.knowledge import KnowledgeBase
+from bot.matching.cache import IndexCache, cache_key, code_version, pack_strings, unpack_strings
+from bot.matching.classifier import IntentClassifier
+from bot.matching.normalise import STOP_WORDS, Normaliser, basic_tokens
+
+log = logging.getLogger("pmbot.index")
+
+NOT_ABOUT = "(not about pmbot's topics)"  # pseudo-intent of the knowledge's not_about examples
+CACHE_KIND = "matcher"
+
+
+@dataclass(frozen=True)
+class Entry:
+    """One text the knowledge matches against: a title, phrasing or keyword of an intent, or a not_about line."""
+
+    intent_id: str
+    text: str
+    tokens: tuple[str, ...]
+
+    @property
+    def content(self) -> list[str]:
+        return content_words(self.tokens)
+
+
+def content_words(tokens: list[str] | tuple[str, ...]) -> list[str]:
+    """The tokens that carry a topic, each once, in order."""
+    return list(dict.fromkeys(t for t in tokens if t not in STOP_WORDS))
+
+
+@dataclass(frozen=True)
+class KnowledgeIndex:
+    normaliser: Normaliser
+    entries: tuple[Entry, ...]  # grouped by intent in knowledge order, the not_about lines last
+    classifier: IntentClassifier  # its labels are the entries' intents in that same order
+
+    @classmethod
+    def build(cls, kb: KnowledgeBase) -> KnowledgeIndex:
+        owned = [(i.id, t) for i in kb.intents.values() for t in (i.title, *i.phrasings, *i.keywords)]
+        owned += [(NOT_ABOUT, text) for text in kb.not_about]
+        texts = [text for _, text in owned]
+        basic = [basic_tokens(text) for text in texts]
+        normaliser = Normaliser(texts, _synonyms(kb), basic=basic)
+        entries = []
+        for (intent_id, text), text_basic in zip(owned, basic):
+            tokens = tuple(normaliser.refine(text_basic))
+            if content_words(tokens):  # a text of stop words alone says nothing about any intent
+                entries.append(Entry(intent_id, text, tokens))
+        classifier = IntentClassifier([(list(e.tokens), e.intent_id) for e in entries], shared=[NOT_ABOUT])
+        return cls(normaliser, tuple(entries), classifier)
+
+    def state(self) -> dict[str, np.ndarray]:
+        arrays = {f"normaliser.{k}": v for k, v in self.normaliser.state().items()}
+        arrays |= {f"classifier.{k}": v for k, v in self.classifier.state().items()}
+        return arrays | {
+            "entry_intent": pack_strings([e.intent_id for e in self.entries]),
+            "entry_text": pack_strings([e.text for e in self.entries]),
+            "entry_tokens": pack_strings([" ".join(e.tokens) for e in self.entries]),
+        }
+
+    @classmethod
+    def restore(cls, kb: KnowledgeBase, arrays: dict[str, np.ndarray]) -> KnowledgeIndex:
+        def part(prefix: str) -> dict[str, np.ndarray]:
+            return {k.removeprefix(prefix): v for k, v in arrays.items() if k.startswith(prefix)}
+
+        entries = zip(
+            unpack_strings(arrays["entry_intent"]),
+            unpack_strings(arrays["entry_text"]),
+            unpack_strings(arrays["entry_tokens"]),
+            strict=True,
+        )
+        return cls(
+            Normaliser.restore(part("normaliser."), _synonyms(kb)),
+            tuple(Entry(intent_id, text, tuple(tokens.split())) for intent_id, text, tokens in entries),
+            IntentClassifier.restore(part("classifier.")),
+        )
+
+
+def load_or_build(kb: KnowledgeBase, cache: IndexCache) -> KnowledgeIndex:
+    """The index from the cache when this knowledge was indexed by this code before, else built (and saved)."""
+    key = cache_key(code_version(), *(f"{source.path.name}:{source.sha256}" for source in kb.sources))
+    arrays = cache.load(CACHE_KIND, key)
+    if arrays is not None:
+        try:
+            return KnowledgeIndex.restore(kb, arrays)
+        except (KeyError, ValueError, UnicodeDecodeError) as exc:  # written by a broken or foreign writer
+            log.warning("ignoring a damaged index cache entry (%s: %s); rebuilding", type(exc).__name__, exc)
+    index = KnowledgeIndex.build(kb)
+    cache.save(CACHE_KIND, key, index.state())
+    return index
+
+
+def _synonyms(kb: KnowledgeBase) -> dict[str, tuple[str, ...]]:
+    return {**kb.synonyms, **{word: () for word in kb.ambiguous}}

@@ -1,0 +1,106 @@
+"""The command line's options as scripts and CI use them: bars that set the exit code, help, odd values."""
+
+from __future__ import annotations
+
+import argparse
+import json
+from pathlib import Path
+
+import pytest
+import yaml
+
+from bot.cli import build_parser
+from tests.test_cli import pmbot
+
+QUESTIONS = [  # 2 of 3 in scope answered right (one deliberately mislabelled), the off-topic one not answered
+    {"q": "what is an MVP", "expect": "mvp"},
+    {"q": "what is scope creep?", "expect": "scope-creep"},
+    {"q": "what is the triple constraint", "expect": "mvp"},
+    {"q": "how do I bake sourdough bread", "expect": None},
+]
+
+
+@pytest.fixture(scope="module")
+def questions(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    path = tmp_path_factory.mktemp("eval") / "q.yaml"
+    path.write_text(yaml.safe_dump(QUESTIONS))
+    return path
+
+
+def test_eval_exits_0_when_every_bar_is_met(questions: Path) -> None:
+    out = pmbot("eval", str(questions), "--min-top1", "0.6", "--max-wrong", "40%", "--max-false-answers", "0")
+    assert out.returncode == 0, out.stdout + out.stderr
+    assert "top1 0.667 (bar ≥ 0.600): met" in out.stdout
+    assert "oos_false_answer 0.000 (bar ≤ 0.000): met" in out.stdout
+
+
+@pytest.mark.parametrize(
+    ("option", "value", "missed"),
+    [("--min-top1", "0.7", "top1"), ("--max-wrong", "0.3", "wrong_answer")],
+)
+def test_eval_exits_1_when_a_bar_is_missed(questions: Path, option: str, value: str, missed: str) -> None:
+    out = pmbot("eval", str(questions), option, value, "--json")
+    assert out.returncode == 1
+    bars = json.loads(out.stdout)["bars"]
+    assert [(b["name"], b["met"]) for b in bars] == [(missed, False)]
+
+
+def test_eval_without_bars_keeps_exit_0_and_the_json_shape(questions: Path) -> None:
+    out = pmbot("eval", str(questions), "--json")
+    assert out.returncode == 0 and "bars" not in json.loads(out.stdout)
+
+
+@pytest.mark.parametrize("args", [["gaps", "--days", "-1"], ["feedback", "--days", "nan"], ["eval", "x.yaml", "--min-top1", "1.5"]])
+def test_impossible_values_are_refused_before_anything_runs(args: list[str]) -> None:
+    out = pmbot(*args)
+    assert out.returncode == 2
+    assert "error: argument" in out.stderr and "Traceback" not in out.stderr
+
+
+def test_knowledge_works_after_the_subcommand_too(knowledge_copy: Path) -> None:
+    (knowledge_copy / "meta.yaml").write_text("intents: [oops\n")
+    before = pmbot("--knowledge", str(knowledge_copy), "validate")
+    after = pmbot("validate", "--knowledge", str(knowledge_copy))
+    assert before.returncode == after.returncode == 1
+    assert before.stdout == after.stdout and "meta.yaml:2: YAML syntax error" in after.stdout
+
+
+def test_validate_one_file_checks_it_with_the_rest_of_its_folder(knowledge_copy: Path) -> None:
+    careers = knowledge_copy / "careers.yaml"  # its follow-ups point at intents in other files
+    ok = pmbot("validate", str(careers))
+    assert ok.returncode == 0, ok.stdout
+    assert f"valid with the rest of {knowledge_copy}" in ok.stdout
+
+    clash = knowledge_copy / "new.yaml"
+    clash.write_text(careers.read_text())  # every id clashes with careers.yaml
+    out = pmbot("validate", str(clash))
+    assert out.returncode == 1
+    assert f"{clash}:" in out.stdout and "duplicate intent id" in out.stdout
+
+
+def _actions(parser: argparse.ArgumentParser, where: str = "pmbot") -> list[tuple[str, argparse.Action]]:
+    found = []
+    for action in parser._actions:
+        if isinstance(action, argparse._SubParsersAction):
+            for choice in action._choices_actions:
+                found.append((f"{where} {choice.dest}", choice))
+            for name, sub in action.choices.items():
+                found.extend(_actions(sub, f"{where} {name}"))
+        elif not isinstance(action, argparse._HelpAction):
+            found.append((where, action))
+    return found
+
+
+def test_every_subcommand_and_option_has_help_text() -> None:
+    missing = [f"{where}: {action.dest}" for where, action in _actions(build_parser()) if not action.help]
+    assert missing == []
+    assert len(_actions(build_parser())) > 30  # the walk really reached into the subcommands
+
+
+def test_gaps_show_what_people_wrote_not_the_normalised_text(tmp_path: Path) -> None:
+    env = {"PMBOT_DATABASE": str(tmp_path / "pmbot.sqlite3")}
+    pmbot("run", "--console", stdin="How do I bake SOURDOUGH?? 🍞\nhow do i bake sourdough\nHow do I bake SOURDOUGH?? 🍞\n", env=env)
+    gaps = json.loads(pmbot("gaps", "--json", env=env).stdout)
+    assert [(g["example"], g["count"]) for g in gaps] == [("How do I bake SOURDOUGH?? 🍞", 3)]
+    assert gaps[0]["variants"] == ["How do I bake SOURDOUGH?? 🍞"]  # one normalised text, shown as most often written
+    assert "“How do I bake SOURDOUGH?? 🍞”" in pmbot("gaps", env=env).stdout

@@ -1,0 +1,181 @@
+"""The on-disk index cache: a start on unchanged knowledge reads the index back instead of rebuilding it,
+and nothing about the cache (stale, damaged, unwritable) can change an answer or stop the bot."""
+
+from __future__ import annotations
+
+import logging
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from bot.config import load_settings
+from bot.knowledge import KnowledgeBase, load_knowledge
+from bot.matching import Matcher
+from bot.matching import index as index_module
+from bot.matching.cache import IndexCache, pack_strings, unpack_strings
+from bot.matching.index import CACHE_KIND, KnowledgeIndex
+from tests.conftest import clean_env
+
+QUESTIONS = [
+    "PdM vs PjM, what's the difference?",
+    "how do i become a product manager",
+    "we shipped and the coordinator moved on to another initiative, does that always happen?",
+    "what's the best pizza in rome",
+    "what does a PM do",
+]
+
+
+@pytest.fixture
+def builds(monkeypatch: pytest.MonkeyPatch) -> list[KnowledgeBase]:
+    """Every full index build, recorded: a cache hit must not add one."""
+    seen: list[KnowledgeBase] = []
+    real = KnowledgeIndex.build.__func__  # type: ignore[attr-defined]
+
+    def counting(cls: type[KnowledgeIndex], kb: KnowledgeBase) -> KnowledgeIndex:
+        seen.append(kb)
+        return real(cls, kb)
+
+    monkeypatch.setattr(KnowledgeIndex, "build", classmethod(counting))
+    return seen
+
+
+def answers(matcher: Matcher) -> list[tuple[str, str | None, float, tuple[str, ...]]]:
+    return [(r.kind, r.intent_id, r.score, r.suggestions) for r in map(matcher.match, QUESTIONS)]
+
+
+def entries(root: Path) -> list[Path]:
+    return sorted((root / CACHE_KIND).glob("*.npz"))
+
+
+def test_a_second_start_reads_the_index_and_answers_exactly_alike(
+    kb: KnowledgeBase, matcher: Matcher, tmp_path: Path, builds: list[KnowledgeBase]
+) -> None:
+    cache = IndexCache(tmp_path)
+    first = Matcher(kb, cache)
+    assert len(builds) == 1 and len(entries(tmp_path)) == 1
+    second = Matcher(kb, cache)
+    assert len(builds) == 1, "the second start rebuilt instead of reading the cache"
+    assert answers(second) == answers(first) == answers(matcher)
+
+
+def test_changed_knowledge_is_rebuilt_not_served_from_the_old_index(knowledge_copy: Path, tmp_path: Path, builds: list) -> None:
+    cache = IndexCache(tmp_path / "cache")
+    Matcher(load_knowledge(knowledge_copy), cache)
+    meta = knowledge_copy / "meta.yaml"
+    meta.write_text(meta.read_text().replace("    phrasings:\n", "    phrasings:\n      - zanzibar quokka wombat\n", 1))
+    edited = Matcher(load_knowledge(knowledge_copy), cache)
+    assert len(builds) == 2
+    assert edited.match("zanzibar quokka wombat").kind == "answer"
+    assert len(entries(tmp_path / "cache")) == 2
+
+
+def test_other_matching_code_does_not_read_an_index_built_by_this_code(
+    kb: KnowledgeBase, tmp_path: Path, builds: list, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    cache = IndexCache(tmp_path)
+    Matcher(kb, cache)
+    monkeypatch.setattr(index_module, "code_version", lambda: "an edited classifier.py")
+    Matcher(kb, cache)
+    assert len(builds) == 2
+
+
+def test_a_damaged_cache_file_is_logged_and_rebuilt(
+    kb: KnowledgeBase, matcher: Matcher, tmp_path: Path, builds: list, caplog: pytest.LogCaptureFixture
+) -> None:
+    cache = IndexCache(tmp_path)
+    Matcher(kb, cache)
+    [entry] = entries(tmp_path)
+    entry.write_bytes(entry.read_bytes()[: entry.stat().st_size // 2])  # a crash mid-copy, a full disk…
+    with caplog.at_level(logging.WARNING, logger="pmbot.cache"):
+        rebuilt = Matcher(kb, cache)
+    assert len(builds) == 2 and "unreadable cache file" in caplog.text
+    assert answers(rebuilt) == answers(matcher)
+    Matcher(kb, cache)
+    assert len(builds) == 2, "the rebuilt index replaced the damaged entry"
+
+
+def test_an_entry_missing_arrays_or_holding_pickles_is_rebuilt(kb: KnowledgeBase, tmp_path: Path, builds: list) -> None:
+    cache = IndexCache(tmp_path)
+    Matcher(kb, cache)
+    [entry] = entries(tmp_path)
+    np.savez(entry, classifier=np.array([{"not": "data"}], dtype=object))  # needs pickle to read: refused
+    Matcher(kb, cache)
+    np.savez(entry, unrelated=np.zeros(3))
+    Matcher(kb, cache)
+    assert len(builds) == 3
+
+
+@pytest.mark.skipif(os.geteuid() == 0, reason="root writes into read-only folders")
+def test_an_unwritable_cache_folder_only_costs_the_rebuild(
+    kb: KnowledgeBase, matcher: Matcher, tmp_path: Path, builds: list, caplog: pytest.LogCaptureFixture
+) -> None:
+    tmp_path.chmod(0o500)
+    try:
+        with caplog.at_level(logging.WARNING, logger="pmbot.cache"):
+            served = Matcher(kb, IndexCache(tmp_path / "cache"))
+    finally:
+        tmp_path.chmod(0o700)
+    assert "cannot write the index cache" in caplog.text and "PMBOT_CACHE_DIR" in caplog.text
+    assert answers(served) == answers(matcher)
+
+
+def test_a_cache_path_that_is_a_file_only_costs_the_rebuild(
+    kb: KnowledgeBase, tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    """The same refusal as a read-only disk, and one that also happens when running as root."""
+    blocker = tmp_path / "cache"
+    blocker.write_text("not a folder")
+    with caplog.at_level(logging.WARNING, logger="pmbot.cache"):
+        served = Matcher(kb, IndexCache(blocker))
+    assert "cannot write the index cache" in caplog.text
+    assert served.match("how do i become a product manager").intent_id == "become-product-manager"
+    assert blocker.read_text() == "not a folder"
+
+
+def test_old_entries_are_pruned_so_the_cache_does_not_grow_without_end(tmp_path: Path) -> None:
+    cache = IndexCache(tmp_path)
+    for n in range(12):
+        cache.save("matcher", f"{n:064x}", {"n": np.array([n])})
+    assert len(entries(tmp_path)) == 8
+    assert cache.load("matcher", f"{11:064x}")["n"].tolist() == [11]
+    assert cache.load("matcher", f"{0:064x}") is None
+
+
+def test_caching_off_writes_nothing(tmp_path: Path) -> None:
+    cache = IndexCache(None)
+    cache.save("matcher", "ab" * 32, {"n": np.zeros(1)})
+    assert cache.load("matcher", "ab" * 32) is None
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_strings_survive_packing_whatever_they_hold() -> None:
+    for strings in ([], [""], ["a", "", "héllo wörld", "tab\there", "line\nbreak", "emoji 🚀"]):
+        assert unpack_strings(pack_strings(strings)) == strings
+
+
+@pytest.mark.skipif(not Path("/proc/self/task").is_dir() or (os.cpu_count() or 1) < 2, reason="counts threads in /proc")
+def test_serving_uses_one_blas_thread() -> None:
+    """NumPy's BLAS would start a thread per core; a matcher's few small products only lose by it."""
+    code = "import os, bot.service, numpy; a = numpy.ones((300, 300)); a @ a; print(len(os.listdir('/proc/self/task')))"
+    env = {k: v for k, v in clean_env().items() if not k.endswith("_NUM_THREADS")}
+    done = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True, timeout=60, check=True)
+    assert done.stdout.strip() == "1"
+
+
+def test_the_cache_folder_is_pmbot_cache_dir_else_the_xdg_one() -> None:
+    assert load_settings({"PMBOT_CACHE_DIR": "/srv/pmbot-cache"}, dotenv=None).cache_dir == Path("/srv/pmbot-cache")
+    assert load_settings({"XDG_CACHE_HOME": "/var/cache/me"}, dotenv=None).cache_dir == Path("/var/cache/me/pmbot")
+    assert load_settings({}, dotenv=None).cache_dir == Path.home() / ".cache" / "pmbot"
+
+
+def test_the_command_line_keeps_its_index_in_pmbot_cache_dir(tmp_path: Path) -> None:
+    command = [sys.executable, "-m", "bot", "ask", "how do i become a product manager", "--json"]
+    env = clean_env(PMBOT_CACHE_DIR=str(tmp_path))
+    first = subprocess.run(command, env=env, capture_output=True, text=True, timeout=120, check=True)
+    assert len(entries(tmp_path)) == 1
+    second = subprocess.run(command, env=env, capture_output=True, text=True, timeout=120, check=True)
+    assert second.stdout == first.stdout and '"intent": "become-product-manager"' in second.stdout

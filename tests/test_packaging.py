@@ -1,0 +1,47 @@
+"""`pip install .` gives a pmbot that works from any folder, and the image's lock file covers what pyproject asks for."""
+
+from __future__ import annotations
+
+import json
+import re
+import subprocess
+import sys
+import tomllib
+from pathlib import Path
+
+from tests.conftest import ROOT, clean_env
+
+
+def test_an_installed_wheel_answers_from_another_folder_with_its_bundled_knowledge(tmp_path: Path) -> None:
+    wheels, target, elsewhere = tmp_path / "wheels", tmp_path / "site", tmp_path / "elsewhere"
+    elsewhere.mkdir()
+    pip = [sys.executable, "-m", "pip", "--disable-pip-version-check", "--quiet"]
+    subprocess.run([*pip, "wheel", "--no-deps", "-w", str(wheels), str(ROOT)], check=True, capture_output=True, timeout=600)
+    wheel = next(wheels.glob("pmbot-*.whl"))
+    subprocess.run([*pip, "install", "--no-deps", "--target", str(target), str(wheel)], check=True, capture_output=True,
+                   timeout=600)
+    env = clean_env(PYTHONPATH=str(target))  # the wheel's copy of bot, not the checkout; dependencies from this venv
+    script = target / "bin" / "pmbot"  # the entry point, as `pip install .` puts it on PATH
+    done = subprocess.run([str(script), "ask", "what is a product manager", "--json"],
+                          cwd=elsewhere, env=env, capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0, done.stderr
+    assert json.loads(done.stdout)["kind"] == "answer"
+    where = subprocess.run([sys.executable, "-c", "import bot.config as c; print(c.BUNDLED_KNOWLEDGE)"],
+                           cwd=elsewhere, env=env, capture_output=True, text=True, timeout=60).stdout.strip()
+    assert Path(where) == target / "bot" / "bundled_knowledge"
+    assert {p.name for p in Path(where).glob("*.yaml")} == {p.name for p in (ROOT / "knowledge").glob("*.yaml")}
+
+
+def _project(requirement: str) -> str:
+    name = re.match(r"[A-Za-z0-9_.-]+", requirement)
+    assert name, requirement
+    return re.sub(r"[-_.]+", "-", name.group(0)).lower()
+
+
+def test_the_lock_file_pins_every_runtime_dependency_with_hashes() -> None:
+    wanted = {_project(d) for d in tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]["dependencies"]}
+    lock = (ROOT / "requirements.lock").read_text()
+    pinned = {_project(line) for line in lock.splitlines() if "==" in line and not line.startswith((" ", "#"))}
+    assert wanted - pinned == set(), "run `make lock` after changing pyproject.toml's dependencies"
+    requirements = [block for block in re.split(r"\n(?=[a-z0-9])", lock) if "==" in block]
+    assert requirements and all("--hash=sha256:" in block for block in requirements)

@@ -1,0 +1,169 @@
+"""`pmbot teach`: a question becomes a phrasing of its intent, in that intent's file, and nothing else changes."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from bot.keeper import KnowledgeKeeper
+from bot.knowledge import KnowledgeError
+from bot.knowledge.files import KnowledgeFiles
+from bot.knowledge.teach import TeachRefused, UnknownIntent, plan
+from bot.service import KnowledgeService
+from tests.test_cli import pmbot
+
+QUESTION = "when the line producer and the showrunner disagree who wins"  # a gap: the bundled knowledge falls back
+INTENT, FILE = "how-they-work-together", "collaboration.yaml"
+
+
+def with_comment(folder: Path) -> str:
+    """The intent's file with a comment inside its phrasings, as people write them."""
+    path = folder / FILE
+    text = path.read_text()
+    start = text.index(f"  - id: {INTENT}")
+    first = text.index("      - ", text.index("phrasings:", start))
+    text = text[:first] + "      # the textbook wording first\n" + text[first:]
+    path.write_text(text)
+    return text
+
+
+def test_teach_adds_one_line_keeps_comments_and_the_bot_answers(knowledge_copy: Path) -> None:
+    before = with_comment(knowledge_copy)
+    asked = json.loads(pmbot("--knowledge", str(knowledge_copy), "ask", QUESTION, "--json").stdout)
+    assert asked["kind"] == "fallback"  # a real gap before
+
+    out = pmbot("--knowledge", str(knowledge_copy), "teach", QUESTION, INTENT)
+
+    assert out.returncode == 0, out.stderr
+    assert INTENT in out.stdout and FILE in out.stdout
+    after = (knowledge_copy / FILE).read_text()
+    old_lines, new_lines = before.splitlines(), after.splitlines()
+    added = [line for line in new_lines if line not in old_lines]
+    assert added == [f"      - {QUESTION}"]
+    assert [line for line in new_lines if line != added[0]] == old_lines  # every comment, quote and blank line kept
+    assert "# the textbook wording first" in after and after.startswith("# yaml-language-server")
+    asked = json.loads(pmbot("--knowledge", str(knowledge_copy), "ask", QUESTION, "--json").stdout)
+    assert asked["kind"] == "answer" and asked["intent"] == INTENT
+
+
+def test_teach_backs_the_file_up_so_rollback_undoes_it(knowledge_copy: Path) -> None:
+    before = (knowledge_copy / FILE).read_text()
+    assert pmbot("--knowledge", str(knowledge_copy), "teach", QUESTION, INTENT).returncode == 0
+    files = KnowledgeFiles(knowledge_copy)
+    [backup] = files.backups(FILE)
+    assert backup.path.read_text() == before
+    files.rollback()
+    assert (knowledge_copy / FILE).read_text() == before
+
+
+def test_an_unknown_intent_is_refused_by_name_with_close_ids(knowledge_copy: Path) -> None:
+    before = {p.name: p.read_bytes() for p in knowledge_copy.iterdir()}
+    out = pmbot("--knowledge", str(knowledge_copy), "teach", QUESTION, "scope-crep")
+    assert out.returncode == 1
+    assert "no intent 'scope-crep'" in out.stderr and "scope-creep" in out.stderr
+    assert {p.name: p.read_bytes() for p in knowledge_copy.iterdir()} == before
+
+
+def test_a_phrasing_already_present_anywhere_is_refused(knowledge_copy: Path) -> None:
+    before = {p.name: p.read_bytes() for p in knowledge_copy.iterdir()}
+    out = pmbot("--knowledge", str(knowledge_copy), "teach", "What is Scope Creep??", "product-management-definition")
+    assert out.returncode == 1
+    assert "already a phrasing of intent 'scope-creep'" in out.stderr
+    assert {p.name: p.read_bytes() for p in knowledge_copy.iterdir()} == before
+
+
+def test_an_edit_that_would_not_validate_leaves_the_file_untouched(knowledge_copy: Path) -> None:
+    before = {p.name: p.read_bytes() for p in knowledge_copy.iterdir()}
+    too_long = "what is scope creep " * 20  # over the schema's 300 characters for a phrasing
+    out = pmbot("--knowledge", str(knowledge_copy), "teach", too_long, "scope-creep")
+    assert out.returncode == 1
+    assert "practice.yaml:" in out.stderr and "over the limit of 300" in out.stderr
+    assert {p.name: p.read_bytes() for p in knowledge_copy.iterdir()} == before  # no file, no backup
+
+
+def test_broken_knowledge_is_refused_before_teaching(knowledge_copy: Path) -> None:
+    (knowledge_copy / "basics.yaml").write_text("intents: [unclosed\n")
+    with pytest.raises(KnowledgeError):
+        plan(knowledge_copy, QUESTION, "scope-creep")
+    assert "unclosed" in (knowledge_copy / "basics.yaml").read_text()
+
+
+@pytest.mark.parametrize(("question", "intent", "refusal"), [
+    ("   ", "scope-creep", TeachRefused),
+    (QUESTION, "nothing-like-this", UnknownIntent),
+])
+def test_refusals_name_the_reason(knowledge_copy: Path, question: str, intent: str, refusal: type[Exception]) -> None:
+    with pytest.raises(refusal):
+        plan(knowledge_copy, question, intent)
+
+
+def test_the_keeper_serves_a_teach_at_once(knowledge_copy: Path) -> None:
+    service = KnowledgeService(knowledge_copy)
+    announced: list[str] = []  # what the other bot processes are told (bot.fleet)
+
+    async def on_change(kb: Any) -> None:
+        announced.append(kb.version)
+
+    keeper = KnowledgeKeeper(service, keep=5, max_bytes=256_000, on_change=on_change)
+    assert service.ask(QUESTION).result.kind == "fallback"
+
+    lesson, backup, diff = asyncio.run(keeper.teach(QUESTION, INTENT))
+
+    assert (lesson.file, diff.changed, backup.existed) == (FILE, (INTENT,), True)
+    assert service.ask(QUESTION).result.intent_id == INTENT
+    assert announced == [service.kb.version], "a teach reaches every process, like an upload"
+    with pytest.raises(TeachRefused, match="already a phrasing"):
+        asyncio.run(keeper.teach(QUESTION.upper(), "scope-creep"))
+
+
+def test_gaps_leave_out_a_question_once_it_is_taught(knowledge_copy: Path, tmp_path: Path) -> None:
+    from datetime import datetime, timezone
+
+    from bot import reports
+    from bot.store import EVERYWHERE, SqliteStore, UnansweredQuestion
+
+    service = KnowledgeService(knowledge_copy)
+    keeper = KnowledgeKeeper(service, keep=5, max_bytes=256_000)
+    recorded = service.ask(QUESTION).result.normalised
+
+    async def gaps() -> list[str]:
+        async with SqliteStore(tmp_path / "db.sqlite3") as store:
+            if not await store.unanswered(reports.since(1), EVERYWHERE):
+                for text in (recorded, recorded, "how do i calibrate the zorblax frobnicator"):
+                    await store.record_unanswered(UnansweredQuestion(datetime.now(timezone.utc), 1, 2, text, "fallback", None, 0))
+            return [g.example for g in await reports.gaps(store, 1, 10, EVERYWHERE, service.matcher)]
+
+    assert asyncio.run(gaps())[0] == recorded
+    asyncio.run(keeper.teach(recorded, INTENT))
+    assert asyncio.run(gaps()) == ["how do i calibrate the zorblax frobnicator"]
+
+
+def test_gaps_offer_a_picker_each_five_to_a_message(matcher) -> None:
+    from bot.discord.teaching import picker_views
+    from bot.reports import GapReport
+
+    questions = [f"how do the gaffer and the line producer split the shoot on day {n}" for n in range(7)]
+    views = picker_views(matcher, [GapReport(q, 1, (q,), None) for q in questions] + [GapReport("zorblax", 1, ("zorblax",), None)])
+    assert [len(v.children) for v in views] == [5, 2], "nothing close to 'zorblax': no picker for it"
+    picker = views[1].children[1].item
+    assert "#7 “how do the gaffer" in picker.placeholder
+    assert len(picker.custom_id) <= 100 and 1 <= len(picker.options) <= 25
+    assert "how-they-work-together" in [o.value for o in picker.options]
+
+
+def test_a_question_yaml_would_misread_is_written_quoted(knowledge_copy: Path) -> None:
+    question = "gaffer vs line producer: who's the boss? #filmset - really"
+    lesson = plan(knowledge_copy, question, INTENT)
+    assert question in lesson.kb.intents[INTENT].phrasings  # read back exactly as asked, not cut at ': ' or '#'
+
+
+def test_served_knowledge_stands_for_the_files_only_while_they_are_unchanged(knowledge_copy: Path) -> None:
+    served = KnowledgeService(knowledge_copy).kb
+    assert plan(knowledge_copy, QUESTION, INTENT, served).intent_id == INTENT
+    (knowledge_copy / "basics.yaml").write_text("intents: [unclosed\n")  # edited on disk since it was served
+    with pytest.raises(KnowledgeError):
+        plan(knowledge_copy, QUESTION, INTENT, served)
