@@ -87,7 +87,7 @@ class KnowledgeKeeper:
             lesson = await asyncio.to_thread(plan, self.files.folder, question, intent_id, self.service.kb)
             matcher = await asyncio.to_thread(Matcher, lesson.kb)
             backup = await asyncio.to_thread(self.files.install, lesson.file, lesson.text)
-            return lesson, backup, self.service.swap(matcher)
+            return lesson, backup, await self._serve(matcher)
 
     async def rollback(self) -> tuple[Backup, KnowledgeDiff]:
         """Restores the newest backup and serves the result.

@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import json
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -102,13 +103,19 @@ def test_refusals_name_the_reason(knowledge_copy: Path, question: str, intent: s
 
 def test_the_keeper_serves_a_teach_at_once(knowledge_copy: Path) -> None:
     service = KnowledgeService(knowledge_copy)
-    keeper = KnowledgeKeeper(service, keep=5, max_bytes=256_000)
+    announced: list[str] = []  # what the other bot processes are told (bot.fleet)
+
+    async def on_change(kb: Any) -> None:
+        announced.append(kb.version)
+
+    keeper = KnowledgeKeeper(service, keep=5, max_bytes=256_000, on_change=on_change)
     assert service.ask(QUESTION).result.kind == "fallback"
 
     lesson, backup, diff = asyncio.run(keeper.teach(QUESTION, INTENT))
 
     assert (lesson.file, diff.changed, backup.existed) == (FILE, (INTENT,), True)
     assert service.ask(QUESTION).result.intent_id == INTENT
+    assert announced == [service.kb.version], "a teach reaches every process, like an upload"
     with pytest.raises(TeachRefused, match="already a phrasing"):
         asyncio.run(keeper.teach(QUESTION.upper(), "scope-creep"))
 

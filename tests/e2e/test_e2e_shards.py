@@ -36,7 +36,6 @@ from tests.postgres_server import ThrowawayPostgres
 
 SHARD_COUNT = 2
 GUILD_B_ID = 1_300_000_000_000_000_000  # shard 0 of 2; the fake's first guild ("A") is on shard 1
-FOLLOW_TIMEOUT = 30.0  # generous for a busy machine: the processes follow within seconds
 QUESTION_A = "how do I tune the carburettor of a zeppelin?"
 QUESTION_B = "how do I paint the hull of a submarine?"
 
@@ -173,10 +172,11 @@ def test_gaps_show_each_servers_own_questions(fake: FakeDiscord, shards: Shards,
     world = fake.world
     for question in (QUESTION_A, QUESTION_B):
         assert service.ask(question).result.kind in ("fallback", "suggest"), "must be a gap to be listed"
-    reply_to(fake, fake.send_message("general", QUESTION_A, author=world.users["asker2"], mentions_bot=True))
-    reply_to(fake, fake.send_message("b-general", QUESTION_B, author=world.users["asker8"], mentions_bot=True))
+    for channel, question, user in (("general", QUESTION_A, "asker2"), ("b-general", QUESTION_B, "asker8")):
+        asked = fake.send_message(channel, question, author=world.users[user], mentions_bot=True)
+        reply_to(fake, asked, timeout=EVENT_TIMEOUT)
 
-    gaps_a = text_of(run_kb(fake, "gaps", user=fake.moderator))  # guild A: shard 1's process
+    gaps_a = text_of(run_kb(fake, "gaps", user=fake.moderator, timeout=EVENT_TIMEOUT))  # guild A: shard 1's process
     gaps_b = text_of(private_result(fake, "kb gaps", None, user=world.users["b_moderator"], channel="b-general"))
     assert "zeppelin" in gaps_a and "submarine" not in gaps_a
     assert "submarine" in gaps_b and "zeppelin" not in gaps_b
@@ -189,7 +189,7 @@ def test_config_set_through_one_process_survives_its_restart(fake: FakeDiscord, 
     assert "2 questions per 45 s" in text_of(done)
     # The other process's settings cache hears of it too.
     wait_for_log(shards[1], "server settings reloaded after a change by another process", after=before,
-                 timeout=FOLLOW_TIMEOUT)
+                 timeout=EVENT_TIMEOUT)
 
     assert shards[0].terminate() == 0
     shards.start(0)
@@ -203,10 +203,10 @@ def test_an_owners_upload_through_one_process_is_served_by_the_other(fake: FakeD
     before = len(shards[0].log())
     # The application owner uploads in guild A, so shard 1's process installs it.
     result = embed(run_kb(fake, "upload", {"file": fake.attach_file("okrs.yaml", OKRS_INTENT.encode())},
-                          user=fake.application_owner))
+                          user=fake.application_owner, timeout=EVENT_TIMEOUT))
     assert result["title"] != "Upload refused", result
     assert (knowledge / "okrs.yaml").exists()
-    wait_for_log(shards[0], "knowledge changed by another process", after=before, timeout=FOLLOW_TIMEOUT)
+    wait_for_log(shards[0], "knowledge changed by another process", after=before, timeout=EVENT_TIMEOUT)
 
     # Guild B is shard 0's: that process answers with the new intent.
     asked = fake.send_message("b-general", "what are okrs?", author=fake.world.users["asker9"], mentions_bot=True)
@@ -225,7 +225,7 @@ def test_gaps_are_the_same_whichever_process_serves_the_server(fake: FakeDiscord
     shards.start(0, folder="shard1")
     shards.start(1, folder="shard0")
     shards.wait_connected()
-    gaps_a = text_of(run_kb(fake, "gaps", user=fake.moderator))
+    gaps_a = text_of(run_kb(fake, "gaps", user=fake.moderator, timeout=EVENT_TIMEOUT))
     gaps_b = text_of(private_result(fake, "kb gaps", None, user=fake.world.users["b_moderator"], channel="b-general"))
     assert "zeppelin" in gaps_a and "submarine" not in gaps_a
     assert "submarine" in gaps_b and "zeppelin" not in gaps_b
