@@ -84,8 +84,8 @@ class KnowledgeKeeper:
         (TeachRefused, KnowledgeError) changes nothing, and `/kb rollback` undoes it.
         """
         async with self._lock:
-            lesson = await asyncio.to_thread(plan, self.files.folder, question, intent_id, self.service.kb)
-            matcher = await asyncio.to_thread(Matcher, lesson.kb)
+            lesson = await in_background_thread(plan, self.files.folder, question, intent_id, self.service.kb)
+            matcher = await in_background_thread(Matcher, lesson.kb)
             backup = await asyncio.to_thread(self.files.install, lesson.file, lesson.text)
             return lesson, backup, await self._serve(matcher)
 
