@@ -36,7 +36,7 @@ def _print_json(data: Any) -> None:
 
 
 def _service(settings: Settings, args: argparse.Namespace) -> KnowledgeService:
-    return KnowledgeService(args.knowledge or settings.knowledge_path)
+    return KnowledgeService(args.knowledge or settings.knowledge_path, settings.embedding_model)
 
 
 def cmd_run(settings: Settings, args: argparse.Namespace) -> int:

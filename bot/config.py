@@ -42,6 +42,7 @@ class Settings:
     mod_log_channel_id: int | None = None
     knowledge_backups: int = 5
     upload_max_bytes: int = 256_000
+    embedding_model: Path | None = None  # a folder with model.onnx + tokenizer.json; None: the bundled MiniLM
 
 
 def read_dotenv(path: Path) -> dict[str, str]:
@@ -109,10 +110,18 @@ def load_settings(environ: Mapping[str, str] | None = None, dotenv: Path | None 
         mod_log_channel_id=get("PMBOT_MOD_LOG_CHANNEL", _snowflake, None, "a channel id"),
         knowledge_backups=get("PMBOT_KNOWLEDGE_BACKUPS", _positive_int, 5, "how many previous versions to keep, ≥ 1"),
         upload_max_bytes=get("PMBOT_UPLOAD_MAX_BYTES", _positive_int, 256_000, "a size in bytes, ≥ 1"),
+        embedding_model=get("PMBOT_EMBEDDING_MODEL", _model_folder, None, "a folder holding model.onnx and tokenizer.json"),
     )
     if problems:
         raise ConfigError("Configuration problems (set these in the environment or .env):\n  " + "\n  ".join(problems))
     return settings
+
+
+def _model_folder(raw: str) -> Path:
+    folder = Path(raw).expanduser()
+    if not ((folder / "model.onnx").is_file() and (folder / "tokenizer.json").is_file()):
+        raise ValueError
+    return folder
 
 
 def _snowflake(raw: str) -> int:

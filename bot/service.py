@@ -12,6 +12,7 @@ from pathlib import Path
 
 from bot.knowledge import KnowledgeBase, KnowledgeDiff, load_knowledge
 from bot.matching import Matcher, MatchResult
+from bot.matching.semantic import load_embedder
 from bot.replies import Reply, build_reply
 
 
@@ -22,9 +23,11 @@ class Answer:
 
 
 class KnowledgeService:
-    def __init__(self, path: Path | str) -> None:
+    def __init__(self, path: Path | str, embedding_model: Path | None = None) -> None:
+        """`embedding_model`: a folder with another sentence-embedding model (PMBOT_EMBEDDING_MODEL)."""
         self.path = Path(path)
-        self._matcher = Matcher(load_knowledge(self.path))
+        self.embedder = load_embedder(embedding_model)
+        self._matcher = Matcher(load_knowledge(self.path), self.embedder)
 
     @property
     def kb(self) -> KnowledgeBase:
@@ -36,7 +39,7 @@ class KnowledgeService:
 
     def check(self) -> Matcher:
         """Loads and indexes the knowledge on disk, without serving it yet."""
-        return Matcher(load_knowledge(self.path))
+        return Matcher(load_knowledge(self.path), self.embedder)
 
     def swap(self, matcher: Matcher) -> KnowledgeDiff:
         diff = KnowledgeDiff.between(self._matcher.kb, matcher.kb)

@@ -256,7 +256,7 @@ def run_bot(settings: Settings, knowledge: Path | str | None = None) -> int:
     if not settings.discord_token:
         return _fatal("DISCORD_TOKEN is not set.")
     point_discord_at(settings.api_base, settings.gateway_url)
-    service = KnowledgeService(knowledge or settings.knowledge_path)
+    service = KnowledgeService(knowledge or settings.knowledge_path, settings.embedding_model)
     return asyncio.run(_serve(settings, service))
 
 
@@ -324,7 +324,7 @@ def sync_commands(
     if not settings.discord_token:
         return _fatal("DISCORD_TOKEN is not set; syncing commands needs the bot's token.")
     point_discord_at(settings.api_base, settings.gateway_url)
-    service = KnowledgeService(knowledge or settings.knowledge_path)
+    service = KnowledgeService(knowledge or settings.knowledge_path, settings.embedding_model)
     return asyncio.run(_sync(settings, service, guild_id, clear))
 
 

@@ -41,6 +41,13 @@ FEATURES = tuple(f.name for f in fields(Signals))
 LEXICAL_FEATURES = FEATURES[:6]  # without the model, the rule fitted on these alone applies
 
 
+def thresholds(semantic: bool) -> tuple[float, float]:
+    """The answer and suggest thresholds, in % of the fitted chance, for the rule in use."""
+    if semantic:
+        return 100 * T.ANSWER_PROBABILITY, 100 * T.SUGGEST_PROBABILITY
+    return 100 * T.ANSWER_PROBABILITY_LEXICAL, 100 * T.SUGGEST_PROBABILITY_LEXICAL
+
+
 def answer_probability(signals: Signals, semantic: bool) -> float:
     """The fitted chance that this intent is the right answer to the question."""
     weights = T.BLEND_SEMANTIC if semantic else T.BLEND_LEXICAL

@@ -18,7 +18,7 @@ from bot.knowledge import KnowledgeBase
 from bot.matching import thresholds as T
 from bot.matching.cache import IndexCache, default_cache_dir
 from bot.matching.classifier import IntentClassifier
-from bot.matching.decision import Signals, answer_probability
+from bot.matching.decision import Signals, answer_probability, thresholds
 from bot.matching.normalise import STOP_WORDS, Normaliser
 from bot.matching.question_finder import find_questions
 from bot.matching.semantic import Embedder, load_embedder
@@ -360,7 +360,7 @@ class Matcher:
         if not ranked:
             return MatchResult("fallback", score=0.0, reason="no intent shares a word with the question", **common)
         best = ranked[0]
-        answer_at, suggest_at = 100 * T.ANSWER_PROBABILITY, 100 * T.SUGGEST_PROBABILITY
+        answer_at, suggest_at = thresholds(semantic=best.similarity is not None)
         evidence = f"words {best.lexical:.0f}/100" + (f", meaning {best.similarity:.2f}" if best.similarity is not None else "")
         if best.score >= answer_at:
             why = f"{best.score:.0f}% sure ({evidence}); answers from {answer_at:.0f}%"
@@ -398,7 +398,7 @@ class Matcher:
         # Each reading's best intent first, so every meaning of the word is offered.
         tops = sorted((r.candidates[0] for r in results if r.candidates), key=lambda c: -c.score)
         rest = sorted((c for r in results for c in r.candidates[1:2]), key=lambda c: -c.score)
-        pool = [c for c in (*tops, *rest) if c.score >= 100 * T.SUGGEST_PROBABILITY]
+        pool = [c for c in (*tops, *rest) if c.score >= thresholds(semantic=similarity is not None)[1]]
         suggestions = tuple(dict.fromkeys(c.intent_id for c in pool))[: T.MAX_SUGGESTIONS]
         best_score = max(r.score for r in results)
         if not suggestions:

@@ -73,11 +73,10 @@ MAX_SENTENCES = 6  # windows (a sentence, or it with the one or two before) trie
 # --- fitted by bench/fit_decision.py: re-run it after a large knowledge edit, do not edit by hand ---
 # Logistic-regression weights over decision.Signals: how much each signal raises (or, negative, lowers)
 # the log-odds that an intent is the right answer. BLEND_LEXICAL applies when the embedding model is off.
-BLEND_SEMANTIC = {"bias": -8.0, "lexical": 10.0, "lexical_lead": 5.0, "learned": 2.0, "off_topic": -2.0, "read": 1.0,
-                  "off_topic_lexical": -2.0, "similarity": 5.0, "similarity_lead": 5.0, "off_topic_similarity": -2.0}
-BLEND_LEXICAL = {"bias": -6.0, "lexical": 10.0, "lexical_lead": 5.0, "learned": 2.0, "off_topic": -2.0, "read": 1.0,
-                 "off_topic_lexical": -2.0}
-# The chance of being right from which the bot answers, and from which it offers "Did you mean…".
+BLEND_SEMANTIC = {}
+BLEND_LEXICAL = {}
 ANSWER_PROBABILITY = 0.8
 SUGGEST_PROBABILITY = 0.3
+ANSWER_PROBABILITY_LEXICAL = 0.8
+SUGGEST_PROBABILITY_LEXICAL = 0.3
 # --- end of fitted numbers ---
