@@ -14,7 +14,8 @@ from bot.matching import Matcher
 
 ROOT = Path(__file__).resolve().parent.parent
 KNOWLEDGE = ROOT / "knowledge"
-SHARED = ROOT.parent / "shared"
+# The team's shared folder sits beside the main checkout, or two levels up from a helper's worktree.
+SHARED = next((p / "shared" for p in (ROOT.parent, ROOT.parent.parent) if (p / "shared").is_dir()), ROOT.parent / "shared")
 _SCRATCH = tempfile.TemporaryDirectory(prefix="pmbot-tests-")  # removed when the test run ends
 
 
