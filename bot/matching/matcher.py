@@ -30,6 +30,7 @@ SHAPE_CANDIDATES = 32  # of those, phrasings whose word order is compared in ful
 OFF_TOPIC_CANDIDATES = 16  # and at most this many off-topic examples besides
 ROLE_WORDS = ("product", "project", "program")  # after normalisation: PdM, proj mgmt… become these
 NOT_ABOUT = "(not about pmbot's topics)"  # pseudo-intent of the knowledge's not_about examples
+QUESTION_PART_INTENTS = 3  # a long message's answer must be among its question part's best intents
 SEMANTIC_CANDIDATES = 3  # intents the embedding puts nearest are scored even when they share few words
 _DEFAULT = object()  # Matcher's embedder and cache when none is given: the bundled model, the user's cache
 
@@ -262,7 +263,7 @@ class Matcher:
 
     def signals(self, question: str) -> list[tuple[Candidate, Signals]]:
         """Every signal the decision reads, per candidate intent (ambiguous words as written): for bench/fit_decision.py."""
-        focus, tokens = self._focus(question)
+        focus, tokens, _ = self._focus(question)
         return self._signals(tokens, self.similarity(focus))
 
     def _signals(self, tokens: list[str], similarity: np.ndarray | None) -> list[tuple[Candidate, Signals]]:
@@ -308,32 +309,36 @@ class Matcher:
         ]
         return sorted(scored, key=lambda c: -c.score)
 
-    def _focus(self, text: str) -> tuple[str, list[str]]:
-        """The part of the message that asks (question_finder.py) and its tokens, the message's role words added.
+    def _focus(self, text: str) -> tuple[str, list[str], tuple[str, ...] | None]:
+        """The part of the message to read (question_finder.py), its tokens, and what its question alone is about.
 
-        Of several candidate parts, the one whose words match an intent best is read.
-        Which role the message is about often sits in the context, not in the question
-        ("Our PM runs the budgets. What skills does that take?"): its role words are kept.
+        Of the candidate parts, the one whose words match an intent best is read. Which role the
+        message is about often sits in the context, not in the question ("Our PM runs the budgets.
+        What skills does that take?"): its role words are kept. When the whole message wins, the
+        intents its question part alone ranks highest are returned too: an answer must be one of
+        them, so the preamble alone never decides.
         """
         parts = find_questions(text)
         if len(parts) == 1:
-            return parts[0], self.normaliser.tokens(parts[0])
+            return parts[0], self.normaliser.tokens(parts[0]), None
         roles = [t for t in dict.fromkeys(self.normaliser.tokens(text)) if t in ROLE_WORDS or t in self.ambiguous]
-        best: tuple[float, str, list[str]] | None = None
+        readings = []
         for part in parts:
             tokens = self.normaliser.tokens(part)
             tokens += [r for r in roles if r not in tokens]
             ranked = self.rank(tokens)
             top = max((c.score for c in ranked if c.intent_id != NOT_ABOUT), default=0.0)
-            if best is None or top > best[0]:
-                best = (top, part, tokens)
-        assert best is not None
-        return best[1], best[2]
+            readings.append((top, part, tokens, ranked))
+        asked = max(readings[:-1], key=lambda r: r[0])  # the best part that is a question, not the whole message
+        best = max(readings, key=lambda r: r[0])
+        if best is asked:
+            return asked[1], asked[2], None
+        return best[1], best[2], tuple(c.intent_id for c in asked[3][:QUESTION_PART_INTENTS] if c.intent_id != NOT_ABOUT)
 
     # -- deciding --------------------------------------------------------------
 
     def match(self, question: str) -> MatchResult:
-        focus, tokens = self._focus(question)
+        focus, tokens, asked_about = self._focus(question)
         similarity = self.similarity(focus)
         ranked = self._scored(tokens, similarity)
         normalised = " ".join(tokens)
@@ -349,6 +354,9 @@ class Matcher:
         ):
             return replace(result, kind="suggest", intent_id=None, suggestions=(result.intent_id,),
                            reason=f"too few telling words to be sure (information {information:.2f} < {T.MIN_INFORMATION})")
+        if result.kind == "answer" and asked_about is not None and result.intent_id not in asked_about:
+            return replace(result, kind="suggest", intent_id=None, suggestions=(result.intent_id,),
+                           reason="the message's context is about this, but its question is not")
         foreign = [t for t in tokens if "-" in t]  # "hotel-manager": see Normaliser.mark_foreign_heads
         if result.kind == "answer" and foreign and not any(word in tokens for word in ROLE_WORDS):
             return replace(result, kind="suggest", intent_id=None, suggestions=(result.intent_id,),

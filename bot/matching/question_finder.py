@@ -43,8 +43,10 @@ def find_questions(message: str) -> list[str]:
     """The parts of a message that may be its question, likeliest first; the message itself when short.
 
     Each question sentence is offered after its lead-in, with the sentence before it when it is
-    too short to stand alone; several questions in a row are also offered together. The caller
-    picks the one that matches best: a rhetorical question in the preamble rarely does.
+    too short to stand alone; several questions in a row are also offered together; and last the
+    whole message, whose context an indirect question needs ("We shipped and the coordinator moved
+    on. Does that always happen?"). The caller picks the one that matches best: a rhetorical
+    question in the preamble rarely does, and every offer holds a question, never the preamble alone.
     """
     text = "\n".join(" ".join(line.split()) for line in message[:MAX_MESSAGE_CHARS].splitlines()).strip()
     if _words(text) <= SHORT_MESSAGE_WORDS:
@@ -62,4 +64,4 @@ def find_questions(message: str) -> list[str]:
         found.append(question)
     if len(asked) > 1:
         found.append(" ".join(_after_lead_in(sentences[i]) for i in asked[:MAX_QUESTIONS]))
-    return list(dict.fromkeys(found))
+    return list(dict.fromkeys([*found, text]))

@@ -97,7 +97,8 @@ class Embedder:
         except Exception as exc:  # ORT and tokenizers raise their own bare exception types for bad files
             raise ModelUnavailable(f"cannot read {model_file.parent}: {exc}") from exc
         self.tokenizer.no_padding()  # the shipped tokenizer.json pads to 128: padding is done per batch below
-        self.tokenizer.enable_truncation(MAX_TOKENS)
+        # A long text keeps its end, where people put the question.
+        self.tokenizer.enable_truncation(MAX_TOKENS, direction="left")
         self.inputs = {i.name for i in self.session.get_inputs()}
         self._lock = threading.Lock()  # one session run at a time: a thread pool of one would queue anyway
 
