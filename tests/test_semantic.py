@@ -39,7 +39,7 @@ class Counting(Embedder):
 def test_questions_meaning_the_same_are_closer_than_unrelated_ones(embedder: Embedder) -> None:
     a, b, c = embedder.embed([
         "what does a product person spend the day on",
-        "What are a product manager's responsibilities?",
+        "what does a product manager do all day",
         "book me a flight to Lisbon on friday",
     ])
     assert np.isclose(np.linalg.norm(a), 1.0, atol=1e-4)
