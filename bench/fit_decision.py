@@ -41,9 +41,9 @@ THRESHOLDS = ROOT / "bot" / "matching" / "thresholds.py"
 MEASURED_ONLY = {"fresh5.yaml", "fresh6.yaml", "offtopic-fresh4.yaml", "offtopic-fresh5.yaml"}
 
 # The answer threshold maximises, summed over the fit sets, right − WRONG_COST × wrong − OFF_TOPIC_COST ×
-# off-topic answered (each a share of its set): a wrong answer costs as much as four right ones are worth,
+# off-topic answered (each a share of its set): a wrong answer costs as much as three right ones are worth,
 # since "Did you mean…" with the right intent is nearly as good as an answer and a wrong one misleads.
-WRONG_COST = 4.0
+WRONG_COST = 3.0
 OFF_TOPIC_COST = 2.0
 MAX_OFF_TOPIC_SUGGESTED = 0.15  # share of off-topic messages offered "Did you mean…"
 PENALTY = 1e-3  # L2 on the weights: the signals are few and the questions many, so barely needed
@@ -137,7 +137,7 @@ def fit(data: dict[str, list], names: tuple[str, ...]) -> tuple[dict[str, float]
     off_best = [r[0][0] for qs in results.values() for e, r in qs if e is None and r]
     off_total = sum(1 for qs in results.values() for e, _ in qs if e is None)
     suggest_at = next(
-        (t for t in np.arange(0.02, answer_at, 0.01) if sum(c >= t for c in off_best) / off_total <= MAX_OFF_TOPIC_SUGGESTED),
+        (t for t in np.arange(0.10, answer_at, 0.01) if sum(c >= t for c in off_best) / off_total <= MAX_OFF_TOPIC_SUGGESTED),
         answer_at,
     )
     print(f"\n{'with' if 'similarity' in names else 'without'} the embedding: answer ≥ {answer_at:.2f}, suggest ≥ {suggest_at:.2f}")

@@ -43,6 +43,15 @@ def matcher(kb: KnowledgeBase) -> Matcher:
     return Matcher(kb)
 
 
+def pytest_sessionstart(session: pytest.Session) -> None:
+    """Embeds the shipped phrasings into the on-disk cache before any test runs.
+
+    On a fresh machine that takes the better part of a minute, once; afterwards every matcher
+    and every bot process a test starts reads the vectors from the cache in milliseconds.
+    """
+    Matcher(load_knowledge(KNOWLEDGE))
+
+
 @pytest.fixture
 def knowledge_copy(tmp_path: Path) -> Path:
     """A writable copy of the shipped knowledge, for tests that break or change it."""
