@@ -152,7 +152,7 @@ def _literal(weights: dict[str, float], indent: int) -> str:
     lines, line = [], "{"
     for item in items:
         if len(line) + len(item) > 100:
-            lines.append(line)
+            lines.append(line.rstrip())
             line = " " * indent
         line += item + ", "
     lines.append(line.rstrip(", ") + "}")
@@ -186,7 +186,7 @@ def main() -> int:
         print(block)
         return 0
     text = THRESHOLDS.read_text(encoding="utf-8")
-    pattern = re.compile(r"(?<=# the embedding model is off\.\n).*?(?=# --- end of fitted numbers ---)", re.S)
+    pattern = re.compile(r"(?<=applies when the embedding model is off\.\n).*?(?=# --- end of fitted numbers ---)", re.S)
     THRESHOLDS.write_text(pattern.sub(lambda _: block, text, count=1), encoding="utf-8")
     print(f"\nwrote {THRESHOLDS.relative_to(ROOT)}")
     return 0
