@@ -4,8 +4,8 @@
 
 Re-run after a knowledge edit that adds intents or rewrites many phrasings, then `make eval`
 and commit thresholds.py. Fitted on the tuning sets only: bench/eval/tuning.yaml, the real-*.yaml
-tuning halves, the shared real-dev.yaml and dev.yaml when they are beside the checkout, and two
-of the off-topic chat sets. A question expecting an intent the knowledge lacks teaches the rule
+tuning halves, the shared real-dev.yaml and dev.yaml when they are beside the checkout, the
+indirect-wording sets fresh3 and fresh4, and two of the off-topic chat sets. A question expecting an intent the knowledge lacks teaches the rule
 not to answer it. Never on *heldout* files or the measured-only sets (fresh5, fresh6,
 offtopic-fresh4, offtopic-fresh5), which stay an honest check of what the fit learned.
 
@@ -51,7 +51,7 @@ REAL_WEIGHT = 2.0  # real questions count double: they are what the bot meets
 
 
 def fit_sets(also: list[Path]) -> list[Path]:
-    sets = [EVAL / "tuning.yaml", EVAL / "offtopic-fresh2.yaml", EVAL / "offtopic-fresh3.yaml"]
+    sets = [EVAL / name for name in ("tuning.yaml", "fresh3.yaml", "fresh4.yaml", "offtopic-fresh2.yaml", "offtopic-fresh3.yaml")]
     sets += [p for folder in (EVAL, *also) for p in sorted(folder.glob("real-*.yaml")) if "heldout" not in p.name]
     sets += [p for p in (SHARED / "real-dev.yaml", SHARED / "dev.yaml") if p.exists()]
     assert not any("heldout" in p.name or p.name in MEASURED_ONLY for p in sets)

@@ -53,15 +53,15 @@ VOCAB_FULL_AT = 1
 # --- fitted by bench/fit_decision.py: re-run it after a large knowledge edit, do not edit by hand ---
 # Logistic-regression weights over decision.Signals: how much each signal raises (or, negative, lowers)
 # the log-odds that an intent is the right answer. BLEND_LEXICAL applies when the embedding model is off.
-BLEND_SEMANTIC = {"bias": -5.446, "lexical": 1.277, "lexical_lead": 6.361, "learned": 0.767, "off_topic": -0.492,
-                  "read": -0.773, "off_topic_lexical": 0.429, "similarity": 5.629,
-                  "similarity_lead": 5.085, "off_topic_similarity": -0.233}
-BLEND_LEXICAL = {"bias": -2.955, "lexical": 4.338, "lexical_lead": 7.325, "learned": 0.817, "off_topic": -2.205,
-                 "read": -0.962, "off_topic_lexical": 0.287}
+BLEND_SEMANTIC = {"bias": -4.565, "lexical": 1.018, "lexical_lead": 7.126, "learned": 1.009, "off_topic": -0.891,
+                  "read": -0.260, "off_topic_lexical": 0.202, "similarity": 4.457,
+                  "similarity_lead": 5.306, "off_topic_similarity": -0.606}
+BLEND_LEXICAL = {"bias": -2.796, "lexical": 3.656, "lexical_lead": 8.184, "learned": 1.069, "off_topic": -2.194,
+                 "read": -0.669, "off_topic_lexical": 0.172}
 # The chance of being right from which the bot answers, and from which it offers "Did you mean…"
 # (the _LEXICAL pair when the embedding model is off).
-ANSWER_PROBABILITY = 0.71
+ANSWER_PROBABILITY = 0.75
 SUGGEST_PROBABILITY = 0.10
-ANSWER_PROBABILITY_LEXICAL = 0.75
+ANSWER_PROBABILITY_LEXICAL = 0.69
 SUGGEST_PROBABILITY_LEXICAL = 0.10
 # --- end of fitted numbers ---
