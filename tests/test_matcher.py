@@ -114,7 +114,6 @@ def test_a_not_about_example_keeps_the_bot_out(kb: KnowledgeBase, matcher: Match
     example = kb.not_about[0]
     result = matcher.match(example)
     assert result.kind == "fallback"
-    assert "off-topic example" in result.reason
 
 
 def test_candidates_are_ranked_and_explained(matcher: Matcher) -> None:

@@ -31,7 +31,7 @@ def test_a_short_message_is_its_own_question() -> None:
 
 
 def test_a_question_after_a_long_preamble_is_answered(matcher: Matcher) -> None:
-    message = STORY + "So here is what I keep wondering: what does a product manager actually do all day?"
+    message = STORY * 2 + "So here is what I keep wondering: what does a product manager actually do all day?"
     assert len(message) > 600, "past the 600 characters that used to be the end of reading"
     result = matcher.match(message)
     assert (result.kind, result.intent_id) == ("answer", "product-manager-responsibilities")
