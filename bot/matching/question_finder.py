@@ -6,7 +6,10 @@ product manager actually do all day?" Matched whole, the preamble's words
 (developer, manager, years) pull the answer towards whatever they resemble.
 People mark their question: with a question mark, or after a colon or a dash
 that ends the lead-in. This module reads the whole message, however long, and
-returns the part that asks; the matcher then never answers on the preamble alone.
+returns the parts that ask, then the message itself for the context an indirect
+question needs; the matcher reads the one that matches best, and an answer read
+from the whole message must be one its question asks about (matcher.py), so the
+preamble alone never decides.
 """
 
 from __future__ import annotations
@@ -22,6 +25,7 @@ LEANING_QUESTION_WORDS = 6
 # After a colon or a dash, this many words at least make a question of their own ("Quick one: PM vs PjM?").
 MIN_TAIL_WORDS = 3
 MAX_QUESTIONS = 3  # "What is scope creep? How do I stop it?" is asked whole; more are a list, the first few kept
+MAX_PARTS = 6  # question sentences offered at most: each costs the matcher a ranking
 
 _SENTENCE = re.compile(r"[^.?!\n]*(?:[.?!]+|\n|$)")
 _LEAD_IN = re.compile(r"(?::|\s[-–—]+\s)")  # "…the real question: …", "…one thing - what …"
@@ -57,7 +61,7 @@ def find_questions(message: str) -> list[str]:
         # No question mark: a lead-in ending in a colon or dash still marks where the question starts.
         return list(dict.fromkeys([_after_lead_in(text), text]))
     found = []
-    for i in asked:
+    for i in asked[:MAX_PARTS]:
         question = _after_lead_in(sentences[i])
         if _words(question) < LEANING_QUESTION_WORDS and i > 0 and question == sentences[i]:
             question = f"{sentences[i - 1]} {question}"
