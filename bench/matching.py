@@ -1,11 +1,15 @@
-"""Matcher benchmark: pmbot's matcher beside a plain rapidfuzz baseline, same questions, one run.
+"""Matcher benchmark: pmbot's matcher, the same matcher by words alone, and a plain rapidfuzz baseline; one run.
 
     python bench/matching.py [EVAL.yaml ...] [--knowledge DIR] [--json]
 
-Default questions: every set in bench/eval/ but tuning.yaml. The baseline is
-what a first attempt would do: rapidfuzz's WRatio with its default processing over the same
-phrasings, answering when the best score reaches a threshold; the threshold reported is the one that
-makes the baseline most accurate on these very questions, which flatters it.
+Default questions: every set in bench/eval/ but tuning.yaml, and the shared sets in ../shared/eval/
+when they are beside the checkout. Per set, three matchers on the same questions:
+- pmbot: words and the sentence embedding, blended by the fitted decision rule (bot/matching/decision.py);
+- words only: the same matcher with the embedding model off (what a bot whose model cannot load does);
+- WRatio: what a first attempt would do, rapidfuzz's WRatio with its default processing over the same
+  phrasings, answering when the best score reaches a threshold; the threshold is the one that makes
+  it most accurate on all these very questions together, which flatters it.
+Latency is per question, on one CPU thread for the model.
 """
 
 from __future__ import annotations
@@ -25,39 +29,42 @@ from bot.evaluation import LabelledQuestion, evaluate, load_questions, percentil
 from bot.knowledge import KnowledgeBase, load_knowledge  # noqa: E402
 from bot.matching import Matcher  # noqa: E402
 
-DEFAULT_SETS = sorted(path for path in (ROOT / "bench" / "eval").glob("*.yaml") if path.name != "tuning.yaml")
+SHARED = next((p / "shared" / "eval" for p in (ROOT.parent, ROOT.parent.parent) if (p / "shared" / "eval").is_dir()), None)
+DEFAULT_SETS = sorted(path for path in (ROOT / "bench" / "eval").glob("*.yaml") if path.name != "tuning.yaml") + (
+    sorted(SHARED.glob("*.yaml")) if SHARED else []
+)
 
 
-def baseline(kb: KnowledgeBase, questions: list[LabelledQuestion]) -> dict[str, float]:
+def wratio_picks(kb: KnowledgeBase, questions: list[LabelledQuestion]) -> list[tuple[str, float, float]]:
+    """Per question: the baseline's intent, its score and the milliseconds it took."""
     choices, owners = [], []
     for intent in kb.intents.values():
         for phrasing in intent.phrasings:
             choices.append(phrasing)
             owners.append(intent.id)
-    picks, latencies = [], []
+    picks = []
     for item in questions:
         start = time.perf_counter()
         _, score, index = process.extractOne(item.q, choices, scorer=fuzz.WRatio, processor=utils.default_process)
-        latencies.append((time.perf_counter() - start) * 1000)
-        picks.append((owners[index], score))
+        picks.append((owners[index], score, (time.perf_counter() - start) * 1000))
+    return picks
 
-    def outcome(threshold: float) -> dict[str, float]:
-        in_scope = [(q, p) for q, p in zip(questions, picks) if q.expect is not None]
-        oos = [(q, p) for q, p in zip(questions, picks) if q.expect is None]
-        right = sum(1 for q, (i, s) in in_scope if s >= threshold and i == q.expect)
-        wrong = sum(1 for q, (i, s) in in_scope if s >= threshold and i != q.expect)
-        false = sum(1 for _, (_, s) in oos if s >= threshold)
-        return {
-            "threshold": threshold,
-            "top1": right / len(in_scope) if in_scope else 0.0,
-            "wrong_answer": wrong / len(in_scope) if in_scope else 0.0,
-            "oos_false_answer": false / len(oos) if oos else 0.0,
-            "correct_share": (right + len(oos) - false) / len(questions),
-        }
 
-    best = max((outcome(float(t)) for t in range(0, 101)), key=lambda o: o["correct_share"])
-    best["latency_ms"] = {"p50": percentile(latencies, 50), "p99": percentile(latencies, 99)}
-    return best
+def wratio_outcome(questions: list[LabelledQuestion], picks: list[tuple[str, float, float]], threshold: float) -> dict:
+    in_scope = [(q, p) for q, p in zip(questions, picks) if q.expect is not None]
+    oos = [p for q, p in zip(questions, picks) if q.expect is None]
+    right = sum(1 for q, (i, s, _) in in_scope if s >= threshold and i == q.expect)
+    wrong = sum(1 for q, (i, s, _) in in_scope if s >= threshold and i != q.expect)
+    false = sum(1 for _, s, _ in oos if s >= threshold)
+    latencies = [ms for _, _, ms in picks]
+    return {
+        "threshold": threshold,
+        "top1": right / len(in_scope) if in_scope else 0.0,
+        "wrong_answer": wrong / len(in_scope) if in_scope else 0.0,
+        "oos_false_answer": false / len(oos) if oos else 0.0,
+        "correct_share": (right + len(oos) - false) / len(questions),
+        "latency_ms": {"p50": percentile(latencies, 50), "p99": percentile(latencies, 99)},
+    }
 
 
 def main() -> int:
@@ -68,23 +75,40 @@ def main() -> int:
     args = parser.parse_args()
 
     kb = load_knowledge(args.knowledge)
-    questions = [q for path in args.files for q in load_questions(path)]
-    matcher = Matcher(kb)
-    for item in questions[:50]:  # warm caches, as a running bot would be
-        matcher.match(item.q)
-    ours = evaluate(questions, matcher).as_dict()
-    ours.pop("misses")
-    theirs = baseline(kb, questions)
+    sets = {}
+    for path in args.files:
+        questions = load_questions(path)
+        if unknown := {q.expect for q in questions if q.expect is not None} - set(kb.intents):
+            print(f"skipping {path.name}: it expects intents this knowledge lacks ({', '.join(sorted(unknown)[:3])}…)", file=sys.stderr)
+            continue
+        sets[path.name] = questions
+    everything = [q for qs in sets.values() for q in qs]
+    matchers = {"pmbot": Matcher(kb), "words only": Matcher(kb, embedder=None)}
+    if matchers["pmbot"].embedder is None:
+        print("warning: the embedding model did not load; `pmbot` is words only too (run `make install`)", file=sys.stderr)
+    picks = wratio_picks(kb, everything)
+    threshold = max(range(0, 101), key=lambda t: wratio_outcome(everything, picks, float(t))["correct_share"])
+    report: dict[str, dict[str, dict]] = {}
+    offset = 0
+    for name, questions in sets.items():
+        report[name] = {}
+        for label, matcher in matchers.items():
+            row = evaluate(questions, matcher).as_dict()
+            row.pop("misses")
+            report[name][label] = row
+        report[name][f"WRatio ≥{threshold}"] = wratio_outcome(questions, picks[offset : offset + len(questions)], float(threshold))
+        offset += len(questions)
     if args.json:
-        print(json.dumps({"questions": len(questions), "pmbot": ours, "baseline_wratio": theirs}, indent=2))
+        print(json.dumps({"questions": len(everything), "sets": report}, indent=2))
         return 0
-    print(f"{len(questions)} questions from {', '.join(p.name for p in args.files)}")
-    print(f"{'':28} {'top1':>6} {'wrong':>6} {'oos_false':>9} {'p50 ms':>7} {'p99 ms':>7}")
-    for name, row in (("pmbot matcher", ours), (f"WRatio baseline (≥{theirs['threshold']:.0f})", theirs)):
-        print(
-            f"{name:28} {row['top1']:6.3f} {row['wrong_answer']:6.3f} {row['oos_false_answer']:9.3f} "
-            f"{row['latency_ms']['p50']:7.3f} {row['latency_ms']['p99']:7.3f}"
-        )
+    print(f"{len(everything)} questions from {len(sets)} sets; right/wrong of in-scope questions, off-topic answered")
+    print(f"{'set':24} {'matcher':12} {'right':>6} {'wrong':>6} {'off-top':>7} {'p50 ms':>7} {'p99 ms':>7}")
+    for name, rows in report.items():
+        for label, row in rows.items():
+            print(
+                f"{name:24} {label:12} {row['top1']:6.3f} {row['wrong_answer']:6.3f} {row['oos_false_answer']:7.3f} "
+                f"{row['latency_ms']['p50']:7.2f} {row['latency_ms']['p99']:7.2f}"
+            )
     return 0
 
 

@@ -42,7 +42,7 @@ def _print_json(data: Any) -> None:
 
 
 def _service(settings: Settings, args: argparse.Namespace) -> KnowledgeService:
-    return KnowledgeService(args.knowledge or settings.knowledge_path, IndexCache(settings.cache_dir))
+    return KnowledgeService(args.knowledge or settings.knowledge_path, IndexCache(settings.cache_dir), settings.embedding_model)
 
 
 NO_TOKEN_NO_TERMINAL = (

@@ -55,6 +55,7 @@ class Settings:
     health_port: int | None = None
     health_host: str = "127.0.0.1"
     cache_dir: Path | None = None  # where built indexes are kept between starts; None: rebuilt every time
+    embedding_model: Path | None = None  # a folder with model.onnx + tokenizer.json; None: the bundled MiniLM
 
 
 def redact_url(url: str) -> str:
@@ -142,6 +143,7 @@ def load_settings(environ: Mapping[str, str] | None = None, dotenv: Path | None 
         health_port=get("PMBOT_HEALTH_PORT", _port, None, "a TCP port, 1-65535 (0: any free port)"),
         health_host=env.get("PMBOT_HEALTH_HOST", "").strip() or "127.0.0.1",
         cache_dir=get("PMBOT_CACHE_DIR", _path, default_cache_dir(env), "a folder for the index cache"),
+        embedding_model=get("PMBOT_EMBEDDING_MODEL", _model_folder, None, "a folder holding model.onnx and tokenizer.json"),
     )
     problems.extend(_shard_problems(settings))
     if problems:
@@ -178,6 +180,13 @@ def _shard_problems(settings: Settings) -> list[str]:
         return [f"PMBOT_SHARD_IDS has {', '.join(map(str, too_big))}, but shards are numbered 0 to "
                 f"{settings.shard_count - 1} (PMBOT_SHARD_COUNT={settings.shard_count})"]
     return []
+
+
+def _model_folder(raw: str) -> Path:
+    folder = Path(raw).expanduser()
+    if not ((folder / "model.onnx").is_file() and (folder / "tokenizer.json").is_file()):
+        raise ValueError
+    return folder
 
 
 def _snowflake(raw: str) -> int:

@@ -73,7 +73,7 @@ class KnowledgeKeeper:
             raise KnowledgeError([Problem(name, 1, "uploads need PMBOT_KNOWLEDGE to be a folder, not a single file")])
         async with self._lock:
             text, kb = await in_background_thread(self.files.check_upload, name, data)
-            matcher = await in_background_thread(Matcher, kb, self.service.cache)
+            matcher = await in_background_thread(self.service.index, kb)
             backup = await asyncio.to_thread(self.files.install, name, text)  # a write is always finished
             return backup, await self._serve(matcher)
 
@@ -85,7 +85,7 @@ class KnowledgeKeeper:
         """
         async with self._lock:
             lesson = await in_background_thread(plan, self.files.folder, question, intent_id, self.service.kb)
-            matcher = await in_background_thread(Matcher, lesson.kb)
+            matcher = await in_background_thread(self.service.index, lesson.kb)
             backup = await asyncio.to_thread(self.files.install, lesson.file, lesson.text)
             return lesson, backup, await self._serve(matcher)
 

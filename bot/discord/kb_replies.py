@@ -293,14 +293,14 @@ def why_reply(report: dict[str, Any]) -> Reply:
     if report["off_topic"] is not None:
         lines.append(f"Classifier: {report['off_topic']:.0%} off-topic, {report['read']:.0%} of the words known")
     lines.append(
-        f"Thresholds: answer at ≥ {t['answer']:g} (≥ {t['answer_on_topic']:g} when the classifier is sure it is on "
-        f"topic) with a lead of ≥ {t['margin']:g} over the next intent; suggest at ≥ {t['suggest']:g} "
-        f"(≥ {t['suggest_on_topic']:g} when sure it is on topic); below that, fall back."
+        f"Thresholds: answer when ≥ {t['answer']:g}% sure the intent is right; suggest from {t['suggest']:g}%; "
+        "below that, fall back." + ("" if report["semantic"] else " Words only: the embedding model is off.")
     )
     fields = tuple(
         Field(
-            f"{n}. {c['intent']}: {c['score']:.1f}",
+            f"{n}. {c['intent']}: {c['score']:.1f}% sure",
             f"{discord.utils.escape_markdown(c['title'])}\nmatched: {_quote(c['matched'], 400)}\n"
+            f"words {c['words']:.0f} · meaning {'off' if c['similarity'] is None else format(c['similarity'], '.2f')} · "
             f"overlap {c['overlap']:.2f} · wording {c['wording']:.2f} · coverage {c['coverage']:.2f} · learned {c['learned']:.2f}",
         )
         for n, c in enumerate(report["candidates"], 1)

@@ -5,12 +5,14 @@ from __future__ import annotations
 from typing import Any
 
 from bot.knowledge import KnowledgeBase
-from bot.matching import thresholds as T
+from bot.matching.decision import thresholds
 from bot.matching.matcher import MatchResult
 
 
 def explain(kb: KnowledgeBase, result: MatchResult) -> dict[str, Any]:
     """The decision, the thresholds it was taken against, and the top intents with what matched."""
+    semantic = any(c.similarity is not None for c in result.candidates)
+    answer_at, suggest_at = thresholds(semantic)
     return {
         "question": result.question,
         "normalised": result.normalised,
@@ -19,13 +21,9 @@ def explain(kb: KnowledgeBase, result: MatchResult) -> dict[str, Any]:
         "suggestions": list(result.suggestions),
         "reason": result.reason,
         "reading": result.reading,
-        "thresholds": {
-            "answer": T.ANSWER_SCORE,
-            "answer_on_topic": T.ANSWER_SCORE_ON_TOPIC,
-            "margin": T.ANSWER_MARGIN,
-            "suggest": T.SUGGEST_SCORE,
-            "suggest_on_topic": T.SUGGEST_SCORE_ON_TOPIC,
-        },
+        # Candidate scores are the fitted chance (in %) that the intent is the answer (decision.py).
+        "thresholds": {"answer": answer_at, "suggest": suggest_at},
+        "semantic": semantic,
         # The classifier's view of the question as a whole (the same on every candidate).
         "off_topic": round(result.candidates[0].off_topic, 3) if result.candidates else None,
         "read": round(result.candidates[0].read, 3) if result.candidates else None,
@@ -34,6 +32,8 @@ def explain(kb: KnowledgeBase, result: MatchResult) -> dict[str, Any]:
                 "intent": c.intent_id,
                 "title": kb.intents[c.intent_id].title if c.intent_id in kb.intents else c.intent_id,
                 "score": c.score,
+                "words": c.lexical,
+                "similarity": None if c.similarity is None else round(c.similarity, 3),
                 "matched": c.matched,
                 "overlap": round(c.overlap, 3),
                 "wording": round(c.wording, 3),
@@ -53,12 +53,13 @@ def explain_text(report: dict[str, Any]) -> str:
         f"Decision:   {report['decision']}" + (f" → {report['intent']}" if report["intent"] else "")
         + (f" (suggests {', '.join(report['suggestions'])})" if report["suggestions"] else ""),
         f"Why:        {report['reason']}",
-        f"Thresholds: answer ≥ {t['answer']:.0f} (≥ {t['answer_on_topic']:.0f} when surely on topic) with a lead of "
-        f"≥ {t['margin']:.0f}; suggest ≥ {t['suggest']:.0f} (≥ {t['suggest_on_topic']:.0f} when surely on topic)",
+        f"Thresholds: answer when ≥ {t['answer']:.0f}% sure; suggest from {t['suggest']:.0f}%"
+        + ("" if report["semantic"] else " (words only: the embedding model is off)"),
     ]
     if report["off_topic"] is not None:
         lines.append(f"Classifier: {report['off_topic']:.0%} off-topic, {report['read']:.0%} of the words known")
     lines.append("Top intents:")
     for n, c in enumerate(report["candidates"], 1):
-        lines.append(f"  {n}. {c['score']:6.1f}  {c['intent']}  ← \"{c['matched']}\"")
+        meaning = "" if c["similarity"] is None else f", meaning {c['similarity']:.2f}"
+        lines.append(f"  {n}. {c['score']:5.1f}%  {c['intent']}  (words {c['words']:.0f}{meaning})  ← \"{c['matched']}\"")
     return "\n".join(lines)

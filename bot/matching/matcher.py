@@ -7,7 +7,6 @@ phrasing matched, how well, and why the bot did what it did (`/kb why`).
 from __future__ import annotations
 
 import math
-import re
 from collections import Counter
 from dataclasses import dataclass, replace
 from typing import Literal
@@ -18,9 +17,11 @@ from rapidfuzz import fuzz, process
 from bot.knowledge import KnowledgeBase
 from bot.matching import thresholds as T
 from bot.matching.cache import IndexCache
-from bot.matching.index import NOT_ABOUT, content_words, load_or_build
 from bot.matching.columns import Columns
-from bot.matching.normalise import MAX_INPUT_CHARS
+from bot.matching.decision import Signals, answer_probability, thresholds
+from bot.matching.index import NOT_ABOUT, content_words, load_or_build
+from bot.matching.question_finder import find_questions
+from bot.matching.semantic import Embedder, load_embedder
 
 Kind = Literal["answer", "suggest", "fallback"]
 
@@ -28,8 +29,9 @@ WORDING_CANDIDATES = 96  # phrasings of intents compared letter by letter
 SHAPE_CANDIDATES = 32  # of those, phrasings whose word order is compared in full
 OFF_TOPIC_CANDIDATES = 16  # and at most this many off-topic examples besides
 ROLE_WORDS = ("product", "project", "program")  # after normalisation: PdM, proj mgmt… become these
-WINDOW_BACK = 1  # a question sentence is also read together with this many sentences before it
-_SENTENCE_END = re.compile(r"(?<=[.?!\n])\s+|\n+")
+QUESTION_PART_INTENTS = 3  # a long message's answer must be among its question part's best intents
+SEMANTIC_CANDIDATES = 3  # intents the embedding puts nearest are scored even when they share few words
+_DEFAULT = object()  # Matcher's embedder when none is given: the bundled model
 
 
 @dataclass(frozen=True)
@@ -47,6 +49,8 @@ class Candidate:
     # that it is off topic, and the share of its word weight made of words the knowledge knows.
     off_topic: float = 1.0
     read: float = 0.0
+    lexical: float = 0.0  # the word-level score (0-100) before the embedding's similarity is blended in
+    similarity: float | None = None  # cosine between the question's embedding and the intent's nearest phrasing
 
 
 @dataclass(frozen=True)
@@ -63,21 +67,6 @@ class MatchResult:
     reason: str = ""
 
 
-def _question_windows(text: str) -> list[str]:
-    """The spans of a long message most likely to hold its question, likeliest first.
-
-    A question often leans on the sentence before it ("My manager called it scope
-    creep. What does that mean?"), so each question sentence is tried alone and
-    together with what precedes it. Without a question mark, the last sentences are.
-    """
-    sentences = [s.strip() for s in _SENTENCE_END.split(text) if s.strip()]
-    asked = [i for i, s in enumerate(sentences) if "?" in s] or list(range(len(sentences)))
-    windows: list[str] = []
-    for i in reversed(asked):
-        windows.extend(" ".join(sentences[max(0, i - back) : i + 1]) for back in range(WINDOW_BACK + 1) if i - back >= 0)
-    return list(dict.fromkeys(windows))
-
-
 def _best(scores: np.ndarray, count: int) -> np.ndarray:
     """Indexes of the `count` highest scores (more on a tie, all if there are fewer), in index order."""
     if len(scores) <= count:
@@ -90,10 +79,16 @@ def _best(scores: np.ndarray, count: int) -> np.ndarray:
 class Matcher:
     """Built once per KnowledgeBase; matching is read-only and safe to share."""
 
-    def __init__(self, kb: KnowledgeBase, cache: IndexCache | None = None) -> None:
-        """`cache` keeps what reading the knowledge taught on disk, so the next start on the same knowledge skips it."""
+    def __init__(self, kb: KnowledgeBase, embedder: Embedder | None | object = _DEFAULT,
+                 cache: IndexCache | None = None) -> None:
+        """`embedder` None matches by words alone; by default the bundled model, if it loads.
+
+        `cache` keeps what reading the knowledge taught (and the phrasings' embeddings) on disk,
+        so the next start on the same knowledge skips it.
+        """
+        cache = cache or IndexCache(None)
         self.kb = kb
-        index = load_or_build(kb, cache or IndexCache(None))
+        index = load_or_build(kb, cache)
         self.normaliser = index.normaliser
         self.ambiguous = {w: [r.split() for r in readings] for w, readings in kb.ambiguous.items()}
         self.classifier = index.classifier
@@ -119,6 +114,7 @@ class Matcher:
         self.entry_content = np.array([" ".join(sorted(content)) for content in contents], dtype=object)
         self.entry_shape = np.array([" ".join(e.tokens) for e in entries], dtype=object)
         self.verbatim = {" ".join(e.tokens): e.intent_id for e in entries}  # a phrasing typed word for word
+        self.row_of = row_of_intent
 
         # How much each intent is about each role word, from its own phrasings: the
         # one thing that separates "product manager salary" from "project manager salary".
@@ -139,6 +135,11 @@ class Matcher:
         )
         self._mismatch: dict[tuple[int, ...], np.ndarray] = {}
         self.off_topic_row = row_of_intent.get(NOT_ABOUT)  # None for a knowledge without not_about examples
+        # Where each intent's rows start (rows are grouped by intent): the nearest phrasing per intent is one reduceat.
+        self.intent_starts = np.searchsorted(self.entry_intent, np.arange(len(self.intent_ids)))
+        self.embedder = load_embedder() if embedder is _DEFAULT else embedder
+        if self.embedder is not None:
+            self.entry_embeddings = self.embedder.embed_many(self.entry_text, cache)
 
     _content = staticmethod(content_words)
 
@@ -165,8 +166,16 @@ class Matcher:
             self._mismatch[named] = np.clip(gap, 0.0, 1.0)[self.entry_intent]
         return self._mismatch[named]
 
-    def rank(self, tokens: list[str], limit: int = 6) -> list[Candidate]:
-        """The best-scoring intents for the tokens, best first."""
+    def similarity(self, text: str) -> np.ndarray | None:
+        """Per intent row, the cosine between the text's embedding and the intent's nearest phrasing."""
+        if self.embedder is None:
+            return None
+        # einsum, not @: a BLAS call this small costs more in thread wake-ups than in arithmetic (x20 on a busy machine).
+        cosines = np.einsum("ij,j->i", self.entry_embeddings, self.embedder.embed([text])[0])
+        return np.maximum.reduceat(cosines, self.intent_starts)
+
+    def rank(self, tokens: list[str], limit: int = 6, include: tuple[int, ...] = ()) -> list[Candidate]:
+        """The best-scoring intents for the tokens (by words alone), best first; `include`d intent rows always."""
         content = self._content(tokens)
         known = [t for t in content if t in self.column]
         if not known:
@@ -187,6 +196,10 @@ class Matcher:
         # crowd every real intent out of the list ("1-2 lines" meets every example with a number).
         split = self.topic_entries
         near = np.concatenate([_best(by_words[:split], WORDING_CANDIDATES), split + _best(by_words[split:], OFF_TOPIC_CANDIDATES)])
+        # The intents the embedding puts nearest are scored too, on their phrasing that shares most words.
+        ends = np.append(self.intent_starts[1:], len(by_words))
+        forced = [int(self.intent_starts[r] + np.argmax(by_words[self.intent_starts[r] : ends[r]])) for r in include]
+        near = np.unique(np.concatenate([near, np.array(forced, dtype=near.dtype)]))
         sorted_content = " ".join(sorted(content))
         wording = process.cdist(
             [sorted_content], self.entry_content[near].tolist(), scorer=fuzz.ratio, dtype=np.float32
@@ -199,7 +212,7 @@ class Matcher:
         learned = probabilities * known_share
         # Without off-topic examples the classifier cannot tell chat from questions: never sure then.
         off_topic = float(probabilities[self.off_topic_row]) if self.off_topic_row is not None else 1.0
-        top = _best(base, SHAPE_CANDIDATES)
+        top = np.union1d(_best(base, SHAPE_CANDIDATES), np.flatnonzero(np.isin(near, forced)))
         entries = near[top]
         shape = process.cdist(
             [" ".join(tokens)], self.entry_shape[entries].tolist(), scorer=fuzz.ratio, dtype=np.float32
@@ -209,9 +222,8 @@ class Matcher:
         row_of = rows.tolist()
         picked: dict[int, int] = {}  # intent row -> its best phrasing's place in `top`
         for k in np.argsort(-scores, kind="stable").tolist():
-            picked.setdefault(row_of[k], k)
-            if len(picked) == limit:
-                break
+            if len(picked) < limit or row_of[k] in include:
+                picked.setdefault(row_of[k], k)
         return [
             Candidate(
                 self.intent_ids[row],
@@ -223,32 +235,91 @@ class Matcher:
                 float(learned[row]),
                 off_topic,
                 known_share,
+                round(float(scores[k]), 2),
             )
             for row, k in picked.items()
         ]
 
-    def _rank_message(self, text: str) -> tuple[list[Candidate], list[str]]:
-        """Ranks the whole message and, for long unclear ones, its likeliest sentences; the best wins."""
-        tokens = self.normaliser.tokens(text)
-        ranked = self.rank(tokens)
-        confident = bool(ranked) and ranked[0].score >= T.ANSWER_SCORE
-        if not confident and len(self._content(tokens)) >= T.SENTENCE_SPLIT_MIN_WORDS:
-            # Which role the message is about usually sits in the context, not in the question
-            # ("Our PM runs the budgets. What skills does that take?"): windows keep it.
-            roles = [t for t in dict.fromkeys(tokens) if t in ROLE_WORDS or t in self.ambiguous]
-            for window in _question_windows(text)[: T.MAX_SENTENCES]:
-                window_tokens = self.normaliser.tokens(window)
-                window_tokens += [r for r in roles if r not in window_tokens]
-                other = self.rank(window_tokens)
-                if other and (not ranked or other[0].score > ranked[0].score):
-                    ranked, tokens = other, window_tokens
-        return ranked, tokens
+    def signals(self, question: str) -> list[tuple[Candidate, Signals]]:
+        """Every signal the decision reads, per candidate intent (ambiguous words as written): for bench/fit_decision.py."""
+        focus, tokens, _ = self._focus(question)
+        return self._signals(tokens, self.similarity(focus))
+
+    def _signals(self, tokens: list[str], similarity: np.ndarray | None) -> list[tuple[Candidate, Signals]]:
+        """The word-level candidates (and the intents nearest in meaning), each with its signals."""
+        include: tuple[int, ...] = ()
+        if similarity is not None:
+            nearest = np.argsort(-similarity)[: SEMANTIC_CANDIDATES + 1].tolist()
+            include = tuple(r for r in nearest if r != self.off_topic_row)[:SEMANTIC_CANDIDATES]
+        ranked = self.rank(tokens, include=include)
+        lexical = {c.intent_id: c.score / 100 for c in ranked}
+        off_lexical = lexical.get(NOT_ABOUT, 0.0)
+        off_similarity = 0.0
+        if similarity is not None and self.off_topic_row is not None:
+            off_similarity = float(similarity[self.off_topic_row])
+        out = []
+        for c in ranked:
+            if c.intent_id == NOT_ABOUT:
+                continue
+            others = [v for k, v in lexical.items() if k != c.intent_id]
+            signals = Signals(
+                lexical=c.score / 100,
+                lexical_lead=c.score / 100 - max(others, default=0.0),
+                learned=c.learned,
+                off_topic=c.off_topic,
+                read=c.read,
+                off_topic_lexical=off_lexical,
+            )
+            cosine = None
+            if similarity is not None:
+                row = self.row_of[c.intent_id]
+                cosine = float(similarity[row])
+                rival = float(np.max(np.delete(similarity, row))) if len(similarity) > 1 else 0.0
+                signals = replace(signals, similarity=cosine, similarity_lead=cosine - rival,
+                                  off_topic_similarity=off_similarity)
+            out.append((replace(c, lexical=c.score, similarity=cosine), signals))
+        return out
+
+    def _scored(self, tokens: list[str], similarity: np.ndarray | None) -> list[Candidate]:
+        """Intents ranked by the fitted chance that each is the answer (decision.py): words and meaning together."""
+        scored = [
+            replace(c, score=round(100 * answer_probability(signals, semantic=similarity is not None), 2))
+            for c, signals in self._signals(tokens, similarity)
+        ]
+        return sorted(scored, key=lambda c: -c.score)
+
+    def _focus(self, text: str) -> tuple[str, list[str], tuple[str, ...] | None]:
+        """The part of the message to read (question_finder.py), its tokens, and what its question alone is about.
+
+        Of the candidate parts, the one whose words match an intent best is read. Which role the
+        message is about often sits in the context, not in the question ("Our PM runs the budgets.
+        What skills does that take?"): its role words are kept. When the whole message wins, the
+        intents its question part alone ranks highest are returned too: an answer must be one of
+        them, so the preamble alone never decides.
+        """
+        parts = find_questions(text)
+        if len(parts) == 1:
+            return parts[0], self.normaliser.tokens(parts[0]), None
+        roles = [t for t in dict.fromkeys(self.normaliser.tokens(text)) if t in ROLE_WORDS or t in self.ambiguous]
+        readings = []
+        for part in parts:
+            tokens = self.normaliser.tokens(part)
+            tokens += [r for r in roles if r not in tokens]
+            ranked = self.rank(tokens)
+            top = max((c.score for c in ranked if c.intent_id != NOT_ABOUT), default=0.0)
+            readings.append((top, part, tokens, ranked))
+        asked = max(readings[:-1], key=lambda r: r[0])  # the best part that is a question, not the whole message
+        best = max(readings, key=lambda r: r[0])
+        if best is asked:
+            return asked[1], asked[2], None
+        return best[1], best[2], tuple(c.intent_id for c in asked[3][:QUESTION_PART_INTENTS] if c.intent_id != NOT_ABOUT)
 
     # -- deciding --------------------------------------------------------------
 
     def match(self, question: str) -> MatchResult:
-        text = question[:MAX_INPUT_CHARS]
-        ranked, tokens = self._rank_message(text)
+        focus, tokens, asked_about = self._focus(question)
+        similarity = self.similarity(focus)
+        ranked = self._scored(tokens, similarity)
         normalised = " ".join(tokens)
         ambiguous = [t for t in dict.fromkeys(tokens) if t in self.ambiguous]
         if ambiguous:
@@ -262,6 +333,9 @@ class Matcher:
         ):
             return replace(result, kind="suggest", intent_id=None, suggestions=(result.intent_id,),
                            reason=f"too few telling words to be sure (information {information:.2f} < {T.MIN_INFORMATION})")
+        if result.kind == "answer" and asked_about is not None and result.intent_id not in asked_about:
+            return replace(result, kind="suggest", intent_id=None, suggestions=(result.intent_id,),
+                           reason="the message's context is about this, but its question is not")
         foreign = [t for t in tokens if "-" in t]  # "hotel-manager": see Normaliser.mark_foreign_heads
         if result.kind == "answer" and foreign and not any(word in tokens for word in ROLE_WORDS):
             return replace(result, kind="suggest", intent_id=None, suggestions=(result.intent_id,),
@@ -269,54 +343,38 @@ class Matcher:
         return result
 
     def _decide(self, question: str, normalised: str, ranked: list[Candidate], reading: str | None = None) -> MatchResult:
-        if ranked and ranked[0].intent_id == NOT_ABOUT:
-            off = ranked[0]
-            return MatchResult("fallback", question, normalised, score=0.0, candidates=tuple(ranked[:5]), reading=reading,
-                               reason=f"closest to the off-topic example '{off.matched}' ({off.score:.0f})")
-        rival = ranked[1].score if len(ranked) > 1 else 0.0
-        ranked = [c for c in ranked if c.intent_id != NOT_ABOUT]
         common = dict(question=question, normalised=normalised, candidates=tuple(ranked[:5]), reading=reading)
         if not ranked:
             return MatchResult("fallback", score=0.0, reason="no intent shares a word with the question", **common)
         best = ranked[0]
-        lead = best.score - rival
-        # Indirect wording resembles no phrasing closely, yet the classifier may be all but sure the
-        # question is ours: then a lower score answers. Off-topic chat almost never passes both tests.
-        on_topic = best.off_topic <= T.ON_TOPIC_DOUBT and best.read >= T.ON_TOPIC_READ
-        answer_at = T.ANSWER_SCORE_ON_TOPIC if on_topic else T.ANSWER_SCORE
-        if best.score >= answer_at and lead >= T.ANSWER_MARGIN:
-            passed = T.ANSWER_SCORE if best.score >= T.ANSWER_SCORE else answer_at
-            why = f"score {best.score:.0f} ≥ {passed:.0f} and {lead:.1f} ahead of the next (margin {T.ANSWER_MARGIN:.0f})"
-            if best.score < T.ANSWER_SCORE:
-                why += f"; the classifier puts it on topic ({best.off_topic:.0%} off-topic, {best.read:.0%} of it read)"
+        answer_at, suggest_at = thresholds(semantic=best.similarity is not None)
+        evidence = f"words {best.lexical:.0f}/100" + (f", meaning {best.similarity:.2f}" if best.similarity is not None else "")
+        if best.score >= answer_at:
+            why = f"{best.score:.0f}% sure ({evidence}); answers from {answer_at:.0f}%"
             return MatchResult("answer", intent_id=best.intent_id, score=best.score, reason=why, **common)
-        suggest_at = T.SUGGEST_SCORE_ON_TOPIC if on_topic else T.SUGGEST_SCORE
-        if best.score < suggest_at:
-            why = f"best score {best.score:.0f} is under the suggest threshold {suggest_at:.0f}"
+        suggestions = tuple(c.intent_id for c in ranked[: T.MAX_SUGGESTIONS] if c.score >= suggest_at)
+        if not suggestions:
+            why = f"at best {best.score:.0f}% sure ({evidence}); suggests from {suggest_at:.0f}%"
             return MatchResult("fallback", score=best.score, reason=why, **common)
-        suggestions = tuple(
-            c.intent_id
-            for c in ranked[: T.MAX_SUGGESTIONS]
-            if c.score >= suggest_at and best.score - c.score <= T.SUGGEST_WINDOW
-        )
-        why = (
-            f"score {best.score:.0f} is under the answer threshold {answer_at:.0f}"
-            if best.score < answer_at
-            else f"the next intent is only {lead:.1f} behind (margin {T.ANSWER_MARGIN:.0f})"
-        )
+        why = f"only {best.score:.0f}% sure ({evidence}); answers from {answer_at:.0f}%"
         return MatchResult("suggest", score=best.score, suggestions=suggestions, reason=why, **common)
 
     def _match_ambiguous(self, question: str, tokens: list[str], literal: list[Candidate], word: str) -> MatchResult:
-        """Reads an ambiguous word each possible way; agreeing readings answer, disagreeing ones ask which."""
+        """Reads an ambiguous word each possible way; agreeing readings answer, disagreeing ones ask which.
+
+        The readings are decided by words alone: the message's embedding is of the word as written,
+        and would pull every reading towards phrasings about the word itself.
+        """
         normalised = " ".join(tokens)
         results = [self._decide(question, normalised, literal, f"{word} as written")]
         for reading in self.ambiguous[word]:
             swapped = [part for t in tokens for part in (reading if t == word else [t])]
-            results.append(self._decide(question, " ".join(swapped), self.rank(swapped), f"{word} → {' '.join(reading)}"))
-        best_reading = max((r.candidates[0].score for r in results[1:] if r.candidates), default=0.0)
-        if literal and literal[0].score >= best_reading:
-            if literal[0].intent_id == NOT_ABOUT or results[0].kind == "answer":
-                return results[0]  # about the word itself ("PM meaning?"), or no role at all ("pm me the link")
+            results.append(self._decide(question, " ".join(swapped), self._scored(swapped, None), f"{word} → {' '.join(reading)}"))
+        # By words, as the word was written against each reading: "PM meaning?" resembles phrasings about the
+        # word itself more than any reading; "what does a PM do" resembles its readings' phrasings more.
+        best_reading = max((r.candidates[0].lexical for r in results[1:] if r.candidates), default=0.0)
+        if literal and literal[0].lexical >= best_reading and results[0].kind == "answer":
+            return results[0]
         # A reading may answer only if something besides the word itself is about our topics.
         context = [t for t in self._content(normalised.split()) if t != word and t in self.column]
         answers = [r for r in results if r.kind == "answer" and context]
@@ -326,10 +384,11 @@ class Matcher:
             others = [r.candidates[0].score for r in results[1:] if r.candidates and r.candidates[0].intent_id != chosen.intent_id]
             if not others or chosen.score - max(others) >= T.READING_MARGIN:
                 return chosen
-        # Each reading's best intent first, so every meaning of the word is offered.
-        tops = sorted((r.candidates[0] for r in results if r.candidates), key=lambda c: -c.score)
+        # Each reading's best intent first, in the order the knowledge lists the meanings, so every meaning
+        # of the word is offered; then the best intent for the word as written.
+        tops = [r.candidates[0] for r in (*results[1:], results[0]) if r.candidates]
         rest = sorted((c for r in results for c in r.candidates[1:2]), key=lambda c: -c.score)
-        pool = [c for c in (*tops, *rest) if c.score >= T.SUGGEST_SCORE and c.intent_id != NOT_ABOUT]
+        pool = [c for c in (*tops, *rest) if c.score >= thresholds(semantic=c.similarity is not None)[1]]
         suggestions = tuple(dict.fromkeys(c.intent_id for c in pool))[: T.MAX_SUGGESTIONS]
         best_score = max(r.score for r in results)
         if not suggestions:

@@ -20,7 +20,9 @@ from rapidfuzz.distance import OSA
 
 from bot.matching.cache import pack_strings, unpack_strings
 
-MAX_INPUT_CHARS = 600  # a question longer than this is chat, not a question; the rest is not read
+MAX_INPUT_CHARS = 600  # the longest question /ask and /kb why take as a parameter
+# Longer than any Discord message (4,000 characters with Nitro): a question at the end of a long post is still read.
+MAX_MESSAGE_CHARS = 4000
 
 _DISCORD_MARKUP = re.compile(r"<a?:\w+:\d+>|<[@#][!&]?\d+>|<t:\d+(?::\w)?>")
 _URL = re.compile(r"https?://\S+|www\.\S+")
@@ -97,7 +99,7 @@ def fold_plural(token: str) -> str:
 
 def clean(text: str) -> str:
     """Unicode, case, Discord markup, URLs and accents removed; the text a person meant."""
-    text = text[:MAX_INPUT_CHARS]
+    text = text[:MAX_MESSAGE_CHARS]
     text = _DISCORD_MARKUP.sub(" ", text)
     text = _URL.sub(" ", text)
     text = text.translate(_APOSTROPHES)

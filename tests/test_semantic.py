@@ -1,0 +1,107 @@
+"""The sentence-embedding signal: the real model, its on-disk cache, and the bot without it."""
+
+from __future__ import annotations
+
+import logging
+import shutil
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from bot.config import ConfigError, load_settings
+from bot.knowledge import KnowledgeBase
+from bot.matching import Matcher
+from bot.matching.cache import IndexCache
+from bot.matching.explain import explain, explain_text
+from bot.matching.semantic import TOKENIZER, Embedder, _default_model_file, load_embedder
+
+
+@pytest.fixture(scope="module")
+def embedder() -> Embedder:
+    loaded = load_embedder()
+    assert loaded is not None, "the bundled model must load after `make install`"
+    return loaded
+
+
+class Counting(Embedder):
+    """The real embedder, counting the texts it embeds: what the cache saves shows as texts not embedded."""
+
+    def __init__(self, folder: Path | None = None) -> None:
+        super().__init__(folder)
+        self.embedded = 0
+
+    def embed(self, texts):  # type: ignore[no-untyped-def]
+        self.embedded += len(texts)
+        return super().embed(texts)
+
+
+def test_questions_meaning_the_same_are_closer_than_unrelated_ones(embedder: Embedder) -> None:
+    a, b, c = embedder.embed([
+        "what does a product person spend the day on",
+        "what does a product manager do all day",
+        "book me a flight to Lisbon on friday",
+    ])
+    assert np.isclose(np.linalg.norm(a), 1.0, atol=1e-4)
+    assert a @ b > 0.5 > a @ c
+
+
+def test_phrasing_embeddings_come_from_the_cache_and_only_changed_texts_are_embedded(tmp_path: Path) -> None:
+    cache = IndexCache(tmp_path / "cache")
+    texts = ["what is a product manager", "who owns the roadmap", "how do I become a project manager"]
+    first = Counting()
+    vectors = first.embed_many(texts, cache)
+    assert first.embedded == 3
+    again = Counting()
+    assert np.allclose(again.embed_many(texts, cache), vectors)
+    assert again.embedded == 0, "an unchanged knowledge is read from the cache, not embedded again"
+    edited = Counting()
+    changed = edited.embed_many([*texts[:2], "how do I become a program manager"], cache)
+    assert edited.embedded == 1, "only the edited phrasing is embedded"
+    assert np.allclose(changed[:2], vectors[:2]) and not np.allclose(changed[2], vectors[2])
+
+
+def test_another_model_never_reads_the_first_models_vectors(tmp_path: Path) -> None:
+    cache = IndexCache(tmp_path / "cache")
+    texts = ["what is a product manager", "who owns the roadmap"]
+    Counting().embed_many(texts, cache)
+    other = tmp_path / "other-model"
+    other.mkdir()
+    shutil.copy(_default_model_file(), other / "model.onnx")
+    (other / "tokenizer.json").write_text(TOKENIZER.read_text(encoding="utf-8") + "\n", encoding="utf-8")  # another file
+    second = Counting(other)
+    second.embed_many(texts, cache)
+    assert second.embedded == 2
+
+
+def test_without_the_model_the_bot_warns_once_and_answers_by_words(
+    kb: KnowledgeBase, tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    broken = tmp_path / "broken-model"
+    broken.mkdir()
+    (broken / "model.onnx").write_bytes(b"not a model")
+    shutil.copy(TOKENIZER, broken / "tokenizer.json")
+    with caplog.at_level(logging.WARNING, logger="pmbot.semantic"):
+        assert load_embedder(broken) is None
+        assert load_embedder(broken) is None
+    warnings = [r for r in caplog.records if r.name == "pmbot.semantic"]
+    assert len(warnings) == 1 and "answering from the words alone" in warnings[0].getMessage()
+
+    matcher = Matcher(kb, embedder=None)
+    result = matcher.match("what does a product manager do all day?")
+    assert (result.kind, result.intent_id) == ("answer", "product-manager-responsibilities")
+    assert matcher.match("can you book me a table for two tonight").kind != "answer"
+    assert "embedding model is off" in explain_text(explain(kb, result))
+
+
+def test_a_missing_model_folder_is_a_configuration_error(tmp_path: Path) -> None:
+    with pytest.raises(ConfigError, match="PMBOT_EMBEDDING_MODEL"):
+        load_settings({"PMBOT_EMBEDDING_MODEL": str(tmp_path)}, dotenv=None)
+
+
+def test_why_shows_how_close_the_meaning_is(kb: KnowledgeBase, matcher: Matcher) -> None:
+    report = explain(kb, matcher.match("what does a product manager do all day?"))
+    best = report["candidates"][0]
+    assert best["intent"] == "product-manager-responsibilities"
+    assert 0.5 < best["similarity"] <= 1.0
+    assert "meaning 0." in explain_text(report)
