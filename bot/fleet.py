@@ -113,6 +113,7 @@ class PostgresFleet:
         self._on_event: EventHandler | None = None
         self._tasks: list[asyncio.Task[None]] = []
         self._handling: set[asyncio.Task[None]] = set()  # strong references, so none is collected mid-way
+        self._writing = asyncio.Lock()
 
     async def start(self, me: ProcessInfo, on_event: EventHandler) -> None:
         async with self._store.pool().acquire() as conn, conn.transaction():
@@ -153,8 +154,10 @@ class PostgresFleet:
             log.exception("could not tell the other processes about %s", event)
 
     async def update(self, me: ProcessInfo) -> None:
+        """Records ``me``; writes one at a time, each the newest state, so an older one never lands last."""
         self._me = me
-        await asyncio.wait_for(self._write_row(me), DATABASE_TIMEOUT)
+        async with self._writing:
+            await asyncio.wait_for(self._write_row(self._me), DATABASE_TIMEOUT)
 
     async def _write_row(self, me: ProcessInfo) -> None:
         await self._store.pool().execute(

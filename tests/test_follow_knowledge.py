@@ -11,7 +11,21 @@ from bot.config import Settings
 from bot.discord import app
 from bot.discord.app import PMBot
 from bot.service import KnowledgeService
-from tests.e2e.e2e_support import OKRS_INTENT
+
+# A topic the bundled knowledge does not cover, so adding it is a real change.
+VALUE_STREAMS = """\
+intents:
+  - id: value-stream-mapping
+    category: practice
+    title: What is value stream mapping?
+    source: general
+    phrasings:
+      - what is value stream mapping
+      - value stream maps explained
+      - how does value stream mapping work
+    answer: Drawing every step from a request to its delivery, to see where work waits.
+    follow_ups: []
+"""
 
 
 @pytest.fixture
@@ -20,23 +34,23 @@ def bot(knowledge_copy: Path, monkeypatch: pytest.MonkeyPatch) -> PMBot:
     return PMBot(Settings(knowledge_path=knowledge_copy, auto_reload=False), KnowledgeService(knowledge_copy))
 
 
-def version_with_okrs(folder: Path, tmp_path: Path) -> str:
-    """The version another process serves once okrs.yaml is added to ``folder``'s knowledge."""
+def version_with_value_streams(folder: Path, tmp_path: Path) -> str:
+    """The version another process serves once value-streams.yaml is added to ``folder``'s knowledge."""
     other = tmp_path / "other"
     other.mkdir()
     for path in folder.glob("*.yaml"):
         (other / path.name).write_bytes(path.read_bytes())
-    (other / "okrs.yaml").write_text(OKRS_INTENT)
+    (other / "value-streams.yaml").write_text(VALUE_STREAMS)
     return KnowledgeService(other).kb.version
 
 
 async def test_a_change_announced_elsewhere_is_read_from_the_shared_folder(bot: PMBot, knowledge_copy: Path,
                                                                            tmp_path: Path) -> None:
-    announced = version_with_okrs(knowledge_copy, tmp_path)
-    (knowledge_copy / "okrs.yaml").write_text(OKRS_INTENT)  # what the other process wrote to the shared folder
+    announced = version_with_value_streams(knowledge_copy, tmp_path)
+    (knowledge_copy / "value-streams.yaml").write_text(VALUE_STREAMS)  # what the other process wrote to the shared folder
     await bot._follow_knowledge(announced)
     assert bot.service.kb.version == announced
-    assert "okr-basics" in bot.service.kb.intents
+    assert "value-stream-mapping" in bot.service.kb.intents
     assert bot.me.knowledge_version == announced  # what /kb status will show for this process
     assert bot.knowledge_out_of_step is None
 
@@ -44,7 +58,7 @@ async def test_a_change_announced_elsewhere_is_read_from_the_shared_folder(bot: 
 async def test_a_process_that_cannot_follow_says_so(bot: PMBot, knowledge_copy: Path, tmp_path: Path,
                                                     caplog: pytest.LogCaptureFixture) -> None:
     before = bot.service.kb.version
-    announced = version_with_okrs(knowledge_copy, tmp_path)  # but this process's folder never gets the file
+    announced = version_with_value_streams(knowledge_copy, tmp_path)  # but this process's folder never gets the file
     with caplog.at_level(logging.ERROR, logger="pmbot.discord"):
         await bot._follow_knowledge(announced)
     assert bot.service.kb.version == before  # it keeps answering with what it has...

@@ -9,13 +9,13 @@ process served by the other, and finally what the database itself holds.
 
 from __future__ import annotations
 
+import time
 from pathlib import Path
 from typing import Any, Iterator
 
 import pytest
 from e2e_support import (
     EVENT_TIMEOUT,
-    OKRS_INTENT,
     BotProcess,
     add_users,
     copy_knowledge,
@@ -38,6 +38,20 @@ SHARD_COUNT = 2
 GUILD_B_ID = 1_300_000_000_000_000_000  # shard 0 of 2; the fake's first guild ("A") is on shard 1
 QUESTION_A = "how do I tune the carburettor of a zeppelin?"
 QUESTION_B = "how do I paint the hull of a submarine?"
+# What the owner uploads: a topic the bundled knowledge does not cover.
+VALUE_STREAMS = """\
+intents:
+  - id: value-stream-mapping
+    category: practice
+    title: What is value stream mapping?
+    source: general
+    phrasings:
+      - what is value stream mapping
+      - value stream maps explained
+      - how does value stream mapping work
+    answer: Drawing every step from a request to its delivery, to see where work waits.
+    follow_ups: []
+"""
 
 
 @pytest.fixture(scope="module")
@@ -202,19 +216,24 @@ def test_an_owners_upload_through_one_process_is_served_by_the_other(fake: FakeD
                                                                      knowledge: Path) -> None:
     before = len(shards[0].log())
     # The application owner uploads in guild A, so shard 1's process installs it.
-    result = embed(run_kb(fake, "upload", {"file": fake.attach_file("okrs.yaml", OKRS_INTENT.encode())},
+    result = embed(run_kb(fake, "upload", {"file": fake.attach_file("value-streams.yaml", VALUE_STREAMS.encode())},
                           user=fake.application_owner, timeout=EVENT_TIMEOUT))
     assert result["title"] != "Upload refused", result
-    assert (knowledge / "okrs.yaml").exists()
+    assert (knowledge / "value-streams.yaml").exists()
     wait_for_log(shards[0], "knowledge changed by another process", after=before, timeout=EVENT_TIMEOUT)
 
     # Guild B is shard 0's: that process answers with the new intent.
-    asked = fake.send_message("b-general", "what are okrs?", author=fake.world.users["asker9"], mentions_bot=True)
-    assert embed(reply_to(fake, asked, timeout=EVENT_TIMEOUT))["title"] == "What are OKRs?"
+    asked = fake.send_message("b-general", "what is value stream mapping?", author=fake.world.users["asker9"], mentions_bot=True)
+    assert embed(reply_to(fake, asked, timeout=EVENT_TIMEOUT))["title"] == "What is value stream mapping?"
 
-    status = embed(private_result(fake, "kb status", None, user=fake.world.users["b_moderator"], channel="b-general"))
-    processes = next(f["value"] for f in status["fields"] if f["name"].startswith("Processes"))
     version = KnowledgeService(knowledge).kb.version
+    deadline = time.monotonic() + EVENT_TIMEOUT
+    while True:  # each process records its version as it takes the change up: wait for both rows
+        status = embed(private_result(fake, "kb status", None, user=fake.world.users["b_moderator"], channel="b-general"))
+        processes = next(f["value"] for f in status["fields"] if f["name"].startswith("Processes"))
+        if processes.count(f"knowledge `{version}` ✅") == 2 or time.monotonic() > deadline:
+            break
+        time.sleep(1)
     assert processes.count(f"knowledge `{version}` ✅") == 2, processes
     assert f"shards 0 of {SHARD_COUNT}" in processes and f"shards 1 of {SHARD_COUNT}" in processes
 
