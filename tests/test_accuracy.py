@@ -17,6 +17,8 @@ from bot.matching import Matcher
 from tests.conftest import ROOT, SHARED
 
 EVAL = ROOT / "bench" / "eval"
+# Each question is embedded (~15 ms on an idle core): the larger sets take a minute or more on a busy machine.
+pytestmark = pytest.mark.timeout(900)
 
 
 def test_tuning_set(matcher: Matcher) -> None:

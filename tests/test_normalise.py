@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from bot.matching import Matcher
-from bot.matching.normalise import MAX_INPUT_CHARS, Normaliser, basic_tokens, clean, fold_plural
+from bot.matching.normalise import MAX_MESSAGE_CHARS, Normaliser, basic_tokens, clean, fold_plural
 
 
 def test_case_unicode_accents_and_punctuation_disappear() -> None:
@@ -29,7 +29,7 @@ def test_discord_markup_and_urls_are_not_words() -> None:
 
 
 def test_long_input_is_cut_before_anything_else() -> None:
-    assert len(clean("ab" * 50_000)) == MAX_INPUT_CHARS
+    assert len(clean("ab" * 50_000)) == MAX_MESSAGE_CHARS
 
 
 def test_stretched_words_shrink_to_the_word_meant() -> None:

@@ -91,7 +91,7 @@ def test_without_the_model_the_bot_warns_once_and_answers_by_words(
     result = matcher.match("what does a product manager do all day?")
     assert (result.kind, result.intent_id) == ("answer", "product-manager-responsibilities")
     assert matcher.match("can you book me a table for two tonight").kind != "answer"
-    assert "embedding model is off" in explain_text(explain(kb, result))
+    assert "decided by words alone" in explain_text(explain(kb, result))
 
 
 def test_a_missing_model_folder_is_a_configuration_error(tmp_path: Path) -> None:

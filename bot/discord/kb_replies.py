@@ -294,7 +294,7 @@ def why_reply(report: dict[str, Any]) -> Reply:
         lines.append(f"Classifier: {report['off_topic']:.0%} off-topic, {report['read']:.0%} of the words known")
     lines.append(
         f"Thresholds: answer when ≥ {t['answer']:g}% sure the intent is right; suggest from {t['suggest']:g}%; "
-        "below that, fall back." + ("" if report["semantic"] else " Words only: the embedding model is off.")
+        "below that, fall back." + ("" if report["semantic"] else " Decided by words alone.")
     )
     fields = tuple(
         Field(

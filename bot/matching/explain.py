@@ -54,7 +54,7 @@ def explain_text(report: dict[str, Any]) -> str:
         + (f" (suggests {', '.join(report['suggestions'])})" if report["suggestions"] else ""),
         f"Why:        {report['reason']}",
         f"Thresholds: answer when ≥ {t['answer']:.0f}% sure; suggest from {t['suggest']:.0f}%"
-        + ("" if report["semantic"] else " (words only: the embedding model is off)"),
+        + ("" if report["semantic"] else " (decided by words alone)"),
     ]
     if report["off_topic"] is not None:
         lines.append(f"Classifier: {report['off_topic']:.0%} off-topic, {report['read']:.0%} of the words known")
