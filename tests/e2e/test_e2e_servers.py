@@ -24,7 +24,7 @@ import pytest
 from e2e_support import (
     EVENT_TIMEOUT,
     EPHEMERAL,
-    OKRS_INTENT,
+    RACI_INTENT,
     START_TIMEOUT,
     BotProcess,
     add_users,
@@ -252,7 +252,7 @@ def test_server_owners_and_moderators_may_not_change_the_shared_knowledge(
 ) -> None:
     before = files_in(knowledge)
     start = fake.cursor()
-    options = {"file": fake.attach_file("okrs.yaml", OKRS_INTENT.encode())} if sub == "upload" else None
+    options = {"file": fake.attach_file("raci.yaml", RACI_INTENT.encode())} if sub == "upload" else None
     handle = fake.send_slash_command(f"kb {sub}", options, user=user, channel_id=channel)
     response = handle.wait_response()
     assert response.ok and response.payload["flags"] & EPHEMERAL
@@ -266,15 +266,15 @@ def test_the_application_owner_changes_the_knowledge_and_every_mod_log_hears(
     fake: FakeDiscord, bot: Running, knowledge: Path
 ) -> None:
     since = fake.cursor()
-    uploaded = command(fake, "kb upload", {"file": fake.attach_file("okrs.yaml", OKRS_INTENT.encode())}, "dev", "b-general")
-    assert embed(uploaded)["title"] == "Uploaded okrs.yaml"
-    assert (knowledge / "okrs.yaml").exists()
+    uploaded = command(fake, "kb upload", {"file": fake.attach_file("raci.yaml", RACI_INTENT.encode())}, "dev", "b-general")
+    assert embed(uploaded)["title"] == "Uploaded raci.yaml"
+    assert (knowledge / "raci.yaml").exists()
     for log_channel in ("b-log", "bot-log"):  # B's own, and the host's default (in A)
-        wait_mod_log(fake, log_channel, "okrs.yaml", "dana_dev", "okr-basics", since=since)
+        wait_mod_log(fake, log_channel, "raci.yaml", "dana_dev", "raci-basics", since=since)
 
     since = fake.cursor()
     command(fake, "kb rollback", None, "dev", "b-general")
-    assert not (knowledge / "okrs.yaml").exists()
+    assert not (knowledge / "raci.yaml").exists()
     for log_channel in ("b-log", "bot-log"):
         wait_mod_log(fake, log_channel, "rolled back", "dana_dev", since=since)
     assert "dana_dev" in bot.log()
