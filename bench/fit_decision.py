@@ -43,8 +43,8 @@ MEASURED_ONLY = {"fresh5.yaml", "fresh6.yaml", "offtopic-fresh4.yaml", "offtopic
 # The answer threshold maximises, summed over the fit sets, right − WRONG_COST × wrong − OFF_TOPIC_COST ×
 # off-topic answered (each a share of its set): a wrong answer costs as much as three right ones are worth,
 # since "Did you mean…" with the right intent is nearly as good as an answer and a wrong one misleads.
-WRONG_COST = 3.0
-OFF_TOPIC_COST = 2.0
+WRONG_COST = 1.5
+OFF_TOPIC_COST = 1.5
 MAX_OFF_TOPIC_SUGGESTED = 0.15  # share of off-topic messages offered "Did you mean…"
 PENALTY = 1e-3  # L2 on the weights: the signals are few and the questions many, so barely needed
 REAL_WEIGHT = 2.0  # real questions count double: they are what the bot meets

@@ -12,6 +12,7 @@ import pytest
 
 from bot.knowledge import KnowledgeBase, load_knowledge
 from bot.matching import Matcher
+from bot.matching.cache import IndexCache
 from tests.postgres_server import PostgresUnavailable, ThrowawayPostgres
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -19,6 +20,7 @@ KNOWLEDGE = ROOT / "knowledge"
 # The team's shared folder sits beside the main checkout, or two levels up from a helper's worktree.
 SHARED = next((p / "shared" for p in (ROOT.parent, ROOT.parent.parent) if (p / "shared").is_dir()), ROOT.parent / "shared")
 _SCRATCH = tempfile.TemporaryDirectory(prefix="pmbot-tests-")  # removed when the test run ends
+CACHE_DIR = Path(_SCRATCH.name) / "cache"  # the run's index cache: warmed once, read by every matcher and bot
 
 
 def clean_env(**overrides: str) -> dict[str, str]:
@@ -31,7 +33,7 @@ def clean_env(**overrides: str) -> dict[str, str]:
     env["PYTHONPATH"] = os.pathsep.join([str(ROOT), env.get("PYTHONPATH", "")]).rstrip(os.pathsep)
     env["PYTHONUNBUFFERED"] = "1"
     env["PMBOT_DATABASE"] = str(Path(_SCRATCH.name) / "pmbot.sqlite3")
-    env["PMBOT_CACHE_DIR"] = str(Path(_SCRATCH.name) / "cache")  # never the user's own index cache
+    env["PMBOT_CACHE_DIR"] = str(CACHE_DIR)  # never the user's own index cache
     env.update(overrides)
     return env
 
@@ -68,7 +70,7 @@ def kb() -> KnowledgeBase:
 
 @pytest.fixture(scope="session")
 def matcher(kb: KnowledgeBase) -> Matcher:
-    return Matcher(kb)
+    return Matcher(kb, cache=IndexCache(CACHE_DIR))
 
 
 def pytest_sessionstart(session: pytest.Session) -> None:
@@ -77,7 +79,7 @@ def pytest_sessionstart(session: pytest.Session) -> None:
     On a fresh machine that takes the better part of a minute, once; afterwards every matcher
     and every bot process a test starts reads the vectors from the cache in milliseconds.
     """
-    Matcher(load_knowledge(KNOWLEDGE))
+    Matcher(load_knowledge(KNOWLEDGE), cache=IndexCache(CACHE_DIR))
 
 
 @pytest.fixture

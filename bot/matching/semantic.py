@@ -101,6 +101,9 @@ class Embedder:
         self.tokenizer.enable_truncation(MAX_TOKENS, direction="left")
         self.inputs = {i.name for i in self.session.get_inputs()}
         self._lock = threading.Lock()  # one session run at a time: a thread pool of one would queue anyway
+        # The last set embed_many returned, by text digest: a reload, a check before an upload, or a second
+        # matcher in the same process re-embeds only what changed, even with no cache on disk.
+        self._last: dict[bytes, np.ndarray] = {}
 
     def embed(self, texts: Sequence[str]) -> np.ndarray:
         """One unit-length float32 row per text: the mean of its token states (sentence-transformers' pooling)."""
@@ -131,15 +134,17 @@ class Embedder:
         digests = np.array([hashlib.sha256(t.encode()).digest() for t in texts], dtype="S32")
         key = hashlib.sha256(self.hash.encode() + digests.tobytes()).hexdigest()
         if cache is not None and (stored := cache.load("embeddings", key)) is not None:
+            self._last = dict(zip(digests.tolist(), stored["vectors"]))
             return stored["vectors"]
-        known: dict[bytes, np.ndarray] = {}
-        if cache is not None and (last := cache.load("embeddings-last", self.hash)) is not None:
+        known = dict(self._last)
+        if not known and cache is not None and (last := cache.load("embeddings-last", self.hash)) is not None:
             known = dict(zip(last["digests"].tolist(), last["vectors"]))
         missing = sorted({i for i, d in enumerate(digests.tolist()) if d not in known}, key=lambda i: len(texts[i]))
         for start in range(0, len(missing), BATCH):
             batch = missing[start : start + BATCH]
             known.update(zip(digests[batch].tolist(), self.embed([texts[i] for i in batch])))
         vectors = np.array([known[d] for d in digests.tolist()], dtype=np.float32).reshape(len(texts), -1)
+        self._last = dict(zip(digests.tolist(), vectors))
         if cache is not None:
             cache.save("embeddings", key, {"vectors": vectors})
             cache.save("embeddings-last", self.hash, {"digests": digests, "vectors": vectors})

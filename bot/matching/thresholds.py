@@ -53,15 +53,15 @@ VOCAB_FULL_AT = 1
 # --- fitted by bench/fit_decision.py: re-run it after a large knowledge edit, do not edit by hand ---
 # Logistic-regression weights over decision.Signals: how much each signal raises (or, negative, lowers)
 # the log-odds that an intent is the right answer. BLEND_LEXICAL applies when the embedding model is off.
-BLEND_SEMANTIC = {"bias": -4.565, "lexical": 1.018, "lexical_lead": 7.126, "learned": 1.009, "off_topic": -0.891,
-                  "read": -0.260, "off_topic_lexical": 0.202, "similarity": 4.457,
-                  "similarity_lead": 5.306, "off_topic_similarity": -0.606}
-BLEND_LEXICAL = {"bias": -2.796, "lexical": 3.656, "lexical_lead": 8.184, "learned": 1.069, "off_topic": -2.194,
-                 "read": -0.669, "off_topic_lexical": 0.172}
+BLEND_SEMANTIC = {"bias": -3.863, "lexical": 0.513, "lexical_lead": 8.577, "learned": 1.490, "off_topic": -1.159,
+                  "read": -0.331, "off_topic_lexical": 0.107, "similarity": 4.280,
+                  "similarity_lead": 5.942, "off_topic_similarity": -1.005}
+BLEND_LEXICAL = {"bias": -2.218, "lexical": 3.362, "lexical_lead": 9.689, "learned": 1.630, "off_topic": -2.353,
+                 "read": -1.157, "off_topic_lexical": 0.096}
 # The chance of being right from which the bot answers, and from which it offers "Did you mean…"
 # (the _LEXICAL pair when the embedding model is off).
-ANSWER_PROBABILITY = 0.75
+ANSWER_PROBABILITY = 0.44
 SUGGEST_PROBABILITY = 0.10
-ANSWER_PROBABILITY_LEXICAL = 0.69
+ANSWER_PROBABILITY_LEXICAL = 0.46
 SUGGEST_PROBABILITY_LEXICAL = 0.10
 # --- end of fitted numbers ---
