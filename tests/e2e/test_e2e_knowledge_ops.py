@@ -95,7 +95,7 @@ def test_why_shows_the_decision_thresholds_and_scores(fake: FakeDiscord, bot, se
     assert any("meaning 0." in field["value"] for field in result["fields"]), "the semantic similarity is shown"
     assert f"Classifier: {report['off_topic']:.0%} off-topic" in result["description"]
     top = [f"{n}. {c['intent']}: {c['score']:.1f}% sure" for n, c in enumerate(report["candidates"], 1)]
-    assert [f["name"] for f in result["fields"]] == top and len(top) == 5
+    assert [f["name"] for f in result["fields"]] == top and 1 <= len(top) <= 5
     assert f"matched: “{report['candidates'][0]['matched']}”" in result["fields"][0]["value"]
 
 

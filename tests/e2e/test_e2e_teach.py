@@ -91,7 +91,7 @@ def test_the_owner_teaches_with_kb_teach_and_the_next_question_is_answered(
 def test_the_owner_teaches_from_kb_gaps_and_the_gap_closes(fake: FakeDiscord, bot, knowledge: Path, service, new_user) -> None:
     assert service.ask(ASKED).result.kind == "fallback"
     ask(fake, ASKED, new_user())
-    [(stored,)] = db_rows(bot.database, "SELECT text FROM unanswered_questions WHERE text LIKE '%showrunner%'")
+    [(stored,)] = db_rows(bot.database, "SELECT original_text FROM unanswered_questions WHERE text LIKE '%showrunner%'")  # as written
 
     moderators_view = kb(fake, "gaps", None, "moderator")
     assert stored in embed(moderators_view)["description"]
