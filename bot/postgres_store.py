@@ -29,8 +29,7 @@ from __future__ import annotations
 import asyncio
 import logging
 from datetime import datetime
-from types import TracebackType
-from typing import Any, Callable, Final, Self, Sequence
+from typing import Any, Callable, Final, Sequence
 
 import asyncpg
 
@@ -43,6 +42,7 @@ from bot.store import (
     Purged,
     SchemaTooNewError,
     Scope,
+    Store,
     StoreClosedError,
     UnansweredQuestion,
     _require_aware,
@@ -111,7 +111,7 @@ PG_MIGRATIONS: Final[tuple[tuple[str, ...], ...]] = (
 _MIGRATION_LOCK: Final[int] = 0x706D626F74  # "pmbot"
 
 
-class PostgresStore:
+class PostgresStore(Store):
     """The :class:`~bot.store.Store` backed by a PostgreSQL database, through asyncpg.
 
     Privacy rules are SQLite's: an unanswered question's ``user_id`` is kept
@@ -165,18 +165,6 @@ class PostgresStore:
         pool, self._pool = self._pool, None
         if pool is not None:
             await pool.close()
-
-    async def __aenter__(self) -> Self:
-        await self.open()
-        return self
-
-    async def __aexit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        await self.close()
 
     async def _migrate(self, conn: asyncpg.Connection) -> None:
         async with conn.transaction():

@@ -311,14 +311,18 @@ class Store(Protocol):
 
     async def close(self) -> None: ...
 
-    async def __aenter__(self) -> Self: ...
+    # Implementations subclass Store to inherit these two: `async with store:` opens and closes it.
+    async def __aenter__(self) -> Self:
+        await self.open()
+        return self
 
     async def __aexit__(
         self,
         exc_type: type[BaseException] | None,
         exc: BaseException | None,
         tb: TracebackType | None,
-    ) -> None: ...
+    ) -> None:
+        await self.close()
 
     async def record_unanswered(self, q: UnansweredQuestion) -> None: ...
 
@@ -339,7 +343,7 @@ class Store(Protocol):
     async def purge_before(self, cutoff: datetime) -> Purged: ...
 
 
-class SqliteStore:
+class SqliteStore(Store):
     """The :class:`Store` backed by one SQLite file, through aiosqlite.
 
     Privacy: an unanswered question's ``user_id`` is dropped (stored as NULL
@@ -425,18 +429,6 @@ class SqliteStore:
                 await conn.execute("PRAGMA optimize")
             finally:
                 await conn.close()
-
-    async def __aenter__(self) -> Self:
-        await self.open()
-        return self
-
-    async def __aexit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        await self.close()
 
     async def _migrate(self, conn: aiosqlite.Connection) -> None:
         """Brings the schema to :data:`SCHEMA_VERSION` in one transaction.
