@@ -9,17 +9,22 @@ from datetime import datetime, timedelta, timezone
 from pathlib import Path
 from typing import Any
 
+import pytest
+
 from bot.postgres_store import PostgresStore
 from bot.store import EVERYWHERE, GuildSettings, SqliteStore, UnansweredQuestion
 from tests.conftest import ROOT, clean_env
 
 T0 = datetime(2026, 11, 1, 9, 30, 0, 123456, tzinfo=timezone.utc)
 EPOCH = datetime(2000, 1, 1, tzinfo=timezone.utc)
+# A test here runs up to four pmbot processes, each loading the matcher: on a 2-core machine busy with
+# other work that is minutes, not the seconds it is on an idle one.
+pytestmark = pytest.mark.timeout(600)
 
 
 def pmbot(*args: str, **env: str) -> subprocess.CompletedProcess[str]:
     return subprocess.run([sys.executable, "-m", "bot", *args], capture_output=True, text=True, cwd=ROOT,
-                          env=clean_env(**env), timeout=120)
+                          env=clean_env(**env), timeout=300)
 
 
 async def fill(db: Path) -> None:
