@@ -15,12 +15,13 @@ FROM python:3.11-slim AS build
 COPY requirements.lock /tmp/requirements.lock
 RUN python -m venv /opt/pmbot \
  && /opt/pmbot/bin/pip install --no-cache-dir --require-hashes --only-binary=:all: -r /tmp/requirements.lock
-# Then the code: a regular install (not editable, no dev extras), dependencies untouched.
+# Then the code: a regular install (not editable, no dev extras), dependencies untouched, built with
+# the lock's setuptools (no build isolation: nothing unpinned is fetched).
 WORKDIR /src
 COPY pyproject.toml README.md ./
 COPY knowledge ./knowledge
 COPY bot ./bot
-RUN /opt/pmbot/bin/pip install --no-cache-dir --no-deps . \
+RUN /opt/pmbot/bin/pip install --no-cache-dir --no-deps --no-build-isolation . \
  && /opt/pmbot/bin/python -m compileall -q /opt/pmbot/lib
 
 FROM python:3.11-slim

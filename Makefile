@@ -43,10 +43,11 @@ bench: $(STAMP)
 bench-scale: $(STAMP)
 	$(BIN)/python bench/scale.py
 
-# The Docker image's pinned dependencies (requirements.lock, with hashes): re-run after changing pyproject.toml's.
+# The Docker image's pinned dependencies (requirements.lock, with hashes), setuptools for building pmbot
+# itself included: re-run after changing pyproject.toml's.
 lock: $(STAMP)
 	$(BIN)/pip-compile --quiet --generate-hashes --strip-extras --no-emit-index-url --no-emit-find-links \
-		--no-header -o requirements.lock.new pyproject.toml
+		--all-build-deps --allow-unsafe --no-header -o requirements.lock.new pyproject.toml
 	{ sed -n '1,2p' requirements.lock; cat requirements.lock.new; } > requirements.lock.tmp
 	mv requirements.lock.tmp requirements.lock && rm requirements.lock.new
 

@@ -38,8 +38,10 @@ def _project(requirement: str) -> str:
     return re.sub(r"[-_.]+", "-", name.group(0)).lower()
 
 
-def test_the_lock_file_pins_every_runtime_dependency_with_hashes() -> None:
-    wanted = {_project(d) for d in tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]["dependencies"]}
+def test_the_lock_file_pins_every_runtime_and_build_dependency_with_hashes() -> None:
+    """The image installs from the lock alone: its build of pmbot must not fetch an unpinned setuptools either."""
+    pyproject = tomllib.loads((ROOT / "pyproject.toml").read_text())
+    wanted = {_project(d) for d in (*pyproject["project"]["dependencies"], *pyproject["build-system"]["requires"])}
     lock = (ROOT / "requirements.lock").read_text()
     pinned = {_project(line) for line in lock.splitlines() if "==" in line and not line.startswith((" ", "#"))}
     assert wanted - pinned == set(), "run `make lock` after changing pyproject.toml's dependencies"
