@@ -14,7 +14,7 @@ large knowledge edit, re-run the fit script and commit what it writes.
 from __future__ import annotations
 
 import math
-from dataclasses import astuple, dataclass, fields
+from dataclasses import dataclass, fields
 
 from bot.matching import thresholds as T
 
@@ -34,7 +34,8 @@ class Signals:
     off_topic_similarity: float = 0.0  # cosine to the nearest off-topic example
 
     def vector(self) -> tuple[float, ...]:
-        return astuple(self)
+        # Not dataclasses.astuple: it deep-copies every field, a tenth of a question's time in Python.
+        return tuple(getattr(self, name) for name in FEATURES)
 
 
 FEATURES = tuple(f.name for f in fields(Signals))
