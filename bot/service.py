@@ -29,7 +29,7 @@ class KnowledgeService:
         sentence-embedding model (PMBOT_EMBEDDING_MODEL) instead of the bundled one."""
         self.path = Path(path)
         self.cache = cache or IndexCache(None)
-        self.embedder = load_embedder(embedding_model)
+        self.embedder = load_embedder(embedding_model, self.cache)
         self._matcher = self.index(load_knowledge(self.path))
 
     @property
