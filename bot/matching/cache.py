@@ -156,6 +156,21 @@ class IndexCache:
             old.unlink(missing_ok=True)
 
 
+class Marks:
+    """Keys remembered between starts under one kind of the cache (e.g. knowledge that passed its schema check)."""
+
+    def __init__(self, cache: IndexCache, kind: str) -> None:
+        self.cache = cache
+        self.kind = kind
+
+    def __contains__(self, key: object) -> bool:
+        path = self.cache._path(self.kind, key) if isinstance(key, str) else None
+        return path is not None and path.is_file()
+
+    def add(self, key: str) -> None:
+        self.cache.save(self.kind, key, {})
+
+
 _SEPARATOR = b"\xff"  # a byte UTF-8 never uses
 
 
