@@ -137,7 +137,7 @@ class Matcher:
         self.off_topic_row = row_of_intent.get(NOT_ABOUT)  # None for a knowledge without not_about examples
         # Where each intent's rows start (rows are grouped by intent): the nearest phrasing per intent is one reduceat.
         self.intent_starts = np.searchsorted(self.entry_intent, np.arange(len(self.intent_ids)))
-        self.embedder = load_embedder() if embedder is _DEFAULT else embedder
+        self.embedder = load_embedder(None, cache) if embedder is _DEFAULT else embedder
         if self.embedder is not None:
             self.entry_embeddings = self.embedder.embed_many(self.entry_text, cache)
 
