@@ -134,3 +134,9 @@ def test_a_damaged_optimised_model_is_logged_and_written_anew(tmp_path: Path, ca
     assert any("damaged optimised model" in r.getMessage() for r in caplog.records)
     Embedder(cache=cache)
     assert data.stat().st_size == size, "the next start writes the optimised model whole again"
+
+
+def test_a_cache_that_cannot_hold_the_optimised_model_only_costs_the_build(tmp_path: Path) -> None:
+    occupied = tmp_path / "cache"
+    occupied.write_text("a file where the cache folder should be")
+    assert np.array_equal(Embedder(cache=IndexCache(occupied)).embed(["scope creep"]), Embedder().embed(["scope creep"]))

@@ -23,9 +23,6 @@ from yaml.constructor import SafeConstructor
 
 from bot import limits
 from bot.knowledge import safe_yaml
-if TYPE_CHECKING:  # imported by the first check: a start whose files passed it before never needs jsonschema
-    import jsonschema
-
 from bot.knowledge.model import (
     Category,
     Comparison,
@@ -36,6 +33,9 @@ from bot.knowledge.model import (
     RoleRelation,
     SourceFile,
 )
+
+if TYPE_CHECKING:  # imported by the first check: a start whose files passed it before never needs jsonschema
+    import jsonschema
 
 SCHEMA_NAME = "schema.json"
 YAML_SUFFIXES = (".yaml", ".yml")

@@ -95,8 +95,14 @@ def _session(onnxruntime: ModuleType, model_file: Path, model_hash: str, cache: 
     folder = cache.folder(OPTIMISED_KIND, key) if cache is not None else None
     if cache is None or folder is None:
         return open_session(model_file, levels.ORT_ENABLE_ALL)
-    if not folder.is_dir() and cache.save_folder(OPTIMISED_KIND, key, lambda into: _optimise(onnxruntime, model_file, into)) is None:
-        return open_session(model_file, levels.ORT_ENABLE_ALL)
+    if not folder.is_dir():
+        try:
+            written = cache.save_folder(OPTIMISED_KIND, key, lambda into: _optimise(onnxruntime, model_file, into))
+        except Exception as exc:  # ORT reports a failed write (a full disk) with its own exception types
+            log.warning("cannot keep the optimised model in %s (%s); building it at every start", folder.parent, exc)
+            written = None
+        if written is None:
+            return open_session(model_file, levels.ORT_ENABLE_ALL)
     try:
         return open_session(folder / "model.onnx", levels.ORT_DISABLE_ALL)
     except Exception as exc:  # a damaged cache entry: ORT raises its own bare exception types
