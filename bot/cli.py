@@ -19,16 +19,14 @@ from typing import TYPE_CHECKING, Any, Awaitable, Callable, Sequence, TypeVar
 
 from bot.config import ConfigError, Settings, load_settings, redact_url
 from bot.console import ConsoleChat, render
-from bot.evaluation import check_bars, evaluate, load_questions
 from bot.knowledge import KnowledgeError, load_knowledge
 from bot.knowledge.loader import YAML_SUFFIXES
-from bot.knowledge.files import KnowledgeFiles
-from bot.knowledge.teach import TeachRefused, UnknownIntent, teach
-from bot.matching.explain import explain, explain_text
 from bot.matching.cache import IndexCache
 from bot.service import Answer, KnowledgeService
 
-if TYPE_CHECKING:  # the stores (asyncio, database drivers) are imported by the commands that use them: `ask` starts faster
+# The stores (asyncio, database drivers), evaluation, explanations and teaching (ruamel.yaml) are imported by
+# the commands that use them: `ask` starts faster (issue 12).
+if TYPE_CHECKING:
     import asyncio
 
     from bot.store import Store
@@ -168,6 +166,8 @@ def cmd_validate(settings: Settings, args: argparse.Namespace) -> int:
 
 
 def cmd_eval(settings: Settings, args: argparse.Namespace) -> int:
+    from bot.evaluation import check_bars, evaluate, load_questions
+
     service = _service(settings, args)
     try:
         report = evaluate(load_questions(args.file), service.matcher)
@@ -190,6 +190,8 @@ def cmd_eval(settings: Settings, args: argparse.Namespace) -> int:
 
 
 def cmd_why(settings: Settings, args: argparse.Namespace) -> int:
+    from bot.matching.explain import explain, explain_text
+
     service = _service(settings, args)
     report = explain(service.kb, service.matcher.match(args.question))
     if args.json:
@@ -278,6 +280,9 @@ def _positive_int(raw: str) -> int:
 
 def cmd_teach(settings: Settings, args: argparse.Namespace) -> int:
     """Adds a phrasing on disk; a running bot's file watcher serves it once the edit settles."""
+    from bot.knowledge.files import KnowledgeFiles
+    from bot.knowledge.teach import TeachRefused, UnknownIntent, teach
+
     folder = Path(args.knowledge or settings.knowledge_path)
     try:
         lesson, backup = teach(KnowledgeFiles(folder, settings.knowledge_backups), args.question, args.intent)

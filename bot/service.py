@@ -12,7 +12,7 @@ from pathlib import Path
 
 from bot.knowledge import KnowledgeBase, KnowledgeDiff, load_knowledge, source_files
 from bot.matching import Matcher, MatchResult
-from bot.matching.cache import IndexCache
+from bot.matching.cache import IndexCache, Marks
 from bot.matching.semantic import load_embedder
 from bot.replies import Reply, build_reply
 
@@ -29,8 +29,9 @@ class KnowledgeService:
         sentence-embedding model (PMBOT_EMBEDDING_MODEL) instead of the bundled one."""
         self.path = Path(path)
         self.cache = cache or IndexCache(None)
-        self.embedder = load_embedder(embedding_model)
-        self._matcher = self.index(load_knowledge(self.path))
+        self.schema_checked = Marks(self.cache, "schema-checked")  # unchanged files skip the costly schema check
+        self.embedder = load_embedder(embedding_model, self.cache)
+        self._matcher = self.check()
 
     @property
     def kb(self) -> KnowledgeBase:
@@ -46,7 +47,7 @@ class KnowledgeService:
 
     def check(self) -> Matcher:
         """Loads and indexes the knowledge on disk, without serving it yet."""
-        return self.index(load_knowledge(self.path))
+        return self.index(load_knowledge(self.path, checked=self.schema_checked))
 
     def index(self, kb: KnowledgeBase) -> Matcher:
         """A matcher for `kb` with this service's model and cache, e.g. for an upload checked before it is written."""

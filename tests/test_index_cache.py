@@ -13,10 +13,11 @@ import numpy as np
 import pytest
 
 from bot.config import load_settings
-from bot.knowledge import KnowledgeBase, load_knowledge
+from bot.knowledge import KnowledgeBase, KnowledgeError, load_knowledge
+from bot.knowledge import loader
 from bot.matching import Matcher
 from bot.matching import index as index_module
-from bot.matching.cache import IndexCache, pack_strings, unpack_strings
+from bot.matching.cache import IndexCache, Marks, pack_strings, unpack_strings
 from bot.matching.index import CACHE_KIND, KnowledgeIndex
 from tests.conftest import clean_env
 
@@ -179,3 +180,20 @@ def test_the_command_line_keeps_its_index_in_pmbot_cache_dir(tmp_path: Path) -> 
     assert len(entries(tmp_path)) == 1
     second = subprocess.run(command, env=env, capture_output=True, text=True, timeout=120, check=True)
     assert second.stdout == first.stdout and '"intent": "become-product-manager"' in second.stdout
+
+
+def test_unchanged_knowledge_skips_the_schema_check_and_an_edit_is_checked_again(
+    knowledge_copy: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    checked = Marks(IndexCache(tmp_path), "schema-checked")
+    load_knowledge(knowledge_copy, checked=checked)
+    schema_checks: list[str] = []
+    real = loader._schema_problems
+    monkeypatch.setattr(loader, "_schema_problems", lambda doc: schema_checks.append(doc.name) or real(doc))
+    again = load_knowledge(knowledge_copy, checked=checked)
+    assert schema_checks == [] and again.intents, "files that passed the check before are not checked again"
+    edited = knowledge_copy / "careers.yaml"
+    edited.write_text(edited.read_text(encoding="utf-8") + "\nbogus_field: 1\n", encoding="utf-8")
+    with pytest.raises(KnowledgeError, match="unknown field 'bogus_field'"):
+        load_knowledge(knowledge_copy, checked=checked)
+    assert len(schema_checks) == len(list(knowledge_copy.glob("*.yaml")))

@@ -105,3 +105,38 @@ def test_why_shows_how_close_the_meaning_is(kb: KnowledgeBase, matcher: Matcher)
     assert best["intent"] == "product-manager-responsibilities"
     assert 0.5 < best["similarity"] <= 1.0
     assert "meaning 0." in explain_text(report)
+
+
+def test_the_model_optimised_into_the_cache_embeds_exactly_like_the_original(tmp_path: Path) -> None:
+    """A warm start maps the optimised copy instead of building the session (issue 12): answers must not move."""
+    texts = ["what does a product person spend the day on", "scope creep", "book me a flight to Lisbon on friday"]
+    cache = IndexCache(tmp_path / "cache")
+    expected = Embedder().embed(texts)
+    writing = Embedder(cache=cache)
+    (folder,) = (tmp_path / "cache" / "onnx").iterdir()
+    assert {p.name for p in folder.iterdir()} == {"model.onnx", "model.onnx.data"}
+    written = folder.stat().st_mtime_ns
+    reading = Embedder(cache=cache)
+    assert folder.stat().st_mtime_ns == written, "a warm start reads the optimised model, it does not write it again"
+    assert np.array_equal(writing.embed(texts), expected) and np.array_equal(reading.embed(texts), expected)
+
+
+def test_a_damaged_optimised_model_is_logged_and_written_anew(tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
+    cache = IndexCache(tmp_path / "cache")
+    expected = Embedder(cache=cache).embed(["who owns the roadmap"])
+    (folder,) = (tmp_path / "cache" / "onnx").iterdir()
+    data = folder / "model.onnx.data"
+    size = data.stat().st_size
+    data.write_bytes(data.read_bytes()[: size // 2])  # an interrupted copy of the cache folder
+    with caplog.at_level(logging.WARNING, logger="pmbot.semantic"):
+        damaged = Embedder(cache=cache)
+    assert np.array_equal(damaged.embed(["who owns the roadmap"]), expected)
+    assert any("damaged optimised model" in r.getMessage() for r in caplog.records)
+    Embedder(cache=cache)
+    assert data.stat().st_size == size, "the next start writes the optimised model whole again"
+
+
+def test_a_cache_that_cannot_hold_the_optimised_model_only_costs_the_build(tmp_path: Path) -> None:
+    occupied = tmp_path / "cache"
+    occupied.write_text("a file where the cache folder should be")
+    assert np.array_equal(Embedder(cache=IndexCache(occupied)).embed(["scope creep"]), Embedder().embed(["scope creep"]))

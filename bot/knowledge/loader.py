@@ -16,9 +16,8 @@ from datetime import datetime, timezone
 from functools import cache
 from pathlib import Path
 from types import MappingProxyType
-from typing import Any, Iterable, Mapping
+from typing import TYPE_CHECKING, Any, Iterable, Mapping, Protocol
 
-import jsonschema
 import yaml
 from yaml.constructor import SafeConstructor
 
@@ -34,6 +33,9 @@ from bot.knowledge.model import (
     RoleRelation,
     SourceFile,
 )
+
+if TYPE_CHECKING:  # imported by the first check: a start whose files passed it before never needs jsonschema
+    import jsonschema
 
 SCHEMA_NAME = "schema.json"
 YAML_SUFFIXES = (".yaml", ".yml")
@@ -93,7 +95,27 @@ def _validator() -> jsonschema.Draft202012Validator:
                 return inline({**target, **rest})
         return {key: inline(value) for key, value in node.items()}
 
+    import jsonschema
+
     return jsonschema.Draft202012Validator(inline(whole))
+
+
+class SchemaChecked(Protocol):
+    """Keys of file sets that passed the schema check (a set, or one kept on disk between starts).
+
+    Checking thousands of values is most of a load's cost; the same texts against the same
+    schema and checking code pass again, so a key of all three is enough to skip it.
+    """
+
+    def __contains__(self, key: object) -> bool: ...
+
+    def add(self, key: str) -> None: ...
+
+
+@cache
+def _checker_version() -> str:
+    """The schema and this module's code: a check made by other rules is not trusted."""
+    return hashlib.sha256(Path(__file__).read_bytes() + json.dumps(schema(), sort_keys=True).encode()).hexdigest()
 
 
 @dataclass
@@ -412,11 +434,13 @@ def _odd_entries(folder: Path) -> list[Problem]:
     return problems
 
 
-def load_knowledge(path: Path | str, overrides: Mapping[str, str | None] | None = None) -> KnowledgeBase:
+def load_knowledge(path: Path | str, overrides: Mapping[str, str | None] | None = None,
+                   checked: SchemaChecked | None = None) -> KnowledgeBase:
     """Loads a folder (or a single file) of knowledge, or raises KnowledgeError.
 
     `overrides` maps a file name to replacement text (None: the file left out), so an
     upload or a rollback can be validated together with the rest before anything on disk changes.
+    `checked`: file sets known to pass the schema check, which is then skipped (see parse_knowledge).
     """
     path = Path(path)
     if not path.exists():
@@ -440,26 +464,36 @@ def load_knowledge(path: Path | str, overrides: Mapping[str, str | None] | None 
             texts[name] = (str(base / name), text)
     if not texts:
         raise KnowledgeError([Problem(str(path), 1, "no .yaml files found")])
-    return parse_knowledge(texts.values())
+    return parse_knowledge(texts.values(), checked)
 
 
-def parse_knowledge(files: Iterable[tuple[str, str]]) -> KnowledgeBase:
-    """Builds a KnowledgeBase from (name, text) pairs; all problems are collected before raising."""
+def parse_knowledge(files: Iterable[tuple[str, str]], checked: SchemaChecked | None = None) -> KnowledgeBase:
+    """Builds a KnowledgeBase from (name, text) pairs; all problems are collected before raising.
+
+    `checked` holds the file sets that passed the schema check before: the same texts skip it
+    (every other check still runs), and a set that passes it now is added.
+    """
     problems: list[Problem] = []
     docs: list[_Document] = []
     sources = []
-    for name, text in files:
-        sources.append(SourceFile(Path(name), _sha256(text)))
+    files = list(files)
+    digests = [_sha256(text) for _, text in files]
+    key = hashlib.sha256("\n".join([_checker_version(), *digests]).encode()).hexdigest()
+    known_valid = checked is not None and key in checked
+    for (name, text), digest in zip(files, digests):
+        sources.append(SourceFile(Path(name), digest))
         before = len(problems)
         doc = _parse(name, text, problems)
         if doc is None or len(problems) > before:  # the schema would only repeat what is already said
             continue
-        schema_problems = _schema_problems(doc)
+        schema_problems = [] if known_valid else _schema_problems(doc)
         problems.extend(schema_problems)
         if not schema_problems:
             docs.append(doc)
     if problems:
         raise KnowledgeError(problems)
+    if checked is not None and not known_valid:
+        checked.add(key)
     assembler = _Assembler()
     for doc in docs:
         assembler.add(doc)

@@ -12,15 +12,18 @@ import hashlib
 import logging
 import os
 import re
+import shutil
 import tempfile
 import zipfile
 from pathlib import Path
+from typing import Callable
 
 import numpy as np
 
 log = logging.getLogger("pmbot.cache")
 
 KEEP_PER_KIND = 8  # older entries of a kind are removed: each knowledge edit makes a new key
+KEEP_FOLDERS_PER_KIND = 2  # folder entries are large (an optimised model is 90 MB) and change only on upgrades
 _NAME = re.compile(r"^[a-z0-9][a-z0-9_-]{0,63}$")
 _KEY = re.compile(r"^[0-9a-f]{16,128}$")
 _SOURCES = Path(__file__).resolve().parent
@@ -97,11 +100,75 @@ class IndexCache:
             if temp is not None:
                 Path(temp).unlink(missing_ok=True)
 
+    def folder(self, kind: str, key: str) -> Path | None:
+        """Where the folder entry (kind, key) is or would be: files some library reads by path, not arrays.
+
+        None when caching is off. The folder is complete when it exists: `save_folder` moves it in whole.
+        """
+        path = self._path(kind, key)
+        return None if path is None else path.with_suffix("")
+
+    def save_folder(self, kind: str, key: str, write: Callable[[Path], None]) -> Path | None:
+        """The folder entry filled by `write(empty folder)` and moved into place at once; None if the disk refuses.
+
+        Another process filling the same entry meanwhile is fine: the first one moved in stays.
+        """
+        target = self.folder(kind, key)
+        if target is None:
+            return None
+        temp: Path | None = None
+        try:
+            target.parent.mkdir(parents=True, exist_ok=True)
+            temp = Path(tempfile.mkdtemp(dir=target.parent, prefix=f".{key[:16]}.", suffix=".tmp"))
+            write(temp)
+            try:
+                temp.rename(target)
+                temp = None
+            except OSError:
+                if not target.is_dir():
+                    raise
+            self._prune_folders(target.parent)
+            return target
+        except OSError as exc:
+            log.warning("cannot write the index cache at %s (%s); carrying on without it (set PMBOT_CACHE_DIR "
+                        "to a writable folder to start faster)", target.parent, exc)
+            return None
+        finally:
+            if temp is not None:
+                shutil.rmtree(temp, ignore_errors=True)
+
+    def remove_folder(self, kind: str, key: str) -> None:
+        """Drops a folder entry found damaged, so the next start writes it anew."""
+        if (target := self.folder(kind, key)) is not None:
+            shutil.rmtree(target, ignore_errors=True)
+
+    @staticmethod
+    def _prune_folders(parent: Path) -> None:
+        entries = sorted((p for p in parent.iterdir() if p.is_dir() and not p.name.startswith(".")),
+                         key=lambda p: p.stat().st_mtime_ns, reverse=True)
+        for old in entries[KEEP_FOLDERS_PER_KIND:]:
+            shutil.rmtree(old, ignore_errors=True)
+
     @staticmethod
     def _prune(folder: Path) -> None:
         entries = sorted(folder.glob("*.npz"), key=lambda p: p.stat().st_mtime_ns, reverse=True)
         for old in entries[KEEP_PER_KIND:]:
             old.unlink(missing_ok=True)
+
+
+class Marks:
+    """Keys remembered between starts under one kind of the cache (e.g. knowledge that passed its schema check)."""
+
+    def __init__(self, cache: IndexCache, kind: str) -> None:
+        self.cache = cache
+        self.kind = kind
+
+    def __contains__(self, key: object) -> bool:
+        path = self.cache._path(self.kind, key) if isinstance(key, str) else None
+        return path is not None and path.is_file()
+
+    def add(self, key: str) -> None:
+        self.cache.save(self.kind, key, {})
 
 
 _SEPARATOR = b"\xff"  # a byte UTF-8 never uses

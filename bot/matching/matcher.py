@@ -138,7 +138,7 @@ class Matcher:
         # Where each intent's rows start (rows are grouped by intent): the nearest phrasing per intent is one reduceat.
         self.intent_starts = np.searchsorted(self.entry_intent, np.arange(len(self.intent_ids)))
         self.intent_ends = np.append(self.intent_starts[1:], len(entries))
-        self.embedder = load_embedder() if embedder is _DEFAULT else embedder
+        self.embedder = load_embedder(None, cache) if embedder is _DEFAULT else embedder
         if self.embedder is not None:
             self.entry_embeddings = self.embedder.embed_many(self.entry_text, cache)
 
