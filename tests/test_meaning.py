@@ -48,6 +48,14 @@ def test_a_new_point_near_a_labels_phrasings_gets_that_label() -> None:
     assert int(np.argmax(probabilities)) == 1 and probabilities[1] > 0.8
 
 
+def test_beyond_full_model_labels_a_nearest_centroid_model_still_tells_labels_apart(monkeypatch: pytest.MonkeyPatch) -> None:
+    """A knowledge of hundreds of intents must not spend an hour training: it gets the one-pass model."""
+    monkeypatch.setattr(meaning_module, "FULL_MODEL_LABELS", 2)
+    points, labels = _clusters()
+    classifier = MeaningClassifier.train(points, labels, 3)
+    assert [int(np.argmax(classifier.probabilities(p))) for p in points] == labels.tolist()
+
+
 def test_the_classifier_is_read_from_the_cache_until_the_knowledge_or_model_changes(tmp_path: Path, trainings: list[int]) -> None:
     cache = IndexCache(tmp_path / "cache")
     points, labels = _clusters()

@@ -29,6 +29,12 @@ CACHE_KIND = "meaning"
 # 10 and 100 do alike (0.87, 0.86) but 100 trusts single phrasings more and takes twice as long to train.
 REGULARISATION_C = 10.0
 MAX_TRAINING_ROUNDS = 200  # L-BFGS iterations: about 130 reach the optimum on 5,000 phrasings (6 s of CPU)
+# Each training round costs phrasings × dimensions × labels, so beyond this many labels (as for the word
+# classifier, training.py) the softmax would take minutes to hours (10× the knowledge: 470 labels, 28,000
+# phrasings). There each label's weights are instead its phrasings' mean direction times CENTROID_SCALE and
+# its bias the log of its share of the phrasings: a nearest-centroid softmax, built in one pass.
+FULL_MODEL_LABELS = 128
+CENTROID_SCALE = 20.0  # cosines to the nearest and the next centroid differ by about 0.1–0.2: logits by 2–4
 
 
 class MeaningClassifier:
@@ -46,6 +52,8 @@ class MeaningClassifier:
         from scipy.optimize import minimize  # training only: a start from the index cache never needs SciPy
 
         x = np.asarray(embeddings, dtype=np.float32)
+        if count > FULL_MODEL_LABELS:
+            return cls._centroids(x, labels, count)
         onehot = np.zeros((len(labels), count), dtype=np.float32)
         onehot[np.arange(len(labels)), labels] = 1.0
         size = x.shape[1] * count
@@ -63,6 +71,14 @@ class MeaningClassifier:
         solved = minimize(loss, np.zeros(size + count), jac=True, method="L-BFGS-B",
                           options={"maxiter": MAX_TRAINING_ROUNDS}).x
         return cls(solved[:size].reshape(x.shape[1], count), solved[size:])
+
+    @classmethod
+    def _centroids(cls, x: np.ndarray, labels: np.ndarray, count: int) -> MeaningClassifier:
+        sums = np.zeros((count, x.shape[1]), dtype=np.float64)
+        np.add.at(sums, labels, x)
+        directions = sums / np.maximum(np.linalg.norm(sums, axis=1, keepdims=True), 1e-12)
+        share = np.bincount(labels, minlength=count) / max(len(labels), 1)
+        return cls(CENTROID_SCALE * directions.T, np.log(np.maximum(share, 1e-12)))
 
     def probabilities(self, vector: np.ndarray) -> np.ndarray:
         """One probability per label for one embedding."""
