@@ -41,12 +41,12 @@ def test_held_out_off_topic_chat_is_left_alone(matcher: Matcher) -> None:
 
 @pytest.mark.parametrize(
     ("name", "floor"),
-    [("fresh", 0.92), ("fresh2", 0.94), ("fresh3", 0.90), ("fresh4", 0.85), ("fresh5", 0.92), ("fresh6", 0.86)],
+    [("fresh", 0.92), ("fresh2", 0.94), ("fresh3", 0.90), ("fresh4", 0.85), ("fresh5", 0.93), ("fresh6", 0.87)],
 )
 def test_blind_questions_written_from_the_catalog_only(matcher: Matcher, name: str, floor: float) -> None:
     """fresh3, fresh4 (a third) and fresh6 (three fifths) are indirect wording, situations rather than the topic's words.
 
-    Floors a little under the numbers measured on 2 December 2026 (README); fresh6 had 2.1 % wrong.
+    Floors a little under the numbers measured on 2 December 2026 (README): fresh5 0.950, fresh6 0.894 (1.7 % wrong).
     """
     report = evaluate(load_questions(EVAL / f"{name}.yaml"), matcher)
     assert report.top1 >= floor
@@ -96,10 +96,11 @@ def test_every_catalog_intent_answers_its_own_plain_question(matcher: Matcher) -
     assert not wrong, wrong
 REAL_SETS = sorted(EVAL.glob("real-*.yaml"))
 # Regression guards, not the goals (issue 9 asks for 0.80 right, 3 % wrong, 5 % chat answered; README says where
-# pmbot stands). Measured on 2 December 2026: real-dev 0.708 / 2.9 % / 6.9 %; real-tune 0.833 / 5.3 % / 13.4 %;
-# real-heldout 0.781 / 5.7 % / 22 % (its off-topic half is mostly quiz questions next to the intents' topics).
-REAL_DEV_RIGHT = 0.68
-REAL_RIGHT = 0.75
+# pmbot stands). Measured on 2 December 2026 with the meaning classifier, the rule fitted without real-dev:
+# real-dev 0.730 / 0 % / 6.9 %; real-tune 0.811 / 4.8 % / 10.3 %; real-heldout 0.755 / 6.2 % / 20.8 % (its
+# off-topic half is mostly quiz questions next to the intents' topics).
+REAL_DEV_RIGHT = 0.71
+REAL_RIGHT = 0.74
 
 
 def known(questions: list[LabelledQuestion], kb: KnowledgeBase) -> list[LabelledQuestion]:
@@ -113,7 +114,7 @@ def test_shared_real_questions(matcher: Matcher) -> None:
     """Real messages copied from public forums: longer, indirect, mixed with chat."""
     report = evaluate(known(load_questions(SHARED / "eval" / "real-dev.yaml"), matcher.kb), matcher)
     assert report.top1 >= REAL_DEV_RIGHT
-    assert report.wrong_answer <= 0.035
+    assert report.wrong_answer <= 0.015
     assert report.oos_false_answer <= 0.08
 
 
@@ -125,4 +126,4 @@ def test_real_question_sets(matcher: Matcher, path: Path) -> None:
         assert report.top1 >= REAL_RIGHT
         assert report.wrong_answer <= 0.065
     if report.oos:
-        assert report.oos_false_answer <= 0.25
+        assert report.oos_false_answer <= 0.22

@@ -2,7 +2,8 @@
 
 Each signal alone misleads somewhere: shared words miss rewordings, the embedding
 finds "close enough" meanings for off-topic chat, the classifier is overconfident
-on short messages. A logistic regression over them all, fitted on labelled
+on short messages, the meaning classifier (meaning.py) misses the one word that
+decides between two close intents. A logistic regression over them all, fitted on labelled
 questions by bench/fit_decision.py, gives one probability per intent that the
 intent is the right answer. The bot answers at or above ANSWER_PROBABILITY and
 suggests from SUGGEST_PROBABILITY (thresholds.py, where the fitted numbers live).
@@ -32,6 +33,9 @@ class Signals:
     similarity: float = 0.0  # cosine of the embeddings: question and this intent's nearest phrasing
     similarity_lead: float = 0.0  # similarity minus the best other intent's (off-topic examples included)
     off_topic_similarity: float = 0.0  # cosine to the nearest off-topic example
+    meaning: float = 0.0  # the meaning classifier's probability for this intent (meaning.py)
+    meaning_off_topic: float = 0.0  # the meaning classifier's probability that the question is off topic
+    agreement: float = 0.0  # share of the views (words, nearest cosine, meaning classifier) that put this intent first
 
     def vector(self) -> tuple[float, ...]:
         # Not dataclasses.astuple: it deep-copies every field, a tenth of a question's time in Python.

@@ -27,6 +27,7 @@ def explain(kb: KnowledgeBase, result: MatchResult) -> dict[str, Any]:
         # The classifier's view of the question as a whole (the same on every candidate).
         "off_topic": round(result.candidates[0].off_topic, 3) if result.candidates else None,
         "read": round(result.candidates[0].read, 3) if result.candidates else None,
+        "meaning_off_topic": _rounded(result.candidates[0].meaning_off_topic) if result.candidates else None,
         "candidates": [
             {
                 "intent": c.intent_id,
@@ -34,6 +35,7 @@ def explain(kb: KnowledgeBase, result: MatchResult) -> dict[str, Any]:
                 "score": c.score,
                 "words": c.lexical,
                 "similarity": None if c.similarity is None else round(c.similarity, 3),
+                "meaning": _rounded(c.meaning),
                 "matched": c.matched,
                 "overlap": round(c.overlap, 3),
                 "wording": round(c.wording, 3),
@@ -43,6 +45,10 @@ def explain(kb: KnowledgeBase, result: MatchResult) -> dict[str, Any]:
             for c in result.candidates[:5]
         ],
     }
+
+
+def _rounded(value: float | None) -> float | None:
+    return None if value is None else round(value, 3)
 
 
 def explain_text(report: dict[str, Any]) -> str:
@@ -58,8 +64,11 @@ def explain_text(report: dict[str, Any]) -> str:
     ]
     if report["off_topic"] is not None:
         lines.append(f"Classifier: {report['off_topic']:.0%} off-topic, {report['read']:.0%} of the words known")
+    if report.get("meaning_off_topic") is not None:
+        lines.append(f"Meaning classifier: {report['meaning_off_topic']:.0%} off-topic")
     lines.append("Top intents:")
     for n, c in enumerate(report["candidates"], 1):
         meaning = "" if c["similarity"] is None else f", meaning {c['similarity']:.2f}"
+        meaning += "" if c.get("meaning") is None else f", meaning classifier {c['meaning']:.0%}"
         lines.append(f"  {n}. {c['score']:5.1f}%  {c['intent']}  (words {c['words']:.0f}{meaning})  ← \"{c['matched']}\"")
     return "\n".join(lines)

@@ -20,6 +20,7 @@ from bot.matching.cache import IndexCache
 from bot.matching.columns import Columns
 from bot.matching.decision import Signals, answer_probability, thresholds
 from bot.matching.index import NOT_ABOUT, content_words, load_or_build
+from bot.matching.meaning import load_or_train
 from bot.matching.question_finder import find_questions
 from bot.matching.semantic import Embedder, load_embedder
 
@@ -51,6 +52,16 @@ class Candidate:
     read: float = 0.0
     lexical: float = 0.0  # the word-level score (0-100) before the embedding's similarity is blended in
     similarity: float | None = None  # cosine between the question's embedding and the intent's nearest phrasing
+    meaning: float | None = None  # the meaning classifier's probability for the intent (meaning.py)
+    meaning_off_topic: float | None = None  # and its probability that the question is off topic (same on every candidate)
+
+
+@dataclass(frozen=True)
+class Meaning:
+    """What the question's embedding says about each intent row (the off-topic examples' row included)."""
+
+    similarity: np.ndarray  # cosine to the intent's nearest phrasing
+    probability: np.ndarray  # the meaning classifier's probability (meaning.py)
 
 
 @dataclass(frozen=True)
@@ -141,6 +152,7 @@ class Matcher:
         self.embedder = load_embedder(None, cache) if embedder is _DEFAULT else embedder
         if self.embedder is not None:
             self.entry_embeddings = self.embedder.embed_many(self.entry_text, cache)
+            self.meaning_classifier = load_or_train(self.entry_embeddings, self.entry_intent, self.intent_ids, cache)
 
     _content = staticmethod(content_words)
 
@@ -167,13 +179,14 @@ class Matcher:
             self._mismatch[named] = np.clip(gap, 0.0, 1.0)[self.entry_intent]
         return self._mismatch[named]
 
-    def similarity(self, text: str) -> np.ndarray | None:
-        """Per intent row, the cosine between the text's embedding and the intent's nearest phrasing."""
+    def meaning(self, text: str) -> Meaning | None:
+        """What the text's embedding says per intent row; None without the model."""
         if self.embedder is None:
             return None
+        vector = self.embedder.embed([text])[0]
         # One BLAS thread (bot/__init__.py): its matrix-vector product is 3x faster than einsum's loop.
-        cosines = self.entry_embeddings @ self.embedder.embed([text])[0]
-        return np.maximum.reduceat(cosines, self.intent_starts)
+        cosines = self.entry_embeddings @ vector
+        return Meaning(np.maximum.reduceat(cosines, self.intent_starts), self.meaning_classifier.probabilities(vector))
 
     def rank(self, tokens: list[str], limit: int = 6, include: tuple[int, ...] = ()) -> list[Candidate]:
         """The best-scoring intents for the tokens (by words alone), best first; `include`d intent rows always."""
@@ -247,20 +260,26 @@ class Matcher:
     def signals(self, question: str) -> list[tuple[Candidate, Signals]]:
         """Every signal the decision reads, per candidate intent (ambiguous words as written): for bench/fit_decision.py."""
         focus, tokens, _ = self._focus(question)
-        return self._signals(tokens, self.similarity(focus))
+        return self._signals(tokens, self.meaning(focus))
 
-    def _signals(self, tokens: list[str], similarity: np.ndarray | None) -> list[tuple[Candidate, Signals]]:
+    def _signals(self, tokens: list[str], meaning: Meaning | None) -> list[tuple[Candidate, Signals]]:
         """The word-level candidates (and the intents nearest in meaning), each with its signals."""
         include: tuple[int, ...] = ()
+        similarity = None if meaning is None else meaning.similarity
         if similarity is not None:
             nearest = np.argsort(-similarity)[: SEMANTIC_CANDIDATES + 1].tolist()
             include = tuple(r for r in nearest if r != self.off_topic_row)[:SEMANTIC_CANDIDATES]
         ranked = self.rank(tokens, include=include)
         lexical = {c.intent_id: c.score / 100 for c in ranked}
         off_lexical = lexical.get(NOT_ABOUT, 0.0)
-        off_similarity = 0.0
-        if similarity is not None and self.off_topic_row is not None:
-            off_similarity = float(similarity[self.off_topic_row])
+        off_similarity = off_meaning = 0.0
+        if meaning is not None and self.off_topic_row is not None:
+            off_similarity = float(meaning.similarity[self.off_topic_row])
+            off_meaning = float(meaning.probability[self.off_topic_row])
+        # Which intent each view puts first (the off-topic examples count as one): agreeing views are rarely all wrong.
+        firsts = [max(lexical, key=lexical.get)] if lexical else []
+        if meaning is not None:
+            firsts += [self.intent_ids[int(np.argmax(meaning.similarity))], self.intent_ids[int(np.argmax(meaning.probability))]]
         out = []
         for c in ranked:
             if c.intent_id == NOT_ABOUT:
@@ -274,21 +293,23 @@ class Matcher:
                 read=c.read,
                 off_topic_lexical=off_lexical,
             )
-            cosine = None
-            if similarity is not None:
+            cosine = probability = None
+            if meaning is not None:
                 row = self.row_of[c.intent_id]
-                cosine = float(similarity[row])
-                rival = float(np.max(np.delete(similarity, row))) if len(similarity) > 1 else 0.0
+                cosine, probability = float(meaning.similarity[row]), float(meaning.probability[row])
+                rival = float(np.max(np.delete(meaning.similarity, row))) if len(meaning.similarity) > 1 else 0.0
                 signals = replace(signals, similarity=cosine, similarity_lead=cosine - rival,
-                                  off_topic_similarity=off_similarity)
-            out.append((replace(c, lexical=c.score, similarity=cosine), signals))
+                                  off_topic_similarity=off_similarity, meaning=probability,
+                                  meaning_off_topic=off_meaning, agreement=firsts.count(c.intent_id) / len(firsts))
+            out.append((replace(c, lexical=c.score, similarity=cosine, meaning=probability,
+                                meaning_off_topic=None if meaning is None else off_meaning), signals))
         return out
 
-    def _scored(self, tokens: list[str], similarity: np.ndarray | None) -> list[Candidate]:
+    def _scored(self, tokens: list[str], meaning: Meaning | None) -> list[Candidate]:
         """Intents ranked by the fitted chance that each is the answer (decision.py): words and meaning together."""
         scored = [
-            replace(c, score=round(100 * answer_probability(signals, semantic=similarity is not None), 2))
-            for c, signals in self._signals(tokens, similarity)
+            replace(c, score=round(100 * answer_probability(signals, semantic=meaning is not None), 2))
+            for c, signals in self._signals(tokens, meaning)
         ]
         return sorted(scored, key=lambda c: -c.score)
 
@@ -323,8 +344,7 @@ class Matcher:
 
     def match(self, question: str) -> MatchResult:
         focus, tokens, asked_about = self._focus(question)
-        similarity = self.similarity(focus)
-        ranked = self._scored(tokens, similarity)
+        ranked = self._scored(tokens, self.meaning(focus))
         normalised = " ".join(tokens)
         ambiguous = [t for t in dict.fromkeys(tokens) if t in self.ambiguous]
         if ambiguous:
