@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import atexit
 import os
 import shutil
 import tempfile
@@ -9,6 +10,7 @@ from pathlib import Path
 from typing import Iterator
 
 import pytest
+from filelock import FileLock
 
 from bot.knowledge import KnowledgeBase, load_knowledge
 from bot.matching import Matcher
@@ -19,8 +21,28 @@ ROOT = Path(__file__).resolve().parent.parent
 KNOWLEDGE = ROOT / "knowledge"
 # The team's shared folder sits beside the main checkout, or two levels up from a helper's worktree.
 SHARED = next((p / "shared" for p in (ROOT.parent, ROOT.parent.parent) if (p / "shared").is_dir()), ROOT.parent / "shared")
-_SCRATCH = tempfile.TemporaryDirectory(prefix="pmbot-tests-")  # removed when the test run ends
-CACHE_DIR = Path(_SCRATCH.name) / "cache"  # the run's index cache: warmed once, read by every matcher and bot
+_SCRATCH_VAR = "PMBOT_TESTS_SCRATCH"
+
+
+def _scratch() -> Path:
+    """The run's scratch folder, one for every process of the run, removed by the process that made it.
+
+    Passed on in the environment because this file is imported twice in a run (as ``conftest`` by
+    pytest and as ``tests.conftest`` by test modules), and pytest-xdist's workers inherit the
+    environment of the process that starts them: all of them then read the one warm index cache.
+    """
+    if existing := os.environ.get(_SCRATCH_VAR):
+        return Path(existing)
+    folder = tempfile.mkdtemp(prefix="pmbot-tests-")
+    os.environ[_SCRATCH_VAR] = folder
+    atexit.register(shutil.rmtree, folder, ignore_errors=True)
+    return Path(folder)
+
+
+SCRATCH = _scratch()
+CACHE_DIR = SCRATCH / "cache"  # the run's index cache: warmed once, read by every matcher and bot
+# Each xdist worker (gw0, gw1…) records its subprocesses' unanswered questions in a file of its own.
+_DATABASE = SCRATCH / f"pmbot-{os.environ.get('PYTEST_XDIST_WORKER', 'main')}.sqlite3"
 
 
 def clean_env(**overrides: str) -> dict[str, str]:
@@ -32,7 +54,7 @@ def clean_env(**overrides: str) -> dict[str, str]:
     env = {k: v for k, v in os.environ.items() if not k.startswith(("PMBOT_", "DISCORD_"))}
     env["PYTHONPATH"] = os.pathsep.join([str(ROOT), env.get("PYTHONPATH", "")]).rstrip(os.pathsep)
     env["PYTHONUNBUFFERED"] = "1"
-    env["PMBOT_DATABASE"] = str(Path(_SCRATCH.name) / "pmbot.sqlite3")
+    env["PMBOT_DATABASE"] = str(_DATABASE)
     env["PMBOT_CACHE_DIR"] = str(CACHE_DIR)  # never the user's own index cache
     env.update(overrides)
     return env
@@ -74,12 +96,16 @@ def matcher(kb: KnowledgeBase) -> Matcher:
 
 
 def pytest_sessionstart(session: pytest.Session) -> None:
-    """Embeds the shipped phrasings into the on-disk cache before any test runs.
+    """Embeds the shipped phrasings into the run's on-disk cache before any test runs (outside their timeout).
 
-    On a fresh machine that takes the better part of a minute, once; afterwards every matcher
-    and every bot process a test starts reads the vectors from the cache in milliseconds.
+    On a fresh machine that takes the better part of a minute, once per run: under pytest-xdist the
+    first worker to take the lock embeds while the other waits, then reads the vectors in milliseconds,
+    as does every bot and CLI process a test starts. xdist's controller runs no tests and skips this.
     """
-    Matcher(load_knowledge(KNOWLEDGE), cache=IndexCache(CACHE_DIR))
+    if session.config.getoption("numprocesses", None) and not hasattr(session.config, "workerinput"):
+        return
+    with FileLock(str(SCRATCH / "cache.lock")):
+        Matcher(load_knowledge(KNOWLEDGE), cache=IndexCache(CACHE_DIR))
 
 
 @pytest.fixture
