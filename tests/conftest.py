@@ -21,6 +21,20 @@ ROOT = Path(__file__).resolve().parent.parent
 KNOWLEDGE = ROOT / "knowledge"
 # The team's shared folder sits beside the main checkout, or two levels up from a helper's worktree.
 SHARED = next((p / "shared" for p in (ROOT.parent, ROOT.parent.parent) if (p / "shared").is_dir()), ROOT.parent / "shared")
+# A topic the bundled knowledge does not cover, so adding it is a real change.
+VALUE_STREAMS = """\
+intents:
+  - id: value-stream-mapping
+    category: practice
+    title: What is value stream mapping?
+    source: general
+    phrasings:
+      - what is value stream mapping
+      - value stream maps explained
+      - how does value stream mapping work
+    answer: Drawing every step from a request to its delivery, to see where work waits.
+    follow_ups: []
+"""
 _SCRATCH_VAR = "PMBOT_TESTS_SCRATCH"
 
 
