@@ -9,12 +9,14 @@ import tempfile
 from pathlib import Path
 from typing import Iterator
 
+import numpy as np
 import pytest
 from filelock import FileLock
 
 from bot.knowledge import KnowledgeBase, load_knowledge
 from bot.matching import Matcher
 from bot.matching.cache import IndexCache
+from bot.matching.semantic import load_embedder
 from tests.postgres_server import PostgresUnavailable, ThrowawayPostgres
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -69,9 +71,24 @@ def clean_env(**overrides: str) -> dict[str, str]:
     env["PYTHONPATH"] = os.pathsep.join([str(ROOT), env.get("PYTHONPATH", "")]).rstrip(os.pathsep)
     env["PYTHONUNBUFFERED"] = "1"
     env["PMBOT_DATABASE"] = str(_DATABASE)
-    env["PMBOT_CACHE_DIR"] = str(CACHE_DIR)  # never the user's own index cache
+    if "PMBOT_CACHE_DIR" not in overrides:
+        env["PMBOT_CACHE_DIR"] = str(warm_cache_copy())  # never the user's own index cache
     env.update(overrides)
     return env
+
+
+def warm_cache_copy() -> Path:
+    """A new cache folder holding the run's warm entries, as hard links (instant, no space).
+
+    Every process gets its own: the cache keeps only the newest entries of a kind, so processes
+    indexing changed knowledge in one shared folder would soon push the shipped knowledge's out, and
+    the next bot would embed every phrasing again. Writes replace files, so the warm ones stay intact.
+    """
+    folder = Path(tempfile.mkdtemp(prefix="cache-", dir=SCRATCH))
+    for entry in CACHE_DIR.rglob("*.npz"):
+        (folder / entry.parent.relative_to(CACHE_DIR)).mkdir(exist_ok=True)
+        os.link(entry, folder / entry.relative_to(CACHE_DIR))
+    return folder
 
 
 @pytest.fixture(scope="session")
@@ -120,6 +137,22 @@ def pytest_sessionstart(session: pytest.Session) -> None:
         return
     with FileLock(str(SCRATCH / "cache.lock")):
         Matcher(load_knowledge(KNOWLEDGE), cache=IndexCache(CACHE_DIR))
+    if (embedder := load_embedder()) is not None:
+        _SHIPPED_VECTORS.update(embedder._last)
+
+
+_SHIPPED_VECTORS: dict[bytes, np.ndarray] = {}  # the shipped phrasings' vectors, by text digest
+
+
+@pytest.fixture(autouse=True)
+def _shipped_vectors_known() -> None:
+    """Lets a test's matcher without a cache (``KnowledgeService(folder)``) reuse the shipped phrasings' vectors.
+
+    The embedder remembers only the last set it embedded, so which test ran before would otherwise decide
+    whether such a matcher takes milliseconds or embeds thousands of phrasings (minutes on a busy machine).
+    """
+    if (embedder := load_embedder()) is not None:
+        embedder._last = {**_SHIPPED_VECTORS, **embedder._last}
 
 
 @pytest.fixture

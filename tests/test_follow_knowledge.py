@@ -13,13 +13,13 @@ from bot.discord.app import PMBot
 from bot.knowledge import load_knowledge
 from bot.service import KnowledgeService
 from bot.matching.cache import IndexCache
-from tests.conftest import CACHE_DIR, VALUE_STREAMS
+from tests.conftest import VALUE_STREAMS, warm_cache_copy
 
 
 @pytest.fixture
 def bot(knowledge_copy: Path, monkeypatch: pytest.MonkeyPatch) -> PMBot:
     monkeypatch.setattr(app, "FOLLOW_DELAYS", (0.0, 0.0, 0.0))  # the retries themselves are not under test
-    return PMBot(Settings(knowledge_path=knowledge_copy, auto_reload=False), KnowledgeService(knowledge_copy, IndexCache(CACHE_DIR)))
+    return PMBot(Settings(knowledge_path=knowledge_copy, auto_reload=False), KnowledgeService(knowledge_copy, IndexCache(warm_cache_copy())))
 
 
 def version_with_value_streams(folder: Path, tmp_path: Path) -> str:
