@@ -2,25 +2,63 @@
 
 from __future__ import annotations
 
+import atexit
 import os
 import shutil
 import tempfile
 from pathlib import Path
 from typing import Iterator
 
+import numpy as np
 import pytest
+from filelock import FileLock
 
 from bot.knowledge import KnowledgeBase, load_knowledge
 from bot.matching import Matcher
 from bot.matching.cache import IndexCache
+from bot.matching.semantic import load_embedder
 from tests.postgres_server import PostgresUnavailable, ThrowawayPostgres
 
 ROOT = Path(__file__).resolve().parent.parent
 KNOWLEDGE = ROOT / "knowledge"
 # The team's shared folder sits beside the main checkout, or two levels up from a helper's worktree.
 SHARED = next((p / "shared" for p in (ROOT.parent, ROOT.parent.parent) if (p / "shared").is_dir()), ROOT.parent / "shared")
-_SCRATCH = tempfile.TemporaryDirectory(prefix="pmbot-tests-")  # removed when the test run ends
-CACHE_DIR = Path(_SCRATCH.name) / "cache"  # the run's index cache: warmed once, read by every matcher and bot
+# A topic the bundled knowledge does not cover, so adding it is a real change.
+VALUE_STREAMS = """\
+intents:
+  - id: value-stream-mapping
+    category: practice
+    title: What is value stream mapping?
+    source: general
+    phrasings:
+      - what is value stream mapping
+      - value stream maps explained
+      - how does value stream mapping work
+    answer: Drawing every step from a request to its delivery, to see where work waits.
+    follow_ups: []
+"""
+_SCRATCH_VAR = "PMBOT_TESTS_SCRATCH"
+
+
+def _scratch() -> Path:
+    """The run's scratch folder, one for every process of the run, removed by the process that made it.
+
+    Passed on in the environment because this file is imported twice in a run (as ``conftest`` by
+    pytest and as ``tests.conftest`` by test modules), and pytest-xdist's workers inherit the
+    environment of the process that starts them: all of them then read the one warm index cache.
+    """
+    if existing := os.environ.get(_SCRATCH_VAR):
+        return Path(existing)
+    folder = tempfile.mkdtemp(prefix="pmbot-tests-")
+    os.environ[_SCRATCH_VAR] = folder
+    atexit.register(shutil.rmtree, folder, ignore_errors=True)
+    return Path(folder)
+
+
+SCRATCH = _scratch()
+CACHE_DIR = SCRATCH / "cache"  # the run's index cache: warmed once, read by every matcher and bot
+# Each xdist worker (gw0, gw1…) records its subprocesses' unanswered questions in a file of its own.
+_DATABASE = SCRATCH / f"pmbot-{os.environ.get('PYTEST_XDIST_WORKER', 'main')}.sqlite3"
 
 
 def clean_env(**overrides: str) -> dict[str, str]:
@@ -32,10 +70,25 @@ def clean_env(**overrides: str) -> dict[str, str]:
     env = {k: v for k, v in os.environ.items() if not k.startswith(("PMBOT_", "DISCORD_"))}
     env["PYTHONPATH"] = os.pathsep.join([str(ROOT), env.get("PYTHONPATH", "")]).rstrip(os.pathsep)
     env["PYTHONUNBUFFERED"] = "1"
-    env["PMBOT_DATABASE"] = str(Path(_SCRATCH.name) / "pmbot.sqlite3")
-    env["PMBOT_CACHE_DIR"] = str(CACHE_DIR)  # never the user's own index cache
+    env["PMBOT_DATABASE"] = str(_DATABASE)
+    if "PMBOT_CACHE_DIR" not in overrides:
+        env["PMBOT_CACHE_DIR"] = str(warm_cache_copy())  # never the user's own index cache
     env.update(overrides)
     return env
+
+
+def warm_cache_copy() -> Path:
+    """A new cache folder holding the run's warm entries, as hard links (instant, no space).
+
+    Every process gets its own: the cache keeps only the newest entries of a kind, so processes
+    indexing changed knowledge in one shared folder would soon push the shipped knowledge's out, and
+    the next bot would embed every phrasing again. Writes replace files, so the warm ones stay intact.
+    """
+    folder = Path(tempfile.mkdtemp(prefix="cache-", dir=SCRATCH))
+    for entry in CACHE_DIR.rglob("*.npz"):
+        (folder / entry.parent.relative_to(CACHE_DIR)).mkdir(exist_ok=True)
+        os.link(entry, folder / entry.relative_to(CACHE_DIR))
+    return folder
 
 
 @pytest.fixture(scope="session")
@@ -74,12 +127,32 @@ def matcher(kb: KnowledgeBase) -> Matcher:
 
 
 def pytest_sessionstart(session: pytest.Session) -> None:
-    """Embeds the shipped phrasings into the on-disk cache before any test runs.
+    """Embeds the shipped phrasings into the run's on-disk cache before any test runs (outside their timeout).
 
-    On a fresh machine that takes the better part of a minute, once; afterwards every matcher
-    and every bot process a test starts reads the vectors from the cache in milliseconds.
+    On a fresh machine that takes the better part of a minute, once per run: under pytest-xdist the
+    first worker to take the lock embeds while the other waits, then reads the vectors in milliseconds,
+    as does every bot and CLI process a test starts. xdist's controller runs no tests and skips this.
     """
-    Matcher(load_knowledge(KNOWLEDGE), cache=IndexCache(CACHE_DIR))
+    if session.config.getoption("numprocesses", None) and not hasattr(session.config, "workerinput"):
+        return
+    with FileLock(str(SCRATCH / "cache.lock")):
+        Matcher(load_knowledge(KNOWLEDGE), cache=IndexCache(CACHE_DIR))
+    if (embedder := load_embedder()) is not None:
+        _SHIPPED_VECTORS.update(embedder._last)
+
+
+_SHIPPED_VECTORS: dict[bytes, np.ndarray] = {}  # the shipped phrasings' vectors, by text digest
+
+
+@pytest.fixture(autouse=True)
+def _shipped_vectors_known() -> None:
+    """Lets a test's matcher without a cache (``KnowledgeService(folder)``) reuse the shipped phrasings' vectors.
+
+    The embedder remembers only the last set it embedded, so which test ran before would otherwise decide
+    whether such a matcher takes milliseconds or embeds thousands of phrasings (minutes on a busy machine).
+    """
+    if (embedder := load_embedder()) is not None:
+        embedder._last = {**_SHIPPED_VECTORS, **embedder._last}
 
 
 @pytest.fixture

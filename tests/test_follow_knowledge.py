@@ -10,28 +10,16 @@ import pytest
 from bot.config import Settings
 from bot.discord import app
 from bot.discord.app import PMBot
+from bot.knowledge import load_knowledge
 from bot.service import KnowledgeService
-
-# A topic the bundled knowledge does not cover, so adding it is a real change.
-VALUE_STREAMS = """\
-intents:
-  - id: value-stream-mapping
-    category: practice
-    title: What is value stream mapping?
-    source: general
-    phrasings:
-      - what is value stream mapping
-      - value stream maps explained
-      - how does value stream mapping work
-    answer: Drawing every step from a request to its delivery, to see where work waits.
-    follow_ups: []
-"""
+from bot.matching.cache import IndexCache
+from tests.conftest import VALUE_STREAMS, warm_cache_copy
 
 
 @pytest.fixture
 def bot(knowledge_copy: Path, monkeypatch: pytest.MonkeyPatch) -> PMBot:
     monkeypatch.setattr(app, "FOLLOW_DELAYS", (0.0, 0.0, 0.0))  # the retries themselves are not under test
-    return PMBot(Settings(knowledge_path=knowledge_copy, auto_reload=False), KnowledgeService(knowledge_copy))
+    return PMBot(Settings(knowledge_path=knowledge_copy, auto_reload=False), KnowledgeService(knowledge_copy, IndexCache(warm_cache_copy())))
 
 
 def version_with_value_streams(folder: Path, tmp_path: Path) -> str:
@@ -41,7 +29,7 @@ def version_with_value_streams(folder: Path, tmp_path: Path) -> str:
     for path in folder.glob("*.yaml"):
         (other / path.name).write_bytes(path.read_bytes())
     (other / "value-streams.yaml").write_text(VALUE_STREAMS)
-    return KnowledgeService(other).kb.version
+    return load_knowledge(other).version  # the files' version: no need to build a matcher for it
 
 
 async def test_a_change_announced_elsewhere_is_read_from_the_shared_folder(bot: PMBot, knowledge_copy: Path,

@@ -195,10 +195,28 @@ def replies_to(fake: FakeDiscord, message_ids: set[str]) -> list[RecordedRequest
 
 
 def settle_with_sentinel(fake: FakeDiscord, channel: str, user: FakeUser) -> None:
-    """Proves the bot has handled everything sent before: a later question gets its reply."""
+    """Proves the bot has handled everything sent before: a later question gets its reply.
+
+    The fake delivers gateway events in order, discord.py dispatches them in order, and the bot decides
+    what to do with a message (its author, the cooldown, the match) before its first await: anything it
+    sends about an earlier message is on its way before this reply, so "nothing happened" needs no sleep.
+    Replies that are expected should be awaited first (``reply_to``, ``wait_replies``).
+    """
     sentinel = fake.send_message(channel, "What is project management?", author=user, mentions_bot=True)
     reply_to(fake, sentinel)
-    time.sleep(0.3)
+
+
+def wait_replies(fake: FakeDiscord, message_ids: set[str], count: int, timeout: float = EVENT_TIMEOUT) -> None:
+    """Waits until the bot has sent ``count`` replies to the messages ``message_ids``."""
+    seen: list[RecordedRequest] = []
+
+    def match(r: RecordedRequest) -> bool:
+        ref = (r.json or {}).get("message_reference") if isinstance(r.json, dict) else None
+        if r.kind == "message.create" and r.ok and ref is not None and str(ref.get("message_id")) in message_ids:
+            seen.append(r)
+        return len(seen) >= count
+
+    fake.wait_for(match, timeout, since=0, describe=f"{count} replies to messages {sorted(message_ids)}")
 
 
 EPHEMERAL = 64

@@ -8,7 +8,6 @@ in this process, so the tests check the wiring and the rules, not the wording.
 from __future__ import annotations
 
 import re
-import time
 
 from e2e_support import (
     COOLDOWN_RATE,
@@ -20,6 +19,7 @@ from e2e_support import (
     replies_to,
     reply_to,
     settle_with_sentinel,
+    wait_replies,
 )
 from fake_discord import FakeDiscord
 
@@ -192,7 +192,8 @@ def test_twenty_rapid_messages_get_answers_up_to_the_cooldown_and_one_notice(fak
         fake.send_message("general", f"What is project management? ({n})", author=user, mentions_bot=True)
         for n in range(20)
     ]
-    settle_with_sentinel(fake, "general", new_user())
+    wait_replies(fake, {m["id"] for m in sent}, COOLDOWN_RATE + 1)  # the answers and the one notice...
+    settle_with_sentinel(fake, "general", new_user())  # ...and nothing more
     replies = replies_to(fake, {m["id"] for m in sent})
     answers = [r for r in replies if r.embeds]
     notices = [r for r in replies if not r.embeds]
@@ -216,5 +217,5 @@ def test_the_bot_ignores_bots_and_itself(fake: FakeDiscord, bot, new_user) -> No
     # Every answer the bot sends is echoed back to it over the gateway (as real Discord does);
     # by now it has seen dozens of its own messages. None of them may have been answered.
     own = {str(r.message_id) for r in fake.sent if r.kind == "message.create" and r.ok}
-    time.sleep(0.2)
+    settle_with_sentinel(fake, "general", new_user())  # after the echo of the last of them, the sentinel's reply
     assert replies_to(fake, own) == []

@@ -30,28 +30,15 @@ from e2e_support import (
 )
 from fake_discord import FakeDiscord, FakeUser
 
+from bot.knowledge import load_knowledge
 from bot.service import KnowledgeService
-from tests.conftest import clean_env
+from tests.conftest import VALUE_STREAMS, clean_env  # VALUE_STREAMS: what the owner uploads
 from tests.postgres_server import ThrowawayPostgres
 
 SHARD_COUNT = 2
 GUILD_B_ID = 1_300_000_000_000_000_000  # shard 0 of 2; the fake's first guild ("A") is on shard 1
 QUESTION_A = "how do I tune the carburettor of a zeppelin?"
 QUESTION_B = "how do I paint the hull of a submarine?"
-# What the owner uploads: a topic the bundled knowledge does not cover.
-VALUE_STREAMS = """\
-intents:
-  - id: value-stream-mapping
-    category: practice
-    title: What is value stream mapping?
-    source: general
-    phrasings:
-      - what is value stream mapping
-      - value stream maps explained
-      - how does value stream mapping work
-    answer: Drawing every step from a request to its delivery, to see where work waits.
-    follow_ups: []
-"""
 
 
 @pytest.fixture(scope="module")
@@ -226,7 +213,7 @@ def test_an_owners_upload_through_one_process_is_served_by_the_other(fake: FakeD
     asked = fake.send_message("b-general", "what is value stream mapping?", author=fake.world.users["asker9"], mentions_bot=True)
     assert embed(reply_to(fake, asked, timeout=EVENT_TIMEOUT))["title"] == "What is value stream mapping?"
 
-    version = KnowledgeService(knowledge).kb.version
+    version = load_knowledge(knowledge).version
     deadline = time.monotonic() + EVENT_TIMEOUT
     while True:  # each process records its version as it takes the change up: wait for both rows
         status = embed(private_result(fake, "kb status", None, user=fake.world.users["b_moderator"], channel="b-general"))
