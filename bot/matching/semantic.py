@@ -39,8 +39,10 @@ MODEL_SHA256 = "8199be6f699a395f99f89df973f9dc5285fbcfcdb2ae1a4e1201dab014f3d2a6
 TOKENIZER = Path(__file__).resolve().parent / "minilm" / "tokenizer.json"
 TOKENIZER_SHA256 = "be50c3628f2bf5bb5e3a7f17b1f74611b2561a3a27eeab05e5aa30f411572037"
 # Tokens read of one text. A question is rarely longer; the question finder (question_finder.py)
-# has already cut a long message down to the part that asks, and cost grows with every token.
-MAX_TOKENS = 96
+# has already cut a long message down to the part that asks, and cost grows with every token: a long
+# message read whole costs about 21 ms at 64 and 31 ms at 96, over the 30 ms per question pmbot allows
+# itself, for the same answers on every real set but one of real-dev's 137 questions (2 December 2026).
+MAX_TOKENS = 64
 OPTIMISED_KIND = "onnx"  # the cache's folder entries holding the model as ONNX Runtime optimised it
 OPTIMISED_LEVEL = "ORT_ENABLE_EXTENDED"
 BATCH = 8  # phrasings embedded per run when the cache is cold, sorted by length: faster than 1 or 32 here
@@ -141,8 +143,8 @@ class Embedder:
             hashes.append(_sha256(path))
             if path in pinned and hashes[-1] != pinned[path]:
                 raise ModelUnavailable(f"{path} is not the pinned file (sha256 {hashes[-1]}, expected {pinned[path]})")
-        # What the cached phrasing vectors were made with: another model or tokenizer means other vectors.
-        self.hash = hashlib.sha256("".join(hashes).encode()).hexdigest()
+        # What the cached phrasing vectors were made with: another model, tokenizer or token limit means other vectors.
+        self.hash = hashlib.sha256(f"{''.join(hashes)}{MAX_TOKENS}".encode()).hexdigest()
         self.name = "all-MiniLM-L6-v2 int8" if folder is None else str(folder)
         try:  # imported here: a start that never embeds pays nothing for them
             import onnxruntime

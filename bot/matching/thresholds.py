@@ -56,16 +56,16 @@ VOCAB_FULL_AT = 1
 # --- fitted by bench/fit_decision.py: re-run it after a large knowledge edit, do not edit by hand ---
 # Logistic-regression weights over decision.Signals: how much each signal raises (or, negative, lowers)
 # the log-odds that an intent is the right answer. BLEND_LEXICAL applies when the embedding model is off.
-BLEND_SEMANTIC = {"bias": -2.981, "lexical": 1.824, "lexical_lead": 6.007, "learned": 0.297, "off_topic": -2.553,
-                  "read": -1.331, "off_topic_lexical": -0.572, "similarity": 0.881,
-                  "similarity_lead": 1.192, "off_topic_similarity": -0.646, "meaning": 3.186,
-                  "meaning_off_topic": -1.161, "agreement": 1.312}
-BLEND_LEXICAL = {"bias": -1.923, "lexical": 3.475, "lexical_lead": 8.865, "learned": 1.711, "off_topic": -3.656,
-                 "read": -1.818, "off_topic_lexical": -0.140}
+BLEND_SEMANTIC = {"bias": -3.213, "lexical": 1.836, "lexical_lead": 6.731, "learned": -0.559, "off_topic": -1.031,
+                  "read": -0.765, "off_topic_lexical": -0.343, "similarity": 1.077,
+                  "similarity_lead": 2.251, "off_topic_similarity": -0.755, "meaning": 3.357,
+                  "meaning_off_topic": -1.713, "agreement": 1.417}
+BLEND_LEXICAL = {"bias": -2.238, "lexical": 4.172, "lexical_lead": 9.713, "learned": 1.203, "off_topic": -2.323,
+                 "read": -1.573, "off_topic_lexical": 0.392}
 # The chance of being right from which the bot answers, and from which it offers "Did you mean…"
 # (the _LEXICAL pair when the embedding model is off).
-ANSWER_PROBABILITY = 0.42
+ANSWER_PROBABILITY = 0.56
 SUGGEST_PROBABILITY = 0.10
-ANSWER_PROBABILITY_LEXICAL = 0.30
+ANSWER_PROBABILITY_LEXICAL = 0.56
 SUGGEST_PROBABILITY_LEXICAL = 0.10
 # --- end of fitted numbers ---
