@@ -17,9 +17,9 @@ knowledge's off-topic examples, the meaning classifier's probability for the
 intent and for off topic (meaning.py), and how many of the views put the intent
 first, gives the chance that an intent is the right answer. Its weights and the
 two thresholds at the bottom of this file are fitted by bench/fit_decision.py on
-the tuning sets (never the shared real-dev.yaml, which stays an honest check);
+the tuning sets (the real ones among them: real-tune and the shared real-dev);
 re-run it after a large knowledge edit, then `make eval` (the held-out and blind
-sets in bench/eval/ and the shared real-question set), never dev.yaml alone.
+sets in bench/eval/ above all), never dev.yaml alone.
 """
 
 from __future__ import annotations
