@@ -85,8 +85,9 @@ def warm_cache_copy() -> Path:
     the next bot would embed every phrasing again. Writes replace files, so the warm ones stay intact.
     """
     folder = Path(tempfile.mkdtemp(prefix="cache-", dir=SCRATCH))
-    for entry in CACHE_DIR.rglob("*.npz"):
-        (folder / entry.parent.relative_to(CACHE_DIR)).mkdir(exist_ok=True)
+    # Every file: the .npz entries and the optimised model's folder (90 MB each process would write again).
+    for entry in (e for e in CACHE_DIR.rglob("*") if e.is_file()):
+        (folder / entry.parent.relative_to(CACHE_DIR)).mkdir(parents=True, exist_ok=True)
         os.link(entry, folder / entry.relative_to(CACHE_DIR))
     return folder
 
