@@ -11,7 +11,7 @@ from __future__ import annotations
 import asyncio
 import logging
 from pathlib import Path
-from typing import Callable
+from typing import Any, Callable
 from unittest.mock import AsyncMock, MagicMock
 
 import discord
@@ -122,8 +122,8 @@ def builds(monkeypatch: pytest.MonkeyPatch) -> list[KnowledgeBase]:
     seen: list[KnowledgeBase] = []
     real = service_module.load_knowledge
 
-    def counting(path: Path) -> KnowledgeBase:
-        seen.append(kb := real(path))
+    def counting(path: Path, **options: Any) -> KnowledgeBase:
+        seen.append(kb := real(path, **options))
         return kb
 
     monkeypatch.setattr(service_module, "load_knowledge", counting)

@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import re
+import time
 import urllib.error
 import urllib.request
 
-from e2e_support import HELP_CHANNEL, BotProcess, reply_to, wait_for_log
+from e2e_support import EVENT_TIMEOUT, HELP_CHANNEL, BotProcess, reply_to, wait_for_log
 from fake_discord import FakeDiscord
 
 
@@ -31,6 +32,17 @@ def metric(text: str, name: str) -> float:
     return float(found.group(1))
 
 
+def metrics_once_replied(bot: BotProcess, replies: float) -> str:
+    """/metrics once it has counted `replies` replies: a reply reaches Discord a moment before the bot counts it."""
+    deadline = time.monotonic() + EVENT_TIMEOUT
+    while True:
+        status, text = get(bot, "/metrics")
+        assert status == 200
+        if metric(text, "pmbot_reply_seconds_count") >= replies or time.monotonic() > deadline:
+            return text
+        time.sleep(0.05)
+
+
 def test_healthz_is_200_while_connected_with_knowledge(fake: FakeDiscord, bot: BotProcess) -> None:
     wait_for_log(bot, "connected as", after=0)  # on_ready: discord.py is ready once the guilds have arrived
     status, body = get(bot, "/healthz")
@@ -43,8 +55,7 @@ def test_metrics_count_replies_by_kind_and_time_them(fake: FakeDiscord, bot: Bot
     user = new_user()
     reply_to(fake, fake.send_message("general", "What is scope creep?", author=user, mentions_bot=True))
     reply_to(fake, fake.send_message("general", "best pizza in naples?", author=user, mentions_bot=True))
-    status, after = get(bot, "/metrics")
-    assert status == 200
+    after = metrics_once_replied(bot, metric(before, "pmbot_reply_seconds_count") + 2)
     for kind in ("answer", "fallback"):
         name = f'pmbot_replies_total{{kind="{kind}"}}'
         assert metric(after, name) == metric(before, name) + 1
