@@ -265,9 +265,9 @@ class Matcher:
     def _signals(self, tokens: list[str], meaning: Meaning | None) -> list[tuple[Candidate, Signals]]:
         """The word-level candidates (and the intents nearest in meaning), each with its signals."""
         include: tuple[int, ...] = ()
-        similarity = None if meaning is None else meaning.similarity
-        if similarity is not None:
-            nearest = np.argsort(-similarity)[: SEMANTIC_CANDIDATES + 1].tolist()
+        nearest: list[int] = []  # intent rows by similarity, best first (stable: the first of a tie, as argmax)
+        if meaning is not None:
+            nearest = np.argsort(-meaning.similarity, kind="stable")[: SEMANTIC_CANDIDATES + 1].tolist()
             include = tuple(r for r in nearest if r != self.off_topic_row)[:SEMANTIC_CANDIDATES]
         ranked = self.rank(tokens, include=include)
         lexical = {c.intent_id: c.score / 100 for c in ranked}
@@ -279,7 +279,7 @@ class Matcher:
         # Which intent each view puts first (the off-topic examples count as one): agreeing views are rarely all wrong.
         firsts = [max(lexical, key=lexical.get)] if lexical else []
         if meaning is not None:
-            firsts += [self.intent_ids[int(np.argmax(meaning.similarity))], self.intent_ids[int(np.argmax(meaning.probability))]]
+            firsts += [self.intent_ids[nearest[0]], self.intent_ids[int(np.argmax(meaning.probability))]]
         out = []
         for c in ranked:
             if c.intent_id == NOT_ABOUT:
@@ -297,7 +297,9 @@ class Matcher:
             if meaning is not None:
                 row = self.row_of[c.intent_id]
                 cosine, probability = float(meaning.similarity[row]), float(meaning.probability[row])
-                rival = float(np.max(np.delete(meaning.similarity, row))) if len(meaning.similarity) > 1 else 0.0
+                # The best other intent's similarity: the runner-up's for the nearest intent, else the nearest's.
+                rivals = [r for r in nearest[:2] if r != row]
+                rival = float(meaning.similarity[rivals[0]]) if rivals else 0.0
                 signals = replace(signals, similarity=cosine, similarity_lead=cosine - rival,
                                   off_topic_similarity=off_similarity, meaning=probability,
                                   meaning_off_topic=off_meaning, agreement=firsts.count(c.intent_id) / len(firsts))
