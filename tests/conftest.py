@@ -40,6 +40,15 @@ intents:
 _SCRATCH_VAR = "PMBOT_TESTS_SCRATCH"
 
 
+def new_intent(intent_id: str, subject: str) -> bytes:
+    """A knowledge file with one intent answering "what are SUBJECT"."""
+    phrasings = "".join(f"      - {p}\n" for p in (f"what are {subject}", f"explain {subject}", f"how do {subject} work"))
+    return (
+        f"intents:\n  - id: {intent_id}\n    category: practice\n    title: What are {subject}?\n"
+        f"    source: general\n    phrasings:\n{phrasings}    answer: An answer.\n    follow_ups: []\n"
+    ).encode()
+
+
 def _scratch() -> Path:
     """The run's scratch folder, one for every process of the run, removed by the process that made it.
 
