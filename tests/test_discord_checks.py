@@ -15,6 +15,7 @@ from bot.discord.cogs.moderation import Moderation
 from bot.discord.cooldown import GuildCooldowns
 from bot.discord.errors import NotModerator, NotOwner
 from bot.service import KnowledgeService
+from tests.conftest import warm_service
 from bot.store import GuildSettings, Scope
 
 OTHER_GUILD = GUILD_ID + 1
@@ -24,7 +25,7 @@ LISTED = 4242
 @pytest.fixture(scope="module")
 def service() -> KnowledgeService:
     from bot.config import BUNDLED_KNOWLEDGE
-    return KnowledgeService(BUNDLED_KNOWLEDGE)
+    return warm_service(BUNDLED_KNOWLEDGE)
 
 
 def bot_for(service: KnowledgeService, *, app_owner: int | None = None, **settings: object):  # type: ignore[no-untyped-def]

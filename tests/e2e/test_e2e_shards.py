@@ -32,7 +32,7 @@ from fake_discord import FakeDiscord, FakeUser
 
 from bot.knowledge import load_knowledge
 from bot.service import KnowledgeService
-from tests.conftest import VALUE_STREAMS, clean_env  # VALUE_STREAMS: what the owner uploads
+from tests.conftest import VALUE_STREAMS, clean_env  # VALUE_STREAMS: what the owner uploads, warm_service
 from tests.postgres_server import ThrowawayPostgres
 
 SHARD_COUNT = 2
@@ -72,7 +72,7 @@ def knowledge(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 @pytest.fixture(scope="module")
 def service(knowledge: Path) -> KnowledgeService:
-    return KnowledgeService(knowledge)
+    return warm_service(knowledge)
 
 
 class Shards:
