@@ -15,8 +15,8 @@ from bot.discord.cogs.moderation import Moderation
 from bot.discord.cooldown import GuildCooldowns
 from bot.discord.errors import NotModerator, NotOwner
 from bot.service import KnowledgeService
-from tests.conftest import warm_service
 from bot.store import GuildSettings, Scope
+from tests.conftest import warm_service
 
 OTHER_GUILD = GUILD_ID + 1
 LISTED = 4242
