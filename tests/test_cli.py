@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import json
+import shutil
 import subprocess
 import sys
 from pathlib import Path
 
 import yaml
 
+from bot.matching.semantic import TOKENIZER
 from tests.conftest import ROOT, clean_env
 
 
@@ -95,12 +97,23 @@ def test_eval_json_reports_accuracy_latency_and_misses(tmp_path: Path) -> None:
     assert data["latency_ms"]["p50"] > 0 and data["latency_ms"]["p99"] >= data["latency_ms"]["p50"]
 
 
+def without_the_model(folder: Path) -> dict[str, str]:
+    """Settings for a run that matches by words alone: an unreadable model, which the bot logs and does without.
+
+    For tests about the command line itself, where embedding every question (~15 ms each) only costs time.
+    """
+    folder.mkdir()
+    (folder / "model.onnx").write_bytes(b"not a model")
+    shutil.copy(TOKENIZER, folder / "tokenizer.json")
+    return {"PMBOT_EMBEDDING_MODEL": str(folder)}
+
+
 def test_a_reader_that_stops_early_is_not_an_error(tmp_path: Path) -> None:
     questions = tmp_path / "q.yaml"  # every one a miss, so the report is far bigger than a pipe's buffer
     questions.write_text(yaml.safe_dump([{"q": f"best pizza topping number {n}", "expect": "mvp"} for n in range(1500)]))
     proc = subprocess.Popen(
         [sys.executable, "-m", "bot", "eval", str(questions), "--json", "--misses", "1500"],
-        stdout=subprocess.PIPE, stderr=subprocess.PIPE, cwd=ROOT, env=clean_env(),
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE, cwd=ROOT, env=clean_env(**without_the_model(tmp_path / "model")),
     )
     assert proc.stdout is not None and proc.stderr is not None
     assert proc.stdout.readline().strip() == b"{"  # like `| head -1`

@@ -16,6 +16,7 @@ from bot.discord.cooldown import GuildCooldowns
 from bot.discord.errors import NotModerator, NotOwner
 from bot.service import KnowledgeService
 from bot.store import GuildSettings, Scope
+from tests.conftest import warm_service
 
 OTHER_GUILD = GUILD_ID + 1
 LISTED = 4242
@@ -24,7 +25,7 @@ LISTED = 4242
 @pytest.fixture(scope="module")
 def service() -> KnowledgeService:
     from bot.config import BUNDLED_KNOWLEDGE
-    return KnowledgeService(BUNDLED_KNOWLEDGE)
+    return warm_service(BUNDLED_KNOWLEDGE)
 
 
 def bot_for(service: KnowledgeService, *, app_owner: int | None = None, **settings: object):  # type: ignore[no-untyped-def]

@@ -33,6 +33,7 @@ from bot.keeper import KnowledgeKeeper
 from bot.discord.render import AskButton, TopicsSelect, VoteButton
 from bot.knowledge import Problem
 from bot.service import KnowledgeService
+from tests.conftest import warm_service
 
 BOT_ID = 1000000000000000001
 BOT_ROLE_ID = 1100000000000000102
@@ -161,7 +162,7 @@ def mock_interaction(user: MagicMock | None = None, *, client: Any = None, permi
 
 @pytest.fixture(scope="module")
 def service() -> KnowledgeService:
-    return KnowledgeService(BUNDLED_KNOWLEDGE)
+    return warm_service(BUNDLED_KNOWLEDGE)
 
 
 def make_bot(service: KnowledgeService, **settings: Any) -> MagicMock:
@@ -480,7 +481,7 @@ async def test_the_kb_group_check_refuses_with_a_message(service: KnowledgeServi
 async def test_kb_reload_swaps_or_reports_problems(tmp_path: Path) -> None:
     folder = tmp_path / "knowledge"
     shutil.copytree(BUNDLED_KNOWLEDGE, folder)
-    live = KnowledgeService(folder)
+    live = warm_service(folder)
     bot = make_bot(live)
     cog = Moderation(bot)
     before = live.kb

@@ -28,18 +28,9 @@ from bot.matching.explain import explain
 from bot.reports import GapReport
 from bot.service import KnowledgeService
 from bot.store import FeedbackSummary
-from tests.conftest import KNOWLEDGE
+from tests.conftest import KNOWLEDGE, new_intent
 
 BROKEN = "  - id: [unclosed\n"
-
-
-def new_intent(intent_id: str, subject: str) -> bytes:
-    """A knowledge file with one intent answering "what are SUBJECT"."""
-    phrasings = "".join(f"      - {p}\n" for p in (f"what are {subject}", f"explain {subject}", f"how do {subject} work"))
-    return (
-        f"intents:\n  - id: {intent_id}\n    category: practice\n    title: What are {subject}?\n"
-        f"    source: general\n    phrasings:\n{phrasings}    answer: An answer.\n    follow_ups: []\n"
-    ).encode()
 
 
 @pytest.fixture

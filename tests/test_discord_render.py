@@ -13,11 +13,12 @@ from bot.discord.render import DYNAMIC_ITEMS, AskButton, TopicsSelect, VoteButto
 from bot.discord.search import IntentSearch, suggest_roles
 from bot.replies import Field, Option, Reply, answer_reply, build_reply, help_reply, topics_reply
 from bot.service import KnowledgeService
+from tests.conftest import warm_service
 
 
 @pytest.fixture(scope="module")
 def service() -> KnowledgeService:
-    return KnowledgeService(BUNDLED_KNOWLEDGE)
+    return warm_service(BUNDLED_KNOWLEDGE)
 
 
 def rows(view: discord.ui.View) -> list[list[dict]]:

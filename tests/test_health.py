@@ -9,12 +9,11 @@ from aiohttp.test_utils import TestClient, TestServer
 from bot.config import Settings
 from bot.discord.app import PMBot
 from bot.discord.health import HealthServer
-from bot.service import KnowledgeService
-from tests.conftest import KNOWLEDGE
+from tests.conftest import KNOWLEDGE, warm_service
 
 
 async def test_healthz_is_503_before_the_gateway_is_connected_and_errors_are_counted() -> None:
-    bot = PMBot(Settings(auto_reload=False), KnowledgeService(KNOWLEDGE), store=None, auto_sync=False)
+    bot = PMBot(Settings(auto_reload=False), warm_service(KNOWLEDGE), store=None, auto_sync=False)
     server = HealthServer(bot, bot.metrics, "127.0.0.1", 0)
     client = TestClient(TestServer(server._runner.app))
     await client.start_server()

@@ -20,7 +20,7 @@ from bot.matching import Matcher
 from bot.matching import index as index_module
 from bot.matching.cache import IndexCache, Marks, pack_strings, unpack_strings
 from bot.matching.index import CACHE_KIND, KnowledgeIndex
-from tests.conftest import clean_env, warm_cache_copy
+from tests.conftest import KNOWLEDGE, clean_env, new_intent, warm_cache_copy
 
 QUESTIONS = [
     "PdM vs PjM, what's the difference?",
@@ -29,6 +29,7 @@ QUESTIONS = [
     "what's the best pizza in rome",
     "what does a PM do",
 ]
+SMALL_QUESTIONS = ["what are okrs", "how do kanban boards work", "what does a PM do", "what's the best pizza in rome"]
 
 
 @pytest.fixture
@@ -45,8 +46,24 @@ def builds(monkeypatch: pytest.MonkeyPatch) -> list[KnowledgeBase]:
     return seen
 
 
-def answers(matcher: Matcher) -> list[tuple[str, str | None, float, tuple[str, ...]]]:
-    return [(r.kind, r.intent_id, r.score, r.suggestions) for r in map(matcher.match, QUESTIONS)]
+def answers(matcher: Matcher, questions: list[str] = QUESTIONS) -> list[tuple[str, str | None, float, tuple[str, ...]]]:
+    return [(r.kind, r.intent_id, r.score, r.suggestions) for r in map(matcher.match, questions)]
+
+
+@pytest.fixture
+def small_folder(tmp_path: Path) -> Path:
+    """Three intents: the rebuild tests are about the cache, and this index builds in milliseconds (the shipped one in seconds)."""
+    folder = tmp_path / "small-knowledge"
+    folder.mkdir()
+    (folder / "categories.yaml").write_bytes((KNOWLEDGE / "categories.yaml").read_bytes())
+    for intent_id, subject in (("scrum-basics", "scrum teams"), ("okr-basics", "okrs"), ("kanban-basics", "kanban boards")):
+        (folder / f"{intent_id}.yaml").write_bytes(new_intent(intent_id, subject))
+    return folder
+
+
+@pytest.fixture
+def small_kb(small_folder: Path) -> KnowledgeBase:
+    return load_knowledge(small_folder)
 
 
 def entries(root: Path) -> list[Path]:
@@ -64,50 +81,50 @@ def test_a_second_start_reads_the_index_and_answers_exactly_alike(
     assert answers(second) == answers(first) == answers(matcher)
 
 
-def test_changed_knowledge_is_rebuilt_not_served_from_the_old_index(knowledge_copy: Path, tmp_path: Path, builds: list) -> None:
+def test_changed_knowledge_is_rebuilt_not_served_from_the_old_index(small_folder: Path, tmp_path: Path, builds: list) -> None:
     cache = IndexCache(tmp_path / "cache")
-    Matcher(load_knowledge(knowledge_copy), cache=cache)
-    meta = knowledge_copy / "meta.yaml"
-    meta.write_text(meta.read_text().replace("    phrasings:\n", "    phrasings:\n      - zanzibar quokka wombat\n", 1))
-    edited = Matcher(load_knowledge(knowledge_copy), cache=cache)
+    Matcher(load_knowledge(small_folder), cache=cache)
+    edited_file = small_folder / "okr-basics.yaml"
+    edited_file.write_text(edited_file.read_text().replace("    phrasings:\n", "    phrasings:\n      - zanzibar quokka wombat\n", 1))
+    edited = Matcher(load_knowledge(small_folder), cache=cache)
     assert len(builds) == 2
     assert edited.match("zanzibar quokka wombat").kind == "answer"
     assert len(entries(tmp_path / "cache")) == 2
 
 
 def test_other_matching_code_does_not_read_an_index_built_by_this_code(
-    kb: KnowledgeBase, tmp_path: Path, builds: list, monkeypatch: pytest.MonkeyPatch
+    small_kb: KnowledgeBase, tmp_path: Path, builds: list, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    cache = IndexCache(tmp_path)
-    Matcher(kb, cache=cache)
+    cache = IndexCache(tmp_path / "cache")
+    Matcher(small_kb, cache=cache)
     monkeypatch.setattr(index_module, "code_version", lambda: "an edited classifier.py")
-    Matcher(kb, cache=cache)
+    Matcher(small_kb, cache=cache)
     assert len(builds) == 2
 
 
 def test_a_damaged_cache_file_is_logged_and_rebuilt(
-    kb: KnowledgeBase, matcher: Matcher, tmp_path: Path, builds: list, caplog: pytest.LogCaptureFixture
+    small_kb: KnowledgeBase, tmp_path: Path, builds: list, caplog: pytest.LogCaptureFixture
 ) -> None:
-    cache = IndexCache(tmp_path)
-    Matcher(kb, cache=cache)
-    [entry] = entries(tmp_path)
+    cache = IndexCache(tmp_path / "cache")
+    first = Matcher(small_kb, cache=cache)
+    [entry] = entries(tmp_path / "cache")
     entry.write_bytes(entry.read_bytes()[: entry.stat().st_size // 2])  # a crash mid-copy, a full disk…
     with caplog.at_level(logging.WARNING, logger="pmbot.cache"):
-        rebuilt = Matcher(kb, cache=cache)
+        rebuilt = Matcher(small_kb, cache=cache)
     assert len(builds) == 2 and "unreadable cache file" in caplog.text
-    assert answers(rebuilt) == answers(matcher)
-    Matcher(kb, cache=cache)
+    assert answers(rebuilt, SMALL_QUESTIONS) == answers(first, SMALL_QUESTIONS)
+    Matcher(small_kb, cache=cache)
     assert len(builds) == 2, "the rebuilt index replaced the damaged entry"
 
 
-def test_an_entry_missing_arrays_or_holding_pickles_is_rebuilt(kb: KnowledgeBase, tmp_path: Path, builds: list) -> None:
-    cache = IndexCache(tmp_path)
-    Matcher(kb, cache=cache)
-    [entry] = entries(tmp_path)
+def test_an_entry_missing_arrays_or_holding_pickles_is_rebuilt(small_kb: KnowledgeBase, tmp_path: Path, builds: list) -> None:
+    cache = IndexCache(tmp_path / "cache")
+    Matcher(small_kb, cache=cache)
+    [entry] = entries(tmp_path / "cache")
     np.savez(entry, classifier=np.array([{"not": "data"}], dtype=object))  # needs pickle to read: refused
-    Matcher(kb, cache=cache)
+    Matcher(small_kb, cache=cache)
     np.savez(entry, unrelated=np.zeros(3))
-    Matcher(kb, cache=cache)
+    Matcher(small_kb, cache=cache)
     assert len(builds) == 3
 
 
@@ -126,15 +143,15 @@ def test_an_unwritable_cache_folder_only_costs_the_rebuild(
 
 
 def test_a_cache_path_that_is_a_file_only_costs_the_rebuild(
-    kb: KnowledgeBase, tmp_path: Path, caplog: pytest.LogCaptureFixture
+    small_kb: KnowledgeBase, tmp_path: Path, caplog: pytest.LogCaptureFixture
 ) -> None:
     """The same refusal as a read-only disk, and one that also happens when running as root."""
     blocker = tmp_path / "cache"
     blocker.write_text("not a folder")
     with caplog.at_level(logging.WARNING, logger="pmbot.cache"):
-        served = Matcher(kb, cache=IndexCache(blocker))
+        served = Matcher(small_kb, cache=IndexCache(blocker))
     assert "cannot write the index cache" in caplog.text
-    assert served.match("how do i become a product manager").intent_id == "become-product-manager"
+    assert served.match("how do kanban boards work").intent_id == "kanban-basics"
     assert blocker.read_text() == "not a folder"
 
 

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from bot.knowledge import KnowledgeError, load_knowledge
+from bot.knowledge import KnowledgeError, load_knowledge, watch
 from bot.knowledge.files import KnowledgeFiles
 from bot.knowledge.watch import watch_knowledge
 from tests.conftest import KNOWLEDGE
@@ -98,12 +98,19 @@ def test_only_the_configured_number_of_versions_is_kept(knowledge_copy: Path) ->
 WAIT = 90.0  # upper bound for an awaited event on a busy machine; the waits end as soon as it happens
 
 
-async def test_watcher_reloads_once_after_edits_settle(knowledge_copy: Path) -> None:
+async def test_watcher_reloads_once_after_edits_settle(knowledge_copy: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     calls: asyncio.Queue[float] = asyncio.Queue()
+    looks: asyncio.Queue[None] = asyncio.Queue()  # each time the watcher reads the folder's state
 
     async def on_change() -> None:
         calls.put_nowait(asyncio.get_running_loop().time())
 
+    def counted_snapshot(folder: Path) -> watch.Snapshot:
+        looks.put_nowait(None)
+        return real_snapshot(folder)
+
+    real_snapshot = watch.snapshot
+    monkeypatch.setattr(watch, "snapshot", counted_snapshot)
     settle = 1.0
     task = asyncio.create_task(watch_knowledge(knowledge_copy, on_change, settle=settle, poll=0.05, check_first=True))
     try:
@@ -114,7 +121,12 @@ async def test_watcher_reloads_once_after_edits_settle(knowledge_copy: Path) -> 
             await asyncio.sleep(0.1)
         last_edit = asyncio.get_running_loop().time()
         assert await asyncio.wait_for(calls.get(), WAIT) >= last_edit  # one call, once the edits settled
-        await asyncio.sleep(2 * settle)  # nothing to await for "no second call": give it two settle periods
+        while not looks.empty():
+            looks.get_nowait()
+        # A second call for the same edits would come within two looks (one notices, one ends the settle
+        # period): after three quiet ones there is none.
+        for _ in range(3):
+            await asyncio.wait_for(looks.get(), WAIT)
         assert calls.empty()
     finally:
         task.cancel()

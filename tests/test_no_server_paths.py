@@ -12,8 +12,7 @@ from bot.discord import kb_replies
 from bot.keeper import KnowledgeKeeper
 from bot.knowledge import KnowledgeError, load_knowledge
 from bot.knowledge import files as knowledge_files_module
-from bot.service import KnowledgeService
-from tests.conftest import KNOWLEDGE
+from tests.conftest import KNOWLEDGE, warm_service
 
 
 def shown(reply: kb_replies.Reply) -> str:
@@ -41,7 +40,7 @@ async def test_an_upload_to_a_read_only_folder_is_refused_clearly(
 ) -> None:
     folder = tmp_path / "knowledge"
     shutil.copytree(KNOWLEDGE, folder)
-    keeper = KnowledgeKeeper(KnowledgeService(folder), keep=5, max_bytes=256_000)
+    keeper = KnowledgeKeeper(warm_service(folder), keep=5, max_bytes=256_000)
     served = keeper.service.kb
     before = {p.name: p.read_bytes() for p in folder.iterdir() if p.is_file()}
 

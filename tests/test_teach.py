@@ -13,7 +13,7 @@ from bot.keeper import KnowledgeKeeper
 from bot.knowledge import KnowledgeError
 from bot.knowledge.files import KnowledgeFiles
 from bot.knowledge.teach import TeachRefused, UnknownIntent, plan
-from bot.service import KnowledgeService
+from tests.conftest import warm_service
 from tests.test_cli import pmbot
 
 QUESTION = "when the line producer and the showrunner disagree who wins"  # a gap: the bundled knowledge falls back
@@ -102,7 +102,7 @@ def test_refusals_name_the_reason(knowledge_copy: Path, question: str, intent: s
 
 
 def test_the_keeper_serves_a_teach_at_once(knowledge_copy: Path) -> None:
-    service = KnowledgeService(knowledge_copy)
+    service = warm_service(knowledge_copy)
     announced: list[str] = []  # what the other bot processes are told (bot.fleet)
 
     async def on_change(kb: Any) -> None:
@@ -126,7 +126,7 @@ def test_gaps_leave_out_a_question_once_it_is_taught(knowledge_copy: Path, tmp_p
     from bot import reports
     from bot.store import EVERYWHERE, SqliteStore, UnansweredQuestion
 
-    service = KnowledgeService(knowledge_copy)
+    service = warm_service(knowledge_copy)
     keeper = KnowledgeKeeper(service, keep=5, max_bytes=256_000)
     recorded = service.ask(QUESTION).result.normalised
 
@@ -162,7 +162,7 @@ def test_a_question_yaml_would_misread_is_written_quoted(knowledge_copy: Path) -
 
 
 def test_served_knowledge_stands_for_the_files_only_while_they_are_unchanged(knowledge_copy: Path) -> None:
-    served = KnowledgeService(knowledge_copy).kb
+    served = warm_service(knowledge_copy).kb
     assert plan(knowledge_copy, QUESTION, INTENT, served).intent_id == INTENT
     (knowledge_copy / "basics.yaml").write_text("intents: [unclosed\n")  # edited on disk since it was served
     with pytest.raises(KnowledgeError):

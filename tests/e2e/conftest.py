@@ -22,6 +22,7 @@ from e2e_support import EVENT_TIMEOUT, HELP_CHANNEL, BotProcess, add_users, copy
 from fake_discord import FakeDiscord, FakeUser
 
 from bot.service import KnowledgeService
+from tests.conftest import warm_service
 
 
 # -- fixtures ------------------------------------------------------------------------
@@ -63,7 +64,7 @@ def bot(fake: FakeDiscord, workdir: Path, knowledge: Path, request: pytest.Fixtu
 @pytest.fixture(scope="module")
 def service(knowledge: Path) -> KnowledgeService:
     """The same core on the same knowledge, in the test process: what the bot should answer."""
-    return KnowledgeService(knowledge)
+    return warm_service(knowledge)
 
 
 @pytest.fixture(autouse=True)

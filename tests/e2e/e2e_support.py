@@ -131,11 +131,13 @@ def wait_for_log(bot: BotProcess, text: str, *, after: int, timeout: float = EVE
 
 
 def wait_ready(fake: FakeDiscord, bot: BotProcess, commands: tuple[str, ...] = ("ask",)) -> None:
+    """Until the bot has registered its commands and is ready: it then knows (and /kb status shows) its shards."""
     try:
         fake.wait_for_commands(list(commands), timeout=START_TIMEOUT)
         fake.wait_until_connected(timeout=START_TIMEOUT)
     except TimeoutError:
         raise AssertionError(f"the bot did not come up; its log:\n{bot.log()}") from None
+    wait_for_log(bot, "connected as ", after=0, timeout=START_TIMEOUT)  # on_ready, after every shard's on_shard_ready
 
 
 def copy_knowledge(dest: Path) -> Path:
