@@ -76,6 +76,7 @@ def test_pm_with_its_meaning_asked_is_answered(matcher: Matcher) -> None:
     ("question", "intent"),
     [
         ("agile PM vs plan-driven PM, what changes", "waterfall-vs-agile"),
+        ("traditional PM or agile PM for a government contract?", "waterfall-vs-agile"),
         ("as a project manager (PM), what exactly is my job?", "project-manager-responsibilities"),
         ("what does a PM do when the critical path slips", "project-schedule-techniques"),
         ("PM for a portfolio of related projects, what's that role", "program-manager"),
