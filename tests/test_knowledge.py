@@ -163,6 +163,14 @@ def test_references_to_missing_intents_roles_and_categories() -> None:
     assert "kb.yaml:30: role 'ghost' does not exist" in found
 
 
+def test_cues_for_a_meaning_no_ambiguous_word_has_are_reported() -> None:
+    """A typo in a meaning would otherwise leave its cues silently unused."""
+    broken = GOOD + "ambiguous:\n  pm: [product manager, project manager]\ncues:\n  prodcut manager: [roadmap]\n"
+    assert problems_of(broken) == [
+        "kb.yaml:23: 'prodcut manager' has cues but is no meaning of an ambiguous word (meanings: product manager, project manager)"
+    ]
+
+
 def test_text_over_discord_limits_is_refused() -> None:
     too_long_answer = GOOD.replace("answer: Beta is the second letter.", "answer: " + "x" * 4100)
     assert problems_of(too_long_answer) == ["kb.yaml:17: intents.1.answer: 4100 characters, over the limit of 4096"]

@@ -49,7 +49,7 @@ def test_a_question_buried_in_a_long_message_is_found(matcher: Matcher) -> None:
     assert (result.kind, result.intent_id) == ("answer", "scope-creep")
 
 
-@pytest.mark.parametrize("question", ["what does a PM do", "pm salary", "how do I become a PM"])
+@pytest.mark.parametrize("question", ["what does a PM do", "pm salary", "how do I become a PM", "what makes a great PM"])
 def test_bare_pm_is_never_guessed(matcher: Matcher, question: str) -> None:
     result = matcher.match(question)
     assert result.kind != "answer"
@@ -70,6 +70,42 @@ def test_bare_pm_offers_both_meanings(matcher: Matcher) -> None:
 def test_pm_with_its_meaning_asked_is_answered(matcher: Matcher) -> None:
     result = matcher.match("what does PM stand for?")
     assert (result.kind, result.intent_id) == ("answer", "pm-abbreviation")
+
+
+@pytest.mark.parametrize(
+    ("question", "intent"),
+    [
+        ("agile PM vs plan-driven PM, what changes", "waterfall-vs-agile"),
+        ("traditional PM or agile PM for a government contract?", "waterfall-vs-agile"),
+        ("as a project manager (PM), what exactly is my job?", "project-manager-responsibilities"),
+        ("what does a PM do when the critical path slips", "project-schedule-techniques"),
+        ("PM for a portfolio of related projects, what's that role", "program-manager"),
+    ],
+)
+def test_pm_beside_words_of_one_meaning_is_read_that_way(matcher: Matcher, question: str, intent: str) -> None:
+    """Waterfall, critical path, portfolio… say which PM is meant, so the bot need not ask."""
+    result = matcher.match(question)
+    assert (result.kind, result.intent_id) == ("answer", intent), result.reason
+
+
+@pytest.mark.parametrize(
+    "question", ["how does a PM keep a project on schedule and within budget", "how does a PM talk to the client about a slipping milestone"]
+)
+def test_pm_beside_project_words_is_not_taken_for_a_program_manager(matcher: Matcher, question: str) -> None:
+    """Unsure of the answer, not of the word: no "PM can mean…", and no program manager offered."""
+    result = matcher.match(question)
+    assert "program-manager" not in (result.intent_id, *result.suggestions), result.reason
+    assert result.ambiguous_word is None
+
+
+def test_pm_beside_words_of_two_meanings_is_answered_when_both_readings_agree(matcher: Matcher) -> None:
+    result = matcher.match("can one PM handle both the roadmap and the budget")
+    assert (result.kind, result.intent_id) == ("answer", "one-person-both-roles"), result.reason
+
+
+def test_pm_asked_about_with_both_meanings_named_is_still_about_the_word(matcher: Matcher) -> None:
+    result = matcher.match("does PM mean product manager or project manager?")
+    assert (result.kind, result.intent_id) == ("answer", "pm-abbreviation"), result.reason
 
 
 @pytest.mark.parametrize(

@@ -241,6 +241,7 @@ class _Assembler:
         self.synonyms: dict[str, tuple[str, ...]] = {}
         self.synonym_owner: dict[str, tuple[str, _Document, Path_]] = {}
         self.ambiguous: dict[str, tuple[str, ...]] = {}
+        self.cues: dict[str, tuple[tuple[str, ...], _Document, Path_]] = {}
         self.phrasings: dict[str, tuple[str, _Document, Path_]] = {}
         self.not_about: list[tuple[str, _Document, Path_]] = []
 
@@ -293,6 +294,11 @@ class _Assembler:
             if key in self.ambiguous:
                 self.problem(doc, ("ambiguous", word), f"'{word}' is declared ambiguous twice")
             self.ambiguous[key] = tuple(_norm_phrase(r) for r in readings)
+        for meaning, words in data.get("cues", {}).items():
+            key = _norm_phrase(meaning)
+            if key in self.cues:
+                self.problem(doc, ("cues", meaning), f"'{meaning}' has cues twice; keep one list")
+            self.cues[key] = (tuple(_norm_phrase(w) for w in words), doc, ("cues", meaning))
 
     def _add_intent(self, raw: dict[str, Any], doc: _Document, path: Path_) -> None:
         intent = Intent(
@@ -348,6 +354,11 @@ class _Assembler:
                 self.problem(doc, path, f"'{text}' is also a phrasing of intent '{owner[0]}'; it cannot be both")
 
     def check_references(self) -> None:
+        meanings = {m for readings in self.ambiguous.values() for m in readings}
+        for meaning, (_, doc, path) in self.cues.items():
+            if meaning not in meanings:
+                known = ", ".join(sorted(meanings)) or "none declared under `ambiguous`"
+                self.problem(doc, path, f"'{meaning}' has cues but is no meaning of an ambiguous word (meanings: {known})")
         for intent, doc, path in self.intents.values():
             if intent.category not in self.categories:
                 known = ", ".join(sorted(self.categories)) or "none defined"
@@ -387,6 +398,7 @@ class _Assembler:
             comparison=self.comparison[0] if self.comparison else None,
             synonyms=MappingProxyType(dict(self.synonyms)),
             ambiguous=MappingProxyType(dict(self.ambiguous)),
+            cues=MappingProxyType({meaning: words for meaning, (words, _, _) in self.cues.items()}),
             not_about=tuple(text for text, _, _ in self.not_about),
             sources=sources,
             loaded_at=datetime.now(timezone.utc),

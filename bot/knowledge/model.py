@@ -85,6 +85,7 @@ class KnowledgeBase:
     comparison: Comparison | None
     synonyms: Mapping[str, tuple[str, ...]]
     ambiguous: Mapping[str, tuple[str, ...]]
+    cues: Mapping[str, tuple[str, ...]]  # a meaning of an ambiguous word -> words that show it is meant
     not_about: tuple[str, ...]
     sources: tuple[SourceFile, ...]
     loaded_at: datetime

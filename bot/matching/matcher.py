@@ -108,6 +108,8 @@ class Matcher:
         index = load_or_build(kb, cache)
         self.normaliser = index.normaliser
         self.ambiguous = {w: [r.split() for r in readings] for w, readings in kb.ambiguous.items()}
+        # Normalised like a question, so "deadlines" or "proj plan" in a message meet the cue as written.
+        self.cues = {meaning: [cue for w in words if (cue := self.normaliser.tokens(w))] for meaning, words in kb.cues.items()}
         self.classifier = index.classifier
         entries = index.entries
         contents = [e.content for e in entries]
@@ -392,6 +394,21 @@ class Matcher:
         why = f"only {best.score:.0f}% sure ({evidence}); answers from {answer_at:.0f}%"
         return MatchResult("suggest", score=best.score, suggestions=suggestions, reason=why, **common)
 
+    def _readings(self, word: str, tokens: list[str]) -> tuple[list[list[str]], str]:
+        """The meanings of `word` the message's other words point to (all when they point to none), and which words did.
+
+        Only words can tell: "agile PM vs traditional PM" reads every meaning equally well, and
+        the meaning whose phrasings are fewest ("program manager") would win by resembling them most.
+        """
+        def found(cue: list[str]) -> bool:
+            return any(tokens[i:i + len(cue)] == cue for i in range(len(tokens) - len(cue) + 1))
+
+        told = {tuple(r): [" ".join(c) for c in self.cues.get(" ".join(r), []) if found(c)] for r in self.ambiguous[word]}
+        pointed = [list(r) for r, cues in told.items() if cues]
+        if not pointed:
+            return self.ambiguous[word], ""
+        return pointed, f" (told by: {', '.join(dict.fromkeys(c for cues in told.values() for c in cues))})"
+
     def _match_ambiguous(self, question: str, tokens: list[str], literal: list[Candidate], word: str) -> MatchResult:
         """Reads an ambiguous word each possible way; agreeing readings answer, disagreeing ones ask which.
 
@@ -400,9 +417,10 @@ class Matcher:
         """
         normalised = " ".join(tokens)
         results = [self._decide(question, normalised, literal, f"{word} as written")]
-        for reading in self.ambiguous[word]:
+        readings, told_by = self._readings(word, tokens)
+        for reading in readings:
             swapped = [part for t in tokens for part in (reading if t == word else [t])]
-            results.append(self._decide(question, " ".join(swapped), self._scored(swapped, None), f"{word} → {' '.join(reading)}"))
+            results.append(self._decide(question, " ".join(swapped), self._scored(swapped, None), f"{word} → {' '.join(reading)}{told_by}"))
         # By words, as the word was written against each reading: "PM meaning?" resembles phrasings about the
         # word itself more than any reading; "what does a PM do" resembles its readings' phrasings more.
         best_reading = max((r.candidates[0].lexical for r in results[1:] if r.candidates), default=0.0)
@@ -427,7 +445,13 @@ class Matcher:
         if not suggestions:
             return MatchResult("fallback", question, normalised, score=best_score, candidates=tuple(literal[:5]),
                                reason="no reading of the ambiguous word scored high enough")
+        best = tuple(sorted(pool, key=lambda c: -c.score)[:5])
+        if len(readings) == 1:  # the context told the meaning: unsure of the answer, not of the word
+            told = results[1]
+            why = "the word as written leads elsewhere" if told.kind == "answer" else told.reason
+            return MatchResult("suggest", question, normalised, score=best_score, suggestions=suggestions,
+                               candidates=best, reading=told.reading, reason=f"read {told.reading}, but {why}")
         meanings = ", ".join(" ".join(r) for r in self.ambiguous[word])
         return MatchResult("suggest", question, normalised, score=best_score, suggestions=suggestions,
-                           candidates=tuple(sorted(pool, key=lambda c: -c.score)[:5]), ambiguous_word=word,
+                           candidates=best, ambiguous_word=word,
                            reason=f"'{word}' can mean {meanings}, and the readings lead to different answers")
