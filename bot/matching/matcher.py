@@ -78,19 +78,13 @@ class MatchResult:
     reason: str = ""
 
 
-def _best(scores: np.ndarray, count: int, positive: bool = False) -> np.ndarray:
-    """Indexes of the `count` highest scores (more on a tie, all if there are fewer), in index order.
-
-    `positive` leaves out scores at or below zero. Phrasings that share no word with the question
-    score zero, and when fewer than `count` of them share one, all the rest tie (30,000 in a large
-    knowledge): comparing those letter by letter was the slowest step of matching short chat.
-    """
+def _best(scores: np.ndarray, count: int) -> np.ndarray:
+    """Indexes of the `count` highest scores (more on a tie, all if there are fewer), in index order."""
     if len(scores) <= count:
         return np.arange(len(scores))
     # A partition for the cut-off and a comparison beat np.argpartition; partitioning the negated
     # scores at `count` stays fast when hundreds of them tie, which selecting near the end does not.
-    cutoff = -np.partition(-scores, count - 1)[count - 1]
-    return np.flatnonzero(scores > 0) if positive and cutoff <= 0 else np.flatnonzero(scores >= cutoff)
+    return np.flatnonzero(scores >= -np.partition(-scores, count - 1)[count - 1])
 
 
 class Matcher:
@@ -215,7 +209,7 @@ class Matcher:
         # The off-topic examples get places of their own: they are hundreds, and would otherwise
         # crowd every real intent out of the list ("1-2 lines" meets every example with a number).
         split = self.topic_entries
-        near = np.concatenate([_best(by_words[:split], WORDING_CANDIDATES, positive=True), split + _best(by_words[split:], OFF_TOPIC_CANDIDATES)])
+        near = np.concatenate([_best(by_words[:split], WORDING_CANDIDATES), split + _best(by_words[split:], OFF_TOPIC_CANDIDATES)])
         # The intents the embedding puts nearest are scored too, on their phrasing that shares most words.
         starts, ends = self.intent_starts, self.intent_ends
         forced = [int(starts[r] + np.argmax(by_words[starts[r] : ends[r]])) for r in include]
