@@ -96,11 +96,10 @@ def test_every_catalog_intent_answers_its_own_plain_question(matcher: Matcher) -
     assert not wrong, wrong
 REAL_SETS = sorted(EVAL.glob("real-*.yaml"))
 # Regression guards, not the goals (issue 9 asks for 0.80 right, 3 % wrong, 5 % chat answered; README says where
-# pmbot stands). Measured on 2 December 2026 with the meaning classifier, the rule fitted with real-dev:
-# real-dev 0.745 / 0.7 % / 4.6 %; real-tune 0.811 / 4.8 % / 10.7 %; real-heldout 0.745 / 5.2 % / 19.9 % (its
-# off-topic half is mostly quiz questions next to the intents' topics).
-REAL_DEV_RIGHT = 0.73
-REAL_RIGHT = 0.73
+# pmbot stands). Measured on 3 December 2026 with the rule refitted on the knowledge of that day:
+# real-dev 0.745 / 0 % / 2.3 %; real-tune 0.833 / 3.5 % / 6.5 %; real-heldout 0.734 / 4.7 % / 16.0 % (its
+# off-topic half is mostly quiz questions next to the intents' topics). Each floor leaves two or three questions.
+REAL_RIGHT = 0.72
 
 
 def known(questions: list[LabelledQuestion], kb: KnowledgeBase) -> list[LabelledQuestion]:
@@ -113,9 +112,9 @@ def known(questions: list[LabelledQuestion], kb: KnowledgeBase) -> list[Labelled
 def test_shared_real_questions(matcher: Matcher) -> None:
     """Real messages copied from public forums: longer, indirect, mixed with chat."""
     report = evaluate(known(load_questions(SHARED / "eval" / "real-dev.yaml"), matcher.kb), matcher)
-    assert report.top1 >= REAL_DEV_RIGHT
+    assert report.top1 >= REAL_RIGHT
     assert report.wrong_answer <= 0.015
-    assert report.oos_false_answer <= 0.06
+    assert report.oos_false_answer <= 0.05
 
 
 @pytest.mark.parametrize("path", REAL_SETS, ids=[p.stem for p in REAL_SETS])
@@ -124,6 +123,6 @@ def test_real_question_sets(matcher: Matcher, path: Path) -> None:
     report = evaluate(known(load_questions(path), matcher.kb), matcher)
     if report.in_scope:
         assert report.top1 >= REAL_RIGHT
-        assert report.wrong_answer <= 0.065
+        assert report.wrong_answer <= 0.06
     if report.oos:
-        assert report.oos_false_answer <= 0.22
+        assert report.oos_false_answer <= 0.18
