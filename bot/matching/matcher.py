@@ -429,6 +429,11 @@ class Matcher:
         # A reading may answer only if something besides the word itself is about our topics.
         context = [t for t in self._content(normalised.split()) if t != word and t in self.column]
         answers = [r for r in results if r.kind == "answer" and context]
+        # Readings that lead to different intents make any one of them a guess, however sure it is: the meaning
+        # with the fewest phrasings ("program manager") resembles them most whatever else is asked ("tips for
+        # a new PM"). One may answer then only if the question as written, its meaning included, agrees.
+        if len({r.candidates[0].intent_id for r in results[1:] if r.candidates}) > 1:
+            answers = [r for r in answers if literal and r.intent_id == literal[0].intent_id]
         if answers and len({r.intent_id for r in answers}) == 1:
             chosen = max(answers, key=lambda r: r.score)
             # Another reading that leads elsewhere must be clearly weaker: else that would be a guess.
