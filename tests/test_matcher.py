@@ -62,6 +62,38 @@ def test_one_reading_of_pm_is_not_picked_while_another_is_nearly_as_good(matcher
     assert result.kind != "answer" or result.intent_id == "pm-abbreviation", result.reason
 
 
+@pytest.mark.parametrize(
+    "question",
+    [
+        "tips for a new PM",
+        "how does a PM run retrospectives",
+        "how does a PM keep stakeholders aligned",
+        "can a PM work remotely",
+        "how many teams can one PM handle",
+        "how do I get promoted to senior PM",
+        "how does a PM work with designers",
+    ],
+)
+def test_pm_without_cues_is_not_answered_as_a_program_manager(matcher: Matcher, question: str) -> None:
+    """Read as "program manager" these resemble that intent's few phrasings most, but nothing says which PM is meant."""
+    result = matcher.match(question)
+    assert (result.kind, result.ambiguous_word) == ("suggest", "pm"), result.reason
+    assert len(set(result.suggestions) - {"program-manager"}) >= 1, "a product or project reading is offered too"
+
+
+def test_pm_without_cues_is_answered_when_every_reading_leads_to_the_same_intent(matcher: Matcher) -> None:
+    result = matcher.match("what tools does a PM use every day")
+    assert (result.kind, result.intent_id) == ("answer", "tools-used"), result.reason
+
+
+@pytest.mark.parametrize(
+    "question", ["tips for a new PM running a portfolio of projects", "how does a PM manage several projects at once across the portfolio"]
+)
+def test_pm_beside_program_words_is_still_answered_as_a_program_manager(matcher: Matcher, question: str) -> None:
+    result = matcher.match(question)
+    assert (result.kind, result.intent_id) == ("answer", "program-manager"), result.reason
+
+
 def test_bare_pm_offers_both_meanings(matcher: Matcher) -> None:
     result = matcher.match("what does a PM do")
     assert {"product-manager-responsibilities", "project-manager-responsibilities"} <= set(result.suggestions)
