@@ -42,7 +42,8 @@ ROLE_MISMATCH_PENALTY = 0.21
 # A question that is word for word one of the knowledge's phrasings ("help") is exempt.
 MIN_INFORMATION = 0.5
 # An ambiguous word ("PM") is read each way; one reading may answer alone only if every
-# reading that leads elsewhere is at least this many points (of %) less sure: else it is a guess.
+# reading that leads elsewhere is at least this many points (of %) less sure, and the question
+# as written puts the same intent first (matcher._match_ambiguous): else it is a guess.
 READING_MARGIN = 8.0
 MAX_SUGGESTIONS = 3  # "Did you mean…" offers at most this many intents
 
