@@ -60,3 +60,24 @@ def test_of_several_questions_the_one_about_our_topics_is_found(matcher: Matcher
     )
     result = matcher.match(message)
     assert result.kind == "answer" and result.intent_id == "key-differences"
+
+
+def test_the_part_is_chosen_by_meaning_too(matcher: Matcher) -> None:
+    """By words alone the question part ("what frameworks…") pointed at tools; read with its meaning, at prioritising."""
+    message = (
+        "In interviews for product roles they keep asking me to prioritise a list of features on the spot "
+        "and I freeze every time. What frameworks do people use for that?"
+    )
+    result = matcher.match(message)
+    assert "prioritization-frameworks" in (result.intent_id, *result.suggestions)
+    assert result.kind != "answer" or result.intent_id == "prioritization-frameworks"
+
+
+def test_an_indirect_question_is_read_with_its_context(matcher: Matcher) -> None:
+    """ "Who is in charge…" alone says nothing of budgets and deadlines; the message around it does."""
+    message = (
+        "Our sponsor signed off the charter, the plan has a budget and a deadline, and the team is assembled "
+        "for the data-centre migration. Who is in charge of making sure it lands on time?"
+    )
+    result = matcher.match(message)
+    assert "budget-and-schedule-owner" in (result.intent_id, *result.suggestions)

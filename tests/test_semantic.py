@@ -140,3 +140,25 @@ def test_a_cache_that_cannot_hold_the_optimised_model_only_costs_the_build(tmp_p
     occupied = tmp_path / "cache"
     occupied.write_text("a file where the cache folder should be")
     assert np.array_equal(Embedder(cache=IndexCache(occupied)).embed(["scope creep"]), Embedder().embed(["scope creep"]))
+
+
+def test_parts_read_in_context_come_from_the_same_run_as_the_message(embedder: Embedder) -> None:
+    """A long message's question parts are embedded inside it (one model run), each near its own wording."""
+    opening = "We moved our whole team to a new tracker last spring and the migration took ages."
+    question = "Who decides what gets built next?"
+    second = "And who keeps the schedule?"
+    text = f"{opening} {question} {second}"
+    whole, (part, joined, absent) = embedder.embed_in_context(text, [question, f"{question} {second}", "book a flight?"])
+    assert np.allclose(whole, embedder.embed([text])[0], atol=1e-5), "the message's own vector does not change"
+    alone, story = embedder.embed([question, opening])
+    assert float(part @ alone) > float(whole @ alone), "the part is nearer its own wording than the message is"
+    assert float(part @ alone) > float(part @ story)
+    assert joined is not None and not np.allclose(joined, part), "questions offered together pool both"
+    assert absent is None, "a part that is not in the text cannot be read from it"
+
+
+def test_a_part_before_the_window_the_model_keeps_is_not_read_in_context(embedder: Embedder) -> None:
+    question = "What does a roadmap owner do?"
+    text = question + " " + "We tried many tools and none of them stuck with the team. " * 12
+    _, (part,) = embedder.embed_in_context(text, [question])
+    assert part is None, "the model saw only the message's end: the matcher embeds this part alone"

@@ -267,8 +267,8 @@ class Matcher:
 
     def signals(self, question: str) -> list[tuple[Candidate, Signals]]:
         """Every signal the decision reads, per candidate intent (ambiguous words as written): for bench/fit_decision.py."""
-        focus, tokens, _ = self._focus(question)
-        return self._signals(tokens, self.meaning(focus))
+        tokens, meaning, _, _ = self._focus(question)
+        return self._signals(tokens, meaning)
 
     def _signals(self, tokens: list[str], meaning: Meaning | None) -> list[tuple[Candidate, Signals]]:
         """The word-level candidates (and the intents nearest in meaning), each with its signals."""
@@ -323,38 +323,55 @@ class Matcher:
         ]
         return sorted(scored, key=lambda c: -c.score)
 
-    def _focus(self, text: str) -> tuple[str, list[str], tuple[str, ...] | None]:
-        """The part of the message to read (question_finder.py), its tokens, and what its question alone is about.
+    def _meanings_in_context(self, text: str, parts: list[str]) -> list[Meaning | None]:
+        """What each part's embedding says, read within the whole message (the last part); None without the model."""
+        if self.embedder is None:
+            return [None] * len(parts)
+        whole, vectors = self.embedder.embed_in_context(text, parts[:-1])
+        # A part before the window the model keeps is embedded alone: rare, a question early in a long message.
+        alone = [k for k, v in enumerate(vectors) if v is None]
+        for k, vector in zip(alone, self.embedder.embed([parts[k] for k in alone])):
+            vectors[k] = vector
+        return [
+            Meaning(np.maximum.reduceat(self.entry_embeddings @ v, self.intent_starts), self.meaning_classifier.probabilities(v))
+            for v in [*vectors, whole]
+        ]
 
-        Of the candidate parts, the one whose words match an intent best is read. Which role the
-        message is about often sits in the context, not in the question ("Our PM runs the budgets.
-        What skills does that take?"): its role words are kept. When the whole message wins, the
-        intents its question part alone ranks highest are returned too: an answer must be one of
-        them, so the preamble alone never decides.
+    def _focus(self, text: str) -> tuple[list[str], Meaning | None, tuple[str, ...] | None, list[Candidate] | None]:
+        """The tokens and meaning of the part of the message to read (question_finder.py), what its question alone
+        is about, and its intents ranked (None: not ranked yet).
+
+        Of the candidate parts, the one whose best intent is likeliest the answer (the fitted chance,
+        words and meaning together) is read: by words alone, "…they ask me to prioritise a list of
+        features and I freeze. What frameworks do people use for that?" was about tools. The parts
+        are embedded within the message in one model run, not one run each. Which role
+        the message is about often sits in the context, not in the question ("Our PM runs the
+        budgets. What skills does that take?"): its role words are kept. When the whole message wins,
+        the intents its question part ranks highest are returned too: an answer must be one of them,
+        so the preamble alone never decides.
         """
         parts = find_questions(text)
         if len(parts) == 1:
-            return parts[0], self.normaliser.tokens(parts[0]), None
+            return self.normaliser.tokens(parts[0]), self.meaning(parts[0]), None, None
         tokens_of = {part: self.normaliser.tokens(part) for part in parts}  # the last part is usually `text` itself
         whole = tokens_of[text] if text in tokens_of else self.normaliser.tokens(text)
         roles = [t for t in dict.fromkeys(whole) if t in ROLE_WORDS or t in self.ambiguous]
-        readings = []
-        for part in parts:
-            tokens = tokens_of[part] + [r for r in roles if r not in tokens_of[part]]
-            ranked = self.rank(tokens)
-            top = max((c.score for c in ranked if c.intent_id != NOT_ABOUT), default=0.0)
-            readings.append((top, part, tokens, ranked))
-        asked = max(readings[:-1], key=lambda r: r[0])  # the best part that is a question, not the whole message
-        best = max(readings, key=lambda r: r[0])
-        if best is asked:
-            return asked[1], asked[2], None
-        return best[1], best[2], tuple(c.intent_id for c in asked[3][:QUESTION_PART_INTENTS] if c.intent_id != NOT_ABOUT)
+        tokens = [tokens_of[p] + [r for r in roles if r not in tokens_of[p]] for p in parts]
+        meanings = self._meanings_in_context(parts[-1], parts)
+        ranked = [self._scored(t, m) for t, m in zip(tokens, meanings)]
+        chance = [r[0].score if r else 0.0 for r in ranked]
+        asked = max(range(len(parts) - 1), key=chance.__getitem__)  # the best part that is a question, not the whole message
+        best = max(range(len(parts)), key=chance.__getitem__)
+        if best == asked:
+            return tokens[asked], meanings[asked], None, ranked[asked]
+        return tokens[best], meanings[best], tuple(c.intent_id for c in ranked[asked][:QUESTION_PART_INTENTS]), ranked[best]
 
     # -- deciding --------------------------------------------------------------
 
     def match(self, question: str) -> MatchResult:
-        focus, tokens, asked_about = self._focus(question)
-        ranked = self._scored(tokens, self.meaning(focus))
+        tokens, meaning, asked_about, ranked = self._focus(question)
+        if ranked is None:
+            ranked = self._scored(tokens, meaning)
         normalised = " ".join(tokens)
         ambiguous = [t for t in dict.fromkeys(tokens) if t in self.ambiguous]
         if ambiguous:

@@ -7,7 +7,8 @@ product manager actually do all day?" Matched whole, the preamble's words
 People mark their question: with a question mark, or after a colon or a dash
 that ends the lead-in. This module reads the whole message, however long, and
 returns the parts that ask, then the message itself for the context an indirect
-question needs; the matcher reads the one that matches best, and an answer read
+question needs; the matcher reads the one whose best intent is likeliest the
+answer, by words and meaning (each part embedded within the message), and an answer read
 from the whole message must be one its question asks about (matcher.py), so the
 preamble alone never decides.
 """
@@ -49,7 +50,7 @@ def find_questions(message: str) -> list[str]:
     Each question sentence is offered after its lead-in, with the sentence before it when it is
     too short to stand alone; several questions in a row are also offered together; and last the
     whole message, whose context an indirect question needs ("We shipped and the coordinator moved
-    on. Does that always happen?"). The caller picks the one that matches best: a rhetorical
+    on. Does that always happen?"). The caller picks the one it is surest about: a rhetorical
     question in the preamble rarely does, and every offer holds a question, never the preamble alone.
     """
     text = "\n".join(" ".join(line.split()) for line in message[:MAX_MESSAGE_CHARS].splitlines()).strip()
