@@ -99,7 +99,7 @@ REAL_SETS = sorted(EVAL.glob("real-*.yaml"))
 # pmbot stands). Measured on 3 December 2026 with the rule refitted on the knowledge of that day, and a long
 # message's part chosen by words and meaning (the model reading 48 tokens): real-dev 0.774 / 1.5 % / 4.6 %;
 # real-tune 0.860 / 3.5 % / 6.5 %; real-heldout 0.729 / 5.2 % / 15.2 % (its off-topic half is mostly quiz
-# questions next to the intents' topics). Each bound leaves two or three questions, real-heldout's right one.
+# questions next to the intents' topics). Each bound leaves two or three questions (real-heldout's right one).
 REAL_RIGHT = 0.72
 
 
