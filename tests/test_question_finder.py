@@ -26,6 +26,13 @@ def test_a_short_question_keeps_the_sentence_it_leans_on() -> None:
     assert "scope creep. What is that?" in find_questions(message)[0]
 
 
+def test_a_question_about_them_keeps_the_sentence_that_names_them() -> None:
+    message = STORY + "Our new hire keeps mixing up a roadmap and a release plan.\nHow do they differ, and who writes each of them?"
+    first = find_questions(message)[0]
+    assert "roadmap" in first and first.endswith("who writes each of them?"), first
+    assert first in message, "offered as written, so the model can read it within the message"
+
+
 def test_a_short_message_is_its_own_question() -> None:
     assert find_questions("PdM vs PjM?") == ["PdM vs PjM?"]
 

@@ -162,3 +162,13 @@ def test_a_part_before_the_window_the_model_keeps_is_not_read_in_context(embedde
     text = question + " " + "We tried many tools and none of them stuck with the team. " * 12
     _, (part,) = embedder.embed_in_context(text, [question])
     assert part is None, "the model saw only the message's end: the matcher embeds this part alone"
+
+
+def test_a_part_mostly_inside_the_window_is_read_in_context(embedder: Embedder) -> None:
+    story = "We tried many tools and none of them stuck with the team. " * 12
+    lead = ("Someone in the team, a designer who joined last month from an agency where nobody planned more than "
+            "a sprint ahead and every deadline was a guess, keeps asking about the roadmap.")
+    question = "Who should own it, the product person or the delivery lead?"
+    part = f"{lead} {question}"
+    _, (read,) = embedder.embed_in_context(f"{story}{part}", [part])
+    assert read is not None, "the model saw most of it (not its first words): no second run for it"

@@ -31,6 +31,8 @@ MAX_PARTS = 6  # question sentences offered at most: each costs the matcher a ra
 _SENTENCE = re.compile(r"[^.?!\n]*(?:[.?!]+|\n|$)")
 _LEAD_IN = re.compile(r"(?::|\s[-–—]+\s)")  # "…the real question: …", "…one thing - what …"
 _WORD = re.compile(r"\w+")
+# A question that points back ("How do they differ?") needs the sentence that names what it points at.
+_REFERS_BACK = re.compile(r"\b(?:they|them|these|those|both|it)\b", re.I)
 
 
 def _words(text: str) -> int:
@@ -48,7 +50,7 @@ def find_questions(message: str) -> list[str]:
     """The parts of a message that may be its question, likeliest first; the message itself when short.
 
     Each question sentence is offered after its lead-in, with the sentence before it when it is
-    too short to stand alone; several questions in a row are also offered together; and last the
+    too short to stand alone or points back at it ("they", "them", "it"); several questions in a row are also offered together; and last the
     whole message, whose context an indirect question needs ("We shipped and the coordinator moved
     on. Does that always happen?"). The caller picks the one it is surest about: a rhetorical
     question in the preamble rarely does, and every offer holds a question, never the preamble alone.
@@ -56,7 +58,8 @@ def find_questions(message: str) -> list[str]:
     text = "\n".join(" ".join(line.split()) for line in message[:MAX_MESSAGE_CHARS].splitlines()).strip()
     if _words(text) <= SHORT_MESSAGE_WORDS:
         return [text]
-    sentences = [s.strip() for s in _SENTENCE.findall(text) if s.strip()]
+    spans = [m.span() for m in _SENTENCE.finditer(text) if m.group().strip()]
+    sentences = [text[start:end].strip() for start, end in spans]
     asked = [i for i, s in enumerate(sentences) if "?" in s]
     if not asked:
         # No question mark: a lead-in ending in a colon or dash still marks where the question starts.
@@ -64,8 +67,8 @@ def find_questions(message: str) -> list[str]:
     found = []
     for i in asked[:MAX_PARTS]:
         question = _after_lead_in(sentences[i])
-        if _words(question) < LEANING_QUESTION_WORDS and i > 0 and question == sentences[i]:
-            question = f"{sentences[i - 1]} {question}"
+        if (_words(question) < LEANING_QUESTION_WORDS or _REFERS_BACK.search(question)) and i > 0 and question == sentences[i]:
+            question = text[spans[i - 1][0] : spans[i][1]].strip()  # as written: the model reads it within the text
         found.append(question)
     if len(asked) > 1:
         found.append(" ".join(_after_lead_in(sentences[i]) for i in asked[:MAX_QUESTIONS]))
