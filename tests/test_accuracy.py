@@ -97,10 +97,11 @@ def test_every_catalog_intent_answers_its_own_plain_question(matcher: Matcher) -
 REAL_SETS = sorted(EVAL.glob("real-*.yaml"))
 # Regression guards, not the goals (issue 9 asks for 0.80 right, 3 % wrong, 5 % chat answered; README says where
 # pmbot stands). Measured on 3 December 2026 with the rule refitted on the knowledge of that day, and a long
-# message's part chosen by words and meaning (the model reading 48 tokens): real-dev 0.774 / 1.5 % / 4.6 %;
-# real-tune 0.860 / 3.5 % / 6.5 %; real-heldout 0.729 / 5.2 % / 15.2 % (its off-topic half is mostly quiz
-# questions next to the intents' topics). Each bound leaves two or three questions (real-heldout's right one).
+# message's part chosen by words and meaning: real-dev 0.774 / 0.7 % / 3.4 %; real-tune 0.860 / 3.5 % / 6.5 %;
+# real-heldout 0.729 / 4.7 % / 15.2 % (its off-topic half is mostly quiz questions next to the intents' topics).
+# Each bound leaves two or three questions (real-heldout's right floor, one).
 REAL_RIGHT = 0.72
+REAL_DEV_RIGHT = 0.76
 
 
 def known(questions: list[LabelledQuestion], kb: KnowledgeBase) -> list[LabelledQuestion]:
@@ -113,9 +114,9 @@ def known(questions: list[LabelledQuestion], kb: KnowledgeBase) -> list[Labelled
 def test_shared_real_questions(matcher: Matcher) -> None:
     """Real messages copied from public forums: longer, indirect, mixed with chat."""
     report = evaluate(known(load_questions(SHARED / "eval" / "real-dev.yaml"), matcher.kb), matcher)
-    assert report.top1 >= REAL_RIGHT
-    assert report.wrong_answer <= 0.03
-    assert report.oos_false_answer <= 0.07
+    assert report.top1 >= REAL_DEV_RIGHT
+    assert report.wrong_answer <= 0.025
+    assert report.oos_false_answer <= 0.06
 
 
 @pytest.mark.parametrize("path", REAL_SETS, ids=[p.stem for p in REAL_SETS])
@@ -126,4 +127,4 @@ def test_real_question_sets(matcher: Matcher, path: Path) -> None:
         assert report.top1 >= REAL_RIGHT
         assert report.wrong_answer <= 0.06
     if report.oos:
-        assert report.oos_false_answer <= 0.18
+        assert report.oos_false_answer <= 0.165
