@@ -328,7 +328,7 @@ class Matcher:
         if self.embedder is None:
             return [None] * len(parts)
         whole, vectors = self.embedder.embed_in_context(text, parts[:-1])
-        # A part before the window the model keeps is embedded alone: rare, a question early in a long message.
+        # A part mostly before the window the model keeps is embedded alone: rare, a question early in a long message.
         alone = [k for k, v in enumerate(vectors) if v is None]
         for k, vector in zip(alone, self.embedder.embed([parts[k] for k in alone])):
             vectors[k] = vector

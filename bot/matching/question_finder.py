@@ -50,10 +50,11 @@ def find_questions(message: str) -> list[str]:
     """The parts of a message that may be its question, likeliest first; the message itself when short.
 
     Each question sentence is offered after its lead-in, with the sentence before it when it is
-    too short to stand alone or points back at it ("they", "them", "it"); several questions in a row are also offered together; and last the
-    whole message, whose context an indirect question needs ("We shipped and the coordinator moved
-    on. Does that always happen?"). The caller picks the one it is surest about: a rhetorical
-    question in the preamble rarely does, and every offer holds a question, never the preamble alone.
+    too short to stand alone or points back at it ("they", "them", "it"); several questions in a
+    row are also offered together; and last the whole message, whose context an indirect question
+    needs ("We shipped and the coordinator moved on. Does that always happen?"). The caller picks
+    the one it is surest about: a rhetorical question in the preamble rarely is, and every offer
+    holds a question, never the preamble alone.
     """
     text = "\n".join(" ".join(line.split()) for line in message[:MAX_MESSAGE_CHARS].splitlines()).strip()
     if _words(text) <= SHORT_MESSAGE_WORDS:
