@@ -157,6 +157,23 @@ def test_off_topic_messages_are_not_answered(matcher: Matcher, message: str) -> 
     assert matcher.match(message).kind != "answer"
 
 
+def test_a_neighbour_role_the_answer_never_names_is_offered_not_answered(matcher: Matcher) -> None:
+    """Asked about a business analyst, the user-stories answer (which never names one) is a guess."""
+    result = matcher.match("Does the business analyst write the user stories or does the product owner?")
+    assert result.kind == "suggest" and "user-stories-and-backlog" in result.suggestions, result.reason
+    assert "business analyst" in result.reason
+
+
+@pytest.mark.parametrize(
+    ("message", "intent"),
+    [("How do I become a scrum master?", "scrum-master-career"),
+     ("business analyst vs product manager: what's the difference?", "business-analyst-vs-product-manager")],
+)
+def test_a_neighbour_role_its_own_answer_names_is_answered(matcher: Matcher, message: str, intent: str) -> None:
+    result = matcher.match(message)
+    assert (result.kind, result.intent_id) == ("answer", intent), result.reason
+
+
 @pytest.mark.parametrize("message", ["lmaooo i can't", "can u", "do it"])
 def test_a_lone_common_word_is_not_answered(matcher: Matcher, message: str) -> None:
     result = matcher.match(message)
