@@ -171,6 +171,14 @@ def test_cues_for_a_meaning_no_ambiguous_word_has_are_reported() -> None:
     ]
 
 
+def test_a_meaning_read_only_when_cued_without_cues_is_reported() -> None:
+    """It could never be read at all, which is surely not what the editor meant."""
+    broken = GOOD + "ambiguous:\n  pm: [product manager, program manager]\nonly_when_cued: [program manager]\n"
+    assert problems_of(broken) == [
+        "kb.yaml:22: 'program manager' is read only when cued, but has no cues: list some under `cues`"
+    ]
+
+
 def test_text_over_discord_limits_is_refused() -> None:
     too_long_answer = GOOD.replace("answer: Beta is the second letter.", "answer: " + "x" * 4100)
     assert problems_of(too_long_answer) == ["kb.yaml:17: intents.1.answer: 4100 characters, over the limit of 4096"]

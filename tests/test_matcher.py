@@ -75,15 +75,25 @@ def test_one_reading_of_pm_is_not_picked_while_another_is_nearly_as_good(matcher
     ],
 )
 def test_pm_without_cues_is_not_answered_as_a_program_manager(matcher: Matcher, question: str) -> None:
-    """Read as "program manager" these resemble that intent's few phrasings most, but nothing says which PM is meant."""
+    """Nothing says which PM is meant, and the program-manager intent, whose few phrasings resemble them most, is no reading."""
     result = matcher.match(question)
     assert (result.kind, result.ambiguous_word) == ("suggest", "pm"), result.reason
     assert len(set(result.suggestions) - {"program-manager"}) >= 1, "a product or project reading is offered too"
 
 
-def test_pm_without_cues_is_answered_when_every_reading_leads_to_the_same_intent(matcher: Matcher) -> None:
-    result = matcher.match("what tools does a PM use every day")
-    assert (result.kind, result.intent_id) == ("answer", "tools-used"), result.reason
+@pytest.mark.parametrize(
+    ("question", "intent"),
+    [("what tools does a PM use every day", "tools-used"), ("how is a PM judged at review time", "success-measures")],
+)
+def test_pm_without_cues_is_answered_when_every_reading_leads_to_the_same_intent(matcher: Matcher, question: str, intent: str) -> None:
+    """Program manager is read only when cued, so a bare PM's product and project readings decide."""
+    result = matcher.match(question)
+    assert (result.kind, result.intent_id) == ("answer", intent), result.reason
+
+
+def test_what_a_bare_pm_is_is_answered_by_what_the_abbreviation_means(matcher: Matcher) -> None:
+    result = matcher.match("what is a PM")
+    assert (result.kind, result.intent_id) == ("answer", "pm-abbreviation"), result.reason
 
 
 @pytest.mark.parametrize(

@@ -242,6 +242,7 @@ class _Assembler:
         self.synonym_owner: dict[str, tuple[str, _Document, Path_]] = {}
         self.ambiguous: dict[str, tuple[str, ...]] = {}
         self.cues: dict[str, tuple[tuple[str, ...], _Document, Path_]] = {}
+        self.only_when_cued: dict[str, tuple[_Document, Path_]] = {}
         self.phrasings: dict[str, tuple[str, _Document, Path_]] = {}
         self.not_about: list[tuple[str, _Document, Path_]] = []
 
@@ -299,6 +300,8 @@ class _Assembler:
             if key in self.cues:
                 self.problem(doc, ("cues", meaning), f"'{meaning}' has cues twice; keep one list")
             self.cues[key] = (tuple(_norm_phrase(w) for w in words), doc, ("cues", meaning))
+        for j, meaning in enumerate(data.get("only_when_cued", [])):
+            self.only_when_cued[_norm_phrase(meaning)] = (doc, ("only_when_cued", j))
 
     def _add_intent(self, raw: dict[str, Any], doc: _Document, path: Path_) -> None:
         intent = Intent(
@@ -359,6 +362,9 @@ class _Assembler:
             if meaning not in meanings:
                 known = ", ".join(sorted(meanings)) or "none declared under `ambiguous`"
                 self.problem(doc, path, f"'{meaning}' has cues but is no meaning of an ambiguous word (meanings: {known})")
+        for meaning, (doc, path) in self.only_when_cued.items():
+            if meaning not in self.cues:
+                self.problem(doc, path, f"'{meaning}' is read only when cued, but has no cues: list some under `cues`")
         for intent, doc, path in self.intents.values():
             if intent.category not in self.categories:
                 known = ", ".join(sorted(self.categories)) or "none defined"
@@ -399,6 +405,7 @@ class _Assembler:
             synonyms=MappingProxyType(dict(self.synonyms)),
             ambiguous=MappingProxyType(dict(self.ambiguous)),
             cues=MappingProxyType({meaning: words for meaning, (words, _, _) in self.cues.items()}),
+            only_when_cued=frozenset(self.only_when_cued),
             not_about=tuple(text for text, _, _ in self.not_about),
             sources=sources,
             loaded_at=datetime.now(timezone.utc),

@@ -86,6 +86,7 @@ class KnowledgeBase:
     synonyms: Mapping[str, tuple[str, ...]]
     ambiguous: Mapping[str, tuple[str, ...]]
     cues: Mapping[str, tuple[str, ...]]  # a meaning of an ambiguous word -> words that show it is meant
+    only_when_cued: frozenset[str]  # meanings read only when the message holds one of their cues
     not_about: tuple[str, ...]
     sources: tuple[SourceFile, ...]
     loaded_at: datetime

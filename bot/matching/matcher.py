@@ -121,6 +121,7 @@ class Matcher:
         self.ambiguous = {w: [r.split() for r in readings] for w, readings in kb.ambiguous.items()}
         # Normalised like a question, so "deadlines" or "proj plan" in a message meet the cue as written.
         self.cues = {meaning: [cue for w in words if (cue := self.normaliser.tokens(w))] for meaning, words in kb.cues.items()}
+        self.only_when_cued = kb.only_when_cued
         self.classifier = index.classifier
         entries = index.entries
         contents = [e.content for e in entries]
@@ -427,7 +428,8 @@ class Matcher:
         return MatchResult("suggest", score=best.score, suggestions=suggestions, reason=why, **common)
 
     def _readings(self, word: str, tokens: list[str]) -> tuple[list[list[str]], str]:
-        """The meanings of `word` the message's other words point to (all when they point to none), and which words did.
+        """The meanings of `word` the message's other words point to, and which words did; when they point to none,
+        every meaning but those the knowledge reads only when cued (a bare "PM" is seldom a program manager).
 
         Only words can tell: "agile PM vs traditional PM" reads every meaning equally well, and
         the meaning whose phrasings are fewest ("program manager") would win by resembling them most.
@@ -438,7 +440,8 @@ class Matcher:
         told = {tuple(r): [" ".join(c) for c in self.cues.get(" ".join(r), []) if found(c)] for r in self.ambiguous[word]}
         pointed = [list(r) for r, cues in told.items() if cues]
         if not pointed:
-            return self.ambiguous[word], ""
+            usual = [r for r in self.ambiguous[word] if " ".join(r) not in self.only_when_cued]
+            return usual or self.ambiguous[word], ""
         return pointed, f" (told by: {', '.join(dict.fromkeys(c for cues in told.values() for c in cues))})"
 
     def _match_ambiguous(self, question: str, tokens: list[str], literal: list[Candidate], word: str) -> MatchResult:
