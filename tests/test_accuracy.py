@@ -97,11 +97,12 @@ def test_every_catalog_intent_answers_its_own_plain_question(matcher: Matcher) -
 REAL_SETS = sorted(EVAL.glob("real-*.yaml"))
 # Regression guards, not the goals (issue 9 asks for 0.80 right, 3 % wrong, 5 % chat answered; README says where
 # pmbot stands). Measured on 3 December 2026 with the rule refitted on the knowledge of that day, and a long
-# message's part chosen by words and meaning: real-dev 0.774 / 0.7 % / 3.4 %; real-tune 0.860 / 3.5 % / 5.2 %;
+# message's part chosen by words and meaning, and a bare PM read as a product or project manager: real-dev
+# 0.788 / 1.5 % / 3.4 %; real-tune 0.860 / 3.5 % / 5.2 %;
 # real-heldout 0.729 / 4.7 % / 14.7 % (its off-topic half is mostly quiz questions next to the intents' topics).
 # Each bound leaves two or three questions (real-heldout's right floor, one).
 REAL_RIGHT = 0.72
-REAL_DEV_RIGHT = 0.76
+REAL_DEV_RIGHT = 0.77
 
 
 def known(questions: list[LabelledQuestion], kb: KnowledgeBase) -> list[LabelledQuestion]:
