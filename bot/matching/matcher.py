@@ -99,9 +99,9 @@ def _best(scores: np.ndarray, count: int, positive: bool = False) -> np.ndarray:
     return np.flatnonzero(scores > 0) if positive and cutoff <= 0 else np.flatnonzero(scores >= cutoff)
 
 
-def _names(normalised: str, role: str) -> bool:
-    """Whether the normalised text (tokens joined by spaces) holds the role's words in a row."""
-    return f" {role} " in f" {normalised} "
+def _names(normalised: str, words: str) -> bool:
+    """Whether the normalised text (tokens joined by spaces) holds the words (a role, a cue) in a row."""
+    return f" {words} " in f" {normalised} "
 
 
 class Matcher:
@@ -120,8 +120,7 @@ class Matcher:
         self.normaliser = index.normaliser
         self.ambiguous = {w: [r.split() for r in readings] for w, readings in kb.ambiguous.items()}
         # Normalised like a question, so "deadlines" or "proj plan" in a message meet the cue as written.
-        self.cues = {meaning: [cue for w in words if (cue := self.normaliser.tokens(w))] for meaning, words in kb.cues.items()}
-        self.only_when_cued = kb.only_when_cued
+        self.cues = {meaning: [" ".join(cue) for w in words if (cue := self.normaliser.tokens(w))] for meaning, words in kb.cues.items()}
         self.classifier = index.classifier
         entries = index.entries
         contents = [e.content for e in entries]
@@ -434,13 +433,11 @@ class Matcher:
         Only words can tell: "agile PM vs traditional PM" reads every meaning equally well, and
         the meaning whose phrasings are fewest ("program manager") would win by resembling them most.
         """
-        def found(cue: list[str]) -> bool:
-            return any(tokens[i:i + len(cue)] == cue for i in range(len(tokens) - len(cue) + 1))
-
-        told = {tuple(r): [" ".join(c) for c in self.cues.get(" ".join(r), []) if found(c)] for r in self.ambiguous[word]}
+        normalised = " ".join(tokens)
+        told = {tuple(r): [c for c in self.cues.get(" ".join(r), []) if _names(normalised, c)] for r in self.ambiguous[word]}
         pointed = [list(r) for r, cues in told.items() if cues]
         if not pointed:
-            usual = [r for r in self.ambiguous[word] if " ".join(r) not in self.only_when_cued]
+            usual = [r for r in self.ambiguous[word] if " ".join(r) not in self.kb.only_when_cued]
             return usual or self.ambiguous[word], ""
         return pointed, f" (told by: {', '.join(dict.fromkeys(c for cues in told.values() for c in cues))})"
 
