@@ -132,8 +132,9 @@ def _optimise(onnxruntime: ModuleType, model_file: Path, into: Path) -> None:
 _QUESTIONS = re.compile(r"[^?]+\?+")  # a joined part's pieces (question_finder.py)
 
 
-def _unit(vector: np.ndarray) -> np.ndarray:
-    return (vector / max(float(np.linalg.norm(vector)), 1e-12)).astype(np.float32)
+def _unit(vectors: np.ndarray) -> np.ndarray:
+    """Each vector (the last axis) scaled to length 1, so that cosine similarity is a dot product."""
+    return (vectors / np.maximum(np.linalg.norm(vectors, axis=-1, keepdims=True), 1e-12)).astype(np.float32)
 
 
 class Embedder:
@@ -193,9 +194,7 @@ class Embedder:
             mask[row, : len(encoding.ids)] = 1
         states = self._states(ids, mask)
         summed = np.einsum("btd,bt->bd", states, mask.astype(states.dtype))
-        vectors = summed / mask.sum(axis=1, keepdims=True)
-        vectors /= np.maximum(np.linalg.norm(vectors, axis=1, keepdims=True), 1e-12)
-        return vectors.astype(np.float32)
+        return _unit(summed / mask.sum(axis=1, keepdims=True))
 
     def embed_in_context(self, text: str, parts: Sequence[str]) -> tuple[np.ndarray, list[np.ndarray | None]]:
         """The text's vector (as `embed` gives it), and each part's read within the text, from one model run.
