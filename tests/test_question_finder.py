@@ -33,6 +33,21 @@ def test_a_question_about_them_keeps_the_sentence_that_names_them() -> None:
     assert first in message, "offered as written, so the model can read it within the message"
 
 
+def test_a_quoted_question_is_read_without_the_sentence_around_it() -> None:
+    message = STORY + "Reading job adverts always makes me ask myself, \u201cWhy would a project manager need years in one industry?\u201d"
+    assert find_questions(message)[0] == "Why would a project manager need years in one industry?"
+
+
+def test_a_quoted_term_is_not_taken_for_a_question() -> None:
+    question = 'People keep saying "product owner" and "product manager" as if they were one job, are they?'
+    assert find_questions(STORY + question)[0].endswith(question)
+
+
+def test_dots_in_abbreviations_do_not_cut_a_question_in_two() -> None:
+    message = STORY + "Which role, e.g. a product owner vs. a project manager, suits someone who loves plans?"
+    assert find_questions(message)[0] == "Which role, e.g. a product owner vs. a project manager, suits someone who loves plans?"
+
+
 def test_a_short_message_is_its_own_question() -> None:
     assert find_questions("PdM vs PjM?") == ["PdM vs PjM?"]
 

@@ -4,10 +4,10 @@ Real messages put context first: "I've been a developer for six years and my
 manager keeps hinting at a move. But here's what I can't work out: what does a
 product manager actually do all day?" Matched whole, the preamble's words
 (developer, manager, years) pull the answer towards whatever they resemble.
-People mark their question: with a question mark, or after a colon or a dash
-that ends the lead-in. This module reads the whole message, however long, and
-returns the parts that ask, then the message itself for the context an indirect
-question needs; the matcher reads the one whose best intent is likeliest the
+People mark their question: with a question mark, after a colon or a dash
+that ends the lead-in, or in quotes (…makes me wonder, “why…?”). This module
+reads the whole message, however long, and returns the parts that ask, then the
+message itself for the context an indirect question needs; the matcher reads the one whose best intent is likeliest the
 answer, by words and meaning (each part embedded within the message), and an answer read
 from the whole message must be one its question asks about (matcher.py), so the
 preamble alone never decides.
@@ -29,7 +29,12 @@ MAX_QUESTIONS = 3  # "What is scope creep? How do I stop it?" is asked whole; mo
 MAX_PARTS = 6  # question sentences offered at most: each costs the matcher a ranking
 
 _SENTENCE = re.compile(r"[^.?!\n]*(?:[.?!]+|\n|$)")
-_LEAD_IN = re.compile(r"(?::|\s[-–—]+\s)")  # "…the real question: …", "…one thing - what …"
+# Dots that end no sentence: "P.M.", "e.g.", "U.S.", "vs.". Hidden from _SENTENCE, or "which role (e.g. PO or
+# PM) should I pick?" is cut into pieces that each lack half the question.
+_ABBREVIATION = re.compile(r"\b(?:[a-z]\.){2,}|\b(?:vs|mr|mrs|ms|dr)\.|\b(?:etc|approx)\.(?=\s*(?-i:[a-z0-9]))", re.I)
+# "…the real question: …", "…one thing - what …", and a quoted question: '…makes me wonder, “What makes…?”'
+# (an opening quote whose words run to a question mark before any closing quote).
+_LEAD_IN = re.compile(r"(?::|\s[-–—]+\s|(?:^|(?<=\s))[“\"](?=\w[^“”\"]*\?))")
 _WORD = re.compile(r"\w+")
 # A question that points back ("How do they differ?") needs the sentence that names what it points at.
 _REFERS_BACK = re.compile(r"\b(?:they|them|these|those|both|it)\b", re.I)
@@ -59,7 +64,8 @@ def find_questions(message: str) -> list[str]:
     text = "\n".join(" ".join(line.split()) for line in message[:MAX_MESSAGE_CHARS].splitlines()).strip()
     if _words(text) <= SHORT_MESSAGE_WORDS:
         return [text]
-    spans = [m.span() for m in _SENTENCE.finditer(text) if m.group().strip()]
+    masked = _ABBREVIATION.sub(lambda m: m.group().replace(".", "\u2024"), text)  # same length: spans fit `text`
+    spans = [m.span() for m in _SENTENCE.finditer(masked) if m.group().strip()]
     sentences = [text[start:end].strip() for start, end in spans]
     asked = [i for i, s in enumerate(sentences) if "?" in s]
     if not asked:
