@@ -122,6 +122,7 @@ def test_pm_with_its_meaning_asked_is_answered(matcher: Matcher) -> None:
         ("as a project manager (PM), what exactly is my job?", "project-manager-responsibilities"),
         ("what does a PM do when the critical path slips", "project-schedule-techniques"),
         ("PM for a portfolio of related projects, what's that role", "program-manager"),
+        ("I just passed my PMP, what does a PM do all day?", "project-manager-responsibilities"),
     ],
 )
 def test_pm_beside_words_of_one_meaning_is_read_that_way(matcher: Matcher, question: str, intent: str) -> None:
