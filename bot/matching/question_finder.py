@@ -4,13 +4,14 @@ Real messages put context first: "I've been a developer for six years and my
 manager keeps hinting at a move. But here's what I can't work out: what does a
 product manager actually do all day?" Matched whole, the preamble's words
 (developer, manager, years) pull the answer towards whatever they resemble.
-People mark their question: with a question mark, after a colon or a dash
-that ends the lead-in, or in quotes (…makes me wonder, “why…?”). This module
-reads the whole message, however long, and returns the parts that ask, then the
-message itself for the context an indirect question needs; the matcher reads the one whose best intent is likeliest the
-answer, by words and meaning (each part embedded within the message), and an answer read
-from the whole message must be one its question asks about (matcher.py), so the
-preamble alone never decides.
+People mark their question: with a question mark, after a colon or a dash that
+ends the lead-in, or in quotes (…makes me wonder, “why…?”). This module reads
+the whole message, however long, and returns the parts that ask, then the
+message itself for the context an indirect question needs; the matcher reads
+the one whose best intent is likeliest the answer, by words and meaning (each
+part embedded within the message), and an answer read from the whole message
+must be one its question asks about (matcher.py), so the preamble alone never
+decides.
 """
 
 from __future__ import annotations
