@@ -91,6 +91,13 @@ def test_pm_without_cues_is_answered_when_every_reading_leads_to_the_same_intent
     assert (result.kind, result.intent_id) == ("answer", intent), result.reason
 
 
+@pytest.mark.parametrize("question", ["what is a product manager", "what is a project manager"])
+def test_what_each_role_is_is_answered_not_offered(matcher: Matcher, question: str) -> None:
+    """The most basic question gets an answer; a knowledge edit that leaves it a "Did you mean…" is a regression."""
+    result = matcher.match(question)
+    assert result.kind == "answer", result.reason
+
+
 def test_what_a_bare_pm_is_is_answered_by_what_the_abbreviation_means(matcher: Matcher) -> None:
     result = matcher.match("what is a PM")
     assert (result.kind, result.intent_id) == ("answer", "pm-abbreviation"), result.reason
