@@ -389,7 +389,7 @@ class Matcher:
         normalised = " ".join(tokens)
         ambiguous = [t for t in dict.fromkeys(tokens) if t in self.ambiguous]
         if ambiguous:
-            result = self._match_ambiguous(question, tokens, ranked, ambiguous[0])
+            result = self._match_ambiguous(question, tokens, normalised, ranked, ambiguous[0])
         else:
             result = self._decide(question, normalised, ranked)
         if result.kind == "answer" and (doubt := self._doubt(result.intent_id, tokens, normalised, asked_about)):
@@ -426,14 +426,13 @@ class Matcher:
         why = f"only {best.score:.0f}% sure ({evidence}); answers from {answer_at:.0f}%"
         return MatchResult("suggest", score=best.score, suggestions=suggestions, reason=why, **common)
 
-    def _readings(self, word: str, tokens: list[str]) -> tuple[list[list[str]], str]:
+    def _readings(self, word: str, normalised: str) -> tuple[list[list[str]], str]:
         """The meanings of `word` the message's other words point to, and which words did; when they point to none,
         every meaning but those the knowledge reads only when cued (a bare "PM" is seldom a program manager).
 
         Only words can tell: "agile PM vs traditional PM" reads every meaning equally well, and
         the meaning whose phrasings are fewest ("program manager") would win by resembling them most.
         """
-        normalised = " ".join(tokens)
         told = {tuple(r): [c for c in self.cues.get(" ".join(r), []) if _names(normalised, c)] for r in self.ambiguous[word]}
         pointed = [list(r) for r, cues in told.items() if cues]
         if not pointed:
@@ -441,15 +440,14 @@ class Matcher:
             return usual or self.ambiguous[word], ""
         return pointed, f" (told by: {', '.join(dict.fromkeys(c for cues in told.values() for c in cues))})"
 
-    def _match_ambiguous(self, question: str, tokens: list[str], literal: list[Candidate], word: str) -> MatchResult:
+    def _match_ambiguous(self, question: str, tokens: list[str], normalised: str, literal: list[Candidate], word: str) -> MatchResult:
         """Reads an ambiguous word each possible way; agreeing readings answer, disagreeing ones ask which.
 
         The readings are decided by words alone: the message's embedding is of the word as written,
         and would pull every reading towards phrasings about the word itself.
         """
-        normalised = " ".join(tokens)
         results = [self._decide(question, normalised, literal, f"{word} as written")]
-        readings, told_by = self._readings(word, tokens)
+        readings, told_by = self._readings(word, normalised)
         for reading in readings:
             swapped = [part for t in tokens for part in (reading if t == word else [t])]
             results.append(self._decide(question, " ".join(swapped), self._scored(swapped, None), f"{word} → {' '.join(reading)}{told_by}"))
