@@ -25,6 +25,30 @@ def test_clear_questions_are_answered(matcher: Matcher, question: str, intent: s
     assert result.score >= 100 * T.ANSWER_PROBABILITY
 
 
+@pytest.mark.parametrize(
+    "message",
+    [
+        "Ran the migration again and it went through. Thanks, that saved my evening",
+        "Thanks a lot. I'll try the new config tomorrow and report back.",
+        "Confirmed as working now. Cheers!",
+    ],
+)
+def test_a_thank_you_said_in_passing_is_answered(matcher: Matcher, message: str) -> None:
+    """Read whole, the report around the thanks drowned it: these fell back or were only offered."""
+    result = matcher.match(message)
+    assert (result.kind, result.intent_id) == ("answer", "thanks")
+
+
+def test_thanks_beside_our_topics_leaves_them_answered_or_offered(matcher: Matcher) -> None:
+    assert matcher.match("Thanks! What does a product manager do?").intent_id == "product-manager-responsibilities"
+    career = matcher.match("I have an accounting background and I'm thinking about moving into project management one day. Thanks")
+    assert career.kind == "suggest" and career.suggestions[0] == "become-project-manager"
+
+
+def test_thanks_to_something_is_not_a_thank_you(matcher: Matcher) -> None:
+    assert matcher.match("thanks to the new release the build takes half the time it used to").kind != "answer"
+
+
 def test_indirect_wording_is_placed_by_the_classifier_and_the_meaning(matcher: Matcher) -> None:
     """No phrasing looks like this question, but its words and meaning place it."""
     result = matcher.match("we shipped and the coordinator moved on to another initiative, does that always happen?")

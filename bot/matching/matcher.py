@@ -21,7 +21,7 @@ from bot.matching.columns import Columns
 from bot.matching.decision import Signals, answer_probability, thresholds
 from bot.matching.index import NOT_ABOUT, content_words, load_or_build
 from bot.matching.meaning import load_or_train
-from bot.matching.question_finder import find_questions
+from bot.matching.question_finder import find_questions, short_clauses
 from bot.matching.semantic import Embedder, load_embedder
 
 Kind = Literal["answer", "suggest", "fallback"]
@@ -37,6 +37,8 @@ ROLE_WORDS = ("product", "project", "program")  # after normalisation: PdM, proj
 # real-dev and a fresh4 one) are left out: questions name them in passing, about intents that never do.
 NEIGHBOUR_ROLES = ("scrum master", "business analyst", "engineering manager", "project coordinator", "delivery manager")
 QUESTION_PART_INTENTS = 3  # a long message's answer must be among its question part's best intents
+THANKS = "thanks"  # the catalog's intent for a thank-you (../shared/spec/intents.yaml)
+THANKS_CLAUSE_WORDS = 8  # a thank-you said in passing is at most this long ("Thanks for pointing this out!")
 SEMANTIC_CANDIDATES = 3  # intents the embedding puts nearest are scored even when they share few words
 _DEFAULT = object()  # Matcher's embedder when none is given: the bundled model
 
@@ -144,6 +146,7 @@ class Matcher:
         self.entry_content = np.array([" ".join(sorted(content)) for content in contents], dtype=object)
         self.entry_shape = np.array([" ".join(e.tokens) for e in entries], dtype=object)
         self.verbatim = {" ".join(e.tokens): e.intent_id for e in entries}  # a phrasing typed word for word
+        self.thanks_word = self.normaliser.tokens("thanks")[0]  # what "thx", "ty", "cheers" become (synonyms.yaml)
         self.row_of = row_of_intent
 
         # How much each intent is about each role word, from its own phrasings: the
@@ -394,7 +397,28 @@ class Matcher:
             result = self._decide(question, normalised, ranked)
         if result.kind == "answer" and (doubt := self._doubt(result.intent_id, tokens, normalised, asked_about)):
             return replace(result, kind="suggest", intent_id=None, suggestions=(result.intent_id,), reason=doubt)
+        if result.kind != "answer" and (thanked := self._thanked_in_passing(question, result)):
+            return thanked
         return result
+
+    def _thanked_in_passing(self, question: str, result: MatchResult) -> MatchResult | None:
+        """The thank-you in a message that asks nothing ("Confirmed as fixed. Thanks guys ;)"), or None.
+
+        Read whole, the rest of such a message drowns its thanks. Only when nothing else is answered
+        or offered first: "…I'm trying to move into a PM career. Thanks" is about the career. Only thanks:
+        a greeting in passing opens a request more often than not ("Hey, please reply to Pawel's
+        email"); measured 3 December 2026, greetings read this way answered more chat than they got right.
+        """
+        if "?" in question or result.suggestions[:1] not in ((), (THANKS,)):
+            return None
+        for clause in short_clauses(question, THANKS_CLAUSE_WORDS):
+            tokens = self.normaliser.tokens(clause)
+            if clause == question.strip() or self.thanks_word not in tokens:
+                continue
+            said = self._decide(question, " ".join(tokens), self._scored(tokens, self.meaning(clause)))
+            if said.intent_id == THANKS:
+                return replace(said, reason=f"thanks said in passing ({clause!r}); {said.reason}")
+        return None
 
     def _doubt(self, intent_id: str, tokens: list[str], normalised: str, asked_about: tuple[str, ...] | None) -> str | None:
         """Why a sure answer should be offered instead ("Did you mean…"), or None: what the chance cannot see."""

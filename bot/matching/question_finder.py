@@ -37,12 +37,19 @@ _ABBREVIATION = re.compile(r"\b(?:[a-z]\.){2,}|\b(?:vs|mr|mrs|ms|dr)\.|\b(?:etc|
 # (an opening quote whose words run to a question mark before any closing quote).
 _LEAD_IN = re.compile(r"(?::|\s[-–—]+\s|(?:^|(?<=\s))[“\"](?=\w[^“”\"]*\?))")
 _WORD = re.compile(r"\w+")
+# A clause ends at a sentence's end, a semicolon or a comma: "Confirmed as fixed. Thanks guys ;)".
+_CLAUSE = re.compile(r"[^.?!;,\n]*(?:[.?!;,]+|\n|$)")
 # A question that points back ("How do they differ?") needs the sentence that names what it points at.
 _REFERS_BACK = re.compile(r"\b(?:they|them|these|those|both|it)\b", re.I)
 
 
 def _words(text: str) -> int:
     return len(_WORD.findall(text))
+
+
+def _mask_abbreviations(text: str) -> str:
+    """The text with its abbreviations' dots hidden from _SENTENCE and _CLAUSE, at the same length: spans fit `text`."""
+    return _ABBREVIATION.sub(lambda m: m.group().replace(".", "\u2024"), text)
 
 
 def _after_lead_in(sentence: str) -> str:
@@ -65,8 +72,7 @@ def find_questions(message: str) -> list[str]:
     text = "\n".join(" ".join(line.split()) for line in message[:MAX_MESSAGE_CHARS].splitlines()).strip()
     if _words(text) <= SHORT_MESSAGE_WORDS:
         return [text]
-    masked = _ABBREVIATION.sub(lambda m: m.group().replace(".", "\u2024"), text)  # same length: spans fit `text`
-    spans = [m.span() for m in _SENTENCE.finditer(masked) if m.group().strip()]
+    spans = [m.span() for m in _SENTENCE.finditer(_mask_abbreviations(text)) if m.group().strip()]
     sentences = [text[start:end].strip() for start, end in spans]
     asked = [i for i, s in enumerate(sentences) if "?" in s]
     if not asked:
@@ -81,3 +87,14 @@ def find_questions(message: str) -> list[str]:
     if len(asked) > 1:
         found.append(" ".join(_after_lead_in(sentences[i]) for i in asked[:MAX_QUESTIONS]))
     return list(dict.fromkeys([*found, text]))
+
+
+def short_clauses(message: str, max_words: int) -> list[str]:
+    """The message's clauses of at most `max_words` words, in order: where a thank-you said in passing sits.
+
+    Only short ones: a courtesy is a few words, and a long clause that mentions thanks is about
+    something else ("thanks to the new release the build takes half the time it used to").
+    """
+    text = message[:MAX_MESSAGE_CHARS]
+    clauses = (text[m.start() : m.end()].strip() for m in _CLAUSE.finditer(_mask_abbreviations(text)))
+    return [c for c in clauses if c and _words(c) <= max_words]
