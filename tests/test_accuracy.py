@@ -104,6 +104,10 @@ REAL_SETS = sorted(EVAL.glob("real-*.yaml"))
 # Each bound leaves two or three questions (real-heldout's right floor, three).
 REAL_RIGHT = 0.72
 REAL_DEV_RIGHT = 0.78
+# real-social-*: greetings, thanks and questions about a bot, from public chat logs and bots' issue trackers.
+# Measured 3 December 2026 (fourth session), after thanks said in passing: tune 0.778 / 0 % / 5.5 %,
+# heldout 0.716 / 0 % / 2.8 %.
+REAL_SOCIAL_RIGHT = 0.68
 
 
 def known(questions: list[LabelledQuestion], kb: KnowledgeBase) -> list[LabelledQuestion]:
@@ -126,7 +130,7 @@ def test_real_question_sets(matcher: Matcher, path: Path) -> None:
     """bench/eval/real-*.yaml: real questions and chat collected for issue 9 (tuning and held-out halves)."""
     report = evaluate(known(load_questions(path), matcher.kb), matcher)
     if report.in_scope:
-        assert report.top1 >= REAL_RIGHT
+        assert report.top1 >= (REAL_SOCIAL_RIGHT if path.stem.startswith("real-social") else REAL_RIGHT)
         assert report.wrong_answer <= 0.06
     if report.oos:
         assert report.oos_false_answer <= 0.165
