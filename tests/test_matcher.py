@@ -31,10 +31,11 @@ def test_clear_questions_are_answered(matcher: Matcher, question: str, intent: s
         "Ran the migration again and it went through. Thanks, that saved my evening",
         "Thanks a lot. I'll try the new config tomorrow and report back.",
         "Confirmed as working now. Cheers!",
+        "thanks heaps for the walkthrough yesterday",
     ],
 )
 def test_a_thank_you_said_in_passing_is_answered(matcher: Matcher, message: str) -> None:
-    """Read whole, the report around the thanks drowned it: these fell back or were only offered."""
+    """Read whole, the rest of the message drowned the thanks: these fell back, or were offered only "Thanks"."""
     result = matcher.match(message)
     assert (result.kind, result.intent_id) == ("answer", "thanks")
 

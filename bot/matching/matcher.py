@@ -402,15 +402,20 @@ class Matcher:
         return result
 
     def _thanked_in_passing(self, question: str, result: MatchResult) -> MatchResult | None:
-        """The thank-you in a message that asks nothing ("Confirmed as fixed. Thanks guys ;)"), or None.
+        """The thank-you in a message that asks nothing and is offered nothing else first, or None.
 
-        Read whole, the rest of such a message drowns its thanks. Only when nothing else is answered
-        or offered first: "…I'm trying to move into a PM career. Thanks" is about the career. Only thanks:
-        a greeting in passing opens a request more often than not ("Hey, please reply to Pawel's
-        email"); measured 3 December 2026, greetings read this way answered more chat than they got right.
+        Offered alone, thanks is given: "Did you mean: Thanks!" helps nobody ("thanks heaps for the
+        walkthrough yesterday"). Read whole, the report around a thank-you drowns it ("Confirmed as
+        fixed. Thanks guys ;)"), so each short clause holding the knowledge's word for thanks is read
+        alone. A message offered one of our topics keeps that offer ("…I'm trying to move into a PM
+        career. Thanks"). Only thanks: a greeting in passing opens a request more often than not
+        ("Hey, please reply to Pawel's email"); measured 3 December 2026, greetings read this way
+        answered more chat than they got right.
         """
         if "?" in question or result.suggestions[:1] not in ((), (THANKS,)):
             return None
+        if result.suggestions == (THANKS,) and self.thanks_word in result.normalised.split():
+            return replace(result, kind="answer", intent_id=THANKS, suggestions=(), reason=f"thanks, the only offer; {result.reason}")
         for clause in short_clauses(question, THANKS_CLAUSE_WORDS):
             tokens = self.normaliser.tokens(clause)
             if clause == question.strip() or self.thanks_word not in tokens:
