@@ -37,7 +37,7 @@ _ABBREVIATION = re.compile(r"\b(?:[a-z]\.){2,}|\b(?:vs|mr|mrs|ms|dr)\.|\b(?:etc|
 # (an opening quote whose words run to a question mark before any closing quote).
 _LEAD_IN = re.compile(r"(?::|\s[-–—]+\s|(?:^|(?<=\s))[“\"](?=\w[^“”\"]*\?))")
 _WORD = re.compile(r"\w+")
-# A clause ends at a sentence's end, a semicolon or a comma: "Confirmed as fixed. Thanks guys ;)".
+# A clause ends at a sentence's end, a semicolon or a comma: "Works again after the restart. Thanks all ;)".
 _CLAUSE = re.compile(r"[^.?!;,\n]*(?:[.?!;,]+|\n|$)")
 # A question that points back ("How do they differ?") needs the sentence that names what it points at.
 _REFERS_BACK = re.compile(r"\b(?:they|them|these|those|both|it)\b", re.I)
