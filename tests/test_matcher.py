@@ -43,7 +43,7 @@ def test_a_thank_you_said_in_passing_is_answered(matcher: Matcher, message: str)
 def test_thanks_beside_our_topics_leaves_them_answered_or_offered(matcher: Matcher) -> None:
     assert matcher.match("Thanks! What does a product manager do?").intent_id == "product-manager-responsibilities"
     career = matcher.match("I have an accounting background and I'm thinking about moving into project management one day. Thanks")
-    assert career.kind == "suggest" and career.suggestions[0] == "become-project-manager"
+    assert (career.intent_id or career.suggestions[0]) == "become-project-manager", "the career, not the thanks"
 
 
 def test_thanks_to_something_is_not_a_thank_you(matcher: Matcher) -> None:
