@@ -50,6 +50,12 @@ def test_thanks_to_something_is_not_a_thank_you(matcher: Matcher) -> None:
     assert matcher.match("thanks to the new release the build takes half the time it used to").kind != "answer"
 
 
+@pytest.mark.parametrize("message", ["thank you, and what's the time in Tokyo", "thanks, how do I reset my router"])
+def test_thanks_before_another_question_is_not_answered_as_thanks(matcher: Matcher, message: str) -> None:
+    """No question mark, but a question all the same: "You're welcome!" would ignore what was asked."""
+    assert matcher.match(message).intent_id != "thanks"
+
+
 def test_indirect_wording_is_placed_by_the_classifier_and_the_meaning(matcher: Matcher) -> None:
     """No phrasing looks like this question, but its words and meaning place it."""
     result = matcher.match("we shipped and the coordinator moved on to another initiative, does that always happen?")

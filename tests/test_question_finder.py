@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from bot.matching import Matcher
-from bot.matching.question_finder import find_questions
+from bot.matching.question_finder import asks, find_questions
 
 STORY = (
     "I have been working as a backend developer for about six years now, mostly on payment systems "
@@ -103,3 +103,10 @@ def test_an_indirect_question_is_read_with_its_context(matcher: Matcher) -> None
     )
     result = matcher.match(message)
     assert "budget-and-schedule-owner" in (result.intent_id, *result.suggestions)
+
+
+def test_a_question_without_its_mark_still_asks() -> None:
+    assert asks("thanks, and how do I book the meeting room")
+    assert asks("cheers. Could you link the docs")
+    assert not asks("Will do, thanks all"), "an auxiliary before no subject asks nothing"
+    assert not asks("can't wait to try it, thank you")

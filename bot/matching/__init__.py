@@ -1,5 +1,5 @@
 """Matching: normalisation, scoring and the answer / suggest / fallback decision."""
 
-from bot.matching.matcher import Candidate, Kind, Matcher, MatchResult
+from bot.matching.matcher import SMALL_TALK, Candidate, Kind, Matcher, MatchResult
 
-__all__ = ["Candidate", "Kind", "MatchResult", "Matcher"]
+__all__ = ["SMALL_TALK", "Candidate", "Kind", "MatchResult", "Matcher"]

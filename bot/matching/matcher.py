@@ -21,7 +21,7 @@ from bot.matching.columns import Columns
 from bot.matching.decision import Signals, answer_probability, thresholds
 from bot.matching.index import NOT_ABOUT, content_words, load_or_build
 from bot.matching.meaning import load_or_train
-from bot.matching.question_finder import find_questions, short_clauses
+from bot.matching.question_finder import asks, find_questions, short_clauses
 from bot.matching.semantic import Embedder, load_embedder
 
 Kind = Literal["answer", "suggest", "fallback"]
@@ -38,6 +38,7 @@ ROLE_WORDS = ("product", "project", "program")  # after normalisation: PdM, proj
 NEIGHBOUR_ROLES = ("scrum master", "business analyst", "engineering manager", "project coordinator", "delivery manager")
 QUESTION_PART_INTENTS = 3  # a long message's answer must be among its question part's best intents
 THANKS = "thanks"  # the catalog's intent for a thank-you (../shared/spec/intents.yaml)
+SMALL_TALK = frozenset({"greeting", THANKS})  # the catalog's intents that answer courtesies, not questions
 THANKS_CLAUSE_WORDS = 8  # a thank-you said in passing is at most this long ("Thanks for pointing this out!")
 SEMANTIC_CANDIDATES = 3  # intents the embedding puts nearest are scored even when they share few words
 _DEFAULT = object()  # Matcher's embedder when none is given: the bundled model
@@ -412,7 +413,7 @@ class Matcher:
         than not ("Hey, can someone look at my pull request"); measured 3 December 2026, greetings
         read this way answered more chat than they got right.
         """
-        if "?" in question or result.suggestions[:1] not in ((), (THANKS,)):
+        if asks(question) or result.suggestions[:1] not in ((), (THANKS,)):
             return None
         if result.suggestions == (THANKS,) and self.thanks_word in result.normalised.split():
             return replace(result, kind="answer", intent_id=THANKS, suggestions=(), reason=f"thanks, the only offer; {result.reason}")

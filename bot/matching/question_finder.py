@@ -39,6 +39,13 @@ _LEAD_IN = re.compile(r"(?::|\s[-–—]+\s|(?:^|(?<=\s))[“\"](?=\w[^“”\"]
 _WORD = re.compile(r"\w+")
 # A clause ends at a sentence's end, a semicolon or a comma: "Works again after the restart. Thanks all ;)".
 _CLAUSE = re.compile(r"[^.?!;,\n]*(?:[.?!;,]+|\n|$)")
+# A clause that opens the way a question does, question mark or not: "thank you, and what's the time in Tokyo".
+# Auxiliaries count only before their subject: "will do, thanks" and "can't wait, thanks" ask nothing.
+_OPENS_QUESTION = re.compile(
+    r"^\W*(?:(?:and|but|so|now|also|btw)\W+)?(?:what|how|why|when|where|who|which"
+    r"|(?:can|could|would|will|do|does|did|should|is|are)\s+(?:you|i|we|someone|anyone|it|this|that|they|he|she)\b)",
+    re.I,
+)
 # A question that points back ("How do they differ?") needs the sentence that names what it points at.
 _REFERS_BACK = re.compile(r"\b(?:they|them|these|those|both|it)\b", re.I)
 
@@ -89,12 +96,20 @@ def find_questions(message: str) -> list[str]:
     return list(dict.fromkeys([*found, text]))
 
 
+def _clauses(message: str) -> list[str]:
+    text = message[:MAX_MESSAGE_CHARS]
+    return [c for m in _CLAUSE.finditer(_mask_abbreviations(text)) if (c := text[m.start() : m.end()].strip())]
+
+
+def asks(message: str) -> bool:
+    """Whether the message asks something: a question mark, or a clause that opens like a question."""
+    return "?" in message or any(_OPENS_QUESTION.match(c) for c in _clauses(message))
+
+
 def short_clauses(message: str, max_words: int) -> list[str]:
     """The message's clauses of at most `max_words` words, in order: where a thank-you said in passing sits.
 
     Only short ones: a courtesy is a few words, and a long clause that mentions thanks is about
     something else ("thanks to the new release the build takes half the time it used to").
     """
-    text = message[:MAX_MESSAGE_CHARS]
-    clauses = (text[m.start() : m.end()].strip() for m in _CLAUSE.finditer(_mask_abbreviations(text)))
-    return [c for c in clauses if c and _words(c) <= max_words]
+    return [c for c in _clauses(message) if _words(c) <= max_words]

@@ -21,6 +21,7 @@ from bot.discord.errors import CooldownActive
 from bot.discord.listening import heard_question
 from bot.discord.render import NO_PINGS, message_kwargs, send_reply
 from bot.discord.search import IntentSearch
+from bot.matching import SMALL_TALK
 from bot.matching.normalise import MAX_INPUT_CHARS
 from bot.replies import answer_reply, help_reply
 from bot.service import Answer
@@ -29,11 +30,6 @@ if TYPE_CHECKING:
     from bot.discord.app import PMBot
 
 log = logging.getLogger("pmbot.questions")
-
-# Said to the room, not to pmbot: in a help channel a hello or a thank-you gets a reply only when it
-# mentions the bot ("good morning everyone", "thanks, that fixed it" are for the people there).
-SMALL_TALK = frozenset({"greeting", "thanks"})
-
 
 def cooldown_notice(retry_after: float) -> str:
     return (
@@ -73,6 +69,8 @@ class Questions(commands.Cog):
             return
         answer = self.bot.service.ask(heard.text)
         result = answer.result
+        # Said to the room, not to pmbot: in a help channel a hello or a thank-you gets a reply only when it
+        # mentions the bot ("good morning everyone", "thanks, that fixed it" are for the people there).
         if not heard.direct and (
             result.kind == "fallback" or {result.intent_id, *result.suggestions} - {None} <= SMALL_TALK
         ):
