@@ -31,6 +31,7 @@ if TYPE_CHECKING:
 
 log = logging.getLogger("pmbot.questions")
 
+
 def cooldown_notice(retry_after: float) -> str:
     return (
         "You're asking faster than I can keep up with, so I'll take a short break from your questions. "
