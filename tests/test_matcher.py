@@ -56,6 +56,21 @@ def test_thanks_before_another_question_is_not_answered_as_thanks(matcher: Match
     assert matcher.match(message).intent_id != "thanks"
 
 
+@pytest.fixture(scope="module")
+def words_only(kb: KnowledgeBase) -> Matcher:
+    return Matcher(kb, embedder=None)
+
+
+@pytest.mark.parametrize("message", [
+    "write back to the landlord with only a thank you, this evening",
+    "answer my brother's text with a simple thank you, right now",
+])
+def test_a_request_that_mentions_thanks_is_not_answered_as_thanks(words_only: Matcher, message: str) -> None:
+    """By words alone (the model off) "Thanks" was these requests' only offer, and so it was given: a
+    courtesy is a few words, and here the thanks sits inside a longer clause that asks for something."""
+    assert words_only.match(message).intent_id != "thanks"
+
+
 def test_indirect_wording_is_placed_by_the_classifier_and_the_meaning(matcher: Matcher) -> None:
     """No phrasing looks like this question, but its words and meaning place it."""
     result = matcher.match("we shipped and the coordinator moved on to another initiative, does that always happen?")

@@ -405,8 +405,9 @@ class Matcher:
     def _thanked_in_passing(self, question: str, result: MatchResult) -> MatchResult | None:
         """The thank-you in a message that asks nothing and is offered nothing else first, or None.
 
-        Offered alone, thanks is given: "Did you mean: Thanks!" helps nobody ("thanks heaps for the
-        walkthrough yesterday"). Read whole, the report around a thank-you drowns it ("Works again
+        Offered alone, thanks is given when a short clause says it: "Did you mean: Thanks!" helps
+        nobody ("thanks heaps for the walkthrough yesterday"), but a thank-you inside a longer clause is
+        what a request asks for ("pass a thank you from all of us on to the caterers"). Read whole, the report around a thank-you drowns it ("Works again
         after the restart. Thanks all ;)"), so each short clause holding the knowledge's word for
         thanks is read alone. A message offered one of our topics keeps that offer ("…I'm trying to
         move into a PM career. Thanks"). Only thanks: a greeting in passing opens a request more often
@@ -415,12 +416,13 @@ class Matcher:
         """
         if asks(question) or result.suggestions[:1] not in ((), (THANKS,)):
             return None
-        if result.suggestions == (THANKS,) and self.thanks_word in result.normalised.split():
+        thanking = [c for c in short_clauses(question, THANKS_CLAUSE_WORDS) if self.thanks_word in self.normaliser.tokens(c)]
+        if thanking and result.suggestions == (THANKS,):
             return replace(result, kind="answer", intent_id=THANKS, suggestions=(), reason=f"thanks, the only offer; {result.reason}")
-        for clause in short_clauses(question, THANKS_CLAUSE_WORDS):
-            tokens = self.normaliser.tokens(clause)
-            if clause == question.strip() or self.thanks_word not in tokens:
+        for clause in thanking:
+            if clause == question.strip():
                 continue
+            tokens = self.normaliser.tokens(clause)
             said = self._decide(question, " ".join(tokens), self._scored(tokens, self.meaning(clause)))
             if said.intent_id == THANKS:
                 return replace(said, reason=f"thanks said in passing ({clause!r}); {said.reason}")
