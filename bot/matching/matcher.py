@@ -406,10 +406,10 @@ class Matcher:
         """The thank-you in a message that asks nothing and is offered nothing else first, or None.
 
         Offered alone, thanks is given when a short clause says it: "Did you mean: Thanks!" helps
-        nobody ("thanks heaps for the walkthrough yesterday"), but a thank-you inside a longer clause is
-        what a request asks for ("pass a thank you from all of us on to the caterers"). Read whole, the report around a thank-you drowns it ("Works again
-        after the restart. Thanks all ;)"), so each short clause holding the knowledge's word for
-        thanks is read alone. A message offered one of our topics keeps that offer ("…I'm trying to
+        nobody ("thanks heaps for the walkthrough yesterday"), but a thank-you inside a longer clause
+        is what a request asks for ("pass a thank you from all of us on to the caterers"). Read whole,
+        the report around a thank-you drowns it ("Works again after the restart. Thanks all ;)"), so
+        each short clause holding the knowledge's word for thanks is read alone. A message offered one of our topics keeps that offer ("…I'm trying to
         move into a PM career. Thanks"). Only thanks: a greeting in passing opens a request more often
         than not ("Hey, can someone look at my pull request"); measured 3 December 2026, greetings
         read this way answered more chat than they got right.
