@@ -63,7 +63,7 @@ def words_only(kb: KnowledgeBase) -> Matcher:
 
 @pytest.mark.parametrize("message", [
     "write back to the landlord with only a thank you, this evening",
-    "answer my brother's text with a simple thank you, right now",
+    "respond to the recruiter with a polite thank you, asap",
 ])
 def test_a_request_that_mentions_thanks_is_not_answered_as_thanks(words_only: Matcher, message: str) -> None:
     """By words alone (the model off) "Thanks" was these requests' only offer, and so it was given: a

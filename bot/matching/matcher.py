@@ -409,14 +409,16 @@ class Matcher:
         nobody ("thanks heaps for the walkthrough yesterday"), but a thank-you inside a longer clause
         is what a request asks for ("pass a thank you from all of us on to the caterers"). Read whole,
         the report around a thank-you drowns it ("Works again after the restart. Thanks all ;)"), so
-        each short clause holding the knowledge's word for thanks is read alone. A message offered one of our topics keeps that offer ("…I'm trying to
-        move into a PM career. Thanks"). Only thanks: a greeting in passing opens a request more often
-        than not ("Hey, can someone look at my pull request"); measured 3 December 2026, greetings
-        read this way answered more chat than they got right.
+        each short clause holding the knowledge's word for thanks is read alone. A message offered one
+        of our topics keeps that offer ("…I'm trying to move into a PM career. Thanks"). Only thanks: a
+        greeting in passing opens a request more often than not ("Hey, can someone look at my pull
+        request"); measured 3 December 2026, greetings read this way answered more chat than they got
+        right.
         """
         if asks(question) or result.suggestions[:1] not in ((), (THANKS,)):
             return None
-        thanking = [c for c in short_clauses(question, THANKS_CLAUSE_WORDS) if self.thanks_word in self.normaliser.tokens(c)]
+        clauses = short_clauses(question, THANKS_CLAUSE_WORDS)
+        thanking = [c for c in clauses if self.thanks_word in self.normaliser.tokens(c)]
         if thanking and result.suggestions == (THANKS,):
             return replace(result, kind="answer", intent_id=THANKS, suggestions=(), reason=f"thanks, the only offer; {result.reason}")
         for clause in thanking:
