@@ -417,14 +417,13 @@ class Matcher:
         """
         if asks(question) or result.suggestions[:1] not in ((), (THANKS,)):
             return None
-        clauses = short_clauses(question, THANKS_CLAUSE_WORDS)
-        thanking = [c for c in clauses if self.thanks_word in self.normaliser.tokens(c)]
+        tokenised = ((c, self.normaliser.tokens(c)) for c in short_clauses(question, THANKS_CLAUSE_WORDS))
+        thanking = [(clause, tokens) for clause, tokens in tokenised if self.thanks_word in tokens]
         if thanking and result.suggestions == (THANKS,):
             return replace(result, kind="answer", intent_id=THANKS, suggestions=(), reason=f"thanks, the only offer; {result.reason}")
-        for clause in thanking:
+        for clause, tokens in thanking:
             if clause == question.strip():
                 continue
-            tokens = self.normaliser.tokens(clause)
             said = self._decide(question, " ".join(tokens), self._scored(tokens, self.meaning(clause)))
             if said.intent_id == THANKS:
                 return replace(said, reason=f"thanks said in passing ({clause!r}); {said.reason}")
