@@ -15,20 +15,24 @@ from bot.matching import Matcher
 from bot.matching.cache import IndexCache
 from bot.matching.explain import explain, explain_text
 from bot.matching.semantic import TOKENIZER, Embedder, _default_model_file, load_embedder
+from tests.conftest import CACHE_DIR
 
 
 @pytest.fixture(scope="module")
 def embedder() -> Embedder:
-    loaded = load_embedder()
+    loaded = load_embedder(None, IndexCache(CACHE_DIR))
     assert loaded is not None, "the bundled model must load after `make install`"
     return loaded
 
 
 class Counting(Embedder):
-    """The real embedder, counting the texts it embeds: what the cache saves shows as texts not embedded."""
+    """The real embedder, counting the texts it embeds: what the cache saves shows as texts not embedded.
+
+    Its model comes prepared from the run's warm cache; the vectors go to whichever cache a test passes.
+    """
 
     def __init__(self, folder: Path | None = None) -> None:
-        super().__init__(folder)
+        super().__init__(folder, IndexCache(CACHE_DIR))
         self.embedded = 0
 
     def embed(self, texts):  # type: ignore[no-untyped-def]
@@ -107,8 +111,8 @@ def test_why_shows_how_close_the_meaning_is(kb: KnowledgeBase, matcher: Matcher)
     assert "meaning 0." in explain_text(report)
 
 
-def test_the_model_optimised_into_the_cache_embeds_exactly_like_the_original(tmp_path: Path) -> None:
-    """A warm start maps the optimised copy instead of building the session (issue 12): answers must not move."""
+def test_the_model_prepared_into_the_cache_embeds_exactly_like_a_start_without_one(tmp_path: Path) -> None:
+    """A warm start maps the prepared copy instead of preparing it (issue 12): answers must not move."""
     texts = ["what does a product person spend the day on", "scope creep", "book me a flight to Lisbon on friday"]
     cache = IndexCache(tmp_path / "cache")
     expected = Embedder().embed(texts)
@@ -117,11 +121,11 @@ def test_the_model_optimised_into_the_cache_embeds_exactly_like_the_original(tmp
     assert {p.name for p in folder.iterdir()} == {"model.onnx", "model.onnx.data"}
     written = folder.stat().st_mtime_ns
     reading = Embedder(cache=cache)
-    assert folder.stat().st_mtime_ns == written, "a warm start reads the optimised model, it does not write it again"
+    assert folder.stat().st_mtime_ns == written, "a warm start reads the prepared model, it does not write it again"
     assert np.array_equal(writing.embed(texts), expected) and np.array_equal(reading.embed(texts), expected)
 
 
-def test_a_damaged_optimised_model_is_logged_and_written_anew(tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
+def test_a_damaged_prepared_model_is_logged_and_written_anew(tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
     cache = IndexCache(tmp_path / "cache")
     expected = Embedder(cache=cache).embed(["who owns the roadmap"])
     (folder,) = (tmp_path / "cache" / "onnx").iterdir()
@@ -131,15 +135,15 @@ def test_a_damaged_optimised_model_is_logged_and_written_anew(tmp_path: Path, ca
     with caplog.at_level(logging.WARNING, logger="pmbot.semantic"):
         damaged = Embedder(cache=cache)
     assert np.array_equal(damaged.embed(["who owns the roadmap"]), expected)
-    assert any("damaged optimised model" in r.getMessage() for r in caplog.records)
+    assert any("damaged prepared model" in r.getMessage() for r in caplog.records)
     Embedder(cache=cache)
-    assert data.stat().st_size == size, "the next start writes the optimised model whole again"
+    assert data.stat().st_size == size, "the next start writes the prepared model whole again"
 
 
-def test_a_cache_that_cannot_hold_the_optimised_model_only_costs_the_build(tmp_path: Path) -> None:
+def test_a_cache_that_cannot_hold_the_prepared_model_only_costs_the_preparation(embedder: Embedder, tmp_path: Path) -> None:
     occupied = tmp_path / "cache"
     occupied.write_text("a file where the cache folder should be")
-    assert np.array_equal(Embedder(cache=IndexCache(occupied)).embed(["scope creep"]), Embedder().embed(["scope creep"]))
+    assert np.array_equal(Embedder(cache=IndexCache(occupied)).embed(["scope creep"]), embedder.embed(["scope creep"]))
 
 
 def test_parts_read_in_context_come_from_the_same_run_as_the_message(embedder: Embedder) -> None:

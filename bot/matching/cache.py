@@ -23,7 +23,7 @@ import numpy as np
 log = logging.getLogger("pmbot.cache")
 
 KEEP_PER_KIND = 8  # older entries of a kind are removed: each knowledge edit makes a new key
-KEEP_FOLDERS_PER_KIND = 2  # folder entries are large (an optimised model is 90 MB) and change only on upgrades
+KEEP_FOLDERS_PER_KIND = 2  # folder entries are large (the prepared model is 66 MB) and change only on upgrades
 _NAME = re.compile(r"^[a-z0-9][a-z0-9_-]{0,63}$")
 _KEY = re.compile(r"^[0-9a-f]{16,128}$")
 _SOURCES = Path(__file__).resolve().parent
