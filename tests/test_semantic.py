@@ -14,6 +14,7 @@ from bot.knowledge import KnowledgeBase
 from bot.matching import Matcher
 from bot.matching.cache import IndexCache
 from bot.matching.explain import explain, explain_text
+from bot.matching import semantic
 from bot.matching.semantic import TOKENIZER, Embedder, _default_model_file, load_embedder
 from tests.conftest import CACHE_DIR
 
@@ -96,6 +97,22 @@ def test_without_the_model_the_bot_warns_once_and_answers_by_words(
     assert (result.kind, result.intent_id) == ("answer", "product-manager-responsibilities")
     assert matcher.match("can you book me a table for two tonight").kind != "answer"
     assert "decided by words alone" in explain_text(explain(kb, result))
+
+
+def test_without_the_onnx_package_a_cold_start_says_what_to_install(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    """Preparing the model needs onnx: an install that lacks it answers by words and says how to fix it."""
+    model = tmp_path / "model"
+    model.mkdir()
+    shutil.copy(_default_model_file(), model / "model.onnx")
+    shutil.copy(TOKENIZER, model / "tokenizer.json")
+    find_spec = semantic.importlib.util.find_spec
+    monkeypatch.setattr(semantic.importlib.util, "find_spec", lambda name, *a: None if name == "onnx" else find_spec(name, *a))
+    with caplog.at_level(logging.WARNING, logger="pmbot.semantic"):
+        assert load_embedder(model, IndexCache(tmp_path / "cache")) is None
+    (warning,) = [r.getMessage() for r in caplog.records if r.name == "pmbot.semantic"]
+    assert "answering from the words alone" in warning and "onnx is not installed (run `make install`)" in warning
 
 
 def test_a_missing_model_folder_is_a_configuration_error(tmp_path: Path) -> None:
