@@ -11,10 +11,9 @@ import pytest
 
 from bot.config import ConfigError, load_settings
 from bot.knowledge import KnowledgeBase
-from bot.matching import Matcher
+from bot.matching import Matcher, semantic
 from bot.matching.cache import IndexCache
 from bot.matching.explain import explain, explain_text
-from bot.matching import semantic
 from bot.matching.semantic import TOKENIZER, Embedder, _default_model_file, load_embedder
 from tests.conftest import CACHE_DIR
 

@@ -129,7 +129,7 @@ def _session(onnxruntime: ModuleType, model_file: Path, model_hash: str, cache: 
 
 
 def _prepare_apart(model_file: Path, into: Path) -> None:
-    """_prepare in a child Python: its ~500 MB peak ends with the child, where this process's heap
+    """_prepare in a child Python: its ~550 MB peak ends with the child, where this process's heap
     would keep ~110 MB of it for as long as the bot runs. A plain subprocess, not multiprocessing:
     spawn re-runs the parent's main script, which every script importing pmbot would have to guard."""
     if importlib.util.find_spec("onnx") is None:
@@ -150,7 +150,8 @@ def _prepare(model_file: Path, into: Path) -> None:
     2. The feed-forward layers' weights (each layer's two non-square MatMul weights, two thirds of
        the model's) are quantised to int8 per output channel, with activations quantised at run
        time: those products run in integer arithmetic. A question then costs about a quarter less
-       (real-dev p50 12-13 ms against 17, p99 30-34 against 36-41, 3 December 2026), with answers
+       (real-dev p50 12.7-14.3 ms against 14.6-19.3, p99 30.5-37.3 against 36.2-48.1 in seven runs
+       each, 3 December 2026), with answers
        within a few questions of the float32 model's on every set under the same decision rule.
        Quantising the attention weights too was faster still but lost more answers.
     3. The EXTENDED optimisations, saved, so a start maps the result. EXTENDED, not ALL: ALL adds
