@@ -6,7 +6,8 @@
 #
 # /app/knowledge is the writable knowledge folder (/kb upload and rollback write there, edits on disk are
 # reloaded): a new named volume starts as a copy of the bundled knowledge; a bind mount (-v ./knowledge:...)
-# must be writable by uid 10001 for uploads. /app/data holds the database and the index cache.
+# must be writable by uid 10001 for uploads. /app/data holds the database and the index cache (the first
+# start on an empty one prepares the model: ~6 s and ~650 MB at the peak; see the README's Docker section).
 # Without DISCORD_TOKEN the container exits 1 and says so (the console chat needs `docker run -it ... run`).
 
 FROM python:3.11-slim AS build
