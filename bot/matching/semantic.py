@@ -149,7 +149,7 @@ def _prepare(model_file: Path, into: Path) -> None:
     1. Constant folding (BASIC) turns the shipped int8 weights into the float32 ones they stand for.
     2. The feed-forward layers' weights (each layer's two non-square MatMul weights, two thirds of
        the model's) are quantised to int8 per output channel, with activations quantised at run
-       time: those products run in integer arithmetic. A question then costs about a quarter less
+       time: those products run in integer arithmetic. A question then costs about a fifth less
        (real-dev p50 12.7-14.3 ms against 14.6-19.3, p99 30.5-37.3 against 36.2-48.1 in seven runs
        each, 3 December 2026), with answers
        within a few questions of the float32 model's on every set under the same decision rule.
