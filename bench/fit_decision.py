@@ -14,8 +14,10 @@ held-out set (right 0.740 against 0.719 at the same 4.7% wrong, 2 December 2026)
 reports real-dev as fitted on.
 
 Two logistic regressions, one with the embedding's signals and one without (used when the
-model cannot load), each over every candidate intent of every question: label 1 when the
-candidate is the intent the question expects. Then the answer threshold: the lowest chance
+model cannot load, so fitted on the candidates the matcher finds without it), each over every
+candidate intent of every question: label 1 when the candidate is the intent the question
+expects. Both are fitted for the model pmbot is configured with (PMBOT_EMBEDDING_MODEL, else the
+bundled one); --model-only refits only the first. Then the answer threshold: the lowest chance
 that keeps wrong answers and answered off-topic chat under the targets on every set; and the
 suggest threshold: the lowest that keeps "Did you mean…" off most off-topic chat.
 """
@@ -33,10 +35,14 @@ from scipy.optimize import minimize
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+from bot.config import ConfigError, load_settings  # noqa: E402
 from bot.evaluation import load_questions  # noqa: E402
 from bot.knowledge import load_knowledge  # noqa: E402
 from bot.matching import Matcher  # noqa: E402
+from bot.matching import thresholds as T  # noqa: E402
+from bot.matching.cache import IndexCache  # noqa: E402
 from bot.matching.decision import FEATURES, LEXICAL_FEATURES  # noqa: E402
+from bot.matching.semantic import load_embedder  # noqa: E402
 
 EVAL = ROOT / "bench" / "eval"
 # The team's shared folder sits beside the main checkout (../shared), or two up from a worktree.
@@ -178,16 +184,26 @@ def _literal(weights: dict[str, float], indent: int) -> str:
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--dry-run", action="store_true", help="print the fit, leave thresholds.py alone")
+    parser.add_argument("--model-only", action="store_true",
+                        help="refit only the rule used with the model (after changing or re-tuning the model): "
+                             "the words-alone rule does not depend on it")
     parser.add_argument("--also", type=Path, action="append", default=[],
                         help="another folder of real-*.yaml tuning sets (its *heldout* files are never read)")
     args = parser.parse_args()
-    matcher = Matcher(load_knowledge(ROOT / "knowledge"))
+    # The model the bot runs with (PMBOT_EMBEDDING_MODEL, else the bundled one), and its cache: a fit is for one model.
+    try:
+        settings = load_settings()
+    except ConfigError as exc:
+        print(exc, file=sys.stderr)
+        return 2
+    cache = IndexCache(settings.cache_dir)
+    kb = load_knowledge(ROOT / "knowledge")
+    matcher = Matcher(kb, load_embedder(settings.embedding_model, cache), cache)
     if matcher.embedder is None:
         print("the embedding model does not load: run `make install` first", file=sys.stderr)
         return 1
-    data = {path.name: collect(matcher, path) for path in fit_sets(args.also)}
-    checks = {path.name: collect(matcher, path) for path in check_sets()}
-    block = fitted_block(data, checks)
+    views = [matcher] if args.model_only else [matcher, Matcher(kb, None, cache)]
+    block = fitted_block(*({path.name: collect(m, path) for path in sets} for m in views for sets in (fit_sets(args.also), check_sets())))
     if args.dry_run:
         print(block)
         return 0
@@ -198,10 +214,16 @@ def main() -> int:
     return 0
 
 
-def fitted_block(data: dict[str, list], checks: dict[str, list]) -> str:
-    """Both rules fitted on `data` (reported on `checks` too), as the lines thresholds.py holds."""
+def fitted_block(data: dict[str, list], checks: dict[str, list], words_data: dict[str, list] | None = None,
+                 words_checks: dict[str, list] | None = None) -> str:
+    """Both rules as the lines thresholds.py holds, each fitted on its own view of the questions: `data`
+    with the model; `words_data` without it, as the words-alone rule runs (the meaning adds candidate
+    intents that words alone never rank). Without `words_data`, the words-alone rule is kept as it is."""
     semantic, answer_at, suggest_at = fit(data, FEATURES, checks)
-    lexical, lexical_answer_at, lexical_suggest_at = fit(data, LEXICAL_FEATURES, checks)
+    if words_data is None:
+        lexical, lexical_answer_at, lexical_suggest_at = T.BLEND_LEXICAL, T.ANSWER_PROBABILITY_LEXICAL, T.SUGGEST_PROBABILITY_LEXICAL
+    else:
+        lexical, lexical_answer_at, lexical_suggest_at = fit(words_data, LEXICAL_FEATURES, words_checks)
     return (
         f"BLEND_SEMANTIC = {_literal(semantic, 18)}\n"
         f"BLEND_LEXICAL = {_literal(lexical, 17)}\n"
