@@ -114,6 +114,20 @@ def test_without_the_onnx_package_a_cold_start_says_what_to_install(
     assert "answering from the words alone" in warning and "onnx is not installed (run `make install`)" in warning
 
 
+def test_a_bundled_model_that_is_not_the_pinned_one_is_refused(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    """The bundled file is checked by sha256: an altered or half-written copy never embeds a question."""
+    altered = tmp_path / "model.onnx"
+    altered.write_bytes(_default_model_file().read_bytes()[:-1] + b"\0")
+    monkeypatch.setattr(semantic, "_default_model_file", lambda: altered)
+    monkeypatch.setattr(semantic, "_loaded", {})
+    with caplog.at_level(logging.WARNING, logger="pmbot.semantic"):
+        assert load_embedder(None, IndexCache(tmp_path / "cache")) is None
+    (warning,) = [r.getMessage() for r in caplog.records if r.name == "pmbot.semantic"]
+    assert f"{altered} is not the pinned file" in warning and "answering from the words alone" in warning
+
+
 def test_a_missing_model_folder_is_a_configuration_error(tmp_path: Path) -> None:
     with pytest.raises(ConfigError, match="PMBOT_EMBEDDING_MODEL"):
         load_settings({"PMBOT_EMBEDDING_MODEL": str(tmp_path)}, dotenv=None)
