@@ -164,6 +164,37 @@ def test_old_entries_are_pruned_so_the_cache_does_not_grow_without_end(tmp_path:
     assert cache.load("matcher", f"{0:064x}") is None
 
 
+def test_processes_sharing_the_cache_fill_a_folder_entry_once(tmp_path: Path) -> None:
+    """Shards starting together on an empty cache: the second waits for the first's folder (the prepared
+    model, ~550 MB to make) instead of making its own."""
+    key = "cd" * 32
+    second_process = """if True:
+        import sys
+        from pathlib import Path
+        from bot.matching.cache import IndexCache
+        def write(into):
+            (into / "made-by").write_text("second")
+            (into.parent.parent / "second-made-it").touch()
+        print(IndexCache(Path(sys.argv[1])).save_folder("onnx", sys.argv[2], write))
+    """
+    second: list[subprocess.Popen[str]] = []
+
+    def write(into: Path) -> None:
+        (into / "made-by").write_text("first")
+        # Started while this process holds the entry: it must not make the entry again.
+        second.append(subprocess.Popen([sys.executable, "-c", second_process, str(tmp_path), key],
+                                       stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                                       env={**os.environ, "PYTHONPATH": str(Path(__file__).resolve().parents[1])}))
+
+    folder = IndexCache(tmp_path).save_folder("onnx", key, write)
+    out, err = second[0].communicate(timeout=60)
+    assert second[0].returncode == 0, err
+    assert folder is not None and Path(out.strip()) == folder
+    assert (folder / "made-by").read_text() == "first"
+    assert not (tmp_path / "second-made-it").exists(), "the second process made the entry again"
+    assert [p.name for p in (tmp_path / "onnx").iterdir() if p.is_dir()] == [folder.name]
+
+
 def test_caching_off_writes_nothing(tmp_path: Path) -> None:
     cache = IndexCache(None)
     cache.save("matcher", "ab" * 32, {"n": np.zeros(1)})

@@ -19,6 +19,7 @@ from pathlib import Path
 from typing import Callable
 
 import numpy as np
+from filelock import FileLock
 
 log = logging.getLogger("pmbot.cache")
 
@@ -111,7 +112,10 @@ class IndexCache:
     def save_folder(self, kind: str, key: str, write: Callable[[Path], None]) -> Path | None:
         """The folder entry filled by `write(empty folder)` and moved into place at once; None if the disk refuses.
 
-        Another process filling the same entry meanwhile is fine: the first one moved in stays.
+        Processes sharing the cache fill an entry once: while one writes, the others wait for it
+        and then use it. A fleet of shards starting on an empty cache (after an upgrade) prepares
+        the model once instead of once per shard, each preparation peaking near 550 MB. The lock is
+        the operating system's (filelock), so a process that dies holding it releases it.
         """
         target = self.folder(kind, key)
         if target is None:
@@ -119,14 +123,17 @@ class IndexCache:
         temp: Path | None = None
         try:
             target.parent.mkdir(parents=True, exist_ok=True)
-            temp = Path(tempfile.mkdtemp(dir=target.parent, prefix=f".{key[:16]}.", suffix=".tmp"))
-            write(temp)
-            try:
-                temp.rename(target)
-                temp = None
-            except OSError:
-                if not target.is_dir():
-                    raise
+            with FileLock(target.parent / f".{key[:16]}.lock"):
+                if target.is_dir():  # written by another process while this one waited
+                    return target
+                temp = Path(tempfile.mkdtemp(dir=target.parent, prefix=f".{key[:16]}.", suffix=".tmp"))
+                write(temp)
+                try:
+                    temp.rename(target)
+                    temp = None
+                except OSError:
+                    if not target.is_dir():  # else a writer that takes no lock (an older pmbot) came first
+                        raise
             self._prune_folders(target.parent)
             return target
         except OSError as exc:
