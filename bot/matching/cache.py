@@ -25,6 +25,10 @@ log = logging.getLogger("pmbot.cache")
 
 KEEP_PER_KIND = 8  # older entries of a kind are removed: each knowledge edit makes a new key
 KEEP_FOLDERS_PER_KIND = 2  # folder entries are large (the prepared model is 66 MB) and change only on upgrades
+# How long a process waits for another to fill a folder entry (preparing the model takes ~6 s of CPU) before
+# it carries on without the cache, as on a full disk: a lock left by a crash on a filesystem without real
+# locks (filelock falls back to a lock file there) must not stop a start.
+LOCK_TIMEOUT = 300.0
 _NAME = re.compile(r"^[a-z0-9][a-z0-9_-]{0,63}$")
 _KEY = re.compile(r"^[0-9a-f]{16,128}$")
 _SOURCES = Path(__file__).resolve().parent
@@ -123,7 +127,7 @@ class IndexCache:
         temp: Path | None = None
         try:
             target.parent.mkdir(parents=True, exist_ok=True)
-            with FileLock(target.parent / f".{key[:16]}.lock"):
+            with FileLock(target.parent / f".{key[:16]}.lock", timeout=LOCK_TIMEOUT):
                 if target.is_dir():  # written by another process while this one waited
                     return target
                 temp = Path(tempfile.mkdtemp(dir=target.parent, prefix=f".{key[:16]}.", suffix=".tmp"))
