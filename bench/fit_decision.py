@@ -202,8 +202,12 @@ def main() -> int:
     if matcher.embedder is None:
         print("the embedding model does not load: run `make install` first", file=sys.stderr)
         return 1
-    views = [matcher] if args.model_only else [matcher, Matcher(kb, None, cache)]
-    block = fitted_block(*({path.name: collect(m, path) for path in sets} for m in views for sets in (fit_sets(args.also), check_sets())))
+    def collected(view: Matcher) -> tuple[dict[str, list], dict[str, list]]:
+        return ({path.name: collect(view, path) for path in fit_sets(args.also)},
+                {path.name: collect(view, path) for path in check_sets()})
+
+    words_alone = () if args.model_only else collected(Matcher(kb, None, cache))
+    block = fitted_block(*collected(matcher), *words_alone)
     if args.dry_run:
         print(block)
         return 0

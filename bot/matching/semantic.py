@@ -151,8 +151,8 @@ def _prepare(model_file: Path, into: Path) -> None:
        the model's) are quantised to int8 per output channel, with activations quantised at run
        time: those products run in integer arithmetic. A question then costs about a fifth less
        (real-dev p50 12.7-14.3 ms against 14.6-19.3, p99 30.5-37.3 against 36.2-48.1 in seven runs
-       each, 3 December 2026), with answers
-       within a few questions of the float32 model's on every set under the same decision rule.
+       each, 3 December 2026), with answers within a few questions of the float32 model's on every
+       set under the same decision rule.
        Quantising the attention weights too was faster still but lost more answers.
     3. The EXTENDED optimisations, saved, so a start maps the result. EXTENDED, not ALL: ALL adds
        layout changes tied to this CPU, and the cache may move (a Docker volume).
@@ -216,7 +216,6 @@ class Embedder:
         # What the cached phrasing vectors were made with: another model, tokenizer, token limit or quantisation
         # means other vectors.
         self.hash = hashlib.sha256(f"{''.join(hashes)}{MAX_TOKENS}{QUANTISED}".encode()).hexdigest()
-        self.name = "all-MiniLM-L6-v2 int8" if folder is None else str(folder)
         try:  # imported here: a start that never embeds pays nothing for them
             import onnxruntime
             from tokenizers import Tokenizer
