@@ -253,11 +253,12 @@ async def test_cancelled_writes_leave_the_connection_usable(backend: Backend) ->
         results = await asyncio.gather(*tasks, return_exceptions=True)
         assert all(r is None or isinstance(r, asyncio.CancelledError) for r in results)
 
-        await store.record_unanswered(question("after"))  # queued behind any shielded write: no transaction left open
+        await store.record_unanswered(question("after"))  # no transaction left open to block or swallow it
         texts = [q.text for q in await store.unanswered(EPOCH, EVERYWHERE)]
     completed = sum(r is None for r in results)
     assert completed <= len(texts) - 1 <= 50
-    assert texts[-1] == "after"
+    # Not necessarily last: on PostgreSQL a shielded write may still be running on another pooled connection.
+    assert "after" in texts
     assert len(set(texts)) == len(texts)
 
 
