@@ -14,7 +14,7 @@ from bot.knowledge import KnowledgeBase
 from bot.matching import Matcher, semantic
 from bot.matching.cache import IndexCache
 from bot.matching.explain import explain, explain_text
-from bot.matching.semantic import TOKENIZER, Embedder, _default_model_file, load_embedder
+from bot.matching.semantic import MODEL, TOKENIZER, Embedder, load_embedder
 from tests.conftest import CACHE_DIR
 
 
@@ -71,7 +71,7 @@ def test_another_model_never_reads_the_first_models_vectors(tmp_path: Path) -> N
     Counting().embed_many(texts, cache)
     other = tmp_path / "other-model"
     other.mkdir()
-    shutil.copy(_default_model_file(), other / "model.onnx")
+    shutil.copy(MODEL, other / "model.onnx")
     (other / "tokenizer.json").write_text(TOKENIZER.read_text(encoding="utf-8") + "\n", encoding="utf-8")  # another file
     second = Counting(other)
     second.embed_many(texts, cache)
@@ -104,7 +104,7 @@ def test_without_the_onnx_package_a_cold_start_says_what_to_install(
     """Preparing the model needs onnx: an install that lacks it answers by words and says how to fix it."""
     model = tmp_path / "model"
     model.mkdir()
-    shutil.copy(_default_model_file(), model / "model.onnx")
+    shutil.copy(MODEL, model / "model.onnx")
     shutil.copy(TOKENIZER, model / "tokenizer.json")
     find_spec = semantic.importlib.util.find_spec
     monkeypatch.setattr(semantic.importlib.util, "find_spec", lambda name, *a: None if name == "onnx" else find_spec(name, *a))
@@ -119,8 +119,8 @@ def test_a_bundled_model_that_is_not_the_pinned_one_is_refused(
 ) -> None:
     """The bundled file is checked by sha256: an altered or half-written copy never embeds a question."""
     altered = tmp_path / "model.onnx"
-    altered.write_bytes(_default_model_file().read_bytes()[:-1] + b"\0")
-    monkeypatch.setattr(semantic, "_default_model_file", lambda: altered)
+    altered.write_bytes(MODEL.read_bytes()[:-1] + b"\0")
+    monkeypatch.setattr(semantic, "MODEL", altered)
     monkeypatch.setattr(semantic, "_loaded", {})
     with caplog.at_level(logging.WARNING, logger="pmbot.semantic"):
         assert load_embedder(None, IndexCache(tmp_path / "cache")) is None

