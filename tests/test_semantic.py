@@ -157,7 +157,8 @@ def test_the_model_prepared_into_the_cache_embeds_exactly_like_a_start_without_o
 
 def test_the_prepared_models_integer_weights_cannot_saturate_a_cpu_without_vnni(embedder: Embedder, tmp_path: Path) -> None:
     """Such a CPU adds pairs of u8 x s8 products in 16 bits: with weights in [-64, 64] no sum passes 2^15 - 1,
-    so every CPU computes the same products and gives the same answers (see semantic._prepare)."""
+    so it computes the same integer products as a CPU with VNNI, and a question's answer does not hang on
+    which machine runs the bot (see semantic._prepare)."""
     import onnx
     from onnx import numpy_helper
 
