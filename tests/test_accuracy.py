@@ -102,6 +102,9 @@ REAL_SETS = sorted(EVAL.glob("real-*.yaml"))
 # Each right floor leaves two to four questions.
 REAL_RIGHT = 0.77
 REAL_DEV_RIGHT = 0.80
+# real-dec4-*: collected on 4 December 2026 from sources none of the others used, more of them quiz files, chat
+# and issue threads. Measured that day: tune 0.734 / 0 % / 6.6 %, heldout 0.744 / 2.6 % / 13.2 %.
+REAL_DEC4_RIGHT = 0.71
 # real-social-*: greetings, thanks and questions about a bot, from public chat logs and bots' issue trackers.
 # Measured 3 December 2026 (eighth session): tune 0.833 / 0 % / 5.5 %, heldout 0.765 / 0 % / 4.2 %.
 REAL_SOCIAL_RIGHT = 0.74
@@ -127,7 +130,8 @@ def test_real_question_sets(matcher: Matcher, path: Path) -> None:
     """bench/eval/real-*.yaml: real questions and chat collected for issue 9 (tuning and held-out halves)."""
     report = evaluate(known(load_questions(path), matcher.kb), matcher)
     if report.in_scope:
-        assert report.top1 >= (REAL_SOCIAL_RIGHT if path.stem.startswith("real-social") else REAL_RIGHT)
+        floor = {"real-social": REAL_SOCIAL_RIGHT, "real-dec4": REAL_DEC4_RIGHT}.get(path.stem.rsplit("-", 1)[0], REAL_RIGHT)
+        assert report.top1 >= floor
         assert report.wrong_answer <= 0.06
     if report.oos:
         assert report.oos_false_answer <= 0.165
