@@ -214,8 +214,9 @@ def main() -> int:
     # same numbers. On 3 December 2026 a rule fitted under its predecessor (answer threshold 0.59)
     # moved once (to 0.63), then stayed.
     block = _lines(vars(T))  # the rule in force: a fit that finds it again is done
+    words_matcher = None if args.model_only else Matcher(kb, None, cache)  # reads the rule in force at each match
     for _ in range(ROUNDS):
-        words_alone = () if args.model_only else collected(Matcher(kb, None, cache))
+        words_alone = () if words_matcher is None else collected(words_matcher)
         rule = fitted_rule(*collected(matcher), *words_alone)
         if _lines(rule) == block:
             break
