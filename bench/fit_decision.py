@@ -161,7 +161,7 @@ def train(data: dict[str, list], columns: list[int]) -> tuple[np.ndarray, float,
     results = outcomes(data, w, columns)
 
     def value(t: float) -> float:
-        return sum(r - WRONG_COST * w - OFF_TOPIC_COST * o for r, w, o in (rates(qs, t) for qs in results.values()))
+        return sum(r - WRONG_COST * wr - OFF_TOPIC_COST * o for r, wr, o in (rates(qs, t) for qs in results.values()))
 
     return w, float(max(np.arange(0.05, 0.995, 0.01), key=value)), results
 
@@ -233,6 +233,8 @@ def main() -> int:
     parser.add_argument("--cv", type=int, metavar="FOLDS",
                         help="cross-validate the rule with the model instead of fitting it (writes nothing)")
     args = parser.parse_args()
+    if args.cv is not None and args.cv < 2:
+        parser.error("--cv needs at least 2 folds")
     # The model the bot runs with (PMBOT_EMBEDDING_MODEL, else the bundled one), and its cache: a fit is for one model.
     try:
         settings = load_settings()
