@@ -193,13 +193,12 @@ def cross_validate(data: dict[str, list], checks: dict[str, list], folds: int) -
     each fold fitted and at multiples of it, so two variants can be compared at the same chat answered.
     """
     columns = list(range(len(FEATURES)))
-    scaled: dict[str, list] = {name: [None] * len(rows) for name, rows in (data | checks).items()}
+    every = data | checks
+    scaled: dict[str, list] = {name: [None] * len(rows) for name, rows in every.items()}
     for k in range(folds):
         w, answer_at, _ = train({n: [r for i, r in enumerate(rows) if i % folds != k] for n, rows in data.items()}, columns)
-        for name, rows in (data | checks).items():
-            part = [i for i in range(len(rows)) if i % folds == k]
-            read = outcomes({name: [rows[i] for i in part]}, w, columns)[name]
-            for i, (expect, ranked) in zip(part, read):
+        for name, read in outcomes({n: rows[k::folds] for n, rows in every.items()}, w, columns).items():
+            for i, (expect, ranked) in zip(range(k, len(scaled[name]), folds), read):
                 scaled[name][i] = (expect, [(chance / answer_at, intent) for chance, intent in ranked])
     print(f"\n{folds}-fold cross-validation, at each fold's own answer threshold: right / wrong / off-topic answered")
     for name, questions in scaled.items():
