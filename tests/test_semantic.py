@@ -65,6 +65,24 @@ def test_phrasing_embeddings_come_from_the_cache_and_only_changed_texts_are_embe
     assert np.allclose(changed[:2], vectors[:2]) and not np.allclose(changed[2], vectors[2])
 
 
+def test_a_knowledge_embedded_edit_by_edit_gets_the_vectors_of_one_embedded_at_once(tmp_path: Path) -> None:
+    """Otherwise the same knowledge answers differently on a machine whose cache grew with its edits."""
+    texts = [
+        "what is a product manager",
+        "who owns the roadmap and decides what ships next quarter",
+        "how do I become a project manager",
+        "pmp or prince2",
+        "what does a scrum master do all day when the team is not in a meeting",
+    ]
+    grown = IndexCache(tmp_path / "grown")
+    Counting().embed_many(texts[:1], grown)
+    Counting().embed_many(texts[:3], grown)
+    edited = Counting().embed_many(texts, grown)
+    at_once = Counting().embed_many(texts, IndexCache(tmp_path / "fresh"))
+    assert np.array_equal(edited, at_once)
+    assert np.array_equal(at_once[0], Counting().embed([texts[0]])[0]), "a phrasing is embedded as a question is"
+
+
 def test_another_model_never_reads_the_first_models_vectors(tmp_path: Path) -> None:
     cache = IndexCache(tmp_path / "cache")
     texts = ["what is a product manager", "who owns the roadmap"]
