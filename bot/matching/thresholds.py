@@ -57,15 +57,15 @@ VOCAB_FULL_AT = 1
 # --- fitted by bench/fit_decision.py: re-run it after a large knowledge edit, do not edit by hand ---
 # Logistic-regression weights over decision.Signals: how much each signal raises (or, negative, lowers)
 # the log-odds that an intent is the right answer. BLEND_LEXICAL applies when the embedding model is off.
-BLEND_SEMANTIC = {"bias": -4.542, "lexical": 1.506, "lexical_lead": 6.208, "learned": 0.295, "off_topic": -0.054,
-                  "read": -0.243, "off_topic_lexical": 0.011, "similarity": 5.735,
-                  "similarity_lead": 7.518, "off_topic_similarity": -4.036, "meaning": 2.239,
-                  "meaning_off_topic": -1.391, "agreement": 0.714}
+BLEND_SEMANTIC = {"bias": -3.951, "lexical": 1.660, "lexical_lead": 6.223, "learned": 0.223, "off_topic": -0.135,
+                  "read": -0.256, "off_topic_lexical": 0.102, "similarity": 5.503,
+                  "similarity_lead": 7.470, "off_topic_similarity": -4.668, "meaning": 2.365,
+                  "meaning_off_topic": -1.442, "agreement": 0.580}
 BLEND_LEXICAL = {"bias": -2.201, "lexical": 3.989, "lexical_lead": 10.322, "learned": 0.932, "off_topic": -2.278,
                  "read": -1.293, "off_topic_lexical": 0.105}
 # The chance of being right from which the bot answers, and from which it offers "Did you mean…"
 # (the _LEXICAL pair when the embedding model is off).
-ANSWER_PROBABILITY = 0.63
+ANSWER_PROBABILITY = 0.61
 SUGGEST_PROBABILITY = 0.10
 ANSWER_PROBABILITY_LEXICAL = 0.59
 SUGGEST_PROBABILITY_LEXICAL = 0.10
