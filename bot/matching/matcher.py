@@ -501,7 +501,8 @@ class Matcher:
         # Readings that lead to different intents make any one of them a guess, however sure it is: the meaning
         # with the fewest phrasings ("program manager") resembles them most whatever else is asked ("tips for
         # a new PM"). One may answer then only if the question as written, its meaning included, agrees.
-        if len({r.candidates[0].intent_id for r in results[1:] if r.candidates}) > 1:
+        leads_to = {r.candidates[0].intent_id for r in results[1:] if r.candidates}
+        if len(leads_to) > 1:
             answers = [r for r in answers if literal and r.intent_id == literal[0].intent_id]
         if answers and len({r.intent_id for r in answers}) == 1:
             chosen = max(answers, key=lambda r: r.score)
@@ -525,6 +526,11 @@ class Matcher:
             why = "the word as written leads elsewhere" if told.kind == "answer" else told.reason
             return MatchResult("suggest", question, normalised, score=best_score, suggestions=suggestions,
                                candidates=best, reading=told.reading, reason=f"read {told.reading}, but {why}")
+        # Every reading and the word as written lead to one intent: unsure of the answer, not of the word, so
+        # "PM can mean…, so I'd rather not guess" would ask the asker for what changes nothing.
+        if len(leads_to | {c.intent_id for c in literal[:1]}) == 1 and results[0].kind != "answer":
+            return MatchResult("suggest", question, normalised, score=best_score, suggestions=suggestions, candidates=best,
+                               reason=f"every reading of '{word}' leads to the same answer, but {results[0].reason}")
         meanings = ", ".join(" ".join(r) for r in self.ambiguous[word])
         return MatchResult("suggest", question, normalised, score=best_score, suggestions=suggestions,
                            candidates=best, ambiguous_word=word,
