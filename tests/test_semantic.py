@@ -35,17 +35,17 @@ class Counting(Embedder):
         super().__init__(folder, IndexCache(CACHE_DIR))
         self.embedded = 0
 
-    def embed(self, texts):  # type: ignore[no-untyped-def]
-        self.embedded += len(texts)
-        return super().embed(texts)
+    def embed(self, text: str) -> np.ndarray:
+        self.embedded += 1
+        return super().embed(text)
 
 
 def test_questions_meaning_the_same_are_closer_than_unrelated_ones(embedder: Embedder) -> None:
-    a, b, c = embedder.embed([
+    a, b, c = (embedder.embed(text) for text in (
         "what does a product person spend the day on",
         "what does a product manager do all day",
         "book me a flight to Lisbon on friday",
-    ])
+    ))
     assert np.isclose(np.linalg.norm(a), 1.0, atol=1e-4)
     assert a @ b > 0.5 > a @ c
 
@@ -80,7 +80,7 @@ def test_a_knowledge_embedded_edit_by_edit_gets_the_vectors_of_one_embedded_at_o
     edited = Counting().embed_many(texts, grown)
     at_once = Counting().embed_many(texts, IndexCache(tmp_path / "fresh"))
     assert np.array_equal(edited, at_once)
-    assert np.array_equal(at_once[0], Counting().embed([texts[0]])[0]), "a phrasing is embedded as a question is"
+    assert np.array_equal(at_once[0], Counting().embed(texts[0])), "a phrasing is embedded as a question is"
 
 
 def test_another_model_never_reads_the_first_models_vectors(tmp_path: Path) -> None:
@@ -163,14 +163,15 @@ def test_the_model_prepared_into_the_cache_embeds_exactly_like_a_start_without_o
     """A warm start maps the prepared copy instead of preparing it (issue 12): answers must not move."""
     texts = ["what does a product person spend the day on", "scope creep", "book me a flight to Lisbon on friday"]
     cache = IndexCache(tmp_path / "cache")
-    expected = Embedder().embed(texts)
+    expected = [Embedder().embed(text) for text in texts]
     writing = Embedder(cache=cache)
     (folder,) = [p for p in (tmp_path / "cache" / "onnx").iterdir() if p.is_dir()]  # beside it, its lock file
     assert {p.name for p in folder.iterdir()} == {"model.onnx", "model.onnx.data"}
     written = folder.stat().st_mtime_ns
     reading = Embedder(cache=cache)
     assert folder.stat().st_mtime_ns == written, "a warm start reads the prepared model, it does not write it again"
-    assert np.array_equal(writing.embed(texts), expected) and np.array_equal(reading.embed(texts), expected)
+    for embedder in (writing, reading):
+        assert np.array_equal([embedder.embed(text) for text in texts], expected)
 
 
 def test_the_prepared_models_integer_weights_cannot_saturate_a_cpu_without_vnni(embedder: Embedder, tmp_path: Path) -> None:
@@ -192,14 +193,14 @@ def test_the_prepared_models_integer_weights_cannot_saturate_a_cpu_without_vnni(
 
 def test_a_damaged_prepared_model_is_logged_and_written_anew(tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
     cache = IndexCache(tmp_path / "cache")
-    expected = Embedder(cache=cache).embed(["who owns the roadmap"])
+    expected = Embedder(cache=cache).embed("who owns the roadmap")
     (folder,) = [p for p in (tmp_path / "cache" / "onnx").iterdir() if p.is_dir()]  # beside it, its lock file
     data = folder / "model.onnx.data"
     size = data.stat().st_size
     data.write_bytes(data.read_bytes()[: size // 2])  # an interrupted copy of the cache folder
     with caplog.at_level(logging.WARNING, logger="pmbot.semantic"):
         damaged = Embedder(cache=cache)
-    assert np.array_equal(damaged.embed(["who owns the roadmap"]), expected)
+    assert np.array_equal(damaged.embed("who owns the roadmap"), expected)
     assert any("damaged prepared model" in r.getMessage() for r in caplog.records)
     Embedder(cache=cache)
     assert data.stat().st_size == size, "the next start writes the prepared model whole again"
@@ -208,7 +209,7 @@ def test_a_damaged_prepared_model_is_logged_and_written_anew(tmp_path: Path, cap
 def test_a_cache_that_cannot_hold_the_prepared_model_only_costs_the_preparation(embedder: Embedder, tmp_path: Path) -> None:
     occupied = tmp_path / "cache"
     occupied.write_text("a file where the cache folder should be")
-    assert np.array_equal(Embedder(cache=IndexCache(occupied)).embed(["scope creep"]), embedder.embed(["scope creep"]))
+    assert np.array_equal(Embedder(cache=IndexCache(occupied)).embed("scope creep"), embedder.embed("scope creep"))
 
 
 def test_parts_read_in_context_come_from_the_same_run_as_the_message(embedder: Embedder) -> None:
@@ -218,8 +219,8 @@ def test_parts_read_in_context_come_from_the_same_run_as_the_message(embedder: E
     second = "And who keeps the schedule?"
     text = f"{opening} {question} {second}"
     whole, (part, joined, absent) = embedder.embed_in_context(text, [question, f"{question} {second}", "book a flight?"])
-    assert np.allclose(whole, embedder.embed([text])[0], atol=1e-5), "the message's own vector does not change"
-    alone, story = embedder.embed([question, opening])
+    assert np.allclose(whole, embedder.embed(text), atol=1e-5), "the message's own vector does not change"
+    alone, story = embedder.embed(question), embedder.embed(opening)
     assert float(part @ alone) > float(whole @ alone), "the part is nearer its own wording than the message is"
     assert float(part @ alone) > float(part @ story)
     assert joined is not None and not np.allclose(joined, part), "questions offered together pool both"

@@ -210,7 +210,7 @@ class Matcher:
         """What the text's embedding says per intent row; None without the model."""
         if self.embedder is None:
             return None
-        return self._meanings_of(self.embedder.embed([text]))[0]
+        return self._meanings_of(self.embedder.embed(text)[np.newaxis])[0]
 
     def _meanings_of(self, vectors: np.ndarray) -> list[Meaning]:
         """One Meaning per row of `vectors`, from one product with every phrasing's vector.
@@ -357,8 +357,8 @@ class Matcher:
         whole, vectors = self.embedder.embed_in_context(text, parts[:-1])
         # A part mostly before the window the model keeps is embedded alone: rare, a question early in a long message.
         alone = [k for k, v in enumerate(vectors) if v is None]
-        for k, vector in zip(alone, self.embedder.embed([parts[k] for k in alone])):
-            vectors[k] = vector
+        for k in alone:
+            vectors[k] = self.embedder.embed(parts[k])
         return self._meanings_of(np.stack([*vectors, whole]))
 
     def _focus(self, text: str) -> tuple[list[str], Meaning | None, tuple[str, ...] | None, list[Candidate] | None]:

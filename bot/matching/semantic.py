@@ -61,11 +61,11 @@ MAX_TOKENS = 48
 OPTIMISED_KIND = "onnx"  # the cache's folder entries holding the model as the bot runs it (_prepare)
 OPTIMISED_LEVEL = "ORT_ENABLE_EXTENDED"
 QUANTISED = "feed-forward MatMul weights, QInt8 per channel, 7 bits"  # how _prepare quantises: part of the cache key
-# Each knowledge text is embedded in a run of its own, as a question is. In a batch, the feed-forward layers'
-# activations are quantised with one scale for the whole batch (_prepare), so a phrasing's vector depended on
-# which phrasings shared its run: cosines up to 0.035 apart between a cache built at once and one built up
-# edit by edit, enough to move a few answers per set between two machines with the same knowledge. One
-# text per run costs a cold start about a fifth more (12 s against 10 s for 5,263 texts, 4 December 2026).
+# Each knowledge text is embedded in a run of its own, as a question is (Embedder.embed). Eight to a run, a
+# phrasing's vector depended on which phrasings shared its run: cosines up to 0.035 apart between a cache
+# built at once and one built up edit by edit, enough to move a few answers per set between two machines
+# with the same knowledge. One text per run costs a cold start about a fifth more (12 s against 10 s for
+# 5,263 texts, 4 December 2026).
 EMBEDDING = "one text per run"  # part of the cache key: vectors made in batches are not these
 
 
@@ -234,7 +234,7 @@ class Embedder:
             raise
         except Exception as exc:  # ORT and tokenizers raise their own bare exception types for bad files
             raise ModelUnavailable(f"cannot read {model_file.parent}: {exc}") from exc
-        self.tokenizer.no_padding()  # the shipped tokenizer.json pads to 128: padding is done per batch below
+        self.tokenizer.no_padding()  # the shipped tokenizer.json pads to 128; one text per run needs none
         # A long text keeps its end, where people put the question.
         self.tokenizer.enable_truncation(MAX_TOKENS, direction="left")
         self.inputs = {i.name for i in self.session.get_inputs()}
@@ -243,20 +243,14 @@ class Embedder:
         # matcher in the same process re-embeds only what changed, even with no cache on disk.
         self._last: dict[bytes, np.ndarray] = {}
 
-    def embed(self, texts: Sequence[str]) -> np.ndarray:
-        """One unit-length float32 row per text: the mean of its token states (sentence-transformers' pooling)."""
-        if not texts:
-            return np.zeros((0, 0), dtype=np.float32)
-        encodings = self.tokenizer.encode_batch(list(texts))
-        width = max(len(e.ids) for e in encodings)
-        ids = np.zeros((len(texts), width), dtype=np.int64)
-        mask = np.zeros((len(texts), width), dtype=np.int64)
-        for row, encoding in enumerate(encodings):
-            ids[row, : len(encoding.ids)] = encoding.ids
-            mask[row, : len(encoding.ids)] = 1
-        states = self._states(ids, mask)
-        summed = np.einsum("btd,bt->bd", states, mask.astype(states.dtype))
-        return _unit(summed / mask.sum(axis=1, keepdims=True))
+    def embed(self, text: str) -> np.ndarray:
+        """The text's unit-length float32 vector: the mean of its token states (sentence-transformers' pooling).
+
+        One text per model run, never a batch: the feed-forward layers quantise their activations with one
+        scale per run (_prepare), so in a batch a text's vector would depend on the texts beside it.
+        """
+        ids = np.array([self.tokenizer.encode(text).ids], dtype=np.int64)
+        return _unit(self._states(ids)[0].mean(axis=0))
 
     def embed_in_context(self, text: str, parts: Sequence[str]) -> tuple[np.ndarray, list[np.ndarray | None]]:
         """The text's vector (as `embed` gives it), and each part's read within the text, from one model run.
@@ -270,7 +264,7 @@ class Embedder:
         """
         encoding = self.tokenizer.encode(text)
         ids = np.array([encoding.ids], dtype=np.int64)
-        states = self._states(ids, np.ones_like(ids))[0]
+        states = self._states(ids)[0]
         special = np.array(encoding.special_tokens_mask, dtype=bool)
         starts, ends = np.array(encoding.offsets).reshape(-1, 2).T
         window = int(starts[~special].min()) if (~special).any() else 0  # the first character the model saw
@@ -294,9 +288,9 @@ class Embedder:
             out.append(None)
         return _unit(states.mean(axis=0)), out
 
-    def _states(self, ids: np.ndarray, mask: np.ndarray) -> np.ndarray:
-        """The model's last hidden states, one row of vectors per text."""
-        feed = {"input_ids": ids, "attention_mask": mask, "token_type_ids": np.zeros_like(ids)}
+    def _states(self, ids: np.ndarray) -> np.ndarray:
+        """The model's last hidden states for one text's token ids (shape 1 × tokens)."""
+        feed = {"input_ids": ids, "attention_mask": np.ones_like(ids), "token_type_ids": np.zeros_like(ids)}
         with self._lock:
             return self.session.run(None, {k: v for k, v in feed.items() if k in self.inputs})[0]
 
@@ -317,7 +311,7 @@ class Embedder:
             known = dict(zip(last["digests"].tolist(), last["vectors"]))
         for i, digest in enumerate(digests.tolist()):
             if digest not in known:
-                known[digest] = self.embed([texts[i]])[0]
+                known[digest] = self.embed(texts[i])
         vectors = np.array([known[d] for d in digests.tolist()], dtype=np.float32).reshape(len(texts), -1)
         self._last = dict(zip(digests.tolist(), vectors))
         if cache is not None:
