@@ -529,8 +529,8 @@ class Matcher:
         # Every reading and the word as written lead to one intent: unsure of the answer, not of the word, so
         # "PM can mean…, so I'd rather not guess" would ask the asker for what changes nothing.
         if len(leads_to | {c.intent_id for c in literal[:1]}) == 1 and results[0].kind != "answer":
-            return MatchResult("suggest", question, normalised, score=best_score, suggestions=suggestions, candidates=best,
-                               reason=f"every reading of '{word}' leads to the same answer, but {results[0].reason}")
+            why = f"every reading of '{word}' leads to the same answer, none sure enough to give it (at best {best_score:.0f}%)"
+            return MatchResult("suggest", question, normalised, score=best_score, suggestions=suggestions, candidates=best, reason=why)
         meanings = ", ".join(" ".join(r) for r in self.ambiguous[word])
         return MatchResult("suggest", question, normalised, score=best_score, suggestions=suggestions,
                            candidates=best, ambiguous_word=word,
