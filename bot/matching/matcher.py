@@ -529,9 +529,10 @@ class Matcher:
         # Every reading and the word as written lead to one intent: unsure of the answer, not of the word, so
         # "PM can mean…, so I'd rather not guess" would ask the asker for what changes nothing.
         if len(leads_to | {c.intent_id for c in literal[:1]}) == 1 and results[0].kind != "answer":
+            ambiguous = None
             why = f"every reading of '{word}' leads to the same answer, none sure enough to give it (at best {best_score:.0f}%)"
-            return MatchResult("suggest", question, normalised, score=best_score, suggestions=suggestions, candidates=best, reason=why)
-        meanings = ", ".join(" ".join(r) for r in self.ambiguous[word])
+        else:
+            ambiguous, meanings = word, ", ".join(" ".join(r) for r in self.ambiguous[word])
+            why = f"'{word}' can mean {meanings}, and the readings lead to different answers"
         return MatchResult("suggest", question, normalised, score=best_score, suggestions=suggestions,
-                           candidates=best, ambiguous_word=word,
-                           reason=f"'{word}' can mean {meanings}, and the readings lead to different answers")
+                           candidates=best, ambiguous_word=ambiguous, reason=why)
