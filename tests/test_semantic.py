@@ -2,8 +2,14 @@
 
 from __future__ import annotations
 
+import json
 import logging
+import os
+import platform
 import shutil
+import site
+import subprocess
+import sys
 from pathlib import Path
 
 import numpy as np
@@ -189,6 +195,63 @@ def test_the_prepared_models_integer_weights_cannot_saturate_a_cpu_without_vnni(
         weights = [numpy_helper.to_array(w) for w in model.graph.initializer if w.data_type == onnx.TensorProto.INT8 and len(w.dims) == 2]
         assert len(weights) == 12, "the six layers' two feed-forward weights each"
         assert 2 * 255 * max(int(np.abs(w).max()) for w in weights) < 2**15
+
+
+# A CPU without AVX-512 or VNNI (AVX2 and FMA only), as many cloud hosts and desktops still are: ONNX Runtime
+# then runs its other kernels, the ones that add pairs of 8-bit products in 16 bits.
+EMULATED_CPU = "Haswell"
+# 1 - cosine between this machine's vector and the emulated CPU's: float rounding alone left at most 2e-7
+# (50 texts, 4 December 2026); weights at full 8-bit range, which saturate there, left more than 1e-5 on 74%.
+SAME_VECTOR = 1e-5
+
+
+def _emulator() -> str:
+    """qemu-x86_64, to run pmbot on another CPU than this machine's; CI installs it (.ci/ensure-packages)."""
+    qemu = shutil.which("qemu-x86_64")
+    if qemu is None or platform.machine() != "x86_64":
+        reason = "needs qemu-x86_64 on an x86-64 machine (`apt-get install qemu-user`)"
+        if os.environ.get("PMBOT_TEST_EMULATED_CPU", "").lower() == "required":
+            pytest.fail(f"PMBOT_TEST_EMULATED_CPU=required, but this test {reason}")
+        pytest.skip(reason)
+    return qemu
+
+
+@pytest.mark.timeout(1200)  # emulated, the model runs about a thousand times slower
+def test_a_cpu_without_avx512_or_vnni_prepares_the_same_model_and_embeds_the_same_vectors(
+    embedder: Embedder, tmp_path: Path
+) -> None:
+    """The same question must get the same answer on whichever CPU a server's host happens to have: the
+    prepared model is the same file, and each vector the same but for float rounding (see semantic._prepare)."""
+    texts = [
+        "what does a product person spend the day on",
+        "Our agency just moved me from coordinator to project manager, and the client keeps asking who owns the "
+        "roadmap. Is that me now, or the product manager they hired last month?",
+        "book me a flight to Lisbon on friday",
+    ]
+    cache, out = tmp_path / "cache", tmp_path / "vectors.npy"
+    # A cold start there, as on a new host: its preparation runs in a child Python, emulated too, because
+    # the wrapper is what that Python sees as its own executable (qemu's -0 sets argv[0]).
+    python = tmp_path / "python"
+    python.write_text(f'#!/bin/sh\nexec {_emulator()} -cpu {EMULATED_CPU} -0 "$0" {os.path.realpath(sys.executable)} "$@"\n')
+    python.chmod(0o755)
+    code = (
+        "import sys, json, pathlib, numpy as np\n"
+        "from bot.matching.cache import IndexCache\n"
+        "from bot.matching.semantic import Embedder\n"
+        "embedder = Embedder(None, IndexCache(pathlib.Path(sys.argv[1])))\n"
+        "np.save(sys.argv[2], np.stack([embedder.embed(text) for text in json.loads(sys.argv[3])]))\n"
+    )
+    path = os.pathsep.join([str(Path(__file__).resolve().parents[1]), *site.getsitepackages()])
+    done = subprocess.run([str(python), "-c", code, str(cache), str(out), json.dumps(texts)],
+                          env={**os.environ, "PYTHONPATH": path}, capture_output=True, text=True)
+    assert done.returncode == 0, done.stderr[-2000:]
+
+    (theirs,) = [p for p in (cache / semantic.OPTIMISED_KIND).iterdir() if p.is_dir()]
+    ours = CACHE_DIR / semantic.OPTIMISED_KIND / theirs.name
+    for name in ("model.onnx", "model.onnx.data"):
+        assert (theirs / name).read_bytes() == (ours / name).read_bytes(), f"{name} was prepared differently there"
+    distance = 1 - np.sum(np.load(out) * [embedder.embed(text) for text in texts], axis=1)
+    assert distance.max() <= SAME_VECTOR, distance
 
 
 def test_a_damaged_prepared_model_is_logged_and_written_anew(tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:

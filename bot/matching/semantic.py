@@ -158,7 +158,8 @@ def _prepare(model_file: Path, into: Path) -> None:
        CPU: without VNNI, ONNX Runtime adds pairs of 8-bit products in 16 bits, which saturates at
        full range (2 x 255 x 127 > 2^15; with 7 bits, 2 x 255 x 64 < 2^15). At full range the same
        question could get another answer on another machine: two questions of real-dev did, between
-       an AVX2 and a VNNI machine (3 December 2026). Only VNNI machines were at hand to measure on.
+       an AVX2 and a VNNI machine (3 December 2026). With 7 bits, vectors made on an emulated AVX2 CPU
+       differ from a VNNI machine's by float rounding alone (tests/test_semantic.py).
     3. The EXTENDED optimisations, saved, so a start maps the result. EXTENDED, not ALL: ALL adds
        layout changes tied to this CPU, and the cache may move (a Docker volume).
     """
