@@ -6,6 +6,7 @@ import json
 import logging
 import os
 import platform
+import shlex
 import shutil
 import site
 import subprocess
@@ -232,7 +233,8 @@ def test_a_cpu_without_avx512_or_vnni_prepares_the_same_model_and_embeds_the_sam
     # A cold start there, as on a new host: its preparation runs in a child Python, emulated too, because
     # the wrapper is what that Python sees as its own executable (qemu's -0 sets argv[0]).
     python = tmp_path / "python"
-    python.write_text(f'#!/bin/sh\nexec {_emulator()} -cpu {EMULATED_CPU} -0 "$0" {os.path.realpath(sys.executable)} "$@"\n')
+    emulated = shlex.join([_emulator(), "-cpu", EMULATED_CPU])
+    python.write_text(f'#!/bin/sh\nexec {emulated} -0 "$0" {shlex.quote(os.path.realpath(sys.executable))} "$@"\n')
     python.chmod(0o755)
     code = (
         "import sys, json, pathlib, numpy as np\n"
