@@ -7,7 +7,7 @@ import os
 import shutil
 import tempfile
 from pathlib import Path
-from typing import Iterator
+from typing import Iterator, NoReturn
 
 import numpy as np
 import pytest
@@ -108,6 +108,14 @@ def warm_service(folder: Path) -> KnowledgeService:
     return KnowledgeService(folder, IndexCache(warm_cache_copy()))
 
 
+def unavailable(required_by: str, reason: str) -> NoReturn:
+    """Skips the test for want of a program, with the reason shown; fails it instead where the environment
+    variable `required_by` is "required", as CI sets it, so that there a missing program cannot pass unseen."""
+    if os.environ.get(required_by, "").lower() == "required":
+        pytest.fail(f"{required_by}=required, but {reason}")
+    pytest.skip(reason)
+
+
 @pytest.fixture(scope="session")
 def postgres() -> Iterator[ThrowawayPostgres]:
     """One real PostgreSQL server for the whole run (tests take a fresh database each).
@@ -118,9 +126,7 @@ def postgres() -> Iterator[ThrowawayPostgres]:
     try:
         server = ThrowawayPostgres.start()
     except PostgresUnavailable as exc:
-        if os.environ.get("PMBOT_TEST_POSTGRES", "").lower() == "required":
-            pytest.fail(f"PMBOT_TEST_POSTGRES=required, but {exc}")
-        pytest.skip(f"no PostgreSQL: {exc}")
+        unavailable("PMBOT_TEST_POSTGRES", f"no PostgreSQL: {exc}")
     try:
         yield server
     finally:

@@ -22,7 +22,7 @@ from bot.matching import Matcher, semantic
 from bot.matching.cache import IndexCache
 from bot.matching.explain import explain, explain_text
 from bot.matching.semantic import MODEL, TOKENIZER, Embedder, load_embedder
-from tests.conftest import CACHE_DIR
+from tests.conftest import CACHE_DIR, unavailable
 
 
 @pytest.fixture(scope="module")
@@ -166,13 +166,19 @@ def test_why_shows_how_close_the_meaning_is(kb: KnowledgeBase, matcher: Matcher)
     assert "meaning 0." in explain_text(report)
 
 
+def _prepared_model(cache: Path) -> Path:
+    """The one prepared model's folder in the cache folder `cache` (beside it in the same folder, its lock file)."""
+    (folder,) = [p for p in (cache / semantic.OPTIMISED_KIND).iterdir() if p.is_dir()]
+    return folder
+
+
 def test_the_model_prepared_into_the_cache_embeds_exactly_like_a_start_without_one(tmp_path: Path) -> None:
     """A warm start maps the prepared copy instead of preparing it (issue 12): answers must not move."""
     texts = ["what does a product person spend the day on", "scope creep", "book me a flight to Lisbon on friday"]
     cache = IndexCache(tmp_path / "cache")
     expected = [Embedder().embed(text) for text in texts]
     writing = Embedder(cache=cache)
-    (folder,) = [p for p in (tmp_path / "cache" / "onnx").iterdir() if p.is_dir()]  # beside it, its lock file
+    folder = _prepared_model(tmp_path / "cache")
     assert {p.name for p in folder.iterdir()} == {"model.onnx", "model.onnx.data"}
     written = folder.stat().st_mtime_ns
     reading = Embedder(cache=cache)
@@ -210,10 +216,7 @@ def _emulator() -> str:
     """qemu-x86_64, to run pmbot on another CPU than this machine's; CI installs it (.ci/ensure-packages)."""
     qemu = shutil.which("qemu-x86_64")
     if qemu is None or platform.machine() != "x86_64":
-        reason = "needs qemu-x86_64 on an x86-64 machine (`apt-get install qemu-user`)"
-        if os.environ.get("PMBOT_TEST_EMULATED_CPU", "").lower() == "required":
-            pytest.fail(f"PMBOT_TEST_EMULATED_CPU=required, but this test {reason}")
-        pytest.skip(reason)
+        unavailable("PMBOT_TEST_EMULATED_CPU", "no qemu-x86_64 on an x86-64 machine (`apt-get install qemu-user`)")
     return qemu
 
 
@@ -248,7 +251,7 @@ def test_a_cpu_without_avx512_or_vnni_prepares_the_same_model_and_embeds_the_sam
                           env={**os.environ, "PYTHONPATH": path}, capture_output=True, text=True)
     assert done.returncode == 0, done.stderr[-2000:]
 
-    (theirs,) = [p for p in (cache / semantic.OPTIMISED_KIND).iterdir() if p.is_dir()]
+    theirs = _prepared_model(cache)
     ours = CACHE_DIR / semantic.OPTIMISED_KIND / theirs.name
     for name in ("model.onnx", "model.onnx.data"):
         assert (theirs / name).read_bytes() == (ours / name).read_bytes(), f"{name} was prepared differently there"
@@ -259,7 +262,7 @@ def test_a_cpu_without_avx512_or_vnni_prepares_the_same_model_and_embeds_the_sam
 def test_a_damaged_prepared_model_is_logged_and_written_anew(tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
     cache = IndexCache(tmp_path / "cache")
     expected = Embedder(cache=cache).embed("who owns the roadmap")
-    (folder,) = [p for p in (tmp_path / "cache" / "onnx").iterdir() if p.is_dir()]  # beside it, its lock file
+    folder = _prepared_model(tmp_path / "cache")
     data = folder / "model.onnx.data"
     size = data.stat().st_size
     data.write_bytes(data.read_bytes()[: size // 2])  # an interrupted copy of the cache folder
