@@ -137,6 +137,19 @@ def test_pm_without_cues_is_answered_when_every_reading_leads_to_the_same_intent
     assert (result.kind, result.intent_id) == ("answer", intent), result.reason
 
 
+@pytest.mark.parametrize(
+    ("message", "intent"),
+    [
+        ("I admire the product managers I work with. Where would I even start if I wanted to become a PM?", "become-product-manager"),
+        ("I have shadowed a few project managers at the hospital. What steps would get me a PM job?", "become-project-manager"),
+    ],
+)
+def test_pm_whose_meaning_the_context_tells_is_read_by_meaning_too(matcher: Matcher, message: str, intent: str) -> None:
+    """The question part shares few words with any phrasing; read by words alone, its told reading was only offered."""
+    result = matcher.match(message)
+    assert (result.kind, result.intent_id) == ("answer", intent), result.reason
+
+
 def test_pm_is_not_blamed_when_every_reading_leads_to_the_same_answer(matcher: Matcher) -> None:
     """"PM can mean…, so I'd rather not guess" would have the asker say which PM, which changes nothing here."""
     result = matcher.match("the PM keeps saying stakeholders")
