@@ -150,6 +150,19 @@ def test_pm_whose_meaning_the_context_tells_is_read_by_meaning_too(matcher: Matc
     assert (result.kind, result.intent_id) == ("answer", intent), result.reason
 
 
+@pytest.mark.parametrize(
+    ("message", "intent"),
+    [
+        ("The project managers at my firm seem to enjoy their work. What is the path to becoming a PM, though?", "become-project-manager"),
+        ("The project managers here juggle budgets and deadlines. What skills does a PM need to cope?", "project-manager-skills"),
+    ],
+)
+def test_pm_is_read_the_way_words_before_its_question_tell(matcher: Matcher, message: str, intent: str) -> None:
+    """The question part alone names no role: read alone, its PM was offered as a product and a project manager."""
+    result = matcher.match(message)
+    assert (result.kind, result.intent_id) == ("answer", intent), result.reason
+
+
 def test_pm_is_not_blamed_when_every_reading_leads_to_the_same_answer(matcher: Matcher) -> None:
     """"PM can mean…, so I'd rather not guess" would have the asker say which PM, which changes nothing here."""
     result = matcher.match("the PM keeps saying stakeholders")

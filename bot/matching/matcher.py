@@ -492,7 +492,9 @@ class Matcher:
         answers on real-dec4-tune and real-dev, one chat line there answered, no other set moved.
         """
         results = [self._decide(question, normalised, literal, f"{word} as written")]
-        readings, told_by = self._readings(word, normalised)
+        # Cues count anywhere in the message: its question part alone seldom names the role ("Our project
+        # managers seem happy. What is the path to becoming a PM?").
+        readings, told_by = self._readings(word, " ".join(self.normaliser.tokens(question)))
         for reading in readings:
             swapped = [part for t in tokens for part in (reading if t == word else [t])]
             text, how = " ".join(swapped), f"{word} → {' '.join(reading)}{told_by}"
