@@ -140,19 +140,6 @@ def test_pm_without_cues_is_answered_when_every_reading_leads_to_the_same_intent
 @pytest.mark.parametrize(
     ("message", "intent"),
     [
-        ("I admire the product managers I work with. Where would I even start if I wanted to become a PM?", "become-product-manager"),
-        ("I have shadowed a few project managers at the hospital. What steps would get me a PM job?", "become-project-manager"),
-    ],
-)
-def test_pm_whose_meaning_the_context_tells_is_read_by_meaning_too(matcher: Matcher, message: str, intent: str) -> None:
-    """The question part shares few words with any phrasing; read by words alone, its told reading was only offered."""
-    result = matcher.match(message)
-    assert (result.kind, result.intent_id) == ("answer", intent), result.reason
-
-
-@pytest.mark.parametrize(
-    ("message", "intent"),
-    [
         ("The project managers at my firm seem to enjoy their work. What is the path to becoming a PM, though?", "become-project-manager"),
         ("The project managers here juggle budgets and deadlines. What skills does a PM need to cope?", "project-manager-skills"),
     ],

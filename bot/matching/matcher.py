@@ -482,14 +482,13 @@ class Matcher:
     def _match_ambiguous(self, question: str, tokens: list[str], normalised: str, literal: list[Candidate], word: str) -> MatchResult:
         """Reads an ambiguous word each possible way; agreeing readings answer, disagreeing ones ask which.
 
-        The message's embedding is of the word as written, and would pull every reading towards phrasings
-        about the word itself, so each reading is decided by its words. A reading the message's other words
-        tell is read by the meaning of the question rewritten that way too, and the surer of the two counts:
-        by words alone "…more career product managers. What does it take to become a PM?" was 12% sure,
-        while the meaning of a rewrite can miss what its words say ("tips for a new PM running a portfolio
-        of projects"). Untold readings are guesses, and their rewrites' meaning made a guess look sure ("which
-        PM shift pays more? nursing" answered with the salaries). Measured 4 December 2026: three more right
-        answers on real-dec4-tune and real-dev, one chat line there answered, no other set moved.
+        The readings are decided by words alone: the message's embedding is of the word as written,
+        and would pull every reading towards phrasings about the word itself. The meaning of the question
+        rewritten each way would not, but it costs a model run: measured 4 December 2026 for a reading the
+        message's words tell, three more right answers on real-dec4-tune and real-dev and one chat line
+        there answered, for about 10 ms more on such messages on a two-core AVX2 machine, where the
+        longest already take 20-25 ms: real-dev's and real-dec4-tune's p99 went from 24 to 35 ms, over
+        the 30 ms goal.
         """
         results = [self._decide(question, normalised, literal, f"{word} as written")]
         # Cues count anywhere in the message: its question part alone seldom names the role ("Our project
@@ -497,11 +496,7 @@ class Matcher:
         readings, told_by = self._readings(word, " ".join(self.normaliser.tokens(question)))
         for reading in readings:
             swapped = [part for t in tokens for part in (reading if t == word else [t])]
-            text, how = " ".join(swapped), f"{word} → {' '.join(reading)}{told_by}"
-            read = [self._decide(question, text, self._scored(swapped, None), how)]
-            if told_by:
-                read.append(self._decide(question, text, self._scored(swapped, self.meaning(text)), how))
-            results.append(max(read, key=lambda r: r.score))
+            results.append(self._decide(question, " ".join(swapped), self._scored(swapped, None), f"{word} → {' '.join(reading)}{told_by}"))
         # By words, as the word was written against each reading: "PM meaning?" resembles phrasings about the
         # word itself more than any reading; "what does a PM do" resembles its readings' phrasings more.
         best_reading = max((r.candidates[0].lexical for r in results[1:] if r.candidates), default=0.0)
