@@ -294,7 +294,7 @@ class Matcher:
 
     def signals(self, question: str) -> list[tuple[Candidate, Signals]]:
         """Every signal the decision reads, per candidate intent (ambiguous words as written): for bench/fit_decision.py."""
-        tokens, meaning, _, _ = self._focus(question)
+        tokens, meaning, _, _, _ = self._focus(question)
         return self._signals(tokens, meaning)
 
     def _signals(self, tokens: list[str], meaning: Meaning | None) -> list[tuple[Candidate, Signals]]:
@@ -361,9 +361,9 @@ class Matcher:
             vectors[k] = self.embedder.embed(parts[k])
         return self._meanings_of(np.stack([*vectors, whole]))
 
-    def _focus(self, text: str) -> tuple[list[str], Meaning | None, tuple[str, ...] | None, list[Candidate] | None]:
+    def _focus(self, text: str) -> tuple[list[str], Meaning | None, tuple[str, ...] | None, list[Candidate] | None, list[str]]:
         """The tokens and meaning of the part of the message to read (question_finder.py), what its question alone
-        is about, and its intents ranked (None: not ranked yet).
+        is about, its intents ranked (None: not ranked yet), and the whole message's tokens.
 
         Of the candidate parts, the one whose best intent is likeliest the answer (the fitted chance,
         words and meaning together) is read: by words alone, "…they ask me to prioritise a list of
@@ -376,7 +376,8 @@ class Matcher:
         """
         parts = find_questions(text)
         if len(parts) == 1:
-            return self.normaliser.tokens(parts[0]), self.meaning(parts[0]), None, None
+            tokens = self.normaliser.tokens(parts[0])  # the message itself
+            return tokens, self.meaning(parts[0]), None, None, tokens
         tokens_of = {part: self.normaliser.tokens(part) for part in parts}  # the last part is usually `text` itself
         whole = tokens_of[text] if text in tokens_of else self.normaliser.tokens(text)
         roles = [t for t in dict.fromkeys(whole) if t in ROLE_WORDS or t in self.ambiguous]
@@ -387,19 +388,19 @@ class Matcher:
         asked = max(range(len(parts) - 1), key=chance.__getitem__)  # the best part that is a question, not the whole message
         best = max(range(len(parts)), key=chance.__getitem__)
         if best == asked:
-            return tokens[asked], meanings[asked], None, ranked[asked]
-        return tokens[best], meanings[best], tuple(c.intent_id for c in ranked[asked][:QUESTION_PART_INTENTS]), ranked[best]
+            return tokens[asked], meanings[asked], None, ranked[asked], whole
+        return tokens[best], meanings[best], tuple(c.intent_id for c in ranked[asked][:QUESTION_PART_INTENTS]), ranked[best], whole
 
     # -- deciding --------------------------------------------------------------
 
     def match(self, question: str) -> MatchResult:
-        tokens, meaning, asked_about, ranked = self._focus(question)
+        tokens, meaning, asked_about, ranked, whole = self._focus(question)
         if ranked is None:
             ranked = self._scored(tokens, meaning)
         normalised = " ".join(tokens)
         ambiguous = [t for t in dict.fromkeys(tokens) if t in self.ambiguous]
         if ambiguous:
-            result = self._match_ambiguous(question, tokens, normalised, ranked, ambiguous[0])
+            result = self._match_ambiguous(question, tokens, normalised, ranked, ambiguous[0], " ".join(whole))
         else:
             result = self._decide(question, normalised, ranked)
         if result.kind == "answer" and (doubt := self._doubt(result.intent_id, tokens, normalised, asked_about)):
@@ -479,8 +480,11 @@ class Matcher:
             return usual or self.ambiguous[word], ""
         return pointed, f" (told by: {', '.join(dict.fromkeys(c for cues in told.values() for c in cues))})"
 
-    def _match_ambiguous(self, question: str, tokens: list[str], normalised: str, literal: list[Candidate], word: str) -> MatchResult:
+    def _match_ambiguous(self, question: str, tokens: list[str], normalised: str, literal: list[Candidate], word: str,
+                         message: str) -> MatchResult:
         """Reads an ambiguous word each possible way; agreeing readings answer, disagreeing ones ask which.
+
+        `message`: the whole message normalised, whose words anywhere tell which reading is meant.
 
         The readings are decided by words alone: the message's embedding is of the word as written,
         and would pull every reading towards phrasings about the word itself. The meaning of the question
@@ -493,7 +497,7 @@ class Matcher:
         results = [self._decide(question, normalised, literal, f"{word} as written")]
         # Cues count anywhere in the message: its question part alone seldom names the role ("Our project
         # managers seem happy. What is the path to becoming a PM?").
-        readings, told_by = self._readings(word, " ".join(self.normaliser.tokens(question)))
+        readings, told_by = self._readings(word, message)
         for reading in readings:
             swapped = [part for t in tokens for part in (reading if t == word else [t])]
             results.append(self._decide(question, " ".join(swapped), self._scored(swapped, None), f"{word} → {' '.join(reading)}{told_by}"))
