@@ -248,6 +248,25 @@ def test_a_neighbour_role_its_own_answer_names_is_answered(matcher: Matcher, mes
     assert (result.kind, result.intent_id) == ("answer", intent), result.reason
 
 
+def test_a_comparison_with_a_side_the_answer_never_names_is_offered_not_answered(matcher: Matcher) -> None:
+    """The product-owner answer knows nothing of UX researchers: it would answer half the question."""
+    result = matcher.match("What's the difference between a product owner and a UX researcher?")
+    assert result.kind == "suggest" and "product-owner-vs-product-manager" in result.suggestions, result.reason
+    assert "ux researcher" in result.reason
+
+
+@pytest.mark.parametrize(
+    ("message", "intent"),
+    [("PMBOK vs PRINCE2", "pmbok-guide"),
+     ("what's the difference between a sprint review and a retrospective", "agile-ceremonies"),
+     # "between" alone compares nothing
+     ("I'm torn between nursing and project management, how do I become a project manager?", "become-project-manager")],
+)
+def test_a_comparison_whose_sides_the_answer_names_is_answered(matcher: Matcher, message: str, intent: str) -> None:
+    result = matcher.match(message)
+    assert (result.kind, result.intent_id) == ("answer", intent), result.reason
+
+
 @pytest.mark.parametrize("message", ["lmaooo i can't", "can u", "do it"])
 def test_a_lone_common_word_is_not_answered(matcher: Matcher, message: str) -> None:
     result = matcher.match(message)
