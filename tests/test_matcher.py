@@ -258,6 +258,7 @@ def test_a_comparison_with_a_side_the_answer_never_names_is_offered_not_answered
 @pytest.mark.parametrize(
     ("message", "intent"),
     [("PMBOK vs PRINCE2", "pmbok-guide"),
+     ("pm vs po", "product-owner-vs-product-manager"),  # the answer names a reading of "pm"
      ("what's the difference between a sprint review and a retrospective", "agile-ceremonies"),
      # "between" alone compares nothing
      ("I'm torn between nursing and project management, how do I become a project manager?", "become-project-manager")],
