@@ -481,8 +481,8 @@ class Matcher:
         words = self.intent_words[self.row_of[intent_id]]
         for side in sides:
             # A bare "PM" is named by an answer that names any of its readings.
-            content = self._content([part for t in side for part in (t, *(w for r in self.ambiguous.get(t, []) for w in r))])
-            if content and not any(t in words for t in content):
+            readings = [w for t in side for reading in self.ambiguous.get(t, ()) for w in reading]
+            if (content := self._content(side + readings)) and not any(t in words for t in content):
                 return " ".join(side)
         return None
 
