@@ -483,7 +483,7 @@ class Matcher:
             # A bare "PM" is named by an answer that names any of its readings.
             readings = [w for t in side for reading in self.ambiguous.get(t, ()) for w in reading]
             if (content := self._content(side + readings)) and not any(t in words for t in content):
-                return " ".join(side)
+                return " ".join(side[1:] if side[0] in ("a", "an", "the") else side)
         return None
 
     def _decide(self, question: str, normalised: str, ranked: list[Candidate], reading: str | None = None) -> MatchResult:
