@@ -67,7 +67,7 @@ def test_real_assistant_queries_are_left_alone(matcher: Matcher) -> None:
     """CLINC150's validation split: 2,938 real queries to an assistant (banking, travel, small talk, device
     commands) that are none of pmbot's business, beside 62 greetings, thanks and "what can I ask you" it answers.
 
-    Measured on 4 December 2026: 4 of the 2,938 answered (0.14 %), the issue's goal 0.8 %; 42 of the 62 right.
+    Measured on 5 December 2026: 3 of the 2,938 answered (0.10 %), the issue's goal 0.8 %; 42 of the 62 right.
     """
     report = evaluate(load_questions(EVAL / "clinc-val.yaml"), matcher)
     assert report.oos_false_answer <= 0.004

@@ -225,6 +225,7 @@ def test_pm_asked_about_with_both_meanings_named_is_still_about_the_word(matcher
         "lol",
         "what's the difference between mitosis and meiosis",  # a comparison, but of words pmbot never learned
         "what are the stages of the moon",
+        "who programmed this",  # "programmed" is not the program manager
     ],
 )
 def test_off_topic_messages_are_not_answered(matcher: Matcher, message: str) -> None:

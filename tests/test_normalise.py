@@ -72,6 +72,11 @@ def test_an_inflected_word_the_knowledge_lacks_becomes_its_base_form() -> None:
     assert normaliser.correct("launch") == "launch"
 
 
+def test_a_role_word_is_never_the_base_of_another_verb() -> None:
+    normaliser = Normaliser(["what does a program manager do", "who owns the project and the product"], {})
+    assert normaliser.tokens("who programmed it, the projected one") == ["who", "programmed", "it", "the", "projected", "one"]
+
+
 def test_symbols_typed_for_words_become_the_words() -> None:
     assert basic_tokens("PdM = PjM?") == ["pdm", "same", "as", "pjm"]
     assert basic_tokens("PjM -> PdM, PdM > PjM?") == ["pjm", "to", "pdm", "pdm", "more", "than", "pjm"]
