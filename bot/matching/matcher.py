@@ -21,6 +21,7 @@ from bot.matching.columns import Columns
 from bot.matching.decision import Signals, answer_probability, thresholds
 from bot.matching.index import NOT_ABOUT, content_words, load_or_build
 from bot.matching.meaning import load_or_train
+from bot.matching.normalise import ROLE_WORDS
 from bot.matching.question_finder import asks, find_questions, short_clauses
 from bot.matching.semantic import Embedder, load_embedder
 
@@ -29,7 +30,6 @@ Kind = Literal["answer", "suggest", "fallback"]
 WORDING_CANDIDATES = 96  # phrasings of intents compared letter by letter
 SHAPE_CANDIDATES = 32  # of those, phrasings whose word order is compared in full
 OFF_TOPIC_CANDIDATES = 16  # and at most this many off-topic examples besides
-ROLE_WORDS = ("product", "project", "program")  # after normalisation: PdM, proj mgmt… become these
 # Roles beside ours that people ask about in the same breath ("Can the product owner also be scrum master?").
 # An answer whose phrasings never name the role the question names is about something else: it is offered,
 # not given. Measured 3 December 2026: real-tune chat answered 6.5% -> 5.2%, real-heldout 15.2% -> 14.7%,

@@ -163,9 +163,7 @@ def base_forms(token: str) -> list[str]:
 # is ours, "server owner" is not.
 HEAD_NOUNS = frozenset({"manager", "management", "owner", "master"})
 
-# The role words are nouns here; their -ed and -ing forms are other verbs ("who programmed you",
-# "the projected revenue"), so those are never folded into them.
-NOT_A_BASE_FORM = frozenset({"product", "project", "program", "programme"})
+ROLE_WORDS = ("product", "project", "program")  # after normalisation: PdM, proj mgmt… become these
 
 COMMON_WORD_FREQUENCY = 100  # at or above this count in the English list a word is real, not a typo
 NEAR_SPELLING_BATCH = 256  # words compared with the whole vocabulary in one call (a 256 × vocabulary matrix)
@@ -287,7 +285,12 @@ class Normaliser:
         if fixed is None:
             if len(self._seen) > 50_000:  # bounded: chat can invent words forever
                 self._seen.clear()
-            base = next((b for b in base_forms(token) if b in self.vocabulary and b not in NOT_A_BASE_FORM), None)
+            # The role words are nouns here; their -ed and -ing forms are other verbs ("who programmed you",
+            # "the projected revenue"), so none is read as one ("programme" is "program" after synonyms).
+            base = next(
+                (b for b in base_forms(token) if b in self.vocabulary and self.apply_synonyms([b])[0] not in ROLE_WORDS),
+                None,
+            )
             fixed = self._seen[token] = base or self._closest(token)
         return fixed
 
