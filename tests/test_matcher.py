@@ -56,6 +56,18 @@ def test_thanks_before_another_question_is_not_answered_as_thanks(matcher: Match
     assert matcher.match(message).intent_id != "thanks"
 
 
+@pytest.mark.parametrize("message", [
+    "Moving to Leeds in March and need a room near the station, no pets. Please message me if you have one. Thanks.",
+    "Our car broke down outside Galway, any garage recommendations would be appreciated. Thank you",
+])
+def test_a_request_signed_off_with_thanks_is_not_answered_as_thanks(matcher: Matcher, message: str) -> None:
+    """Real chat signs requests off with thanks ("…would appreciate any leads. Thanks."): a thank-you for help
+    not yet given, so "You're welcome!" would answer nothing. Both were answered as thanks before requests counted
+    as asking; a thank-you after a report ("Ran the migration again and it worked. Thanks!") still is."""
+    assert matcher.match(message).intent_id != "thanks"
+    assert matcher.match("Ran the migration again and it worked. Thanks!").intent_id == "thanks"
+
+
 @pytest.fixture(scope="module")
 def words_only(kb: KnowledgeBase) -> Matcher:
     return Matcher(kb, embedder=None)

@@ -110,3 +110,11 @@ def test_a_question_without_its_mark_still_asks() -> None:
     assert asks("cheers. Could you link the docs")
     assert not asks("Will do, thanks all"), "an auxiliary before no subject asks nothing"
     assert not asks("can't wait to try it, thank you")
+
+
+def test_a_request_asks_too() -> None:
+    assert asks("selling two concert tickets for saturday, kindly dm me. Thanks!")
+    assert asks("any garage recommendations would be appreciated. Thank you")
+    assert asks("Need a lift on Sunday, I’ll really appreciate it")
+    assert not asks("Ran the migration again and it worked, really appreciate it. Thanks!")
+    assert not asks("thanks for looking for it"), "help given, not asked for"

@@ -46,6 +46,14 @@ _OPENS_QUESTION = re.compile(
     r"|(?:can|could|would|will|do|does|did|should|is|are)\s+(?:you|i|we|someone|anyone|it|this|that|they|he|she)\b)",
     re.I,
 )
+# A request asks too, question mark or not: "please", "kindly", "let me know", a thank-you in advance ("thanks in
+# advance", "TIA", "any leads will be appreciated"): a thank-you that signs off a request thanks for help not yet
+# given. Not "looking for": "thanks for looking for it" thanks for help given.
+_REQUESTS = re.compile(
+    r"\b(?:please|pls|plz|kindly|in advance|tia|let me know"
+    r"|(?:i[’']?ll|i[’']?d|would|will)\s+(?:\w+\s+)?(?:be\s+)?appreciated?)\b",
+    re.I,
+)
 # A question that points back ("How do they differ?") needs the sentence that names what it points at.
 _REFERS_BACK = re.compile(r"\b(?:they|them|these|those|both|it)\b", re.I)
 
@@ -102,8 +110,10 @@ def _clauses(message: str) -> list[str]:
 
 
 def asks(message: str) -> bool:
-    """Whether the message asks something: a question mark, or a clause that opens like a question."""
-    return "?" in message or any(_OPENS_QUESTION.match(c) for c in _clauses(message))
+    """Whether the message asks something: a question mark, a clause that opens like a question, or a request."""
+    if "?" in message or _REQUESTS.search(message[:MAX_MESSAGE_CHARS]):
+        return True
+    return any(_OPENS_QUESTION.match(c) for c in _clauses(message))
 
 
 def short_clauses(message: str, max_words: int) -> list[str]:
