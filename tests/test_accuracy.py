@@ -121,6 +121,11 @@ REAL_DEC4_RIGHT = 0.70
 # real-social-*: greetings, thanks and questions about a bot, from public chat logs and bots' issue trackers.
 # Measured 3 December 2026 (eighth session): tune 0.833 / 0 % / 5.5 %, heldout 0.765 / 0 % / 4.2 %.
 REAL_SOCIAL_RIGHT = 0.74
+# real-chat-*: contiguous stretches of real chat logs, mostly nothing to do with pmbot; only greetings and thanks
+# are in scope. Measured 5 December 2026: tune 0.737 / 1.3 % / 0.55 %, heldout 0.667 / 0 % / 0.58 % (of 721 and
+# 693 chat lines, four answered each).
+REAL_CHAT_RIGHT = 0.62
+REAL_CHAT_ANSWERED = 0.012
 
 
 def known(questions: list[LabelledQuestion], kb: KnowledgeBase) -> list[LabelledQuestion]:
@@ -143,8 +148,8 @@ def test_real_question_sets(matcher: Matcher, path: Path) -> None:
     """bench/eval/real-*.yaml: real questions and chat collected for issue 9 (tuning and held-out halves)."""
     report = evaluate(known(load_questions(path), matcher.kb), matcher)
     if report.in_scope:
-        floor = {"real-social": REAL_SOCIAL_RIGHT, "real-dec4": REAL_DEC4_RIGHT}.get(path.stem.rsplit("-", 1)[0], REAL_RIGHT)
-        assert report.top1 >= floor
+        floors = {"real-social": REAL_SOCIAL_RIGHT, "real-dec4": REAL_DEC4_RIGHT, "real-chat": REAL_CHAT_RIGHT}
+        assert report.top1 >= floors.get(path.stem.rsplit("-", 1)[0], REAL_RIGHT)
         assert report.wrong_answer <= 0.06
     if report.oos:
-        assert report.oos_false_answer <= 0.165
+        assert report.oos_false_answer <= (REAL_CHAT_ANSWERED if path.stem.startswith("real-chat-") else 0.165)
