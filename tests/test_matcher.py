@@ -207,6 +207,29 @@ def test_pm_beside_words_of_one_meaning_is_read_that_way(matcher: Matcher, quest
 
 
 @pytest.mark.parametrize(
+    ("message", "intent"),
+    [
+        ("Our office runs construction jobs with tight budgets, Gantt charts and a client breathing down our necks "
+         "every week. I've been a site engineer for years. How do I make the jump to PM?", "become-project-manager"),
+        ("Been lurking here for months reading everyone's stories about juggling schedules and budgets, and I still "
+         "can't work out what the day to day looks like. What does a PM do?", "project-manager-responsibilities"),
+    ],
+)
+def test_a_long_message_is_read_with_pm_spelled_out_as_its_context_tells(matcher: Matcher, message: str, intent: str) -> None:
+    """The context, not the question, says which PM: read by words alone, the first got a shrug and the second only
+    "Did you mean…"; spelled out, the model reads the question too."""
+    result = matcher.match(message)
+    assert (result.kind, result.intent_id) == ("answer", intent), result.reason
+    assert result.reading is not None and result.reading.startswith("pm → project manager"), "/kb why says how PM was read"
+
+
+def test_a_long_message_naming_every_meaning_still_asks_what_pm_means(matcher: Matcher) -> None:
+    message = ("My team keeps arguing about this and I'd like a straight answer from someone who knows the field well. "
+               "Is PM a project manager or a product manager?")
+    assert matcher.match(message).intent_id == "pm-abbreviation"
+
+
+@pytest.mark.parametrize(
     "question", ["how does a PM keep a project on schedule and within budget", "how does a PM talk to the client about a slipping milestone"]
 )
 def test_pm_beside_project_words_is_not_taken_for_a_program_manager(matcher: Matcher, question: str) -> None:
