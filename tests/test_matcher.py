@@ -181,6 +181,16 @@ def test_bare_pm_offers_both_meanings(matcher: Matcher) -> None:
     assert {"product-manager-responsibilities", "project-manager-responsibilities"} <= set(result.suggestions)
 
 
+@pytest.mark.parametrize(("question", "intents"), [
+    ("what do PMs do all day", {"product-manager-responsibilities", "project-manager-responsibilities"}),
+    ("how much do PMs earn", {"product-manager-salary", "project-manager-salary"}),
+])
+def test_pms_is_read_as_pm(matcher: Matcher, question: str, intents: set[str]) -> None:
+    """synonyms.yaml spells "pm: [pms]", which the ambiguous word's own entry used to overwrite: the first got a
+    shrug, the second only the project manager's salary."""
+    assert intents <= set(matcher.match(question).suggestions)
+
+
 def test_pm_with_its_meaning_asked_is_answered(matcher: Matcher) -> None:
     result = matcher.match("what does PM stand for?")
     assert (result.kind, result.intent_id) == ("answer", "pm-abbreviation")

@@ -107,4 +107,5 @@ def load_or_build(kb: KnowledgeBase, cache: IndexCache) -> KnowledgeIndex:
 
 
 def _synonyms(kb: KnowledgeBase) -> dict[str, tuple[str, ...]]:
-    return {**kb.synonyms, **{word: () for word in kb.ambiguous}}
+    """The synonym table, with each ambiguous word a canonical word of its own, keeping its spellings ("pm: [pms]")."""
+    return {**{word: () for word in kb.ambiguous}, **kb.synonyms}
