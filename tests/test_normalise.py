@@ -28,6 +28,13 @@ def test_discord_markup_and_urls_are_not_words() -> None:
     assert basic_tokens(text) == ["see", "what", "is", "scope", "creep"]
 
 
+def test_a_name_mentioned_as_typed_is_not_a_word() -> None:
+    """Logs and bridges from IRC, Slack or Matrix write mentions as "@name", not Discord's <@id>: a name is no
+    topic, and as an unknown word it made "hey @SpiteShoonerism" a "Did you mean: Hello?". An e-mail is no mention."""
+    assert basic_tokens("hey @Spite.Shoonerism, @lee-ann: what is scope creep") == ["hey", "what", "is", "scope", "creep"]
+    assert "example" in basic_tokens("write to me@example.com")
+
+
 def test_long_input_is_cut_before_anything_else() -> None:
     assert len(clean("ab" * 50_000)) == MAX_MESSAGE_CHARS
 

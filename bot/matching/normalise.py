@@ -24,7 +24,9 @@ MAX_INPUT_CHARS = 600  # the longest question /ask and /kb why take as a paramet
 # Longer than any Discord message (4,000 characters with Nitro): a question at the end of a long post is still read.
 MAX_MESSAGE_CHARS = 4000
 
-_DISCORD_MARKUP = re.compile(r"<a?:\w+:\d+>|<[@#][!&]?\d+>|<t:\d+(?::\w)?>")
+# Mentions, channels, custom emoji and timestamps, and a mention as typed ("@lee-ann", from IRC, Slack or a bridge):
+# a name is no topic. Not the "@" in an e-mail address.
+_DISCORD_MARKUP = re.compile(r"<a?:\w+:\d+>|<[@#][!&]?\d+>|<t:\d+(?::\w)?>|(?<![\w.])@[\w.\-]*\w")
 _URL = re.compile(r"https?://\S+|www\.\S+")
 _APOSTROPHES = str.maketrans({"\u2019": "'", "\u2018": "'", "\u02bc": "'", "`": "'", "\u00b4": "'"})
 _CLOCK_TIME = re.compile(r"\b\d{1,2}(?:[:.]\d{2})?\s*(?:am|pm|a\.m\.|p\.m\.)(?!\w)")
@@ -98,7 +100,7 @@ def fold_plural(token: str) -> str:
 
 
 def clean(text: str) -> str:
-    """Unicode, case, Discord markup, URLs and accents removed; the text a person meant."""
+    """Unicode, case, Discord markup, mentions, URLs and accents removed; the text a person meant."""
     text = text[:MAX_MESSAGE_CHARS]
     text = _DISCORD_MARKUP.sub(" ", text)
     text = _URL.sub(" ", text)
