@@ -284,7 +284,10 @@ def test_off_topic_messages_are_not_answered(matcher: Matcher, message: str) -> 
       "business analyst"),
      # the product-owner answer knows nothing of UX researchers: it would answer half the comparison
      ("What's the difference between a product owner and a UX researcher?", "product-owner-vs-product-manager",
-      "ux researcher")],
+      "ux researcher"),
+     # what project management is says nothing of baselines
+     ("What is a baseline in project management?", "project-management-definition", "a baseline"),
+     ("What is a persona in product management?", "product-management-definition", "a persona")],
 )
 def test_a_role_or_side_the_answer_never_names_is_offered_not_answered(
     matcher: Matcher, message: str, intent: str, unnamed: str
@@ -301,6 +304,7 @@ def test_a_role_or_side_the_answer_never_names_is_offered_not_answered(
      ("PMBOK vs PRINCE2", "pmbok-guide"),
      ("pm vs po", "product-owner-vs-product-manager"),  # the answer names a reading of "pm"
      ("what's the difference between a sprint review and a retrospective", "agile-ceremonies"),
+     ("What are the performance domains in the PMBOK guide?", "pmbok-guide"),  # the PMBOK answer names them
      # "between" alone compares nothing
      ("I'm torn between nursing and project management, how do I become a project manager?", "become-project-manager")],
 )
