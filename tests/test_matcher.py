@@ -319,7 +319,8 @@ def test_a_lone_common_word_is_not_answered(matcher: Matcher, message: str) -> N
     assert result.kind != "answer", result.reason
 
 
-@pytest.mark.parametrize(("message", "intent"), [("scope creep?", "scope-creep"), ("mvp??", "mvp"), ("heyyy", "greeting"), ("help", "bot-help")])
+@pytest.mark.parametrize(("message", "intent"), [("scope creep?", "scope-creep"), ("mvp??", "mvp"), ("heyyy", "greeting"), ("👋", "greeting"),
+                                               ("o/", "greeting"), ("help", "bot-help")])
 def test_a_short_but_telling_question_is_still_answered(matcher: Matcher, message: str, intent: str) -> None:
     assert matcher.match(message).intent_id == intent
 

@@ -35,6 +35,12 @@ def test_a_name_mentioned_as_typed_is_not_a_word() -> None:
     assert "example" in basic_tokens("write to me@example.com")
 
 
+def test_a_wave_says_hello() -> None:
+    """Discord's 👋 and IRC's "o/" greet; the cheer "\\o/" and "i/o" do not."""
+    assert basic_tokens("👋🏽 o/ O/") == ["hello"] * 3
+    assert "hello" not in basic_tokens("\\o/ it works, no i/o errors")
+
+
 def test_long_input_is_cut_before_anything_else() -> None:
     assert len(clean("ab" * 50_000)) == MAX_MESSAGE_CHARS
 

@@ -27,6 +27,8 @@ MAX_MESSAGE_CHARS = 4000
 # Mentions, channels, custom emoji and timestamps, and a mention as typed ("@lee-ann", from IRC, Slack or a bridge):
 # a name is no topic. Not the "@" in an e-mail address.
 _DISCORD_MARKUP = re.compile(r"<a?:\w+:\d+>|<[@#][!&]?\d+>|<t:\d+(?::\w)?>|(?<![\w.])@[\w.\-]*\w")
+# A wave says hello: Discord's 👋 (any skin tone) and IRC's "o/", but not the cheer "\\o/" nor "i/o".
+_WAVE = re.compile(r"\U0001F44B[\U0001F3FB-\U0001F3FF]?|(?<![\w\\/])[oO]/(?![\w/])")
 _URL = re.compile(r"https?://\S+|www\.\S+")
 _APOSTROPHES = str.maketrans({"\u2019": "'", "\u2018": "'", "\u02bc": "'", "`": "'", "\u00b4": "'"})
 _CLOCK_TIME = re.compile(r"\b\d{1,2}(?:[:.]\d{2})?\s*(?:am|pm|a\.m\.|p\.m\.)(?!\w)")
@@ -104,6 +106,7 @@ def clean(text: str) -> str:
     text = text[:MAX_MESSAGE_CHARS]
     text = _DISCORD_MARKUP.sub(" ", text)
     text = _URL.sub(" ", text)
+    text = _WAVE.sub(" hello ", text)
     text = text.translate(_APOSTROPHES)
     if not text.isascii():  # plain ASCII has no accents to strip: most text, at a fraction of the cost
         text = "".join(c for c in unicodedata.normalize("NFKD", text) if not unicodedata.combining(c))
