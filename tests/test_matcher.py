@@ -285,6 +285,8 @@ def test_off_topic_messages_are_not_answered(matcher: Matcher, message: str) -> 
      # the product-owner answer knows nothing of UX researchers: it would answer half the comparison
      ("What's the difference between a product owner and a UX researcher?", "product-owner-vs-product-manager",
       "ux researcher"),
+     # the scrum master answer compares them with the project manager only
+     ("is a scrum master basically a product manager?", "scrum-master-vs-project-manager", "product role"),
      # what project management is says nothing of baselines
      ("What is a baseline in project management?", "project-management-definition", "a baseline"),
      ("What is a persona in product management?", "product-management-definition", "a persona")],

@@ -508,6 +508,8 @@ class Matcher:
             return "the message's context is about this, but its question is not"
         if role := next((r for r in NEIGHBOUR_ROLES if _names(normalised, r) and intent_id not in self.intents_naming[r]), None):
             return f"the question is about a {role}, which this answer never is"
+        if role := self._other_role(intent_id, tokens):
+            return f"the question is about the {role} role, which this answer never names"
         if side := self._unnamed_side(intent_id, tokens):
             return f"the question compares '{side}', which this answer never names"
         if setting := self._defines_only_the_setting(intent_id, tokens):
@@ -516,6 +518,19 @@ class Matcher:
         if foreign and not any(word in tokens for word in ROLE_WORDS):
             return f"'{foreign[0]}' is not a role pmbot knows, so it won't answer for it"
         return None
+
+    def _other_role(self, intent_id: str, tokens: list[str]) -> str | None:
+        """The one role word the question names, when the intent's phrasings never do and are about another; or None.
+
+        The penalty for a role mismatch only lowers the score, and a close wording still answers. Measured 5 December
+        2026 over every eval set: one wrong answer fewer on real-tune and one chat line fewer on real-heldout (only
+        counted), nothing else moved.
+        """
+        named = [k for k, word in enumerate(ROLE_WORDS) if word in tokens]
+        if len(named) != 1:
+            return None
+        share = self.role_share[self.row_of[intent_id]]
+        return ROLE_WORDS[named[0]] if share[named[0]] == 0 and share.max() >= T.OTHER_ROLE_SHARE else None
 
     def _unnamed_side(self, intent_id: str, tokens: list[str]) -> str | None:
         """A side of the question's comparison that the intent's phrasings use none of the words of, or None.

@@ -34,6 +34,10 @@ WEIGHT_LEARNED = 0.30  # the classifier's probability (classifier.py), times the
 # Taken off an intent whose phrasings are about another role than the one the
 # question names (e.g. a product-manager-only intent for a project manager question).
 ROLE_MISMATCH_PENALTY = 0.21
+# A question naming one role word only is never answered outright by an intent whose phrasings never name
+# it, if at least this share of them name another: "Is Scrum Master and product manager same?" got the
+# answer about the scrum master and the project manager (matcher._other_role).
+OTHER_ROLE_SHARE = 0.5
 
 # A question whose known words say less than this is never answered outright, however
 # well it scores: a lone common word ("can", "do it") is not a question. The unit is
