@@ -285,6 +285,8 @@ def test_off_topic_messages_are_not_answered(matcher: Matcher, message: str) -> 
      # the product-owner answer knows nothing of UX researchers: it would answer half the comparison
      ("What's the difference between a product owner and a UX researcher?", "product-owner-vs-product-manager",
       "ux researcher"),
+     # a product designer is no product manager
+     ("what does a product designer do?", "product-manager-responsibilities", "product designer"),
      # the scrum master answer compares them with the project manager only
      ("is a scrum master basically a product manager?", "scrum-master-vs-project-manager", "product role"),
      # what project management is says nothing of baselines

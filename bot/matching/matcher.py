@@ -36,7 +36,12 @@ OFF_TOPIC_CANDIDATES = 16  # and at most this many off-topic examples besides
 # not given. Measured 3 December 2026: real-tune chat answered 6.5% -> 5.2%, real-heldout 15.2% -> 14.7%,
 # no right answer lost on any set. "product owner" (a real-dev question lost) and "program manager" (a
 # real-dev and a fresh4 one) are left out: questions name them in passing, about intents that never do.
-NEIGHBOUR_ROLES = ("scrum master", "business analyst", "engineering manager", "project coordinator", "delivery manager")
+# The second line, added 5 December 2026 as the domain names them (a manager of another kind, "sales manager", is
+# already no role of ours: Normaliser.mark_foreign_heads): two wrong answers fewer on real-heldout (only counted),
+# one chat line fewer on faq-real ("What is a technical program manager?"), nothing else moved.
+NEIGHBOUR_ROLES = ("scrum master", "business analyst", "engineering manager", "project coordinator", "delivery manager",
+                   "agile coach", "tech lead", "technical program manager", "product designer", "ux designer",
+                   "chief product officer", "product analyst", "solution architect", "data scientist", "marketing manager")
 QUESTION_PART_INTENTS = 3  # a long message's answer must be among its question part's best intents
 THANKS = "thanks"  # the catalog's intent for a thank-you (../shared/spec/intents.yaml)
 SMALL_TALK = frozenset({"greeting", THANKS})  # the catalog's intents that answer courtesies, not questions
