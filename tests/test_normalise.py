@@ -41,6 +41,11 @@ def test_a_wave_says_hello() -> None:
     assert "hello" not in basic_tokens("\\o/ it works, no i/o errors")
 
 
+def test_a_quiz_stem_is_no_topic() -> None:
+    assert basic_tokens("Which of the following is a Scrum artifact?") == ["which", "is", "a", "scrum", "artifact"]
+    assert "following" in basic_tokens("following the launch, who owns the product?")
+
+
 def test_long_input_is_cut_before_anything_else() -> None:
     assert len(clean("ab" * 50_000)) == MAX_MESSAGE_CHARS
 

@@ -33,6 +33,8 @@ _URL = re.compile(r"https?://\S+|www\.\S+")
 _APOSTROPHES = str.maketrans({"\u2019": "'", "\u2018": "'", "\u02bc": "'", "`": "'", "\u00b4": "'"})
 _CLOCK_TIME = re.compile(r"\b\d{1,2}(?:[:.]\d{2})?\s*(?:am|pm|a\.m\.|p\.m\.)(?!\w)")
 _MESSAGE_VERB = re.compile(r"\b(?:pm|dm)(?:'?d|ed|ing)?\s+(me|you|him|her|us|them|u)\b")
+# A quiz's stem names no topic: "Which of the following is a Scrum artifact?" asks which is a Scrum artifact.
+_QUIZ_STEM = re.compile(r"\bwhich of the (?:following|below|these)\b")
 _TOKEN = re.compile(r"[a-z0-9]+(?:'[a-z]+)?")
 # Symbols people use for words when they type fast: "PdM = PjM?", "PjM -> PdM", "PdM > PjM?".
 # A ">" at the start of a line is Discord's quote marker, not "more than".
@@ -115,6 +117,7 @@ def clean(text: str) -> str:
     # "3pm", "5 p.m." is a time and "pm me" a private message, never a role.
     text = _CLOCK_TIME.sub(" time ", text)
     text = _MESSAGE_VERB.sub(r"message \1", text)
+    text = _QUIZ_STEM.sub("which", text)
     text = re.sub(r"\bb/w\b", " between ", text)
     text = re.sub(r"\bw/o\b", " without ", text)
     text = re.sub(r"\bw/", " with ", text)
