@@ -27,7 +27,7 @@ MAX_MESSAGE_CHARS = 4000
 # Mentions, channels, custom emoji and timestamps, and a mention as typed ("@lee-ann", from IRC, Slack or a bridge):
 # a name is no topic. Not the "@" in an e-mail address.
 _DISCORD_MARKUP = re.compile(r"<a?:\w+:\d+>|<[@#][!&]?\d+>|<t:\d+(?::\w)?>|(?<![\w.])@[\w.\-]*\w")
-# A wave says hello: Discord's 👋 (any skin tone) and IRC's "o/", but not the cheer "\\o/" nor "i/o".
+# A wave says hello: Discord's 👋 (any skin tone) and IRC's "o/", but not the cheer "\o/" nor "i/o".
 _WAVE = re.compile(r"\U0001F44B[\U0001F3FB-\U0001F3FF]?|(?<![\w\\/])[oO]/(?![\w/])")
 _URL = re.compile(r"https?://\S+|www\.\S+")
 _APOSTROPHES = str.maketrans({"\u2019": "'", "\u2018": "'", "\u02bc": "'", "`": "'", "\u00b4": "'"})
