@@ -156,9 +156,11 @@ def test_pm_is_not_blamed_when_every_reading_leads_to_the_same_answer(matcher: M
     assert result.ambiguous_word is None, result.reason
 
 
-@pytest.mark.parametrize("question", ["what is a product manager", "what is a project manager"])
+@pytest.mark.parametrize("question", ["what is a product manager", "what is a project manager",
+                                      "So what is a project manager, really?", "what is a project manager lol"])
 def test_what_each_role_is_is_answered_not_offered(matcher: Matcher, question: str) -> None:
-    """The most basic question gets an answer; a knowledge edit that leaves it a "Did you mean…" is a regression."""
+    """The most basic question gets an answer, in the knowledge's words or one's own; a knowledge edit that leaves it
+    a "Did you mean…" is a regression."""
     result = matcher.match(question)
     assert result.kind == "answer", result.reason
 

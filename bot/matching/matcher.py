@@ -218,6 +218,11 @@ class Matcher:
         if self.embedder is not None:
             self.entry_embeddings = self.embedder.embed_many(self.entry_text, cache)
             self.meaning_classifier = load_or_train(self.entry_embeddings, self.entry_intent, self.intent_ids, cache)
+        # A role's bare name always says enough: how rare "project" is depends on every other phrasing, and
+        # when it dipped under the floor, "So what is a project manager, really?" was only offered its answer.
+        self.min_information = min(
+            [T.MIN_INFORMATION, *(self.information(self.normaliser.tokens(role.name)) for role in kb.roles.values())]
+        )
 
     _content = staticmethod(content_words)
 
@@ -507,8 +512,8 @@ class Matcher:
 
     def _doubt(self, intent_id: str, tokens: list[str], normalised: str, asked_about: tuple[str, ...] | None) -> str | None:
         """Why a sure answer should be offered instead ("Did you mean…"), or None: what the chance cannot see."""
-        if self.verbatim.get(normalised) != intent_id and (information := self.information(tokens)) < T.MIN_INFORMATION:
-            return f"too few telling words to be sure (information {information:.2f} < {T.MIN_INFORMATION})"
+        if self.verbatim.get(normalised) != intent_id and (information := self.information(tokens)) < self.min_information:
+            return f"too few telling words to be sure (information {information:.2f} < {self.min_information:.2f})"
         if asked_about is not None and intent_id not in asked_about:
             return "the message's context is about this, but its question is not"
         if role := next((r for r in NEIGHBOUR_ROLES if _names(normalised, r) and intent_id not in self.intents_naming[r]), None):
