@@ -118,6 +118,11 @@ REAL_DEV_RIGHT = 0.80
 # and issue threads. Measured that day: tune 0.734 / 0 % / 6.6 %, heldout 0.744 / 2.6 % / 13.2 % (two and three
 # questions over the floor).
 REAL_DEC4_RIGHT = 0.70
+# real-dec5-*: FAQ pages and forum threads collected on 5 December 2026, kept where two labellers agreed; strict
+# about near-domain questions (a certificate the catalog names but does not explain is off topic). Measured that
+# day: tune 0.851 / 4.3 % / 24.1 %, heldout 0.630 / 4.3 % / 30.0 % (three questions and two lines from the floors).
+REAL_DEC5_RIGHT = 0.58
+REAL_DEC5_ANSWERED = 0.37
 # real-social-*: greetings, thanks and questions about a bot, from public chat logs and bots' issue trackers.
 # Measured 3 December 2026 (eighth session): tune 0.833 / 0 % / 5.5 %, heldout 0.765 / 0 % / 4.2 %.
 REAL_SOCIAL_RIGHT = 0.74
@@ -148,8 +153,10 @@ def test_real_question_sets(matcher: Matcher, path: Path) -> None:
     """bench/eval/real-*.yaml: real questions and chat collected for issue 9 (tuning and held-out halves)."""
     report = evaluate(known(load_questions(path), matcher.kb), matcher)
     if report.in_scope:
-        floors = {"real-social": REAL_SOCIAL_RIGHT, "real-dec4": REAL_DEC4_RIGHT, "real-chat": REAL_CHAT_RIGHT}
+        floors = {"real-social": REAL_SOCIAL_RIGHT, "real-dec4": REAL_DEC4_RIGHT, "real-dec5": REAL_DEC5_RIGHT,
+                  "real-chat": REAL_CHAT_RIGHT}
         assert report.top1 >= floors.get(path.stem.rsplit("-", 1)[0], REAL_RIGHT)
         assert report.wrong_answer <= 0.06
     if report.oos:
-        assert report.oos_false_answer <= (REAL_CHAT_ANSWERED if path.stem.startswith("real-chat-") else 0.165)
+        ceilings = {"real-chat": REAL_CHAT_ANSWERED, "real-dec5": REAL_DEC5_ANSWERED}
+        assert report.oos_false_answer <= ceilings.get(path.stem.rsplit("-", 1)[0], 0.165)
