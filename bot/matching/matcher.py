@@ -113,6 +113,11 @@ def _best(scores: np.ndarray, count: int, positive: bool = False) -> np.ndarray:
     return np.flatnonzero(scores > 0) if positive and cutoff <= 0 else np.flatnonzero(scores >= cutoff)
 
 
+def _roles_named(words: list[str]) -> tuple[int, ...]:
+    """The role words (their places in ROLE_WORDS) that the words name."""
+    return tuple(k for k, word in enumerate(ROLE_WORDS) if word in words)
+
+
 def _names(normalised: str, words: str) -> bool:
     """Whether the normalised text (tokens joined by spaces) holds the words (a role, a cue) in a row."""
     return f" {words} " in f" {normalised} "
@@ -240,7 +245,7 @@ class Matcher:
 
     def _role_mismatch(self, content: list[str]) -> np.ndarray | None:
         """Per phrasing, how much its intent is about a role the question does not name (None: no conflict)."""
-        named = tuple(k for k, word in enumerate(ROLE_WORDS) if word in content)
+        named = _roles_named(content)
         if not named or len(named) == len(ROLE_WORDS):
             return None
         if named not in self._mismatch:  # one of six combinations: worked out once
@@ -536,7 +541,7 @@ class Matcher:
         2026 over every eval set: one wrong answer fewer on real-tune and one chat line fewer on real-heldout (only
         counted), nothing else moved.
         """
-        named = [k for k, word in enumerate(ROLE_WORDS) if word in tokens]
+        named = _roles_named(tokens)
         if len(named) != 1:
             return None
         share = self.role_share[self.row_of[intent_id]]
