@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import pytest
+
 from bot.matching import Matcher
 from bot.matching.question_finder import asks, find_questions
 
@@ -118,3 +120,11 @@ def test_a_request_asks_too() -> None:
     assert asks("Need a lift on Sunday, I’ll really appreciate it")
     assert not asks("Ran the migration again and it worked, really appreciate it. Thanks!")
     assert not asks("thanks for looking for it"), "help given, not asked for"
+
+
+def test_a_question_early_in_a_long_post_is_answered_from_one_model_run(matcher: Matcher, monkeypatch) -> None:
+    """The model keeps a long message's end; a question before it is read by its words, with no run of its own."""
+    message = "What does a product manager actually do all day? " + STORY * 2
+    monkeypatch.setattr(matcher.embedder, "embed", lambda text: pytest.fail(f"a second model run, for {text!r}"))
+    result = matcher.match(message)
+    assert (result.kind, result.intent_id) == ("answer", "product-manager-responsibilities")
