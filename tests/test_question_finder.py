@@ -122,9 +122,22 @@ def test_a_request_asks_too() -> None:
     assert not asks("thanks for looking for it"), "help given, not asked for"
 
 
-def test_a_question_early_in_a_long_post_is_answered_from_one_model_run(matcher: Matcher, monkeypatch) -> None:
-    """The model keeps a long message's end; a question before it is read by its words, with no run of its own."""
-    message = "What does a product manager actually do all day? " + STORY * 2
+
+def test_an_early_question_that_does_not_lead_costs_no_model_run_of_its_own(matcher: Matcher, monkeypatch) -> None:
+    """The model keeps a long message's end; a question before it that its words rank low is not run again."""
+    message = "Ever had one of those weeks? " + STORY + "So here is what I keep wondering: what does a product manager do all day?"
     monkeypatch.setattr(matcher.embedder, "embed", lambda text: pytest.fail(f"a second model run, for {text!r}"))
     result = matcher.match(message)
     assert (result.kind, result.intent_id) == ("answer", "product-manager-responsibilities")
+
+
+def test_an_early_question_that_leads_is_read_by_its_meaning_too(matcher: Matcher) -> None:
+    """By its words alone this question got the product certificates; read by the model, both are offered."""
+    message = (
+        "Does the PMP actually matter or is it just a piece of paper? Half of my colleagues swear by it and list it "
+        "first on their profiles, the other half say they have never been asked about it in an interview, and the "
+        "exam fee plus the course would eat most of my training budget for the year."
+    )
+    result = matcher.match(message)
+    assert result.intent_id != "product-management-certification"
+    assert "project-management-certification" in (result.intent_id, *result.suggestions)

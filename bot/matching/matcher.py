@@ -403,11 +403,7 @@ class Matcher:
         """What each part's embedding says, read within the whole message (the last part), from one model run.
 
         None without the model, and for a part mostly before the window the model keeps (a question early
-        in a long forum post), which is then read by its words alone, as every part is without the model.
-        A model run of its own for each such part made them the slowest messages: real-dec5-tune's p99 was
-        39-41 ms with them and 24-33 ms without, real-dec4-tune's 32 ms and 20-29 ms. Over every eval set
-        one decision moved (5 December 2026): a chat line more on real-dec5-tune, answered from three
-        early questions about TPMs.
+        in a long forum post): `_focus` reads that one by its words first.
         """
         if self.embedder is None:
             return [None] * len(parts)
@@ -425,9 +421,13 @@ class Matcher:
         Of the candidate parts, the one whose best intent is likeliest the answer (the fitted chance,
         words and meaning together) is read: by words alone, "…they ask me to prioritise a list of
         features and I freeze. What frameworks do people use for that?" was about tools. The parts
-        are embedded within the message in one model run, not one run each. Which role
-        the message is about often sits in the context, not in the question ("Our PM runs the
-        budgets. What skills does that take?"): its role words are kept. When the whole message wins,
+        are embedded within the message in one model run, not one run each. A part before the window
+        that run keeps is read by its words, and by a run of its own only when it then leads: a run for
+        each made forum posts asking two or three questions early on the slowest messages (40-53 ms;
+        real-dec5-tune's p99 39-41 ms, 24-30 ms now), and read by words alone such a part answered
+        wrongly where its meaning only offered ("Does the PMP actually matter…?" got the product
+        certificates). Which role the message is about often sits in the context, not in the question
+        ("Our PM runs the budgets. What skills does that take?"): its role words are kept. When the whole message wins,
         the intents its question part ranks highest are returned too: an answer must be one of them,
         so the preamble alone never decides.
         """
@@ -442,6 +442,11 @@ class Matcher:
         meanings = self._meanings_in_context(parts[-1], parts)
         ranked = [self._scored(t, m) for t, m in zip(tokens, meanings)]
         chance = [r[0].score if r else 0.0 for r in ranked]
+        # A part before the model's window, read by its words, gets a model run of its own only if it leads.
+        while self.embedder is not None and meanings[k := max(range(len(parts)), key=chance.__getitem__)] is None:
+            meanings[k] = self.meaning(parts[k])
+            ranked[k] = self._scored(tokens[k], meanings[k])
+            chance[k] = ranked[k][0].score if ranked[k] else 0.0
         asked = max(range(len(parts) - 1), key=chance.__getitem__)  # the best part that is a question, not the whole message
         best = max(range(len(parts)), key=chance.__getitem__)
         if best == asked:
