@@ -122,8 +122,7 @@ def test_a_request_asks_too() -> None:
     assert not asks("thanks for looking for it"), "help given, not asked for"
 
 
-
-def test_an_early_question_that_does_not_lead_costs_no_model_run_of_its_own(matcher: Matcher, monkeypatch) -> None:
+def test_an_early_question_that_does_not_lead_costs_no_model_run_of_its_own(matcher: Matcher, monkeypatch: pytest.MonkeyPatch) -> None:
     """The model keeps a long message's end; a question before it that its words rank low is not run again."""
     message = "Ever had one of those weeks? " + STORY + "So here is what I keep wondering: what does a product manager do all day?"
     monkeypatch.setattr(matcher.embedder, "embed", lambda text: pytest.fail(f"a second model run, for {text!r}"))

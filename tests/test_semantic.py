@@ -299,7 +299,7 @@ def test_a_part_before_the_window_the_model_keeps_is_not_read_in_context(embedde
     question = "What does a roadmap owner do?"
     text = question + " " + "We tried many tools and none of them stuck with the team. " * 12
     _, (part,) = embedder.embed_in_context(text, [question])
-    assert part is None, "the model saw only the message's end: the matcher reads this part by its words"
+    assert part is None, "the model saw only the message's end: the matcher reads this part by its words first"
 
 
 def test_a_part_mostly_inside_the_window_is_read_in_context(embedder: Embedder) -> None:

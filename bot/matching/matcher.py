@@ -427,9 +427,9 @@ class Matcher:
         real-dec5-tune's p99 39-41 ms, 24-30 ms now), and read by words alone such a part answered
         wrongly where its meaning only offered ("Does the PMP actually matter…?" got the product
         certificates). Which role the message is about often sits in the context, not in the question
-        ("Our PM runs the budgets. What skills does that take?"): its role words are kept. When the whole message wins,
-        the intents its question part ranks highest are returned too: an answer must be one of them,
-        so the preamble alone never decides.
+        ("Our PM runs the budgets. What skills does that take?"): its role words are kept. When the
+        whole message wins, the intents its question part ranks highest are returned too: an answer
+        must be one of them, so the preamble alone never decides.
         """
         parts = find_questions(text)
         if len(parts) == 1:

@@ -262,7 +262,7 @@ class Embedder:
         real-tune's long messages, 3 December, under load). A part's vector is the mean of its own tokens'
         states (and the sentence marks'), which saw the words around it. None for a part that is
         not made of pieces of the text, or that lies mostly before the window the model keeps (its end):
-        the matcher reads that one by its words.
+        the matcher reads that one by its words first.
         """
         encoding = self.tokenizer.encode(text)
         ids = np.array([encoding.ids], dtype=np.int64)
