@@ -140,3 +140,18 @@ def test_an_early_question_that_leads_is_read_by_its_meaning_too(matcher: Matche
     result = matcher.match(message)
     assert result.intent_id != "product-management-certification"
     assert "project-management-certification" in (result.intent_id, *result.suggestions)
+
+
+def test_a_message_asking_many_questions_early_costs_at_most_one_model_run_more(matcher: Matcher,
+                                                                               monkeypatch: pytest.MonkeyPatch) -> None:
+    """Only the early question its words put first is read by the model too; the rest are not chosen."""
+    message = (
+        "Does the PMP actually matter or is it just a piece of paper? Is it a step up or a step down to go from "
+        "project manager to product manager? What does a PMO do? " + STORY
+    )
+    runs: list[str] = []
+    embed = matcher.embedder.embed
+    monkeypatch.setattr(matcher.embedder, "embed", lambda text: (runs.append(text), embed(text))[1])
+    result = matcher.match(message)
+    assert len(runs) <= 1, f"model runs of their own for {runs}"
+    assert result.kind != "answer" or result.intent_id == "pmo"

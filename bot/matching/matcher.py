@@ -421,9 +421,9 @@ class Matcher:
         Of the candidate parts, the one whose best intent is likeliest the answer (the fitted chance,
         words and meaning together) is read: by words alone, "…they ask me to prioritise a list of
         features and I freeze. What frameworks do people use for that?" was about tools. The parts
-        are embedded within the message in one model run, not one run each. A part before the window
-        that run keeps is read by its words, and by a run of its own only when it then leads: a run for
-        each made forum posts asking two or three questions early on the slowest messages (40-53 ms;
+        are embedded within the message in one model run, not one run each. Parts before the window
+        that run keeps are read by their words, and the one that then leads by a run of its own: a run
+        for each made forum posts asking two or three questions early on the slowest messages (40-53 ms;
         real-dec5-tune's p99 39-41 ms, 24-30 ms now), and read by words alone such a part answered
         wrongly where its meaning only offered ("Does the PMP actually matter…?" got the product
         certificates). Which role the message is about often sits in the context, not in the question
@@ -442,11 +442,14 @@ class Matcher:
         meanings = self._meanings_in_context(parts[-1], parts)
         ranked = [self._scored(t, m) for t, m in zip(tokens, meanings)]
         chance = [r[0].score if r else 0.0 for r in ranked]
-        # A part before the model's window, read by its words, gets a model run of its own only if it leads.
-        while self.embedder is not None and meanings[k := max(range(len(parts)), key=chance.__getitem__)] is None:
-            meanings[k] = self.meaning(parts[k])
-            ranked[k] = self._scored(tokens[k], meanings[k])
-            chance[k] = ranked[k][0].score if ranked[k] else 0.0
+        if self.embedder is not None:
+            # Parts before the model's window are read by their words: the one that leads gets a model run of its
+            # own, and the others, unread, are not chosen (at most two runs a message, however many it asks).
+            if meanings[k := max(range(len(parts)), key=chance.__getitem__)] is None:
+                meanings[k] = self.meaning(parts[k])
+                ranked[k] = self._scored(tokens[k], meanings[k])
+                chance[k] = ranked[k][0].score if ranked[k] else 0.0
+            chance = [c if m is not None else -1.0 for c, m in zip(chance, meanings)]
         asked = max(range(len(parts) - 1), key=chance.__getitem__)  # the best part that is a question, not the whole message
         best = max(range(len(parts)), key=chance.__getitem__)
         if best == asked:
