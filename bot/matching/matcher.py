@@ -424,7 +424,7 @@ class Matcher:
         are embedded within the message in one model run, not one run each. Parts before the window
         that run keeps are read by their words, and the one that then leads by a run of its own: a run
         for each made forum posts asking two or three questions early on the slowest messages (40-53 ms;
-        real-dec5-tune's p99 39-41 ms, 24-30 ms now), and read by words alone such a part answered
+        real-dec5-tune's p99 39-41 ms, 24-32 ms now), and read by words alone such a part answered
         wrongly where its meaning only offered ("Does the PMP actually matter…?" got the product
         certificates). Which role the message is about often sits in the context, not in the question
         ("Our PM runs the budgets. What skills does that take?"): its role words are kept. When the
