@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import numpy as np
 import pytest
 
 from bot.matching import Matcher
@@ -122,11 +123,26 @@ def test_a_request_asks_too() -> None:
     assert not asks("thanks for looking for it"), "help given, not asked for"
 
 
-def test_an_early_question_that_does_not_lead_costs_no_model_run_of_its_own(matcher: Matcher, monkeypatch: pytest.MonkeyPatch) -> None:
+@pytest.fixture
+def model_runs(matcher: Matcher, monkeypatch: pytest.MonkeyPatch) -> list[str]:
+    """The texts the matcher gives a model run of their own (beyond the one every message gets), as they happen."""
+    runs: list[str] = []
+    embed = matcher.embedder.embed
+
+    def counted(text: str) -> np.ndarray:
+        runs.append(text)
+        return embed(text)
+
+    monkeypatch.setattr(matcher.embedder, "embed", counted)
+    return runs
+
+
+def test_an_early_question_that_does_not_lead_costs_no_model_run_of_its_own(matcher: Matcher,
+                                                                           model_runs: list[str]) -> None:
     """The model keeps a long message's end; a question before it that its words rank low is not run again."""
     message = "Ever had one of those weeks? " + STORY + "So here is what I keep wondering: what does a product manager do all day?"
-    monkeypatch.setattr(matcher.embedder, "embed", lambda text: pytest.fail(f"a second model run, for {text!r}"))
     result = matcher.match(message)
+    assert not model_runs, f"a second model run, for {model_runs}"
     assert (result.kind, result.intent_id) == ("answer", "product-manager-responsibilities")
 
 
@@ -143,15 +159,12 @@ def test_an_early_question_that_leads_is_read_by_its_meaning_too(matcher: Matche
 
 
 def test_a_message_asking_many_questions_early_costs_at_most_one_model_run_more(matcher: Matcher,
-                                                                               monkeypatch: pytest.MonkeyPatch) -> None:
+                                                                               model_runs: list[str]) -> None:
     """Only the early question its words put first is read by the model too; the rest are not chosen."""
     message = (
         "Does the PMP actually matter or is it just a piece of paper? Is it a step up or a step down to go from "
         "project manager to product manager? What does a PMO do? " + STORY
     )
-    runs: list[str] = []
-    embed = matcher.embedder.embed
-    monkeypatch.setattr(matcher.embedder, "embed", lambda text: (runs.append(text), embed(text))[1])
     result = matcher.match(message)
-    assert len(runs) <= 1, f"model runs of their own for {runs}"
+    assert len(model_runs) <= 1, f"model runs of their own for {model_runs}"
     assert result.kind != "answer" or result.intent_id == "pmo"
