@@ -64,7 +64,7 @@ if TYPE_CHECKING:
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from tune_embedding import MAX_TOKENS, ROOT, export, pack  # noqa: E402
+from tune_embedding import MAX_TOKENS, ROOT, export, learner, pack, sentence_vectors  # noqa: E402
 
 from bot.knowledge import load_knowledge  # noqa: E402
 from bot.matching.semantic import TOKENIZER  # noqa: E402
@@ -93,15 +93,6 @@ def teacher_weights(onnx_file: Path) -> dict[str, torch.Tensor]:
             key = node.name.removeprefix("/inner/").removesuffix("/MatMul").replace("/", ".") + ".weight"
             state[key] = values[node.input[1]].T
     return {name: torch.tensor(np.ascontiguousarray(v)) for name, v in state.items()}
-
-
-def sentence_vectors(model: PreTrainedModel, batch: BatchEncoding) -> torch.Tensor:
-    """Mean-pooled and normalised, as semantic.Embedder computes them."""
-    import torch
-
-    states = model(**batch).last_hidden_state
-    mask = batch["attention_mask"].unsqueeze(-1).float()
-    return torch.nn.functional.normalize((states * mask).sum(1) / mask.sum(1), dim=-1)
 
 
 def cut_feed_forward(model: PreTrainedModel, tokenizer: PreTrainedTokenizerBase, texts: list[str], units: int) -> None:
@@ -174,19 +165,12 @@ def distil(teacher_file: Path, units: int, steps: int, seed: int) -> PreTrainedM
         targets = torch.cat([sentence_vectors(model, encode(texts[s:s + 128])) for s in range(0, len(texts), 128)])
     cut_feed_forward(model, tokenizer, ranked_on, units)
     model.train()
-    optimiser = torch.optim.AdamW(model.parameters(), lr=LEARNING_RATE, weight_decay=0.01)
-    warm_up = max(1, steps // 10)
-    schedule = torch.optim.lr_scheduler.LambdaLR(
-        optimiser, lambda s: (s + 1) / warm_up if s < warm_up else (steps - s) / max(1, steps - warm_up))
+    learn = learner(model, LEARNING_RATE, steps)
     for step in range(steps):
         picked = random.sample(range(len(texts)), BATCH)
         vectors = sentence_vectors(model, encode([texts[i] for i in picked]))
         loss = (1 - (vectors * targets[picked]).sum(-1)).mean()
-        optimiser.zero_grad()
-        loss.backward()
-        torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
-        optimiser.step()
-        schedule.step()
+        learn(loss)
         if step % 25 == 0 or step == steps - 1:
             print(f"step {step}/{steps}: 1 - cosine {loss.item():.4f}", flush=True)
     return model.eval()

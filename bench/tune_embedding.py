@@ -71,7 +71,10 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 if TYPE_CHECKING:
-    from transformers import PreTrainedModel
+    from collections.abc import Callable
+
+    import torch
+    from transformers import BatchEncoding, PreTrainedModel
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
@@ -107,10 +110,7 @@ def train(steps: int, seed: int) -> PreTrainedModel:
     tokenizer = AutoTokenizer.from_pretrained(source)
     model = AutoModel.from_pretrained(source)
     model.train()
-    optimiser = torch.optim.AdamW(model.parameters(), lr=LEARNING_RATE, weight_decay=0.01)
-    warm_up = max(1, steps // 10)
-    schedule = torch.optim.lr_scheduler.LambdaLR(
-        optimiser, lambda s: (s + 1) / warm_up if s < warm_up else (steps - s) / max(1, steps - warm_up))
+    learn = learner(model, LEARNING_RATE, steps)
     for step in range(steps):
         texts: list[str] = []
         labels: list[int] = []
@@ -121,10 +121,7 @@ def train(steps: int, seed: int) -> PreTrainedModel:
         chat = random.sample(off_topic, min(OFF_TOPIC_PER_BATCH, len(off_topic)))
         texts += chat
         labels += range(INTENTS_PER_BATCH, INTENTS_PER_BATCH + len(chat))  # each its own: never a positive
-        batch = tokenizer(texts, padding=True, truncation=True, max_length=MAX_TOKENS, return_tensors="pt")
-        states = model(**batch).last_hidden_state
-        mask = batch["attention_mask"].unsqueeze(-1).float()
-        vectors = torch.nn.functional.normalize((states * mask).sum(1) / mask.sum(1), dim=-1)
+        vectors = sentence_vectors(model, tokenizer(texts, padding=True, truncation=True, max_length=MAX_TOKENS, return_tensors="pt"))
         same = torch.tensor(labels)[:, None] == torch.tensor(labels)[None, :]
         itself = torch.eye(len(texts), dtype=torch.bool)
         logits = (vectors @ vectors.T / TEMPERATURE).masked_fill(itself, float("-inf"))
@@ -132,14 +129,39 @@ def train(steps: int, seed: int) -> PreTrainedModel:
         positives = same & ~itself
         anchors = positives.any(dim=1)
         loss = -(log_chance.masked_fill(~positives, 0).sum(1)[anchors] / positives.sum(1)[anchors]).mean()
+        learn(loss)
+        if step % 50 == 0 or step == steps - 1:
+            print(f"step {step}/{steps}: loss {loss.item():.3f}", flush=True)
+    return model.eval()
+
+
+def sentence_vectors(model: PreTrainedModel, batch: BatchEncoding) -> torch.Tensor:
+    """Mean-pooled and normalised, as semantic.Embedder computes them."""
+    import torch
+
+    states = model(**batch).last_hidden_state
+    mask = batch["attention_mask"].unsqueeze(-1).float()
+    return torch.nn.functional.normalize((states * mask).sum(1) / mask.sum(1), dim=-1)
+
+
+def learner(model: PreTrainedModel, learning_rate: float, steps: int) -> Callable[[torch.Tensor], None]:
+    """One optimiser step per call: AdamW, the rate warming up over the first tenth of the steps, then falling
+    linearly to zero (sentence-transformers' schedule), gradients clipped to norm 1."""
+    import torch
+
+    optimiser = torch.optim.AdamW(model.parameters(), lr=learning_rate, weight_decay=0.01)
+    warm_up = max(1, steps // 10)
+    schedule = torch.optim.lr_scheduler.LambdaLR(
+        optimiser, lambda s: (s + 1) / warm_up if s < warm_up else (steps - s) / max(1, steps - warm_up))
+
+    def learn(loss: torch.Tensor) -> None:
         optimiser.zero_grad()
         loss.backward()
         torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
         optimiser.step()
         schedule.step()
-        if step % 50 == 0 or step == steps - 1:
-            print(f"step {step}/{steps}: loss {loss.item():.3f}", flush=True)
-    return model.eval()
+
+    return learn
 
 
 def export(model: PreTrainedModel, path: Path) -> None:
