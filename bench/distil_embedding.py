@@ -60,11 +60,11 @@ import numpy as np
 
 if TYPE_CHECKING:
     import torch
-    from transformers import BatchEncoding, PreTrainedModel, PreTrainedTokenizerBase
+    from transformers import PreTrainedModel, PreTrainedTokenizerBase
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from tune_embedding import MAX_TOKENS, ROOT, export, learner, pack, sentence_vectors  # noqa: E402
+from tune_embedding import ROOT, encode, export, learner, pack, sentence_vectors  # noqa: E402
 
 from bot.knowledge import load_knowledge  # noqa: E402
 from bot.matching.semantic import TOKENIZER  # noqa: E402
@@ -106,7 +106,7 @@ def cut_feed_forward(model: PreTrainedModel, tokenizer: PreTrainedTokenizerBase,
              for n, layer in enumerate(layers)]
     with torch.no_grad():
         for start in range(0, len(texts), 64):
-            batch = tokenizer(texts[start:start + 64], padding=True, truncation=True, max_length=MAX_TOKENS, return_tensors="pt")
+            batch = encode(tokenizer, texts[start:start + 64])
             model(**batch)
             mask = batch["attention_mask"].unsqueeze(-1).float()
             for n in range(len(layers)):
@@ -157,18 +157,14 @@ def distil(teacher_file: Path, units: int, steps: int, seed: int) -> PreTrainedM
     model.load_state_dict(teacher_weights(teacher_file), strict=False)  # the pooler is unused, so not exported
     model.eval()
     ranked_on, texts = training_texts()
-
-    def encode(chosen: list[str]) -> BatchEncoding:
-        return tokenizer(chosen, padding=True, truncation=True, max_length=MAX_TOKENS, return_tensors="pt")
-
     with torch.no_grad():
-        targets = torch.cat([sentence_vectors(model, encode(texts[s:s + 128])) for s in range(0, len(texts), 128)])
+        targets = torch.cat([sentence_vectors(model, encode(tokenizer, texts[s:s + 128])) for s in range(0, len(texts), 128)])
     cut_feed_forward(model, tokenizer, ranked_on, units)
     model.train()
     learn = learner(model, LEARNING_RATE, steps)
     for step in range(steps):
         picked = random.sample(range(len(texts)), BATCH)
-        vectors = sentence_vectors(model, encode([texts[i] for i in picked]))
+        vectors = sentence_vectors(model, encode(tokenizer, [texts[i] for i in picked]))
         loss = (1 - (vectors * targets[picked]).sum(-1)).mean()
         learn(loss)
         if step % 25 == 0 or step == steps - 1:

@@ -74,7 +74,7 @@ if TYPE_CHECKING:
     from collections.abc import Callable
 
     import torch
-    from transformers import BatchEncoding, PreTrainedModel
+    from transformers import BatchEncoding, PreTrainedModel, PreTrainedTokenizerBase
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
@@ -121,7 +121,7 @@ def train(steps: int, seed: int) -> PreTrainedModel:
         chat = random.sample(off_topic, min(OFF_TOPIC_PER_BATCH, len(off_topic)))
         texts += chat
         labels += range(INTENTS_PER_BATCH, INTENTS_PER_BATCH + len(chat))  # each its own: never a positive
-        vectors = sentence_vectors(model, tokenizer(texts, padding=True, truncation=True, max_length=MAX_TOKENS, return_tensors="pt"))
+        vectors = sentence_vectors(model, encode(tokenizer, texts))
         same = torch.tensor(labels)[:, None] == torch.tensor(labels)[None, :]
         itself = torch.eye(len(texts), dtype=torch.bool)
         logits = (vectors @ vectors.T / TEMPERATURE).masked_fill(itself, float("-inf"))
@@ -133,6 +133,11 @@ def train(steps: int, seed: int) -> PreTrainedModel:
         if step % 50 == 0 or step == steps - 1:
             print(f"step {step}/{steps}: loss {loss.item():.3f}", flush=True)
     return model.eval()
+
+
+def encode(tokenizer: PreTrainedTokenizerBase, texts: list[str]) -> BatchEncoding:
+    """One padded batch, each text cut to MAX_TOKENS: how every training step and pass reads texts."""
+    return tokenizer(texts, padding=True, truncation=True, max_length=MAX_TOKENS, return_tensors="pt")
 
 
 def sentence_vectors(model: PreTrainedModel, batch: BatchEncoding) -> torch.Tensor:
