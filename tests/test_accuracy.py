@@ -123,6 +123,11 @@ REAL_DEC4_RIGHT = 0.70
 # day: tune 0.855 / 2.9 % / 29.4 %, heldout 0.691 / 2.9 % / 27.3 % (three questions, two lines from the floors).
 REAL_DEC5_RIGHT = 0.65
 REAL_DEC5_ANSWERED = 0.33
+# real-dec6-*: forum threads, FAQ pages and chat lines collected on 6 December 2026 from sources no earlier set
+# used, kept where two labellers agreed. Measured that day, before anything was tuned with them: tune 0.634 /
+# 2.8 % / 6.2 %, heldout 0.714 / 4.3 % / 5.0 % (three questions, two and four chat lines from the bars).
+REAL_DEC6_RIGHT = 0.59
+REAL_DEC6_ANSWERED = 0.09
 # real-social-*: greetings, thanks and questions about a bot, from public chat logs and bots' issue trackers.
 # Measured 3 December 2026 (eighth session): tune 0.833 / 0 % / 5.5 %, heldout 0.765 / 0 % / 4.2 %.
 REAL_SOCIAL_RIGHT = 0.74
@@ -155,9 +160,9 @@ def test_real_question_sets(matcher: Matcher, path: Path) -> None:
     family = path.stem.rsplit("-", 1)[0]  # real-dec5-tune and real-dec5-heldout share their bars
     if report.in_scope:
         floors = {"real-social": REAL_SOCIAL_RIGHT, "real-dec4": REAL_DEC4_RIGHT, "real-dec5": REAL_DEC5_RIGHT,
-                  "real-chat": REAL_CHAT_RIGHT}
+                  "real-dec6": REAL_DEC6_RIGHT, "real-chat": REAL_CHAT_RIGHT}
         assert report.top1 >= floors.get(family, REAL_RIGHT)
         assert report.wrong_answer <= 0.06
     if report.oos:
-        ceilings = {"real-chat": REAL_CHAT_ANSWERED, "real-dec5": REAL_DEC5_ANSWERED}
+        ceilings = {"real-chat": REAL_CHAT_ANSWERED, "real-dec5": REAL_DEC5_ANSWERED, "real-dec6": REAL_DEC6_ANSWERED}
         assert report.oos_false_answer <= ceilings.get(family, 0.165)
