@@ -9,10 +9,10 @@ tuning halves, the shared real-dev.yaml and dev.yaml when they are beside the ch
 indirect-wording sets fresh3 and fresh4, and two of the off-topic chat sets. A question expecting
 an intent the knowledge lacks is left out. Never on *heldout* files or the measured-only sets
 (MEASURED_ONLY below: fresh5, fresh6, two off-topic sets and four real tuning halves): they stay
-an honest check of what the fit learned, and the script prints its numbers on them. real-dev is fitted on although the judges run it
-too: it is a third of the real questions there are, and with it the rule does better on the real
-held-out set (right 0.740 against 0.719 at the same 4.7% wrong, 2 December 2026), so the README
-reports real-dev as fitted on.
+an honest check of what the fit learned, and the script prints its numbers on them. real-dev is
+fitted on although the judges run it too: it is a third of the real questions there are, and with
+it the rule does better on the real held-out set (right 0.740 against 0.719 at the same 4.7% wrong,
+2 December 2026), so the README reports real-dev as fitted on.
 
 Two logistic regressions, one with the embedding's signals and one without (used when the
 model cannot load, so fitted on the candidates the matcher finds without it), each over every
