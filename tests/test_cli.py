@@ -84,15 +84,23 @@ def test_eval_json_reports_accuracy_latency_and_misses(tmp_path: Path) -> None:
                 {"q": "what is an MVP", "expect": "mvp"},
                 {"q": "how do I bake sourdough bread", "expect": None},
                 {"q": "what is the triple constraint", "expect": "mvp"},  # deliberately mislabelled
+                {"q": "We moved house last month and the new kitchen is lovely, but the oven runs hot and every loaf "
+                      "of bread I bake comes out burnt on the bottom and pale on top. Any tips for baking bread in "
+                      "a fan oven?", "expect": None},
             ]
         )
     )
     data = json.loads(pmbot("eval", str(questions), "--json").stdout)
     for key in ("in_scope", "top1", "wrong_answer", "suggested", "oos", "oos_false_answer", "latency_ms", "misses"):
         assert key in data
-    assert (data["in_scope"], data["oos"]) == (3, 1)
+    assert (data["in_scope"], data["oos"]) == (3, 2)
     assert data["oos_false_answer"] == 0.0
     assert data["wrong_answer"] > 0
+    # The same numbers by message length: the short questions hold the mislabelled one, the long post is chat.
+    short, middle, long = (data["by_length"][band] for band in ("1-12", "13-30", "31+"))
+    assert (short["in_scope"], short["oos"], middle["in_scope"] + middle["oos"]) == (3, 1, 0)
+    assert short["wrong_answer"] == data["wrong_answer"]
+    assert (long["in_scope"], long["oos"], long["oos_false_answer"]) == (0, 1, 0.0)
     assert data["misses"][0]["expect"] == "mvp" and data["misses"][0]["got"] == "triple-constraint"
     assert data["latency_ms"]["p50"] > 0 and data["latency_ms"]["p99"] >= data["latency_ms"]["p50"]
 
