@@ -53,12 +53,13 @@ TOKENIZER = MODEL.with_name("tokenizer.json")
 TOKENIZER_SHA256 = "be50c3628f2bf5bb5e3a7f17b1f74611b2561a3a27eeab05e5aa30f411572037"
 # Tokens read of one text (its end, see below). A question is rarely longer, and cost grows with every
 # token: about 3.5 ms a run plus 0.3 ms a token on one thread (6 ms at 8, 17 at 48, 21 at 64, 31 at 96).
-# Only messages longer than the window pay for it, and those are forum posts whose question leans on the
-# story before it. At 48 (kept for speed from 3 December) they were read about half right. At 80, over the
-# real sets' messages of more than 30 words (156 questions, 205 chat lines): 7 more right answers, no more
-# wrong ones, one chat line fewer answered, and every shorter message's answer unchanged. 64 gained 3 right
-# answers; 96 and 128 gained 5 and one more wrong answer, and cost more. The p99 on the real sets went from
-# 42-57 to 60-74 ms on the slower EPYC (6 December 2026): bench/JOURNAL.md, thirty-first session.
+# A long message is read whole in one run (Embedder.embed_in_context), so the window sets its cost and the
+# p99. Such messages are mostly forum posts whose question leans on the story before it. At 48 tokens (kept
+# for speed from 3 December) the real sets' messages of over 30 words were read about half right; at 80,
+# over 156 of them and 205 chat lines of that length, 7 more were right, none more wrong, and one chat line
+# fewer was answered (64 tokens: 3 more right; 96 and 128: 5 more and one more wrong, at a higher cost).
+# The p99 on the real sets went from 42-57 to 60-74 ms on the slower EPYC (6 December 2026; bench/JOURNAL.md,
+# thirty-first session).
 MAX_TOKENS = 80
 OPTIMISED_KIND = "onnx"  # the cache's folder entries holding the model as the bot runs it (_prepare)
 OPTIMISED_LEVEL = "ORT_ENABLE_EXTENDED"
