@@ -56,7 +56,7 @@ TOKENIZER_SHA256 = "be50c3628f2bf5bb5e3a7f17b1f74611b2561a3a27eeab05e5aa30f41157
 # A long message is read whole in one run (Embedder.embed_in_context), so the window sets its cost and the
 # p99. Such messages are mostly forum posts whose question leans on the story before it. At 48 tokens (kept
 # for speed from 3 December) the real sets' messages of over 30 words were read about half right; at 80,
-# over 156 of them and 205 chat lines of that length, 7 more were right, none more wrong, and one chat line
+# over the 156 questions and 205 chat lines of that length, 7 more were right, none more wrong, one chat line
 # fewer was answered (64 tokens: 3 more right; 96 and 128: 5 more and one more wrong, at a higher cost).
 # The p99 on the real sets went from 42-57 to 60-74 ms on the slower EPYC (6 December 2026; bench/JOURNAL.md,
 # thirty-first session).
