@@ -129,6 +129,11 @@ REAL_DEC5_ANSWERED = 0.33
 # chat lines from the ceiling).
 REAL_DEC6_RIGHT = 0.59
 REAL_DEC6_ANSWERED = 0.09
+# real-dec7-*: messages of over 30 words only, from sources no earlier set used, kept where two labellers agreed.
+# Measured 6 December 2026, before anything was tuned with them: tune 9 of 16 right, 1 wrong, 3 of 37 chat lines
+# answered; heldout 7 of 14, 0 wrong, 5 of 46. So few questions make coarse bars: each leaves one to three.
+REAL_DEC7_RIGHT = 0.35
+REAL_DEC7_WRONG = 0.13
 # real-social-*: greetings, thanks and questions about a bot, from public chat logs and bots' issue trackers.
 # Measured 3 December 2026 (eighth session): tune 0.833 / 0 % / 5.5 %, heldout 0.765 / 0 % / 4.2 %.
 REAL_SOCIAL_RIGHT = 0.74
@@ -139,11 +144,11 @@ REAL_CHAT_RIGHT = 0.62
 REAL_CHAT_ANSWERED = 0.012
 # Messages over 30 words, pooled over every real set: forum posts that tell a story before they ask, pmbot's
 # weakest part, which each set's own bars hide when few of its messages are long. Measured 6 December 2026,
-# with the model reading 80 tokens: 129 in scope, 77 right and 11 wrong (59.7 %, 8.5 %); 196 chat lines, 10
-# answered (5.1 %). At 48 tokens, 70 right and 11 chat lines answered. Each bar leaves three or four messages.
+# with the model reading 80 tokens and real-dec7-* among the sets: 159 in scope, 93 right and 12 wrong (58.5 %,
+# 7.5 %); 279 chat lines, 18 answered (6.5 %). At 48 tokens, 84 right. Each bar leaves three or four messages.
 LONG_RIGHT = 0.56
-LONG_WRONG = 0.11
-LONG_ANSWERED = 0.07
+LONG_WRONG = 0.10
+LONG_ANSWERED = 0.078
 
 
 def known(questions: list[LabelledQuestion], kb: KnowledgeBase) -> list[LabelledQuestion]:
@@ -168,9 +173,9 @@ def test_real_question_sets(matcher: Matcher, path: Path) -> None:
     family = path.stem.rsplit("-", 1)[0]  # real-dec5-tune and real-dec5-heldout share their bars
     if report.in_scope:
         floors = {"real-social": REAL_SOCIAL_RIGHT, "real-dec4": REAL_DEC4_RIGHT, "real-dec5": REAL_DEC5_RIGHT,
-                  "real-dec6": REAL_DEC6_RIGHT, "real-chat": REAL_CHAT_RIGHT}
+                  "real-dec6": REAL_DEC6_RIGHT, "real-dec7": REAL_DEC7_RIGHT, "real-chat": REAL_CHAT_RIGHT}
         assert report.top1 >= floors.get(family, REAL_RIGHT)
-        assert report.wrong_answer <= 0.06
+        assert report.wrong_answer <= {"real-dec7": REAL_DEC7_WRONG}.get(family, 0.06)
     if report.oos:
         ceilings = {"real-chat": REAL_CHAT_ANSWERED, "real-dec5": REAL_DEC5_ANSWERED, "real-dec6": REAL_DEC6_ANSWERED}
         assert report.oos_false_answer <= ceilings.get(family, 0.165)
