@@ -21,7 +21,7 @@ class LabelledQuestion:
 
 # Message lengths in words, as `eval` breaks its numbers down: FAQ-style questions, a question with a sentence
 # of context, and forum posts that tell a story before they ask (or never ask outright). Real messages of the
-# last kind are the hardest to answer: on the held-out real sets (6 December 2026) 63% right and 7.5% wrong,
+# last kind are the hardest to answer: on the held-out real sets (6 December 2026) 60% right and 6% wrong,
 # against 80% and 1% for the short ones, and a set's headline hides that when few of its messages are long.
 LENGTHS = {"1-12": 12, "13-30": 30, "31+": None}  # label → most words
 
