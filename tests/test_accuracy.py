@@ -145,7 +145,7 @@ REAL_CHAT_ANSWERED = 0.012
 # Messages over 30 words, pooled over every real set: forum posts that tell a story before they ask, pmbot's
 # weakest part, which each set's own bars hide when few of its messages are long. Measured 6 December 2026,
 # with the model reading 80 tokens and real-dec7-* among the sets: 159 in scope, 93 right and 12 wrong (58.5 %,
-# 7.5 %); 279 chat lines, 18 answered (6.5 %). At 48 tokens, 84 right. Each bar leaves three or four messages.
+# 7.5 %); 279 chat lines, 18 answered (6.5 %). At 48 tokens, 84 right. Each bar leaves three messages.
 LONG_RIGHT = 0.56
 LONG_WRONG = 0.10
 LONG_ANSWERED = 0.078
