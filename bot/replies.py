@@ -111,7 +111,10 @@ def build_reply(kb: KnowledgeBase, result: MatchResult) -> Reply:
         return answer_reply(kb, kb.intents[result.intent_id])
     if result.kind == "suggest" and result.suggestions:
         options = tuple(_option(kb.intents[i]) for i in result.suggestions if i in kb.intents)
-        body = "I'm not sure which of these you mean. Pick one, or ask again in other words."
+        if len(options) == 1:  # "which of these" over a single button reads as a glitch
+            body = "I'm not sure this is what you're asking. Pick it to see the answer, or ask again in other words."
+        else:
+            body = "I'm not sure which of these you mean. Pick one, or ask again in other words."
         if result.ambiguous_word in kb.ambiguous:
             meanings = kb.ambiguous[result.ambiguous_word]
             spelled = ", ".join(meanings[:-1]) + f" or {meanings[-1]}"

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from bot import limits
 from bot.knowledge import KnowledgeBase
-from bot.matching import Matcher
+from bot.matching import Matcher, MatchResult
 from bot.replies import (
     Field,
     Option,
@@ -37,6 +37,14 @@ def test_suggest_never_presents_an_answer(kb: KnowledgeBase, matcher: Matcher) -
     assert reply.intent_id is None
     assert "PM" in reply.body and "product manager" in reply.body
     assert 2 <= len(reply.options) <= 3
+
+
+def test_suggest_speaks_of_one_option_or_several(kb: KnowledgeBase) -> None:
+    one = build_reply(kb, MatchResult("suggest", "q", "q", suggestions=("mvp",)))
+    several = build_reply(kb, MatchResult("suggest", "q", "q", suggestions=("mvp", "okrs-and-kpis")))
+    assert [o.intent_id for o in one.options] == ["mvp"]
+    assert "which of these" not in one.body and "Pick it" in one.body
+    assert len(several.options) == 2 and "which of these" in several.body
 
 
 def test_fallback_offers_examples_and_topics(kb: KnowledgeBase, matcher: Matcher) -> None:
