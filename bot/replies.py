@@ -85,8 +85,10 @@ def _colour(kb: KnowledgeBase, intent: Intent) -> int:
     return category.colour if category else NEUTRAL_COLOUR
 
 
-def answer_reply(kb: KnowledgeBase, intent: Intent) -> Reply:
-    follow_ups = tuple(_option(kb.intents[i]) for i in intent.follow_ups if i in kb.intents)
+def answer_reply(kb: KnowledgeBase, intent: Intent, also: tuple[str, ...] = ()) -> Reply:
+    """`also`: intents the question may have asked about too (MatchResult.also), offered before the follow-ups."""
+    offered = dict.fromkeys(i for i in (*also, *intent.follow_ups) if i in kb.intents)
+    follow_ups = tuple(_option(kb.intents[i]) for i in offered)
     return Reply("answer", intent.title, intent.answer, _colour(kb, intent), options=follow_ups,
                  intent_id=intent.id).fitted()
 
@@ -108,7 +110,7 @@ def example_questions(kb: KnowledgeBase, count: int = EXAMPLE_COUNT) -> list[Int
 def build_reply(kb: KnowledgeBase, result: MatchResult) -> Reply:
     """The reply for a match: an answer, a "Did you mean…", or a helpful fallback."""
     if result.kind == "answer" and result.intent_id in kb.intents:
-        return answer_reply(kb, kb.intents[result.intent_id])
+        return answer_reply(kb, kb.intents[result.intent_id], result.also)
     if result.kind == "suggest" and result.suggestions:
         options = tuple(_option(kb.intents[i]) for i in result.suggestions if i in kb.intents)
         if len(options) == 1:  # "which of these" over a single button reads as a glitch

@@ -24,7 +24,7 @@ from bot.keeper import KnowledgeKeeper
 from bot.discord.render import NO_PINGS, to_embed
 from bot import service as service_module
 from bot.knowledge import KnowledgeBase, KnowledgeError
-from bot.matching.explain import explain
+from bot.matching.explain import explain, explain_text
 from bot.reports import GapReport
 from bot.service import KnowledgeService
 from bot.store import FeedbackSummary
@@ -259,6 +259,14 @@ def test_feedback_fits_and_says_how_many_were_left_out() -> None:
     assert_fits(embed)
     assert "**1.** `intent-000`: 100% 👎 (500 👎 · 0 👍)" in (embed.description or "")
     assert "more." in (embed.description or "")
+
+
+def test_why_names_what_an_answer_also_offers(kb, matcher) -> None:
+    report = explain(kb, matcher.match("How do I become a product manager and what does it pay?"))
+    assert report["decision"] == "answer" and report["also"]
+    offered = ", ".join(report["also"])
+    assert f"(also offers {offered})" in explain_text(report)
+    assert "· also offers " + ", ".join(f"`{i}`" for i in report["also"]) in (to_embed(why_reply(report)).description or "")
 
 
 def test_why_fits_even_for_the_longest_question(kb, matcher) -> None:

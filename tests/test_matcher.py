@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from bot.knowledge import KnowledgeBase
-from bot.matching import Matcher
+from bot.matching import SMALL_TALK, Matcher
 from bot.matching import thresholds as T
 
 
@@ -360,3 +360,27 @@ def test_suggestions_are_close_to_the_best_and_never_more_than_three(matcher: Ma
     assert result.kind == "suggest"
     assert 1 <= len(result.suggestions) <= T.MAX_SUGGESTIONS
     assert all(c.score >= 100 * T.SUGGEST_PROBABILITY for c in result.candidates if c.intent_id in result.suggestions)
+
+
+@pytest.mark.parametrize(
+    "question",
+    [
+        "What is scope creep and how does the triple constraint relate?",
+        "How do I become a product manager and what does it pay?",
+        "what does a scrum master do compared with a project manager, and what certification should I get?",
+    ],
+)
+def test_an_answer_to_a_mixed_question_also_offers_the_other_topic(matcher: Matcher, question: str) -> None:
+    result = matcher.match(question)
+    assert result.kind == "answer" and result.also, result.reason
+    scores = {c.intent_id: c.score for c in result.candidates}
+    assert result.intent_id not in result.also and len(result.also) < T.MAX_SUGGESTIONS
+    assert all(scores[i] >= 100 * T.SUGGEST_PROBABILITY for i in result.also)
+
+
+@pytest.mark.parametrize("message", ["thanks, that's the budget question sorted", "hello, product managers!", "what is an mvp?"])
+def test_a_courtesy_is_never_offered_beside_an_answer_nor_given_one(matcher: Matcher, message: str) -> None:
+    result = matcher.match(message)
+    assert not set(result.also) & SMALL_TALK
+    if result.intent_id in SMALL_TALK or result.kind != "answer":
+        assert result.also == ()

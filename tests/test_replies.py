@@ -31,6 +31,13 @@ def test_answer_carries_title_body_colour_and_follow_ups(kb: KnowledgeBase, matc
     assert all(o.label == kb.intents[o.intent_id].title for o in reply.options)
 
 
+def test_an_answer_offers_what_else_was_asked_before_its_follow_ups(kb: KnowledgeBase) -> None:
+    follow_ups = list(kb.intents["mvp"].follow_ups)
+    other = next(i for i in kb.intents if i != "mvp" and i not in follow_ups)
+    reply = build_reply(kb, MatchResult("answer", "q", "q", intent_id="mvp", also=(other, follow_ups[0])))
+    assert [o.intent_id for o in reply.options] == [other, *follow_ups], "first, and each intent once"
+
+
 def test_suggest_never_presents_an_answer(kb: KnowledgeBase, matcher: Matcher) -> None:
     reply = build_reply(kb, matcher.match("what does a PM do"))
     assert reply.kind == "suggest"

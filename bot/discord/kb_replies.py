@@ -285,6 +285,8 @@ def why_reply(report: dict[str, Any]) -> Reply:
         verdict += f" → `{report['intent']}`"
     if report["suggestions"]:
         verdict += " · suggests " + ", ".join(f"`{s}`" for s in report["suggestions"])
+    if report["also"]:
+        verdict += " · also offers " + ", ".join(f"`{s}`" for s in report["also"])
     lines = [f"Question: {_quote(report['question'])}", f"Read as: {_quote(report['normalised'])}", verdict]
     if report["reason"]:
         lines.append(f"Why: {report['reason']}")

@@ -19,6 +19,7 @@ def explain(kb: KnowledgeBase, result: MatchResult) -> dict[str, Any]:
         "decision": result.kind,
         "intent": result.intent_id,
         "suggestions": list(result.suggestions),
+        "also": list(result.also),
         "reason": result.reason,
         "reading": result.reading,
         # Candidate scores are the fitted chance (in %) that the intent is the answer (decision.py).
@@ -57,7 +58,8 @@ def explain_text(report: dict[str, Any]) -> str:
         f"Question:   {report['question']}",
         f"Normalised: {report['normalised']}",
         f"Decision:   {report['decision']}" + (f" → {report['intent']}" if report["intent"] else "")
-        + (f" (suggests {', '.join(report['suggestions'])})" if report["suggestions"] else ""),
+        + (f" (suggests {', '.join(report['suggestions'])})" if report["suggestions"] else "")
+        + (f" (also offers {', '.join(report['also'])})" if report["also"] else ""),
         f"Why:        {report['reason']}",
         f"Thresholds: answer when ≥ {t['answer']:.0f}% sure; suggest from {t['suggest']:.0f}%"
         + ("" if report["semantic"] else " (decided by words alone)"),

@@ -125,6 +125,15 @@ def test_follow_up_click_answers_the_follow_up(fake: FakeDiscord, bot, service, 
     assert embed(again)["title"] == service.kb.intents[nxt].title
 
 
+def test_a_mixed_question_offers_its_other_topic_as_the_first_button(fake: FakeDiscord, bot, service, new_user) -> None:
+    question = "How do I become a product manager and what does it pay?"
+    result = service.ask(question).result
+    assert result.kind == "answer" and result.also, result.reason
+    reply = reply_to(fake, fake.send_dm(question, author=new_user()))
+    assert custom_ids(reply)[: len(result.also)] == [f"pmbot:ask:{i}" for i in result.also]
+    assert_answer(reply, service.kb.intents[result.intent_id], service)
+
+
 def test_vote_buttons_record_feedback(fake: FakeDiscord, bot, service, new_user) -> None:
     user = new_user()
     sent = fake.send_dm("What is project management?", author=user)
