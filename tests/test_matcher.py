@@ -5,7 +5,8 @@ from __future__ import annotations
 import pytest
 
 from bot.knowledge import KnowledgeBase
-from bot.matching import SMALL_TALK, Matcher
+from bot.matching import Candidate, Matcher
+from bot.matching.matcher import also_offered
 from bot.matching import thresholds as T
 
 
@@ -378,9 +379,10 @@ def test_an_answer_to_a_mixed_question_also_offers_the_other_topic(matcher: Matc
     assert all(scores[i] >= 100 * T.SUGGEST_PROBABILITY for i in result.also)
 
 
-@pytest.mark.parametrize("message", ["thanks, that's the budget question sorted", "hello, product managers!", "what is an mvp?"])
-def test_a_courtesy_is_never_offered_beside_an_answer_nor_given_one(matcher: Matcher, message: str) -> None:
-    result = matcher.match(message)
-    assert not set(result.also) & SMALL_TALK
-    if result.intent_id in SMALL_TALK or result.kind != "answer":
-        assert result.also == ()
+def test_an_answer_offers_runners_up_from_the_suggest_threshold_never_a_courtesy() -> None:
+    at = 100 * T.SUGGEST_PROBABILITY
+    assert also_offered([Candidate("mvp", 80, ""), Candidate("thanks", 30, ""), Candidate("okrs-and-kpis", at, "")], at) == (
+        "okrs-and-kpis",
+    )
+    assert also_offered([Candidate("mvp", 80, ""), Candidate("okrs-and-kpis", at - 1, "")], at) == ()
+    assert also_offered([Candidate("greeting", 80, ""), Candidate("mvp", 30, "")], at) == ()
