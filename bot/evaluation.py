@@ -10,6 +10,7 @@ from typing import Any, Callable, Iterable
 
 import yaml
 
+from bot.help_channels import looks_like_question, replies_unasked
 from bot.matching import Matcher, MatchResult
 
 
@@ -36,13 +37,18 @@ class Tally:
     suggested: int = 0
     oos: int = 0
     oos_answered: int = 0
+    oos_help_channel_replies: int = 0
 
-    def add(self, expect: str | None, result: MatchResult) -> bool:
+    def add(self, item: LabelledQuestion, result: MatchResult) -> bool:
         """Counts one outcome; True when it is a miss (a wrong or missing answer, or chat answered)."""
+        expect = item.expect
         answered = result.kind == "answer"
         if expect is None:
             self.oos += 1
             self.oos_answered += answered
+            # What a help channel sees: "Did you mean…" under a chat line is noise there too, where `eval`'s
+            # headline counts only answers; a line that does not look like a question is never read.
+            self.oos_help_channel_replies += looks_like_question(item.q) and replies_unasked(result)
             return answered
         self.in_scope += 1
         if answered and result.intent_id == expect:
@@ -55,7 +61,8 @@ class Tally:
     def shares(self) -> dict[str, float | int]:
         return {"in_scope": self.in_scope, "top1": _share(self.right, self.in_scope),
                 "wrong_answer": _share(self.wrong, self.in_scope), "suggested": _share(self.suggested, self.in_scope),
-                "oos": self.oos, "oos_false_answer": _share(self.oos_answered, self.oos)}
+                "oos": self.oos, "oos_false_answer": _share(self.oos_answered, self.oos),
+                "oos_help_channel_replies": _share(self.oos_help_channel_replies, self.oos)}
 
 
 def _share(part: int, whole: int) -> float:
@@ -77,6 +84,7 @@ class EvalReport:
     suggested: float
     oos: int
     oos_false_answer: float
+    oos_help_channel_replies: float  # off-topic messages a help channel would get a reply to (answer or suggestion)
     latency_ms: dict[str, float]
     misses: list[dict[str, Any]] = field(default_factory=list)
     by_length: dict[str, dict[str, float | int]] = field(default_factory=dict)  # LENGTHS label → the same shares
@@ -93,7 +101,8 @@ class EvalReport:
         return (
             f"{self.total} questions: {self.in_scope} in scope, {self.oos} out of scope\n"
             f"top1 {self.top1:.3f}  wrong_answer {self.wrong_answer:.3f}  suggested {self.suggested:.3f}  "
-            f"oos_false_answer {self.oos_false_answer:.3f}\n"
+            f"oos_false_answer {self.oos_false_answer:.3f}  "
+            f"oos_help_channel_replies {self.oos_help_channel_replies:.3f}\n"
             f"latency p50 {self.latency_ms['p50']:.3f} ms  p99 {self.latency_ms['p99']:.3f} ms\n"
             f"by length:{lengths}"
         )
@@ -140,8 +149,8 @@ def evaluate(
         start = time.perf_counter()
         result = match(item.q)
         latencies.append((time.perf_counter() - start) * 1000)
-        by_length[length_band(item.q)].add(item.expect, result)
-        if whole.add(item.expect, result):
+        by_length[length_band(item.q)].add(item, result)
+        if whole.add(item, result):
             got = result.intent_id if item.expect is None else result.intent_id or list(result.suggestions)
             misses.append({"q": item.q, "expect": item.expect, "got": got, "kind": result.kind})
     shares = whole.shares()
@@ -153,6 +162,7 @@ def evaluate(
         suggested=shares["suggested"],
         oos=whole.oos,
         oos_false_answer=shares["oos_false_answer"],
+        oos_help_channel_replies=shares["oos_help_channel_replies"],
         latency_ms={"p50": percentile(latencies, 50), "p99": percentile(latencies, 99),
                     "mean": statistics.fmean(latencies) if latencies else 0.0},
         misses=misses,

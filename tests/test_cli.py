@@ -91,7 +91,8 @@ def test_eval_json_reports_accuracy_latency_and_misses(tmp_path: Path) -> None:
         )
     )
     data = json.loads(pmbot("eval", str(questions), "--json").stdout)
-    for key in ("in_scope", "top1", "wrong_answer", "suggested", "oos", "oos_false_answer", "latency_ms", "misses"):
+    for key in ("in_scope", "top1", "wrong_answer", "suggested", "oos", "oos_false_answer", "oos_help_channel_replies",
+                "latency_ms", "misses"):
         assert key in data
     assert (data["in_scope"], data["oos"]) == (3, 2)
     assert data["oos_false_answer"] == 0.0

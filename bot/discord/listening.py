@@ -6,10 +6,10 @@ Three ways in, from most to least explicit:
   or the bot's own managed role). The bot always replies, even on fallback,
   because it was asked. A bare mention is a request for help.
 * **passive**: a message in a configured help channel, or a thread under
-  one, that *looks like a question*. The bot stays silent on fallback so it
-  never spams a conversation. Needs the privileged Message Content intent;
-  without it Discord sends these messages with empty content and they are
-  ignored here.
+  one, that *looks like a question* (bot/help_channels.py, which also says
+  what the bot replies to there: never a fallback, so it never spams a
+  conversation). Needs the privileged Message Content intent; without it
+  Discord sends these messages with empty content and they are ignored here.
 
 Never: bots (itself included), webhooks, system messages (pins, joins,
 thread-created notices, ...).
@@ -27,21 +27,13 @@ from typing import Collection, Literal
 
 import discord
 
+from bot.help_channels import looks_like_question
+
 Mode = Literal["direct", "passive"]
 
-QUESTION_WORDS = frozenset(
-    """
-    what whats what's who whos who's whom whose why how hows how's when where which
-    is isn't are aren't am was were can can't could couldn't should shouldn't would wouldn't
-    do does doesn't did didn't will won't shall may might
-    explain difference differences compare comparing define definition describe tell
-    """.split()
-)
 _USER_MENTION = r"<@!?{id}>"
 _LEADING_JUNK = re.compile(r"^[\s,.:;!\-–—>]+")
 _SPACES = re.compile(r"\s+")
-_ANY_MENTION = re.compile(r"<@[!&]?\d+>|@everyone\b|@here\b")
-_FIRST_WORD = re.compile(r"[a-z][a-z']*")
 _ANSWERABLE_TYPES = frozenset({discord.MessageType.default, discord.MessageType.reply})
 
 
@@ -55,15 +47,6 @@ class Heard:
     @property
     def direct(self) -> bool:
         return self.mode == "direct"
-
-
-def looks_like_question(text: str) -> bool:
-    """A '?' anywhere, or a first word like "what", "how", "explain", "difference"."""
-    if "?" in text:
-        return True
-    rest = _ANY_MENTION.sub(" ", text).strip().lower().replace("’", "'")
-    first = _FIRST_WORD.search(rest)
-    return bool(first) and first.start() <= 2 and first.group(0) in QUESTION_WORDS
 
 
 def strip_bot_mention(content: str, bot_id: int, role_id: int | None = None) -> str:

@@ -1,6 +1,6 @@
 """Questions: answering messages (DMs, mentions, help channels), /ask and /help.
 
-The listening rules live in bot.discord.listening; the follow-up, suggestion
+The listening rules live in bot.discord.listening and bot.help_channels; the follow-up, suggestion
 and vote buttons in bot.discord.render. This cog decides what to say and
 keeps the flood in check: a per-user cooldown shared with /ask and the ask
 buttons, with one friendly notice per burst for messages.
@@ -21,7 +21,7 @@ from bot.discord.errors import CooldownActive
 from bot.discord.listening import heard_question
 from bot.discord.render import NO_PINGS, message_kwargs, send_reply
 from bot.discord.search import IntentSearch
-from bot.matching import SMALL_TALK
+from bot.help_channels import replies_unasked
 from bot.matching.normalise import MAX_INPUT_CHARS
 from bot.replies import answer_reply, help_reply
 from bot.service import Answer
@@ -70,11 +70,8 @@ class Questions(commands.Cog):
             return
         answer = self.bot.service.ask(heard.text)
         result = answer.result
-        # Said to the room, not to pmbot: in a help channel a hello or a thank-you gets a reply only when it
-        # mentions the bot ("good morning everyone", "thanks, that fixed it" are for the people there).
-        if not heard.direct and (
-            result.kind == "fallback" or {result.intent_id, *result.suggestions} - {None} <= SMALL_TALK
-        ):
+        # Said to the room, not to pmbot: no fallback there, and no reply to a hello or thank-you alone.
+        if not heard.direct and not replies_unasked(result):
             log.debug("silent on %s in help channel %s (message %s)", result.kind, message.channel.id, message.id)
             return
         if not await self._allowed(message):
