@@ -47,3 +47,14 @@ def test_the_lock_file_pins_every_runtime_and_build_dependency_with_hashes() -> 
     assert wanted - pinned == set(), "run `make lock` after changing pyproject.toml's dependencies"
     requirements = [block for block in re.split(r"\n(?=[a-z0-9])", lock) if "==" in block]
     assert requirements and all("--hash=sha256:" in block for block in requirements)
+
+
+def test_the_console_cli_and_eval_run_without_discord() -> None:
+    """The core (knowledge, matching, replies, and what a help channel hears) imports no Discord code, so the
+    offline console, the command line and `eval` share it with the bot and start without discord.py's import."""
+    modules = ["bot.cli", "bot.console", "bot.evaluation", "bot.help_channels", "bot.service", "bot.replies"]
+    code = f"import sys; import {', '.join(modules)}; print(sorted(m for m in sys.modules if m.split('.')[0] == 'discord'))"
+    done = subprocess.run([sys.executable, "-c", code], cwd=ROOT, env=clean_env(), capture_output=True, text=True,
+                          timeout=120)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.strip() == "[]"
