@@ -53,14 +53,15 @@ def test_blind_questions_written_from_the_catalog_only(matcher: Matcher, name: s
     assert report.wrong_answer <= 0.025
 
 
-@pytest.mark.parametrize(
-    ("name", "ceiling"),
-    [("offtopic-fresh", 0.02)] + [(f"offtopic-fresh{n}", 0.01) for n in range(2, 6)],
-)
-def test_blind_off_topic_chat_is_left_alone(matcher: Matcher, name: str, ceiling: float) -> None:
-    """offtopic-fresh counts greetings and thanks ("ty", "yo") as off topic, which pmbot answers on purpose."""
+@pytest.mark.parametrize("name", ["offtopic-fresh", *(f"offtopic-fresh{n}" for n in range(2, 6))])
+def test_blind_off_topic_chat_is_left_alone(matcher: Matcher, name: str) -> None:
+    """offtopic-fresh's greetings, thank-yous and "/help" expect the social intents (relabelled 6 December 2026,
+    as real-dev.yaml labels them): measured then, 14 of those 17 right and 3 of its 1,210 chat lines answered.
+    """
     report = evaluate(load_questions(EVAL / f"{name}.yaml"), matcher)
-    assert report.oos_false_answer <= ceiling
+    assert report.oos_false_answer <= 0.01
+    assert report.wrong_answer == 0
+    assert report.top1 >= 0.75 or not report.in_scope
 
 
 def test_real_assistant_queries_are_left_alone(matcher: Matcher) -> None:
