@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from bot.matching import Matcher
-from bot.matching.normalise import MAX_MESSAGE_CHARS, Normaliser, basic_tokens, clean, fold_plural
+from bot.matching.normalise import MAX_MESSAGE_CHARS, Normaliser, basic_tokens, clean, fold_plural, without_markup
 
 
 def test_case_unicode_accents_and_punctuation_disappear() -> None:
@@ -99,3 +99,12 @@ def test_symbols_typed_for_words_become_the_words() -> None:
     assert basic_tokens("PdM = PjM?") == ["pdm", "same", "as", "pjm"]
     assert basic_tokens("PjM -> PdM, PdM > PjM?") == ["pjm", "to", "pdm", "pdm", "more", "than", "pjm"]
     assert basic_tokens("> quoting someone") == ["quoting", "someone"]  # Discord's quote marker is not "more than"
+    assert basic_tokens("as they said\n> quoting someone") == ["as", "they", "said", "quoting", "someone"]
+
+
+def test_discord_formatting_leaves_the_words_as_written() -> None:
+    """What the model reads: Discord's marks and links go, the words keep their case and punctuation."""
+    assert without_markup("<@123> **Is a PO a _product_ manager?** ||asking for a friend||") == "  Is a PO a product manager? asking for a friend"
+    assert without_markup("> quoted line\n>>> whole quote\n# Heading\n-# small print") == "quoted line\nwhole quote\nHeading\nsmall print"
+    assert without_markup("see [the PMBOK guide](https://pmi.org/x) or <https://pmi.org>, `/ask` ~~it~~") == "see the PMBOK guide or  , /ask it"
+    assert without_markup("A ______ owns the backlog, not snake_case") == "A ______ owns the backlog, not snake_case"

@@ -22,7 +22,7 @@ from bot.matching.columns import Columns
 from bot.matching.decision import Signals, answer_probability, thresholds
 from bot.matching.index import NOT_ABOUT, content_words, load_or_build
 from bot.matching.meaning import load_or_train
-from bot.matching.normalise import ROLE_WORDS, basic_tokens
+from bot.matching.normalise import ROLE_WORDS, basic_tokens, without_markup
 from bot.matching.question_finder import asks, find_questions, short_clauses
 from bot.matching.semantic import Embedder, load_embedder
 
@@ -354,8 +354,9 @@ class Matcher:
 
     def signals(self, question: str) -> list[tuple[Candidate, Signals]]:
         """Every signal the decision reads, per candidate intent (ambiguous words as written): for bench/fit_decision.py."""
-        spelled = self._spelled_out(question)
-        tokens, meaning, _, _, _ = self._focus(spelled[0] if spelled else question)
+        text = without_markup(question)
+        spelled = self._spelled_out(text)
+        tokens, meaning, _, _, _ = self._focus(spelled[0] if spelled else text)
         return self._signals(tokens, meaning)
 
     def _signals(self, tokens: list[str], meaning: Meaning | None) -> list[tuple[Candidate, Signals]]:
@@ -471,11 +472,13 @@ class Matcher:
     # -- deciding --------------------------------------------------------------
 
     def match(self, question: str) -> MatchResult:
-        if (spelled := self._spelled_out(question)) is not None:
+        text = without_markup(question)
+        if (spelled := self._spelled_out(text)) is not None:
             text, reading = spelled
             result = self._match(text)
             return replace(result, question=question, reading=reading, reason=f"read {reading}; {result.reason}")
-        return self._match(question)
+        result = self._match(text)
+        return result if text == question else replace(result, question=question)
 
     def _spelled_out(self, question: str) -> tuple[str, str] | None:
         """A long message with its ambiguous word spelled out the one way the message's words tell, and how it

@@ -29,7 +29,13 @@ MAX_MESSAGE_CHARS = 4000
 _DISCORD_MARKUP = re.compile(r"<a?:\w+:\d+>|<[@#][!&]?\d+>|<t:\d+(?::\w)?>|(?<![\w.])@[\w.\-]*\w")
 # A wave says hello: Discord's 👋 (any skin tone) and IRC's "o/", but not the cheer "\o/" nor "i/o".
 _WAVE = re.compile(r"\U0001F44B[\U0001F3FB-\U0001F3FF]?|(?<![\w\\/])[oO]/(?![\w/])")
-_URL = re.compile(r"https?://\S+|www\.\S+")
+_URL = re.compile(r"<?(?:https?://|www\.)[^\s>]+>?")  # in <…>, Discord shows no preview
+# Discord's formatting, which is no part of the words: a masked link's address, bold, italics, underline,
+# strike-through, spoilers and code marks, and the quote, heading and subtext marks that open a line.
+_MASKED_LINK = re.compile(r"\[([^\]\n]+)\]\(<?(?:https?://|www\.)[^)\s]*>?\)")
+_LINE_MARKS = re.compile(r"^[ \t]*(?:>>> |> |#{1,3} |-# )", re.M)
+# Underscores only where they wrap a word: a quiz's blank ("______ is more senior") is part of the question.
+_FORMAT_MARKS = re.compile(r"\*+|~~|\|\||`+|(?<!\w)_{1,2}(?=[^\W_])|(?<=[^\W_])_{1,2}(?!\w)")
 _APOSTROPHES = str.maketrans({"\u2019": "'", "\u2018": "'", "\u02bc": "'", "`": "'", "\u00b4": "'"})
 _CLOCK_TIME = re.compile(r"\b\d{1,2}(?:[:.]\d{2})?\s*(?:am|pm|a\.m\.|p\.m\.)(?!\w)")
 _MESSAGE_VERB = re.compile(r"\b(?:pm|dm)(?:'?d|ed|ing)?\s+(me|you|him|her|us|them|u)\b")
@@ -42,8 +48,8 @@ _SYMBOL_WORDS = (
     (re.compile(r"!=|≠|=/="), " not same as "),
     (re.compile(r"->|→|=>"), " to "),
     (re.compile(r"==?"), " same as "),
-    (re.compile(r"(?<=\w)\s*>\s*(?=\w)"), " more than "),
-    (re.compile(r"(?<=\w)\s*<\s*(?=\w)"), " less than "),
+    (re.compile(r"(?<=\w)[ \t]*>[ \t]*(?=\w)"), " more than "),
+    (re.compile(r"(?<=\w)[ \t]*<[ \t]*(?=\w)"), " less than "),
 )
 _STRETCHED = re.compile(r"([a-z])\1{2,}")  # "heyyy", "goood", "pleeease": no English word has a letter thrice
 _STRETCHED_WORD = re.compile(r"[a-z]*([a-z])\1{2,}[a-z]*")
@@ -101,6 +107,19 @@ def fold_plural(token: str) -> str:
     if len(token) > 3 and token.endswith("s") and not token.endswith(("ss", "us", "is", "'s")):
         return token[:-1]
     return token
+
+
+def without_markup(text: str) -> str:
+    """The message as its author wrote it, without Discord's markup: mentions, links, emoji and formatting marks.
+
+    The words' tokens drop these anyway, but the model reads the text as typed, and a mark moves its vector:
+    "<@…> do I need a PMP certification to become a project manager?" or the question in bold was only offered
+    its answer (59% sure, against 72% for the plain question).
+    """
+    text = _MASKED_LINK.sub(r"\1", text[:MAX_MESSAGE_CHARS])
+    text = _LINE_MARKS.sub("", text)
+    text = _URL.sub(" ", _DISCORD_MARKUP.sub(" ", text))
+    return _FORMAT_MARKS.sub("", text)
 
 
 def clean(text: str) -> str:
