@@ -32,7 +32,8 @@ _WAVE = re.compile(r"\U0001F44B[\U0001F3FB-\U0001F3FF]?|(?<![\w\\/])[oO]/(?![\w/
 _URL = re.compile(r"<?(?:https?://|www\.)[^\s>]+>?")  # in <…>, Discord shows no preview
 # Discord's formatting, which is no part of the words: a masked link's address, bold, italics, underline,
 # strike-through, spoilers and code marks, and the quote, heading and subtext marks that open a line.
-_MASKED_LINK = re.compile(r"\[([^\]\n]+)\]\(<?(?:https?://|www\.)[^)\s]*>?\)")
+# (No brackets inside its parts: each try then stops at the next one, so "[[[[…" takes linear time.)
+_MASKED_LINK = re.compile(r"\[([^\[\]\n]+)\]\(<?(?:https?://|www\.)[^()\[\]\s]*>?\)")
 _LINE_MARKS = re.compile(r"^[ \t]*(?:>>> |> |#{1,3} |-# )", re.M)
 # Underscores only where they wrap a word: a quiz's blank ("______ is more senior") is part of the question.
 _FORMAT_MARKS = re.compile(r"\*+|~~|\|\||`+|(?<!\w)_{1,2}(?=[^\W_])|(?<=[^\W_])_{1,2}(?!\w)")
