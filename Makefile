@@ -37,6 +37,7 @@ eval: $(STAMP)
 bench: $(STAMP)
 	$(BIN)/python bench/matching.py
 	$(BIN)/python bench/operations.py
+	$(BIN)/python bench/worst_case_messages.py
 	$(BIN)/python bench/shutdown.py
 	$(BIN)/python bench/startup.py
 

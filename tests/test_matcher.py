@@ -346,7 +346,7 @@ def test_a_short_but_telling_question_is_still_answered(matcher: Matcher, messag
 
 
 @pytest.mark.parametrize("message", ["", "   ", "🔥🔥🔥", "**__~~||||~~__**", "<@123> <@&456>", "?" * 5000, "a" * 100_000,
-                                     "[" * 5000, "[a](https://" * 400])
+                                     "[" * 5000, "[a](https://" * 400, "pmpm" * 1000])
 def test_odd_messages_fall_back_without_error(matcher: Matcher, message: str) -> None:
     assert matcher.match(message).kind == "fallback"
 

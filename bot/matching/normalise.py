@@ -53,7 +53,9 @@ _SYMBOL_WORDS = (
     (re.compile(r"(?<=\w)[ \t]*<[ \t]*(?=\w)"), " less than "),
 )
 _STRETCHED = re.compile(r"([a-z])\1{2,}")  # "heyyy", "goood", "pleeease": no English word has a letter thrice
-_STRETCHED_WORD = re.compile(r"[a-z]*([a-z])\1{2,}[a-z]*")
+# Found word by word, not by one pattern that reaches back for the word's start: on a 4,000-letter word
+# without a tripled letter that pattern backtracked for half a second.
+_LETTERS = re.compile(r"[a-z]+")
 
 # Contractions and chat shorthand: general English, not domain knowledge,
 # so they live here rather than in the editable synonyms table.
@@ -133,7 +135,8 @@ def clean(text: str) -> str:
     if not text.isascii():  # plain ASCII has no accents to strip: most text, at a fraction of the cost
         text = "".join(c for c in unicodedata.normalize("NFKD", text) if not unicodedata.combining(c))
     text = text.casefold()
-    text = _STRETCHED_WORD.sub(_unstretch, text)
+    if _STRETCHED.search(text):
+        text = _LETTERS.sub(_unstretch, text)
     # "3pm", "5 p.m." is a time and "pm me" a private message, never a role.
     text = _CLOCK_TIME.sub(" time ", text)
     text = _MESSAGE_VERB.sub(r"message \1", text)
@@ -147,11 +150,12 @@ def clean(text: str) -> str:
 
 
 def _unstretch(match: re.Match[str]) -> str:
-    """'goood' -> 'good' (a real word with the letter twice), else 'heyyy' -> 'hey'."""
-    doubled = _STRETCHED.sub(r"\1\1", match.group())
-    if doubled in _common_english_words():
-        return doubled
-    return _STRETCHED.sub(r"\1", match.group())
+    """'goood' -> 'good' (a real word with the letter twice), else 'heyyy' -> 'hey'; any other word as it is."""
+    word = match.group()
+    if not _STRETCHED.search(word):
+        return word
+    doubled = _STRETCHED.sub(r"\1\1", word)
+    return doubled if doubled in _common_english_words() else _STRETCHED.sub(r"\1", word)
 
 
 def basic_tokens(text: str) -> list[str]:
