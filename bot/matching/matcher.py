@@ -549,7 +549,7 @@ class Matcher:
     def _doubt(self, intent_id: str, tokens: list[str], normalised: str, asked_about: tuple[str, ...] | None) -> str | None:
         """Why a sure answer should be offered instead ("Did you mean…"), or None: what the chance cannot see."""
         if self.verbatim.get(normalised) != intent_id and (information := self.information(tokens)) < self.min_information:
-            return f"too few telling words to be sure (information {information:.3f} < {self.min_information:.3f})"
+            return f"too few telling words to be sure (information {information:.4f} < {self.min_information:.4f})"
         if asked_about is not None and intent_id not in asked_about:
             return "the message's context is about this, but its question is not"
         if role := next((r for r in NEIGHBOUR_ROLES if _names(normalised, r) and intent_id not in self.intents_naming[r]), None):
