@@ -351,6 +351,18 @@ def test_odd_messages_fall_back_without_error(matcher: Matcher, message: str) ->
     assert matcher.match(message).kind == "fallback"
 
 
+def test_chat_whose_words_say_nothing_of_our_topics_costs_no_model_run(matcher: Matcher, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Most of a help channel is chat like this; the model's run is most of a short message's time."""
+    runs: list[str] = []
+    embed = matcher.embedder.embed
+    monkeypatch.setattr(matcher.embedder, "embed", lambda text: runs.append(text) or embed(text))
+    assert matcher.match("my sprint at the track was slow today").kind == "fallback"
+    assert runs == []
+    assert matcher.match("who keeps the backlog in order?").kind == "answer"
+    assert runs == ["who keeps the backlog in order?"]
+    assert all(signals.similarity > 0 for _, signals in matcher.signals("my sprint at the track was slow today"))  # the fit reads all
+
+
 def test_hundreds_of_off_topic_examples_do_not_crowd_out_the_real_intents(matcher: Matcher) -> None:
     result = matcher.match("pls explain proj mgmt in 1-2 lines, what is it tbh")  # numbers, like many off-topic examples
     assert "project-management-definition" in (result.intent_id, *result.suggestions), result.reason

@@ -356,7 +356,7 @@ class Matcher:
         """Every signal the decision reads, per candidate intent (ambiguous words as written): for bench/fit_decision.py."""
         text = without_markup(question)
         spelled = self._spelled_out(text)
-        tokens, meaning, _, _, _ = self._focus(spelled[0] if spelled else text)
+        tokens, meaning, _, _, _ = self._focus(spelled[0] if spelled else text, read_all=True)
         return self._signals(tokens, meaning)
 
     def _signals(self, tokens: list[str], meaning: Meaning | None) -> list[tuple[Candidate, Signals]]:
@@ -427,9 +427,13 @@ class Matcher:
             meanings[k] = meaning
         return meanings
 
-    def _focus(self, text: str) -> tuple[list[str], Meaning | None, tuple[str, ...] | None, list[Candidate] | None, list[str]]:
+    def _focus(self, text: str, read_all: bool = False
+               ) -> tuple[list[str], Meaning | None, tuple[str, ...] | None, list[Candidate] | None, list[str]]:
         """The tokens and meaning of the part of the message to read (question_finder.py), what its question alone
         is about, its intents ranked (None: not ranked yet), and the whole message's tokens.
+
+        A message of one part whose words give no intent a chance (MODEL_READS_FROM) is ranked by its words
+        alone, without a model run, unless `read_all` (the fit wants every signal of every question).
 
         Of the candidate parts, the one whose best intent is likeliest the answer (the fitted chance,
         words and meaning together) is read: by words alone, "…they ask me to prioritise a list of
@@ -447,6 +451,10 @@ class Matcher:
         parts = find_questions(text)
         if len(parts) == 1:
             tokens = self.normaliser.tokens(parts[0])  # the message itself
+            if self.embedder is not None and not read_all:
+                by_words = self._scored(tokens, None)
+                if not by_words or by_words[0].score < 100 * T.MODEL_READS_FROM:
+                    return tokens, None, None, by_words, tokens
             return tokens, self.meaning(parts[0]), None, None, tokens
         tokens_of = {part: self.normaliser.tokens(part) for part in parts}  # the last part is usually `text` itself
         whole = tokens_of[text] if text in tokens_of else self.normaliser.tokens(text)
