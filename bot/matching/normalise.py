@@ -35,8 +35,9 @@ _URL = re.compile(r"<?(?:https?://|www\.)[^\s>]+>?")  # in <…>, Discord shows 
 # (No brackets inside its parts: each try then stops at the next one, so "[[[[…" takes linear time.)
 _MASKED_LINK = re.compile(r"\[([^\[\]\n]+)\]\(<?(?:https?://|www\.)[^()\[\]\s]*>?\)")
 _LINE_MARKS = re.compile(r"^[ \t]*(?:>>> |> |#{1,3} |-# )", re.M)
-# Underscores only where they wrap a word: a quiz's blank ("______ is more senior") is part of the question.
-_FORMAT_MARKS = re.compile(r"\*+|~~|\|\||`+|(?<!\w)_{1,2}(?=[^\W_])|(?<=[^\W_])_{1,2}(?!\w)")
+# Underscores and backticks only where they wrap a word: a quiz's blank ("______ is more senior") is part of the
+# question, and a backtick inside a word ("don`t") stands for an apostrophe.
+_FORMAT_MARKS = re.compile(r"\*+|~~|\|\||(?<!\w)`+|`+(?!\w)|(?<!\w)_{1,2}(?=[^\W_])|(?<=[^\W_])_{1,2}(?!\w)")
 _APOSTROPHES = str.maketrans({"\u2019": "'", "\u2018": "'", "\u02bc": "'", "`": "'", "\u00b4": "'"})
 _CLOCK_TIME = re.compile(r"\b\d{1,2}(?:[:.]\d{2})?\s*(?:am|pm|a\.m\.|p\.m\.)(?!\w)")
 _MESSAGE_VERB = re.compile(r"\b(?:pm|dm)(?:'?d|ed|ing)?\s+(me|you|him|her|us|them|u)\b")
@@ -127,10 +128,7 @@ def without_markup(text: str) -> str:
 
 def clean(text: str) -> str:
     """Unicode, case, Discord markup, mentions, URLs and accents removed; the text a person meant."""
-    text = text[:MAX_MESSAGE_CHARS]
-    text = _DISCORD_MARKUP.sub(" ", text)
-    text = _URL.sub(" ", text)
-    text = _WAVE.sub(" hello ", text)
+    text = _WAVE.sub(" hello ", without_markup(text))
     text = text.translate(_APOSTROPHES)
     if not text.isascii():  # plain ASCII has no accents to strip: most text, at a fraction of the cost
         text = "".join(c for c in unicodedata.normalize("NFKD", text) if not unicodedata.combining(c))
