@@ -11,6 +11,7 @@ from __future__ import annotations
 import re
 
 from bot.matching import SMALL_TALK, MatchResult
+from bot.matching.normalise import without_markup
 
 QUESTION_WORDS = frozenset(
     """
@@ -20,16 +21,15 @@ QUESTION_WORDS = frozenset(
     explain difference differences compare comparing define definition describe tell
     """.split()
 )
-_ANY_MENTION = re.compile(r"<@[!&]?\d+>|@everyone\b|@here\b")
 _FIRST_WORD = re.compile(r"[a-z][a-z']*")
 
 
 def looks_like_question(text: str) -> bool:
-    """A '?' anywhere, or a first word like "what", "how", "explain", "difference"."""
+    """A '?' anywhere but in a link, or a first word like "what", "how", "explain", "difference", after any mention."""
+    text = without_markup(text)
     if "?" in text:
         return True
-    rest = _ANY_MENTION.sub(" ", text).strip().lower().replace("’", "'")
-    first = _FIRST_WORD.search(rest)
+    first = _FIRST_WORD.search(text.strip().lower().replace("’", "'"))
     return bool(first) and first.start() <= 2 and first.group(0) in QUESTION_WORDS
 
 

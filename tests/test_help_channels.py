@@ -25,6 +25,9 @@ from bot.matching import MatchResult
         ("", False),
         ("😀😀", False),
         ("somewhat unrelated", False),  # "what" inside a word is not a question word
+        ("<@123456789> how do I become a PjM", True),
+        ("||what|| is scope creep", True),
+        ("new sprint planning video https://www.youtube.com/watch?v=abc123", False),  # a link's "?" asks nothing
     ],
 )
 def test_looks_like_question(text: str, expected: bool) -> None:
