@@ -121,6 +121,12 @@ def test_discord_markup_does_not_change_the_answer(matcher: Matcher, dressed: st
     assert marked.question == dressed.format(question)  # what the member typed, for the gaps a moderator reads
 
 
+def test_a_slash_command_mentioned_reads_as_the_command(matcher: Matcher) -> None:
+    """Discord sends a clickable "/ask" as "</ask:id>"; read raw it made a question about the bot a fallback."""
+    typed, mentioned = matcher.match("how do I use /ask?"), matcher.match("how do I use </ask:1234567890123>?")
+    assert (mentioned.kind, mentioned.intent_id) == (typed.kind, typed.intent_id) != ("fallback", None)
+
+
 @pytest.mark.parametrize("question", ["what does a PM do", "pm salary", "how do I become a PM", "what makes a great PM"])
 def test_bare_pm_is_never_guessed(matcher: Matcher, question: str) -> None:
     result = matcher.match(question)

@@ -108,3 +108,4 @@ def test_discord_formatting_leaves_the_words_as_written() -> None:
     assert without_markup("> quoted line\n>>> whole quote\n# Heading\n-# small print") == "quoted line\nwhole quote\nHeading\nsmall print"
     assert without_markup("see [the PMBOK guide](https://pmi.org/x) or <https://pmi.org>, `/ask` ~~it~~") == "see the PMBOK guide or  , /ask it"
     assert without_markup("A ______ owns the backlog, not snake_case") == "A ______ owns the backlog, not snake_case"
+    assert without_markup("how do I use </kb why:1234567890123>?") == "how do I use /kb why?"

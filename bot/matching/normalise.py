@@ -27,6 +27,8 @@ MAX_MESSAGE_CHARS = 4000
 # Mentions, channels, custom emoji and timestamps, and a mention as typed ("@lee-ann", from IRC, Slack or a bridge):
 # a name is no topic. Not the "@" in an e-mail address.
 _DISCORD_MARKUP = re.compile(r"<a?:\w+:\d+>|<[@#][!&]?\d+>|<t:\d+(?::\w)?>|(?<![\w.])@[\w.\-]*\w")
+# A slash command as Discord mentions it, "</ask:1234…>" (shown as a clickable "/ask"): the command is the word.
+_COMMAND_MENTION = re.compile(r"</([\w\- ]{1,100}):\d+>")
 # A wave says hello: Discord's 👋 (any skin tone) and IRC's "o/", but not the cheer "\o/" nor "i/o".
 _WAVE = re.compile(r"\U0001F44B[\U0001F3FB-\U0001F3FF]?|(?<![\w\\/])[oO]/(?![\w/])")
 _URL = re.compile(r"<?(?:https?://|www\.)[^\s>]+>?")  # in <…>, Discord shows no preview
@@ -114,7 +116,8 @@ def fold_plural(token: str) -> str:
 
 
 def without_markup(text: str) -> str:
-    """The message as its author wrote it, without Discord's markup: mentions, links, emoji and formatting marks.
+    """The message as its author wrote it, without Discord's markup: mentions, links, emoji and formatting marks
+    (a slash command's mention becomes the command as typed, "/ask").
 
     The words' tokens drop these anyway, but the model reads the text as typed, and a mark moves its vector:
     "<@…> do I need a PMP certification to become a project manager?" or the question in bold was only offered
@@ -122,7 +125,7 @@ def without_markup(text: str) -> str:
     """
     text = _MASKED_LINK.sub(r"\1", text[:MAX_MESSAGE_CHARS])
     text = _LINE_MARKS.sub("", text)
-    text = _URL.sub(" ", _DISCORD_MARKUP.sub(" ", text))
+    text = _URL.sub(" ", _DISCORD_MARKUP.sub(" ", _COMMAND_MENTION.sub(r"/\1", text)))
     return _FORMAT_MARKS.sub("", text)
 
 
