@@ -119,9 +119,9 @@ def without_markup(text: str) -> str:
     """The message as its author wrote it, without Discord's markup: mentions, links, emoji and formatting marks
     (a slash command's mention becomes the command as typed, "/ask").
 
-    The words' tokens drop these anyway, but the model reads the text as typed, and a mark moves its vector:
-    "<@…> do I need a PMP certification to become a project manager?" or the question in bold was only offered
-    its answer (59% sure, against 72% for the plain question).
+    The matcher reads every message through this, the words (clean) and the model alike. The model reads the
+    text as typed, so a mark moved its vector: "<@…> do I need a PMP certification to become a project manager?"
+    or the question in bold was only offered its answer (59% sure, against 72% for the plain question).
     """
     text = _MASKED_LINK.sub(r"\1", text[:MAX_MESSAGE_CHARS])
     text = _LINE_MARKS.sub("", text)
