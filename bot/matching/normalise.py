@@ -40,6 +40,9 @@ _LINE_MARKS = re.compile(r"^[ \t]*(?:>>> |> |#{1,3} |-# )", re.M)
 # Underscores and backticks only where they wrap a word: a quiz's blank ("______ is more senior") is part of the
 # question, and a backtick inside a word ("don`t") stands for an apostrophe.
 _FORMAT_MARKS = re.compile(r"\*+|~~|\|\||(?<!\w)`+|`+(?!\w)|(?<!\w)_{1,2}(?=[^\W_])|(?<=[^\W_])_{1,2}(?!\w)")
+# Its lookbehinds are tried at every character (0.5 ms over 3,000): most text has none of its marks, and one search
+# for them says so in a twentieth of that.
+_FORMAT_MARK = re.compile(r"[*~|`_]")
 _APOSTROPHES = str.maketrans({"\u2019": "'", "\u2018": "'", "\u02bc": "'", "`": "'", "\u00b4": "'"})
 _CLOCK_TIME = re.compile(r"\b\d{1,2}(?:[:.]\d{2})?\s*(?:am|pm|a\.m\.|p\.m\.)(?!\w)")
 _MESSAGE_VERB = re.compile(r"\b(?:pm|dm)(?:'?d|ed|ing)?\s+(me|you|him|her|us|them|u)\b")
@@ -126,7 +129,7 @@ def without_markup(text: str) -> str:
     text = _MASKED_LINK.sub(r"\1", text[:MAX_MESSAGE_CHARS])
     text = _LINE_MARKS.sub("", text)
     text = _URL.sub(" ", _DISCORD_MARKUP.sub(" ", _COMMAND_MENTION.sub(r"/\1", text)))
-    return _FORMAT_MARKS.sub("", text)
+    return _FORMAT_MARKS.sub("", text) if _FORMAT_MARK.search(text) else text
 
 
 def clean(text: str) -> str:
