@@ -28,6 +28,7 @@ from bot.matching import MatchResult
         ("<@123456789> how do I become a PjM", True),
         ("||what|| is scope creep", True),
         ("new sprint planning video https://www.youtube.com/watch?v=abc123", False),  # a link's "?" asks nothing
+        ("my query fails:\n```sql\nSELECT * FROM tasks WHERE id = ?\n```", False),  # nor does pasted code's
     ],
 )
 def test_looks_like_question(text: str, expected: bool) -> None:

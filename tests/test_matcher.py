@@ -121,6 +121,17 @@ def test_discord_markup_does_not_change_the_answer(matcher: Matcher, dressed: st
     assert marked.question == dressed.format(question)  # what the member typed, for the gaps a moderator reads
 
 
+def test_pasted_code_is_not_read_as_the_question(matcher: Matcher) -> None:
+    """A fenced code block is what someone pasted, not what they ask: read as words, the log under this question
+    made its answer only an offer (27% sure), and the "?" in a paste is no question about pmbot either."""
+    question = "what does a product manager do?"
+    plain = matcher.match(question)
+    pasted = matcher.match(question + "\n```\nTraceback (most recent call last):\nKeyError: 'owner'\n```")
+    assert (pasted.kind, pasted.intent_id) == (plain.kind, plain.intent_id) == ("answer", plain.intent_id)
+    error = "```bash\n./deploy.sh: /bin/bash^M: bad interpreter: No such file or directory\n```\nhelp??"
+    assert matcher.match(error).kind == "fallback"  # help with the code, not with pmbot
+
+
 def test_a_slash_command_mentioned_reads_as_the_command(matcher: Matcher) -> None:
     """Discord sends a clickable "/ask" as "</ask:id>"; read raw it made a question about the bot a fallback."""
     typed, mentioned = matcher.match("how do I use /ask?"), matcher.match("how do I use </ask:1234567890123>?")

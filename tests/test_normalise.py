@@ -109,3 +109,5 @@ def test_discord_formatting_leaves_the_words_as_written() -> None:
     assert without_markup("see [the PMBOK guide](https://pmi.org/x) or <https://pmi.org>, `/ask` ~~it~~") == "see the PMBOK guide or  , /ask it"
     assert without_markup("A ______ owns the backlog, not snake_case") == "A ______ owns the backlog, not snake_case"
     assert without_markup("how do I use </kb why:1234567890123>?") == "how do I use /kb why?"
+    assert without_markup("it fails:\n```py\nwhy = 'what?'\n```\nany idea?") == "it fails:\n\ncode\n\nany idea?"
+    assert without_markup("an unclosed ``` fence") == "an unclosed  fence"

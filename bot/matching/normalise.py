@@ -32,6 +32,10 @@ _COMMAND_MENTION = re.compile(r"</([\w\- ]{1,100}):\d+>")
 # A wave says hello: Discord's 👋 (any skin tone) and IRC's "o/", but not the cheer "\o/" nor "i/o".
 _WAVE = re.compile(r"\U0001F44B[\U0001F3FB-\U0001F3FF]?|(?<![\w\\/])[oO]/(?![\w/])")
 _URL = re.compile(r"<?(?:https?://|www\.)[^\s>]+>?")  # in <…>, Discord shows no preview
+# A fenced code block holds what someone pasted (a log, a query, a config), never what they ask pmbot: its words and
+# its "?" would be read as the question's. It reads as the word "code": "help??" under a pasted error asks for help
+# with the code, not with pmbot. An unclosed fence is shown as typed, so it stays.
+_CODE_BLOCK = re.compile(r"```.*?```", re.S)
 # Discord's formatting, which is no part of the words: a masked link's address, bold, italics, underline,
 # strike-through, spoilers and code marks, and the quote, heading and subtext marks that open a line.
 # (No brackets inside its parts: each try then stops at the next one, so "[[[[…" takes linear time.)
@@ -120,13 +124,16 @@ def fold_plural(token: str) -> str:
 
 def without_markup(text: str) -> str:
     """The message as its author wrote it, without Discord's markup: mentions, links, emoji and formatting marks
-    (a slash command's mention becomes the command as typed, "/ask").
+    (a slash command's mention becomes the command as typed, "/ask"), and a pasted code block's contents.
 
     The matcher reads every message through this, the words (clean) and the model alike. The model reads the
     text as typed, so a mark moved its vector: "<@…> do I need a PMP certification to become a project manager?"
     or the question in bold was only offered its answer (59% sure, against 72% for the plain question).
     """
-    text = _MASKED_LINK.sub(r"\1", text[:MAX_MESSAGE_CHARS])
+    text = text[:MAX_MESSAGE_CHARS]
+    if "```" in text:
+        text = _CODE_BLOCK.sub("\ncode\n", text)
+    text = _MASKED_LINK.sub(r"\1", text)
     text = _LINE_MARKS.sub("", text)
     text = _URL.sub(" ", _DISCORD_MARKUP.sub(" ", _COMMAND_MENTION.sub(r"/\1", text)))
     return _FORMAT_MARKS.sub("", text) if _FORMAT_MARK.search(text) else text
