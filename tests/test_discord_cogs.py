@@ -96,10 +96,11 @@ def mock_text_channel(channel_id: int = GENERAL_ID) -> MagicMock:
     return channel
 
 
-def mock_thread(thread_id: int, parent_id: int) -> MagicMock:
+def mock_thread(thread_id: int, parent_id: int, name: str = "thread") -> MagicMock:
     thread = MagicMock(spec=discord.Thread)
     thread.id = thread_id
     thread.parent_id = parent_id
+    thread.name = name
     return thread
 
 
@@ -261,6 +262,26 @@ def test_help_channels_and_their_threads_hear_only_questions() -> None:
     other_thread = mock_thread(998, parent_id=GENERAL_ID)
     assert listening.heard_question(mock_message("what is a PM?", channel=other_thread), me, LISTEN) is None
     assert listening.heard_question(mock_message("what is a PM?"), me, LISTEN) is None  # #general, no mention
+
+
+def test_a_forum_post_is_read_with_its_title() -> None:
+    """In a help forum the question is often the post's title, above context or an image; later replies in the
+    post, and messages in a thread started from a text channel's message, are read as typed."""
+    me = mock_me()
+    post = mock_thread(7001, parent_id=HELP_CHANNEL_ID, name="PO vs PM: who owns the backlog?")
+    opening = mock_message("We're a team of six and nobody agrees.", channel=post)
+    opening.id = post.id  # a post's first message shares the thread's id
+    assert listening.heard_question(opening, me, LISTEN) == listening.Heard(
+        "PO vs PM: who owns the backlog?\nWe're a team of six and nobody agrees.", "passive"
+    )
+    image_only = mock_message("", channel=mock_thread(7002, parent_id=HELP_CHANNEL_ID, name="what does a scrum master do"))
+    image_only.id = 7002
+    assert listening.heard_question(image_only, me, LISTEN) == listening.Heard("what does a scrum master do", "passive")
+    mentioned = mock_message(f"<@{BOT_ID}> any ideas?", channel=mock_thread(7003, parent_id=GENERAL_ID, name="Roadmap vs project plan"))
+    mentioned.id = 7003
+    assert listening.heard_question(mentioned, me, LISTEN) == listening.Heard("Roadmap vs project plan\nany ideas?", "direct")
+    reply = mock_message("thanks, that helps", channel=post)
+    assert listening.heard_question(reply, me, LISTEN) is None
 
 
 def test_intents_ask_for_message_content_unless_switched_off() -> None:

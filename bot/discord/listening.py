@@ -33,7 +33,6 @@ Mode = Literal["direct", "passive"]
 
 _USER_MENTION = r"<@!?{id}>"
 _LEADING_JUNK = re.compile(r"^[\s,.:;!\-–—>]+")
-_SPACES = re.compile(r"\s+")
 _ANSWERABLE_TYPES = frozenset({discord.MessageType.default, discord.MessageType.reply})
 
 
@@ -49,12 +48,18 @@ class Heard:
         return self.mode == "direct"
 
 
+def _tidy(text: str) -> str:
+    """Each line's spaces made single, blank lines dropped: a line break stays, since it ends a sentence that has no
+    full stop (question_finder.py), as between a forum post's title and its body."""
+    return "\n".join(" ".join(words) for line in text.splitlines() if (words := line.split()))
+
+
 def strip_bot_mention(content: str, bot_id: int, role_id: int | None = None) -> str:
     """The message without the bot's mention(s), tidied: "@pmbot, what is X?" → "what is X?"."""
     text = re.sub(_USER_MENTION.format(id=bot_id), " ", content)
     if role_id is not None:
         text = text.replace(f"<@&{role_id}>", " ")
-    text = _SPACES.sub(" ", text).strip()
+    text = _tidy(text)
     return _LEADING_JUNK.sub("", text).strip()
 
 
@@ -84,6 +89,20 @@ def in_listen_channel(channel: object, listen_channel_ids: Collection[int]) -> b
     return isinstance(channel, discord.Thread) and channel.parent_id in listen_channel_ids
 
 
+def _post_title(message: discord.Message) -> str | None:
+    """The title of the forum post this message opens, or None.
+
+    A forum post's question is often its title alone ("PO vs PM: who owns the backlog?") above a body of
+    context, or above an image: read without it, the body was the whole question. A post's first message
+    shares the thread's id; a thread started from a message in a text channel has its starter message in
+    the parent channel, so only forum and media posts match.
+    """
+    channel = message.channel
+    if isinstance(channel, discord.Thread) and channel.id == message.id and channel.name:
+        return channel.name
+    return None
+
+
 def heard_question(message: discord.Message, me: discord.abc.User, listen_channel_ids: Collection[int]) -> Heard | None:
     """What the bot should do with a message: None to ignore it, else the question and its mode."""
     author = message.author
@@ -92,13 +111,15 @@ def heard_question(message: discord.Message, me: discord.abc.User, listen_channe
     if message.type not in _ANSWERABLE_TYPES:
         return None
     content = message.content or ""
+    if (title := _post_title(message)) is not None:
+        content = f"{title}\n{content}"
     role_id = _bot_role_id(message)
     if message.guild is None or isinstance(message.channel, (discord.DMChannel, discord.GroupChannel)):
         return Heard(strip_bot_mention(content, me.id, role_id), "direct")
     if mentions_bot(content, me.id, role_id):
         return Heard(strip_bot_mention(content, me.id, role_id), "direct")
     if in_listen_channel(message.channel, listen_channel_ids):
-        text = _SPACES.sub(" ", content).strip()
+        text = _tidy(content)
         if text and looks_like_question(text):
             return Heard(text, "passive")
     return None
