@@ -272,14 +272,14 @@ def test_a_forum_post_is_read_with_its_title() -> None:
     opening = mock_message("We're a team of six and nobody agrees.", channel=post)
     opening.id = post.id  # a post's first message shares the thread's id
     assert listening.heard_question(opening, me, LISTEN) == listening.Heard(
-        "PO vs PM: who owns the backlog?\nWe're a team of six and nobody agrees.", "passive"
+        "PO vs PM: who owns the backlog? We're a team of six and nobody agrees.", "passive"
     )
     image_only = mock_message("", channel=mock_thread(7002, parent_id=HELP_CHANNEL_ID, name="what does a scrum master do"))
     image_only.id = 7002
     assert listening.heard_question(image_only, me, LISTEN) == listening.Heard("what does a scrum master do", "passive")
     mentioned = mock_message(f"<@{BOT_ID}> any ideas?", channel=mock_thread(7003, parent_id=GENERAL_ID, name="Roadmap vs project plan"))
     mentioned.id = 7003
-    assert listening.heard_question(mentioned, me, LISTEN) == listening.Heard("Roadmap vs project plan\nany ideas?", "direct")
+    assert listening.heard_question(mentioned, me, LISTEN) == listening.Heard("Roadmap vs project plan. any ideas?", "direct")
     reply = mock_message("thanks, that helps", channel=post)
     assert listening.heard_question(reply, me, LISTEN) is None
 

@@ -33,6 +33,8 @@ Mode = Literal["direct", "passive"]
 
 _USER_MENTION = r"<@!?{id}>"
 _LEADING_JUNK = re.compile(r"^[\s,.:;!\-–—>]+")
+_SPACES = re.compile(r"\s+")  # a message is read on one line: the gaps list shows it so, and /kb teach keeps it
+_SENTENCE_ENDS = frozenset(".?!:")
 _ANSWERABLE_TYPES = frozenset({discord.MessageType.default, discord.MessageType.reply})
 
 
@@ -48,18 +50,12 @@ class Heard:
         return self.mode == "direct"
 
 
-def _tidy(text: str) -> str:
-    """Each line's spaces made single, blank lines dropped: a line break stays, since it ends a sentence that has no
-    full stop (question_finder.py), as between a forum post's title and its body."""
-    return "\n".join(" ".join(words) for line in text.splitlines() if (words := line.split()))
-
-
 def strip_bot_mention(content: str, bot_id: int, role_id: int | None = None) -> str:
     """The message without the bot's mention(s), tidied: "@pmbot, what is X?" → "what is X?"."""
     text = re.sub(_USER_MENTION.format(id=bot_id), " ", content)
     if role_id is not None:
         text = text.replace(f"<@&{role_id}>", " ")
-    text = _tidy(text)
+    text = _SPACES.sub(" ", text).strip()
     return _LEADING_JUNK.sub("", text).strip()
 
 
@@ -112,14 +108,16 @@ def heard_question(message: discord.Message, me: discord.abc.User, listen_channe
         return None
     content = message.content or ""
     if (title := _post_title(message)) is not None:
-        content = f"{title}\n{content}"
+        # A full stop ends a title that has none, as its line break did on screen (question_finder.py reads sentences).
+        stop = "" if not content.strip() or title.rstrip()[-1:] in _SENTENCE_ENDS else "."
+        content = f"{title}{stop} {content}"
     role_id = _bot_role_id(message)
     if message.guild is None or isinstance(message.channel, (discord.DMChannel, discord.GroupChannel)):
         return Heard(strip_bot_mention(content, me.id, role_id), "direct")
     if mentions_bot(content, me.id, role_id):
         return Heard(strip_bot_mention(content, me.id, role_id), "direct")
     if in_listen_channel(message.channel, listen_channel_ids):
-        text = _tidy(content)
+        text = _SPACES.sub(" ", content).strip()
         if text and looks_like_question(text):
             return Heard(text, "passive")
     return None
