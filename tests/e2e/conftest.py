@@ -3,7 +3,7 @@
 One bot process per test module (module-scoped fixtures) keeps the suite
 fast; each module may set ``BOT_ENV = {...}`` (or a function of the fake
 returning one, for settings naming the fake's channels) to replace the bot's
-extra settings (default: #pm-questions as help channel) and ``BOT_COMMANDS``
+extra settings (default: #pm-questions and the #pm-forum forum as help channels) and ``BOT_COMMANDS``
 to name the commands to wait for. After every test, the fake must have seen no
 payload over Discord's limits, no unsafe ``allowed_mentions`` and no unknown
 route; a failing test shows the tail of the bot's log.
@@ -18,7 +18,7 @@ from pathlib import Path
 from typing import Callable, Iterator
 
 import pytest
-from e2e_support import EVENT_TIMEOUT, HELP_CHANNEL, BotProcess, add_users, copy_knowledge, start_bot, wait_ready
+from e2e_support import EVENT_TIMEOUT, HELP_CHANNEL, HELP_FORUM, BotProcess, add_users, copy_knowledge, start_bot, wait_ready
 from fake_discord import FakeDiscord, FakeUser
 
 from bot.service import KnowledgeService
@@ -51,7 +51,8 @@ def fake() -> Iterator[FakeDiscord]:
 
 @pytest.fixture(scope="module")
 def bot(fake: FakeDiscord, workdir: Path, knowledge: Path, request: pytest.FixtureRequest) -> Iterator[BotProcess]:
-    env = getattr(request.module, "BOT_ENV", {"PMBOT_LISTEN_CHANNELS": str(fake.channel_id(HELP_CHANNEL))})
+    help_channels = f"{fake.channel_id(HELP_CHANNEL)},{fake.channel_id(HELP_FORUM)}"
+    env = getattr(request.module, "BOT_ENV", {"PMBOT_LISTEN_CHANNELS": help_channels})
     settings = dict(env(fake) if callable(env) else env)
     process = start_bot(fake, workdir / "bot", knowledge, **settings)
     try:

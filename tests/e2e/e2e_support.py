@@ -24,9 +24,11 @@ if str(TESTS) not in sys.path:
 
 from fake_discord import FakeDiscord, FakeUser, RecordedRequest  # noqa: E402
 from fake_discord.models import DM, FakeChannel  # noqa: E402
+from fake_discord.world import FORUM_CHANNEL  # noqa: E402
 from tests.conftest import clean_env  # noqa: E402
 
 HELP_CHANNEL = "pm-questions"
+HELP_FORUM = FORUM_CHANNEL  # a forum channel the default settings make a help channel too
 COOLDOWN_RATE = 5
 # How long to wait for something the bot will do (a reply, a log line, start-up) before calling it a failure.
 # Waits end as soon as the event happens, so this costs nothing when things work; it is long because a busy

@@ -1,7 +1,7 @@
 """End to end: questions asked in messages (mention, DM, help channel), buttons, pings, the cooldown.
 
-The real bot process runs against the fake Discord with #pm-questions as its
-help channel. Expected answers come from the same core on the same knowledge
+The real bot process runs against the fake Discord with #pm-questions and the
+#pm-forum forum as its help channels. Expected answers come from the same core on the same knowledge
 in this process, so the tests check the wiring and the rules, not the wording.
 """
 
@@ -12,6 +12,7 @@ import re
 from e2e_support import (
     COOLDOWN_RATE,
     HELP_CHANNEL,
+    HELP_FORUM,
     assert_no_pings,
     custom_ids,
     db_rows,
@@ -92,6 +93,17 @@ def test_help_channel_question_gets_the_answer_without_a_mention(fake: FakeDisco
     intent = expected_answer(service, question)
     sent = fake.send_message(HELP_CHANNEL, question, author=new_user())
     assert_answer(reply_to(fake, sent), intent, service)
+
+
+def test_a_help_forum_post_is_answered_from_its_title(fake: FakeDiscord, bot, service, new_user) -> None:
+    """A forum post's question is often its title; its body alone is context the bot leaves alone."""
+    title, body = "PO vs PM: who owns the backlog?", "We're a team of six and nobody agrees. Our PO says it's her job."
+    assert service.ask(body).result.kind != "answer"
+    intent = expected_answer(service, f"{title} {body}")
+    opened = fake.open_forum_post(HELP_FORUM, title, body, author=new_user())
+    reply = reply_to(fake, opened)
+    assert reply.channel_id == int(opened["channel_id"]) == int(opened["id"])  # in the post, under its first message
+    assert_answer(reply, intent, service)
 
 
 def test_help_channel_stays_silent_on_chat_and_off_topic(fake: FakeDiscord, bot, new_user) -> None:

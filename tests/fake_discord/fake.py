@@ -30,10 +30,12 @@ from .models import (
     DM,
     FLAG_LOADING,
     MENTION_EVERYONE,
+    PUBLIC_THREAD,
     FakeAttachment,
     FakeChannel,
     FakeRole,
     FakeUser,
+    channel_json,
     iso_now,
     member_json,
     user_json,
@@ -680,13 +682,41 @@ class FakeDiscord:
         self._call(self._deliver_user_message(ch, msg), timeout)
         return copy.deepcopy(msg)
 
+    def open_forum_post(
+        self, forum: ChannelRef, title: str, content: str = "", *, author: UserRef = "user", timeout: Optional[float] = None
+    ) -> dict[str, Any]:
+        """A member opens a post in a forum channel, as Discord does it: THREAD_CREATE for the post (a thread named
+        by its title), then MESSAGE_CREATE for its first message, which shares the thread's id. Returns that message;
+        the post is ``channel(message["channel_id"])`` from then on."""
+        parent = self.channel(forum)
+        user = self.world.resolve_user(author)
+        guild = self.world.guild_of(parent)
+        if guild is None or self.world.member_roles(user, guild) is None:
+            raise ValueError(f"{user.username} cannot post in #{parent.name}")
+        self.wait_until_connected(self._timeout(timeout))
+        post = FakeChannel(
+            id=self._server.snowflakes.next(), name=title, type=PUBLIC_THREAD, parent_id=parent.id,
+            overwrites=parent.overwrites, owner_id=user.id,
+        )
+
+        async def create() -> bool:
+            # On the server's loop, so that no request handler is reading the channels while one is added.
+            guild.channels[f"post-{post.id}"] = post
+            return await self._server.dispatch("THREAD_CREATE", {**channel_json(post, guild_id=guild.id), "newly_created": True})
+
+        self._call(create(), timeout)
+        msg = self._user_message(post, user, content, [], None, True, message_id=post.id)
+        self._action_cursor = self.cursor()
+        self._call(self._deliver_user_message(post, msg), timeout)
+        return copy.deepcopy(msg)
+
     def send_dm(self, content: str, *, author: UserRef = "user", **kwargs: Any) -> dict[str, Any]:
         """``send_message`` in the author's DM channel with the bot."""
         return self.send_message(self.dm_channel(author), content, author=author, **kwargs)
 
     def _user_message(
         self, ch: FakeChannel, user: FakeUser, text: str, atts: Sequence[FakeAttachment],
-        reply_to: Optional[MessageRef], reply_ping: bool,
+        reply_to: Optional[MessageRef], reply_ping: bool, message_id: Optional[int] = None,
     ) -> dict[str, Any]:
         w = self.world
         guild = w.guild_of(ch)
@@ -698,7 +728,7 @@ class FakeDiscord:
                 pass
         guild_roles = guild.roles_by_id() if guild is not None else {}
         role_ids = [rid for rid in dict.fromkeys(_ROLE_MENTION_RE.findall(text)) if int(rid) in guild_roles]
-        mid = self._server.snowflakes.next()
+        mid = self._server.snowflakes.next() if message_id is None else message_id
         msg: dict[str, Any] = {
             "id": str(mid), "channel_id": str(ch.id), "author": user_json(user), "content": text,
             "timestamp": iso_now(), "edited_timestamp": None, "tts": False,

@@ -60,6 +60,8 @@ FLAG_IS_COMPONENTS_V2 = 1 << 15
 # Channel types
 GUILD_TEXT = 0
 DM = 1
+PUBLIC_THREAD = 11
+GUILD_FORUM = 15
 
 
 class SnowflakeFactory:
@@ -127,7 +129,8 @@ class FakeRole:
 
 @dataclass(frozen=True)
 class FakeChannel:
-    """A guild text channel or a DM channel (``type == 1`` with ``recipient_id``)."""
+    """A guild text or forum channel, a forum post (``type == 11``: a thread whose ``parent_id`` is the forum,
+    ``owner_id`` its author, ``name`` its title) or a DM channel (``type == 1`` with ``recipient_id``)."""
 
     id: int
     name: str
@@ -137,6 +140,7 @@ class FakeChannel:
     parent_id: Optional[int] = None
     overwrites: tuple[Mapping[str, Any], ...] = ()
     recipient_id: Optional[int] = None
+    owner_id: Optional[int] = None
 
     @property
     def mention(self) -> str:
@@ -145,6 +149,10 @@ class FakeChannel:
     @property
     def is_dm(self) -> bool:
         return self.type == DM
+
+    @property
+    def is_thread(self) -> bool:
+        return self.type == PUBLIC_THREAD
 
 
 @dataclass(frozen=True)
@@ -229,7 +237,23 @@ def role_json(role: FakeRole) -> dict[str, Any]:
 
 
 def channel_json(channel: FakeChannel, *, guild_id: Optional[int], recipient: Optional[FakeUser] = None) -> dict[str, Any]:
-    """Guild text channel or DM channel object."""
+    """Guild text or forum channel, thread or DM channel object."""
+    if channel.is_thread:
+        return {
+            "id": str(channel.id),
+            "type": channel.type,
+            "guild_id": str(guild_id),
+            "parent_id": str(channel.parent_id),
+            "owner_id": str(channel.owner_id),
+            "name": channel.name,
+            "last_message_id": str(channel.id),
+            "rate_limit_per_user": 0,
+            "message_count": 0,
+            "member_count": 1,
+            "flags": 0,
+            "applied_tags": [],
+            "thread_metadata": {"archived": False, "auto_archive_duration": 4320, "archive_timestamp": iso_now(), "locked": False},
+        }
     if channel.is_dm:
         return {
             "id": str(channel.id),
@@ -361,8 +385,8 @@ def guild_create_json(
         "roles": [role_json(r) for r in roles],
         "emojis": [],
         "stickers": [],
-        "channels": [channel_json(c, guild_id=guild_id) for c in chans],
-        "threads": [],
+        "channels": [channel_json(c, guild_id=guild_id) for c in chans if not c.is_thread],
+        "threads": [channel_json(c, guild_id=guild_id) for c in chans if c.is_thread],
         "members": [member_json(m, role_ids=(member_roles or {}).get(m.id)) for m in members],
         "presences": [],
         "voice_states": [],

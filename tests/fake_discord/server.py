@@ -30,6 +30,7 @@ from .models import (
     FLAG_IS_COMPONENTS_V2,
     FLAG_LOADING,
     SEND_MESSAGES,
+    SEND_MESSAGES_IN_THREADS,
     VIEW_CHANNEL,
     FakeAttachment,
     FakeChannel,
@@ -817,7 +818,7 @@ class FakeDiscordServer:
         if channel.is_dm:
             return True
         perms = self.world.permissions(self.world.bot, channel)
-        need = VIEW_CHANNEL | SEND_MESSAGES | (ATTACH_FILES if with_files else 0)
+        need = VIEW_CHANNEL | (SEND_MESSAGES_IN_THREADS if channel.is_thread else SEND_MESSAGES) | (ATTACH_FILES if with_files else 0)
         return perms & need == need
 
     async def _create_message(self, request: web.Request) -> web.Response:

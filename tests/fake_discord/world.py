@@ -17,6 +17,7 @@ from .models import (
     BOT_ROLE_PERMISSIONS,
     DM,
     EVERYONE_PERMISSIONS,
+    GUILD_FORUM,
     MANAGE_GUILD,
     SEND_MESSAGES,
     FakeChannel,
@@ -30,6 +31,8 @@ DEFAULT_GUILD_ID = 1100000000000000001
 DEFAULT_CHANNELS: tuple[str, ...] = ("general", "pm-questions", "bot-log")
 READ_ONLY_CHANNEL = "read-only"
 """Extra channel where the bot's role is denied SEND_MESSAGES (POST -> 403)."""
+FORUM_CHANNEL = "pm-forum"
+"""A forum channel: members open posts in it (``FakeDiscord.open_forum_post``)."""
 
 UserRef = Union[FakeUser, str, int]
 
@@ -250,6 +253,9 @@ def default_world(
         name=READ_ONLY_CHANNEL,
         position=len(channel_names),
         overwrites=({"id": str(bot_role.id), "type": 0, "allow": "0", "deny": str(SEND_MESSAGES)},),
+    )
+    channels[FORUM_CHANNEL] = FakeChannel(
+        id=guild_id + 298, name=FORUM_CHANNEL, type=GUILD_FORUM, position=len(channel_names) + 1, topic="forum (fake)"
     )
     dm_channels = {
         u.id: FakeChannel(id=1300000000000000001 + i, name=f"dm-{u.username}", type=DM, recipient_id=u.id)
