@@ -136,6 +136,15 @@ def mock_message(
         message.channel = channel or mock_text_channel()
         message.author = author or mock_member()
     message.to_reference.return_value = MagicMock(spec=discord.MessageReference)
+    message.reference = None
+    return message
+
+
+def replying_to(message: MagicMock, replied: MagicMock | None) -> MagicMock:
+    """The message as a reply to ``replied`` (None: to a message Discord no longer has)."""
+    message.type = discord.MessageType.reply
+    message.reference = MagicMock(spec=discord.MessageReference)
+    message.reference.resolved = replied
     return message
 
 
@@ -247,6 +256,21 @@ def test_a_reply_ping_is_not_a_mention() -> None:
     message = mock_message("thanks!", type=discord.MessageType.reply)
     message.mentions = [mock_me()]
     assert listening.heard_question(message, mock_me(), LISTEN) is None
+
+
+def test_a_question_replying_to_the_bot_is_heard_in_any_channel() -> None:
+    """A follow-up asked as a reply to one of the bot's answers, as in a help channel: questions only."""
+    me, answer = mock_me(), mock_message("an answer")
+    answer.author = mock_me()
+    follow_up = replying_to(mock_message("and how is that different from a scrum master?"), answer)
+    assert listening.heard_question(follow_up, me, frozenset()) == listening.Heard(
+        "and how is that different from a scrum master?", "passive"
+    )
+    assert listening.heard_question(replying_to(mock_message("cool, thanks"), answer), me, frozenset()) is None
+    to_someone = replying_to(mock_message("what does a scrum master do?"), mock_message("I'm a scrum master"))
+    assert listening.heard_question(to_someone, me, frozenset()) is None
+    to_deleted = replying_to(mock_message("what does a scrum master do?"), None)
+    assert listening.heard_question(to_deleted, me, frozenset()) is None
 
 
 def test_help_channels_and_their_threads_hear_only_questions() -> None:

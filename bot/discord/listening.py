@@ -6,10 +6,11 @@ Three ways in, from most to least explicit:
   or the bot's own managed role). The bot always replies, even on fallback,
   because it was asked. A bare mention is a request for help.
 * **passive**: a message in a configured help channel, or a thread under
-  one, that *looks like a question* (bot/help_channels.py, which also says
-  what the bot replies to there: never a fallback, so it never spams a
-  conversation). Needs the privileged Message Content intent; without it
-  Discord sends these messages with empty content and they are ignored here.
+  one, or a reply to one of the bot's own messages, that *looks like a
+  question* (bot/help_channels.py, which also says what the bot replies to
+  there: never a fallback, so it never spams a conversation). Needs the
+  privileged Message Content intent; without it Discord sends these messages
+  with empty content (a reply that pings the bot aside) and they are ignored here.
 
 Never: bots (itself included), webhooks, system messages (pins, joins,
 thread-created notices, ...).
@@ -17,6 +18,8 @@ thread-created notices, ...).
 Mentioning the bot is detected from the message *text*, not from
 ``message.mentions``: replying to one of the bot's answers with "ping on"
 also lists the bot there, and a "thanks!" reply should not get a fallback.
+A follow-up asked as a reply ("and how is that different from a scrum
+master?") is heard as a help channel's question is, in any channel.
 """
 
 from __future__ import annotations
@@ -99,6 +102,13 @@ def _post_title(message: discord.Message) -> str | None:
     return None
 
 
+def _replies_to(message: discord.Message, me: discord.abc.User) -> bool:
+    """Whether the message replies to one of the bot's messages (a deleted or uncached one is not known to be)."""
+    reference = message.reference
+    replied = reference.resolved if reference is not None else None
+    return isinstance(replied, discord.Message) and replied.author.id == me.id
+
+
 def heard_question(message: discord.Message, me: discord.abc.User, listen_channel_ids: Collection[int]) -> Heard | None:
     """What the bot should do with a message: None to ignore it, else the question and its mode."""
     author = message.author
@@ -116,7 +126,7 @@ def heard_question(message: discord.Message, me: discord.abc.User, listen_channe
         return Heard(strip_bot_mention(content, me.id, role_id), "direct")
     if mentions_bot(content, me.id, role_id):
         return Heard(strip_bot_mention(content, me.id, role_id), "direct")
-    if in_listen_channel(message.channel, listen_channel_ids):
+    if in_listen_channel(message.channel, listen_channel_ids) or _replies_to(message, me):
         text = _SPACES.sub(" ", content).strip()
         if text and looks_like_question(text):
             return Heard(text, "passive")

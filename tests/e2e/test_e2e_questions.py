@@ -106,6 +106,17 @@ def test_a_help_forum_post_is_answered_from_its_title(fake: FakeDiscord, bot, se
     assert_answer(reply, intent, service)
 
 
+def test_a_follow_up_replying_to_an_answer_is_answered_in_any_channel(fake: FakeDiscord, bot, service, new_user) -> None:
+    user = new_user()
+    first = reply_to(fake, fake.send_message("general", "What is product management?", author=user, mentions_bot=True))
+    follow_up = "and how is that different from what a scrum master does?"
+    intent = expected_answer(service, follow_up)
+    thanks = fake.send_message("general", "great, thanks", author=user, reply_to=first)
+    asked = fake.send_message("general", follow_up, author=user, reply_to=first)
+    assert_answer(reply_to(fake, asked), intent, service)
+    assert replies_to(fake, {thanks["id"]}) == [], "a reply that asks nothing is left alone"
+
+
 def test_help_channel_stays_silent_on_chat_and_off_topic(fake: FakeDiscord, bot, new_user) -> None:
     user = new_user()
     chatter = [
