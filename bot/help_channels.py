@@ -22,14 +22,20 @@ QUESTION_WORDS = frozenset(
     """.split()
 )
 _FIRST_WORD = re.compile(r"[a-z][a-z']*")
+# Another bot's command ("?help", "!rank", ".tag scrum"): a prefix glued to a word in lower case (not ".NET", "$100k").
+# "?help" was answered with pmbot's own help, "?rank" with which role is more senior.
+_BOT_COMMAND = re.compile(r"[!?.$%;~+=&>\-][a-z]")
 
 
 def looks_like_question(text: str) -> bool:
-    """A '?' anywhere but in a link, or a first word like "what", "how", "explain", "difference", after any mention."""
-    text = without_markup(text)
+    """A '?' anywhere but in a link, or a first word like "what", "how", "explain", "difference", after any mention;
+    never a command for another bot."""
+    text = without_markup(text).strip()
+    if _BOT_COMMAND.match(text):
+        return False
     if "?" in text:
         return True
-    first = _FIRST_WORD.search(text.strip().lower().replace("’", "'"))
+    first = _FIRST_WORD.search(text.lower().replace("’", "'"))
     return bool(first) and first.start() <= 2 and first.group(0) in QUESTION_WORDS
 
 

@@ -29,6 +29,12 @@ from bot.matching import MatchResult
         ("||what|| is scope creep", True),
         ("new sprint planning video https://www.youtube.com/watch?v=abc123", False),  # a link's "?" asks nothing
         ("my query fails:\n```sql\nSELECT * FROM tasks WHERE id = ?\n```", False),  # nor does pasted code's
+        ("?help", False),  # another bot's commands
+        ("<@123456789> ?rank", False),
+        ("!ask what is a PM?", False),
+        ("?? what is a PM", True),
+        ("...what is a PM?", True),
+        (".NET dev here, what does a PM do all day?", True),
     ],
 )
 def test_looks_like_question(text: str, expected: bool) -> None:
