@@ -299,11 +299,13 @@ def test_a_forum_post_is_read_with_its_title() -> None:
         "PO vs PM: who owns the backlog? We're a team of six and nobody agrees.", "passive"
     )
     image_only = mock_message("", channel=mock_thread(7002, parent_id=HELP_CHANNEL_ID, name="what does a scrum master do"))
-    image_only.id = 7002
+    image_only.id = 7002  # an image and no text
     assert listening.heard_question(image_only, me, LISTEN) == listening.Heard("what does a scrum master do", "passive")
-    mentioned = mock_message(f"<@{BOT_ID}> any ideas?", channel=mock_thread(7003, parent_id=GENERAL_ID, name="Roadmap vs project plan"))
-    mentioned.id = 7003
-    assert listening.heard_question(mentioned, me, LISTEN) == listening.Heard("Roadmap vs project plan. any ideas?", "direct")
+    elsewhere = mock_thread(7003, parent_id=GENERAL_ID, name="Roadmap vs project plan")
+    mentioned = mock_message(f"<@{BOT_ID}> any ideas?", channel=elsewhere)
+    mentioned.id = elsewhere.id
+    heard = listening.heard_question(mentioned, me, LISTEN)
+    assert heard == listening.Heard("Roadmap vs project plan. any ideas?", "direct")  # a full stop ends the title
     reply = mock_message("thanks, that helps", channel=post)
     assert listening.heard_question(reply, me, LISTEN) is None
 

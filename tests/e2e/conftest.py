@@ -3,8 +3,8 @@
 One bot process per test module (module-scoped fixtures) keeps the suite
 fast; each module may set ``BOT_ENV = {...}`` (or a function of the fake
 returning one, for settings naming the fake's channels) to replace the bot's
-extra settings (default: #pm-questions and the #pm-forum forum as help channels) and ``BOT_COMMANDS``
-to name the commands to wait for. After every test, the fake must have seen no
+extra settings (default: #pm-questions and the #pm-forum forum as help
+channels) and ``BOT_COMMANDS`` to name the commands to wait for. After every test, the fake must have seen no
 payload over Discord's limits, no unsafe ``allowed_mentions`` and no unknown
 route; a failing test shows the tail of the bot's log.
 
@@ -18,7 +18,9 @@ from pathlib import Path
 from typing import Callable, Iterator
 
 import pytest
-from e2e_support import EVENT_TIMEOUT, HELP_CHANNEL, HELP_FORUM, BotProcess, add_users, copy_knowledge, start_bot, wait_ready
+from e2e_support import (
+    EVENT_TIMEOUT, HELP_CHANNEL, HELP_FORUM, BotProcess, add_users, copy_knowledge, start_bot, wait_ready,
+)
 from fake_discord import FakeDiscord, FakeUser
 
 from bot.service import KnowledgeService

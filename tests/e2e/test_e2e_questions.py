@@ -1,8 +1,9 @@
 """End to end: questions asked in messages (mention, DM, help channel), buttons, pings, the cooldown.
 
 The real bot process runs against the fake Discord with #pm-questions and the
-#pm-forum forum as its help channels. Expected answers come from the same core on the same knowledge
-in this process, so the tests check the wiring and the rules, not the wording.
+#pm-forum forum as its help channels. Expected answers come from the same core
+on the same knowledge in this process, so the tests check the wiring and the
+rules, not the wording.
 """
 
 from __future__ import annotations
@@ -106,7 +107,7 @@ def test_a_help_forum_post_is_answered_from_its_title(fake: FakeDiscord, bot, se
     assert_answer(reply, intent, service)
 
 
-def test_a_follow_up_replying_to_an_answer_is_answered_in_any_channel(fake: FakeDiscord, bot, service, new_user) -> None:
+def test_a_follow_up_replying_to_an_answer_is_answered_anywhere(fake: FakeDiscord, bot, service, new_user) -> None:
     user = new_user()
     first = reply_to(fake, fake.send_message("general", "What is product management?", author=user, mentions_bot=True))
     follow_up = "and how is that different from what a scrum master does?"

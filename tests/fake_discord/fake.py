@@ -702,7 +702,8 @@ class FakeDiscord:
         async def create() -> bool:
             # On the server's loop, so that no request handler is reading the channels while one is added.
             guild.channels[f"post-{post.id}"] = post
-            return await self._server.dispatch("THREAD_CREATE", {**channel_json(post, guild_id=guild.id), "newly_created": True})
+            created = {**channel_json(post, guild_id=guild.id), "newly_created": True}
+            return await self._server.dispatch("THREAD_CREATE", created)
 
         self._call(create(), timeout)
         msg = self._user_message(post, user, content, [], None, True, message_id=post.id)

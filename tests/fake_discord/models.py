@@ -252,7 +252,9 @@ def channel_json(channel: FakeChannel, *, guild_id: Optional[int], recipient: Op
             "member_count": 1,
             "flags": 0,
             "applied_tags": [],
-            "thread_metadata": {"archived": False, "auto_archive_duration": 4320, "archive_timestamp": iso_now(), "locked": False},
+            "thread_metadata": {
+                "archived": False, "auto_archive_duration": 4320, "archive_timestamp": iso_now(), "locked": False,
+            },
         }
     if channel.is_dm:
         return {

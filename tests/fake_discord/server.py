@@ -818,7 +818,8 @@ class FakeDiscordServer:
         if channel.is_dm:
             return True
         perms = self.world.permissions(self.world.bot, channel)
-        need = VIEW_CHANNEL | (SEND_MESSAGES_IN_THREADS if channel.is_thread else SEND_MESSAGES) | (ATTACH_FILES if with_files else 0)
+        send = SEND_MESSAGES_IN_THREADS if channel.is_thread else SEND_MESSAGES
+        need = VIEW_CHANNEL | send | (ATTACH_FILES if with_files else 0)
         return perms & need == need
 
     async def _create_message(self, request: web.Request) -> web.Response:
