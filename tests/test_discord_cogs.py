@@ -308,6 +308,13 @@ def test_a_forum_post_is_read_with_its_title() -> None:
     assert heard == listening.Heard("Roadmap vs project plan. any ideas?", "direct")  # a full stop ends the title
     reply = mock_message("thanks, that helps", channel=post)
     assert listening.heard_question(reply, me, LISTEN) is None
+    # A new post asks by being posted, question mark or not.
+    story = mock_thread(7004, HELP_CHANNEL_ID, "Scope creep")
+    asking = mock_message("My sponsor keeps changing scope every week.", channel=story)
+    asking.id = story.id
+    assert listening.heard_question(asking, me, LISTEN) == listening.Heard(
+        "Scope creep. My sponsor keeps changing scope every week.", "passive"
+    )
 
 
 def test_intents_ask_for_message_content_unless_switched_off() -> None:

@@ -7,10 +7,11 @@ Three ways in, from most to least explicit:
   because it was asked. A bare mention is a request for help.
 * **passive**: a message in a configured help channel, or a thread under
   one, or a reply to one of the bot's own messages, that *looks like a
-  question* (bot/help_channels.py, which also says what the bot replies to
-  there: never a fallback, so it never spams a conversation). Needs the
-  privileged Message Content intent; without it Discord sends these messages
-  with empty content (a reply that pings the bot aside) and they are ignored here.
+  question*, and any new post in a help forum (bot/help_channels.py, which
+  also says what the bot replies to there: never a fallback, so it never
+  spams a conversation). Needs the privileged Message Content intent; without
+  it Discord sends these messages with empty content (a reply that pings the
+  bot aside) and they are ignored here.
 
 Never: bots (itself included), webhooks, system messages (pins, joins,
 thread-created notices, ...).
@@ -128,6 +129,7 @@ def heard_question(message: discord.Message, me: discord.abc.User, listen_channe
         return Heard(strip_bot_mention(content, me.id, role_id), "direct")
     if in_listen_channel(message.channel, listen_channel_ids) or _replies_to(message, me):
         text = _SPACES.sub(" ", content).strip()
-        if text and looks_like_question(text):
+        # A new post in a help forum asks by being posted: "Scope creep" over a story is a request for help.
+        if text and (title is not None or looks_like_question(text)):
             return Heard(text, "passive")
     return None
