@@ -658,13 +658,15 @@ class FakeDiscord:
         reply_to: Optional[MessageRef] = None,
         reply_ping: bool = True,
         timeout: Optional[float] = None,
+        message_id: Optional[int] = None,
     ) -> dict[str, Any]:
         """Dispatch MESSAGE_CREATE from a user and return the full message dict.
 
         ``mentions_bot`` prefixes ``<@bot_id>``; ``mentions`` prefixes other users' mention
         tokens. ``mentions``/``mention_roles`` arrays are derived from the final content, as
         Discord does. Without the MESSAGE_CONTENT intent the bot receives empty content for
-        guild messages that do not mention it (like real Discord).
+        guild messages that do not mention it (like real Discord). ``message_id``: None for a
+        new snowflake (a forum post's first message takes its thread's, ``open_forum_post``).
         """
         ch = self.channel(channel_id)
         user = self.world.resolve_user(author)
@@ -677,7 +679,7 @@ class FakeDiscord:
         text = " ".join([*prefix, content]).strip() if prefix else content
         self.wait_until_connected(self._timeout(timeout))
         atts = [a if isinstance(a, FakeAttachment) else self.attach_file(a[0], a[1]) for a in attachments]
-        msg = self._user_message(ch, user, text, atts, reply_to, reply_ping)
+        msg = self._user_message(ch, user, text, atts, reply_to, reply_ping, message_id)
         self._action_cursor = self.cursor()
         self._call(self._deliver_user_message(ch, msg), timeout)
         return copy.deepcopy(msg)
@@ -706,10 +708,7 @@ class FakeDiscord:
             return await self._server.dispatch("THREAD_CREATE", created)
 
         self._call(create(), timeout)
-        msg = self._user_message(post, user, content, [], None, True, message_id=post.id)
-        self._action_cursor = self.cursor()
-        self._call(self._deliver_user_message(post, msg), timeout)
-        return copy.deepcopy(msg)
+        return self.send_message(post, content, author=user, timeout=timeout, message_id=post.id)
 
     def send_dm(self, content: str, *, author: UserRef = "user", **kwargs: Any) -> dict[str, Any]:
         """``send_message`` in the author's DM channel with the bot."""
