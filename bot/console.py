@@ -74,12 +74,14 @@ class ConsoleChat:
         self.out = out
         self.on_answer = on_answer
         self.last: Reply | None = None
+        self.follows: str | None = None  # the last answer's intent: a bare "and project managers?" asks it again
 
     def say(self, text: str) -> None:
         print(text, file=self.out, flush=True)
 
     def show(self, reply: Reply) -> None:
         self.last = reply
+        self.follows = reply.intent_id if reply.kind == "answer" else None
         self.say("\n" + render(reply) + "\n")
 
     def handle(self, line: str) -> bool:
@@ -98,7 +100,7 @@ class ConsoleChat:
             return True
         if line.startswith("/"):
             return self.command(line)
-        answer = self.service.ask(line)
+        answer = self.service.ask(line, follows=self.follows)
         if self.on_answer:
             self.on_answer(answer)
         self.show(answer.reply)

@@ -13,6 +13,7 @@ from pathlib import Path
 from bot.knowledge import KnowledgeBase, KnowledgeDiff, load_knowledge, source_files
 from bot.matching import Matcher, MatchResult
 from bot.matching.cache import IndexCache, Marks
+from bot.matching.follow_up import match_follow_up
 from bot.matching.semantic import load_embedder
 from bot.replies import Reply, build_reply
 
@@ -64,7 +65,9 @@ class KnowledgeService:
             return KnowledgeDiff.between(self.kb, self.kb)
         return self.swap(self.check())
 
-    def ask(self, question: str) -> Answer:
+    def ask(self, question: str, follows: str | None = None) -> Answer:
+        """`follows`: the intent of the answer the question replies to, which a bare "and for project managers?"
+        asks again of the other role (bot/matching/follow_up.py)."""
         matcher = self._matcher  # one snapshot for the whole question, even if a reload lands meanwhile
-        result = matcher.match(question)
+        result = matcher.match(question) if follows is None else match_follow_up(matcher, question, follows)
         return Answer(result, build_reply(matcher.kb, result))

@@ -37,6 +37,15 @@ def test_a_number_out_of_range_explains_itself() -> None:
     assert "Pick a number from 1 to" in out
 
 
+def test_a_bare_role_after_an_answer_asks_it_of_that_role() -> None:
+    kb = load_knowledge(KNOWLEDGE)
+    salaries = kb.intents["product-manager-salary"].title, kb.intents["project-manager-salary"].title
+    heading = f"{salaries[1]}\n─"  # an answer's title over its rule, not an option listed under another answer
+    out = chat("How much does a product manager earn?", "what about project managers?", "/quit")
+    assert out.index(salaries[0]) < out.index(heading), "the follow-up asked the salary of the other role"
+    assert heading not in chat("what about project managers?", "/quit"), "alone it asks nothing of salaries"
+
+
 def test_commands_topics_role_compare_help() -> None:
     out = chat("/topics", "/topics careers", "/role scrum master", "/role PdM", "/role wizard", "/compare", "/help", "/nope")
     assert "Topics" in out and "Choosing, entering and growing in either role" in out

@@ -30,8 +30,10 @@ from bot.guild_settings import GuildSettingsCache
 from bot.discord.errors import SORRY, CooldownActive, NotModerator, guarded, on_event_error, on_interaction_error
 from bot.discord.kb_replies import problems_block
 from bot.keeper import KnowledgeKeeper
+from bot.discord import render
 from bot.discord.render import AskButton, TopicsSelect, VoteButton
-from bot.knowledge import Problem
+from bot.knowledge import KnowledgeBase, Problem
+from bot.replies import answer_reply, help_reply
 from bot.service import KnowledgeService
 from tests.conftest import warm_service
 
@@ -271,6 +273,24 @@ def test_a_question_replying_to_the_bot_is_heard_in_any_channel() -> None:
     assert listening.heard_question(to_someone, me, frozenset()) is None
     to_deleted = replying_to(mock_message("what does a scrum master do?"), None)
     assert listening.heard_question(to_deleted, me, frozenset()) is None
+
+
+def test_a_reply_to_an_answer_knows_which_answer_it_follows(kb: KnowledgeBase) -> None:
+    """The answer's intent comes from its 👍/👎 buttons, as Discord sends them back on the replied-to message."""
+    me = mock_me()
+    answer = mock_message("")
+    answer.author = me
+    view = render.to_view(answer_reply(kb, kb.intents["product-manager-salary"]))
+    answer.components = [discord.ActionRow(row) for row in view.to_components()]
+    heard = listening.heard_question(replying_to(mock_message("what about project managers?"), answer), me, frozenset())
+    assert heard == listening.Heard("what about project managers?", "passive", "product-manager-salary")
+    mentioned = replying_to(mock_message(f"<@{BOT_ID}> and project managers"), answer)
+    assert listening.heard_question(mentioned, me, frozenset()).follows == "product-manager-salary"
+    help_reply_message = mock_message("")
+    help_reply_message.author = me
+    help_reply_message.components = [discord.ActionRow(row) for row in render.to_view(help_reply(kb)).to_components()]
+    to_help = replying_to(mock_message("what about project managers?"), help_reply_message)
+    assert listening.heard_question(to_help, me, frozenset()).follows is None, "only an answer has a question to follow"
 
 
 def test_help_channels_and_their_threads_hear_only_questions() -> None:

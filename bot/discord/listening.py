@@ -20,7 +20,9 @@ Mentioning the bot is detected from the message *text*, not from
 ``message.mentions``: replying to one of the bot's answers with "ping on"
 also lists the bot there, and a "thanks!" reply should not get a fallback.
 A follow-up asked as a reply ("and how is that different from a scrum
-master?") is heard as a help channel's question is, in any channel.
+master?") is heard as a help channel's question is, in any channel, and
+knows which answer it follows: a bare "what about project managers?"
+under a salary answer asks about project managers' salaries.
 """
 
 from __future__ import annotations
@@ -31,6 +33,7 @@ from typing import Collection, Literal
 
 import discord
 
+from bot.discord.render import answered_intent
 from bot.help_channels import looks_like_question
 
 Mode = Literal["direct", "passive"]
@@ -48,6 +51,7 @@ class Heard:
 
     text: str
     mode: Mode
+    follows: str | None = None  # the intent of the bot's answer it replies to: "and for project managers?" asks it again
 
     @property
     def direct(self) -> bool:
@@ -103,11 +107,11 @@ def _post_title(message: discord.Message) -> str | None:
     return None
 
 
-def _replies_to(message: discord.Message, me: discord.abc.User) -> bool:
-    """Whether the message replies to one of the bot's messages (a deleted or uncached one is not known to be)."""
+def _replied(message: discord.Message, me: discord.abc.User) -> discord.Message | None:
+    """The bot's own message this one replies to, or None (a deleted or uncached one is not known to be)."""
     reference = message.reference
     replied = reference.resolved if reference is not None else None
-    return isinstance(replied, discord.Message) and replied.author.id == me.id
+    return replied if isinstance(replied, discord.Message) and replied.author.id == me.id else None
 
 
 def heard_question(message: discord.Message, me: discord.abc.User, listen_channel_ids: Collection[int]) -> Heard | None:
@@ -123,13 +127,15 @@ def heard_question(message: discord.Message, me: discord.abc.User, listen_channe
         stop = "" if not content.strip() or title.rstrip()[-1:] in _SENTENCE_ENDS else "."
         content = f"{title}{stop} {content}"
     role_id = _bot_role_id(message)
+    replied = _replied(message, me)
+    follows = answered_intent(replied) if replied is not None else None
     if message.guild is None or isinstance(message.channel, (discord.DMChannel, discord.GroupChannel)):
-        return Heard(strip_bot_mention(content, me.id, role_id), "direct")
+        return Heard(strip_bot_mention(content, me.id, role_id), "direct", follows)
     if mentions_bot(content, me.id, role_id):
-        return Heard(strip_bot_mention(content, me.id, role_id), "direct")
-    if in_listen_channel(message.channel, listen_channel_ids) or _replies_to(message, me):
+        return Heard(strip_bot_mention(content, me.id, role_id), "direct", follows)
+    if in_listen_channel(message.channel, listen_channel_ids) or replied is not None:
         text = _SPACES.sub(" ", content).strip()
         # A new post in a help forum asks by being posted: "Scope creep" over a story is a request for help.
         if text and (title is not None or looks_like_question(text)):
-            return Heard(text, "passive")
+            return Heard(text, "passive", follows)
     return None

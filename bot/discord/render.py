@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import logging
 import math
+import re
 from typing import TYPE_CHECKING, Any, Sequence
 
 import discord
@@ -93,9 +94,19 @@ class AskButton(discord.ui.DynamicItem[discord.ui.Button], template=r"pmbot:ask:
         await send_reply(interaction, answer_reply(kb, intent))
 
 
-class VoteButton(
-    discord.ui.DynamicItem[discord.ui.Button], template=r"pmbot:vote:(?P<vote>up|down):(?P<intent>[a-z0-9-]+)"
-):
+VOTE_TEMPLATE = re.compile(rf"{VOTE_PREFIX}(?P<vote>up|down):(?P<intent>[a-z0-9-]+)")
+
+
+def answered_intent(message: discord.Message) -> str | None:
+    """The intent one of the bot's answers gave, from its 👍/👎 buttons; None for any other message."""
+    for row in message.components:
+        for item in getattr(row, "children", ()):
+            if (found := VOTE_TEMPLATE.fullmatch(getattr(item, "custom_id", None) or "")) is not None:
+                return found["intent"]
+    return None
+
+
+class VoteButton(discord.ui.DynamicItem[discord.ui.Button], template=VOTE_TEMPLATE):
     """👍 / 👎 under an answer; one vote per user per message (a second click replaces the first)."""
 
     def __init__(self, vote: int, intent_id: str, *, row: int | None = None) -> None:

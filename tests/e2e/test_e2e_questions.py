@@ -29,8 +29,8 @@ from bot.knowledge import Intent
 from bot.service import KnowledgeService
 
 
-def expected_answer(service: KnowledgeService, question: str) -> Intent:
-    answer = service.ask(question)
+def expected_answer(service: KnowledgeService, question: str, follows: str | None = None) -> Intent:
+    answer = service.ask(question, follows)
     assert answer.result.kind == "answer", f"{question!r} is not answered by the core: {answer.result}"
     return service.kb.intents[answer.result.intent_id]
 
@@ -116,6 +116,18 @@ def test_a_follow_up_replying_to_an_answer_is_answered_anywhere(fake: FakeDiscor
     asked = fake.send_message("general", follow_up, author=user, reply_to=first)
     assert_answer(reply_to(fake, asked), intent, service)
     assert replies_to(fake, {thanks["id"]}) == [], "a reply that asks nothing is left alone"
+
+
+def test_a_bare_role_replying_to_an_answer_asks_that_answer_of_the_role(fake: FakeDiscord, bot, service, new_user) -> None:
+    """The bot reads which answer a reply follows from that answer's buttons, as Discord sends it back."""
+    user = new_user()
+    asked = expected_answer(service, "How much does a product manager earn?")
+    first = reply_to(fake, fake.send_message("general", "How much does a product manager earn?", author=user, mentions_bot=True))
+    follow_up = "what about project managers?"
+    assert service.ask(follow_up).result.kind != "answer", "alone it names a role and asks nothing"
+    intent = expected_answer(service, follow_up, asked.id)
+    assert intent.id != asked.id
+    assert_answer(reply_to(fake, fake.send_message("general", follow_up, author=user, reply_to=first)), intent, service)
 
 
 def test_help_channel_stays_silent_on_chat_and_off_topic(fake: FakeDiscord, bot, new_user) -> None:

@@ -68,7 +68,7 @@ class Questions(commands.Cog):
             if await self._allowed(message):
                 await self._reply(message, message_kwargs(help_reply(self.bot.service.kb)))
             return
-        answer = self.bot.service.ask(heard.text)
+        answer = self.bot.service.ask(heard.text, heard.follows)
         result = answer.result
         # Said to the room, not to pmbot: no fallback there, and no reply to a hello or thank-you alone.
         if not heard.direct and not replies_unasked(result):

@@ -1,0 +1,79 @@
+"""A follow-up that only names another role: "what about project managers?" after a salary answer.
+
+Read alone, such a message says nothing but the role, and pmbot could only guess ("Did you mean: What does a
+project manager do?"). Read after the answer it follows, it asks that answer's question of the other role. Many
+of the knowledge's intents come in pairs across product and project (salary, skills, how to become one, what the
+role does), so the follow-up is answered by the answered intent's counterpart: the intent one of its phrasings
+leads to once its role is swapped, and which leads back to it when swapped again. Checking both ways keeps a
+topic without a twin from borrowing a neighbour: "is product management a growing field" swapped to project
+leads to what project management is, whose own swap leads to what product management is, not back to demand.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import replace
+
+from bot.matching.index import content_words
+from bot.matching.matcher import Matcher, MatchResult
+from bot.matching.normalise import ROLE_WORDS
+
+FOLLOW_UP_WORDS = 8  # longer, a message says what it asks and is read on its own
+# Words a bare follow-up holds besides the role: they ask nothing of their own ("how about the project side?",
+# "same for project managers?"). Stop words aside, which the normaliser already leaves out of what a message is about.
+ELLIPSIS_WORDS = frozenset({"manager", "management", "same", "how", "side", "role", "one", "instead", "too", "also"})
+_ROLE_WORD = re.compile(rf"\b({'|'.join(ROLE_WORDS)})\b", re.IGNORECASE)
+
+
+def match_follow_up(matcher: Matcher, question: str, follows: str) -> MatchResult:
+    """The question matched as a follow-up to the answer for intent `follows`.
+
+    A question answered on its own keeps that answer; only a bare role is read as the counterpart's question.
+    """
+    result = matcher.match(question)
+    if result.kind == "answer" or (role := named_role(matcher, question)) is None:
+        return result
+    if (counterpart := _counterpart(matcher, follows, role)) is None:
+        return result
+    text, answer = counterpart
+    why = f"a follow-up to {follows} about the {role} role, read as {text!r}; {answer.reason}"
+    return replace(answer, question=question, reason=why)
+
+
+def named_role(matcher: Matcher, question: str) -> str | None:
+    """The one role a bare follow-up names ("and for project managers?"), or None when it asks more than that."""
+    tokens = matcher.normaliser.tokens(question)
+    if len(tokens) > FOLLOW_UP_WORDS:
+        return None
+    content = content_words(tokens)
+    roles = [t for t in content if t in ROLE_WORDS]
+    if len(roles) != 1 or any(t not in ROLE_WORDS and t not in ELLIPSIS_WORDS for t in content):
+        return None
+    return roles[0]
+
+
+def _counterpart(matcher: Matcher, intent_id: str, role: str) -> tuple[str, MatchResult] | None:
+    """The answer one of the intent's phrasings gets, and that phrasing, once its role is `role`; None unless
+    the answer is another intent whose own phrasing, swapped back, leads to this one."""
+    own = _one_role_phrasing(matcher, intent_id)
+    if own is None or own[1] == role:
+        return None
+    text = _ROLE_WORD.sub(role, own[0])
+    there = matcher.match(text)
+    if there.kind != "answer" or there.intent_id in (None, intent_id):
+        return None
+    theirs = _one_role_phrasing(matcher, there.intent_id)
+    if theirs is None or theirs[1] != role:
+        return None
+    back = matcher.match(_ROLE_WORD.sub(own[1], theirs[0]))
+    return (text, there) if back.kind == "answer" and back.intent_id == intent_id else None
+
+
+def _one_role_phrasing(matcher: Matcher, intent_id: str) -> tuple[str, str] | None:
+    """The intent's first phrasing that names one role word as written (not "PdM"), and that role; None if none does."""
+    intent = matcher.kb.intents.get(intent_id)
+    for phrasing in intent.phrasings if intent is not None else ():
+        written = {w.lower() for w in _ROLE_WORD.findall(phrasing)}
+        if len(written) == 1 and set(matcher.normaliser.tokens(phrasing)) & set(ROLE_WORDS) == written:
+            return phrasing, written.pop()
+    return None

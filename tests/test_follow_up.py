@@ -1,0 +1,54 @@
+"""A follow-up to an answer that only names another role asks that answer's question of the other role."""
+
+from __future__ import annotations
+
+import pytest
+
+from bot.matching import Matcher
+from bot.matching.follow_up import match_follow_up, named_role
+
+SALARY, PROJECT_SALARY = "product-manager-salary", "project-manager-salary"
+
+
+def test_a_bare_role_after_an_answer_asks_its_counterpart(matcher: Matcher) -> None:
+    alone = matcher.match("what about project managers?")
+    assert alone.kind != "answer", "read alone, the role says nothing of what is asked"
+    result = match_follow_up(matcher, "what about project managers?", SALARY)
+    assert (result.kind, result.intent_id) == ("answer", PROJECT_SALARY)
+    assert result.question == "what about project managers?"
+    assert SALARY in result.reason, "why and the logs say what the question followed"
+    back = match_follow_up(matcher, "and for product managers?", PROJECT_SALARY)
+    assert (back.kind, back.intent_id) == ("answer", SALARY)
+
+
+def test_a_follow_up_that_asks_something_of_its_own_is_read_alone(matcher: Matcher) -> None:
+    for question in ("what about project managers, do they need a degree?", "what is scope creep?", "thanks!"):
+        assert match_follow_up(matcher, question, SALARY) == matcher.match(question)
+
+
+def test_a_topic_without_a_counterpart_borrows_no_neighbour(matcher: Matcher) -> None:
+    """Swapped to project, demand's phrasing leads to what project management is, which does not lead back."""
+    for follows in ("product-management-demand", "scope-creep", "key-differences", "no-such-intent"):
+        assert match_follow_up(matcher, "what about project managers?", follows) == matcher.match(
+            "what about project managers?"
+        )
+
+
+def test_naming_the_answers_own_role_again_changes_nothing(matcher: Matcher) -> None:
+    assert match_follow_up(matcher, "and product managers?", SALARY) == matcher.match("and product managers?")
+
+
+@pytest.mark.parametrize(
+    ("question", "role"),
+    [
+        ("what about project managers?", "project"),
+        ("how about the project side?", "project"),
+        ("same for program managers?", "program"),
+        ("and PMs?", None),  # which role a bare "PM" is, is the question
+        ("project or product managers?", None),
+        ("what about project managers in the public sector?", None),
+        ("and what about the project managers who work on the client side of things?", None),
+    ],
+)
+def test_only_a_bare_role_is_a_follow_up(matcher: Matcher, question: str, role: str | None) -> None:
+    assert named_role(matcher, question) == role
