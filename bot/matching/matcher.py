@@ -47,6 +47,7 @@ THANKS = "thanks"  # the catalog's intent for a thank-you (../shared/spec/intent
 SMALL_TALK = frozenset({"greeting", THANKS})  # the catalog's intents that answer courtesies, not questions
 THANKS_CLAUSE_WORDS = 8  # a thank-you said in passing is at most this long ("Thanks for pointing this out!")
 SEMANTIC_CANDIDATES = 3  # intents the embedding puts nearest are scored even when they share few words
+WORDS_KEPT = 4  # token lists whose word-level scores a matcher keeps (Matcher._words)
 # A message longer than this whose words tell which meaning its "PM" has is read with that meaning spelled out
 # (Matcher._spelled_out). A shorter one that names a meaning beside the word mostly asks what the word means
 # ("Is PM a project manager?", "does PM mean product or project manager"), and is read as written.
@@ -82,6 +83,21 @@ class Meaning:
 
     similarity: np.ndarray  # cosine to the intent's nearest phrasing
     probability: np.ndarray  # the meaning classifier's probability (meaning.py)
+
+
+@dataclass(frozen=True)
+class _Words:
+    """What a question's words alone say about every phrasing (Matcher._words), whichever intents are then added."""
+
+    overlap: np.ndarray  # per phrasing: the question's words it shares, by rarity
+    coverage: np.ndarray  # per intent: the share of the question's words its phrasings use
+    by_words: np.ndarray  # per phrasing: the two blended, less the role mismatch
+    near: np.ndarray  # the phrasings worth comparing letter by letter, in index order
+    wording: np.ndarray  # and how alike their words are, letter by letter (0-1)
+    sorted_content: str
+    learned: np.ndarray  # per intent: the classifier's probability, discounted for unknown words
+    off_topic: float
+    known_share: float
 
 
 @dataclass(frozen=True)
@@ -227,6 +243,7 @@ class Matcher:
             len(self.column),
         )
         self._mismatch: dict[tuple[int, ...], np.ndarray] = {}
+        self._kept_words: tuple[tuple[tuple[str, ...], _Words | None], ...] = ()  # see _words
         self.off_topic_row = row_of_intent.get(NOT_ABOUT)  # None for a knowledge without not_about examples
         # Where each intent's rows start (rows are grouped by intent): the nearest phrasing per intent is one reduceat.
         self.intent_starts = np.searchsorted(self.entry_intent, np.arange(len(self.intent_ids)))
@@ -283,12 +300,27 @@ class Matcher:
         similarity = np.maximum.reduceat(self.entry_embeddings @ vectors.T, self.intent_starts, axis=0).T
         return [Meaning(s, self.meaning_classifier.probabilities(v)) for s, v in zip(similarity, vectors)]
 
-    def rank(self, tokens: list[str], limit: int = 6, include: tuple[int, ...] = ()) -> list[Candidate]:
-        """The best-scoring intents for the tokens (by words alone), best first; `include`d intent rows always."""
-        content = self._content(tokens)
+    def _words(self, tokens: tuple[str, ...]) -> _Words | None:
+        """What the words alone say about every phrasing, for `rank`; None when no word is known.
+
+        Kept for the last few token lists: a message the model reads is ranked by its words first, to tell
+        whether the run is worth it (MODEL_READS_FROM), then again with the intents the model puts nearest, and
+        a long message's leading part again after its own run; the word-level scores are the same each time.
+        Swapped in as one tuple, so threads sharing the matcher never see half an update.
+        """
+        kept = self._kept_words
+        for key, words in kept:
+            if key == tokens:
+                return words
+        words = self._read_words(tokens)
+        self._kept_words = ((tokens, words), *kept[: WORDS_KEPT - 1])
+        return words
+
+    def _read_words(self, tokens: tuple[str, ...]) -> _Words | None:
+        content = self._content(list(tokens))
         known = [t for t in content if t in self.column]
         if not known:
-            return []
+            return None
         weights = [self.weight(t) for t in content]  # a handful of words: plain Python beats NumPy's per-call cost
         total = sum(weights)
         known_idf = [self.idf[t] for t in known]
@@ -305,23 +337,36 @@ class Matcher:
         # crowd every real intent out of the list ("1-2 lines" meets every example with a number).
         split = self.topic_entries
         near = np.concatenate([_best(by_words[:split], WORDING_CANDIDATES, positive=True), split + _best(by_words[split:], OFF_TOPIC_CANDIDATES)])
-        # The intents the embedding puts nearest are scored too, on their phrasing that shares most words.
-        starts, ends = self.intent_starts, self.intent_ends
-        forced = [int(starts[r] + np.argmax(by_words[starts[r] : ends[r]])) for r in include]
-        if forced:  # `near` is sorted and unique already
-            near = np.union1d(near, forced)
         sorted_content = " ".join(sorted(content))
-        wording = process.cdist(
-            [sorted_content], self.entry_content[near].tolist(), scorer=fuzz.ratio, dtype=np.float32
-        )[0] / 100
-        base = by_words[near] + T.WEIGHT_WORDING * wording
         # The classifier knows nothing of words it never saw: its confidence counts only for the
         # share of the question it can read ("difference between mitosis and meiosis" is mostly unread).
         known_share = sum(known_idf) / total
-        probabilities = self.classifier.probabilities(tokens)
-        learned = probabilities * known_share
+        probabilities = self.classifier.probabilities(list(tokens))
         # Without off-topic examples the classifier cannot tell chat from questions: never sure then.
         off_topic = float(probabilities[self.off_topic_row]) if self.off_topic_row is not None else 1.0
+        return _Words(overlap, coverage, by_words, near, self._wording(sorted_content, near), sorted_content,
+                      probabilities * known_share, off_topic, known_share)
+
+    def _wording(self, sorted_content: str, entries: np.ndarray) -> np.ndarray:
+        """How alike the question's words and each phrasing's are, letter by letter (0-1)."""
+        return process.cdist([sorted_content], self.entry_content[entries].tolist(), scorer=fuzz.ratio, dtype=np.float32)[0] / 100
+
+    def rank(self, tokens: list[str], limit: int = 6, include: tuple[int, ...] = ()) -> list[Candidate]:
+        """The best-scoring intents for the tokens (by words alone), best first; `include`d intent rows always."""
+        words = self._words(tuple(tokens))
+        if words is None:
+            return []
+        near, wording = words.near, words.wording
+        # The intents the embedding puts nearest are scored too, on their phrasing that shares most words.
+        starts, ends, by_words = self.intent_starts, self.intent_ends, words.by_words
+        forced = [int(starts[r] + np.argmax(by_words[starts[r] : ends[r]])) for r in include]
+        if added := sorted(set(forced).difference(near.tolist())):
+            near = np.concatenate([near, added])
+            wording = np.concatenate([wording, self._wording(words.sorted_content, np.array(added))])
+            order = np.argsort(near, kind="stable")  # `near` stays sorted, as the top-scored ties are taken in index order
+            near, wording = near[order], wording[order]
+        base = by_words[near] + T.WEIGHT_WORDING * wording
+        overlap, coverage, learned = words.overlap, words.coverage, words.learned
         top = _best(base, SHAPE_CANDIDATES)
         if forced:
             top = np.union1d(top, np.searchsorted(near, forced))
@@ -345,8 +390,8 @@ class Matcher:
                 float(wording[top[k]]),
                 float(coverage[row]),
                 float(learned[row]),
-                off_topic,
-                known_share,
+                words.off_topic,
+                words.known_share,
                 round(float(scores[k]), 2),
             )
             for row, k in picked.items()
