@@ -33,7 +33,7 @@ from bot.keeper import KnowledgeKeeper
 from bot.discord import render
 from bot.discord.render import AskButton, TopicsSelect, VoteButton
 from bot.knowledge import KnowledgeBase, Problem
-from bot.replies import answer_reply, help_reply
+from bot.replies import Reply, answer_reply, help_reply
 from bot.service import KnowledgeService
 from tests.conftest import warm_service
 
@@ -275,22 +275,37 @@ def test_a_question_replying_to_the_bot_is_heard_in_any_channel() -> None:
     assert listening.heard_question(to_deleted, me, frozenset()) is None
 
 
+def bot_message(reply: Reply) -> MagicMock:
+    """One of the bot's messages as Discord sends it back: its components rebuilt from the wire format."""
+    message = mock_message("")
+    message.author = mock_me()
+    message.interaction_metadata = None
+    message.components = [discord.ActionRow(row) for row in render.to_view(reply).to_components()]
+    return message
+
+
 def test_a_reply_to_an_answer_knows_which_answer_it_follows(kb: KnowledgeBase) -> None:
-    """The answer's intent comes from its 👍/👎 buttons, as Discord sends them back on the replied-to message."""
-    me = mock_me()
-    answer = mock_message("")
-    answer.author = me
-    view = render.to_view(answer_reply(kb, kb.intents["product-manager-salary"]))
-    answer.components = [discord.ActionRow(row) for row in view.to_components()]
+    """The answer's intent comes from its 👍/👎 buttons."""
+    me, answer = mock_me(), bot_message(answer_reply(kb, kb.intents["product-manager-salary"]))
     heard = listening.heard_question(replying_to(mock_message("what about project managers?"), answer), me, frozenset())
     assert heard == listening.Heard("what about project managers?", "passive", "product-manager-salary")
     mentioned = replying_to(mock_message(f"<@{BOT_ID}> and project managers"), answer)
     assert listening.heard_question(mentioned, me, frozenset()).follows == "product-manager-salary"
-    help_reply_message = mock_message("")
-    help_reply_message.author = me
-    help_reply_message.components = [discord.ActionRow(row) for row in render.to_view(help_reply(kb)).to_components()]
-    to_help = replying_to(mock_message("what about project managers?"), help_reply_message)
+    to_help = replying_to(mock_message("what about project managers?"), bot_message(help_reply(kb)))
     assert listening.heard_question(to_help, me, frozenset()).follows is None, "only an answer has a question to follow"
+
+
+def test_a_typed_follow_up_follows_only_the_askers_own_answer(kb: KnowledgeBase) -> None:
+    me, asker, other = mock_me(), mock_member(1001), mock_member(1002)
+    answer = replying_to(bot_message(answer_reply(kb, kb.intents["product-manager-salary"])), mock_message("?", author=asker))
+    assert listening.answered(answer, me, asker) == "product-manager-salary"
+    assert listening.answered(answer, me, other) is None
+    clicked = bot_message(answer_reply(kb, kb.intents["scope-creep"]))  # the answer to a /ask or a button click
+    clicked.interaction_metadata = MagicMock(spec=discord.MessageInteractionMetadata, user=asker)
+    assert listening.answered(clicked, me, asker) == "scope-creep"
+    assert listening.answered(clicked, me, other) is None
+    not_mine = replying_to(mock_message("a member's own summary", author=other), mock_message("?", author=asker))
+    assert listening.answered(not_mine, me, asker) is None
 
 
 def test_help_channels_and_their_threads_hear_only_questions() -> None:
@@ -363,6 +378,24 @@ async def test_direct_question_is_answered_as_a_reply_that_pings_nobody(service:
     assert view.timeout is None
     assert all(isinstance(item, (AskButton, VoteButton)) for item in view.children)
     bot.record_unanswered.assert_not_awaited()
+
+
+async def test_a_bare_role_is_read_alone_where_the_history_is_out_of_reach(service: KnowledgeService) -> None:
+    """Without Read Message History the bot cannot look back for the answer a follow-up follows: it still replies."""
+    bot = make_bot(service)
+    message = mock_message(f"<@{BOT_ID}> what about project managers?")
+    message.created_at = discord.utils.utcnow()
+
+    async def forbidden(**_: Any) -> Any:  # discord.py asks for the history when the loop first reads it
+        raise discord.Forbidden(MagicMock(status=403), "Missing Access")
+        yield
+
+    message.channel.history = MagicMock(side_effect=forbidden)
+    await Questions(bot).on_message(message)
+    message.channel.history.assert_called_once()
+    message.channel.send.assert_awaited_once()
+    alone = service.ask("what about project managers?").reply
+    assert message.channel.send.await_args.kwargs["embed"].title == alone.title
 
 
 async def test_bare_mention_gets_help(service: KnowledgeService) -> None:

@@ -114,6 +114,18 @@ def _replied(message: discord.Message, me: discord.abc.User) -> discord.Message 
     return replied if isinstance(replied, discord.Message) and replied.author.id == me.id else None
 
 
+def answered(message: discord.Message, me: discord.abc.User, asker: discord.abc.User) -> str | None:
+    """The intent the bot's message answered the asker with (as a reply to their question, or to their /ask or
+    button click); None for anyone else's message, or an answer to someone else."""
+    if message.author.id != me.id:
+        return None
+    replied = message.reference.resolved if message.reference is not None else None
+    clicked = message.interaction_metadata
+    if (isinstance(replied, discord.Message) and replied.author.id == asker.id) or (clicked and clicked.user.id == asker.id):
+        return answered_intent(message)
+    return None
+
+
 def heard_question(message: discord.Message, me: discord.abc.User, listen_channel_ids: Collection[int]) -> Heard | None:
     """What the bot should do with a message: None to ignore it, else the question and its mode."""
     author = message.author

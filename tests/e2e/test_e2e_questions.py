@@ -130,6 +130,20 @@ def test_a_bare_role_replying_to_an_answer_asks_that_answer_of_the_role(fake: Fa
     assert_answer(reply_to(fake, fake.send_message("general", follow_up, author=user, reply_to=first)), intent, service)
 
 
+def test_a_bare_role_typed_after_an_answer_follows_the_askers_answer(fake: FakeDiscord, bot, service, new_user) -> None:
+    """In a DM, or mentioning the bot, people type the follow-up rather than reply: the bot looks back for their answer."""
+    user, other = new_user(), new_user()
+    question, follow_up = "How much does a product manager earn?", "what about project managers?"
+    intent = expected_answer(service, follow_up, expected_answer(service, question).id)
+    reply_to(fake, fake.send_dm(question, author=user))
+    assert_answer(reply_to(fake, fake.send_dm(follow_up, author=user)), intent, service)
+    reply_to(fake, fake.send_message("general", question, author=user, mentions_bot=True))
+    someone_elses = reply_to(fake, fake.send_message("general", follow_up, author=other, mentions_bot=True))
+    assert embed(someone_elses)["title"] != intent.title, "another member's answer is not theirs to follow"
+    mine = reply_to(fake, fake.send_message("general", follow_up, author=user, mentions_bot=True))
+    assert_answer(mine, intent, service)
+
+
 def test_help_channel_stays_silent_on_chat_and_off_topic(fake: FakeDiscord, bot, new_user) -> None:
     user = new_user()
     chatter = [

@@ -11,6 +11,7 @@ from __future__ import annotations
 import logging
 import math
 import time
+from datetime import timedelta
 from typing import TYPE_CHECKING
 
 import discord
@@ -18,10 +19,11 @@ from discord import app_commands
 from discord.ext import commands
 
 from bot.discord.errors import CooldownActive
-from bot.discord.listening import heard_question
+from bot.discord.listening import answered, heard_question
 from bot.discord.render import NO_PINGS, message_kwargs, send_reply
 from bot.discord.search import IntentSearch
 from bot.help_channels import replies_unasked
+from bot.matching.follow_up import named_role
 from bot.matching.normalise import MAX_INPUT_CHARS
 from bot.replies import answer_reply, help_reply
 from bot.service import Answer
@@ -30,6 +32,10 @@ if TYPE_CHECKING:
     from bot.discord.app import PMBot
 
 log = logging.getLogger("pmbot.questions")
+
+# A bare "and for project managers?" follows the asker's latest answer among this many messages, this recent.
+FOLLOW_UP_LOOKBACK = 10
+FOLLOW_UP_WINDOW = timedelta(minutes=15)
 
 
 def cooldown_notice(retry_after: float) -> str:
@@ -69,6 +75,9 @@ class Questions(commands.Cog):
                 await self._reply(message, message_kwargs(help_reply(self.bot.service.kb)))
             return
         answer = self.bot.service.ask(heard.text, heard.follows)
+        if answer.result.kind != "answer" and heard.follows is None and named_role(self.bot.service.matcher, heard.text):
+            if (follows := await self._last_answer(message)) is not None:
+                answer = self.bot.service.ask(heard.text, follows)
         result = answer.result
         # Said to the room, not to pmbot: no fallback there, and no reply to a hello or thank-you alone.
         if not heard.direct and not replies_unasked(result):
@@ -80,6 +89,25 @@ class Questions(commands.Cog):
                   answer.result.score, message.id, heard.mode)
         await self._reply(message, message_kwargs(answer.reply))
         await self._record(answer, started, guild_id, message.channel.id, message.author.id)
+
+    async def _last_answer(self, message: discord.Message) -> str | None:
+        """The intent of the bot's latest answer to this asker in this channel, a few minutes back at most.
+
+        For a bare "and for project managers?" typed after an answer rather than as a reply to it, as people do
+        in DMs. Read from the channel's history, not kept in memory: it is one request for such a rare message,
+        and it holds across restarts and shards. Without Read Message History the message is read alone.
+        """
+        me = self.bot.user
+        since = message.created_at - FOLLOW_UP_WINDOW
+        try:
+            async for earlier in message.channel.history(limit=FOLLOW_UP_LOOKBACK, before=message):
+                if earlier.created_at < since:
+                    break
+                if me is not None and (intent := answered(earlier, me, message.author)) is not None:
+                    return intent
+        except discord.HTTPException as error:
+            log.info("could not read channel %s's history for a follow-up: %s", message.channel.id, error)
+        return None
 
     async def _allowed(self, message: discord.Message) -> bool:
         """Counts the question against the author's cooldown in this server; sends the one notice of a burst."""
