@@ -44,7 +44,11 @@ def test_naming_the_answers_own_role_again_changes_nothing(matcher: Matcher) -> 
         ("what about project managers?", "project"),
         ("how about the project side?", "project"),
         ("same for program managers?", "program"),
+        ("is it the same for project managers?", "project"),
+        ("project managers?", "project"),
         ("and PMs?", None),  # which role a bare "PM" is, is the question
+        ("what is project management?", None),  # asks on its own, whatever it follows
+        ("What's a Program Manager?", None),
         ("project or product managers?", None),
         ("what about project managers in the public sector?", None),
         ("and what about the project managers who work on the client side of things?", None),

@@ -14,14 +14,15 @@ from __future__ import annotations
 import re
 from dataclasses import replace
 
-from bot.matching.index import content_words
 from bot.matching.matcher import Matcher, MatchResult
 from bot.matching.normalise import ROLE_WORDS
 
 FOLLOW_UP_WORDS = 8  # longer, a message says what it asks and is read on its own
-# Words a bare follow-up holds besides the role: they ask nothing of their own ("how about the project side?",
-# "same for project managers?"). Stop words aside, which the normaliser already leaves out of what a message is about.
-ELLIPSIS_WORDS = frozenset({"manager", "management", "same", "how", "side", "role", "one", "instead", "too", "also"})
+# All a bare follow-up holds besides its role ("what about…", "and for…", "is it the same for…", "how about the…
+# side?"), and the words of those that say it follows something: "what is project management?" asks on its own.
+ELLIPSIS_WORDS = frozenset({"what", "how", "about", "and", "for", "is", "it", "the", "a", "an", "same", "side", "role",
+                            "one", "too", "also", "instead", "then", "so", "ok", "okay", "manager", "management"})
+FOLLOWING_WORDS = frozenset({"about", "and", "for", "same", "too", "also", "instead"})
 _ROLE_WORD = re.compile(rf"\b({'|'.join(ROLE_WORDS)})\b", re.IGNORECASE)
 
 
@@ -41,15 +42,14 @@ def match_follow_up(matcher: Matcher, question: str, follows: str) -> MatchResul
 
 
 def named_role(matcher: Matcher, question: str) -> str | None:
-    """The one role a bare follow-up names ("and for project managers?"), or None when it asks more than that."""
+    """The one role a bare follow-up names ("and for project managers?", "project managers?"), or None when the
+    message asks something of its own."""
     tokens = matcher.normaliser.tokens(question)
-    if len(tokens) > FOLLOW_UP_WORDS:
+    roles = set(tokens) & set(ROLE_WORDS)
+    if len(tokens) > FOLLOW_UP_WORDS or len(roles) != 1 or not set(tokens) <= ELLIPSIS_WORDS | roles:
         return None
-    content = content_words(tokens)
-    roles = [t for t in content if t in ROLE_WORDS]
-    if len(roles) != 1 or any(t not in ROLE_WORDS and t not in ELLIPSIS_WORDS for t in content):
-        return None
-    return roles[0]
+    bare = set(tokens) <= roles | {"manager", "management"}
+    return roles.pop() if bare or FOLLOWING_WORDS & set(tokens) else None
 
 
 def _counterpart(matcher: Matcher, intent_id: str, role: str) -> tuple[str, MatchResult] | None:
