@@ -76,6 +76,17 @@ def test_a_phrasing_already_present_anywhere_is_refused(knowledge_copy: Path) ->
     assert {p.name: p.read_bytes() for p in knowledge_copy.iterdir()} == before
 
 
+def test_a_bare_role_follow_up_is_not_taught_to_one_intent(knowledge_copy: Path) -> None:
+    """Taught to project-manager-responsibilities, "what about project managers?" would be answered so after a
+    salary answer too: what it asks depends on the answer it follows."""
+    before = {p.name: p.read_bytes() for p in knowledge_copy.iterdir()}
+    out = pmbot("--knowledge", str(knowledge_copy), "teach", "what about project managers?", "project-manager-responsibilities")
+    assert out.returncode == 1
+    assert "only names a role" in out.stderr and "Teach a question that says what it asks" in out.stderr
+    assert {p.name: p.read_bytes() for p in knowledge_copy.iterdir()} == before
+    plan(knowledge_copy, "what do project managers do all day?", "project-manager-responsibilities")  # says what it asks
+
+
 def test_an_edit_that_would_not_validate_leaves_the_file_untouched(knowledge_copy: Path) -> None:
     before = {p.name: p.read_bytes() for p in knowledge_copy.iterdir()}
     too_long = "what is scope creep " * 20  # over the schema's 300 characters for a phrasing

@@ -26,7 +26,9 @@ from ruamel.yaml.util import load_yaml_guess_indent
 from bot.knowledge.files import Backup, KnowledgeFiles
 from bot.knowledge.loader import knowledge_files, load_knowledge, phrase_key, schema
 from bot.knowledge.model import KnowledgeBase
+from bot.matching.follow_up import bare_role
 from bot.matching.matcher import NOT_ABOUT, Matcher
+from bot.matching.normalise import basic_tokens
 
 CLOSE_IDS = 3  # how many similar intent ids an "unknown intent" refusal suggests
 PHRASING_MAX: int = schema()["$defs"]["intent"]["properties"]["phrasings"]["items"]["maxLength"]
@@ -90,6 +92,12 @@ def plan(folder: Path, question: str, intent_id: str, served: KnowledgeBase | No
     if intent_id not in kb.intents:
         raise UnknownIntent(intent_id, close_intent_ids(kb, intent_id))
     _refuse_duplicate(kb, question)
+    if bare_role(basic_tokens(question)) is not None:
+        raise TeachRefused(
+            f"“{question}” only names a role, so what it asks depends on the answer it follows, and pmbot reads it "
+            "that way. Taught to one intent, it would answer that intent whatever came before. Teach a question that "
+            "says what it asks instead, such as “How much does a project manager earn?”."
+        )
     name, text = _with_phrasing(folder, intent_id, question)
     return Lesson(question, intent_id, name, text, load_knowledge(folder, overrides={name: text}))
 

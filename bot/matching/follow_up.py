@@ -44,7 +44,11 @@ def match_follow_up(matcher: Matcher, question: str, follows: str) -> MatchResul
 def named_role(matcher: Matcher, question: str) -> str | None:
     """The one role a bare follow-up names ("and for project managers?", "project managers?"), or None when the
     message asks something of its own."""
-    tokens = matcher.normaliser.tokens(question)
+    return bare_role(matcher.normaliser.tokens(question))
+
+
+def bare_role(tokens: list[str]) -> str | None:
+    """named_role over tokens already normalised (`teach` has no matcher, and reads plain tokens)."""
     roles = set(tokens) & set(ROLE_WORDS)
     if len(tokens) > FOLLOW_UP_WORDS or len(roles) != 1 or not set(tokens) <= ELLIPSIS_WORDS | roles:
         return None
