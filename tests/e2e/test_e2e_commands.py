@@ -34,6 +34,20 @@ def test_ask_keeps_guesses_and_misses_private(fake: FakeDiscord, bot, service, n
         assert custom_ids(response), "with buttons to pick from"
 
 
+def test_ask_follows_the_askers_last_answer_when_it_only_names_a_role(fake: FakeDiscord, bot, service, new_user) -> None:
+    user, other = new_user(), new_user()
+    question, follow_up = "How much does a product manager earn?", "what about project managers?"
+    first = service.ask(question).result
+    expected = service.ask(follow_up, first.intent_id).result
+    assert expected.kind == "answer" and service.ask(follow_up).result.kind != "answer"
+    assert fake.send_slash_command("ask", {"question": question}, user=user).wait_response().ok
+    someone_elses = fake.send_slash_command("ask", {"question": follow_up}, user=other).wait_response()
+    assert flags(someone_elses) & EPHEMERAL, "another member's answer is not theirs to follow"
+    mine = fake.send_slash_command("ask", {"question": follow_up}, user=user).wait_response()
+    assert not flags(mine) & EPHEMERAL
+    assert embed(mine)["title"] == service.kb.intents[expected.intent_id].title
+
+
 def test_ask_autocomplete_is_fuzzy_and_within_limits(fake: FakeDiscord, bot, service, new_user) -> None:
     user = new_user()
     choices = fake.send_autocomplete("ask", {"question": "prodct manger skils"}, "question", user=user).wait_choices()

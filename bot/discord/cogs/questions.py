@@ -74,10 +74,10 @@ class Questions(commands.Cog):
             if await self._allowed(message):
                 await self._reply(message, message_kwargs(help_reply(self.bot.service.kb)))
             return
-        answer = self.bot.service.ask(heard.text, heard.follows)
-        if answer.result.kind != "answer" and heard.follows is None and named_role(self.bot.service.matcher, heard.text):
-            if (follows := await self._last_answer(message)) is not None:
-                answer = self.bot.service.ask(heard.text, follows)
+        if heard.follows is not None:
+            answer = self.bot.service.ask(heard.text, heard.follows)
+        else:
+            answer = await self._ask(heard.text, message.channel, message.author, message)
         result = answer.result
         # Said to the room, not to pmbot: no fallback there, and no reply to a hello or thank-you alone.
         if not heard.direct and not replies_unasked(result):
@@ -90,23 +90,34 @@ class Questions(commands.Cog):
         await self._reply(message, message_kwargs(answer.reply))
         await self._record(answer, started, guild_id, message.channel.id, message.author.id)
 
-    async def _last_answer(self, message: discord.Message) -> str | None:
-        """The intent of the bot's latest answer to this asker in this channel, a few minutes back at most.
+    async def _ask(self, question: str, channel: object, asker: discord.abc.User, asked: discord.abc.Snowflake) -> Answer:
+        """The answer to a question, read as a follow-up to the asker's latest answer here when it only names a role.
 
         For a bare "and for project managers?" typed after an answer rather than as a reply to it, as people do
-        in DMs. Read from the channel's history, not kept in memory: it is one request for such a rare message,
-        and it holds across restarts and shards. Without Read Message History the message is read alone.
+        in DMs and with /ask. The answer is read from the channel's history, not kept in memory: it is one
+        request for such a rare message, and it holds across restarts and shards. Without Read Message History
+        the question is read alone.
         """
+        answer = self.bot.service.ask(question)
+        if answer.result.kind == "answer" or not named_role(self.bot.service.matcher, question):
+            return answer
+        follows = await self._last_answer(channel, asker, asked)
+        return answer if follows is None else self.bot.service.ask(question, follows)
+
+    async def _last_answer(self, channel: object, asker: discord.abc.User, asked: discord.abc.Snowflake) -> str | None:
+        """The intent of the bot's latest answer to the asker in the channel, a few minutes before `asked` at most."""
         me = self.bot.user
-        since = message.created_at - FOLLOW_UP_WINDOW
+        if me is None or not isinstance(channel, discord.abc.Messageable):
+            return None
+        since = discord.utils.snowflake_time(asked.id) - FOLLOW_UP_WINDOW
         try:
-            async for earlier in message.channel.history(limit=FOLLOW_UP_LOOKBACK, before=message):
+            async for earlier in channel.history(limit=FOLLOW_UP_LOOKBACK, before=asked):
                 if earlier.created_at < since:
                     break
-                if me is not None and (intent := answered(earlier, me, message.author)) is not None:
+                if (intent := answered(earlier, me, asker)) is not None:
                     return intent
         except discord.HTTPException as error:
-            log.info("could not read channel %s's history for a follow-up: %s", message.channel.id, error)
+            log.info("could not read channel %s's history for a follow-up: %s", getattr(channel, "id", None), error)
         return None
 
     async def _allowed(self, message: discord.Message) -> bool:
@@ -157,7 +168,7 @@ class Questions(commands.Cog):
             await send_reply(interaction, answer_reply(kb, kb.intents[intent_id]))
             self.bot.metrics.replied("answer", started)
             return
-        answer = self.bot.service.ask(question)
+        answer = await self._ask(question, interaction.channel, interaction.user, interaction)
         # Only a confident answer is worth showing the channel; a guess or a miss is for the asker.
         await send_reply(interaction, answer.reply, ephemeral=answer.result.kind != "answer")
         await self._record(answer, started, interaction.guild_id, interaction.channel_id, interaction.user.id)
