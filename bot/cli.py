@@ -43,6 +43,8 @@ def _service(settings: Settings, args: argparse.Namespace) -> KnowledgeService:
     return KnowledgeService(args.knowledge or settings.knowledge_path, IndexCache(settings.cache_dir), settings.embedding_model)
 
 
+AFTER_HELP = ("read the question as a follow-up to this intent's answer, as a reply to it is read: "
+              '"what about project managers?" --after product-manager-salary')
 NO_TOKEN_NO_TERMINAL = (
     "error: DISCORD_TOKEN is not set, and there is no terminal for the console chat, so there is nothing to run. "
     "Set DISCORD_TOKEN to run on Discord (Docker: `docker run -e DISCORD_TOKEN=...`, or an env file), "
@@ -121,8 +123,22 @@ def cmd_sync(settings: Settings, args: argparse.Namespace) -> int:
     return sync_commands(settings, knowledge=args.knowledge, guild_id=args.guild, clear=args.clear)
 
 
+def _asked(settings: Settings, args: argparse.Namespace) -> tuple[KnowledgeService, Answer] | None:
+    """`ask` and `why`'s question answered, as a follow-up to the answer for --after's intent if given; None (and
+    the error said) when there is no such intent."""
+    from bot.knowledge.teach import UnknownIntent, close_intent_ids
+
+    service = _service(settings, args)
+    if args.after is not None and args.after not in service.kb.intents:
+        print(f"error: --after: {UnknownIntent(args.after, close_intent_ids(service.kb, args.after))}", file=sys.stderr)
+        return None
+    return service, service.ask(args.question, args.after)
+
+
 def cmd_ask(settings: Settings, args: argparse.Namespace) -> int:
-    answer = _service(settings, args).ask(args.question)
+    if (asked := _asked(settings, args)) is None:
+        return 2
+    answer = asked[1]
     if args.json:
         result = answer.result
         _print_json(
@@ -192,8 +208,10 @@ def cmd_eval(settings: Settings, args: argparse.Namespace) -> int:
 def cmd_why(settings: Settings, args: argparse.Namespace) -> int:
     from bot.matching.explain import explain, explain_text
 
-    service = _service(settings, args)
-    report = explain(service.kb, service.matcher.match(args.question))
+    if (asked := _asked(settings, args)) is None:
+        return 2
+    service, answer = asked
+    report = explain(service.kb, answer.result)
     if args.json:
         _print_json(report)
     else:
@@ -320,6 +338,7 @@ def build_parser() -> argparse.ArgumentParser:
     ask = command("ask", "answer one question, as a user would see it")
     ask.add_argument("question", help="the question, quoted")
     ask.add_argument("--json", action="store_true", help="one JSON object: kind, intent, score, suggestions, reply")
+    ask.add_argument("--after", metavar="INTENT_ID", help=AFTER_HELP)
 
     validate = command("validate", "check knowledge; prints FILE:LINE: message per problem, exit 1 if any")
     validate.add_argument("path", nargs="?", type=Path,
@@ -341,6 +360,7 @@ def build_parser() -> argparse.ArgumentParser:
     why = command("why", "explain how a question is matched: top intents, scores, the decision")
     why.add_argument("question", help="the question, quoted")
     why.add_argument("--json", action="store_true", help="the explanation as JSON")
+    why.add_argument("--after", metavar="INTENT_ID", help=AFTER_HELP)
 
     days_help = "how many days back to look (default 30)"
     gaps = command("gaps", "most frequent unanswered questions, near-duplicates grouped, as people wrote them")

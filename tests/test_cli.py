@@ -46,6 +46,17 @@ def test_ask_json_suggests_for_a_bare_pm() -> None:
     assert {"product-manager-salary", "project-manager-salary"} <= set(data["suggestions"])
 
 
+def test_ask_and_why_read_a_follow_up_after_an_answer() -> None:
+    alone = json.loads(pmbot("ask", "what about project managers?", "--json").stdout)
+    after = json.loads(pmbot("ask", "what about project managers?", "--after", "product-manager-salary", "--json").stdout)
+    assert alone["kind"] != "answer"
+    assert (after["kind"], after["intent"]) == ("answer", "project-manager-salary")
+    why = json.loads(pmbot("why", "what about project managers?", "--after", "product-manager-salary", "--json").stdout)
+    assert why["intent"] == "project-manager-salary" and "follow-up to product-manager-salary" in why["reason"]
+    unknown = pmbot("ask", "what about project managers?", "--after", "salary")
+    assert unknown.returncode == 2 and "no intent 'salary'" in unknown.stderr and "product-manager-salary" in unknown.stderr
+
+
 def test_ask_plain_text_is_readable() -> None:
     out = pmbot("ask", "what's the weather in Paris")
     assert out.returncode == 0
