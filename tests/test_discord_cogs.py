@@ -297,7 +297,8 @@ def test_a_reply_to_an_answer_knows_which_answer_it_follows(kb: KnowledgeBase) -
 
 def test_a_typed_follow_up_follows_only_the_askers_own_answer(kb: KnowledgeBase) -> None:
     me, asker, other = mock_me(), mock_member(1001), mock_member(1002)
-    answer = replying_to(bot_message(answer_reply(kb, kb.intents["product-manager-salary"])), mock_message("?", author=asker))
+    salary = bot_message(answer_reply(kb, kb.intents["product-manager-salary"]))
+    answer = replying_to(salary, mock_message("?", author=asker))
     assert listening.answered(answer, me, asker) == "product-manager-salary"
     assert listening.answered(answer, me, other) is None
     clicked = bot_message(answer_reply(kb, kb.intents["scope-creep"]))  # the answer to a /ask or a button click

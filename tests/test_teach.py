@@ -80,7 +80,8 @@ def test_a_bare_role_follow_up_is_not_taught_to_one_intent(knowledge_copy: Path)
     """Taught to project-manager-responsibilities, "what about project managers?" would be answered so after a
     salary answer too: what it asks depends on the answer it follows."""
     before = {p.name: p.read_bytes() for p in knowledge_copy.iterdir()}
-    out = pmbot("--knowledge", str(knowledge_copy), "teach", "what about project managers?", "project-manager-responsibilities")
+    question, intent = "what about project managers?", "project-manager-responsibilities"
+    out = pmbot("--knowledge", str(knowledge_copy), "teach", question, intent)
     assert out.returncode == 1
     assert "only names a role" in out.stderr and "Teach a question that says what it asks" in out.stderr
     assert {p.name: p.read_bytes() for p in knowledge_copy.iterdir()} == before

@@ -51,7 +51,7 @@ class Heard:
 
     text: str
     mode: Mode
-    follows: str | None = None  # the intent of the bot's answer it replies to: "and for project managers?" asks it again
+    follows: str | None = None  # the intent of the answer it replies to, which "and project managers?" asks again
 
     @property
     def direct(self) -> bool:
@@ -121,9 +121,8 @@ def answered(message: discord.Message, me: discord.abc.User, asker: discord.abc.
         return None
     replied = message.reference.resolved if message.reference is not None else None
     clicked = message.interaction_metadata
-    if (isinstance(replied, discord.Message) and replied.author.id == asker.id) or (clicked and clicked.user.id == asker.id):
-        return answered_intent(message)
-    return None
+    to_asker = isinstance(replied, discord.Message) and replied.author.id == asker.id
+    return answered_intent(message) if to_asker or (clicked and clicked.user.id == asker.id) else None
 
 
 def heard_question(message: discord.Message, me: discord.abc.User, listen_channel_ids: Collection[int]) -> Heard | None:

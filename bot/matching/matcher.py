@@ -349,7 +349,8 @@ class Matcher:
 
     def _wording(self, sorted_content: str, entries: np.ndarray) -> np.ndarray:
         """How alike the question's words and each phrasing's are, letter by letter (0-1)."""
-        return process.cdist([sorted_content], self.entry_content[entries].tolist(), scorer=fuzz.ratio, dtype=np.float32)[0] / 100
+        compared = self.entry_content[entries].tolist()
+        return process.cdist([sorted_content], compared, scorer=fuzz.ratio, dtype=np.float32)[0] / 100
 
     def rank(self, tokens: list[str], limit: int = 6, include: tuple[int, ...] = ()) -> list[Candidate]:
         """The best-scoring intents for the tokens (by words alone), best first; `include`d intent rows always."""
@@ -363,7 +364,7 @@ class Matcher:
         if added := sorted(set(forced).difference(near.tolist())):
             near = np.concatenate([near, added])
             wording = np.concatenate([wording, self._wording(words.sorted_content, np.array(added))])
-            order = np.argsort(near, kind="stable")  # `near` stays sorted, as the top-scored ties are taken in index order
+            order = np.argsort(near, kind="stable")  # `near` stays sorted: ties at the top are taken in index order
             near, wording = near[order], wording[order]
         base = by_words[near] + T.WEIGHT_WORDING * wording
         overlap, coverage, learned = words.overlap, words.coverage, words.learned

@@ -122,7 +122,8 @@ def test_a_bare_role_replying_to_an_answer_asks_that_answer_of_the_role(fake: Fa
     """The bot reads which answer a reply follows from that answer's buttons, as Discord sends it back."""
     user = new_user()
     asked = expected_answer(service, "How much does a product manager earn?")
-    first = reply_to(fake, fake.send_message("general", "How much does a product manager earn?", author=user, mentions_bot=True))
+    asking = fake.send_message("general", "How much does a product manager earn?", author=user, mentions_bot=True)
+    first = reply_to(fake, asking)
     follow_up = "what about project managers?"
     assert service.ask(follow_up).result.kind != "answer", "alone it names a role and asks nothing"
     intent = expected_answer(service, follow_up, asked.id)

@@ -90,7 +90,9 @@ class Questions(commands.Cog):
         await self._reply(message, message_kwargs(answer.reply))
         await self._record(answer, started, guild_id, message.channel.id, message.author.id)
 
-    async def _ask(self, question: str, channel: object, asker: discord.abc.User, asked: discord.abc.Snowflake) -> Answer:
+    async def _ask(
+        self, question: str, channel: object, asker: discord.abc.User, asked: discord.abc.Snowflake
+    ) -> Answer:
         """The answer to a question, read as a follow-up to the asker's latest answer here when it only names a role.
 
         For a bare "and for project managers?" typed after an answer rather than as a reply to it, as people do
