@@ -107,11 +107,16 @@ def _post_title(message: discord.Message) -> str | None:
     return None
 
 
+def _replied_to(message: discord.Message) -> discord.Message | None:
+    """The message this one replies to, or None (a deleted or uncached one is not known)."""
+    replied = message.reference.resolved if message.reference is not None else None
+    return replied if isinstance(replied, discord.Message) else None
+
+
 def _replied(message: discord.Message, me: discord.abc.User) -> discord.Message | None:
-    """The bot's own message this one replies to, or None (a deleted or uncached one is not known to be)."""
-    reference = message.reference
-    replied = reference.resolved if reference is not None else None
-    return replied if isinstance(replied, discord.Message) and replied.author.id == me.id else None
+    """The bot's own message this one replies to, or None."""
+    replied = _replied_to(message)
+    return replied if replied is not None and replied.author.id == me.id else None
 
 
 def answered(message: discord.Message, me: discord.abc.User, asker: discord.abc.User) -> str | None:
@@ -119,9 +124,8 @@ def answered(message: discord.Message, me: discord.abc.User, asker: discord.abc.
     button click); None for anyone else's message, or an answer to someone else."""
     if message.author.id != me.id:
         return None
-    replied = message.reference.resolved if message.reference is not None else None
-    clicked = message.interaction_metadata
-    to_asker = isinstance(replied, discord.Message) and replied.author.id == asker.id
+    replied, clicked = _replied_to(message), message.interaction_metadata
+    to_asker = replied is not None and replied.author.id == asker.id
     return answered_intent(message) if to_asker or (clicked and clicked.user.id == asker.id) else None
 
 

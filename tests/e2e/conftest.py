@@ -4,9 +4,10 @@ One bot process per test module (module-scoped fixtures) keeps the suite
 fast; each module may set ``BOT_ENV = {...}`` (or a function of the fake
 returning one, for settings naming the fake's channels) to replace the bot's
 extra settings (default: #pm-questions and the #pm-forum forum as help
-channels) and ``BOT_COMMANDS`` to name the commands to wait for. After every test, the fake must have seen no
-payload over Discord's limits, no unsafe ``allowed_mentions`` and no unknown
-route; a failing test shows the tail of the bot's log.
+channels) and ``BOT_COMMANDS`` to name the commands to wait for. After every
+test, the fake must have seen no payload over Discord's limits, no unsafe
+``allowed_mentions`` and no unknown route; a failing test shows the tail of
+the bot's log.
 
 Each test should ask as its own user (``new_user()``), so the per-user
 cooldown of one test never leaks into another.
