@@ -13,7 +13,7 @@ from pathlib import Path
 from bot.knowledge import KnowledgeBase, KnowledgeDiff, load_knowledge, source_files
 from bot.matching import Matcher, MatchResult
 from bot.matching.cache import IndexCache, Marks
-from bot.matching.follow_up import match_follow_up
+from bot.matching.follow_up import read_after
 from bot.matching.semantic import load_embedder
 from bot.replies import Reply, build_reply
 
@@ -69,5 +69,14 @@ class KnowledgeService:
         """`follows`: the intent of the answer the question replies to, which a bare "and for project managers?"
         asks again of the other role (bot/matching/follow_up.py)."""
         matcher = self._matcher  # one snapshot for the whole question, even if a reload lands meanwhile
-        result = matcher.match(question) if follows is None else match_follow_up(matcher, question, follows)
+        result = matcher.match(question)
+        if follows is not None:
+            result = read_after(matcher, result, follows)
         return Answer(result, build_reply(matcher.kb, result))
+
+    def ask_after(self, alone: Answer, follows: str) -> Answer:
+        """`alone`, a question's answer read on its own, read again as a follow-up to the answer for `follows`:
+        for a front end that only learns what the question follows once it has read it alone."""
+        matcher = self._matcher
+        result = read_after(matcher, alone.result, follows)
+        return alone if result is alone.result else Answer(result, build_reply(matcher.kb, result))

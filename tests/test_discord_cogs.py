@@ -10,6 +10,7 @@ tests/e2e run the real process against the fake Discord.
 from __future__ import annotations
 
 import shutil
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 from unittest.mock import AsyncMock, MagicMock
@@ -397,6 +398,23 @@ async def test_a_bare_role_is_read_alone_where_the_history_is_out_of_reach(servi
     message.channel.send.assert_awaited_once()
     alone = service.ask("what about project managers?").reply
     assert message.channel.send.await_args.kwargs["embed"].title == alone.title
+
+
+async def test_a_bare_role_typed_after_the_askers_answer_asks_its_question_again(service: KnowledgeService) -> None:
+    """Typed without replying (a DM, a mention), the follow-up finds the asker's answer in the channel's history."""
+    bot = make_bot(service)
+    message = mock_message(f"<@{BOT_ID}> what about project managers?")
+    salary = replying_to(bot_message(answer_reply(service.kb, service.kb.intents["product-manager-salary"])),
+                         mock_message("how much do product managers earn?", author=message.author))
+    salary.created_at = discord.utils.snowflake_time(message.id) - timedelta(minutes=2)
+
+    async def history(**_: Any) -> Any:
+        yield salary
+
+    message.channel.history = MagicMock(side_effect=history)
+    await Questions(bot).on_message(message)
+    assert sent_embed(message.channel).title == service.kb.intents["project-manager-salary"].title
+    bot.record_unanswered.assert_not_awaited()
 
 
 async def test_bare_mention_gets_help(service: KnowledgeService) -> None:

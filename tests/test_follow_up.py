@@ -4,10 +4,14 @@ from __future__ import annotations
 
 import pytest
 
-from bot.matching import Matcher
-from bot.matching.follow_up import match_follow_up, named_role
+from bot.matching import Matcher, MatchResult
+from bot.matching.follow_up import named_role, read_after
 
 SALARY, PROJECT_SALARY = "product-manager-salary", "project-manager-salary"
+
+
+def match_follow_up(matcher: Matcher, question: str, follows: str) -> MatchResult:
+    return read_after(matcher, matcher.match(question), follows)
 
 
 def test_a_bare_role_after_an_answer_asks_its_counterpart(matcher: Matcher) -> None:

@@ -26,19 +26,20 @@ FOLLOWING_WORDS = frozenset({"about", "and", "for", "same", "too", "also", "inst
 _ROLE_WORD = re.compile(rf"\b({'|'.join(ROLE_WORDS)})\b", re.IGNORECASE)
 
 
-def match_follow_up(matcher: Matcher, question: str, follows: str) -> MatchResult:
-    """The question matched as a follow-up to the answer for intent `follows`.
+def read_after(matcher: Matcher, alone: MatchResult, follows: str) -> MatchResult:
+    """A question already matched on its own (`alone`), read as a follow-up to the answer for intent `follows`.
 
-    A question answered on its own keeps that answer; only a bare role is read as the counterpart's question.
+    Takes the match rather than the question because a front end matches first and looks for what the question
+    follows only when it is a bare role that its own words do not answer. A question answered on its own keeps
+    that answer; only a bare role is read as the counterpart's question.
     """
-    result = matcher.match(question)
-    if result.kind == "answer" or (role := named_role(matcher, question)) is None:
-        return result
+    if alone.kind == "answer" or (role := named_role(matcher, alone.question)) is None:
+        return alone
     if (counterpart := _counterpart(matcher, follows, role)) is None:
-        return result
+        return alone
     text, answer = counterpart
     why = f"a follow-up to {follows} about the {role} role, read as {text!r}; {answer.reason}"
-    return replace(answer, question=question, reason=why)
+    return replace(answer, question=alone.question, reason=why)
 
 
 def named_role(matcher: Matcher, question: str) -> str | None:

@@ -104,7 +104,7 @@ class Questions(commands.Cog):
         if answer.result.kind == "answer" or not named_role(self.bot.service.matcher, question):
             return answer
         follows = await self._last_answer(channel, asker, asked)
-        return answer if follows is None else self.bot.service.ask(question, follows)
+        return answer if follows is None else self.bot.service.ask_after(answer, follows)
 
     async def _last_answer(self, channel: object, asker: discord.abc.User, asked: discord.abc.Snowflake) -> str | None:
         """The intent of the bot's latest answer to the asker in the channel, a few minutes before `asked` at most."""
