@@ -310,6 +310,24 @@ def test_a_typed_follow_up_follows_only_the_askers_own_answer(kb: KnowledgeBase)
     assert listening.answered(not_mine, me, asker) is None
 
 
+def test_a_mention_replying_to_a_members_message_quotes_it(kb: KnowledgeBase) -> None:
+    """"@pmbot ^" under someone's question asks the bot to answer it; only a member's message is quoted."""
+    me, theirs = mock_me(), mock_message("How much do  product managers\nearn?", author=mock_member(1002))
+    heard = listening.heard_question(replying_to(mock_message(f"<@{BOT_ID}> ^"), theirs), me, frozenset())
+    assert heard == listening.Heard("^", "direct", quoted="How much do product managers earn?")
+    assert listening.heard_question(replying_to(mock_message(f"<@{BOT_ID}>"), theirs), me, frozenset()).quoted
+    unaddressed = replying_to(mock_message("what is a PM?", channel=mock_text_channel(HELP_CHANNEL_ID)), theirs)
+    assert listening.heard_question(unaddressed, me, LISTEN).quoted is None, "only a mention asks for the quoted message"
+    for other in (bot_message(answer_reply(kb, kb.intents["scope-creep"])), mock_message("?", author=mock_member(7, bot=True)),
+                  mock_message("", author=mock_member(1002)), None):
+        assert listening.heard_question(replying_to(mock_message(f"<@{BOT_ID}> ^"), other), me, frozenset()).quoted is None
+    post = mock_thread(7005, parent_id=GENERAL_ID, name="Who owns the backlog?")
+    opening = mock_message("Our PO and PM both edit it.", channel=post, author=mock_member(1002))
+    opening.id = post.id
+    mention = replying_to(mock_message(f"<@{BOT_ID}>", channel=post), opening)
+    assert listening.heard_question(mention, me, frozenset()).quoted == "Who owns the backlog? Our PO and PM both edit it."
+
+
 def test_help_channels_and_their_threads_hear_only_questions() -> None:
     me = mock_me()
     in_help = mock_text_channel(HELP_CHANNEL_ID)
@@ -415,6 +433,35 @@ async def test_a_bare_role_typed_after_the_askers_answer_asks_its_question_again
     await Questions(bot).on_message(message)
     assert sent_embed(message.channel).title == service.kb.intents["project-manager-salary"].title
     bot.record_unanswered.assert_not_awaited()
+
+
+async def test_a_mention_under_a_members_question_answers_it(service: KnowledgeService) -> None:
+    """The mention's own words win when they ask something; a bare role asks the quoted question of that role."""
+    salary, project_salary = (service.kb.intents[i].title for i in ("product-manager-salary", "project-manager-salary"))
+    cases = [
+        ("", "how much do product managers earn?", salary),
+        ("can you answer this?", "how much do product managers earn?", salary),
+        ("hey, can you help him?", "how much do product managers earn?", salary),
+        ("what is scope creep?", "how much do product managers earn?", service.kb.intents["scope-creep"].title),
+        ("and for project managers?", "how much do product managers earn?", project_salary),
+        ("", "we shipped it on friday", "How to use pmbot"),
+        ("roadmaps?", "how much do product managers earn?", "Did you mean…"),  # offered its own topic, below
+    ]
+    for own, quoted, title in cases:
+        bot = make_bot(service)
+        message = replying_to(mock_message(f"<@{BOT_ID}> {own}"), mock_message(quoted, author=mock_member(1002)))
+        message.created_at = discord.utils.snowflake_time(message.id)
+        message.channel.history = MagicMock(side_effect=_no_history)
+        await Questions(bot).on_message(message)
+        assert sent_embed(message.channel).title == title, (own, quoted)
+        assert message.channel.send.await_args.kwargs["reference"] is message.to_reference.return_value
+    offered = [item.custom_id for item in message.channel.send.await_args.kwargs["view"].children]
+    assert "pmbot:ask:roadmap-vs-project-plan" in offered
+
+
+async def _no_history(**_: Any) -> Any:
+    return
+    yield
 
 
 async def test_bare_mention_gets_help(service: KnowledgeService) -> None:

@@ -4,7 +4,9 @@ Three ways in, from most to least explicit:
 
 * **direct**: a DM, or a message that mentions the bot (``<@id>``, ``<@!id>``,
   or the bot's own managed role). The bot always replies, even on fallback,
-  because it was asked. A bare mention is a request for help.
+  because it was asked. A bare mention is a request for help, unless it
+  replies to a member's message: "@pmbot ^" under someone's question asks
+  the bot to answer that question (the Questions cog decides which is read).
 * **passive**: a message in a configured help channel, or a thread under
   one, or a reply to one of the bot's own messages, that *looks like a
   question*, and any new post in a help forum (bot/help_channels.py, which
@@ -52,6 +54,7 @@ class Heard:
     text: str
     mode: Mode
     follows: str | None = None  # the intent of the answer it replies to, which "and project managers?" asks again
+    quoted: str | None = None  # a member's message a mention replies to: "@pmbot ^" asks the bot to answer it
 
     @property
     def direct(self) -> bool:
@@ -107,6 +110,24 @@ def _post_title(message: discord.Message) -> str | None:
     return None
 
 
+def _said(message: discord.Message) -> str:
+    """The message's text, after its forum post's title when it opens one."""
+    content = message.content or ""
+    if (title := _post_title(message)) is None:
+        return content
+    # A full stop ends a title that has none, as its line break did on screen (question_finder.py reads sentences).
+    stop = "" if not content.strip() or title.rstrip()[-1:] in _SENTENCE_ENDS else "."
+    return f"{title}{stop} {content}"
+
+
+def _quoted(message: discord.Message) -> str | None:
+    """The text of a member's message this one replies to, or None (a bot's, a system message, one without text)."""
+    replied = _replied_to(message)
+    if replied is None or replied.author.bot or replied.webhook_id is not None or replied.type not in _ANSWERABLE_TYPES:
+        return None
+    return _SPACES.sub(" ", _said(replied)).strip() or None
+
+
 def _replied_to(message: discord.Message) -> discord.Message | None:
     """The message this one replies to, or None (a deleted or uncached one is not known)."""
     replied = message.reference.resolved if message.reference is not None else None
@@ -136,21 +157,16 @@ def heard_question(message: discord.Message, me: discord.abc.User, listen_channe
         return None
     if message.type not in _ANSWERABLE_TYPES:
         return None
-    content = message.content or ""
-    if (title := _post_title(message)) is not None:
-        # A full stop ends a title that has none, as its line break did on screen (question_finder.py reads sentences).
-        stop = "" if not content.strip() or title.rstrip()[-1:] in _SENTENCE_ENDS else "."
-        content = f"{title}{stop} {content}"
+    content = _said(message)
     role_id = _bot_role_id(message)
     replied = _replied(message, me)
     follows = answered_intent(replied) if replied is not None else None
-    if message.guild is None or isinstance(message.channel, (discord.DMChannel, discord.GroupChannel)):
-        return Heard(strip_bot_mention(content, me.id, role_id), "direct", follows)
-    if mentions_bot(content, me.id, role_id):
-        return Heard(strip_bot_mention(content, me.id, role_id), "direct", follows)
+    dm = message.guild is None or isinstance(message.channel, (discord.DMChannel, discord.GroupChannel))
+    if dm or mentions_bot(content, me.id, role_id):
+        return Heard(strip_bot_mention(content, me.id, role_id), "direct", follows, _quoted(message))
     if in_listen_channel(message.channel, listen_channel_ids) or replied is not None:
         text = _SPACES.sub(" ", content).strip()
         # A new post in a help forum asks by being posted: "Scope creep" over a story is a request for help.
-        if text and (title is not None or looks_like_question(text)):
+        if text and (_post_title(message) is not None or looks_like_question(text)):
             return Heard(text, "passive", follows)
     return None

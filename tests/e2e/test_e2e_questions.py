@@ -145,6 +145,21 @@ def test_a_bare_role_typed_after_an_answer_follows_the_askers_answer(fake: FakeD
     assert_answer(mine, intent, service)
 
 
+def test_a_mention_replying_to_a_members_question_answers_it(fake: FakeDiscord, bot, service, new_user) -> None:
+    """Someone asks in #general without mentioning the bot; another member replies "@pmbot ^" to call it in."""
+    asker, helper = new_user(), new_user()
+    question = "How much does a product manager earn?"
+    intent = expected_answer(service, question)
+    asked = fake.send_message("general", question, author=asker)
+    called = fake.send_message("general", "^", author=helper, mentions_bot=True, reply_to=asked)
+    reply = reply_to(fake, called)
+    assert_answer(reply, intent, service)
+    assert replies_to(fake, {asked["id"]}) == [], "the bot answers the member who called it in, under their message"
+    chat = fake.send_message("general", "we shipped it on friday", author=asker)
+    assert embed(reply_to(fake, fake.send_message("general", "", author=helper, mentions_bot=True, reply_to=chat)))[
+        "title"] == "How to use pmbot", "a bare mention under chat still gets the help"
+
+
 def test_help_channel_stays_silent_on_chat_and_off_topic(fake: FakeDiscord, bot, new_user) -> None:
     user = new_user()
     chatter = [

@@ -19,10 +19,12 @@ from discord import app_commands
 from discord.ext import commands
 
 from bot.discord.errors import CooldownActive
-from bot.discord.listening import answered, heard_question
+from bot.discord.listening import Heard, answered, heard_question
 from bot.discord.render import NO_PINGS, message_kwargs, send_reply
 from bot.discord.search import IntentSearch
 from bot.help_channels import replies_unasked
+from bot.knowledge import KnowledgeBase
+from bot.matching import MatchResult
 from bot.matching.follow_up import named_role
 from bot.matching.normalise import MAX_INPUT_CHARS
 from bot.replies import answer_reply, help_reply
@@ -70,14 +72,11 @@ class Questions(commands.Cog):
         heard = heard_question(message, me, self.bot.guild_settings.effective(guild_id).help_channels)
         if heard is None:
             return
-        if heard.direct and not heard.text:
+        answer = await self._heard_answer(heard, message)
+        if answer is None:  # a bare mention
             if await self._allowed(message):
                 await self._reply(message, message_kwargs(help_reply(self.bot.service.kb)))
             return
-        if heard.follows is not None:
-            answer = self.bot.service.ask(heard.text, heard.follows)
-        else:
-            answer = await self._ask(heard.text, message.channel, message.author, message)
         result = answer.result
         # Said to the room, not to pmbot: no fallback there, and no reply to a hello or thank-you alone.
         if not heard.direct and not replies_unasked(result):
@@ -105,6 +104,35 @@ class Questions(commands.Cog):
             return answer
         follows = await self._last_answer(channel, asker, asked)
         return answer if follows is None else self.bot.service.ask_after(answer, follows)
+
+    async def _heard_answer(self, heard: Heard, message: discord.Message) -> Answer | None:
+        """The answer to what was heard; None for a bare mention that replies to no question the bot answers."""
+        answer = None
+        if heard.text and heard.follows is not None:
+            answer = self.bot.service.ask(heard.text, heard.follows)
+        elif heard.text:
+            answer = await self._ask(heard.text, message.channel, message.author, message)
+        if heard.quoted is not None and (quoted := self._quoted_answer(heard.quoted, answer)) is not None:
+            return quoted
+        return answer
+
+    def _quoted_answer(self, quoted: str, own: Answer | None) -> Answer | None:
+        """The answer to the member's message a mention replies to; None when the mention's own words ask
+        something of ours (answered, or offered a topic) or that message is not answered.
+
+        "@pmbot ^" or "@pmbot can you answer this?" (the bot's own help, read alone) under someone's question
+        asks the bot to answer it. A bare role ("@pmbot and for project managers?") asks the quoted question of
+        that role, or keeps its own reading when the topic has no twin.
+        """
+        service = self.bot.service
+        bare_role = (own is not None and own.result.kind != "answer"
+                     and named_role(service.matcher, own.result.question) is not None)
+        if own is not None and not bare_role and _asks_of_its_own(service.kb, own.result):
+            return None
+        theirs = service.ask(quoted)
+        if theirs.result.kind != "answer" or theirs.result.intent_id is None:
+            return None
+        return service.ask_after(own, theirs.result.intent_id) if own is not None and bare_role else theirs
 
     async def _last_answer(self, channel: object, asker: discord.abc.User, asked: discord.abc.Snowflake) -> str | None:
         """The intent of the bot's latest answer to the asker in the channel, a few minutes before `asked` at most."""
@@ -184,6 +212,12 @@ class Questions(commands.Cog):
     @app_commands.command(name="help", description="What pmbot can do and how to ask it")
     async def help(self, interaction: discord.Interaction) -> None:
         await send_reply(interaction, help_reply(self.bot.service.kb), ephemeral=True)
+
+
+def _asks_of_its_own(kb: KnowledgeBase, result: MatchResult) -> bool:
+    """Whether a message answered or offered one of our topics asks it: help, a greeting or thanks do not."""
+    first = result.intent_id or next(iter(result.suggestions), None)
+    return first in kb.intents and kb.intents[first].category != "meta"
 
 
 async def setup(bot: PMBot) -> None:
