@@ -459,6 +459,67 @@ async def test_a_mention_under_a_members_question_answers_it(service: KnowledgeS
     assert "pmbot:ask:roadmap-vs-project-plan" in offered
 
 
+def edited(content: str, earlier_answer: str | None, service: KnowledgeService, *, age: timedelta = timedelta(minutes=1),
+           cached: str | None = None) -> tuple[MagicMock, MagicMock | None]:
+    """A member's message edited `age` after it was sent, as on_raw_message_edit gets it, and the bot's reply to
+    it answering `earlier_answer`'s intent (None: no reply), found in the history after it."""
+    message = mock_message(content)
+    message.created_at = discord.utils.utcnow() - age
+    message.edited_at = discord.utils.utcnow()
+    reply = None
+    if earlier_answer is not None:
+        reply = replying_to(bot_message(answer_reply(service.kb, service.kb.intents[earlier_answer])), message)
+        reply.reference.message_id = message.id
+        reply.embeds = [render.to_embed(answer_reply(service.kb, service.kb.intents[earlier_answer]))]
+        reply.edit = AsyncMock()
+
+    async def history(**_: Any) -> Any:
+        if reply is not None:
+            yield reply
+
+    message.channel.history = MagicMock(side_effect=history)
+    payload = MagicMock(spec=discord.RawMessageUpdateEvent, message=message, cached_message=None)
+    if cached is not None:
+        payload.cached_message = mock_message(cached)
+    return payload, reply
+
+
+async def test_an_edited_question_gets_its_new_answer_in_the_same_reply(service: KnowledgeService) -> None:
+    payload, reply = edited(f"<@{BOT_ID}> what is scope creep?", "mvp", service)
+    await Questions(make_bot(service)).on_raw_message_edit(payload)
+    assert reply.edit.await_args.kwargs["embed"].title == service.kb.intents["scope-creep"].title
+    assert reply.edit.await_args.kwargs["allowed_mentions"].to_dict() == {"parse": []}
+    payload.message.channel.send.assert_not_awaited()
+
+
+async def test_an_edit_that_changes_no_answer_leaves_the_reply_alone(service: KnowledgeService) -> None:
+    cases = [
+        edited(f"<@{BOT_ID}> what is scope creep??", "scope-creep", service),  # the same answer
+        edited(f"<@{BOT_ID}> what is scope creep?", "mvp", service, cached=f"<@{BOT_ID}> what is scope creep?"),  # unfurled
+        edited(f"<@{BOT_ID}> what is scope creep?", "mvp", service, age=timedelta(hours=2)),  # too late
+        edited(f"<@{BOT_ID}>", "mvp", service),  # the question taken out
+        edited("what is scope creep?", "mvp", service),  # the mention taken out, in #general
+    ]
+    for payload, reply in cases:
+        bot = make_bot(service)
+        await Questions(bot).on_raw_message_edit(payload)
+        reply.edit.assert_not_awaited()
+        payload.message.channel.send.assert_not_awaited()
+        bot.record_unanswered.assert_not_awaited()
+
+
+async def test_an_edit_is_not_answered_twice_where_the_history_is_out_of_reach(service: KnowledgeService) -> None:
+    payload, _ = edited(f"<@{BOT_ID}> what is scope creep?", None, service)
+
+    async def forbidden(**_: Any) -> Any:
+        raise discord.Forbidden(MagicMock(status=403), "Missing Access")
+        yield
+
+    payload.message.channel.history = MagicMock(side_effect=forbidden)
+    await Questions(make_bot(service)).on_raw_message_edit(payload)
+    payload.message.channel.send.assert_not_awaited()
+
+
 async def _no_history(**_: Any) -> Any:
     return
     yield

@@ -160,6 +160,24 @@ def test_a_mention_replying_to_a_members_question_answers_it(fake: FakeDiscord, 
         "title"] == "How to use pmbot", "a bare mention under chat still gets the help"
 
 
+def test_an_edited_question_is_answered_again(fake: FakeDiscord, bot, service, new_user) -> None:
+    """A question fixed soon after it was asked gets the new answer: in the bot's reply, edited, or in a first
+    reply when the help channel stayed silent on the message as first written."""
+    user = new_user()
+    unfinished, fixed = "what does a", "what does a product owner do?"
+    assert service.ask(unfinished).result.kind != "answer"
+    intent = expected_answer(service, fixed)
+    asked = fake.send_message("general", unfinished, author=user, mentions_bot=True)
+    first = reply_to(fake, asked)
+    fake.edit_message(asked, f"<@{fake.bot_id}> {fixed}")
+    edited = fake.wait_for(lambda r: r.kind == "message.edit" and r.ok and r.message_id == int(first.message["id"]))
+    assert_answer(edited, intent, service)
+
+    said = fake.send_message(HELP_CHANNEL, "product owners", author=user)  # not a question: the channel is left alone
+    fake.edit_message(said, fixed)
+    assert_answer(reply_to(fake, said), intent, service)
+
+
 def test_help_channel_stays_silent_on_chat_and_off_topic(fake: FakeDiscord, bot, new_user) -> None:
     user = new_user()
     chatter = [

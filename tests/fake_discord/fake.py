@@ -714,6 +714,22 @@ class FakeDiscord:
         """``send_message`` in the author's DM channel with the bot."""
         return self.send_message(self.dm_channel(author), content, author=author, **kwargs)
 
+    def edit_message(self, ref: MessageRef, content: str, *, timeout: Optional[float] = None) -> dict[str, Any]:
+        """A member edits their message, as Discord sends it: MESSAGE_UPDATE with the whole message (its mentions
+        worked out from the new text, its reply and attachments kept, ``edited_timestamp`` set), the content
+        blanked without the Message Content intent as for MESSAGE_CREATE. Returns the edited message."""
+        old = copy.deepcopy(self._resolve_message(ref).data)
+        ch = self.channel(int(old["channel_id"]))
+        user = self.world.resolve_user(int(old["author"]["id"]))
+        reference = old.get("message_reference")
+        replied_author = (old.get("referenced_message") or {}).get("author", {}).get("id")
+        pinged = any(m["id"] == replied_author for m in old["mentions"])
+        self.wait_until_connected(self._timeout(timeout))
+        msg = self._user_message(ch, user, content, [], reference and int(reference["message_id"]), pinged, int(old["id"]))
+        msg.update(timestamp=old["timestamp"], edited_timestamp=iso_now(), attachments=old["attachments"])
+        self._call(self._deliver_user_message(ch, msg, "MESSAGE_UPDATE"), timeout)
+        return copy.deepcopy(msg)
+
     def _user_message(
         self, ch: FakeChannel, user: FakeUser, text: str, atts: Sequence[FakeAttachment],
         reply_to: Optional[MessageRef], reply_ping: bool, message_id: Optional[int] = None,
@@ -761,7 +777,7 @@ class FakeDiscord:
             self._server.messages[mid] = StoredMessage(data=msg, channel_id=ch.id)
         return msg
 
-    async def _deliver_user_message(self, ch: FakeChannel, msg: dict[str, Any]) -> bool:
+    async def _deliver_user_message(self, ch: FakeChannel, msg: dict[str, Any], event: str = "MESSAGE_CREATE") -> bool:
         session = self._server.session_for(int(msg["guild_id"]) if msg.get("guild_id") else None)
         d = copy.deepcopy(msg)
         mentions_bot = any(int(m["id"]) == self.bot_id for m in d["mentions"])
@@ -770,7 +786,7 @@ class FakeDiscord:
             and session is not None and not session.intents & INTENT_MESSAGE_CONTENT
         ):
             d.update(content="", embeds=[], attachments=[], components=[])
-        return await self._server.dispatch("MESSAGE_CREATE", d, intent=INTENT_DIRECT_MESSAGES if ch.is_dm else INTENT_GUILD_MESSAGES)
+        return await self._server.dispatch(event, d, intent=INTENT_DIRECT_MESSAGES if ch.is_dm else INTENT_GUILD_MESSAGES)
 
     # ------------------------------------------------------------------ interactions
 

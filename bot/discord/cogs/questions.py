@@ -1,4 +1,4 @@
-"""Questions: answering messages (DMs, mentions, help channels), /ask and /help.
+"""Questions: answering messages (DMs, mentions, help channels, and questions edited soon after), /ask and /help.
 
 The listening rules live in bot.discord.listening and bot.help_channels; the follow-up, suggestion
 and vote buttons in bot.discord.render. This cog decides what to say and
@@ -38,6 +38,9 @@ log = logging.getLogger("pmbot.questions")
 # A bare "and for project managers?" follows the asker's latest answer among this many messages, this recent.
 FOLLOW_UP_LOOKBACK = 10
 FOLLOW_UP_WINDOW = timedelta(minutes=15)
+# A question edited this soon after it was asked is answered again: typos are fixed within minutes, and an
+# edit hours later answered anew would only surprise the channel.
+EDIT_WINDOW = timedelta(minutes=15)
 
 
 def cooldown_notice(retry_after: float) -> str:
@@ -64,6 +67,22 @@ class Questions(commands.Cog):
 
     @commands.Cog.listener()
     async def on_message(self, message: discord.Message) -> None:
+        await self._respond(message)
+
+    @commands.Cog.listener()
+    async def on_raw_message_edit(self, payload: discord.RawMessageUpdateEvent) -> None:
+        """A question edited soon after it was asked (a typo fixed, a word added) is answered again: the bot's
+        reply is edited to the new answer, or sent when there was none (a help channel's message that only now
+        asks). Raw, so that a question asked before a restart counts too.
+        """
+        message, before = payload.message, payload.cached_message
+        if message.edited_at is None or (before is not None and before.content == message.content):
+            return  # a link's preview unfurling updates a message too
+        if discord.utils.utcnow() - message.created_at <= EDIT_WINDOW:
+            await self._respond(message, edited=True)
+
+    async def _respond(self, message: discord.Message, *, edited: bool = False) -> None:
+        """Replies to a message that asks the bot something; `edited`: replaces the bot's earlier reply to it."""
         started = time.perf_counter()
         me = self.bot.user
         if me is None:
@@ -72,9 +91,16 @@ class Questions(commands.Cog):
         heard = heard_question(message, me, self.bot.guild_settings.effective(guild_id).help_channels)
         if heard is None:
             return
+        earlier = None
+        if edited:
+            try:
+                earlier = await self._our_reply(message, me)
+            except discord.HTTPException as error:  # not knowing the first reply, a second could repeat it
+                log.info("not answering edited message %s again: cannot read the history: %s", message.id, error)
+                return
         answer = await self._heard_answer(heard, message)
         if answer is None:  # a bare mention
-            if await self._allowed(message):
+            if not edited and await self._allowed(message):
                 await self._reply(message, message_kwargs(help_reply(self.bot.service.kb)))
             return
         result = answer.result
@@ -82,12 +108,26 @@ class Questions(commands.Cog):
         if not heard.direct and not replies_unasked(result):
             log.debug("silent on %s in help channel %s (message %s)", result.kind, message.channel.id, message.id)
             return
+        kwargs = message_kwargs(answer.reply)
+        if earlier is not None and _shows(earlier, kwargs["embed"]):
+            return  # the edit changed nothing the reply says
         if not await self._allowed(message):
             return
-        log.debug("%s %s (%.0f) for message %s (%s)", answer.result.kind, answer.result.intent_id or "-",
-                  answer.result.score, message.id, heard.mode)
-        await self._reply(message, message_kwargs(answer.reply))
+        log.debug("%s %s (%.0f) for message %s (%s%s)", result.kind, result.intent_id or "-", result.score, message.id,
+                  heard.mode, ", edited" if edited else "")
+        if earlier is None:
+            await self._reply(message, kwargs)
+        else:
+            await self._edit(earlier, kwargs)
         await self._record(answer, started, guild_id, message.channel.id, message.author.id)
+
+    async def _our_reply(self, message: discord.Message, me: discord.abc.User) -> discord.Message | None:
+        """The bot's reply to the message, among the few messages after it: read from the channel, not kept in
+        memory, so that any shard finds it after any restart, and only for an edited question."""
+        async for later in message.channel.history(limit=FOLLOW_UP_LOOKBACK, after=message, oldest_first=True):
+            if later.author.id == me.id and later.reference is not None and later.reference.message_id == message.id:
+                return later
+        return None
 
     async def _ask(
         self, question: str, channel: object, asker: discord.abc.User, asked: discord.abc.Snowflake
@@ -174,6 +214,15 @@ class Questions(commands.Cog):
                 message.guild.id if message.guild else None,
             )
 
+    async def _edit(self, reply: discord.Message, kwargs: dict) -> None:
+        """The bot's reply, changed to a new answer; one deleted meanwhile is left deleted."""
+        try:
+            await reply.edit(**kwargs)
+        except discord.NotFound:
+            log.debug("reply %s was deleted before it could be edited", reply.id)
+        except discord.Forbidden:
+            log.warning("no permission to edit reply %s in channel %s", reply.id, reply.channel.id)
+
     async def _record(self, answer: Answer, started: float, guild_id: int | None, channel_id: int | None, user_id: int) -> None:
         """Every reply is counted; suggest and fallback replies go to the store, for moderators looking for gaps."""
         self.bot.metrics.replied(answer.result.kind, started)
@@ -212,6 +261,12 @@ class Questions(commands.Cog):
     @app_commands.command(name="help", description="What pmbot can do and how to ask it")
     async def help(self, interaction: discord.Interaction) -> None:
         await send_reply(interaction, help_reply(self.bot.service.kb), ephemeral=True)
+
+
+def _shows(reply: discord.Message, embed: discord.Embed) -> bool:
+    """Whether the bot's reply already shows the embed's answer."""
+    shown = reply.embeds[0] if reply.embeds else None
+    return shown is not None and (shown.title, shown.description) == (embed.title, embed.description)
 
 
 def _asks_of_its_own(kb: KnowledgeBase, result: MatchResult) -> bool:
