@@ -62,7 +62,7 @@ async def copy_sqlite_to_postgres(source: Path, target_url: str) -> Copied:
         pass  # migrates the file to the current schema
     with closing(sqlite3.connect(f"file:{os.fspath(source)}?mode=ro", uri=True)) as conn:
         questions = conn.execute(
-            "SELECT asked_at, guild_id, channel_id, user_id, text, kind, best_intent, score, original_text"
+            "SELECT asked_at, guild_id, channel_id, user_id, text, kind, best_intent, score, original_text, follows"
             " FROM unanswered_questions ORDER BY id"
         ).fetchall()
         votes = conn.execute(
@@ -90,8 +90,8 @@ async def copy_sqlite_to_postgres(source: Path, target_url: str) -> Copied:
                 )
             await pg.executemany(
                 "INSERT INTO unanswered_questions"
-                " (asked_at, guild_id, channel_id, user_id, text, kind, best_intent, score, original_text)"
-                " VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
+                " (asked_at, guild_id, channel_id, user_id, text, kind, best_intent, score, original_text, follows)"
+                " VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)",
                 [(_decode_time(at), *rest) for at, *rest in questions],
             )
             await pg.executemany(

@@ -105,6 +105,8 @@ PG_MIGRATIONS: Final[tuple[tuple[str, ...], ...]] = (
     ),
     # 4: the question as the user wrote it.
     ("ALTER TABLE unanswered_questions ADD COLUMN original_text TEXT",),
+    # 5: the answer a follow-up followed.
+    ("ALTER TABLE unanswered_questions ADD COLUMN follows TEXT",),
 )
 
 # Every process must agree on this number: it names the lock that serialises migrations.
@@ -210,17 +212,17 @@ class PostgresStore(Store):
         """Logs a question the bot could not answer; the user id only if enabled."""
         await self._write_all([(
             "INSERT INTO unanswered_questions"
-            " (asked_at, guild_id, channel_id, user_id, text, kind, best_intent, score, original_text)"
-            " VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
+            " (asked_at, guild_id, channel_id, user_id, text, kind, best_intent, score, original_text, follows)"
+            " VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)",
             (q.asked_at, q.guild_id, q.channel_id, q.user_id if self._store_user_ids else None,
-             q.text, q.kind, q.best_intent, q.score, q.original_text),
+             q.text, q.kind, q.best_intent, q.score, q.original_text, q.follows),
         )])
 
     async def unanswered(self, since: datetime, scope: Scope) -> list[UnansweredQuestion]:
         """Questions asked at or after ``since`` (aware datetime) within ``scope``, oldest first."""
         where, params = _scope_sql(scope, first=2)
         rows = await self._read(
-            "SELECT asked_at, guild_id, channel_id, text, kind, best_intent, score, user_id, original_text"
+            "SELECT asked_at, guild_id, channel_id, text, kind, best_intent, score, user_id, original_text, follows"
             f" FROM unanswered_questions WHERE asked_at >= $1 AND {where} ORDER BY asked_at, id",
             _require_aware(since, "since"), *params,
         )

@@ -26,4 +26,5 @@ def unanswered(
         score=float(best.score) if best else 0.0,
         user_id=user_id,
         original_text=result.question,
+        follows=result.follows,
     )

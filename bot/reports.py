@@ -19,6 +19,7 @@ class GapReport:
     count: int
     variants: tuple[str, ...]
     best_intent: str | None  # what the bot thought it was closest to, most often
+    follows: str | None = None  # the answer its follow-ups were asked after, most often: "what about project managers?"
 
 
 def since(days: float) -> datetime:
@@ -36,9 +37,12 @@ async def gaps(store: Store, days: float, limit: int, scope: Scope, known: Match
     rows = await store.unanswered(since(days), scope)
     guesses: dict[str, Counter[str]] = {}
     wordings: dict[str, Counter[str]] = {}
+    followed: dict[str, Counter[str]] = {}
     for row in rows:
         guesses.setdefault(row.text, Counter())[row.best_intent or ""] += 1
         wordings.setdefault(row.text, Counter())[(row.original_text or row.text).strip()] += 1
+        if row.follows:
+            followed.setdefault(row.text, Counter())[row.follows] += 1
 
     def as_written(text: str) -> str:
         return wordings[text].most_common(1)[0][0] if text in wordings else text
@@ -51,8 +55,9 @@ async def gaps(store: Store, days: float, limit: int, scope: Scope, known: Match
     for gap in islice(open_gaps, limit):  # lazily: only the gaps shown (and any closed before them) are checked
         votes = sum((guesses.get(v, Counter()) for v in gap.variants), Counter())
         best = next((intent for intent, _ in votes.most_common() if intent), None)
+        after = sum((followed.get(v, Counter()) for v in gap.variants), Counter()).most_common(1)
         variants = tuple(dict.fromkeys(as_written(v) for v in gap.variants))
-        reports.append(GapReport(as_written(gap.example), gap.count, variants, best))
+        reports.append(GapReport(as_written(gap.example), gap.count, variants, best, after[0][0] if after else None))
     return reports
 
 
@@ -66,6 +71,7 @@ def gaps_text(reports: list[GapReport], days: float) -> str:
     lines = [f"Most asked unanswered questions, last {days:g} days:"]
     for n, r in enumerate(reports, 1):
         near = f" (closest: {r.best_intent})" if r.best_intent else ""
+        near += f" (after the answer to {r.follows})" if r.follows else ""
         more = f" +{len(r.variants) - 1} variants" if len(r.variants) > 1 else ""
         lines.append(f"{n:>2}. ×{r.count} “{r.example}”{near}{more}")
     return "\n".join(lines)

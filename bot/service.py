@@ -79,4 +79,4 @@ class KnowledgeService:
         for a front end that only learns what the question follows once it has read it alone."""
         matcher = self._matcher
         result = read_after(matcher, alone.result, follows)
-        return alone if result is alone.result else Answer(result, build_reply(matcher.kb, result))
+        return Answer(result, build_reply(matcher.kb, result))

@@ -124,6 +124,9 @@ MIGRATIONS: Final[tuple[tuple[str, ...], ...]] = (
     # 4: the question as the user wrote it, so moderators read their words, not the
     # normalised text the matcher used. NULL in rows recorded before this step.
     ("ALTER TABLE unanswered_questions ADD COLUMN original_text TEXT",),
+    # 5: the answer a follow-up followed ("what about project managers?" after a salary answer): read alone, such a
+    # question says nothing of what it asks. NULL for a question asked on its own, and in rows recorded before.
+    ("ALTER TABLE unanswered_questions ADD COLUMN follows TEXT",),
 )
 
 #: Longest original question kept: a Discord message can hold 4,000 characters; a gap report needs far fewer.
@@ -188,7 +191,8 @@ class UnansweredQuestion:
     Kept so maintainers can see which questions the knowledge base is missing.
     ``text`` is the normalised question text (what near-duplicates are grouped by);
     ``original_text`` is what the user wrote (what moderators read), None in rows
-    recorded before pmbot kept it, clipped to :data:`ORIGINAL_TEXT_LIMIT`. ``asked_at`` must be
+    recorded before pmbot kept it, clipped to :data:`ORIGINAL_TEXT_LIMIT`. ``follows`` is
+    the intent of the answer a follow-up replied to, None for a question asked on its own. ``asked_at`` must be
     timezone-aware and is converted to UTC. ``user_id`` is only persisted by a
     store created with ``store_user_ids=True``; see :class:`SqliteStore`.
     """
@@ -202,6 +206,7 @@ class UnansweredQuestion:
     score: float
     user_id: int | None = None
     original_text: str | None = None
+    follows: str | None = None
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "asked_at", _require_aware(self.asked_at, "asked_at"))
@@ -507,8 +512,8 @@ class SqliteStore(Store):
         user_id = q.user_id if self._store_user_ids else None
         await self._write(
             "INSERT INTO unanswered_questions"
-            " (asked_at, guild_id, channel_id, user_id, text, kind, best_intent, score, original_text)"
-            " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            " (asked_at, guild_id, channel_id, user_id, text, kind, best_intent, score, original_text, follows)"
+            " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
             (
                 _encode_time(q.asked_at, "asked_at"),
                 q.guild_id,
@@ -519,6 +524,7 @@ class SqliteStore(Store):
                 q.best_intent,
                 q.score,
                 q.original_text,
+                q.follows,
             ),
         )
 
@@ -526,7 +532,7 @@ class SqliteStore(Store):
         """Questions asked at or after ``since`` (aware datetime) within ``scope``, oldest first."""
         where, params = _scope_sql(scope)
         rows = await self._read(
-            "SELECT asked_at, guild_id, channel_id, text, kind, best_intent, score, user_id, original_text"
+            "SELECT asked_at, guild_id, channel_id, text, kind, best_intent, score, user_id, original_text, follows"
             f" FROM unanswered_questions WHERE asked_at >= ? AND {where} ORDER BY asked_at, id",
             (_encode_time(since, "since"), *params),
         )
@@ -541,8 +547,9 @@ class SqliteStore(Store):
                 score=score,
                 user_id=user_id,
                 original_text=original_text,
+                follows=follows,
             )
-            for asked_at, guild_id, channel_id, text, kind, best_intent, score, user_id, original_text in rows
+            for asked_at, guild_id, channel_id, text, kind, best_intent, score, user_id, original_text, follows in rows
         ]
 
     # -- feedback --------------------------------------------------------------

@@ -53,6 +53,8 @@ def test_ask_and_why_read_a_follow_up_after_an_answer() -> None:
     assert (after["kind"], after["intent"]) == ("answer", "project-manager-salary")
     why = json.loads(pmbot("why", "what about project managers?", "--after", "product-manager-salary", "--json").stdout)
     assert why["intent"] == "project-manager-salary" and "follow-up to product-manager-salary" in why["reason"]
+    unplaced = pmbot("why", "what about project managers?", "--after", "product-management-demand").stdout
+    assert "After:      the answer to product-management-demand" in unplaced, "said even when it changes nothing"
     unknown = pmbot("ask", "what about project managers?", "--after", "salary")
     assert unknown.returncode == 2 and "no intent 'salary'" in unknown.stderr and "product-manager-salary" in unknown.stderr
 

@@ -97,6 +97,18 @@ def test_every_subcommand_and_option_has_help_text() -> None:
     assert len(_actions(build_parser())) > 30  # the walk really reached into the subcommands
 
 
+def test_gaps_say_which_answer_a_follow_up_was_asked_after(tmp_path: Path) -> None:
+    """Read alone, "what about project managers?" tells a moderator nothing; after demand's answer it asks for a
+    topic the knowledge has only for product managers."""
+    env = {"PMBOT_DATABASE": str(tmp_path / "pmbot.sqlite3")}
+    asked = "Is product management a growing field?\nwhat about project managers?\n"
+    out = pmbot("run", "--console", stdin=asked, env=env)
+    assert out.returncode == 0, out.stderr
+    gaps = [(g["example"], g["follows"]) for g in json.loads(pmbot("gaps", "--json", env=env).stdout)]
+    assert gaps == [("what about project managers?", "product-management-demand")]
+    assert "(after the answer to product-management-demand)" in pmbot("gaps", env=env).stdout
+
+
 def test_gaps_show_what_people_wrote_not_the_normalised_text(tmp_path: Path) -> None:
     env = {"PMBOT_DATABASE": str(tmp_path / "pmbot.sqlite3")}
     pmbot("run", "--console", stdin="How do I bake SOURDOUGH?? 🍞\nhow do i bake sourdough\nHow do I bake SOURDOUGH?? 🍞\n", env=env)

@@ -253,6 +253,13 @@ def test_gaps_fit_and_show_every_requested_gap() -> None:
     assert "**25.** ×26 “\\*why\\*" in (embed.description or ""), "every gap listed, its markdown shown as typed"
 
 
+def test_a_follow_up_gap_says_which_answer_it_followed() -> None:
+    asked = "what about project managers?"
+    gap = GapReport(asked, 3, (asked,), "project-manager-responsibilities", "product-management-demand")
+    description = to_embed(gaps_reply([gap], 30)).description or ""
+    assert "closest: `project-manager-responsibilities` · after the answer to `product-management-demand`" in description
+
+
 def test_feedback_fits_and_says_how_many_were_left_out() -> None:
     rows = [FeedbackSummary(f"intent-{n:03d}", n, 500 - n) for n in range(500)]
     embed = to_embed(feedback_reply(rows, 30))

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 import pytest
 
 from bot.matching import Matcher, MatchResult
@@ -20,26 +22,32 @@ def test_a_bare_role_after_an_answer_asks_its_counterpart(matcher: Matcher) -> N
     result = match_follow_up(matcher, "what about project managers?", SALARY)
     assert (result.kind, result.intent_id) == ("answer", PROJECT_SALARY)
     assert result.question == "what about project managers?"
-    assert SALARY in result.reason, "why and the logs say what the question followed"
+    assert SALARY in result.reason and result.follows == SALARY, "why, the logs and the gaps say what it followed"
     back = match_follow_up(matcher, "and for product managers?", PROJECT_SALARY)
     assert (back.kind, back.intent_id) == ("answer", SALARY)
 
 
+def read_alone(matcher: Matcher, question: str, follows: str) -> MatchResult:
+    """The question's own match, saying what it was asked after (the gaps list shows it)."""
+    return replace(matcher.match(question), follows=follows)
+
+
 def test_a_follow_up_that_asks_something_of_its_own_is_read_alone(matcher: Matcher) -> None:
     for question in ("what about project managers, do they need a degree?", "what is scope creep?", "thanks!"):
-        assert match_follow_up(matcher, question, SALARY) == matcher.match(question)
+        assert match_follow_up(matcher, question, SALARY) == read_alone(matcher, question, SALARY)
 
 
 def test_a_topic_without_a_counterpart_borrows_no_neighbour(matcher: Matcher) -> None:
     """Swapped to project, demand's phrasing leads to what project management is, which does not lead back."""
     for follows in ("product-management-demand", "scope-creep", "key-differences", "no-such-intent"):
-        assert match_follow_up(matcher, "what about project managers?", follows) == matcher.match(
-            "what about project managers?"
-        )
+        result = match_follow_up(matcher, "what about project managers?", follows)
+        assert result == read_alone(matcher, "what about project managers?", follows)
+        assert result.follows == follows and result.kind != "answer"
 
 
 def test_naming_the_answers_own_role_again_changes_nothing(matcher: Matcher) -> None:
-    assert match_follow_up(matcher, "and product managers?", SALARY) == matcher.match("and product managers?")
+    question = "and product managers?"
+    assert match_follow_up(matcher, question, SALARY) == read_alone(matcher, question, SALARY)
 
 
 @pytest.mark.parametrize(

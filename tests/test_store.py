@@ -79,7 +79,7 @@ GUILD_A, GUILD_B = 111, 222
 
 
 def question(text: str = "what is a product owner", *, at: datetime = T0, user_id: int | None = 42,
-             kind: str = "fallback", guild_id: int | None = GUILD_A) -> UnansweredQuestion:
+             kind: str = "fallback", guild_id: int | None = GUILD_A, follows: str | None = None) -> UnansweredQuestion:
     return UnansweredQuestion(
         asked_at=at,
         guild_id=guild_id,
@@ -89,6 +89,7 @@ def question(text: str = "what is a product owner", *, at: datetime = T0, user_i
         best_intent="product-owner" if kind == "suggest" else None,
         score=61.5,
         user_id=user_id,
+        follows=follows,
     )
 
 
@@ -175,7 +176,7 @@ async def test_creates_missing_parent_directory(tmp_path: Path) -> None:
 
 async def test_data_survives_close_and_reopen(backend: Backend) -> None:
     first = question("what is a product owner", at=T0, kind="fallback")
-    second = question("roadmap vs backlog", at=T0 + timedelta(minutes=5), kind="suggest")
+    second = question("and for project managers", at=T0 + timedelta(minutes=5), kind="suggest", follows="mvp")
     async with backend.make(store_user_ids=True) as store:
         await store.record_unanswered(first)
         await store.record_unanswered(second)

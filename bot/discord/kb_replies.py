@@ -257,6 +257,7 @@ def gaps_reply(gaps: Sequence[GapReport], days: int, *, can_teach: bool = False)
     lines = []
     for n, gap in enumerate(gaps, 1):
         closest = f"closest: `{gap.best_intent}`" if gap.best_intent else "closest: none"
+        closest += f" · after the answer to `{gap.follows}`" if gap.follows else ""
         others = len(gap.variants) - 1
         variants = f" · +{others} variant{'s' if others > 1 else ''}" if others else ""
         head, tail = f"**{n}.** ×{gap.count} ", f"\n  {closest}{variants}"

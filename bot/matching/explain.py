@@ -22,6 +22,7 @@ def explain(kb: KnowledgeBase, result: MatchResult) -> dict[str, Any]:
         "also": list(result.also),
         "reason": result.reason,
         "reading": result.reading,
+        "follows": result.follows,
         # Candidate scores are the fitted chance (in %) that the intent is the answer (decision.py).
         "thresholds": {"answer": answer_at, "suggest": suggest_at},
         "semantic": semantic,
@@ -61,6 +62,7 @@ def explain_text(report: dict[str, Any]) -> str:
         + (f" (suggests {', '.join(report['suggestions'])})" if report["suggestions"] else "")
         + (f" (also offers {', '.join(report['also'])})" if report["also"] else ""),
         f"Why:        {report['reason']}",
+        *([f"After:      the answer to {report['follows']}"] if report.get("follows") else []),
         f"Thresholds: answer when ≥ {t['answer']:.0f}% sure; suggest from {t['suggest']:.0f}%"
         + ("" if report["semantic"] else " (decided by words alone)"),
     ]

@@ -31,15 +31,16 @@ def read_after(matcher: Matcher, alone: MatchResult, follows: str) -> MatchResul
 
     Takes the match rather than the question because a front end matches first and looks for what the question
     follows only when it is a bare role that its own words do not answer. A question answered on its own keeps
-    that answer; only a bare role is read as the counterpart's question.
+    that answer; only a bare role is read as the counterpart's question. Either way the result says what it
+    followed, for the gaps list: read alone, "what about project managers?" tells a moderator nothing.
     """
     if alone.kind == "answer" or (role := named_role(matcher, alone.question)) is None:
-        return alone
+        return replace(alone, follows=follows)
     if (counterpart := _counterpart(matcher, follows, role)) is None:
-        return alone
+        return replace(alone, follows=follows)
     text, answer = counterpart
     why = f"a follow-up to {follows} about the {role} role, read as {text!r}; {answer.reason}"
-    return replace(answer, question=alone.question, reason=why)
+    return replace(answer, question=alone.question, reason=why, follows=follows)
 
 
 def named_role(matcher: Matcher, question: str) -> str | None:

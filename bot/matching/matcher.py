@@ -114,6 +114,7 @@ class MatchResult:
     reading: str | None = None  # how an ambiguous word was read, e.g. "pm → product manager"
     ambiguous_word: str | None = None  # set when the bot asks because a word like "pm" has several meanings
     reason: str = ""
+    follows: str | None = None  # the intent of the answer the question was read after (follow_up.py)
 
 
 def _best(scores: np.ndarray, count: int, positive: bool = False) -> np.ndarray:
