@@ -159,8 +159,9 @@ def test_gaps_offer_a_picker_each_five_to_a_message(matcher) -> None:
     from bot.reports import GapReport
 
     questions = [f"how do the gaffer and the line producer split the shoot on day {n}" for n in range(7)]
-    views = picker_views(matcher, [GapReport(q, 1, (q,), None) for q in questions] + [GapReport("zorblax", 1, ("zorblax",), None)])
-    assert [len(v.children) for v in views] == [5, 2], "nothing close to 'zorblax': no picker for it"
+    unteachable = [GapReport(q, 1, (q,), None, "mvp") for q in ("zorblax", "what about project managers?")]
+    views = picker_views(matcher, [GapReport(q, 1, (q,), None) for q in questions] + unteachable)
+    assert [len(v.children) for v in views] == [5, 2], "nothing close to 'zorblax', and a bare role is never taught"
     picker = views[1].children[1].item
     assert "#7 “how do the gaffer" in picker.placeholder
     assert len(picker.custom_id) <= 100 and 1 <= len(picker.options) <= 25

@@ -31,7 +31,7 @@ from bot.discord.checks import describe_user, may_change_knowledge, owner_refusa
 from bot.discord.errors import NotOwner, guarded
 from bot.discord.render import NO_PINGS, to_embed
 from bot.knowledge import KnowledgeError
-from bot.knowledge.teach import TeachRefused, likely_intents
+from bot.knowledge.teach import TeachRefused, likely_intents, only_names_a_role
 from bot.matching import Matcher
 from bot.replies import Reply
 from bot.reports import GapReport
@@ -101,7 +101,10 @@ class TeachPicker(discord.ui.DynamicItem[discord.ui.Select], template=r"pmbot:te
 
     @classmethod
     def for_gap(cls, matcher: Matcher, number: int, gap: GapReport) -> TeachPicker | None:
-        """None when nothing in the knowledge is close to the question (then `/kb teach` is the way)."""
+        """None when nothing in the knowledge is close to the question (then `/kb teach` is the way), or when it only
+        names a role, which teach refuses."""
+        if only_names_a_role(gap.example):
+            return None
         kb = matcher.kb
         ids = likely_intents(matcher, gap.example, PICKER_INTENTS)
         if gap.best_intent in kb.intents:  # what the bot thought closest when it was asked comes first

@@ -71,6 +71,12 @@ def likely_intents(matcher: Matcher, question: str, limit: int) -> list[str]:
     return [c.intent_id for c in ranked if c.intent_id != NOT_ABOUT][:limit]
 
 
+def only_names_a_role(question: str) -> bool:
+    """Whether the question only names a role ("what about project managers?"), which is never taught: what it asks
+    depends on the answer it follows (bot/matching/follow_up.py)."""
+    return bare_role(basic_tokens(question)) is not None
+
+
 def is_taught(matcher: Matcher, question: str) -> bool:
     """True when the knowledge holds the question word for word (once normalised) as an intent's phrasing or title."""
     owner = matcher.verbatim.get(" ".join(matcher.normaliser.tokens(question)))
@@ -92,7 +98,7 @@ def plan(folder: Path, question: str, intent_id: str, served: KnowledgeBase | No
     if intent_id not in kb.intents:
         raise UnknownIntent(intent_id, close_intent_ids(kb, intent_id))
     _refuse_duplicate(kb, question)
-    if bare_role(basic_tokens(question)) is not None:
+    if only_names_a_role(question):
         raise TeachRefused(
             f"“{question}” only names a role, so what it asks depends on the answer it follows, and pmbot reads it "
             "that way. Taught to one intent, it would answer that intent whatever came before. Teach a question that "
