@@ -245,7 +245,8 @@ def help_reply(kb: KnowledgeBase) -> Reply:
     """/help on Discord; the example questions are its buttons."""
     body = (
         f"{ABOUT}\n\n"
-        "**Ask me** by mentioning me, in a DM, or with `/ask`.\n"
+        "**Ask me** by mentioning me, in a DM, or with `/ask`; for someone's question, use the message's "
+        "**Apps → Ask pmbot**.\n"
         "**Commands:** `/ask` a question · `/role` a role summary · `/compare` the two roles side by side · "
         "`/topics` browse everything · `/help` how to use pmbot, with example questions.\n\n"
         "**Try** one of the questions below."

@@ -25,7 +25,7 @@ from bot.discord.app import PMBot, bot_intents
 from bot.discord.checks import ModeratorGroup, moderator_refusal
 from bot.discord.cogs.moderation import Moderation
 from bot.discord.health import Metrics
-from bot.discord.cogs.questions import Questions
+from bot.discord.cogs.questions import NO_TEXT, Questions
 from bot.discord.cooldown import GuildCooldowns
 from bot.guild_settings import GuildSettingsCache
 from bot.discord.errors import SORRY, CooldownActive, NotModerator, guarded, on_event_error, on_interaction_error
@@ -642,6 +642,28 @@ async def test_ask_uses_the_shared_cooldown(service: KnowledgeService) -> None:
         await cog.ask.callback(cog, mock_interaction(mock_member(9), client=bot), "What is project management?")
 
 
+async def test_ask_pmbot_on_a_message_answers_its_question(service: KnowledgeService) -> None:
+    """Apps → Ask pmbot: a member's question answered for the channel, a miss or an empty message for the asker."""
+    bot = make_bot(service, cooldown_rate=3)
+    cog = Questions(bot)
+    asked = mock_message("hey all, how much do  product managers\nearn?", author=mock_member(1002))
+    interaction = mock_interaction(mock_member(9), client=bot)
+    await cog._ask_menu.callback(interaction, asked)
+    kwargs = interaction.response.send_message.await_args.kwargs
+    assert kwargs["ephemeral"] is False and kwargs["embed"].title == service.kb.intents["product-manager-salary"].title
+
+    interaction = mock_interaction(mock_member(9), client=bot)
+    await cog._ask_menu.callback(interaction, mock_message("lunch at noon?", author=mock_member(1002)))
+    assert interaction.response.send_message.await_args.kwargs["ephemeral"] is True
+    bot.record_unanswered.assert_awaited_once()
+
+    interaction = mock_interaction(mock_member(9), client=bot)
+    await cog._ask_menu.callback(interaction, bot_message(answer_reply(service.kb, service.kb.intents["mvp"])))
+    assert interaction.response.send_message.await_args.args == (NO_TEXT,), "an embed, an image: no text to read"
+    with pytest.raises(CooldownActive):  # the fourth question in a row
+        await cog._ask_menu.callback(mock_interaction(mock_member(9), client=bot), asked)
+
+
 async def test_ask_autocomplete_stays_within_limits(service: KnowledgeService) -> None:
     bot = make_bot(service)
     cog = Questions(bot)
@@ -661,7 +683,8 @@ async def test_no_two_commands_share_a_name_and_all_fit_discords_rules(service: 
     try:
         top = [c.name for c in bot.tree.get_commands()]
         assert len(top) == len(set(top))
-        assert set(top) == {"ask", "help", "role", "compare", "topics", "kb", "config"}
+        assert set(top) == {"ask", "help", "role", "compare", "topics", "kb", "config", "Ask pmbot"}
+        assert bot.tree.get_command("Ask pmbot", type=discord.AppCommandType.message) is not None
         for command in bot.tree.walk_commands():
             assert 1 <= len(command.description) <= 100, command.qualified_name
         kb = bot.tree.get_command("kb")

@@ -334,7 +334,9 @@ WATCHER = "an edit of the knowledge files on disk (file watcher)"
 
 
 def _names(synced: Sequence[Any]) -> str:
-    return ", ".join(f"/{c.name}" for c in synced) or "(none)"
+    """As members find them: "/ask", and a message's menu as "Apps → Ask pmbot"."""
+    shown = (f"/{c.name}" if c.type == discord.AppCommandType.chat_input else f"Apps → {c.name}" for c in synced)
+    return ", ".join(shown) or "(none)"
 
 
 # -- running -------------------------------------------------------------------

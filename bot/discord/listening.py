@@ -110,7 +110,7 @@ def _post_title(message: discord.Message) -> str | None:
     return None
 
 
-def _said(message: discord.Message) -> str:
+def said(message: discord.Message) -> str:
     """The message's text, after its forum post's title when it opens one."""
     content = message.content or ""
     if (title := _post_title(message)) is None:
@@ -125,7 +125,7 @@ def _quoted(message: discord.Message) -> str | None:
     replied = _replied_to(message)
     if replied is None or replied.author.bot or replied.webhook_id is not None or replied.type not in _ANSWERABLE_TYPES:
         return None
-    return _SPACES.sub(" ", _said(replied)).strip() or None
+    return _SPACES.sub(" ", said(replied)).strip() or None
 
 
 def _replied_to(message: discord.Message) -> discord.Message | None:
@@ -157,7 +157,7 @@ def heard_question(message: discord.Message, me: discord.abc.User, listen_channe
         return None
     if message.type not in _ANSWERABLE_TYPES:
         return None
-    content = _said(message)
+    content = said(message)
     role_id = _bot_role_id(message)
     replied = _replied(message, me)
     follows = answered_intent(replied) if replied is not None else None

@@ -1,7 +1,7 @@
 """End to end: who may use /kb (every subcommand), /kb reload and /kb status, and a reload that fails safely.
 
 This module's bot runs with PMBOT_MESSAGE_CONTENT=false, so it also shows the bot
-then asks for no privileged intent and still answers mentions.
+then asks for no privileged intent and still answers mentions, and any message through its Apps menu.
 """
 
 from __future__ import annotations
@@ -36,6 +36,16 @@ def test_no_privileged_intent_when_switched_off(fake: FakeDiscord, bot, new_user
     assert not fake.identifies[-1]["intents"] & (1 << 15)
     sent = fake.send_message("general", "What is project management?", author=new_user(), mentions_bot=True)
     assert embed(reply_to(fake, sent))["title"] == "What is project management?"
+
+
+def test_ask_pmbot_answers_a_message_it_could_not_read(fake: FakeDiscord, bot, service, new_user) -> None:
+    """Apps → Ask pmbot on a member's question: Discord sends the message with the command, intent or not."""
+    question = "How much does a product manager earn?"
+    intent = service.kb.intents[service.ask(question).result.intent_id]
+    asked = fake.send_message("general", question, author=new_user())
+    response = fake.send_message_command("Ask pmbot", asked, user=new_user()).wait_response()
+    assert response.ok and not int(response.payload.get("flags") or 0) & EPHEMERAL
+    assert embed(response)["title"] == intent.title
 
 
 def test_kb_is_hidden_by_default_and_guild_only(fake: FakeDiscord, bot) -> None:

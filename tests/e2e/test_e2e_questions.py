@@ -51,7 +51,9 @@ def test_connects_with_message_content_intent_and_syncs_only_the_dev_guild(fake:
     assert fake.identifies[-1]["intents"] & (1 << 15), "help channels need the Message Content intent"
     assert fake.global_commands == [], "never a global sync on start"
     names = {c["name"] for c in fake.guild_commands}
-    assert names == {"ask", "help", "role", "compare", "topics", "kb", "config"}
+    assert names == {"ask", "help", "role", "compare", "topics", "kb", "config", "Ask pmbot"}
+    menu = next(c for c in fake.guild_commands if c["name"] == "Ask pmbot")
+    assert menu["type"] == 3, "a message's Apps menu"
 
 
 def test_mention_gets_the_answer_with_follow_up_buttons(fake: FakeDiscord, bot, service, new_user) -> None:

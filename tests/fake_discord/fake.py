@@ -827,9 +827,11 @@ class FakeDiscord:
         self._call(self._server.dispatch("INTERACTION_CREATE", copy.deepcopy(payload)), timeout)
         return InteractionHandle(self, state)
 
-    def _command(self, name: str, ch: FakeChannel, user: FakeUser, bypass_permissions: bool) -> Optional[dict[str, Any]]:
+    def _command(
+        self, name: str, ch: FakeChannel, user: FakeUser, bypass_permissions: bool, ctype: int = 1
+    ) -> Optional[dict[str, Any]]:
         guild = self.world.guild_of(ch)
-        cmd = self._server.find_registered_command(name, guild_id=guild.id if guild else None)
+        cmd = self._server.find_registered_command(name, guild_id=guild.id if guild else None, ctype=ctype)
         if cmd is None:
             if self.strict_commands:
                 known = [c["name"] for c in self.global_commands + self.guild_commands]
@@ -881,6 +883,20 @@ class FakeDiscord:
             subcommand_group=group, subcommand=sub, options=options, resolved=Resolved(self.world, ch),
         )
         return self._dispatch_interaction(APPLICATION_COMMAND, data, u, ch, locale=locale, timeout=timeout)
+
+    def send_message_command(
+        self, name: str, message: MessageRef, *, user: UserRef = "user", timeout: Optional[float] = None
+    ) -> InteractionHandle:
+        """Dispatch a message command (a message's Apps menu) on ``message``, in its channel: the message travels
+        with the interaction, whole, as Discord sends it whatever the bot's intents."""
+        stored = self._resolve_message(message)
+        u, ch = self.world.resolve_user(user), self.channel(stored.channel_id)
+        cmd = self._command(name, ch, u, bypass_permissions=False, ctype=3)
+        data = {
+            "id": cmd["id"] if cmd else str(self._server.snowflakes.next()), "name": name, "type": 3,
+            "target_id": stored.data["id"], "resolved": {"messages": {stored.data["id"]: copy.deepcopy(stored.data)}},
+        }
+        return self._dispatch_interaction(APPLICATION_COMMAND, data, u, ch, timeout=timeout)
 
     def send_autocomplete(
         self,

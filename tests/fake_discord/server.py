@@ -690,13 +690,16 @@ class FakeDiscordServer:
             cmds.remove(c)
         return no_content()
 
-    def find_registered_command(self, name: str, *, guild_id: Optional[int]) -> Optional[dict[str, Any]]:
-        """That guild's command first (like Discord's client), then global; ``guild_id`` None in DMs."""
+    def find_registered_command(
+        self, name: str, *, guild_id: Optional[int], ctype: int = 1
+    ) -> Optional[dict[str, Any]]:
+        """That guild's command first (like Discord's client), then global; ``guild_id`` None in DMs; ``ctype`` 1
+        for a slash command, 3 for a message's Apps menu."""
         with self.lock:
             pools = ([self.guild_commands.get(guild_id, [])] if guild_id is not None else []) + [self.global_commands]
             for pool in pools:
                 for c in pool:
-                    if c["name"] == name and c.get("type", 1) == 1:
+                    if c["name"] == name and c.get("type", 1) == ctype:
                         return copy.deepcopy(c)
         return None
 

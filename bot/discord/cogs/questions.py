@@ -18,8 +18,8 @@ import discord
 from discord import app_commands
 from discord.ext import commands
 
-from bot.discord.errors import CooldownActive
-from bot.discord.listening import Heard, answered, heard_question
+from bot.discord.errors import CooldownActive, tell
+from bot.discord.listening import Heard, answered, heard_question, said
 from bot.discord.render import NO_PINGS, message_kwargs, send_reply
 from bot.discord.search import IntentSearch
 from bot.help_channels import replies_unasked
@@ -38,6 +38,8 @@ log = logging.getLogger("pmbot.questions")
 # A bare "and for project managers?" follows the asker's latest answer among this many messages, this recent.
 FOLLOW_UP_LOOKBACK = 10
 FOLLOW_UP_WINDOW = timedelta(minutes=15)
+ASK_MENU = "Ask pmbot"  # a message's Apps menu
+NO_TEXT = "That message has no text I can read. Ask its question with `/ask` instead."
 # A question edited this soon after it was asked is answered again: typos are fixed within minutes, and an
 # edit hours later answered anew would only surprise the channel.
 EDIT_WINDOW = timedelta(minutes=15)
@@ -54,6 +56,14 @@ class Questions(commands.Cog):
     def __init__(self, bot: PMBot) -> None:
         self.bot = bot
         self._search: IntentSearch | None = None
+        # A context menu cannot be declared in a cog as slash commands are; it is added to the tree with the cog.
+        self._ask_menu = app_commands.ContextMenu(name=ASK_MENU, callback=self.ask_about_message)
+
+    async def cog_load(self) -> None:
+        self.bot.tree.add_command(self._ask_menu)
+
+    async def cog_unload(self) -> None:
+        self.bot.tree.remove_command(self._ask_menu.name, type=self._ask_menu.type)
 
     @property
     def search(self) -> IntentSearch:
@@ -238,9 +248,7 @@ class Questions(commands.Cog):
         self, interaction: discord.Interaction, question: app_commands.Range[str, 1, MAX_INPUT_CHARS]
     ) -> None:
         started = time.perf_counter()
-        wait = self.bot.cooldowns.for_guild(interaction.guild_id).retry_after(interaction.user.id)
-        if wait:
-            raise CooldownActive(wait)
+        self._take_turn(interaction)
         kb = self.bot.service.kb
         intent_id = self.search.exact(question)
         if intent_id is not None and intent_id in kb.intents:  # picked from autocomplete
@@ -248,6 +256,28 @@ class Questions(commands.Cog):
             self.bot.metrics.replied("answer", started)
             return
         answer = await self._ask(question, interaction.channel, interaction.user, interaction)
+        await self._answer_interaction(interaction, answer, started)
+
+    async def ask_about_message(self, interaction: discord.Interaction, message: discord.Message) -> None:
+        """Apps → Ask pmbot on anyone's message: its question answered, as /ask answers.
+
+        The way to answer a question asked where pmbot does not listen, without copying it. Discord sends the
+        message with the command, so this works where pmbot may not read messages (no Message Content intent).
+        """
+        started = time.perf_counter()
+        self._take_turn(interaction)
+        question = " ".join(said(message).split())[:MAX_INPUT_CHARS]
+        if not question:
+            await tell(interaction, NO_TEXT)
+            return
+        await self._answer_interaction(interaction, self.bot.service.ask(question), started)
+
+    def _take_turn(self, interaction: discord.Interaction) -> None:
+        """Counts the question against the asker's cooldown in this server; CooldownActive when they must wait."""
+        if wait := self.bot.cooldowns.for_guild(interaction.guild_id).retry_after(interaction.user.id):
+            raise CooldownActive(wait)
+
+    async def _answer_interaction(self, interaction: discord.Interaction, answer: Answer, started: float) -> None:
         # Only a confident answer is worth showing the channel; a guess or a miss is for the asker.
         await send_reply(interaction, answer.reply, ephemeral=answer.result.kind != "answer")
         await self._record(answer, started, interaction.guild_id, interaction.channel_id, interaction.user.id)
