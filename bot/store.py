@@ -124,8 +124,9 @@ MIGRATIONS: Final[tuple[tuple[str, ...], ...]] = (
     # 4: the question as the user wrote it, so moderators read their words, not the
     # normalised text the matcher used. NULL in rows recorded before this step.
     ("ALTER TABLE unanswered_questions ADD COLUMN original_text TEXT",),
-    # 5: the answer a follow-up followed ("what about project managers?" after a salary answer): read alone, such a
-    # question says nothing of what it asks. NULL for a question asked on its own, and in rows recorded before.
+    # 5: the answer a follow-up followed ("what about project managers?" after the answer on product management's
+    # demand): read alone, such a question says nothing of what it asks. NULL for a question asked on its own, and
+    # in rows recorded before this step.
     ("ALTER TABLE unanswered_questions ADD COLUMN follows TEXT",),
 )
 
