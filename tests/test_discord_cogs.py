@@ -26,6 +26,7 @@ from bot.discord.checks import ModeratorGroup, moderator_refusal
 from bot.discord.cogs.moderation import Moderation
 from bot.discord.health import Metrics
 from bot.discord.cogs.questions import NO_TEXT, Questions
+from bot.matching.normalise import MAX_INPUT_CHARS
 from bot.discord.cooldown import GuildCooldowns
 from bot.guild_settings import GuildSettingsCache
 from bot.discord.errors import SORRY, CooldownActive, NotModerator, guarded, on_event_error, on_interaction_error
@@ -646,7 +647,9 @@ async def test_ask_pmbot_on_a_message_answers_its_question(service: KnowledgeSer
     """Apps → Ask pmbot: a member's question answered for the channel, a miss or an empty message for the asker."""
     bot = make_bot(service, cooldown_rate=3)
     cog = Questions(bot)
-    asked = mock_message("hey all, how much do  product managers\nearn?", author=mock_member(1002))
+    story = "We just reorganised and my manager keeps saying our team will change a lot this year. " * 8
+    asked = mock_message(f"{story}\nAnyway: how much do  product managers\nearn?", author=mock_member(1002))
+    assert len(asked.content) > MAX_INPUT_CHARS, "the question after /ask's limit is read too"
     interaction = mock_interaction(mock_member(9), client=bot)
     await cog._ask_menu.callback(interaction, asked)
     kwargs = interaction.response.send_message.await_args.kwargs
