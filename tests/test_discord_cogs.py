@@ -9,6 +9,7 @@ tests/e2e run the real process against the fake Discord.
 
 from __future__ import annotations
 
+import asyncio
 import shutil
 from datetime import timedelta
 from pathlib import Path
@@ -507,6 +508,33 @@ async def test_an_edit_that_changes_no_answer_leaves_the_reply_alone(service: Kn
         reply.edit.assert_not_awaited()
         payload.message.channel.send.assert_not_awaited()
         bot.record_unanswered.assert_not_awaited()
+
+
+async def test_two_quick_edits_of_a_silent_question_get_one_reply(service: KnowledgeService) -> None:
+    """The second edit waits for the first one's reply, finds it in the history, and edits it."""
+    bot = make_bot(service)
+    cog = Questions(bot)
+    first, _ = edited(f"<@{BOT_ID}> what is scope creep?", None, service)
+    message = first.message
+    sent: list[MagicMock] = []
+
+    async def send(**kwargs: Any) -> MagicMock:
+        await asyncio.sleep(0)  # the request is in flight: the second edit's event arrives meanwhile
+        reply = replying_to(bot_message(answer_reply(service.kb, service.kb.intents["scope-creep"])), message)
+        reply.reference.message_id, reply.embeds, reply.edit = message.id, [kwargs["embed"]], AsyncMock()
+        sent.append(reply)
+        return reply
+
+    async def history(**_: Any) -> Any:
+        for reply in list(sent):
+            yield reply
+
+    message.channel.send = AsyncMock(side_effect=send)
+    message.channel.history = MagicMock(side_effect=history)
+    second = MagicMock(spec=discord.RawMessageUpdateEvent, message=message, cached_message=None)
+    await asyncio.gather(cog.on_raw_message_edit(first), cog.on_raw_message_edit(second))
+    message.channel.send.assert_awaited_once()
+    sent[0].edit.assert_not_awaited()  # the same answer: nothing to change
 
 
 async def test_an_edit_is_not_answered_twice_where_the_history_is_out_of_reach(service: KnowledgeService) -> None:

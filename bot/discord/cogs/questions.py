@@ -8,9 +8,11 @@ buttons, with one friendly notice per burst for messages.
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import math
 import time
+import weakref
 from datetime import timedelta
 from typing import TYPE_CHECKING
 
@@ -56,6 +58,7 @@ class Questions(commands.Cog):
     def __init__(self, bot: PMBot) -> None:
         self.bot = bot
         self._search: IntentSearch | None = None
+        self._reanswering: weakref.WeakValueDictionary[int, asyncio.Lock] = weakref.WeakValueDictionary()
         # A context menu cannot be declared in a cog as slash commands are; it is added to the tree with the cog.
         self._ask_menu = app_commands.ContextMenu(name=ASK_MENU, callback=self.ask_about_message)
 
@@ -88,7 +91,14 @@ class Questions(commands.Cog):
         message, before = payload.message, payload.cached_message
         if message.edited_at is None or (before is not None and before.content == message.content):
             return  # a link's preview unfurling updates a message too
-        if discord.utils.utcnow() - message.created_at <= EDIT_WINDOW:
+        if discord.utils.utcnow() - message.created_at > EDIT_WINDOW:
+            return
+        # Two edits of one message in quick succession would both find no reply yet and both send one: the later
+        # waits for the earlier (a server's events all reach one process), then finds its reply. Weak values: a
+        # lock lasts as long as someone holds it.
+        if (lock := self._reanswering.get(message.id)) is None:
+            lock = self._reanswering[message.id] = asyncio.Lock()
+        async with lock:
             await self._respond(message, edited=True)
 
     async def _respond(self, message: discord.Message, *, edited: bool = False) -> None:
