@@ -727,6 +727,7 @@ class FakeDiscord:
         self.wait_until_connected(self._timeout(timeout))
         msg = self._user_message(ch, user, content, [], reference and int(reference["message_id"]), pinged, int(old["id"]))
         msg.update(timestamp=old["timestamp"], edited_timestamp=iso_now(), attachments=old["attachments"])
+        self._action_cursor = self.cursor()
         self._call(self._deliver_user_message(ch, msg, "MESSAGE_UPDATE"), timeout)
         return copy.deepcopy(msg)
 
