@@ -111,13 +111,13 @@ def _post_title(message: discord.Message) -> str | None:
 
 
 def said(message: discord.Message) -> str:
-    """The message's text, after its forum post's title when it opens one."""
+    """The message's text on one line, after its forum post's title when it opens one."""
     content = message.content or ""
-    if (title := _post_title(message)) is None:
-        return content
-    # A full stop ends a title that has none, as its line break did on screen (question_finder.py reads sentences).
-    stop = "" if not content.strip() or title.rstrip()[-1:] in _SENTENCE_ENDS else "."
-    return f"{title}{stop} {content}"
+    if (title := _post_title(message)) is not None:
+        # A full stop ends a title that has none, as its line break did on screen (question_finder.py reads sentences).
+        stop = "" if not content.strip() or title.rstrip()[-1:] in _SENTENCE_ENDS else "."
+        content = f"{title}{stop} {content}"
+    return _SPACES.sub(" ", content).strip()
 
 
 def _quoted(message: discord.Message) -> str | None:
@@ -125,7 +125,7 @@ def _quoted(message: discord.Message) -> str | None:
     replied = _replied_to(message)
     if replied is None or replied.author.bot or replied.webhook_id is not None or replied.type not in _ANSWERABLE_TYPES:
         return None
-    return _SPACES.sub(" ", said(replied)).strip() or None
+    return said(replied) or None
 
 
 def _replied_to(message: discord.Message) -> discord.Message | None:
@@ -165,8 +165,7 @@ def heard_question(message: discord.Message, me: discord.abc.User, listen_channe
     if dm or mentions_bot(content, me.id, role_id):
         return Heard(strip_bot_mention(content, me.id, role_id), "direct", follows, _quoted(message))
     if in_listen_channel(message.channel, listen_channel_ids) or replied is not None:
-        text = _SPACES.sub(" ", content).strip()
         # A new post in a help forum asks by being posted: "Scope creep" over a story is a request for help.
-        if text and (_post_title(message) is not None or looks_like_question(text)):
-            return Heard(text, "passive", follows)
+        if content and (_post_title(message) is not None or looks_like_question(content)):
+            return Heard(content, "passive", follows)
     return None

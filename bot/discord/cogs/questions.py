@@ -276,7 +276,7 @@ class Questions(commands.Cog):
         """
         started = time.perf_counter()
         self._take_turn(interaction)
-        question = " ".join(said(message).split())  # read whole, as a message is: its question is often last
+        question = said(message)  # read whole, as a message is: its question is often last
         if not question:
             await tell(interaction, NO_TEXT)
             return
