@@ -508,6 +508,8 @@ async def test_an_edit_that_changes_no_answer_leaves_the_reply_alone(service: Kn
         reply.edit.assert_not_awaited()
         payload.message.channel.send.assert_not_awaited()
         bot.record_unanswered.assert_not_awaited()
+    bare_mention = cases[3][0]
+    bare_mention.message.channel.history.assert_not_called()  # no reply to send: the history is not read
 
 
 async def test_two_quick_edits_of_a_silent_question_get_one_reply(service: KnowledgeService) -> None:

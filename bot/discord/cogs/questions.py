@@ -111,13 +111,6 @@ class Questions(commands.Cog):
         heard = heard_question(message, me, self.bot.guild_settings.effective(guild_id).help_channels)
         if heard is None:
             return
-        earlier = None
-        if edited:
-            try:
-                earlier = await self._our_reply(message, me)
-            except discord.HTTPException as error:  # not knowing the first reply, a second could repeat it
-                log.info("not answering edited message %s again: cannot read the history: %s", message.id, error)
-                return
         answer = await self._heard_answer(heard, message)
         if answer is None:  # a bare mention
             if not edited and await self._allowed(message):
@@ -128,6 +121,13 @@ class Questions(commands.Cog):
         if not heard.direct and not replies_unasked(result):
             log.debug("silent on %s in help channel %s (message %s)", result.kind, message.channel.id, message.id)
             return
+        earlier = None
+        if edited:  # the history is read only for an edit that gets a reply
+            try:
+                earlier = await self._our_reply(message, me)
+            except discord.HTTPException as error:  # not knowing the first reply, a second could repeat it
+                log.info("not answering edited message %s again: cannot read the history: %s", message.id, error)
+                return
         kwargs = message_kwargs(answer.reply)
         if earlier is not None and _shows(earlier, kwargs["embed"]):
             return  # the edit changed nothing the reply says
