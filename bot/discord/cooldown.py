@@ -12,6 +12,8 @@ import math
 import time
 from typing import Callable
 
+from bot.discord.errors import CooldownActive
+
 MAX_TRACKED_USERS = 10_000
 
 
@@ -75,6 +77,12 @@ class GuildCooldowns:
         if current is None or (current.rate, current.per) != (rate, per):
             current = self._by_guild[guild_id] = QuestionCooldown(rate, per, self._clock)
         return current
+
+    def take_turn(self, guild_id: int | None, user_id: int) -> None:
+        """Counts an interaction's question (a command, a button) against the user's cooldown in the server;
+        CooldownActive, which the interaction's error handler tells them, when they must wait."""
+        if wait := self.for_guild(guild_id).retry_after(user_id):
+            raise CooldownActive(wait)
 
     def forget(self, guild_id: int) -> None:
         self._by_guild.pop(guild_id, None)

@@ -24,7 +24,7 @@ from typing import TYPE_CHECKING, Any, Sequence
 import discord
 
 from bot import limits
-from bot.discord.errors import CooldownActive, guarded
+from bot.discord.errors import guarded
 from bot.knowledge import KnowledgeBase
 from bot.replies import Option, Reply, answer_reply, topics_reply
 
@@ -88,9 +88,7 @@ class AskButton(discord.ui.DynamicItem[discord.ui.Button], template=r"pmbot:ask:
         if intent is None:
             await interaction.response.send_message(GONE, ephemeral=True, allowed_mentions=NO_PINGS)
             return
-        wait = bot.cooldowns.for_guild(interaction.guild_id).retry_after(interaction.user.id)
-        if wait:
-            raise CooldownActive(wait)
+        bot.cooldowns.take_turn(interaction.guild_id, interaction.user.id)
         await send_reply(interaction, answer_reply(kb, intent))
 
 

@@ -20,7 +20,7 @@ import discord
 from discord import app_commands
 from discord.ext import commands
 
-from bot.discord.errors import CooldownActive, tell
+from bot.discord.errors import tell
 from bot.discord.listening import Heard, answered, heard_question, said
 from bot.discord.render import NO_PINGS, message_kwargs, send_reply
 from bot.discord.search import IntentSearch
@@ -258,7 +258,7 @@ class Questions(commands.Cog):
         self, interaction: discord.Interaction, question: app_commands.Range[str, 1, MAX_INPUT_CHARS]
     ) -> None:
         started = time.perf_counter()
-        self._take_turn(interaction)
+        self.bot.cooldowns.take_turn(interaction.guild_id, interaction.user.id)
         kb = self.bot.service.kb
         intent_id = self.search.exact(question)
         if intent_id is not None and intent_id in kb.intents:  # picked from autocomplete
@@ -275,17 +275,12 @@ class Questions(commands.Cog):
         message with the command, so this works where pmbot may not read messages (no Message Content intent).
         """
         started = time.perf_counter()
-        self._take_turn(interaction)
+        self.bot.cooldowns.take_turn(interaction.guild_id, interaction.user.id)
         question = said(message)  # read whole, as a message is: its question is often last
         if not question:
             await tell(interaction, NO_TEXT)
             return
         await self._answer_interaction(interaction, self.bot.service.ask(question), started)
-
-    def _take_turn(self, interaction: discord.Interaction) -> None:
-        """Counts the question against the asker's cooldown in this server; CooldownActive when they must wait."""
-        if wait := self.bot.cooldowns.for_guild(interaction.guild_id).retry_after(interaction.user.id):
-            raise CooldownActive(wait)
 
     async def _answer_interaction(self, interaction: discord.Interaction, answer: Answer, started: float) -> None:
         # Only a confident answer is worth showing the channel; a guess or a miss is for the asker.
