@@ -29,13 +29,14 @@ from __future__ import annotations
 import asyncio
 import logging
 from datetime import datetime
-from typing import Any, Callable, Final, Sequence
+from typing import Any, Callable, Collection, Final, Sequence
 
 import asyncpg
 
 from bot.config import redact_url
 from bot.store import (
     MIGRATIONS,
+    REREAD,
     SCHEMA_VERSION,
     FeedbackSummary,
     GuildSettings,
@@ -107,6 +108,11 @@ PG_MIGRATIONS: Final[tuple[tuple[str, ...], ...]] = (
     ("ALTER TABLE unanswered_questions ADD COLUMN original_text TEXT",),
     # 5: the answer a follow-up followed.
     ("ALTER TABLE unanswered_questions ADD COLUMN follows TEXT",),
+    # 6: the Discord message a question was asked in.
+    (
+        "ALTER TABLE unanswered_questions ADD COLUMN message_id BIGINT",
+        "CREATE UNIQUE INDEX unanswered_questions_message ON unanswered_questions (message_id)",
+    ),
 )
 
 # Every process must agree on this number: it names the lock that serialises migrations.
@@ -209,24 +215,34 @@ class PostgresStore(Store):
     # -- unanswered questions -------------------------------------------------
 
     async def record_unanswered(self, q: UnansweredQuestion) -> None:
-        """Logs a question the bot could not answer; the user id only if enabled."""
+        """Logs a question the bot could not answer; the user id only if enabled. A message's later reading (an
+        edit) replaces its earlier one."""
         await self._write_all([(
-            "INSERT INTO unanswered_questions"
-            " (asked_at, guild_id, channel_id, user_id, text, kind, best_intent, score, original_text, follows)"
-            " VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)",
+            "INSERT INTO unanswered_questions (asked_at, guild_id, channel_id, user_id, text, kind, best_intent,"
+            " score, original_text, follows, message_id) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)"
+            f" ON CONFLICT (message_id) DO UPDATE SET {REREAD}",
             (q.asked_at, q.guild_id, q.channel_id, q.user_id if self._store_user_ids else None,
-             q.text, q.kind, q.best_intent, q.score, q.original_text, q.follows),
+             q.text, q.kind, q.best_intent, q.score, q.original_text, q.follows, q.message_id),
         )])
 
     async def unanswered(self, since: datetime, scope: Scope) -> list[UnansweredQuestion]:
         """Questions asked at or after ``since`` (aware datetime) within ``scope``, oldest first."""
         where, params = _scope_sql(scope, first=2)
         rows = await self._read(
-            "SELECT asked_at, guild_id, channel_id, text, kind, best_intent, score, user_id, original_text, follows"
-            f" FROM unanswered_questions WHERE asked_at >= $1 AND {where} ORDER BY asked_at, id",
+            "SELECT asked_at, guild_id, channel_id, text, kind, best_intent, score, user_id, original_text, follows,"
+            f" message_id FROM unanswered_questions WHERE asked_at >= $1 AND {where} ORDER BY asked_at, id",
             _require_aware(since, "since"), *params,
         )
         return [UnansweredQuestion(**dict(row)) for row in rows]
+
+    async def forget_questions(self, message_ids: Collection[int]) -> int:
+        """Deletes the questions asked in these messages, which their authors or moderators deleted."""
+        if not message_ids:
+            return 0
+        (deleted,) = await self._write_all(
+            [("DELETE FROM unanswered_questions WHERE message_id = ANY($1::bigint[])", (sorted(message_ids),))]
+        )
+        return deleted
 
     # -- feedback --------------------------------------------------------------
 

@@ -10,7 +10,8 @@ from bot.store import UnansweredQuestion
 
 
 def unanswered(
-    result: MatchResult, *, guild_id: int | None = None, channel_id: int | None = None, user_id: int | None = None
+    result: MatchResult, *, guild_id: int | None = None, channel_id: int | None = None, user_id: int | None = None,
+    message_id: int | None = None,
 ) -> UnansweredQuestion | None:
     """None for answered questions and for empty ones (nothing to learn from)."""
     if result.kind == "answer" or not result.normalised.strip():
@@ -27,4 +28,5 @@ def unanswered(
         user_id=user_id,
         original_text=result.question,
         follows=result.follows,
+        message_id=message_id,
     )

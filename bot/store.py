@@ -43,7 +43,7 @@ from dataclasses import dataclass
 from datetime import datetime, timezone
 from pathlib import Path
 from types import TracebackType
-from typing import Any, Callable, Final, Literal, Protocol, Self, Sequence, runtime_checkable
+from typing import Any, Callable, Collection, Final, Literal, Protocol, Self, Sequence, runtime_checkable
 
 import aiosqlite
 
@@ -128,6 +128,18 @@ MIGRATIONS: Final[tuple[tuple[str, ...], ...]] = (
     # demand): read alone, such a question says nothing of what it asks. NULL for a question asked on its own, and
     # in rows recorded before this step.
     ("ALTER TABLE unanswered_questions ADD COLUMN follows TEXT",),
+    # 6: the Discord message a question was asked in, so that an edit replaces its row and a deletion removes it
+    # (a member who deletes a message expects its words gone). NULL for /ask, the CLI, and rows from before this step.
+    (
+        "ALTER TABLE unanswered_questions ADD COLUMN message_id INTEGER",
+        "CREATE UNIQUE INDEX unanswered_questions_message ON unanswered_questions (message_id)",
+    ),
+)
+
+#: What a message's later reading of its question replaces (its time stays the message's, for retention).
+REREAD: Final[str] = (
+    "text = excluded.text, kind = excluded.kind, best_intent = excluded.best_intent, score = excluded.score,"
+    " original_text = excluded.original_text, follows = excluded.follows"
 )
 
 #: Longest original question kept: a Discord message can hold 4,000 characters; a gap report needs far fewer.
@@ -193,7 +205,8 @@ class UnansweredQuestion:
     ``text`` is the normalised question text (what near-duplicates are grouped by);
     ``original_text`` is what the user wrote (what moderators read), None in rows
     recorded before pmbot kept it, clipped to :data:`ORIGINAL_TEXT_LIMIT`. ``follows`` is
-    the intent of the answer a follow-up replied to, None for a question asked on its own. ``asked_at`` must be
+    the intent of the answer a follow-up replied to, None for a question asked on its own. ``message_id`` is the
+    Discord message it was asked in: one row per message, the latest reading of an edited one. ``asked_at`` must be
     timezone-aware and is converted to UTC. ``user_id`` is only persisted by a
     store created with ``store_user_ids=True``; see :class:`SqliteStore`.
     """
@@ -208,6 +221,7 @@ class UnansweredQuestion:
     user_id: int | None = None
     original_text: str | None = None
     follows: str | None = None
+    message_id: int | None = None
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "asked_at", _require_aware(self.asked_at, "asked_at"))
@@ -333,6 +347,8 @@ class Store(Protocol):
     async def record_unanswered(self, q: UnansweredQuestion) -> None: ...
 
     async def unanswered(self, since: datetime, scope: Scope) -> list[UnansweredQuestion]: ...
+
+    async def forget_questions(self, message_ids: Collection[int]) -> int: ...
 
     async def record_vote(
         self, message_id: int, user_id: int, intent_id: str, vote: int, *, guild_id: int | None = None
@@ -509,12 +525,13 @@ class SqliteStore(Store):
     # -- unanswered questions -------------------------------------------------
 
     async def record_unanswered(self, q: UnansweredQuestion) -> None:
-        """Logs a question the bot could not answer; the user id only if enabled."""
+        """Logs a question the bot could not answer; the user id only if enabled. A message's later reading (an
+        edit) replaces its earlier one."""
         user_id = q.user_id if self._store_user_ids else None
         await self._write(
-            "INSERT INTO unanswered_questions"
-            " (asked_at, guild_id, channel_id, user_id, text, kind, best_intent, score, original_text, follows)"
-            " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            "INSERT INTO unanswered_questions (asked_at, guild_id, channel_id, user_id, text, kind, best_intent,"
+            " score, original_text, follows, message_id) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
+            f" ON CONFLICT (message_id) DO UPDATE SET {REREAD}",
             (
                 _encode_time(q.asked_at, "asked_at"),
                 q.guild_id,
@@ -526,6 +543,7 @@ class SqliteStore(Store):
                 q.score,
                 q.original_text,
                 q.follows,
+                q.message_id,
             ),
         )
 
@@ -533,8 +551,8 @@ class SqliteStore(Store):
         """Questions asked at or after ``since`` (aware datetime) within ``scope``, oldest first."""
         where, params = _scope_sql(scope)
         rows = await self._read(
-            "SELECT asked_at, guild_id, channel_id, text, kind, best_intent, score, user_id, original_text, follows"
-            f" FROM unanswered_questions WHERE asked_at >= ? AND {where} ORDER BY asked_at, id",
+            "SELECT asked_at, guild_id, channel_id, text, kind, best_intent, score, user_id, original_text, follows,"
+            f" message_id FROM unanswered_questions WHERE asked_at >= ? AND {where} ORDER BY asked_at, id",
             (_encode_time(since, "since"), *params),
         )
         return [
@@ -549,9 +567,21 @@ class SqliteStore(Store):
                 user_id=user_id,
                 original_text=original_text,
                 follows=follows,
+                message_id=message_id,
             )
-            for asked_at, guild_id, channel_id, text, kind, best_intent, score, user_id, original_text, follows in rows
+            for (asked_at, guild_id, channel_id, text, kind, best_intent, score, user_id, original_text, follows,
+                 message_id) in rows
         ]
+
+    async def forget_questions(self, message_ids: Collection[int]) -> int:
+        """Deletes the questions asked in these messages, which their authors or moderators deleted."""
+        if not message_ids:
+            return 0
+        ids = sorted(message_ids)
+        (deleted,) = await self._write_all(
+            [(f"DELETE FROM unanswered_questions WHERE message_id IN ({', '.join('?' * len(ids))})", ids)]
+        )
+        return deleted
 
     # -- feedback --------------------------------------------------------------
 

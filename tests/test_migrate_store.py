@@ -32,7 +32,7 @@ async def fill(db: Path) -> None:
         for n, guild in enumerate((111, 222, None)):
             await store.record_unanswered(UnansweredQuestion(
                 T0 + timedelta(minutes=n), guild, 5, f"what is a thing number {n}", "fallback", None, 12.5,
-                user_id=900 + n, follows="product-manager-salary" if n == 1 else None))
+                user_id=900 + n, follows="product-manager-salary" if n == 1 else None, message_id=600 + n if n else None))
             await store.record_vote(n, 7, f"intent-{n}", -1 if n else 1, guild_id=guild)
         await store.save_guild_settings(GuildSettings(111, help_channels=frozenset({1, 2}), moderator_roles=frozenset(),
                                                       cooldown_rate=3, cooldown_seconds=20.0))
@@ -66,6 +66,7 @@ async def test_migrate_store_copies_every_row_once(tmp_path: Path, postgres_url:
     assert "already holds 7 pmbot rows" in again.stderr
     async with PostgresStore(postgres_url) as after:
         assert len(await after.unanswered(EPOCH, EVERYWHERE)) == 3  # nothing doubled
+        assert await after.forget_questions({601}) == 1  # a message deleted after the move still takes its row
 
 
 def test_migrate_store_says_what_is_missing(tmp_path: Path, postgres_url: str) -> None:

@@ -79,7 +79,8 @@ GUILD_A, GUILD_B = 111, 222
 
 
 def question(text: str = "what is a product owner", *, at: datetime = T0, user_id: int | None = 42,
-             kind: str = "fallback", guild_id: int | None = GUILD_A, follows: str | None = None) -> UnansweredQuestion:
+             kind: str = "fallback", guild_id: int | None = GUILD_A, follows: str | None = None,
+             message_id: int | None = None) -> UnansweredQuestion:
     return UnansweredQuestion(
         asked_at=at,
         guild_id=guild_id,
@@ -90,6 +91,7 @@ def question(text: str = "what is a product owner", *, at: datetime = T0, user_i
         score=61.5,
         user_id=user_id,
         follows=follows,
+        message_id=message_id,
     )
 
 
@@ -420,6 +422,35 @@ async def test_database_from_newer_pmbot_is_refused(db: Path) -> None:
     assert raw(db, "PRAGMA journal_mode") == [("delete",)]
     with pytest.raises(StoreClosedError):
         await store.unanswered(EPOCH, EVERYWHERE)
+
+
+# -- a question's message -----------------------------------------------------------
+
+
+async def test_an_edited_question_replaces_its_row_and_a_deleted_one_goes(backend: Backend) -> None:
+    async with backend.make() as store:
+        await store.record_unanswered(question("what is a prodct owner", message_id=501))
+        await store.record_unanswered(question("what is a po in safe", at=T0 + timedelta(minutes=1), message_id=502))
+        await store.record_unanswered(question("asked with /ask"))
+        await store.record_unanswered(question("asked with /ask"))  # no message: each ask is its own row
+        # The member edits 501; the bot reads it again and still cannot answer it.
+        await store.record_unanswered(question("what is a product owner role in safe", kind="suggest",
+                                               at=T0 + timedelta(minutes=3), message_id=501))
+        rows = await store.unanswered(EPOCH, EVERYWHERE)
+        assert [(q.text, q.kind, q.message_id) for q in rows] == [
+            ("what is a product owner role in safe", "suggest", 501),  # still at the time it was asked
+            ("asked with /ask", "fallback", None),
+            ("asked with /ask", "fallback", None),
+            ("what is a po in safe", "fallback", 502),
+        ]
+        assert rows[0].asked_at == T0
+
+        assert await store.forget_questions({502, 999}) == 1  # 999: a message that asked nothing we kept
+        assert await store.forget_questions(()) == 0
+        assert [q.message_id for q in await store.unanswered(EPOCH, EVERYWHERE)] == [501, None, None]
+        assert await store.forget_questions([501]) == 1
+    assert backend.count("SELECT COUNT(*) FROM unanswered_questions WHERE message_id IS NOT NULL") == 0
+    assert backend.count("SELECT COUNT(*) FROM unanswered_questions") == 2
 
 
 # -- many servers ---------------------------------------------------------------------
