@@ -556,6 +556,68 @@ async def _no_history(**_: Any) -> Any:
     yield
 
 
+async def answered_then_deleted(service: KnowledgeService, *, age: timedelta = timedelta(0)) -> tuple[Questions, MagicMock, MagicMock]:
+    """A mention the bot answered `age` ago, the bot with its partial messages mocked, and the bot's reply as a
+    partial message (what the cog deletes)."""
+    bot = make_bot(service)
+    bot.forget_questions = AsyncMock()
+    bot.get_partial_messageable.return_value = MagicMock(spec=discord.PartialMessageable)
+    reply = bot.get_partial_messageable.return_value.get_partial_message.return_value = MagicMock(spec=discord.PartialMessage)
+    cog = Questions(bot)
+    message = mock_message(f"<@{BOT_ID}> what is scope creep?")
+    message.id = discord.utils.time_snowflake(discord.utils.utcnow() - age)
+    reply.id = message.id + 1
+    reply.channel.id = message.channel.id
+    message.channel.send = AsyncMock(return_value=reply)
+    await cog.on_message(message)
+    return cog, message, reply
+
+
+def deletion(*message_ids: int) -> MagicMock:
+    if len(message_ids) == 1:
+        return MagicMock(spec=discord.RawMessageDeleteEvent, message_id=message_ids[0], cached_message=None)
+    return MagicMock(spec=discord.RawBulkMessageDeleteEvent, message_ids=set(message_ids), cached_messages=[])
+
+
+async def test_a_question_deleted_soon_after_takes_its_reply_with_it(service: KnowledgeService) -> None:
+    cog, message, reply = await answered_then_deleted(service)
+    await cog.on_raw_message_delete(deletion(message.id + 100))  # somebody else's message
+    reply.delete.assert_not_awaited()
+
+    await cog.on_raw_message_delete(deletion(message.id))
+    cog.bot.get_partial_messageable.assert_called_once_with(message.channel.id)
+    cog.bot.get_partial_messageable.return_value.get_partial_message.assert_called_once_with(reply.id)
+    reply.delete.assert_awaited_once()
+    await cog.on_raw_message_delete(deletion(message.id))  # Discord's event again: nothing left to delete
+    reply.delete.assert_awaited_once()
+
+    cog, message, reply = await answered_then_deleted(service)
+    reply.delete.side_effect = discord.NotFound(MagicMock(status=404), "Unknown Message")
+    await cog.on_raw_bulk_message_delete(deletion(message.id, reply.id))  # a purge took the reply too
+    reply.delete.assert_awaited_once()
+
+
+async def test_a_question_deleted_later_leaves_its_answer(service: KnowledgeService) -> None:
+    cog, message, reply = await answered_then_deleted(service, age=timedelta(minutes=20))
+    await cog.on_raw_message_delete(deletion(message.id))
+    reply.delete.assert_not_awaited()
+
+
+async def test_an_edit_that_is_now_answered_takes_the_question_out_of_the_gaps(service: KnowledgeService) -> None:
+    payload, reply = edited(f"<@{BOT_ID}> what is scope creep?", "mvp", service)
+    bot = make_bot(service)
+    bot.forget_questions = AsyncMock()
+    await Questions(bot).on_raw_message_edit(payload)
+    bot.forget_questions.assert_awaited_once_with({payload.message.id})
+
+    bot = make_bot(service)
+    bot.forget_questions = AsyncMock()
+    payload, reply = edited(f"<@{BOT_ID}> what is a good pizza topping?", None, service)
+    await Questions(bot).on_raw_message_edit(payload)  # still a fallback: its row is replaced, not forgotten
+    bot.forget_questions.assert_not_awaited()
+    assert bot.record_unanswered.await_args.kwargs["message_id"] == payload.message.id
+
+
 async def test_bare_mention_gets_help(service: KnowledgeService) -> None:
     bot = make_bot(service)
     message = mock_message(f"<@{BOT_ID}>")
@@ -593,7 +655,7 @@ async def test_direct_fallback_is_answered_and_logged(service: KnowledgeService)
     result = bot.record_unanswered.await_args.args[0]
     assert result.kind == "fallback"
     assert bot.record_unanswered.await_args.kwargs == {
-        "guild_id": GUILD_ID, "channel_id": GENERAL_ID, "user_id": message.author.id,
+        "guild_id": GUILD_ID, "channel_id": GENERAL_ID, "user_id": message.author.id, "message_id": message.id,
     }
 
 
@@ -686,9 +748,11 @@ async def test_ask_pmbot_on_a_message_answers_its_question(service: KnowledgeSer
     assert kwargs["ephemeral"] is False and kwargs["embed"].title == service.kb.intents["product-manager-salary"].title
 
     interaction = mock_interaction(mock_member(9), client=bot)
-    await cog._ask_menu.callback(interaction, mock_message("lunch at noon?", author=mock_member(1002)))
+    lunch = mock_message("lunch at noon?", author=mock_member(1002))
+    await cog._ask_menu.callback(interaction, lunch)
     assert interaction.response.send_message.await_args.kwargs["ephemeral"] is True
     bot.record_unanswered.assert_awaited_once()
+    assert bot.record_unanswered.await_args.kwargs["message_id"] == lunch.id, "gone from the gaps when it is deleted"
 
     interaction = mock_interaction(mock_member(9), client=bot)
     await cog._ask_menu.callback(interaction, bot_message(answer_reply(service.kb, service.kb.intents["mvp"])))

@@ -19,7 +19,7 @@ import logging
 import signal
 import sys
 from pathlib import Path
-from typing import Any, Sequence
+from typing import Any, Collection, Sequence
 
 import aiohttp
 import discord
@@ -311,7 +311,8 @@ class PMBot(commands.AutoShardedBot):
         await on_event_error(event_method, *args, **kwargs)
 
     async def record_unanswered(
-        self, result: MatchResult, *, guild_id: int | None, channel_id: int | None, user_id: int | None
+        self, result: MatchResult, *, guild_id: int | None, channel_id: int | None, user_id: int | None,
+        message_id: int | None = None,
     ) -> None:
         """Logs a suggest/fallback so moderators can see what the knowledge is missing; never fails the reply."""
         if self.store is None:
@@ -321,6 +322,7 @@ class PMBot(commands.AutoShardedBot):
             guild_id=guild_id,
             channel_id=channel_id,
             user_id=user_id if self.settings.store_user_ids else None,
+            message_id=message_id,
         )
         if question is None:  # answered, or nothing to learn from (emoji, punctuation)
             return
@@ -328,6 +330,15 @@ class PMBot(commands.AutoShardedBot):
             await self.store.record_unanswered(question)
         except Exception:  # noqa: BLE001 - losing one analytics row must not lose the answer
             log.exception("could not record an unanswered question")
+
+    async def forget_questions(self, message_ids: Collection[int]) -> None:
+        """Drops the questions kept from these messages (deleted, or edited into one the bot answers)."""
+        if self.store is None:
+            return
+        try:
+            await self.store.forget_questions(message_ids)
+        except Exception:  # noqa: BLE001 - the next retention purge takes them
+            log.exception("could not forget the questions of %d deleted or answered message(s)", len(message_ids))
 
 
 WATCHER = "an edit of the knowledge files on disk (file watcher)"

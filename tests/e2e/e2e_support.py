@@ -266,11 +266,12 @@ def assert_no_pings(payload: Optional[dict[str, Any]]) -> None:
 
 
 def db_rows(database: Path, sql: str, params: tuple[Any, ...] = (), timeout: float = EVENT_TIMEOUT, want: int = 1) -> list[tuple]:
-    """Polls the bot's SQLite file (WAL mode: reading never blocks the bot) until ``want`` rows match."""
+    """Polls the bot's SQLite file (WAL mode: reading never blocks the bot) until ``want`` rows match, or none when
+    ``want`` is 0."""
     deadline = time.monotonic() + timeout
     while True:
         with closing(sqlite3.connect(f"file:{database}?mode=ro", uri=True)) as conn:
             rows = conn.execute(sql, params).fetchall()
-        if len(rows) >= want or time.monotonic() > deadline:
+        if (len(rows) >= want if want else not rows) or time.monotonic() > deadline:
             return rows
         time.sleep(0.05)

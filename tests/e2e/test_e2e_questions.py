@@ -171,13 +171,37 @@ def test_an_edited_question_is_answered_again(fake: FakeDiscord, bot, service, n
     intent = expected_answer(service, fixed)
     asked = fake.send_message("general", unfinished, author=user, mentions_bot=True)
     first = reply_to(fake, asked)
+    gap = "SELECT text FROM unanswered_questions WHERE message_id = ?"
+    assert db_rows(bot.database, gap, (int(asked["id"]),)) != []
     fake.edit_message(asked, f"<@{fake.bot_id}> {fixed}")
     edited = fake.wait_for(lambda r: r.kind == "message.edit" and r.ok and r.message_id == int(first.message["id"]))
     assert_answer(edited, intent, service)
+    assert db_rows(bot.database, gap, (int(asked["id"]),), want=0) == [], "answered now: no longer a gap"
 
     said = fake.send_message(HELP_CHANNEL, "product owners", author=user)  # not a question: the channel is left alone
     fake.edit_message(said, fixed)
     assert_answer(reply_to(fake, said), intent, service)
+
+
+def test_a_deleted_question_takes_its_reply_and_its_gap_with_it(fake: FakeDiscord, bot, service, new_user) -> None:
+    """Deleted by its author soon after, or purged by a moderator: the bot's reply goes, and so do the words the
+    gaps list kept."""
+    user = new_user()
+    unsure = "what does a PM do"
+    assert service.ask(unsure).result.kind == "suggest"
+    asked = fake.send_message("general", unsure, author=user, mentions_bot=True)
+    reply = reply_to(fake, asked)
+    gap = "SELECT text FROM unanswered_questions WHERE message_id = ?"
+    assert db_rows(bot.database, gap, (int(asked["id"]),)) != []
+    fake.delete_messages(asked)
+    fake.wait_for(lambda r: r.kind == "message.delete" and r.ok and r.message_id == int(reply.message["id"]))
+    assert db_rows(bot.database, gap, (int(asked["id"]),), want=0) == []
+
+    first, second = (fake.send_message("general", q, author=user, mentions_bot=True)
+                     for q in ("what is scope creep?", "what is an MVP?"))
+    first_reply, second_reply = reply_to(fake, first), reply_to(fake, second)
+    fake.delete_messages(first, second, first_reply.message["id"])  # a moderator's purge, one reply caught in it
+    fake.wait_for(lambda r: r.kind == "message.delete" and r.ok and r.message_id == int(second_reply.message["id"]))
 
 
 def test_help_channel_stays_silent_on_chat_and_off_topic(fake: FakeDiscord, bot, new_user) -> None:

@@ -731,6 +731,28 @@ class FakeDiscord:
         self._call(self._deliver_user_message(ch, msg, "MESSAGE_UPDATE"), timeout)
         return copy.deepcopy(msg)
 
+    def delete_messages(self, *refs: MessageRef, timeout: Optional[float] = None) -> None:
+        """Messages of one channel deleted by their authors or a moderator, as Discord sends it: MESSAGE_DELETE for
+        one, MESSAGE_DELETE_BULK for several (a purge). Only ids reach the bot, as on Discord."""
+        stored = [self._resolve_message(ref) for ref in refs]
+        channels = {m.channel_id for m in stored}
+        if len(channels) != 1:
+            raise ValueError("one channel's messages at a time, as Discord deletes them")
+        ch = self.channel(channels.pop())
+        with self._server.lock:
+            for m in stored:
+                self._server.messages.pop(int(m.data["id"]), None)
+        ids = [m.data["id"] for m in stored]
+        d: dict[str, Any] = {"id": ids[0]} if len(ids) == 1 else {"ids": ids}
+        d["channel_id"] = str(ch.id)
+        if (guild := self.world.guild_of(ch)) is not None:
+            d["guild_id"] = str(guild.id)
+        event = "MESSAGE_DELETE" if len(ids) == 1 else "MESSAGE_DELETE_BULK"
+        self.wait_until_connected(self._timeout(timeout))
+        self._action_cursor = self.cursor()
+        intent = INTENT_DIRECT_MESSAGES if ch.is_dm else INTENT_GUILD_MESSAGES
+        self._call(self._server.dispatch(event, d, intent=intent), timeout)
+
     def _user_message(
         self, ch: FakeChannel, user: FakeUser, text: str, atts: Sequence[FakeAttachment],
         reply_to: Optional[MessageRef], reply_ping: bool, message_id: Optional[int] = None,

@@ -3,6 +3,9 @@
 * Retention: unanswered questions and votes older than PMBOT_RETENTION_DAYS
   (default 90) are deleted at start and then every few hours. Finding gaps
   in the knowledge needs recent questions, not an archive of what people asked.
+* Deleting: a question kept for the gaps list goes when its message is
+  deleted, by its author or a moderator (one by one, or a purge), whenever
+  that is: a member who deletes a message expects its words gone.
 * Leaving: when pmbot is removed from a server (``on_guild_remove``), that
   server's questions, votes and /config settings are deleted at once.
   A server that is only *unavailable* (a Discord outage) keeps its data:
@@ -51,6 +54,15 @@ class Privacy(commands.Cog):
             "retention (PMBOT_RETENTION_DAYS=%d): deleted %d question(s) and %d vote(s) older than that",
             days, purged.questions, purged.votes,
         )
+
+    @commands.Cog.listener()
+    async def on_raw_message_delete(self, payload: discord.RawMessageDeleteEvent) -> None:
+        """Raw: the message is seldom still in the cache, and its id is all the store needs."""
+        await self.bot.forget_questions({payload.message_id})
+
+    @commands.Cog.listener()
+    async def on_raw_bulk_message_delete(self, payload: discord.RawBulkMessageDeleteEvent) -> None:
+        await self.bot.forget_questions(payload.message_ids)
 
     @commands.Cog.listener()
     async def on_guild_remove(self, guild: discord.Guild) -> None:

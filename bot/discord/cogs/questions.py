@@ -1,4 +1,5 @@
-"""Questions: answering messages (DMs, mentions, help channels, and questions edited soon after), /ask and /help.
+"""Questions: answering messages (DMs, mentions, help channels, and questions edited or deleted soon after), /ask,
+Apps → Ask pmbot and /help.
 
 The listening rules live in bot.discord.listening and bot.help_channels; the follow-up, suggestion
 and vote buttons in bot.discord.render. This cog decides what to say and
@@ -17,6 +18,7 @@ from datetime import timedelta
 from typing import TYPE_CHECKING
 
 import discord
+from cachetools import TTLCache
 from discord import app_commands
 from discord.ext import commands
 
@@ -42,9 +44,12 @@ FOLLOW_UP_LOOKBACK = 10
 FOLLOW_UP_WINDOW = timedelta(minutes=15)
 ASK_MENU = "Ask pmbot"  # a message's Apps menu
 NO_TEXT = "That message has no text I can read. Ask its question with `/ask` instead."
-# A question edited this soon after it was asked is answered again: typos are fixed within minutes, and an
-# edit hours later answered anew would only surprise the channel.
-EDIT_WINDOW = timedelta(minutes=15)
+# A question edited this soon after it was asked is answered again, and one deleted this soon takes the bot's reply
+# with it: typos are fixed and regretted questions taken back within minutes, and an edit hours later answered anew
+# would only surprise the channel.
+REVISION_WINDOW = timedelta(minutes=15)
+# Replies a process remembers for that long: far more than one process sends in 15 minutes.
+REPLIES_REMEMBERED = 20_000
 
 
 def cooldown_notice(retry_after: float) -> str:
@@ -59,6 +64,12 @@ class Questions(commands.Cog):
         self.bot = bot
         self._search: IntentSearch | None = None
         self._reanswering: weakref.WeakValueDictionary[int, asyncio.Lock] = weakref.WeakValueDictionary()
+        # A question's id → its channel's and the bot's reply's. Remembered rather than read back from the channel
+        # (as an edit's reply is): deletions are frequent where moderation bots purge spam, and each would cost a
+        # history request. A server's events all reach one process; after a restart, a moderator deletes the reply.
+        self._replies: TTLCache[int, tuple[int, int]] = TTLCache(
+            REPLIES_REMEMBERED, REVISION_WINDOW.total_seconds(), timer=time.monotonic
+        )
         # A context menu cannot be declared in a cog as slash commands are; it is added to the tree with the cog.
         self._ask_menu = app_commands.ContextMenu(name=ASK_MENU, callback=self.ask_about_message)
 
@@ -91,7 +102,7 @@ class Questions(commands.Cog):
         message, before = payload.message, payload.cached_message
         if message.edited_at is None or (before is not None and before.content == message.content):
             return  # a link's preview unfurling updates a message too
-        if discord.utils.utcnow() - message.created_at > EDIT_WINDOW:
+        if discord.utils.utcnow() - message.created_at > REVISION_WINDOW:
             return
         # Two edits of one message in quick succession would both find no reply yet and both send one: the later
         # waits for the earlier (a server's events all reach one process), then finds its reply. Weak values: a
@@ -100,6 +111,30 @@ class Questions(commands.Cog):
             lock = self._reanswering[message.id] = asyncio.Lock()
         async with lock:
             await self._respond(message, edited=True)
+
+    @commands.Cog.listener()
+    async def on_raw_message_delete(self, payload: discord.RawMessageDeleteEvent) -> None:
+        """A question deleted soon after it was asked (regretted, or spam a moderation bot removed) takes the bot's
+        reply with it, rather than leave an answer to nothing in the channel."""
+        await self._take_back({payload.message_id})
+
+    @commands.Cog.listener()
+    async def on_raw_bulk_message_delete(self, payload: discord.RawBulkMessageDeleteEvent) -> None:
+        await self._take_back(payload.message_ids)
+
+    async def _take_back(self, deleted: set[int]) -> None:
+        now = discord.utils.utcnow()
+        for question_id in deleted:
+            sent = self._replies.pop(question_id, None)
+            if sent is None or now - discord.utils.snowflake_time(question_id) > REVISION_WINDOW:
+                continue
+            channel_id, reply_id = sent
+            try:
+                await self.bot.get_partial_messageable(channel_id).get_partial_message(reply_id).delete()
+            except discord.NotFound:
+                pass  # deleted with it (a purge), or by a moderator first
+            except discord.HTTPException as error:
+                log.info("could not delete reply %s to deleted message %s: %s", reply_id, question_id, error)
 
     async def _respond(self, message: discord.Message, *, edited: bool = False) -> None:
         """Replies to a message that asks the bot something; `edited`: replaces the bot's earlier reply to it."""
@@ -139,7 +174,9 @@ class Questions(commands.Cog):
             await self._reply(message, kwargs)
         else:
             await self._edit(earlier, kwargs)
-        await self._record(answer, started, guild_id, message.channel.id, message.author.id)
+        if edited and result.kind == "answer":
+            await self.bot.forget_questions({message.id})  # its first reading may be in the gaps list
+        await self._record(answer, started, guild_id, message.channel.id, message.author.id, message.id)
 
     async def _our_reply(self, message: discord.Message, me: discord.abc.User) -> discord.Message | None:
         """The bot's reply to the message, among the few messages after it: read from the channel, not kept in
@@ -224,9 +261,10 @@ class Questions(commands.Cog):
     async def _reply(self, message: discord.Message, kwargs: dict) -> None:
         """A reply that pings nobody and survives the question being deleted meanwhile."""
         try:
-            await message.channel.send(
+            reply = await message.channel.send(
                 reference=message.to_reference(fail_if_not_exists=False), mention_author=False, **kwargs
             )
+            self._replies[message.id] = (reply.channel.id, reply.id)
         except discord.Forbidden:
             log.warning(
                 "no permission to reply in channel %s (guild %s); check the bot's Send Messages / Embed Links",
@@ -243,12 +281,18 @@ class Questions(commands.Cog):
         except discord.Forbidden:
             log.warning("no permission to edit reply %s in channel %s", reply.id, reply.channel.id)
 
-    async def _record(self, answer: Answer, started: float, guild_id: int | None, channel_id: int | None, user_id: int) -> None:
-        """Every reply is counted; suggest and fallback replies go to the store, for moderators looking for gaps."""
+    async def _record(
+        self, answer: Answer, started: float, guild_id: int | None, channel_id: int | None, user_id: int,
+        message_id: int | None = None,
+    ) -> None:
+        """Every reply is counted; suggest and fallback replies go to the store, for moderators looking for gaps,
+        one row per message (`message_id`: the message that asked, None for /ask)."""
         self.bot.metrics.replied(answer.result.kind, started)
         if answer.result.kind == "answer":
             return
-        await self.bot.record_unanswered(answer.result, guild_id=guild_id, channel_id=channel_id, user_id=user_id)
+        await self.bot.record_unanswered(
+            answer.result, guild_id=guild_id, channel_id=channel_id, user_id=user_id, message_id=message_id
+        )
 
     # -- slash commands ----------------------------------------------------------
 
@@ -280,12 +324,16 @@ class Questions(commands.Cog):
         if not question:
             await tell(interaction, NO_TEXT)
             return
-        await self._answer_interaction(interaction, self.bot.service.ask(question), started)
+        await self._answer_interaction(interaction, self.bot.service.ask(question), started, message.id)
 
-    async def _answer_interaction(self, interaction: discord.Interaction, answer: Answer, started: float) -> None:
+    async def _answer_interaction(
+        self, interaction: discord.Interaction, answer: Answer, started: float, message_id: int | None = None
+    ) -> None:
         # Only a confident answer is worth showing the channel; a guess or a miss is for the asker.
         await send_reply(interaction, answer.reply, ephemeral=answer.result.kind != "answer")
-        await self._record(answer, started, interaction.guild_id, interaction.channel_id, interaction.user.id)
+        await self._record(
+            answer, started, interaction.guild_id, interaction.channel_id, interaction.user.id, message_id
+        )
 
     @ask.autocomplete("question")
     async def ask_autocomplete(self, interaction: discord.Interaction, current: str) -> list[app_commands.Choice[str]]:
