@@ -70,7 +70,7 @@ async def copy_sqlite_to_postgres(source: Path, target_url: str) -> Copied:
         ).fetchall()
         settings = conn.execute(
             "SELECT guild_id, help_channels, moderator_roles, mod_log_channel, cooldown_rate, cooldown_seconds,"
-            " updated_at FROM guild_settings"
+            " help_channel_suggestions, updated_at FROM guild_settings"
         ).fetchall()
 
     def ids(raw: str | None) -> list[int] | None:
@@ -101,8 +101,10 @@ async def copy_sqlite_to_postgres(source: Path, target_url: str) -> Copied:
             )
             await pg.executemany(
                 "INSERT INTO guild_settings (guild_id, help_channels, moderator_roles, mod_log_channel,"
-                " cooldown_rate, cooldown_seconds, updated_at) VALUES ($1, $2, $3, $4, $5, $6, $7)",
-                [(g, ids(h), ids(r), m, rate, sec, _decode_time(at)) for g, h, r, m, rate, sec, at in settings],
+                " cooldown_rate, cooldown_seconds, help_channel_suggestions, updated_at)"
+                " VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
+                [(g, ids(h), ids(r), m, rate, sec, None if offer is None else bool(offer), _decode_time(at))
+                 for g, h, r, m, rate, sec, offer, at in settings],
             )
     copied = Copied(len(questions), len(votes), len(settings))
     log.info("copied %s from %s to %s", copied.summary(), source, redact_url(target_url))

@@ -27,6 +27,7 @@ class EffectiveSettings:
     mod_log_channel: int | None
     cooldown_rate: int
     cooldown_seconds: float
+    help_channel_suggestions: bool
 
 
 class GuildSettingsCache:
@@ -65,6 +66,8 @@ class GuildSettingsCache:
             mod_log_channel=d.mod_log_channel_id if own.mod_log_channel is None else own.mod_log_channel,
             cooldown_rate=d.cooldown_rate if own.cooldown_rate is None else own.cooldown_rate,
             cooldown_seconds=d.cooldown_seconds if own.cooldown_seconds is None else own.cooldown_seconds,
+            help_channel_suggestions=(d.help_channel_suggestions if own.help_channel_suggestions is None
+                                      else own.help_channel_suggestions),
         )
 
     async def update(self, guild_id: int, change: Callable[[GuildSettings], GuildSettings]) -> GuildSettings:

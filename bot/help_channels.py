@@ -39,10 +39,13 @@ def looks_like_question(text: str) -> bool:
     return bool(first) and first.start() <= 2 and first.group(0) in QUESTION_WORDS
 
 
-def replies_unasked(result: MatchResult) -> bool:
+def replies_unasked(result: MatchResult, *, suggestions: bool = True) -> bool:
     """Whether a match is worth a reply to a message not addressed to the bot.
 
-    Not a fallback ("I don't know" to a conversation is noise), and not a hello or thank-you alone:
+    Not a fallback ("I don't know" to a conversation is noise), not a "Did you mean…" where the server turned those
+    off (`suggestions`: near-domain chat draws more of them than questions do), and not a hello or thank-you alone:
     "good morning everyone" and "thanks, that fixed it" are for the people there.
     """
-    return result.kind != "fallback" and not {result.intent_id, *result.suggestions} - {None} <= SMALL_TALK
+    if result.kind == "fallback" or (result.kind == "suggest" and not suggestions):
+        return False
+    return not {result.intent_id, *result.suggestions} - {None} <= SMALL_TALK

@@ -113,6 +113,8 @@ PG_MIGRATIONS: Final[tuple[tuple[str, ...], ...]] = (
         "ALTER TABLE unanswered_questions ADD COLUMN message_id BIGINT",
         "CREATE UNIQUE INDEX unanswered_questions_message ON unanswered_questions (message_id)",
     ),
+    # 7: whether a server's help channels hear "Did you mean…".
+    ("ALTER TABLE guild_settings ADD COLUMN help_channel_suggestions BOOLEAN",),
 )
 
 # Every process must agree on this number: it names the lock that serialises migrations.
@@ -279,17 +281,17 @@ class PostgresStore(Store):
     async def all_guild_settings(self) -> list[GuildSettings]:
         """Every server's stored settings, by guild id."""
         rows = await self._read(
-            "SELECT guild_id, help_channels, moderator_roles, mod_log_channel, cooldown_rate, cooldown_seconds"
-            " FROM guild_settings ORDER BY guild_id"
+            "SELECT guild_id, help_channels, moderator_roles, mod_log_channel, cooldown_rate, cooldown_seconds,"
+            " help_channel_suggestions FROM guild_settings ORDER BY guild_id"
         )
         return [
             GuildSettings(
                 guild_id,
                 None if channels is None else frozenset(channels),
                 None if roles is None else frozenset(roles),
-                mod_log, rate, seconds,
+                mod_log, rate, seconds, suggestions,
             )
-            for guild_id, channels, roles, mod_log, rate, seconds in rows
+            for guild_id, channels, roles, mod_log, rate, seconds, suggestions in rows
         ]
 
     async def save_guild_settings(self, settings: GuildSettings) -> None:
@@ -299,11 +301,12 @@ class PostgresStore(Store):
             return
         await self._write_all([(
             "INSERT INTO guild_settings (guild_id, help_channels, moderator_roles, mod_log_channel,"
-            " cooldown_rate, cooldown_seconds, updated_at) VALUES ($1, $2, $3, $4, $5, $6, $7)"
+            " cooldown_rate, cooldown_seconds, help_channel_suggestions, updated_at)"
+            " VALUES ($1, $2, $3, $4, $5, $6, $7, $8)"
             " ON CONFLICT (guild_id) DO UPDATE SET help_channels = excluded.help_channels,"
             " moderator_roles = excluded.moderator_roles, mod_log_channel = excluded.mod_log_channel,"
             " cooldown_rate = excluded.cooldown_rate, cooldown_seconds = excluded.cooldown_seconds,"
-            " updated_at = excluded.updated_at",
+            " help_channel_suggestions = excluded.help_channel_suggestions, updated_at = excluded.updated_at",
             (
                 settings.guild_id,
                 _id_list(settings.help_channels),
@@ -311,6 +314,7 @@ class PostgresStore(Store):
                 settings.mod_log_channel,
                 settings.cooldown_rate,
                 settings.cooldown_seconds,
+                settings.help_channel_suggestions,
                 _require_aware(self._clock(), "clock()"),
             ),
         )])

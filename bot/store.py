@@ -134,6 +134,11 @@ MIGRATIONS: Final[tuple[tuple[str, ...], ...]] = (
         "ALTER TABLE unanswered_questions ADD COLUMN message_id INTEGER",
         "CREATE UNIQUE INDEX unanswered_questions_message ON unanswered_questions (message_id)",
     ),
+    # 7: whether a server's help channels hear "Did you mean…" (1) or only answers (0); NULL: the host's default.
+    (
+        "ALTER TABLE guild_settings ADD COLUMN help_channel_suggestions INTEGER"
+        " CHECK (help_channel_suggestions IN (0, 1))",
+    ),
 )
 
 #: What a message's later reading of its question replaces (its time stays the message's, for retention).
@@ -280,7 +285,7 @@ class GuildSettings:
 
     ``None`` means "not set here": the bot then uses its environment defaults
     (PMBOT_LISTEN_CHANNELS, PMBOT_MODERATOR_ROLES, PMBOT_MOD_LOG_CHANNEL,
-    PMBOT_COOLDOWN_*), so a server that never ran ``/config`` behaves as before.
+    PMBOT_COOLDOWN_*, PMBOT_HELP_CHANNEL_SUGGESTIONS), so a server that never ran ``/config`` behaves as before.
     An empty set is a choice ("no help channels"), unlike ``None``.
     """
 
@@ -290,6 +295,7 @@ class GuildSettings:
     mod_log_channel: int | None = None
     cooldown_rate: int | None = None
     cooldown_seconds: float | None = None
+    help_channel_suggestions: bool | None = None
 
     def __post_init__(self) -> None:
         for name in ("help_channels", "moderator_roles"):
@@ -629,13 +635,14 @@ class SqliteStore(Store):
     async def all_guild_settings(self) -> list[GuildSettings]:
         """Every server's stored settings, by guild id; read once at start into the bot's cache."""
         rows = await self._read(
-            "SELECT guild_id, help_channels, moderator_roles, mod_log_channel, cooldown_rate, cooldown_seconds"
-            " FROM guild_settings ORDER BY guild_id",
+            "SELECT guild_id, help_channels, moderator_roles, mod_log_channel, cooldown_rate, cooldown_seconds,"
+            " help_channel_suggestions FROM guild_settings ORDER BY guild_id",
             (),
         )
         return [
-            GuildSettings(guild_id, _decode_ids(help_channels), _decode_ids(roles), mod_log, rate, seconds)
-            for guild_id, help_channels, roles, mod_log, rate, seconds in rows
+            GuildSettings(guild_id, _decode_ids(help_channels), _decode_ids(roles), mod_log, rate, seconds,
+                          None if suggestions is None else bool(suggestions))
+            for guild_id, help_channels, roles, mod_log, rate, seconds, suggestions in rows
         ]
 
     async def save_guild_settings(self, settings: GuildSettings) -> None:
@@ -645,11 +652,11 @@ class SqliteStore(Store):
             return
         await self._write(
             "INSERT INTO guild_settings (guild_id, help_channels, moderator_roles, mod_log_channel,"
-            " cooldown_rate, cooldown_seconds, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?)"
+            " cooldown_rate, cooldown_seconds, help_channel_suggestions, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)"
             " ON CONFLICT (guild_id) DO UPDATE SET help_channels = excluded.help_channels,"
             " moderator_roles = excluded.moderator_roles, mod_log_channel = excluded.mod_log_channel,"
             " cooldown_rate = excluded.cooldown_rate, cooldown_seconds = excluded.cooldown_seconds,"
-            " updated_at = excluded.updated_at",
+            " help_channel_suggestions = excluded.help_channel_suggestions, updated_at = excluded.updated_at",
             (
                 settings.guild_id,
                 _encode_ids(settings.help_channels),
@@ -657,6 +664,7 @@ class SqliteStore(Store):
                 settings.mod_log_channel,
                 settings.cooldown_rate,
                 settings.cooldown_seconds,
+                settings.help_channel_suggestions,
                 _encode_time(self._clock(), "clock()"),
             ),
         )

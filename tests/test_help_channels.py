@@ -58,6 +58,8 @@ def result(kind: str, intent: str | None = None, suggestions: tuple[str, ...] = 
 )
 def test_a_help_channel_hears_answers_and_offers_but_no_fallback_or_courtesy_alone(match: MatchResult, speaks: bool) -> None:
     assert replies_unasked(match) is speaks
+    # A server that turned "Did you mean…" off hears the answers alone.
+    assert replies_unasked(match, suggestions=False) is (speaks and match.kind == "answer")
 
 
 def test_eval_counts_the_chat_a_help_channel_would_get_a_reply_to() -> None:

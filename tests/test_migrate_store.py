@@ -35,7 +35,8 @@ async def fill(db: Path) -> None:
                 user_id=900 + n, follows="product-manager-salary" if n == 1 else None, message_id=600 + n if n else None))
             await store.record_vote(n, 7, f"intent-{n}", -1 if n else 1, guild_id=guild)
         await store.save_guild_settings(GuildSettings(111, help_channels=frozenset({1, 2}), moderator_roles=frozenset(),
-                                                      cooldown_rate=3, cooldown_seconds=20.0))
+                                                      cooldown_rate=3, cooldown_seconds=20.0,
+                                                      help_channel_suggestions=False))
 
 
 async def everything(store: Any) -> tuple[Any, ...]:

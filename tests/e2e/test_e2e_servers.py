@@ -162,6 +162,7 @@ CONFIG_SUBCOMMANDS: dict[str, Any] = {
     "config show": lambda fake: None,
     "config help-channels add": lambda fake: {"channel": fake.channel("b-help")},
     "config help-channels remove": lambda fake: {"channel": fake.channel("b-help")},
+    "config help-channels suggestions": lambda fake: {"offer": False},
     "config moderator-roles add": lambda fake: {"role": fake.guild(GUILD_B).role("Moderators")},
     "config moderator-roles remove": lambda fake: {"role": fake.guild(GUILD_B).role("Moderators")},
     "config mod-log": lambda fake: {"channel": fake.channel("b-log")},
@@ -227,6 +228,30 @@ def test_help_channel_added_in_b_answers_unmentioned_questions_there_only(fake: 
     show = command(fake, "config show", None, "b_mod", "b-general").payload["content"]
     assert "Help channels (set here)" in show and fake.channel("b-help").mention in show
     assert fake.channel("pm-questions").mention not in show, "server A's default help channel is not B's"
+
+
+def test_a_server_keeps_did_you_mean_out_of_its_help_channels(fake: FakeDiscord, bot: Running) -> None:
+    """Off: a help channel hears only answers pmbot is sure of; a mention still gets its "Did you mean…"."""
+    command(fake, "config help-channels add", {"channel": fake.channel("b-help")}, "b_mod", "b-general")
+    unsure = "what does a PM do"
+    assert embed(reply_to(fake, fake.send_message("b-help", unsure, author="b_asker7")))["title"] == "Did you mean…"
+
+    since = fake.cursor()
+    reply = command(fake, "config help-channels suggestions", {"offer": False}, "b_mod", "b-general")
+    assert "only answers I am sure of" in reply.payload["content"]
+    wait_mod_log(fake, "b-log", "Help channel replies set to only answers I am sure of", "bea_mod", since=since)
+    show = command(fake, "config show", None, "b_mod", "b-general").payload["content"]
+    assert "Help channel replies (set here): only answers I am sure of" in show
+
+    unasked = fake.send_message("b-help", unsure, author="b_asker7")
+    asked = fake.send_message("b-help", unsure, author="b_asker7", mentions_bot=True)
+    assert embed(reply_to(fake, asked))["title"] == "Did you mean…"
+    assert replies_to(fake, {unasked["id"]}) == []
+    assert embed(reply_to(fake, fake.send_message("b-help", "What is a product manager?", author="b_asker7")))["title"]
+
+    command(fake, "config reset", {"setting": "help-channel-suggestions"}, "b_mod", "b-general")
+    show = command(fake, "config show", None, "b_mod", "b-general").payload["content"]
+    assert 'Help channel replies (default): answers, and "Did you mean…" when unsure' in show
 
 
 def test_a_moderator_role_set_with_config_counts_in_that_server_only(fake: FakeDiscord, bot: Running) -> None:

@@ -1,7 +1,7 @@
 """/config: each server's own pmbot settings, set by that server's moderators.
 
-Help channels, moderator roles, the moderator log channel and the question
-cooldown, stored per server (:class:`~bot.guild_settings.GuildSettingsCache`,
+Help channels (and whether pmbot offers "Did you mean…" there), moderator
+roles, the moderator log channel and the question cooldown, stored per server (:class:`~bot.guild_settings.GuildSettingsCache`,
 backed by the database) over the host's environment defaults. Every change
 is applied at once (no restart), answered privately and posted to that
 server's moderator log with who made it.
@@ -33,9 +33,10 @@ if TYPE_CHECKING:
 log = logging.getLogger("pmbot.config")
 
 HelpChannel = discord.TextChannel | discord.ForumChannel
-Setting = Literal["help-channels", "moderator-roles", "mod-log", "cooldown", "everything"]
+Setting = Literal["help-channels", "help-channel-suggestions", "moderator-roles", "mod-log", "cooldown", "everything"]
 CLEARED: dict[str, dict[str, None]] = {
     "help-channels": {"help_channels": None},
+    "help-channel-suggestions": {"help_channel_suggestions": None},
     "moderator-roles": {"moderator_roles": None},
     "mod-log": {"mod_log_channel": None},
     "cooldown": {"cooldown_rate": None, "cooldown_seconds": None},
@@ -83,6 +84,7 @@ class ServerConfig(commands.Cog):
         lines = [
             f"**pmbot settings for {guild.name}**",
             f"Help channels ({origin(own.help_channels)}): {_mentions('#', _here(guild, now.help_channels))}",
+            f"Help channel replies ({origin(own.help_channel_suggestions)}): {_replies(now.help_channel_suggestions)}",
             f"Moderator roles ({origin(own.moderator_roles)}): {_mentions('@&', _here(guild, now.moderator_roles))}"
             " — and everyone with Manage Server",
             f"Moderator log ({origin(own.mod_log_channel)}): {mod_log}",
@@ -117,6 +119,16 @@ class ServerConfig(commands.Cog):
         await self._change(interaction, f"Help channel {channel.mention} removed",
                            lambda own: {"help_channels": self._own_set(guild, own, "help_channels") - {channel.id}})
         await respond(interaction, content=f"{channel.mention} is no longer a help channel: I answer there only when mentioned.")
+
+    @help_channels.command(name="suggestions", description='Whether pmbot offers "Did you mean…" in help channels, or only answers')
+    @app_commands.describe(offer='True: answers, and "Did you mean…" when unsure; False: only answers it is sure of')
+    async def help_channels_suggestions(self, interaction: discord.Interaction, offer: bool) -> None:
+        """Off for a busy channel: questions near the topic that no answer covers draw more "Did you mean…" than
+        the questions it half-knows do. A mention still gets a reply to anything."""
+        await self._change(interaction, f"Help channel replies set to {_replies(offer)}",
+                           lambda own: {"help_channel_suggestions": offer})
+        await respond(interaction, content=f"In help channels I now reply with {_replies(offer)}. "
+                                           "Mention me for a reply to anything.")
 
     # -- moderator roles ------------------------------------------------------------------
 
@@ -185,6 +197,10 @@ class ServerConfig(commands.Cog):
         guild = _guild(interaction)
         await self.bot.guild_settings.update(guild.id, lambda own: dataclasses.replace(own, **fields(own)))
         await audit.config_changed(self.bot, guild, f"{what}, by {describe_user(interaction.user)}.")
+
+
+def _replies(suggestions: bool) -> str:
+    return 'answers, and "Did you mean…" when unsure' if suggestions else "only answers I am sure of"
 
 
 def _guild(interaction: discord.Interaction) -> discord.Guild:

@@ -143,7 +143,8 @@ class Questions(commands.Cog):
         if me is None:
             return
         guild_id = message.guild.id if message.guild else None
-        heard = heard_question(message, me, self.bot.guild_settings.effective(guild_id).help_channels)
+        here = self.bot.guild_settings.effective(guild_id)
+        heard = heard_question(message, me, here.help_channels)
         if heard is None:
             return
         answer = await self._heard_answer(heard, message)
@@ -152,8 +153,9 @@ class Questions(commands.Cog):
                 await self._reply(message, message_kwargs(help_reply(self.bot.service.kb)))
             return
         result = answer.result
-        # Said to the room, not to pmbot: no fallback there, and no reply to a hello or thank-you alone.
-        if not heard.direct and not replies_unasked(result):
+        # Said to the room, not to pmbot: no fallback there, no reply to a hello or thank-you alone, and no
+        # "Did you mean…" where the server turned those off.
+        if not heard.direct and not replies_unasked(result, suggestions=here.help_channel_suggestions):
             log.debug("silent on %s in help channel %s (message %s)", result.kind, message.channel.id, message.id)
             return
         earlier = None
