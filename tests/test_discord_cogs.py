@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import shutil
+import time
 from datetime import timedelta
 from pathlib import Path
 from typing import Any
@@ -26,7 +27,7 @@ from bot.discord.app import PMBot, bot_intents
 from bot.discord.checks import ModeratorGroup, moderator_refusal
 from bot.discord.cogs.moderation import Moderation
 from bot.discord.health import Metrics
-from bot.discord.cogs.questions import NO_TEXT, Questions
+from bot.discord.cogs.questions import NO_TEXT, REVISION_WINDOW, Questions
 from bot.matching.normalise import MAX_INPUT_CHARS
 from bot.discord.cooldown import GuildCooldowns
 from bot.guild_settings import GuildSettingsCache
@@ -556,16 +557,15 @@ async def _no_history(**_: Any) -> Any:
     yield
 
 
-async def answered_then_deleted(service: KnowledgeService, *, age: timedelta = timedelta(0)) -> tuple[Questions, MagicMock, MagicMock]:
-    """A mention the bot answered `age` ago, the bot with its partial messages mocked, and the bot's reply as a
-    partial message (what the cog deletes)."""
+async def answered_then_deleted(service: KnowledgeService) -> tuple[Questions, MagicMock, MagicMock]:
+    """A mention the bot answered, the bot with its partial messages mocked, and the bot's reply as a partial
+    message (what the cog deletes)."""
     bot = make_bot(service)
     bot.forget_questions = AsyncMock()
     bot.get_partial_messageable.return_value = MagicMock(spec=discord.PartialMessageable)
     reply = bot.get_partial_messageable.return_value.get_partial_message.return_value = MagicMock(spec=discord.PartialMessage)
     cog = Questions(bot)
     message = mock_message(f"<@{BOT_ID}> what is scope creep?")
-    message.id = discord.utils.time_snowflake(discord.utils.utcnow() - age)
     reply.id = message.id + 1
     reply.channel.id = message.channel.id
     message.channel.send = AsyncMock(return_value=reply)
@@ -598,9 +598,22 @@ async def test_a_question_deleted_soon_after_takes_its_reply_with_it(service: Kn
 
 
 async def test_a_question_deleted_later_leaves_its_answer(service: KnowledgeService) -> None:
-    cog, message, reply = await answered_then_deleted(service, age=timedelta(minutes=20))
+    cog, message, reply = await answered_then_deleted(service)
+    cog._answers.expire(time.monotonic() + REVISION_WINDOW.total_seconds() + 1)  # the window has passed
     await cog.on_raw_message_delete(deletion(message.id))
     reply.delete.assert_not_awaited()
+
+
+async def test_a_message_deleted_after_ask_pmbot_answered_it_takes_that_answer_with_it(service: KnowledgeService) -> None:
+    bot = make_bot(service)
+    cog = Questions(bot)
+    asked, chat = mock_message("what is scope creep?"), mock_message("lunch at noon?")
+    answered, missed = mock_interaction(mock_member(9), client=bot), mock_interaction(mock_member(9), client=bot)
+    await cog._ask_menu.callback(answered, asked)
+    await cog._ask_menu.callback(missed, chat)  # only the asker saw that one
+    await cog.on_raw_bulk_message_delete(deletion(asked.id, chat.id))
+    answered.delete_original_response.assert_awaited_once()
+    missed.delete_original_response.assert_not_awaited()
 
 
 async def test_an_edit_that_is_now_answered_takes_the_question_out_of_the_gaps(service: KnowledgeService) -> None:

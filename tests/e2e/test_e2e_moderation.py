@@ -43,9 +43,12 @@ def test_ask_pmbot_answers_a_message_it_could_not_read(fake: FakeDiscord, bot, s
     question = "How much does a product manager earn?"
     intent = service.kb.intents[service.ask(question).result.intent_id]
     asked = fake.send_message("general", question, author=new_user())
-    response = fake.send_message_command("Ask pmbot", asked, user=new_user()).wait_response()
+    handle = fake.send_message_command("Ask pmbot", asked, user=new_user())
+    response = handle.wait_response()
     assert response.ok and not int(response.payload.get("flags") or 0) & EPHEMERAL
     assert embed(response)["title"] == intent.title
+    fake.delete_messages(asked)  # a moderator removes the message: the answer to it goes too
+    assert handle.wait_for(kind="webhook.delete").ok
 
 
 def test_kb_is_hidden_by_default_and_guild_only(fake: FakeDiscord, bot) -> None:

@@ -15,7 +15,7 @@ import math
 import time
 import weakref
 from datetime import timedelta
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Awaitable, Callable
 
 import discord
 from cachetools import TTLCache
@@ -44,11 +44,12 @@ FOLLOW_UP_LOOKBACK = 10
 FOLLOW_UP_WINDOW = timedelta(minutes=15)
 ASK_MENU = "Ask pmbot"  # a message's Apps menu
 NO_TEXT = "That message has no text I can read. Ask its question with `/ask` instead."
-# A question edited this soon after it was asked is answered again, and one deleted this soon takes the bot's reply
-# with it: typos are fixed and regretted questions taken back within minutes, and an edit hours later answered anew
-# would only surprise the channel.
+# A question edited this soon after it was asked is answered again, and one deleted this soon after the bot
+# answered takes the answer with it: typos are fixed and regretted questions taken back within minutes, and an edit
+# hours later answered anew would only surprise the channel. Also how long Discord lets an interaction's response
+# be deleted.
 REVISION_WINDOW = timedelta(minutes=15)
-# Replies a process remembers for that long: far more than one process sends in 15 minutes.
+# Answers a process remembers for that long: far more than one process sends in 15 minutes.
 REPLIES_REMEMBERED = 20_000
 
 
@@ -64,10 +65,11 @@ class Questions(commands.Cog):
         self.bot = bot
         self._search: IntentSearch | None = None
         self._reanswering: weakref.WeakValueDictionary[int, asyncio.Lock] = weakref.WeakValueDictionary()
-        # A question's id → its channel's and the bot's reply's. Remembered rather than read back from the channel
-        # (as an edit's reply is): deletions are frequent where moderation bots purge spam, and each would cost a
-        # history request. A server's events all reach one process; after a restart, a moderator deletes the reply.
-        self._replies: TTLCache[int, tuple[int, int]] = TTLCache(
+        # A question's message id → how to delete what the bot said about it in the channel. Remembered rather
+        # than read back from the channel (as an edit's reply is): deletions are frequent where moderation bots
+        # purge spam, and each would cost a history request. A server's events all reach one process; after a
+        # restart, a moderator deletes the answer.
+        self._answers: TTLCache[int, Callable[[], Awaitable[None]]] = TTLCache(
             REPLIES_REMEMBERED, REVISION_WINDOW.total_seconds(), timer=time.monotonic
         )
         # A context menu cannot be declared in a cog as slash commands are; it is added to the tree with the cog.
@@ -114,8 +116,8 @@ class Questions(commands.Cog):
 
     @commands.Cog.listener()
     async def on_raw_message_delete(self, payload: discord.RawMessageDeleteEvent) -> None:
-        """A question deleted soon after it was asked (regretted, or spam a moderation bot removed) takes the bot's
-        reply with it, rather than leave an answer to nothing in the channel."""
+        """A question deleted soon after the bot answered it (regretted, or spam a moderation bot removed) takes the
+        answer with it, rather than leave an answer to nothing in the channel: a reply, or Ask pmbot's response."""
         await self._take_back({payload.message_id})
 
     @commands.Cog.listener()
@@ -123,18 +125,15 @@ class Questions(commands.Cog):
         await self._take_back(payload.message_ids)
 
     async def _take_back(self, deleted: set[int]) -> None:
-        now = discord.utils.utcnow()
         for question_id in deleted:
-            sent = self._replies.pop(question_id, None)
-            if sent is None or now - discord.utils.snowflake_time(question_id) > REVISION_WINDOW:
+            if (delete := self._answers.pop(question_id, None)) is None:
                 continue
-            channel_id, reply_id = sent
             try:
-                await self.bot.get_partial_messageable(channel_id).get_partial_message(reply_id).delete()
+                await delete()
             except discord.NotFound:
                 pass  # deleted with it (a purge), or by a moderator first
             except discord.HTTPException as error:
-                log.info("could not delete reply %s to deleted message %s: %s", reply_id, question_id, error)
+                log.info("could not delete the answer to deleted message %s: %s", question_id, error)
 
     async def _respond(self, message: discord.Message, *, edited: bool = False) -> None:
         """Replies to a message that asks the bot something; `edited`: replaces the bot's earlier reply to it."""
@@ -266,7 +265,9 @@ class Questions(commands.Cog):
             reply = await message.channel.send(
                 reference=message.to_reference(fail_if_not_exists=False), mention_author=False, **kwargs
             )
-            self._replies[message.id] = (reply.channel.id, reply.id)
+            # A partial message: the reply itself would hold its embed and buttons in memory for the window.
+            partial = self.bot.get_partial_messageable(reply.channel.id).get_partial_message(reply.id)
+            self._answers[message.id] = partial.delete
         except discord.Forbidden:
             log.warning(
                 "no permission to reply in channel %s (guild %s); check the bot's Send Messages / Embed Links",
@@ -326,7 +327,10 @@ class Questions(commands.Cog):
         if not question:
             await tell(interaction, NO_TEXT)
             return
-        await self._answer_interaction(interaction, self.bot.service.ask(question), started, message.id)
+        answer = self.bot.service.ask(question)
+        await self._answer_interaction(interaction, answer, started, message.id)
+        if answer.result.kind == "answer":  # shown to the channel
+            self._answers[message.id] = interaction.delete_original_response
 
     async def _answer_interaction(
         self, interaction: discord.Interaction, answer: Answer, started: float, message_id: int | None = None
