@@ -1,8 +1,9 @@
 """/config: each server's own pmbot settings, set by that server's moderators.
 
 Help channels (and whether pmbot offers "Did you mean…" there), moderator
-roles, the moderator log channel and the question cooldown, stored per server (:class:`~bot.guild_settings.GuildSettingsCache`,
-backed by the database) over the host's environment defaults. Every change
+roles, the moderator log channel and the question cooldown, stored per server
+(:class:`~bot.guild_settings.GuildSettingsCache`, backed by the database) over
+the host's environment defaults. Every change
 is applied at once (no restart), answered privately and posted to that
 server's moderator log with who made it.
 

@@ -50,7 +50,7 @@ NO_TEXT = "That message has no text I can read. Ask its question with `/ask` ins
 # be deleted.
 REVISION_WINDOW = timedelta(minutes=15)
 # Answers a process remembers for that long: far more than one process sends in 15 minutes.
-REPLIES_REMEMBERED = 20_000
+ANSWERS_REMEMBERED = 20_000
 
 
 def cooldown_notice(retry_after: float) -> str:
@@ -70,7 +70,7 @@ class Questions(commands.Cog):
         # purge spam, and each would cost a history request. A server's events all reach one process; after a
         # restart, a moderator deletes the answer.
         self._answers: TTLCache[int, Callable[[], Awaitable[None]]] = TTLCache(
-            REPLIES_REMEMBERED, REVISION_WINDOW.total_seconds(), timer=time.monotonic
+            ANSWERS_REMEMBERED, REVISION_WINDOW.total_seconds(), timer=time.monotonic
         )
         # A context menu cannot be declared in a cog as slash commands are; it is added to the tree with the cog.
         self._ask_menu = app_commands.ContextMenu(name=ASK_MENU, callback=self.ask_about_message)
