@@ -500,8 +500,6 @@ async def test_an_edit_that_changes_no_answer_leaves_the_reply_alone(service: Kn
         edited(f"<@{BOT_ID}> what is scope creep??", "scope-creep", service),  # the same answer
         edited(f"<@{BOT_ID}> what is scope creep?", "mvp", service, cached=f"<@{BOT_ID}> what is scope creep?"),  # unfurled
         edited(f"<@{BOT_ID}> what is scope creep?", "mvp", service, age=timedelta(hours=2)),  # too late
-        edited(f"<@{BOT_ID}>", "mvp", service),  # the question taken out
-        edited("what is scope creep?", "mvp", service),  # the mention taken out, in #general
     ]
     for payload, reply in cases:
         bot = make_bot(service)
@@ -509,8 +507,6 @@ async def test_an_edit_that_changes_no_answer_leaves_the_reply_alone(service: Kn
         reply.edit.assert_not_awaited()
         payload.message.channel.send.assert_not_awaited()
         bot.record_unanswered.assert_not_awaited()
-    bare_mention = cases[3][0]
-    bare_mention.message.channel.history.assert_not_called()  # no reply to send: the history is not read
 
 
 async def test_two_quick_edits_of_a_silent_question_get_one_reply(service: KnowledgeService) -> None:
@@ -595,6 +591,27 @@ async def test_a_question_deleted_soon_after_takes_its_reply_with_it(service: Kn
     reply.delete.side_effect = discord.NotFound(MagicMock(status=404), "Unknown Message")
     await cog.on_raw_bulk_message_delete(deletion(message.id, reply.id))  # a purge took the reply too
     reply.delete.assert_awaited_once()
+
+
+async def test_an_edit_that_no_longer_asks_takes_the_answer_back(service: KnowledgeService) -> None:
+    """The reply shows what the message, as last edited, gets: nothing, so the answer goes."""
+    for now_says, answer_goes in (("what is scope creep?", True),  # the mention taken out, in #general
+                                  (f"<@{BOT_ID}>", True),  # the question taken out
+                                  (f"<@{BOT_ID}> what is scope creep??", False)):  # the same answer: it stays
+        cog, message, reply = await answered_then_deleted(service)
+        message.content, message.edited_at = now_says, discord.utils.utcnow()
+        message.created_at = discord.utils.utcnow() - timedelta(minutes=1)
+        earlier = replying_to(bot_message(answer_reply(service.kb, service.kb.intents["scope-creep"])), message)
+        earlier.reference.message_id, earlier.embeds = message.id, [message.channel.send.await_args.kwargs["embed"]]
+
+        async def history(**_: Any) -> Any:
+            yield earlier
+
+        message.channel.history = MagicMock(side_effect=history)
+        await cog.on_raw_message_edit(MagicMock(spec=discord.RawMessageUpdateEvent, message=message, cached_message=None))
+        assert reply.delete.await_count == answer_goes, now_says
+        message.channel.send.assert_awaited_once()  # the first answer, and nothing since
+        assert message.channel.history.called != answer_goes, "no reply to send: the history is not read"
 
 
 async def test_a_question_deleted_later_leaves_its_answer(service: KnowledgeService) -> None:

@@ -164,7 +164,7 @@ def test_a_mention_replying_to_a_members_question_answers_it(fake: FakeDiscord, 
 
 def test_an_edited_question_is_answered_again(fake: FakeDiscord, bot, service, new_user) -> None:
     """A question fixed soon after it was asked gets the new answer: in the bot's reply, edited, or in a first
-    reply when the help channel stayed silent on the message as first written."""
+    reply when the help channel stayed silent on the message as first written; edited to ask nothing, it loses it."""
     user = new_user()
     unfinished, fixed = "what does a", "what does a product owner do?"
     assert service.ask(unfinished).result.kind != "answer"
@@ -180,7 +180,10 @@ def test_an_edited_question_is_answered_again(fake: FakeDiscord, bot, service, n
 
     said = fake.send_message(HELP_CHANNEL, "product owners", author=user)  # not a question: the channel is left alone
     fake.edit_message(said, fixed)
-    assert_answer(reply_to(fake, said), intent, service)
+    answer = reply_to(fake, said)
+    assert_answer(answer, intent, service)
+    fake.edit_message(said, "never mind, found it")  # asks nothing now: the answer goes
+    fake.wait_for(lambda r: r.kind == "message.delete" and r.ok and r.message_id == int(answer.message["id"]))
 
 
 def test_a_deleted_question_takes_its_reply_and_its_gap_with_it(fake: FakeDiscord, bot, service, new_user) -> None:

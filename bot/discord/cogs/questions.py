@@ -136,7 +136,8 @@ class Questions(commands.Cog):
                 log.info("could not delete the answer to deleted message %s: %s", question_id, error)
 
     async def _respond(self, message: discord.Message, *, edited: bool = False) -> None:
-        """Replies to a message that asks the bot something; `edited`: replaces the bot's earlier reply to it."""
+        """Replies to a message that asks the bot something; `edited`: replaces the bot's earlier reply to it, or
+        deletes it when the message, as edited, gets no reply."""
         started = time.perf_counter()
         me = self.bot.user
         if me is None:
@@ -144,19 +145,20 @@ class Questions(commands.Cog):
         guild_id = message.guild.id if message.guild else None
         here = self.bot.guild_settings.effective(guild_id)
         heard = heard_question(message, me, here.help_channels)
-        if heard is None:
-            return
-        answer = await self._heard_answer(heard, message)
-        if answer is None:  # a bare mention
-            if not edited and await self._allowed(message):
+        answer = None if heard is None else await self._heard_answer(heard, message)
+        if heard is not None and answer is None and not edited:  # a bare mention
+            if await self._allowed(message):
                 await self._reply(message, message_kwargs(help_reply(self.bot.service.kb)))
             return
-        result = answer.result
         # Said to the room, not to pmbot: no fallback there, no reply to a hello or thank-you alone, and no
         # "Did you mean…" where the server turned those off.
-        if not heard.direct and not replies_unasked(result, suggestions=here.help_channel_suggestions):
-            log.debug("silent on %s in help channel %s (message %s)", result.kind, message.channel.id, message.id)
+        if heard is None or answer is None or (
+            not heard.direct and not replies_unasked(answer.result, suggestions=here.help_channel_suggestions)
+        ):
+            if edited:  # the message no longer asks anything pmbot replies to: its answer to what it asked goes
+                await self._take_back({message.id})
             return
+        result = answer.result
         earlier = None
         if edited:  # the history is read only for an edit that gets a reply
             try:
