@@ -10,7 +10,7 @@ from itertools import islice
 from bot.gaps import cluster_questions
 from bot.knowledge.teach import is_taught
 from bot.matching import Matcher
-from bot.store import FeedbackSummary, Scope, Store
+from bot.store import FeedbackSummary, Scope, Store, UnansweredQuestion
 
 
 @dataclass(frozen=True)
@@ -20,6 +20,15 @@ class GapReport:
     variants: tuple[str, ...]
     best_intent: str | None  # what the bot thought it was closest to, most often
     follows: str | None = None  # the answer its follow-ups were asked after, most often: "what about project managers?"
+    latest: str | None = None  # a link to the latest such question's message in a server, to read it in its conversation
+
+
+def message_link(q: UnansweredQuestion) -> str | None:
+    """Discord's link to the message a question was asked in; None for /ask, a DM (only its two people could
+    open it) and rows from before messages were kept."""
+    if q.guild_id is None or q.channel_id is None or q.message_id is None:
+        return None
+    return f"https://discord.com/channels/{q.guild_id}/{q.channel_id}/{q.message_id}"
 
 
 def since(days: float) -> datetime:
@@ -38,8 +47,11 @@ async def gaps(store: Store, days: float, limit: int, scope: Scope, known: Match
     guesses: dict[str, Counter[str]] = {}
     wordings: dict[str, Counter[str]] = {}
     followed: dict[str, Counter[str]] = {}
+    latest: dict[str, tuple[datetime, str]] = {}
     for row in rows:
         guesses.setdefault(row.text, Counter())[row.best_intent or ""] += 1
+        if link := message_link(row):
+            latest[row.text] = row.asked_at, link  # rows come oldest first
         wordings.setdefault(row.text, Counter())[(row.original_text or row.text).strip()] += 1
         if row.follows:
             followed.setdefault(row.text, Counter())[row.follows] += 1
@@ -57,7 +69,9 @@ async def gaps(store: Store, days: float, limit: int, scope: Scope, known: Match
         best = next((intent for intent, _ in votes.most_common() if intent), None)
         after = sum((followed.get(v, Counter()) for v in gap.variants), Counter()).most_common(1)
         variants = tuple(dict.fromkeys(as_written(v) for v in gap.variants))
-        reports.append(GapReport(as_written(gap.example), gap.count, variants, best, after[0][0] if after else None))
+        newest = max((latest[v] for v in gap.variants if v in latest), default=None)
+        reports.append(GapReport(as_written(gap.example), gap.count, variants, best, after[0][0] if after else None,
+                                 newest[1] if newest else None))
     return reports
 
 
@@ -74,6 +88,8 @@ def gaps_text(reports: list[GapReport], days: float) -> str:
         near += f" (after the answer to {r.follows})" if r.follows else ""
         more = f" +{len(r.variants) - 1} variants" if len(r.variants) > 1 else ""
         lines.append(f"{n:>2}. ×{r.count} “{r.example}”{near}{more}")
+        if r.latest:
+            lines.append(f"    latest: {r.latest}")
     return "\n".join(lines)
 
 

@@ -247,7 +247,9 @@ def assert_fits(embed: discord.Embed) -> None:
 
 
 def test_gaps_fit_and_show_every_requested_gap() -> None:
-    gaps = [GapReport("*why* " * 120, 50 - n, tuple(f"variant {i}" for i in range(30)), "x" * 60) for n in range(25)]
+    link = f"https://discord.com/channels/{10**18}/{10**18 + 1}/{10**18 + 2}"
+    gaps = [GapReport("*why* " * 120, 50 - n, tuple(f"variant {i}" for i in range(30)), "x" * 60, None, link)
+            for n in range(25)]
     embed = to_embed(gaps_reply(gaps, 30))
     assert_fits(embed)
     assert "**25.** ×26 “\\*why\\*" in (embed.description or ""), "every gap listed, its markdown shown as typed"
@@ -258,6 +260,13 @@ def test_a_follow_up_gap_says_which_answer_it_followed() -> None:
     gap = GapReport(asked, 3, (asked,), "project-manager-responsibilities", "product-management-demand")
     description = to_embed(gaps_reply([gap], 30)).description or ""
     assert "closest: `project-manager-responsibilities` · after the answer to `product-management-demand`" in description
+
+
+def test_a_gap_links_to_its_latest_question_in_its_conversation() -> None:
+    link = "https://discord.com/channels/1/2/3"
+    description = to_embed(gaps_reply([GapReport("what is a RACI chart?", 2, ("what is a RACI chart?",), None, None,
+                                                 link)], 30)).description or ""
+    assert f"closest: none · [latest]({link})" in description
 
 
 def test_feedback_fits_and_says_how_many_were_left_out() -> None:

@@ -151,3 +151,30 @@ def test_thousands_of_noisy_texts_keep_the_real_questions_together() -> None:
     assert sum(g.count for g in gaps) == 5000
     # The ten real questions dominate, each in (nearly) one cluster of ~300.
     assert all(g.count > 150 for g in gaps[:10])
+
+
+async def test_a_gap_links_its_latest_question_in_a_server(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    """The link opens the conversation it was asked in; /ask, DMs and old rows have none to give."""
+    from datetime import datetime, timedelta, timezone
+
+    from bot import reports
+    from bot.store import EVERYWHERE, SqliteStore, UnansweredQuestion
+
+    now = datetime.now(timezone.utc)
+
+    def asked(minutes_ago: int, text: str, guild: int | None, message: int | None) -> UnansweredQuestion:
+        return UnansweredQuestion(now - timedelta(minutes=minutes_ago), guild, 5, text, "fallback", None, 0.0,
+                                  message_id=message)
+
+    async with SqliteStore(tmp_path / "db.sqlite3") as store:
+        for row in (asked(30, "what is a raci chart", 1, 100), asked(20, "what is a RACI chart?", 1, 200),
+                    asked(10, "what is a raci chart", None, 300),  # a DM: nobody else may open it
+                    asked(5, "what is a raci chart", 1, None),  # /ask
+                    asked(3, "how do i calibrate the zorblax frobnicator", None, 400)):
+            await store.record_unanswered(row)
+        found = {g.example: g.latest for g in await reports.gaps(store, 1, 10, EVERYWHERE)}
+    assert found == {"what is a raci chart": "https://discord.com/channels/1/5/200",
+                     "how do i calibrate the zorblax frobnicator": None}
+    assert "latest: https://discord.com/channels/1/5/200" in reports.gaps_text(
+        [reports.GapReport("what is a raci chart", 4, ("what is a raci chart",), None, None,
+                           "https://discord.com/channels/1/5/200")], 1)

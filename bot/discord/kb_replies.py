@@ -28,6 +28,7 @@ ERROR_COLOUR = 0xEF4444
 INFO_COLOUR = 0x64748B
 WARN_COLOUR = 0xF59E0B
 DECISION_COLOURS = {"answer": OK_COLOUR, "suggest": WARN_COLOUR, "fallback": INFO_COLOUR}
+SHORTEST_EXAMPLE = 40  # a gap's question is cut to fit its line, but never shorter than this
 LISTING_SLACK = 40  # room under a listing (or a problems block) for a blank line and "… and N more."
 MOD_FOOTER = "Only you can see this. /kb status shows what is loaded."
 MOD_LOG_FOOTER = "pmbot reloads the knowledge files when they change on disk · /kb status shows what is loaded"
@@ -261,7 +262,10 @@ def gaps_reply(gaps: Sequence[GapReport], days: int, *, can_teach: bool = False)
         others = len(gap.variants) - 1
         variants = f" · +{others} variant{'s' if others > 1 else ''}" if others else ""
         head, tail = f"**{n}.** ×{gap.count} ", f"\n  {closest}{variants}"
-        example = _quote(gap.example, max(40, line_room - len(head) - len(tail) - 3))
+        latest = f" · [latest]({gap.latest})" if gap.latest else ""
+        if len(head) + len(tail) + len(latest) + 3 + SHORTEST_EXAMPLE <= line_room:  # never at a gap's expense
+            tail += latest
+        example = _quote(gap.example, max(SHORTEST_EXAMPLE, line_room - len(head) - len(tail) - 3))
         lines.append(head + example + tail)
     return _listing_reply(title, intro, lines, WARN_COLOUR)
 

@@ -316,8 +316,10 @@ def test_an_owner_listed_in_pmbot_owner_ids_may_reload(fake: FakeDiscord, bot: R
 
 
 def test_gaps_and_feedback_never_cross_servers_and_dms_are_for_owners(fake: FakeDiscord, bot: Running) -> None:
+    asked_in_b = None
     for channel, text, author in (("general", GAP_A, "asker0"), ("b-general", GAP_B, "b_asker3")):
-        reply_to(fake, fake.send_message(channel, text, author=author, mentions_bot=True))
+        asked_in_b = fake.send_message(channel, text, author=author, mentions_bot=True)
+        reply_to(fake, asked_in_b)
     reply_to(fake, fake.send_dm(GAP_DM, author="stranger"))
     recorded = db_rows(bot.database, "SELECT text FROM unanswered_questions WHERE text IN (?, ?, ?)",
                        (GAP_A, GAP_B, GAP_DM), want=3)
@@ -341,6 +343,8 @@ def test_gaps_and_feedback_never_cross_servers_and_dms_are_for_owners(fake: Fake
 
     in_b = seen("gaps", "b_mod", "b-general")
     assert GAP_B in in_b and GAP_A not in in_b and GAP_DM not in in_b
+    link = f"https://discord.com/channels/{GUILD_B}/{fake.channel('b-general').id}/{asked_in_b['id']}"
+    assert f"[latest]({link})" in in_b, "a moderator opens the question in its conversation"
     in_a = seen("gaps", "moderator", "general")
     assert GAP_A in in_a and GAP_B not in in_a and GAP_DM not in in_a
     owner_in_b = seen("gaps", "dev", "b-general")
