@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import asyncio
 import shutil
-import time
 from datetime import timedelta
 from pathlib import Path
 from typing import Any
@@ -28,6 +27,7 @@ from bot.discord.checks import ModeratorGroup, moderator_refusal
 from bot.discord.cogs.moderation import Moderation
 from bot.discord.health import Metrics
 from bot.discord.cogs.questions import NO_TEXT, REVISION_WINDOW, Questions
+from bot.discord.recent_answers import RecentAnswers
 from bot.matching.normalise import MAX_INPUT_CHARS
 from bot.discord.cooldown import GuildCooldowns
 from bot.guild_settings import GuildSettingsCache
@@ -553,7 +553,8 @@ async def _no_history(**_: Any) -> Any:
     yield
 
 
-async def answered_then_deleted(service: KnowledgeService) -> tuple[Questions, MagicMock, MagicMock]:
+async def answered_then_deleted(service: KnowledgeService, answers: RecentAnswers | None = None,
+                                ) -> tuple[Questions, MagicMock, MagicMock]:
     """A mention the bot answered, the bot with its partial messages mocked, and the bot's reply as a partial
     message (what the cog deletes)."""
     bot = make_bot(service)
@@ -561,6 +562,7 @@ async def answered_then_deleted(service: KnowledgeService) -> tuple[Questions, M
     bot.get_partial_messageable.return_value = MagicMock(spec=discord.PartialMessageable)
     reply = bot.get_partial_messageable.return_value.get_partial_message.return_value = MagicMock(spec=discord.PartialMessage)
     cog = Questions(bot)
+    cog.answers = answers or cog.answers
     message = mock_message(f"<@{BOT_ID}> what is scope creep?")
     reply.id = message.id + 1
     reply.channel.id = message.channel.id
@@ -615,8 +617,9 @@ async def test_an_edit_that_no_longer_asks_takes_the_answer_back(service: Knowle
 
 
 async def test_a_question_deleted_later_leaves_its_answer(service: KnowledgeService) -> None:
-    cog, message, reply = await answered_then_deleted(service)
-    cog._answers.expire(time.monotonic() + REVISION_WINDOW.total_seconds() + 1)  # the window has passed
+    clock = FakeClock()
+    cog, message, reply = await answered_then_deleted(service, RecentAnswers(REVISION_WINDOW, clock=clock))
+    clock.now += REVISION_WINDOW.total_seconds() + 1
     await cog.on_raw_message_delete(deletion(message.id))
     reply.delete.assert_not_awaited()
 

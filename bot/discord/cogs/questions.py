@@ -15,15 +15,15 @@ import math
 import time
 import weakref
 from datetime import timedelta
-from typing import TYPE_CHECKING, Awaitable, Callable
+from typing import TYPE_CHECKING
 
 import discord
-from cachetools import TTLCache
 from discord import app_commands
 from discord.ext import commands
 
 from bot.discord.errors import tell
 from bot.discord.listening import Heard, answered, heard_question, said
+from bot.discord.recent_answers import RecentAnswers
 from bot.discord.render import NO_PINGS, message_kwargs, send_reply
 from bot.discord.search import IntentSearch
 from bot.help_channels import replies_unasked
@@ -49,8 +49,6 @@ NO_TEXT = "That message has no text I can read. Ask its question with `/ask` ins
 # hours later answered anew would only surprise the channel. Also how long Discord lets an interaction's response
 # be deleted.
 REVISION_WINDOW = timedelta(minutes=15)
-# Answers a process remembers for that long: far more than one process sends in 15 minutes.
-ANSWERS_REMEMBERED = 20_000
 
 
 def cooldown_notice(retry_after: float) -> str:
@@ -65,13 +63,7 @@ class Questions(commands.Cog):
         self.bot = bot
         self._search: IntentSearch | None = None
         self._reanswering: weakref.WeakValueDictionary[int, asyncio.Lock] = weakref.WeakValueDictionary()
-        # A question's message id → how to delete what the bot said about it in the channel. Remembered rather
-        # than read back from the channel (as an edit's reply is): deletions are frequent where moderation bots
-        # purge spam, and each would cost a history request. A server's events all reach one process; after a
-        # restart, a moderator deletes the answer.
-        self._answers: TTLCache[int, Callable[[], Awaitable[None]]] = TTLCache(
-            ANSWERS_REMEMBERED, REVISION_WINDOW.total_seconds(), timer=time.monotonic
-        )
+        self.answers = RecentAnswers(REVISION_WINDOW)
         # A context menu cannot be declared in a cog as slash commands are; it is added to the tree with the cog.
         self._ask_menu = app_commands.ContextMenu(name=ASK_MENU, callback=self.ask_about_message)
 
@@ -118,22 +110,11 @@ class Questions(commands.Cog):
     async def on_raw_message_delete(self, payload: discord.RawMessageDeleteEvent) -> None:
         """A question deleted soon after the bot answered it (regretted, or spam a moderation bot removed) takes the
         answer with it, rather than leave an answer to nothing in the channel: a reply, or Ask pmbot's response."""
-        await self._take_back({payload.message_id})
+        await self.answers.take_back({payload.message_id})
 
     @commands.Cog.listener()
     async def on_raw_bulk_message_delete(self, payload: discord.RawBulkMessageDeleteEvent) -> None:
-        await self._take_back(payload.message_ids)
-
-    async def _take_back(self, deleted: set[int]) -> None:
-        for question_id in deleted:
-            if (delete := self._answers.pop(question_id, None)) is None:
-                continue
-            try:
-                await delete()
-            except discord.NotFound:
-                pass  # deleted with it (a purge), or by a moderator first
-            except discord.HTTPException as error:
-                log.info("could not delete the answer to deleted message %s: %s", question_id, error)
+        await self.answers.take_back(payload.message_ids)
 
     async def _respond(self, message: discord.Message, *, edited: bool = False) -> None:
         """Replies to a message that asks the bot something; `edited`: replaces the bot's earlier reply to it, or
@@ -156,7 +137,7 @@ class Questions(commands.Cog):
             not heard.direct and not replies_unasked(answer.result, suggestions=here.help_channel_suggestions)
         ):
             if edited:  # the message no longer asks anything pmbot replies to: its answer to what it asked goes
-                await self._take_back({message.id})
+                await self.answers.take_back({message.id})
             return
         result = answer.result
         earlier = None
@@ -269,7 +250,7 @@ class Questions(commands.Cog):
             )
             # A partial message: the reply itself would hold its embed and buttons in memory for the window.
             partial = self.bot.get_partial_messageable(reply.channel.id).get_partial_message(reply.id)
-            self._answers[message.id] = partial.delete
+            self.answers.remember(message.id, partial.delete)
         except discord.Forbidden:
             log.warning(
                 "no permission to reply in channel %s (guild %s); check the bot's Send Messages / Embed Links",
@@ -332,7 +313,7 @@ class Questions(commands.Cog):
         answer = self.bot.service.ask(question)
         await self._answer_interaction(interaction, answer, started, message.id)
         if answer.result.kind == "answer":  # shown to the channel
-            self._answers[message.id] = interaction.delete_original_response
+            self.answers.remember(message.id, interaction.delete_original_response)
 
     async def _answer_interaction(
         self, interaction: discord.Interaction, answer: Answer, started: float, message_id: int | None = None
