@@ -553,7 +553,7 @@ async def _no_history(**_: Any) -> Any:
     yield
 
 
-async def answered_then_deleted(service: KnowledgeService, answers: RecentAnswers | None = None,
+async def answered_mention(service: KnowledgeService, answers: RecentAnswers | None = None,
                                 ) -> tuple[Questions, MagicMock, MagicMock]:
     """A mention the bot answered, the bot with its partial messages mocked, and the bot's reply as a partial
     message (what the cog deletes)."""
@@ -578,7 +578,7 @@ def deletion(*message_ids: int) -> MagicMock:
 
 
 async def test_a_question_deleted_soon_after_takes_its_reply_with_it(service: KnowledgeService) -> None:
-    cog, message, reply = await answered_then_deleted(service)
+    cog, message, reply = await answered_mention(service)
     await cog.on_raw_message_delete(deletion(message.id + 100))  # somebody else's message
     reply.delete.assert_not_awaited()
 
@@ -589,7 +589,7 @@ async def test_a_question_deleted_soon_after_takes_its_reply_with_it(service: Kn
     await cog.on_raw_message_delete(deletion(message.id))  # Discord's event again: nothing left to delete
     reply.delete.assert_awaited_once()
 
-    cog, message, reply = await answered_then_deleted(service)
+    cog, message, reply = await answered_mention(service)
     reply.delete.side_effect = discord.NotFound(MagicMock(status=404), "Unknown Message")
     await cog.on_raw_bulk_message_delete(deletion(message.id, reply.id))  # a purge took the reply too
     reply.delete.assert_awaited_once()
@@ -600,7 +600,7 @@ async def test_an_edit_that_no_longer_asks_takes_the_answer_back(service: Knowle
     for now_says, answer_goes in (("what is scope creep?", True),  # the mention taken out, in #general
                                   (f"<@{BOT_ID}>", True),  # the question taken out
                                   (f"<@{BOT_ID}> what is scope creep??", False)):  # the same answer: it stays
-        cog, message, reply = await answered_then_deleted(service)
+        cog, message, reply = await answered_mention(service)
         message.content, message.edited_at = now_says, discord.utils.utcnow()
         message.created_at = discord.utils.utcnow() - timedelta(minutes=1)
         earlier = replying_to(bot_message(answer_reply(service.kb, service.kb.intents["scope-creep"])), message)
@@ -618,7 +618,7 @@ async def test_an_edit_that_no_longer_asks_takes_the_answer_back(service: Knowle
 
 async def test_a_question_deleted_later_leaves_its_answer(service: KnowledgeService) -> None:
     clock = FakeClock()
-    cog, message, reply = await answered_then_deleted(service, RecentAnswers(REVISION_WINDOW, clock=clock))
+    cog, message, reply = await answered_mention(service, RecentAnswers(REVISION_WINDOW, clock=clock))
     clock.now += REVISION_WINDOW.total_seconds() + 1
     await cog.on_raw_message_delete(deletion(message.id))
     reply.delete.assert_not_awaited()
