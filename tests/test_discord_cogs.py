@@ -554,7 +554,7 @@ async def _no_history(**_: Any) -> Any:
 
 
 async def answered_mention(service: KnowledgeService, answers: RecentAnswers | None = None,
-                                ) -> tuple[Questions, MagicMock, MagicMock]:
+                           ) -> tuple[Questions, MagicMock, MagicMock]:
     """A mention the bot answered, the bot with its partial messages mocked, and the bot's reply as a partial
     message (what the cog deletes)."""
     bot = make_bot(service)
