@@ -246,6 +246,16 @@ class PostgresStore(Store):
         )
         return deleted
 
+    async def dismiss_questions(self, texts: Collection[str], scope: Scope) -> int:
+        """Deletes the questions within ``scope`` whose normalised text is one of ``texts``."""
+        if not texts:
+            return 0
+        where, params = _scope_sql(scope, first=2)
+        (deleted,) = await self._write_all(
+            [(f"DELETE FROM unanswered_questions WHERE text = ANY($1::text[]) AND {where}", (sorted(texts), *params))]
+        )
+        return deleted
+
     # -- feedback --------------------------------------------------------------
 
     async def record_vote(

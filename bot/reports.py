@@ -21,6 +21,7 @@ class GapReport:
     best_intent: str | None  # what the bot thought it was closest to, most often
     follows: str | None = None  # the answer its follow-ups were asked after, most often: "what about project managers?"
     latest: str | None = None  # a link to the latest such question's message in a server, to read it in its conversation
+    stored_as: tuple[str, ...] = ()  # the variants as the store keeps them (normalised): what dismissing it deletes
 
 
 def message_link(q: UnansweredQuestion) -> str | None:
@@ -71,7 +72,7 @@ async def gaps(store: Store, days: float, limit: int, scope: Scope, known: Match
         variants = tuple(dict.fromkeys(as_written(v) for v in gap.variants))
         newest = max((latest[v] for v in gap.variants if v in latest), default=None)
         reports.append(GapReport(as_written(gap.example), gap.count, variants, best, after[0][0] if after else None,
-                                 newest[1] if newest else None))
+                                 newest[1] if newest else None, gap.variants))
     return reports
 
 

@@ -356,6 +356,8 @@ class Store(Protocol):
 
     async def forget_questions(self, message_ids: Collection[int]) -> int: ...
 
+    async def dismiss_questions(self, texts: Collection[str], scope: Scope) -> int: ...
+
     async def record_vote(
         self, message_id: int, user_id: int, intent_id: str, vote: int, *, guild_id: int | None = None
     ) -> None: ...
@@ -587,6 +589,19 @@ class SqliteStore(Store):
         (deleted,) = await self._write_all(
             [(f"DELETE FROM unanswered_questions WHERE message_id IN ({', '.join('?' * len(ids))})", ids)]
         )
+        return deleted
+
+    async def dismiss_questions(self, texts: Collection[str], scope: Scope) -> int:
+        """Deletes the questions within ``scope`` whose normalised text is one of ``texts``: gaps a moderator took
+        off the list as not pmbot's to answer."""
+        if not texts:
+            return 0
+        where, params = _scope_sql(scope)
+        wanted = sorted(texts)
+        (deleted,) = await self._write_all([(
+            f"DELETE FROM unanswered_questions WHERE text IN ({', '.join('?' * len(wanted))}) AND {where}",
+            [*wanted, *params],
+        )])
         return deleted
 
     # -- feedback --------------------------------------------------------------

@@ -485,6 +485,27 @@ async def test_a_server_reads_only_its_own_questions_and_votes(backend: Backend)
             {"a question", "b question"}, {"a-intent", "b-intent"})
 
 
+async def test_a_dismissed_gap_leaves_that_scope_only(backend: Backend) -> None:
+    async with backend.make() as store:
+        for guild in (GUILD_A, GUILD_A, GUILD_B, None):
+            await store.record_unanswered(question("lol what", guild_id=guild))
+            await store.record_unanswered(question("what is a gantt chart", guild_id=guild))
+        await store.record_unanswered(question("lol what?!", guild_id=GUILD_A))
+
+        assert await store.dismiss_questions({"lol what", "lol what?!"}, Scope.guild(GUILD_A)) == 3
+        assert await store.dismiss_questions((), Scope.guild(GUILD_A)) == 0
+        assert await store.dismiss_questions({"lol what"}, Scope(frozenset())) == 0, "an empty scope deletes nothing"
+
+        async def texts(scope: Scope) -> list[str]:
+            return sorted(q.text for q in await store.unanswered(EPOCH, scope))
+
+        assert await texts(Scope.guild(GUILD_A)) == ["what is a gantt chart"] * 2
+        assert await texts(Scope.guild(GUILD_B)) == ["lol what", "what is a gantt chart"], "another server keeps its own"
+        assert await texts(Scope(frozenset(), direct_messages=True)) == ["lol what", "what is a gantt chart"]
+        assert await store.dismiss_questions({"lol what"}, Scope.guild(GUILD_B, direct_messages=True)) == 2
+        assert await texts(EVERYWHERE) == ["what is a gantt chart"] * 4
+
+
 async def test_forget_guild_deletes_that_server_only(backend: Backend) -> None:
     async with backend.make() as store:
         await fill_two_servers_and_dms(store)

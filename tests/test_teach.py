@@ -154,18 +154,26 @@ def test_gaps_leave_out_a_question_once_it_is_taught(knowledge_copy: Path, tmp_p
     assert asyncio.run(gaps()) == ["how do i calibrate the zorblax frobnicator"]
 
 
-def test_gaps_offer_a_picker_each_five_to_a_message(matcher) -> None:
-    from bot.discord.teaching import picker_views
+def test_gaps_offer_a_picker_each_five_to_a_message_then_one_to_dismiss_them(matcher) -> None:
+    from bot.discord.cogs.moderation import rows_of
+    from bot.discord.dismissing import DismissPicker
+    from bot.discord.teaching import TeachPicker, question_key
     from bot.reports import GapReport
 
     questions = [f"how do the gaffer and the line producer split the shoot on day {n}" for n in range(7)]
-    unteachable = [GapReport(q, 1, (q,), None, "mvp") for q in ("zorblax", "what about project managers?")]
-    views = picker_views(matcher, [GapReport(q, 1, (q,), None) for q in questions] + unteachable)
-    assert [len(v.children) for v in views] == [5, 2], "nothing close to 'zorblax', and a bare role is never taught"
+    unteachable = [GapReport(q, 3, (q,), None, "mvp") for q in ("zorblax", "what about project managers?")]
+    gaps = [GapReport(q, 1, (q,), None) for q in questions] + unteachable
+    views = rows_of([*(TeachPicker.for_gap(matcher, n, gap) for n, gap in enumerate(gaps, 1)), DismissPicker.for_gaps(gaps)])
+    assert [len(v.children) for v in views] == [5, 3], "nothing close to 'zorblax', and a bare role is never taught"
     picker = views[1].children[1].item
     assert "#7 “how do the gaffer" in picker.placeholder
     assert len(picker.custom_id) <= 100 and 1 <= len(picker.options) <= 25
     assert "how-they-work-together" in [o.value for o in picker.options]
+    dismiss = views[1].children[2].item
+    assert [o.value for o in dismiss.options] == [question_key(g.example) for g in gaps], "every gap may be dismissed"
+    assert dismiss.options[7].label == "#8 “zorblax”" and dismiss.options[7].description == "asked 3×"
+    assert dismiss.max_values == len(gaps)
+    assert DismissPicker.for_gaps([]) is None and rows_of([None]) == []
 
 
 def test_a_question_yaml_would_misread_is_written_quoted(knowledge_copy: Path) -> None:

@@ -2,7 +2,8 @@
 
 A knowledge change (reload, upload, rollback, teach, an edit on disk) changes
 every server's answers, so it goes to every server's moderator log. A
-``/config`` change concerns one server, so it goes to that server's log only.
+``/config`` change or a dismissed gap concerns one server, so it goes to that
+server's log only.
 
 A server's moderator log is the channel it set with ``/config mod-log``, else
 PMBOT_MOD_LOG_CHANNEL, but only if that channel is *in* the server: the
@@ -52,9 +53,9 @@ async def knowledge_changed(bot: PMBot, text: str, reply: Reply | None = None) -
         await _post(channel, text, reply)
 
 
-async def config_changed(bot: PMBot, guild: discord.Guild, text: str) -> None:
-    """Logs a /config change and posts it to that server's moderator log."""
-    log.info("config change in server %s: %s", guild.id, text)
+async def server_changed(bot: PMBot, guild: discord.Guild, text: str) -> None:
+    """Logs a change to one server's settings or records and posts it to that server's moderator log."""
+    log.info("change in server %s: %s", guild.id, text)
     channel = mod_log_channel(bot, guild)
     if channel is not None:
         await _post(channel, text)

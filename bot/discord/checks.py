@@ -84,6 +84,11 @@ def is_moderator(interaction: discord.Interaction) -> bool:
     return any(role.id in roles for role in user.roles)
 
 
+async def may_moderate(interaction: discord.Interaction) -> bool:
+    """This server's moderator, or an owner: who may use /kb and /config here."""
+    return is_moderator(interaction) or await is_owner(_bot(interaction), interaction.user)
+
+
 async def may_change_knowledge(interaction: discord.Interaction) -> bool:
     """An owner, or a moderator of the home server (PMBOT_HOME_GUILD)."""
     bot = _bot(interaction)
@@ -113,7 +118,7 @@ class ModeratorGroup(app_commands.Group):
     """A command group for this server's moderators (and owners): a real check on every subcommand."""
 
     async def interaction_check(self, interaction: discord.Interaction, /) -> bool:
-        if is_moderator(interaction) or await is_owner(_bot(interaction), interaction.user):
+        if await may_moderate(interaction):
             return True
         root = self.root_parent or self
         raise NotModerator(moderator_refusal(root.name))

@@ -252,7 +252,7 @@ def gaps_reply(gaps: Sequence[GapReport], days: int, *, can_teach: bool = False)
         "Teach one by picking its intent below (it becomes a phrasing), or add new intents; check with `/kb why`."
         if can_teach
         else "pmbot's owners can teach them (`/kb teach`) or add new intents; check with `/kb why`."
-    )
+    ) + " Dismiss below the ones that are not pmbot's to answer."
     intro = f"What pmbot could not answer, most frequent first, near-duplicates grouped. {advice}"
     line_room = (limits.EMBED_DESCRIPTION - len(intro) - LISTING_SLACK) // len(gaps)  # every gap gets its line
     lines = []
@@ -268,6 +268,17 @@ def gaps_reply(gaps: Sequence[GapReport], days: int, *, can_teach: bool = False)
         example = _quote(gap.example, max(SHORTEST_EXAMPLE, line_room - len(head) - len(tail) - 3))
         lines.append(head + example + tail)
     return _listing_reply(title, intro, lines, WARN_COLOUR)
+
+
+def dismissed_reply(examples: Sequence[str], deleted: int) -> Reply:
+    if not deleted:
+        return Reply("info", "Nothing dismissed", "Those questions are no longer recorded here: dismissed already, "
+                     "deleted with their messages, or past retention. `/kb gaps` shows what is left.", INFO_COLOUR,
+                     footer=MOD_FOOTER)
+    intro = (f"Took {len(examples)} gap{'s' if len(examples) > 1 else ''} ({deleted} recorded question"
+             f"{'s' if deleted > 1 else ''}) off this server's list. Asked again, a question is listed again; "
+             "if pmbot should answer it, its owners can teach it.")
+    return _listing_reply("Dismissed", intro, [f"• {_quote(example, 200)}" for example in examples], OK_COLOUR)
 
 
 def feedback_reply(rows: Sequence[FeedbackSummary], days: int) -> Reply:

@@ -35,6 +35,7 @@ from bot.knowledge.teach import TeachRefused, likely_intents, only_names_a_role
 from bot.matching import Matcher
 from bot.replies import Reply
 from bot.reports import GapReport
+from bot.store import Scope
 
 if TYPE_CHECKING:
     from bot.discord.app import PMBot
@@ -70,15 +71,15 @@ async def teach(bot: PMBot, interaction: discord.Interaction, question: str, int
     return kb_replies.taught_reply(lesson, diff, bot.service.kb)
 
 
-async def recorded_question(bot: PMBot, interaction: discord.Interaction, key: str) -> str | None:
-    """The recorded question with this key, among those the user may see; None if there is none.
+async def recorded_gaps(bot: PMBot, scope: Scope) -> list[GapReport]:
+    """Every gap within ``scope``, through the same report that listed it, so that a picker's key finds the
+    wording it showed, whatever form the report shows questions in."""
+    return [] if bot.store is None else await reports.gaps(bot.store, LOOKBACK_DAYS, ALL, scope)
 
-    Looked up among the gaps' wordings, through the same report that listed it, so the text
-    taught is the one the picker showed, whatever form the report shows questions in.
-    """
-    if bot.store is None:
-        return None
-    found = await reports.gaps(bot.store, LOOKBACK_DAYS, ALL, await report_scope(interaction))
+
+async def recorded_question(bot: PMBot, interaction: discord.Interaction, key: str) -> str | None:
+    """The recorded question with this key, among those the user may see; None if there is none."""
+    found = await recorded_gaps(bot, await report_scope(interaction))
     return next((text for gap in found for text in gap.variants if question_key(text) == key), None)
 
 
@@ -138,16 +139,3 @@ class TeachPicker(discord.ui.DynamicItem[discord.ui.Select], template=r"pmbot:te
             return
         reply = await teach(bot, interaction, question, values[0])
         await interaction.followup.send(embed=to_embed(reply), ephemeral=True, allowed_mentions=NO_PINGS)
-
-
-def picker_views(matcher: Matcher, gaps: Sequence[GapReport]) -> list[discord.ui.View]:
-    """A picker per listed gap, five to a message (Discord's limit of rows); gaps with nothing close get none."""
-    pickers = [p for n, gap in enumerate(gaps, 1) if (p := TeachPicker.for_gap(matcher, n, gap)) is not None]
-    views = []
-    for start in range(0, len(pickers), limits.ACTION_ROWS):
-        view = discord.ui.View(timeout=None)
-        for row, picker in enumerate(pickers[start : start + limits.ACTION_ROWS]):
-            picker.row = row
-            view.add_item(picker)
-        views.append(view)
-    return views

@@ -356,6 +356,36 @@ def test_gaps_and_feedback_never_cross_servers_and_dms_are_for_owners(fake: Fake
     assert intents["asker1"] in feedback_a and intents["b_asker4"] not in feedback_a
 
 
+def test_a_moderator_dismisses_a_gap_from_their_servers_list_only(fake: FakeDiscord, bot: Running) -> None:
+    chat = "who wants to grab lunch after the standup"
+    for channel, text, author in (("general", chat, "asker4"), ("general", chat.capitalize() + "?!", "asker5"),
+                                  ("b-general", chat, "b_asker7")):
+        reply_to(fake, fake.send_message(channel, text, author=author, mentions_bot=True))
+    db_rows(bot.database, "SELECT 1 FROM unanswered_questions WHERE text LIKE '%grab lunch%'", want=3)
+
+    gaps = command(fake, "kb gaps", None, "moderator", "general")
+    [picker] = [c for row in gaps.components for c in row["components"] if c.get("custom_id") == "pmbot:dismiss"]
+    [lunch] = [o["value"] for o in picker["options"] if "grab lunch" in o["label"]]
+
+    crafted = fake.select(gaps, "pmbot:dismiss", [lunch], user="asker3")  # a plain member's forged click
+    assert crafted.wait_response().payload["content"] == moderator_refusal("kb gaps")
+    since = fake.cursor()
+    picked = fake.select(gaps, "pmbot:dismiss", [lunch], user="moderator")
+    picked.wait_response()
+    done = picked.wait_followup()
+    assert embed(done)["title"] == "Dismissed" and "2 recorded questions" in embed(done)["description"]
+    assert done.payload["flags"] & EPHEMERAL
+    logged = wait_mod_log(fake, "bot-log", "Dismissed 1 gap(s)", since=since)
+    assert "grab lunch" not in logged, "counted, not quoted: an owner's list holds DMs' questions"
+
+    assert db_rows(bot.database, "SELECT guild_id FROM unanswered_questions WHERE text LIKE '%grab lunch%'") == [(GUILD_B,)]
+    assert "grab lunch" not in text_of(command(fake, "kb gaps", None, "moderator", "general"))
+    assert "grab lunch" in text_of(command(fake, "kb gaps", None, "b_mod", "b-general")), "server B's list is its own"
+    again = fake.select(gaps, "pmbot:dismiss", [lunch], user="moderator")
+    again.wait_response()
+    assert embed(again.wait_followup())["title"] == "Nothing dismissed"
+
+
 def test_each_server_has_its_own_cooldown(fake: FakeDiscord, bot: Running) -> None:
     since = fake.cursor()
     command(fake, "config cooldown", {"rate": 1, "seconds": 600}, "b_mod", "b-general")

@@ -197,7 +197,7 @@ class ServerConfig(commands.Cog):
         """Saves the change (computed from the settings as they are, under the cache's lock), then audits it."""
         guild = _guild(interaction)
         await self.bot.guild_settings.update(guild.id, lambda own: dataclasses.replace(own, **fields(own)))
-        await audit.config_changed(self.bot, guild, f"{what}, by {describe_user(interaction.user)}.")
+        await audit.server_changed(self.bot, guild, f"{what}, by {describe_user(interaction.user)}.")
 
 
 def _replies(suggestions: bool) -> str:

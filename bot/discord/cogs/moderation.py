@@ -1,7 +1,8 @@
 """Moderation: the /kb group for people who look after the knowledge.
 
 What it offers follows the moderator workflow in the README: find what pmbot
-misses (gaps, feedback), see why a question matched what it matched (why),
+misses (gaps, feedback) and clear what is not its to answer (the gaps'
+dismiss picker), see why a question matched what it matched (why),
 change the knowledge safely (upload, rollback, reload, download) and check
 what is loaded (status). Every change goes through the bot's
 :class:`~bot.keeper.KnowledgeKeeper`, the same path the file watcher
@@ -28,7 +29,7 @@ from __future__ import annotations
 import asyncio
 import io
 import logging
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Sequence
 
 import discord
 from discord import app_commands
@@ -45,6 +46,7 @@ from bot.discord.checks import (
     owner_only,
     report_scope,
 )
+from bot.discord.dismissing import DismissPicker
 from bot.discord.render import NO_PINGS, to_embed
 from bot.knowledge import KnowledgeError, knowledge_files
 from bot.knowledge.loader import YAML_SUFFIXES
@@ -76,6 +78,19 @@ async def respond(interaction: discord.Interaction, reply: Reply | None = None, 
         await interaction.followup.send(**kwargs)
     else:
         await interaction.response.send_message(**kwargs)
+
+
+def rows_of(items: Sequence[discord.ui.Item[Any] | None]) -> list[discord.ui.View]:
+    """The items, one to a row and five rows to a message (Discord's limit), leaving out the Nones."""
+    present = [item for item in items if item is not None]
+    views = []
+    for start in range(0, len(present), limits.ACTION_ROWS):
+        view = discord.ui.View(timeout=None)
+        for row, item in enumerate(present[start : start + limits.ACTION_ROWS]):
+            item.row = row
+            view.add_item(item)
+        views.append(view)
+    return views
 
 
 async def think(interaction: discord.Interaction) -> None:
@@ -114,10 +129,11 @@ class Moderation(commands.Cog):
         matcher = self.bot.service.matcher
         found = await reports.gaps(self._store(), days, limit, await report_scope(interaction), matcher)
         can_teach = await may_change_knowledge(interaction)
-        views = teaching.picker_views(matcher, found) if can_teach else []
+        teach = [teaching.TeachPicker.for_gap(matcher, n, gap) for n, gap in enumerate(found, 1)] if can_teach else []
+        views = rows_of([*teach, DismissPicker.for_gaps(found)])
         await respond(interaction, kb_replies.gaps_reply(found, days, can_teach=can_teach), view=views[0] if views else None)
-        for n, view in enumerate(views[1:], 1):  # five pickers to a message: Discord's limit of rows
-            await respond(interaction, content=f"More questions to teach ({n + 1} of {len(views)}):", view=view)
+        for n, view in enumerate(views[1:], 1):
+            await respond(interaction, content=f"More for these questions ({n + 1} of {len(views)}):", view=view)
 
     @kb.command(name="feedback", description="Answers ranked by their share of 👎 votes")
     @app_commands.describe(days="How many days back to look (default 30)")
