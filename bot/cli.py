@@ -244,6 +244,20 @@ def cmd_feedback(settings: Settings, args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_stats(settings: Settings, args: argparse.Namespace) -> int:
+    from bot import reports
+    from bot.store import Scope
+
+    every_server = Scope(None)  # replies are counted per server; DMs are not
+    report = _with_store(settings, lambda store: reports.usage(store, args.days, every_server))
+    if args.json:
+        most = [{"intent_id": intent_id, "answers": n} for intent_id, n in report.most_answered]
+        _print_json({**asdict(report), "most_answered": most, "replies": report.replies})
+    else:
+        print(reports.usage_text(report, args.days))
+    return 0
+
+
 def cmd_migrate_store(settings: Settings, args: argparse.Namespace) -> int:
     """Copies the SQLite database into an empty PostgreSQL one, to move a bot onto shards (README: Scaling out)."""
     import asyncio
@@ -375,6 +389,9 @@ def build_parser() -> argparse.ArgumentParser:
     feedback = command("feedback", "intents ranked by share of 👎 votes")
     feedback.add_argument("--days", type=_non_negative("--days"), default=30, help=days_help)
     feedback.add_argument("--json", action="store_true", help="the ranking as a JSON list")
+    stats = command("stats", "how many questions the bot answered, offered a guess or could not answer, in every server")
+    stats.add_argument("--days", type=_non_negative("--days"), default=30, help=days_help)
+    stats.add_argument("--json", action="store_true", help="the counts as JSON")
     teach_ = command("teach", "add QUESTION as a phrasing of INTENT_ID in that intent's file (validated, backed up)")
     teach_.add_argument("question", help="the question as people ask it, e.g. one from `pmbot gaps`")
     teach_.add_argument("intent", metavar="INTENT_ID", help="the intent that answers it, e.g. scope-creep")
@@ -391,6 +408,7 @@ COMMANDS = {
     "why": cmd_why,
     "gaps": cmd_gaps,
     "feedback": cmd_feedback,
+    "stats": cmd_stats,
     "migrate-store": cmd_migrate_store,
     "teach": cmd_teach,
 }

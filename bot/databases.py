@@ -12,6 +12,7 @@ import os
 import sqlite3
 from contextlib import closing
 from dataclasses import dataclass
+from datetime import date
 from pathlib import Path
 
 from bot.config import Settings, redact_url
@@ -38,9 +39,11 @@ class Copied:
     questions: int
     votes: int
     settings: int
+    reply_counts: int
 
     def summary(self) -> str:
-        return f"{self.questions} unanswered questions, {self.votes} feedback votes, {self.settings} server settings"
+        return (f"{self.questions} unanswered questions, {self.votes} feedback votes, {self.settings} server settings,"
+                f" {self.reply_counts} daily reply counts")
 
 
 class TargetNotEmptyError(RuntimeError):
@@ -72,6 +75,7 @@ async def copy_sqlite_to_postgres(source: Path, target_url: str) -> Copied:
             "SELECT guild_id, help_channels, moderator_roles, mod_log_channel, cooldown_rate, cooldown_seconds,"
             " help_channel_suggestions, updated_at FROM guild_settings"
         ).fetchall()
+        reply_counts = conn.execute("SELECT guild_id, day, kind, intent_id, count FROM reply_counts").fetchall()
 
     def ids(raw: str | None) -> list[int] | None:
         return None if raw is None else [int(v) for v in json.loads(raw)]
@@ -81,7 +85,7 @@ async def copy_sqlite_to_postgres(source: Path, target_url: str) -> Copied:
         async with store.pool().acquire() as pg, pg.transaction():
             existing = await pg.fetchval(
                 "SELECT (SELECT count(*) FROM unanswered_questions) + (SELECT count(*) FROM feedback_votes)"
-                " + (SELECT count(*) FROM guild_settings)"
+                " + (SELECT count(*) FROM guild_settings) + (SELECT count(*) FROM reply_counts)"
             )
             if existing:
                 raise TargetNotEmptyError(
@@ -106,6 +110,10 @@ async def copy_sqlite_to_postgres(source: Path, target_url: str) -> Copied:
                 [(g, ids(h), ids(r), m, rate, sec, None if offer is None else bool(offer), _decode_time(at))
                  for g, h, r, m, rate, sec, offer, at in settings],
             )
-    copied = Copied(len(questions), len(votes), len(settings))
+            await pg.executemany(
+                "INSERT INTO reply_counts (guild_id, day, kind, intent_id, count) VALUES ($1, $2, $3, $4, $5)",
+                [(g, date.fromisoformat(day), kind, intent, n) for g, day, kind, intent, n in reply_counts],
+            )
+    copied = Copied(len(questions), len(votes), len(settings), len(reply_counts))
     log.info("copied %s from %s to %s", copied.summary(), source, redact_url(target_url))
     return copied

@@ -28,7 +28,8 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from datetime import datetime
+from collections import Counter
+from datetime import date, datetime, timezone
 from typing import Any, Callable, Collection, Final, Sequence
 
 import asyncpg
@@ -41,6 +42,8 @@ from bot.store import (
     FeedbackSummary,
     GuildSettings,
     Purged,
+    ReplyCount,
+    ReplyKind,
     SchemaTooNewError,
     Scope,
     Store,
@@ -115,6 +118,20 @@ PG_MIGRATIONS: Final[tuple[tuple[str, ...], ...]] = (
     ),
     # 7: whether a server's help channels hear "Did you mean…".
     ("ALTER TABLE guild_settings ADD COLUMN help_channel_suggestions BOOLEAN",),
+    # 8: replies sent per server, day, kind and intent.
+    (
+        """
+        CREATE TABLE reply_counts (
+            guild_id  BIGINT  NOT NULL,
+            day       DATE    NOT NULL,
+            kind      TEXT    NOT NULL CHECK (kind IN ('answer', 'suggest', 'fallback')),
+            intent_id TEXT    NOT NULL,
+            count     INTEGER NOT NULL CHECK (count > 0),
+            PRIMARY KEY (guild_id, day, kind, intent_id)
+        )
+        """,
+        "CREATE INDEX reply_counts_day ON reply_counts (day)",
+    ),
 )
 
 # Every process must agree on this number: it names the lock that serialises migrations.
@@ -286,6 +303,28 @@ class PostgresStore(Store):
         summaries.sort(key=lambda s: (-s.down_share, -s.down, s.intent_id))
         return summaries
 
+    # -- reply counts ------------------------------------------------------------
+
+    async def add_reply_counts(self, counts: Collection[ReplyCount]) -> None:
+        """Adds each count to its row, which other processes add to as well."""
+        if not counts:
+            return
+        await self._write_all([
+            ("INSERT INTO reply_counts (guild_id, day, kind, intent_id, count) VALUES ($1, $2, $3, $4, $5)"
+             " ON CONFLICT (guild_id, day, kind, intent_id) DO UPDATE SET count = reply_counts.count + excluded.count",
+             (c.guild_id, c.day, c.kind, c.intent_id, c.count))
+            for c in counts
+        ])
+
+    async def reply_totals(self, since: date, scope: Scope) -> Counter[tuple[ReplyKind, str]]:
+        """Replies sent on ``since`` and after within ``scope``, by kind and intent."""
+        where, params = _scope_sql(scope, first=2)
+        rows = await self._read(
+            f"SELECT kind, intent_id, SUM(count) FROM reply_counts WHERE day >= $1 AND {where} GROUP BY kind, intent_id",
+            since, *params,
+        )
+        return Counter({(kind, intent_id): int(total) for kind, intent_id, total in rows})
+
     # -- servers -----------------------------------------------------------------
 
     async def all_guild_settings(self) -> list[GuildSettings]:
@@ -331,21 +370,22 @@ class PostgresStore(Store):
 
     async def forget_guild(self, guild_id: int) -> Purged:
         """Deletes everything stored about one server, in one transaction."""
-        questions, votes, settings = await self._write_all([
+        return Purged(*await self._write_all([
             ("DELETE FROM unanswered_questions WHERE guild_id = $1", (guild_id,)),
             ("DELETE FROM feedback_votes WHERE guild_id = $1", (guild_id,)),
             ("DELETE FROM guild_settings WHERE guild_id = $1", (guild_id,)),
-        ])
-        return Purged(questions, votes, settings)
+            ("DELETE FROM reply_counts WHERE guild_id = $1", (guild_id,)),
+        ]))
 
     async def purge_before(self, cutoff: datetime) -> Purged:
-        """Deletes questions asked and votes cast (or last changed) before ``cutoff``."""
+        """Deletes questions asked, votes cast (or last changed) and replies counted before ``cutoff``."""
         at = _require_aware(cutoff, "cutoff")
-        questions, votes = await self._write_all([
+        questions, votes, counts = await self._write_all([
             ("DELETE FROM unanswered_questions WHERE asked_at < $1", (at,)),
             ("DELETE FROM feedback_votes WHERE voted_at < $1", (at,)),
+            ("DELETE FROM reply_counts WHERE day < $1", (at.astimezone(timezone.utc).date(),)),
         ])
-        return Purged(questions, votes)
+        return Purged(questions, votes, reply_counts=counts)
 
 
 def _row_count(status: str) -> int:

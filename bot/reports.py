@@ -1,4 +1,4 @@
-"""What moderators read about the bot's gaps and feedback; shared by the CLI and /kb."""
+"""What moderators read about the bot's gaps, feedback and use; shared by the CLI and /kb."""
 
 from __future__ import annotations
 
@@ -80,6 +80,43 @@ async def feedback(store: Store, days: float, scope: Scope) -> list[FeedbackSumm
     return await store.feedback_summary(since(days), scope)
 
 
+@dataclass(frozen=True)
+class UsageReport:
+    """How pmbot replied in the servers of a scope: the share of questions it answers, and what it answers most."""
+
+    answered: int
+    suggested: int  # offered "Did you mean…"
+    unanswered: int  # a fallback reply
+    most_answered: list[tuple[str, int]]  # intent ids, most answered first
+    up: int  # 👍 and 👎 on answers
+    down: int
+
+    @property
+    def replies(self) -> int:
+        return self.answered + self.suggested + self.unanswered
+
+
+async def usage(store: Store, days: float, scope: Scope, top: int = 10) -> UsageReport:
+    """Replies sent since the start of the UTC day ``days`` ago (counts are kept by day), and votes cast since."""
+    totals = await store.reply_totals(since(days).date(), scope)
+    by_kind: Counter[str] = Counter()
+    answers: Counter[str] = Counter()
+    for (kind, intent_id), n in totals.items():
+        by_kind[kind] += n
+        if kind == "answer":
+            answers[intent_id] += n
+    votes = await store.feedback_summary(since(days), scope)
+    return UsageReport(
+        by_kind["answer"], by_kind["suggest"], by_kind["fallback"],
+        sorted(answers.items(), key=lambda item: (-item[1], item[0]))[:top],
+        sum(v.up for v in votes), sum(v.down for v in votes),
+    )
+
+
+def share(part: int, whole: int) -> str:
+    return f"{part / whole:.0%}" if whole else "0%"
+
+
 def gaps_text(reports: list[GapReport], days: float) -> str:
     if not reports:
         return f"No unanswered questions in the last {days:g} days."
@@ -91,6 +128,22 @@ def gaps_text(reports: list[GapReport], days: float) -> str:
         lines.append(f"{n:>2}. ×{r.count} “{r.example}”{near}{more}")
         if r.latest:
             lines.append(f"    latest: {r.latest}")
+    return "\n".join(lines)
+
+
+def usage_text(report: UsageReport, days: float) -> str:
+    if not report.replies:
+        return f"No replies to questions in the last {days:g} days."
+    lines = [
+        f"Replies to questions, last {days:g} days: {report.replies}",
+        f"  answered              {report.answered:>6}  {share(report.answered, report.replies):>4}",
+        f"  offered Did you mean  {report.suggested:>6}  {share(report.suggested, report.replies):>4}",
+        f"  not answered          {report.unanswered:>6}  {share(report.unanswered, report.replies):>4}",
+        f"Votes on answers: {report.up} up, {report.down} down",
+    ]
+    if report.most_answered:
+        lines.append("Most answered:")
+        lines.extend(f"{n:>8}  {intent_id}" for intent_id, n in report.most_answered)
     return "\n".join(lines)
 
 

@@ -1,5 +1,5 @@
-"""What pmbot remembers between restarts: unanswered questions, feedback votes
-and each server's settings.
+"""What pmbot remembers between restarts: unanswered questions, feedback votes,
+each server's settings, and how many replies it sent there.
 
 The rest of the bot talks to the :class:`Store` protocol, never to SQLite, so a
 server database can replace :class:`SqliteStore` later without touching the
@@ -40,7 +40,8 @@ import logging
 import math
 import os
 from dataclasses import dataclass
-from datetime import datetime, timezone
+from collections import Counter
+from datetime import date, datetime, timezone
 from pathlib import Path
 from types import TracebackType
 from typing import Any, Callable, Collection, Final, Literal, Protocol, Self, Sequence, runtime_checkable
@@ -55,6 +56,8 @@ __all__ = [
     "GuildSettings",
     "Purged",
     "QuestionKind",
+    "ReplyCount",
+    "ReplyKind",
     "SchemaTooNewError",
     "Scope",
     "SqliteStore",
@@ -67,6 +70,8 @@ log = logging.getLogger(__name__)
 
 QuestionKind = Literal["suggest", "fallback"]
 _KINDS: Final[frozenset[str]] = frozenset({"suggest", "fallback"})
+ReplyKind = Literal["answer", "suggest", "fallback"]
+REPLY_KINDS: Final[tuple[ReplyKind, ...]] = ("answer", "suggest", "fallback")
 
 #: Ordered schema steps. Step ``n`` (1-based) moves a database from
 #: ``user_version = n - 1`` to ``n``. Append only: a released step must never
@@ -138,6 +143,21 @@ MIGRATIONS: Final[tuple[tuple[str, ...], ...]] = (
     (
         "ALTER TABLE guild_settings ADD COLUMN help_channel_suggestions INTEGER"
         " CHECK (help_channel_suggestions IN (0, 1))",
+    ),
+    # 8: how many replies of each kind pmbot sent in a server each (UTC) day, answers by intent ('' for the
+    # others): counts only, no question and no person, for /kb stats. DMs are not counted.
+    (
+        """
+        CREATE TABLE reply_counts (
+            guild_id  INTEGER NOT NULL,
+            day       TEXT    NOT NULL,
+            kind      TEXT    NOT NULL CHECK (kind IN ('answer', 'suggest', 'fallback')),
+            intent_id TEXT    NOT NULL,
+            count     INTEGER NOT NULL CHECK (count > 0),
+            PRIMARY KEY (guild_id, day, kind, intent_id)
+        )
+        """,
+        "CREATE INDEX reply_counts_day ON reply_counts (day)",
     ),
 )
 
@@ -241,6 +261,18 @@ class UnansweredQuestion:
 
 
 @dataclass(frozen=True, slots=True)
+class ReplyCount:
+    """Replies of one kind that pmbot sent in one server on one UTC day; ``intent_id`` is the answer's intent, ""
+    for "Did you mean…" and fallback replies. What /kb stats adds up: a count, never a question or a person."""
+
+    guild_id: int
+    day: date
+    kind: ReplyKind
+    intent_id: str
+    count: int
+
+
+@dataclass(frozen=True, slots=True)
 class FeedbackSummary:
     """Votes on one intent's answers; a high ``down_share`` marks an answer to rewrite."""
 
@@ -323,10 +355,11 @@ class Purged:
     questions: int = 0
     votes: int = 0
     settings: int = 0
+    reply_counts: int = 0
 
     @property
     def total(self) -> int:
-        return self.questions + self.votes + self.settings
+        return self.questions + self.votes + self.settings + self.reply_counts
 
 
 @runtime_checkable
@@ -363,6 +396,10 @@ class Store(Protocol):
     ) -> None: ...
 
     async def feedback_summary(self, since: datetime, scope: Scope) -> list[FeedbackSummary]: ...
+
+    async def add_reply_counts(self, counts: Collection[ReplyCount]) -> None: ...
+
+    async def reply_totals(self, since: date, scope: Scope) -> Counter[tuple[ReplyKind, str]]: ...
 
     async def all_guild_settings(self) -> list[GuildSettings]: ...
 
@@ -645,6 +682,28 @@ class SqliteStore(Store):
         summaries.sort(key=lambda s: (-s.down_share, -s.down, s.intent_id))
         return summaries
 
+    # -- reply counts ------------------------------------------------------------
+
+    async def add_reply_counts(self, counts: Collection[ReplyCount]) -> None:
+        """Adds each count to its server's, day's, kind's and intent's: several processes add to the same rows."""
+        if not counts:
+            return
+        await self._write_all([
+            ("INSERT INTO reply_counts (guild_id, day, kind, intent_id, count) VALUES (?, ?, ?, ?, ?)"
+             " ON CONFLICT (guild_id, day, kind, intent_id) DO UPDATE SET count = reply_counts.count + excluded.count",
+             (c.guild_id, c.day.isoformat(), c.kind, c.intent_id, c.count))
+            for c in counts
+        ])
+
+    async def reply_totals(self, since: date, scope: Scope) -> Counter[tuple[ReplyKind, str]]:
+        """Replies sent on ``since`` and after within ``scope``, by kind and intent."""
+        where, params = _scope_sql(scope)
+        rows = await self._read(
+            f"SELECT kind, intent_id, SUM(count) FROM reply_counts WHERE day >= ? AND {where} GROUP BY kind, intent_id",
+            (since.isoformat(), *params),
+        )
+        return Counter({(kind, intent_id): int(total) for kind, intent_id, total in rows})
+
     # -- servers -----------------------------------------------------------------
 
     async def all_guild_settings(self) -> list[GuildSettings]:
@@ -685,30 +744,32 @@ class SqliteStore(Store):
         )
 
     async def forget_guild(self, guild_id: int) -> Purged:
-        """Deletes everything stored about one server: its questions, votes and settings.
+        """Deletes everything stored about one server: its questions, votes, settings and reply counts.
 
         Called when the bot is removed from the server; one transaction, so a
         crash never leaves half a server behind.
         """
-        questions, votes, settings = await self._write_all(
+        return Purged(*await self._write_all(
             [
                 ("DELETE FROM unanswered_questions WHERE guild_id = ?", (guild_id,)),
                 ("DELETE FROM feedback_votes WHERE guild_id = ?", (guild_id,)),
                 ("DELETE FROM guild_settings WHERE guild_id = ?", (guild_id,)),
+                ("DELETE FROM reply_counts WHERE guild_id = ?", (guild_id,)),
             ]
-        )
-        return Purged(questions, votes, settings)
+        ))
 
     async def purge_before(self, cutoff: datetime) -> Purged:
-        """Deletes questions asked and votes cast (or last changed) before ``cutoff``: the retention limit."""
+        """Deletes questions asked, votes cast (or last changed) and replies counted before ``cutoff``'s day and
+        time: the retention limit."""
         at = _encode_time(cutoff, "cutoff")
-        questions, votes = await self._write_all(
+        questions, votes, counts = await self._write_all(
             [
                 ("DELETE FROM unanswered_questions WHERE asked_at < ?", (at,)),
                 ("DELETE FROM feedback_votes WHERE voted_at < ?", (at,)),
+                ("DELETE FROM reply_counts WHERE day < ?", (cutoff.astimezone(timezone.utc).date().isoformat(),)),
             ]
         )
-        return Purged(questions, votes)
+        return Purged(questions, votes, reply_counts=counts)
 
 
 def _scope_sql(scope: Scope) -> tuple[str, list[int]]:

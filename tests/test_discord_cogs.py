@@ -26,6 +26,8 @@ from bot.discord.app import PMBot, bot_intents
 from bot.discord.checks import ModeratorGroup, moderator_refusal
 from bot.discord.cogs.moderation import Moderation
 from bot.discord.health import Metrics
+from bot.reply_tally import ReplyTally
+from bot.store import Store
 from bot.discord.cogs.questions import NO_TEXT, REVISION_WINDOW, Questions
 from bot.discord.recent_answers import RecentAnswers
 from bot.matching.normalise import MAX_INPUT_CHARS
@@ -202,6 +204,7 @@ def make_bot(service: KnowledgeService, **settings: Any) -> MagicMock:
     bot.user = mock_me()
     bot.record_unanswered = AsyncMock()
     bot.metrics = Metrics(bot)
+    bot.tally = ReplyTally()
     bot.keeper = KnowledgeKeeper(service, keep=bot.settings.knowledge_backups, max_bytes=bot.settings.upload_max_bytes)
     return bot
 
@@ -493,6 +496,19 @@ async def test_an_edited_question_gets_its_new_answer_in_the_same_reply(service:
     assert reply.edit.await_args.kwargs["embed"].title == service.kb.intents["scope-creep"].title
     assert reply.edit.await_args.kwargs["allowed_mentions"].to_dict() == {"parse": []}
     payload.message.channel.send.assert_not_awaited()
+
+
+async def test_stats_count_a_question_once_however_often_it_is_edited(service: KnowledgeService) -> None:
+    bot = make_bot(service)
+    cog = Questions(bot)
+    payload, reply = edited(f"<@{BOT_ID}> what is scope creep?", "mvp", service)
+    await cog.on_message(mock_message(f"<@{BOT_ID}> what is an mvp?"))
+    await cog.on_raw_message_edit(payload)
+    reply.edit.assert_awaited()
+    store = MagicMock(spec=Store)
+    await bot.tally.flush(store)
+    [(counts,)] = [call.args for call in store.add_reply_counts.await_args_list]
+    assert [(c.kind, c.intent_id, c.count) for c in counts] == [("answer", "mvp", 1)], "the edit's answer is not counted"
 
 
 async def test_an_edit_that_changes_no_answer_leaves_the_reply_alone(service: KnowledgeService) -> None:
@@ -822,7 +838,7 @@ async def test_no_two_commands_share_a_name_and_all_fit_discords_rules(service: 
         assert payload["default_member_permissions"] == 1 << 5 and payload["dm_permission"] is False
         assert type(kb).__name__ == ModeratorGroup.__name__  # load_extension imports the cog module afresh
         assert {cls.__name__ for cls in bot._connection._view_store._dynamic_items.values()} == {
-            "AskButton", "VoteButton", "TopicsSelect", "TeachPicker",
+            "AskButton", "VoteButton", "TopicsSelect", "TeachPicker", "DismissPicker",
         }
     finally:
         await bot.close()

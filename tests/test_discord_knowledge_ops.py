@@ -19,13 +19,13 @@ import pytest
 
 from bot.config import Settings
 from bot.discord.app import PMBot
-from bot.discord.kb_replies import feedback_reply, gaps_reply, why_reply
+from bot.discord.kb_replies import feedback_reply, gaps_reply, usage_reply, why_reply
 from bot.keeper import KnowledgeKeeper
 from bot.discord.render import NO_PINGS, to_embed
 from bot import service as service_module
 from bot.knowledge import KnowledgeBase, KnowledgeError
 from bot.matching.explain import explain, explain_text
-from bot.reports import GapReport
+from bot.reports import GapReport, UsageReport
 from bot.service import KnowledgeService
 from bot.store import FeedbackSummary
 from tests.conftest import KNOWLEDGE, new_intent
@@ -275,6 +275,22 @@ def test_feedback_fits_and_says_how_many_were_left_out() -> None:
     assert_fits(embed)
     assert "**1.** `intent-000`: 100% 👎 (500 👎 · 0 👍)" in (embed.description or "")
     assert "more." in (embed.description or "")
+
+
+def test_stats_show_each_kinds_share_and_the_answers_given_most(kb) -> None:
+    intent_id = next(iter(kb.intents))
+    most = [(intent_id, 900), *((f"gone-intent-{n:02d}-" + "x" * 60, 10) for n in range(30))]
+    embed = to_embed(usage_reply(UsageReport(900, 60, 40, most, 7, 2), 30, kb))
+    assert_fits(embed)
+    description = embed.description or ""
+    assert "**1000** questions replied to" in description and "**900** answered (90%)" in description
+    assert "**60** offered “Did you mean…” (6%)" in description and "**40** not answered (4%)" in description
+    assert "👍 7 · 👎 2" in description
+    [field] = embed.fields
+    assert field.value.startswith(f"×900 {kb.intents[intent_id].title} (`{intent_id}`)")
+    assert "`gone-intent-00-" in field.value, "an answer removed from the knowledge since is shown by its id"
+    quiet = to_embed(usage_reply(UsageReport(0, 0, 0, [], 0, 0), 7, kb))
+    assert quiet.title == "pmbot in this server, last 7 days" and "has not replied" in (quiet.description or "")
 
 
 def test_why_names_what_an_answer_also_offers(kb, matcher) -> None:

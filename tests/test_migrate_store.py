@@ -5,14 +5,14 @@ from __future__ import annotations
 import json
 import subprocess
 import sys
-from datetime import datetime, timedelta, timezone
+from datetime import date, datetime, timedelta, timezone
 from pathlib import Path
 from typing import Any
 
 import pytest
 
 from bot.postgres_store import PostgresStore
-from bot.store import EVERYWHERE, GuildSettings, SqliteStore, UnansweredQuestion
+from bot.store import EVERYWHERE, GuildSettings, ReplyCount, Scope, SqliteStore, UnansweredQuestion
 from tests.conftest import ROOT, clean_env
 
 T0 = datetime(2026, 11, 1, 9, 30, 0, 123456, tzinfo=timezone.utc)
@@ -37,11 +37,13 @@ async def fill(db: Path) -> None:
         await store.save_guild_settings(GuildSettings(111, help_channels=frozenset({1, 2}), moderator_roles=frozenset(),
                                                       cooldown_rate=3, cooldown_seconds=20.0,
                                                       help_channel_suggestions=False))
+        await store.add_reply_counts([ReplyCount(111, date(2026, 11, 1), "answer", "intent-0", 4),
+                                      ReplyCount(222, date(2026, 11, 2), "fallback", "", 2)])
 
 
 async def everything(store: Any) -> tuple[Any, ...]:
     return (await store.unanswered(EPOCH, EVERYWHERE), await store.feedback_summary(EPOCH, EVERYWHERE),
-            await store.all_guild_settings())
+            await store.all_guild_settings(), await store.reply_totals(EPOCH.date(), Scope(None)))
 
 
 async def test_migrate_store_copies_every_row_once(tmp_path: Path, postgres_url: str) -> None:
@@ -50,7 +52,7 @@ async def test_migrate_store_copies_every_row_once(tmp_path: Path, postgres_url:
 
     out = pmbot("migrate-store", "--to", postgres_url, PMBOT_DATABASE=str(db))
     assert out.returncode == 0, out.stderr
-    assert "Copied 3 unanswered questions, 3 feedback votes, 1 server settings" in out.stdout
+    assert "Copied 3 unanswered questions, 3 feedback votes, 1 server settings, 2 daily reply counts" in out.stdout
 
     async with SqliteStore(db, store_user_ids=True) as before, PostgresStore(postgres_url, store_user_ids=True) as after:
         assert await everything(after) == await everything(before)
@@ -61,10 +63,15 @@ async def test_migrate_store_copies_every_row_once(tmp_path: Path, postgres_url:
     gaps_postgres = pmbot("gaps", "--json", "--days", "3650", PMBOT_DATABASE_URL=postgres_url, PMBOT_DATABASE=str(tmp_path / "none.db"))
     assert gaps_postgres.returncode == 0, gaps_postgres.stderr
     assert json.loads(gaps_postgres.stdout) == json.loads(gaps_sqlite.stdout) != []
+    stats_sqlite = pmbot("stats", "--json", "--days", "3650", PMBOT_DATABASE=str(db))
+    stats_postgres = pmbot("stats", "--json", "--days", "3650", PMBOT_DATABASE_URL=postgres_url, PMBOT_DATABASE=str(tmp_path / "none.db"))
+    assert stats_postgres.returncode == 0, stats_postgres.stderr
+    assert json.loads(stats_postgres.stdout) == json.loads(stats_sqlite.stdout)
+    assert json.loads(stats_sqlite.stdout)["replies"] == 6
 
     again = pmbot("migrate-store", PMBOT_DATABASE=str(db), PMBOT_DATABASE_URL=postgres_url)
     assert again.returncode == 1
-    assert "already holds 7 pmbot rows" in again.stderr
+    assert "already holds 9 pmbot rows" in again.stderr
     async with PostgresStore(postgres_url) as after:
         assert len(await after.unanswered(EPOCH, EVERYWHERE)) == 3  # nothing doubled
         assert await after.forget_questions({601}) == 1  # a message deleted after the move still takes its row

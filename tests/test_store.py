@@ -13,6 +13,7 @@ import signal
 import sqlite3
 import sys
 import textwrap
+from collections import Counter
 from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
@@ -30,6 +31,7 @@ from bot.store import (
     FeedbackSummary,
     GuildSettings,
     Purged,
+    ReplyCount,
     SchemaTooNewError,
     Scope,
     SqliteStore,
@@ -504,6 +506,30 @@ async def test_a_dismissed_gap_leaves_that_scope_only(backend: Backend) -> None:
         assert await texts(Scope(frozenset(), direct_messages=True)) == ["lol what", "what is a gantt chart"]
         assert await store.dismiss_questions({"lol what"}, Scope.guild(GUILD_B, direct_messages=True)) == 2
         assert await texts(EVERYWHERE) == ["what is a gantt chart"] * 4
+
+
+async def test_reply_counts_add_up_across_processes_and_days_per_server(backend: Backend) -> None:
+    day = T0.date()
+    async with backend.make() as first, backend.make() as second:  # two shard processes on one database
+        await first.add_reply_counts([ReplyCount(GUILD_A, day, "answer", "scrum", 2),
+                                      ReplyCount(GUILD_A, day, "fallback", "", 1)])
+        await second.add_reply_counts([ReplyCount(GUILD_A, day, "answer", "scrum", 3),
+                                       ReplyCount(GUILD_A, day - timedelta(days=1), "answer", "scrum", 4),
+                                       ReplyCount(GUILD_B, day, "suggest", "", 7)])
+        await second.add_reply_counts([])
+
+        assert await first.reply_totals(day - timedelta(days=1), Scope.guild(GUILD_A)) == Counter(
+            {("answer", "scrum"): 9, ("fallback", ""): 1})
+        assert await first.reply_totals(day, Scope.guild(GUILD_A)) == Counter({("answer", "scrum"): 5, ("fallback", ""): 1})
+        assert await second.reply_totals(day, Scope.guild(GUILD_B)) == Counter({("suggest", ""): 7})
+        assert await second.reply_totals(day, Scope(frozenset(), direct_messages=True)) == Counter()
+
+        purged = await first.purge_before(datetime.combine(day, datetime.min.time(), timezone.utc) + timedelta(hours=5))
+        assert purged.reply_counts == 1, "the day before the cutoff's goes; the cutoff's own day stays"
+        assert (await first.forget_guild(GUILD_B)).reply_counts == 1
+        assert await first.reply_totals(EPOCH.date(), Scope(None)) == Counter({("answer", "scrum"): 5, ("fallback", ""): 1})
+        with pytest.raises((sqlite3.IntegrityError, asyncpg.CheckViolationError)):  # a count is never zero or negative: a tally only adds what it saw
+            await first.add_reply_counts([ReplyCount(GUILD_A, day, "answer", "scrum", 0)])
 
 
 async def test_forget_guild_deletes_that_server_only(backend: Backend) -> None:

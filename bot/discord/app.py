@@ -45,6 +45,7 @@ from bot.knowledge.watch import watch_knowledge
 from bot.matching import MatchResult
 from bot.matching.cache import IndexCache
 from bot.recording import unanswered
+from bot.reply_tally import ReplyTally
 from bot.service import KnowledgeService
 from bot.store import Store
 
@@ -56,6 +57,7 @@ EXTENSIONS = (
     "bot.discord.cogs.moderation",
     "bot.discord.cogs.config",
     "bot.discord.cogs.privacy",
+    "bot.discord.cogs.usage",
 )
 #: How long a process keeps re-reading the shared folder after another one announced new knowledge
 #: (a network filesystem may show the new file late) before it says loudly that it could not follow.
@@ -152,6 +154,7 @@ class PMBot(commands.AutoShardedBot):
         self.me = ProcessInfo.here(settings.shard_ids or (), settings.shard_count, service.kb.version)
         self.knowledge_out_of_step: str | None = None  # why this process could not follow the others, for /kb status
         self.metrics = Metrics(self)
+        self.tally = ReplyTally()
         self._watcher: asyncio.Task[None] | None = None
         self._following: asyncio.Task[None] | None = None
 

@@ -20,7 +20,7 @@ from bot.knowledge import KnowledgeBase, KnowledgeDiff, KnowledgeError, Problem
 from bot.knowledge.files import Backup
 from bot.knowledge.teach import Lesson, TeachRefused
 from bot.replies import Field, Reply
-from bot.reports import GapReport
+from bot.reports import GapReport, UsageReport, share
 from bot.store import FeedbackSummary
 
 OK_COLOUR = 0x22C55E
@@ -279,6 +279,28 @@ def dismissed_reply(examples: Sequence[str], deleted: int) -> Reply:
              f"{'s' if deleted > 1 else ''}) off this server's list. Asked again, a question is listed again; "
              "if pmbot should answer it, its owners can teach it.")
     return _listing_reply("Dismissed", intro, [f"• {_quote(example, 200)}" for example in examples], OK_COLOUR)
+
+
+def usage_reply(report: UsageReport, days: int, kb: KnowledgeBase) -> Reply:
+    title = f"pmbot in this server, last {days} days"
+    if not report.replies:
+        return Reply("info", title, "pmbot has not replied to a question here in that time.", INFO_COLOUR,
+                     footer=MOD_FOOTER)
+    total = report.replies
+    body = (
+        f"**{total}** question{'s' if total > 1 else ''} replied to:\n"
+        f"• **{report.answered}** answered ({share(report.answered, total)})\n"
+        f"• **{report.suggested}** offered “Did you mean…” ({share(report.suggested, total)})\n"
+        f"• **{report.unanswered}** not answered ({share(report.unanswered, total)})\n"
+        "What it could not answer is listed in `/kb gaps`. "
+        f"Votes on answers: 👍 {report.up} · 👎 {report.down} (`/kb feedback`)."
+    )
+    lines = [
+        f"×{n} {limits.clip(kb.intents[i].title if i in kb.intents else i, 80)} (`{i}`)" for i, n in report.most_answered
+    ]
+    shown, _ = _fit_lines(lines, limits.EMBED_FIELD_VALUE)
+    fields = (Field("Most answered", "\n".join(shown)),) if shown else ()
+    return Reply("info", title, body, OK_COLOUR, fields, footer=MOD_FOOTER).fitted()
 
 
 def feedback_reply(rows: Sequence[FeedbackSummary], days: int) -> Reply:

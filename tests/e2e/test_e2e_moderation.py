@@ -26,6 +26,7 @@ KB_SUBCOMMANDS: dict[str, Callable[[FakeDiscord], dict[str, Any] | None]] = {
     "reload": lambda fake: None,
     "rollback": lambda fake: None,
     "status": lambda fake: None,
+    "stats": lambda fake: {"days": 7},
     "teach": lambda fake: {"question": "what is scrum", "intent": "agile-and-the-roles"},
     "upload": lambda fake: {"file": fake.attach_file("basics.yaml", b"intents: []\n")},
     "why": lambda fake: {"question": "what is scrum"},

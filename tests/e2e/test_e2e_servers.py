@@ -15,6 +15,7 @@ restart near the end); every user asks as themselves, so cooldowns never leak be
 from __future__ import annotations
 
 import json
+import re
 import sqlite3
 from contextlib import closing
 from pathlib import Path
@@ -64,7 +65,7 @@ def fake() -> Iterator[FakeDiscord]:
     b = {key: server.add_user(key, name) for key, name in (
         ("b_owner", "bob_owner"), ("b_mod", "bea_mod"), ("b_rolemod", "ravi_rolemod"), ("b_user", "bill"),
     )}
-    askers = [server.add_user(f"b_asker{n}", f"b_asker{n}") for n in range(8)]
+    askers = [server.add_user(f"b_asker{n}", f"b_asker{n}") for n in range(11)]
     server.add_guild(
         "Other Community", guild_id=GUILD_B, owner=b["b_owner"],
         members={b["b_mod"]: ["Staff"], b["b_rolemod"]: ["Moderators"], b["b_user"]: [], dev: [],
@@ -386,6 +387,34 @@ def test_a_moderator_dismisses_a_gap_from_their_servers_list_only(fake: FakeDisc
     assert embed(again.wait_followup())["title"] == "Nothing dismissed"
 
 
+def usage(fake: FakeDiscord, user: str, channel: str) -> dict[str, Any]:
+    """/kb stats as numbers: {"answered": n, "offered": n, "not answered": n}, and its most answered field."""
+    shown = embed(command(fake, "kb stats", None, user, channel))
+    counts = {label: int(n) for n, label in re.findall(r"\*\*(\d+)\*\* (answered|offered|not answered)", shown.get("description", ""))}
+    return {**counts, "most": " ".join(f["value"] for f in shown.get("fields", []))}
+
+
+def test_each_server_counts_its_own_replies_in_kb_stats(fake: FakeDiscord, bot: Running) -> None:
+    before_a, before_b = usage(fake, "moderator", "general"), usage(fake, "b_mod", "b-general")
+    answered = set()
+    for text, author in (("What is a product roadmap?", "b_asker8"), ("What does a product manager do?", "b_asker9"),
+                         ("how do I calibrate the zorblax frobnicator", "b_asker10")):
+        reply = reply_to(fake, fake.send_message("b-general", text, author=author, mentions_bot=True))
+        answered |= {c["custom_id"].rsplit(":", 1)[1] for row in reply.components for c in row["components"]
+                     if c.get("custom_id", "").startswith("pmbot:vote:up:")}
+    after_b = usage(fake, "b_mod", "b-general")
+    assert after_b["answered"] == before_b.get("answered", 0) + 2 and len(answered) == 2
+    assert after_b["not answered"] == before_b.get("not answered", 0) + 1
+    assert all(f"`{intent}`" in after_b["most"] for intent in answered)
+    assert usage(fake, "moderator", "general") == before_a, "server A counts only its own"
+    assert usage(fake, "dev", "b-general") == after_b, "an owner reads the server's own numbers, DMs not added"
+
+    reply_to(fake, fake.send_message("b-general", "What is a product roadmap?", author="b_asker8", mentions_bot=True))
+    bot.restart()  # a reply counted since the last /kb stats is added to the store on the way down, once
+    after_restart = usage(fake, "b_mod", "b-general")
+    assert after_restart["answered"] == after_b["answered"] + 1 and after_restart["not answered"] == after_b["not answered"]
+
+
 def test_each_server_has_its_own_cooldown(fake: FakeDiscord, bot: Running) -> None:
     since = fake.cursor()
     command(fake, "config cooldown", {"rate": 1, "seconds": 600}, "b_mod", "b-general")
@@ -408,9 +437,12 @@ def test_settings_survive_a_restart_and_old_questions_and_votes_expire(fake: Fak
                      " VALUES (?, ?, 1, 'an ancient question', 'fallback', 0)", (OLD, GUILD_B))
         conn.execute("INSERT INTO feedback_votes (message_id, user_id, intent_id, vote, voted_at, guild_id)"
                      " VALUES (1, 1, 'ancient-intent', -1, ?, ?)", (OLD, GUILD_B))
+        conn.execute("INSERT INTO reply_counts (guild_id, day, kind, intent_id, count)"
+                     " VALUES (?, '2000-01-01', 'answer', 'ancient-intent', 3)", (GUILD_B,))
         conn.commit()
     bot.restart()
-    wait_for_log(bot.process, "deleted 1 question(s) and 1 vote(s)", after=0, timeout=START_TIMEOUT)
+    wait_for_log(bot.process, "deleted 1 question(s), 1 vote(s) and 1 daily reply count(s)", after=0,
+                 timeout=START_TIMEOUT)
     assert db_rows(bot.database, "SELECT 1 FROM unanswered_questions WHERE text = 'an ancient question'", want=0) == []
     assert db_rows(bot.database, "SELECT 1 FROM feedback_votes WHERE intent_id = 'ancient-intent'", want=0) == []
     assert db_rows(bot.database, "SELECT 1 FROM unanswered_questions WHERE text = ?", (GAP_B,)), "recent ones stay"
@@ -427,9 +459,11 @@ def test_removing_the_bot_deletes_that_servers_data(fake: FakeDiscord, bot: Runn
         return db_rows(bot.database, f"SELECT COUNT(*) FROM {table} WHERE guild_id = ?", (guild_id,))[0][0]
 
     assert count("unanswered_questions", GUILD_B) and count("feedback_votes", GUILD_B) and count("guild_settings", GUILD_B)
+    assert count("reply_counts", GUILD_B)
     kept = (count("unanswered_questions", fake.guild_id), count("feedback_votes", fake.guild_id))
     mark = len(bot.log())
     fake.remove_bot_from_guild(GUILD_B)
     wait_for_log(bot.process, f"removed from server {GUILD_B}", after=mark)
-    assert (count("unanswered_questions", GUILD_B), count("feedback_votes", GUILD_B), count("guild_settings", GUILD_B)) == (0, 0, 0)
+    assert (count("unanswered_questions", GUILD_B), count("feedback_votes", GUILD_B), count("guild_settings", GUILD_B),
+            count("reply_counts", GUILD_B)) == (0, 0, 0, 0)
     assert (count("unanswered_questions", fake.guild_id), count("feedback_votes", fake.guild_id)) == kept

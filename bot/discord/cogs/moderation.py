@@ -54,7 +54,7 @@ from bot.knowledge.teach import PHRASING_MAX, close_intent_ids, likely_intents
 from bot.matching.explain import explain
 from bot.matching.normalise import MAX_INPUT_CHARS
 from bot.replies import Reply
-from bot.store import Store
+from bot.store import Scope, Store
 
 if TYPE_CHECKING:
     from bot.discord.app import PMBot
@@ -141,6 +141,17 @@ class Moderation(commands.Cog):
         await think(interaction)
         rows = await reports.feedback(self._store(), days, await report_scope(interaction))
         await respond(interaction, kb_replies.feedback_reply(rows, days))
+
+    @kb.command(name="stats", description="How many questions pmbot answered here, and which answers it gave most")
+    @app_commands.describe(days="How many days back to look (default 30)")
+    async def stats(self, interaction: discord.Interaction, days: app_commands.Range[int, 1, 3650] = 30) -> None:
+        await think(interaction)
+        assert interaction.guild_id is not None  # the group is guild-only
+        store = self._store()
+        await self.bot.tally.flush(store)  # this process's latest replies count too; other processes add theirs each minute
+        # This server's own numbers, owners included: replies in DMs are not counted, so no scope would add them.
+        report = await reports.usage(store, days, Scope.guild(interaction.guild_id))
+        await respond(interaction, kb_replies.usage_reply(report, days, self.bot.service.kb))
 
     @kb.command(name="why", description="Why pmbot answers a question as it does: top intents, scores, thresholds")
     @app_commands.describe(question="A question, as a user would ask it")

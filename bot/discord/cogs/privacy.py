@@ -1,13 +1,13 @@
 """Privacy: stored questions and votes expire, and a server that removes pmbot leaves nothing behind.
 
-* Retention: unanswered questions and votes older than PMBOT_RETENTION_DAYS
+* Retention: unanswered questions, votes and reply counts older than PMBOT_RETENTION_DAYS
   (default 90) are deleted at start and then every few hours. Finding gaps
   in the knowledge needs recent questions, not an archive of what people asked.
 * Deleting: a question kept for the gaps list goes when its message is
   deleted, by its author or a moderator (one by one, or a purge), whenever
   that is: a member who deletes a message expects its words gone.
 * Leaving: when pmbot is removed from a server (``on_guild_remove``), that
-  server's questions, votes and /config settings are deleted at once.
+  server's questions, votes, reply counts and /config settings are deleted at once.
   A server that is only *unavailable* (a Discord outage) keeps its data:
   discord.py does not call ``on_guild_remove`` for that.
 """
@@ -51,8 +51,9 @@ class Privacy(commands.Cog):
             log.exception("retention purge failed; trying again in %d hours", PURGE_EVERY_HOURS)
             return
         log.info(
-            "retention (PMBOT_RETENTION_DAYS=%d): deleted %d question(s) and %d vote(s) older than that",
-            days, purged.questions, purged.votes,
+            "retention (PMBOT_RETENTION_DAYS=%d): deleted %d question(s), %d vote(s) and %d daily reply count(s)"
+            " older than that",
+            days, purged.questions, purged.votes, purged.reply_counts,
         )
 
     @commands.Cog.listener()
@@ -72,8 +73,9 @@ class Privacy(commands.Cog):
             return
         purged = await self.bot.store.forget_guild(guild.id)
         log.info(
-            "removed from server %s (%s): deleted its %d question(s), %d vote(s) and its settings",
-            guild.id, guild.name, purged.questions, purged.votes,
+            "removed from server %s (%s): deleted its %d question(s), %d vote(s), %d daily reply count(s) and its"
+            " settings",
+            guild.id, guild.name, purged.questions, purged.votes, purged.reply_counts,
         )
 
 

@@ -160,7 +160,7 @@ class Questions(commands.Cog):
             await self._edit(earlier, kwargs)
         if edited and result.kind == "answer":
             await self.bot.forget_questions({message.id})  # its first reading may be in the gaps list
-        await self._record(answer, started, guild_id, message.channel.id, message.author.id, message.id)
+        await self._record(answer, started, guild_id, message.channel.id, message.author.id, message.id, edited=edited)
 
     async def _our_reply(self, message: discord.Message, me: discord.abc.User) -> discord.Message | None:
         """The bot's reply to the message, among the few messages after it: read from the channel, not kept in
@@ -269,11 +269,14 @@ class Questions(commands.Cog):
 
     async def _record(
         self, answer: Answer, started: float, guild_id: int | None, channel_id: int | None, user_id: int,
-        message_id: int | None = None,
+        message_id: int | None = None, *, edited: bool = False,
     ) -> None:
-        """Every reply is counted; suggest and fallback replies go to the store, for moderators looking for gaps,
-        one row per message (`message_id`: the message that asked, None for /ask)."""
+        """Every reply is counted (for the server's /kb stats once per question, not again for its edits); suggest
+        and fallback replies go to the store, for moderators looking for gaps, one row per message (`message_id`:
+        the message that asked, None for /ask)."""
         self.bot.metrics.replied(answer.result.kind, started)
+        if not edited:
+            self.bot.tally.count(guild_id, answer.result.kind, answer.result.intent_id)
         if answer.result.kind == "answer":
             return
         await self.bot.record_unanswered(
@@ -294,6 +297,7 @@ class Questions(commands.Cog):
         if intent_id is not None and intent_id in kb.intents:  # picked from autocomplete
             await send_reply(interaction, answer_reply(kb, kb.intents[intent_id]))
             self.bot.metrics.replied("answer", started)
+            self.bot.tally.count(interaction.guild_id, "answer", intent_id)
             return
         answer = await self._ask(question, interaction.channel, interaction.user, interaction)
         await self._answer_interaction(interaction, answer, started)
