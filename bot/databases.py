@@ -66,7 +66,7 @@ async def copy_sqlite_to_postgres(source: Path, target_url: str) -> Copied:
     with closing(sqlite3.connect(f"file:{os.fspath(source)}?mode=ro", uri=True)) as conn:
         questions = conn.execute(
             "SELECT asked_at, guild_id, channel_id, user_id, text, kind, best_intent, score, original_text, follows,"
-            " message_id FROM unanswered_questions ORDER BY id"
+            " message_id, proposed_intent FROM unanswered_questions ORDER BY id"
         ).fetchall()
         votes = conn.execute(
             "SELECT message_id, user_id, intent_id, vote, voted_at, guild_id FROM feedback_votes"
@@ -95,7 +95,7 @@ async def copy_sqlite_to_postgres(source: Path, target_url: str) -> Copied:
             await pg.executemany(
                 "INSERT INTO unanswered_questions"
                 " (asked_at, guild_id, channel_id, user_id, text, kind, best_intent, score, original_text, follows,"
-                " message_id) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)",
+                " message_id, proposed_intent) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)",
                 [(_decode_time(at), *rest) for at, *rest in questions],
             )
             await pg.executemany(

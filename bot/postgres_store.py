@@ -37,6 +37,7 @@ import asyncpg
 from bot.config import redact_url
 from bot.store import (
     MIGRATIONS,
+    QUESTION_COLUMNS,
     REREAD,
     SCHEMA_VERSION,
     FeedbackSummary,
@@ -131,6 +132,12 @@ PG_MIGRATIONS: Final[tuple[tuple[str, ...], ...]] = (
         )
         """,
         "CREATE INDEX reply_counts_day ON reply_counts (day)",
+    ),
+    # 9: the intent a server's moderator proposed for a question to pmbot's owners.
+    (
+        "ALTER TABLE unanswered_questions ADD COLUMN proposed_intent TEXT",
+        "CREATE INDEX unanswered_questions_proposed ON unanswered_questions (proposed_intent)"
+        " WHERE proposed_intent IS NOT NULL",
     ),
 )
 
@@ -248,8 +255,7 @@ class PostgresStore(Store):
         """Questions asked at or after ``since`` (aware datetime) within ``scope``, oldest first."""
         where, params = _scope_sql(scope, first=2)
         rows = await self._read(
-            "SELECT asked_at, guild_id, channel_id, text, kind, best_intent, score, user_id, original_text, follows,"
-            f" message_id FROM unanswered_questions WHERE asked_at >= $1 AND {where} ORDER BY asked_at, id",
+            f"SELECT {QUESTION_COLUMNS} FROM unanswered_questions WHERE asked_at >= $1 AND {where} ORDER BY asked_at, id",
             _require_aware(since, "since"), *params,
         )
         return [UnansweredQuestion(**dict(row)) for row in rows]
@@ -272,6 +278,25 @@ class PostgresStore(Store):
             [(f"DELETE FROM unanswered_questions WHERE text = ANY($1::text[]) AND {where}", (sorted(texts), *params))]
         )
         return deleted
+
+    async def propose(self, texts: Collection[str], scope: Scope, intent_id: str | None) -> int:
+        """Proposes these questions within ``scope`` to pmbot's owners as ``intent_id``; None withdraws it."""
+        if not texts:
+            return 0
+        where, params = _scope_sql(scope, first=3)
+        (changed,) = await self._write_all([(
+            f"UPDATE unanswered_questions SET proposed_intent = $1 WHERE text = ANY($2::text[]) AND {where}",
+            (intent_id, sorted(texts), *params),
+        )])
+        return changed
+
+    async def proposals(self) -> list[UnansweredQuestion]:
+        """Every server's proposed questions, oldest first."""
+        rows = await self._read(
+            f"SELECT {QUESTION_COLUMNS} FROM unanswered_questions WHERE proposed_intent IS NOT NULL"
+            " AND guild_id IS NOT NULL ORDER BY asked_at, id"
+        )
+        return [UnansweredQuestion(**dict(row)) for row in rows]
 
     # -- feedback --------------------------------------------------------------
 

@@ -6,8 +6,9 @@ from collections import Counter
 from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
 from itertools import islice
+from typing import Callable, Iterator, Sequence
 
-from bot.gaps import cluster_questions
+from bot.gaps import Gap, cluster_questions
 from bot.knowledge.teach import is_taught
 from bot.matching import Matcher
 from bot.store import FeedbackSummary, Scope, Store, UnansweredQuestion
@@ -22,6 +23,18 @@ class GapReport:
     follows: str | None = None  # the answer its follow-ups were asked after, most often: "what about project managers?"
     latest: str | None = None  # a link to the latest such question's message in a server, to read it in its conversation
     stored_as: tuple[str, ...] = ()  # the variants as the store keeps them (normalised): what dismissing it deletes
+    proposed: str | None = None  # the intent this server's moderators proposed it as to pmbot's owners
+
+
+@dataclass(frozen=True)
+class Proposal:
+    """A server's gap its moderators proposed to pmbot's owners, to be taught as ``intent_id``."""
+
+    guild_id: int
+    intent_id: str
+    question: str  # as people wrote it, its most frequent wording
+    count: int
+    stored_as: tuple[str, ...]  # the variants as the store keeps them: what teaching or turning it down settles
 
 
 def message_link(q: UnansweredQuestion) -> str | None:
@@ -46,34 +59,63 @@ async def gaps(store: Store, days: float, limit: int, scope: Scope, known: Match
     """
     rows = await store.unanswered(since(days), scope)
     guesses: dict[str, Counter[str]] = {}
-    wordings: dict[str, Counter[str]] = {}
     followed: dict[str, Counter[str]] = {}
+    proposed: dict[str, Counter[str]] = {}
     latest: dict[str, tuple[datetime, str]] = {}
     for row in rows:
         guesses.setdefault(row.text, Counter())[row.best_intent or ""] += 1
         if link := message_link(row):
             latest[row.text] = row.asked_at, link  # rows come oldest first
-        wordings.setdefault(row.text, Counter())[(row.original_text or row.text).strip()] += 1
         if row.follows:
             followed.setdefault(row.text, Counter())[row.follows] += 1
+        if row.proposed_intent:
+            proposed.setdefault(row.text, Counter())[row.proposed_intent] += 1
+    as_written = _as_written(rows)
 
-    def as_written(text: str) -> str:
-        return wordings[text].most_common(1)[0][0] if text in wordings else text
+    def most(counts: dict[str, Counter[str]], gap: Gap) -> str | None:
+        found = sum((counts.get(v, Counter()) for v in gap.variants), Counter()).most_common(1)
+        return found[0][0] if found else None
 
-    open_gaps = (
+    reports = []
+    for gap in islice(_open(rows, known), limit):  # lazily: only the gaps shown (and any closed before them) are checked
+        votes = sum((guesses.get(v, Counter()) for v in gap.variants), Counter())
+        best = next((intent for intent, _ in votes.most_common() if intent), None)
+        variants = tuple(dict.fromkeys(as_written(v) for v in gap.variants))
+        newest = max((latest[v] for v in gap.variants if v in latest), default=None)
+        reports.append(GapReport(as_written(gap.example), gap.count, variants, best, most(followed, gap),
+                                 newest[1] if newest else None, gap.variants, most(proposed, gap)))
+    return reports
+
+
+def _as_written(rows: Sequence[UnansweredQuestion]) -> Callable[[str], str]:
+    """A stored (normalised) text as people wrote it: its most frequent wording."""
+    wordings: dict[str, Counter[str]] = {}
+    for row in rows:
+        wordings.setdefault(row.text, Counter())[(row.original_text or row.text).strip()] += 1
+    return lambda text: wordings[text].most_common(1)[0][0] if text in wordings else text
+
+
+def _open(rows: Sequence[UnansweredQuestion], known: Matcher | None) -> Iterator[Gap]:
+    """The rows' near-duplicates grouped, leaving out any gap one of whose wordings has since been taught."""
+    return (
         gap for gap in cluster_questions([row.text for row in rows])
         if known is None or not any(is_taught(known, text) for text in gap.variants)
     )
-    reports = []
-    for gap in islice(open_gaps, limit):  # lazily: only the gaps shown (and any closed before them) are checked
-        votes = sum((guesses.get(v, Counter()) for v in gap.variants), Counter())
-        best = next((intent for intent, _ in votes.most_common() if intent), None)
-        after = sum((followed.get(v, Counter()) for v in gap.variants), Counter()).most_common(1)
-        variants = tuple(dict.fromkeys(as_written(v) for v in gap.variants))
-        newest = max((latest[v] for v in gap.variants if v in latest), default=None)
-        reports.append(GapReport(as_written(gap.example), gap.count, variants, best, after[0][0] if after else None,
-                                 newest[1] if newest else None, gap.variants))
-    return reports
+
+
+async def proposals(store: Store, known: Matcher | None = None) -> list[Proposal]:
+    """Every server's proposed gaps still open, most asked first: what pmbot's owners review."""
+    rows = await store.proposals()
+    by_proposal: dict[tuple[int, str], list[UnansweredQuestion]] = {}
+    for row in rows:
+        assert row.guild_id is not None and row.proposed_intent is not None  # what store.proposals() reads
+        by_proposal.setdefault((row.guild_id, row.proposed_intent), []).append(row)
+    found = [
+        Proposal(guild_id, intent_id, _as_written(group)(gap.example), gap.count, gap.variants)  # the server's words
+        for (guild_id, intent_id), group in by_proposal.items()
+        for gap in _open(group, known)
+    ]
+    return sorted(found, key=lambda p: -p.count)
 
 
 async def feedback(store: Store, days: float, scope: Scope) -> list[FeedbackSummary]:

@@ -159,12 +159,20 @@ MIGRATIONS: Final[tuple[tuple[str, ...], ...]] = (
         """,
         "CREATE INDEX reply_counts_day ON reply_counts (day)",
     ),
+    # 9: the intent a server's moderator proposed for a question to pmbot's owners, who alone may teach it (the
+    # moderator's choice to show them the question); NULL: not proposed. It goes with its question's row.
+    (
+        "ALTER TABLE unanswered_questions ADD COLUMN proposed_intent TEXT",
+        "CREATE INDEX unanswered_questions_proposed ON unanswered_questions (proposed_intent)"
+        " WHERE proposed_intent IS NOT NULL",
+    ),
 )
 
-#: What a message's later reading of its question replaces (its time stays the message's, for retention).
+#: What a message's later reading of its question replaces (its time stays the message's, for retention). A
+#: proposal was for the words before the edit: it is withdrawn.
 REREAD: Final[str] = (
     "text = excluded.text, kind = excluded.kind, best_intent = excluded.best_intent, score = excluded.score,"
-    " original_text = excluded.original_text, follows = excluded.follows"
+    " original_text = excluded.original_text, follows = excluded.follows, proposed_intent = NULL"
 )
 
 #: Longest original question kept: a Discord message can hold 4,000 characters; a gap report needs far fewer.
@@ -231,7 +239,8 @@ class UnansweredQuestion:
     ``original_text`` is what the user wrote (what moderators read), None in rows
     recorded before pmbot kept it, clipped to :data:`ORIGINAL_TEXT_LIMIT`. ``follows`` is
     the intent of the answer a follow-up replied to, None for a question asked on its own. ``message_id`` is the
-    Discord message it was asked in: one row per message, the latest reading of an edited one. ``asked_at`` must be
+    Discord message it was asked in: one row per message, the latest reading of an edited one. ``proposed_intent``
+    is what the server's moderators proposed to pmbot's owners to teach it as. ``asked_at`` must be
     timezone-aware and is converted to UTC. ``user_id`` is only persisted by a
     store created with ``store_user_ids=True``; see :class:`SqliteStore`.
     """
@@ -247,6 +256,7 @@ class UnansweredQuestion:
     original_text: str | None = None
     follows: str | None = None
     message_id: int | None = None
+    proposed_intent: str | None = None
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "asked_at", _require_aware(self.asked_at, "asked_at"))
@@ -390,6 +400,10 @@ class Store(Protocol):
     async def forget_questions(self, message_ids: Collection[int]) -> int: ...
 
     async def dismiss_questions(self, texts: Collection[str], scope: Scope) -> int: ...
+
+    async def propose(self, texts: Collection[str], scope: Scope, intent_id: str | None) -> int: ...
+
+    async def proposals(self) -> list[UnansweredQuestion]: ...
 
     async def record_vote(
         self, message_id: int, user_id: int, intent_id: str, vote: int, *, guild_id: int | None = None
@@ -596,27 +610,10 @@ class SqliteStore(Store):
         """Questions asked at or after ``since`` (aware datetime) within ``scope``, oldest first."""
         where, params = _scope_sql(scope)
         rows = await self._read(
-            "SELECT asked_at, guild_id, channel_id, text, kind, best_intent, score, user_id, original_text, follows,"
-            f" message_id FROM unanswered_questions WHERE asked_at >= ? AND {where} ORDER BY asked_at, id",
+            f"SELECT {QUESTION_COLUMNS} FROM unanswered_questions WHERE asked_at >= ? AND {where} ORDER BY asked_at, id",
             (_encode_time(since, "since"), *params),
         )
-        return [
-            UnansweredQuestion(
-                asked_at=_decode_time(asked_at),
-                guild_id=guild_id,
-                channel_id=channel_id,
-                text=text,
-                kind=kind,
-                best_intent=best_intent,
-                score=score,
-                user_id=user_id,
-                original_text=original_text,
-                follows=follows,
-                message_id=message_id,
-            )
-            for (asked_at, guild_id, channel_id, text, kind, best_intent, score, user_id, original_text, follows,
-                 message_id) in rows
-        ]
+        return [_question(row) for row in rows]
 
     async def forget_questions(self, message_ids: Collection[int]) -> int:
         """Deletes the questions asked in these messages, which their authors or moderators deleted."""
@@ -640,6 +637,29 @@ class SqliteStore(Store):
             [*wanted, *params],
         )])
         return deleted
+
+    async def propose(self, texts: Collection[str], scope: Scope, intent_id: str | None) -> int:
+        """Proposes the questions within ``scope`` whose normalised text is one of ``texts`` to pmbot's owners, to be
+        taught as ``intent_id``; None withdraws the proposal (taught, or turned down)."""
+        if not texts:
+            return 0
+        where, params = _scope_sql(scope)
+        wanted = sorted(texts)
+        (changed,) = await self._write_all([(
+            f"UPDATE unanswered_questions SET proposed_intent = ? WHERE text IN ({', '.join('?' * len(wanted))})"
+            f" AND {where}",
+            [intent_id, *wanted, *params],
+        )])
+        return changed
+
+    async def proposals(self) -> list[UnansweredQuestion]:
+        """Every server's proposed questions, oldest first: the owners' review list, whichever server they are in."""
+        rows = await self._read(
+            f"SELECT {QUESTION_COLUMNS} FROM unanswered_questions WHERE proposed_intent IS NOT NULL"
+            " AND guild_id IS NOT NULL ORDER BY asked_at, id",
+            (),
+        )
+        return [_question(row) for row in rows]
 
     # -- feedback --------------------------------------------------------------
 
@@ -770,6 +790,17 @@ class SqliteStore(Store):
             ]
         )
         return Purged(questions, votes, reply_counts=counts)
+
+
+QUESTION_COLUMNS: Final[str] = (
+    "asked_at, guild_id, channel_id, text, kind, best_intent, score, user_id, original_text, follows, message_id,"
+    " proposed_intent"
+)
+
+
+def _question(row: Sequence[Any]) -> UnansweredQuestion:
+    """A row of :data:`QUESTION_COLUMNS`."""
+    return UnansweredQuestion(_decode_time(row[0]), *row[1:])
 
 
 def _scope_sql(scope: Scope) -> tuple[str, list[int]]:

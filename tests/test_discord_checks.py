@@ -87,7 +87,9 @@ async def test_only_owners_and_home_server_moderators_change_the_knowledge(servi
     assert not await checks.may_change_knowledge(in_guild(no_home, mock_member(), GUILD_ID, manage))
 
 
-@pytest.mark.parametrize("command", [Moderation.reload, Moderation.upload, Moderation.teach, Moderation.rollback])
+@pytest.mark.parametrize(
+    "command", [Moderation.reload, Moderation.upload, Moderation.teach, Moderation.rollback, Moderation.proposals]
+)
 async def test_knowledge_commands_refuse_server_moderators_saying_why(service: KnowledgeService, command) -> None:  # type: ignore[no-untyped-def]
     bot = bot_for(service, app_owner=7)
     [predicate] = command.checks

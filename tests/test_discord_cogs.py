@@ -838,7 +838,7 @@ async def test_no_two_commands_share_a_name_and_all_fit_discords_rules(service: 
         assert payload["default_member_permissions"] == 1 << 5 and payload["dm_permission"] is False
         assert type(kb).__name__ == ModeratorGroup.__name__  # load_extension imports the cog module afresh
         assert {cls.__name__ for cls in bot._connection._view_store._dynamic_items.values()} == {
-            "AskButton", "VoteButton", "TopicsSelect", "TeachPicker", "DismissPicker",
+            "AskButton", "VoteButton", "TopicsSelect", "TeachPicker", "ProposePicker", "DismissPicker", "ProposalsPicker",
         }
     finally:
         await bot.close()

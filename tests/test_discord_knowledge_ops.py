@@ -19,13 +19,13 @@ import pytest
 
 from bot.config import Settings
 from bot.discord.app import PMBot
-from bot.discord.kb_replies import feedback_reply, gaps_reply, usage_reply, why_reply
+from bot.discord.kb_replies import feedback_reply, gaps_reply, proposals_reply, usage_reply, why_reply
 from bot.keeper import KnowledgeKeeper
 from bot.discord.render import NO_PINGS, to_embed
 from bot import service as service_module
 from bot.knowledge import KnowledgeBase, KnowledgeError
 from bot.matching.explain import explain, explain_text
-from bot.reports import GapReport, UsageReport
+from bot.reports import GapReport, Proposal, UsageReport
 from bot.service import KnowledgeService
 from bot.store import FeedbackSummary
 from tests.conftest import KNOWLEDGE, new_intent
@@ -291,6 +291,15 @@ def test_stats_show_each_kinds_share_and_the_answers_given_most(kb) -> None:
     assert "`gone-intent-00-" in field.value, "an answer removed from the knowledge since is shown by its id"
     quiet = to_embed(usage_reply(UsageReport(0, 0, 0, [], 0, 0), 7, kb))
     assert quiet.title == "pmbot in this server, last 7 days" and "has not replied" in (quiet.description or "")
+
+
+def test_proposals_fit_and_say_how_many_wait_beyond_the_picker() -> None:
+    shown = [Proposal(10**18, "x" * 60, "*who* " * 100, 25 - n, ("q",)) for n in range(25)]
+    embed = to_embed(proposals_reply(shown, ["Server_" + "s" * 90] * 25, waiting=40))
+    assert_fits(embed)
+    description = embed.description or ""
+    assert "40 are waiting; these are the 25 most asked." in description
+    assert "**1.** ×25 “\\*who\\*" in description and "· Server\\_sss" in description, "names and questions shown as typed"
 
 
 def test_why_names_what_an_answer_also_offers(kb, matcher) -> None:

@@ -37,13 +37,14 @@ async def fill(db: Path) -> None:
         await store.save_guild_settings(GuildSettings(111, help_channels=frozenset({1, 2}), moderator_roles=frozenset(),
                                                       cooldown_rate=3, cooldown_seconds=20.0,
                                                       help_channel_suggestions=False))
+        await store.propose({"what is a thing number 1"}, Scope.guild(222), "intent-1")
         await store.add_reply_counts([ReplyCount(111, date(2026, 11, 1), "answer", "intent-0", 4),
                                       ReplyCount(222, date(2026, 11, 2), "fallback", "", 2)])
 
 
 async def everything(store: Any) -> tuple[Any, ...]:
     return (await store.unanswered(EPOCH, EVERYWHERE), await store.feedback_summary(EPOCH, EVERYWHERE),
-            await store.all_guild_settings(), await store.reply_totals(EPOCH.date(), Scope(None)))
+            await store.all_guild_settings(), await store.reply_totals(EPOCH.date(), Scope(None)), await store.proposals())
 
 
 async def test_migrate_store_copies_every_row_once(tmp_path: Path, postgres_url: str) -> None:

@@ -508,6 +508,30 @@ async def test_a_dismissed_gap_leaves_that_scope_only(backend: Backend) -> None:
         assert await texts(EVERYWHERE) == ["what is a gantt chart"] * 4
 
 
+async def test_a_proposal_marks_a_servers_questions_for_the_owners_until_withdrawn(backend: Backend) -> None:
+    async with backend.make() as store:
+        await store.record_unanswered(question("who owns the roadmap", guild_id=GUILD_A, message_id=701))
+        await store.record_unanswered(question("who owns the roadmap?", guild_id=GUILD_A, at=T0 + timedelta(minutes=1)))
+        await store.record_unanswered(question("who owns the roadmap", guild_id=GUILD_B))
+        await store.record_unanswered(question("who owns the roadmap", guild_id=None))
+        assert await store.proposals() == []
+
+        texts = {"who owns the roadmap", "who owns the roadmap?"}
+        assert await store.propose(texts, Scope.guild(GUILD_A), "roadmap-owner") == 2
+        proposed = await store.proposals()
+        assert [(q.guild_id, q.text, q.proposed_intent) for q in proposed] == [
+            (GUILD_A, "who owns the roadmap", "roadmap-owner"), (GUILD_A, "who owns the roadmap?", "roadmap-owner")]
+        assert [q.proposed_intent for q in await store.unanswered(EPOCH, Scope.guild(GUILD_B))] == [None]
+        assert await store.propose(texts, Scope(frozenset(), direct_messages=True), "x") == 1  # a DM is no server's
+        assert len(await store.proposals()) == 2, "the owners review servers' proposals; a DM they can teach at once"
+
+        # An edit is a new question: its proposal goes. So does a deleted message's, with its row.
+        await store.record_unanswered(question("who owns the backlog", guild_id=GUILD_A, message_id=701))
+        assert [q.text for q in await store.proposals()] == ["who owns the roadmap?"]
+        assert await store.propose(texts, Scope.guild(GUILD_A), None) == 1
+        assert await store.proposals() == []
+
+
 async def test_reply_counts_add_up_across_processes_and_days_per_server(backend: Backend) -> None:
     day = T0.date()
     async with backend.make() as first, backend.make() as second:  # two shard processes on one database

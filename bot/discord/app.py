@@ -38,6 +38,7 @@ from bot.keeper import KnowledgeKeeper
 from bot.discord.render import DYNAMIC_ITEMS, NO_PINGS
 from bot.fleet import Event, Fleet, LocalFleet, ProcessInfo, fleet_for
 from bot.discord.dismissing import DismissPicker
+from bot.discord.proposals import ProposalsPicker, ProposePicker
 from bot.discord.teaching import TeachPicker
 from bot.guild_settings import GuildSettingsCache
 from bot.knowledge import KnowledgeBase, KnowledgeError
@@ -168,7 +169,7 @@ class PMBot(commands.AutoShardedBot):
         self.tree.error(on_interaction_error)
         for extension in EXTENSIONS:
             await self.load_extension(extension)
-        self.add_dynamic_items(*DYNAMIC_ITEMS, TeachPicker, DismissPicker)
+        self.add_dynamic_items(*DYNAMIC_ITEMS, TeachPicker, ProposePicker, DismissPicker, ProposalsPicker)
         await self.fleet.start(self.me, self._heard_from_fleet)
         if self.settings.auto_reload:
             self._watcher = asyncio.create_task(

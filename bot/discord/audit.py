@@ -2,8 +2,8 @@
 
 A knowledge change (reload, upload, rollback, teach, an edit on disk) changes
 every server's answers, so it goes to every server's moderator log. A
-``/config`` change or a dismissed gap concerns one server, so it goes to that
-server's log only.
+``/config`` change, a dismissed gap or a proposal concerns one server, so it goes
+to that server's log only (and a proposal's notice, unquoted, to the host's).
 
 A server's moderator log is the channel it set with ``/config mod-log``, else
 PMBOT_MOD_LOG_CHANNEL, but only if that channel is *in* the server: the
@@ -59,6 +59,16 @@ async def server_changed(bot: PMBot, guild: discord.Guild, text: str) -> None:
     channel = mod_log_channel(bot, guild)
     if channel is not None:
         await _post(channel, text)
+
+
+async def proposal_made(bot: PMBot, guild: discord.Guild) -> None:
+    """Tells pmbot's owners, in the host's moderator log (PMBOT_MOD_LOG_CHANNEL), that a server proposed a question.
+    Not quoted: that channel's readers are not all owners."""
+    default = bot.settings.mod_log_channel_id
+    if default is None or guild.get_channel_or_thread(default) is not None:
+        return  # no such channel, or it is this server's own, which heard of the proposal already
+    await _post(bot.get_partial_messageable(default),
+                f"The moderators of {discord.utils.escape_markdown(guild.name)} proposed a question for pmbot's owners to teach: `/kb proposals`.")
 
 
 async def _post(channel: discord.abc.Messageable, text: str, reply: Reply | None = None) -> None:

@@ -20,7 +20,7 @@ from bot.knowledge import KnowledgeBase, KnowledgeDiff, KnowledgeError, Problem
 from bot.knowledge.files import Backup
 from bot.knowledge.teach import Lesson, TeachRefused
 from bot.replies import Field, Reply
-from bot.reports import GapReport, UsageReport, share
+from bot.reports import GapReport, Proposal, UsageReport, share
 from bot.store import FeedbackSummary
 
 OK_COLOUR = 0x22C55E
@@ -31,6 +31,7 @@ DECISION_COLOURS = {"answer": OK_COLOUR, "suggest": WARN_COLOUR, "fallback": INF
 SHORTEST_EXAMPLE = 40  # a gap's question is cut to fit its line, but never shorter than this
 LISTING_SLACK = 40  # room under a listing (or a problems block) for a blank line and "… and N more."
 MOD_FOOTER = "Only you can see this. /kb status shows what is loaded."
+TAUGHT = "Taught"
 MOD_LOG_FOOTER = "pmbot reloads the knowledge files when they change on disk · /kb status shows what is loaded"
 
 
@@ -144,7 +145,7 @@ def taught_reply(lesson: Lesson, diff: KnowledgeDiff, kb: KnowledgeBase) -> Repl
         f"{_quote(lesson.question)} is now a phrasing of `{lesson.intent_id}` in {inline_code(lesson.file)}, "
         "and pmbot answers it already. `/kb rollback` undoes this."
     )
-    return _change_reply("Taught", diff, kb, note)
+    return _change_reply(TAUGHT, diff, kb, note)
 
 
 def teach_refused_reply(error: TeachRefused | KnowledgeError, folder: Path | None) -> Reply:
@@ -251,7 +252,8 @@ def gaps_reply(gaps: Sequence[GapReport], days: int, *, can_teach: bool = False)
     advice = (
         "Teach one by picking its intent below (it becomes a phrasing), or add new intents; check with `/kb why`."
         if can_teach
-        else "pmbot's owners can teach them (`/kb teach`) or add new intents; check with `/kb why`."
+        else "Only pmbot's owners can teach them: propose one to them by picking its intent below (they see its "
+        "words, no other of this server's); check with `/kb why`."
     ) + " Dismiss below the ones that are not pmbot's to answer."
     intro = f"What pmbot could not answer, most frequent first, near-duplicates grouped. {advice}"
     line_room = (limits.EMBED_DESCRIPTION - len(intro) - LISTING_SLACK) // len(gaps)  # every gap gets its line
@@ -259,6 +261,7 @@ def gaps_reply(gaps: Sequence[GapReport], days: int, *, can_teach: bool = False)
     for n, gap in enumerate(gaps, 1):
         closest = f"closest: `{gap.best_intent}`" if gap.best_intent else "closest: none"
         closest += f" · after the answer to `{gap.follows}`" if gap.follows else ""
+        closest += f" · proposed as `{gap.proposed}`" if gap.proposed else ""
         others = len(gap.variants) - 1
         variants = f" · +{others} variant{'s' if others > 1 else ''}" if others else ""
         head, tail = f"**{n}.** ×{gap.count} ", f"\n  {closest}{variants}"
@@ -268,6 +271,33 @@ def gaps_reply(gaps: Sequence[GapReport], days: int, *, can_teach: bool = False)
         example = _quote(gap.example, max(SHORTEST_EXAMPLE, line_room - len(head) - len(tail) - 3))
         lines.append(head + example + tail)
     return _listing_reply(title, intro, lines, WARN_COLOUR)
+
+
+def proposed_reply(question: str, title: str, intent_id: str) -> Reply:
+    body = (f"Proposed {_quote(question)} to pmbot's owners as **{discord.utils.escape_markdown(title)}** "
+            f"(`{intent_id}`). They review proposals with `/kb proposals` and teach it or turn it down; until then it "
+            "stays in `/kb gaps`, marked as proposed. Pick again to propose another intent.")
+    return Reply("info", "Proposed", body, OK_COLOUR, footer=MOD_FOOTER).fitted()
+
+
+def proposals_reply(proposals: Sequence[Proposal], servers: Sequence[str], *, waiting: int) -> Reply:
+    """The waiting proposals shown (of ``waiting``), each with the server that proposed it."""
+    title = "Proposals from servers' moderators"
+    if not proposals:
+        return Reply("info", title, "No proposal is waiting. 🎉", OK_COLOUR, footer=MOD_FOOTER)
+    more = f" {waiting} are waiting; these are the {len(proposals)} most asked." if waiting > len(proposals) else ""
+    intro = ("Gaps that servers' moderators proposed to you, most asked first. Teach one as proposed, or turn "
+             f"proposals down, below; `/kb teach` teaches a question as another intent.{more}")
+    lines = [
+        f"**{n}.** ×{p.count} {_quote(p.question, 200)} as `{p.intent_id}` · {discord.utils.escape_markdown(server)}"
+        for n, (p, server) in enumerate(zip(proposals, servers), 1)
+    ]
+    return _listing_reply(title, intro, lines)
+
+
+def declined_reply(questions: Sequence[str]) -> Reply:
+    intro = "Turned down; each server's moderator log says so, and the questions stay in its `/kb gaps`."
+    return _listing_reply("Turned down", intro, [f"• {_quote(q, 200)}" for q in questions], OK_COLOUR)
 
 
 def dismissed_reply(examples: Sequence[str], deleted: int) -> Reply:

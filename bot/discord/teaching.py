@@ -86,11 +86,14 @@ async def recorded_question(bot: PMBot, interaction: discord.Interaction, key: s
 class TeachPicker(discord.ui.DynamicItem[discord.ui.Select], template=r"pmbot:teach:(?P<key>[0-9a-f]{16})"):
     """Under one gap of /kb gaps: its likely intents; picking one teaches the question as a phrasing of it."""
 
+    PREFIX = "pmbot:teach"
+    ACTION = "teach it as…"
+
     def __init__(self, key: str, options: Sequence[discord.SelectOption], placeholder: str | None = None,
                  *, row: int | None = None) -> None:
         super().__init__(
             discord.ui.Select(
-                custom_id=f"pmbot:teach:{key}",
+                custom_id=f"{self.PREFIX}:{key}",
                 placeholder=placeholder,
                 options=list(options)[: limits.SELECT_OPTIONS],
                 min_values=1,
@@ -117,7 +120,7 @@ class TeachPicker(discord.ui.DynamicItem[discord.ui.Select], template=r"pmbot:te
                                  description=limits.clip(i, limits.SELECT_OPTION_TEXT))
             for i in ids
         ]
-        placeholder = limits.clip(f"#{number} “{gap.example}”: teach it as…", limits.SELECT_PLACEHOLDER)
+        placeholder = limits.clip(f"#{number} “{gap.example}”: {cls.ACTION}", limits.SELECT_PLACEHOLDER)
         return cls(question_key(gap.example), options, placeholder)
 
     @classmethod
@@ -125,9 +128,9 @@ class TeachPicker(discord.ui.DynamicItem[discord.ui.Select], template=r"pmbot:te
         return cls(match["key"], getattr(item, "options", None) or [discord.SelectOption(label="?", value="?")])
 
     async def callback(self, interaction: discord.Interaction) -> None:
-        await guarded(interaction, self._teach)
+        await guarded(interaction, self._picked)
 
-    async def _teach(self, interaction: discord.Interaction) -> None:
+    async def _picked(self, interaction: discord.Interaction) -> None:
         if not await may_change_knowledge(interaction):
             raise NotOwner(owner_refusal("kb teach"))
         values = self.item.values or (interaction.data or {}).get("values") or []

@@ -25,6 +25,7 @@ KB_SUBCOMMANDS: dict[str, Callable[[FakeDiscord], dict[str, Any] | None]] = {
     "gaps": lambda fake: {"days": 7, "limit": 3},
     "reload": lambda fake: None,
     "rollback": lambda fake: None,
+    "proposals": lambda fake: None,
     "status": lambda fake: None,
     "stats": lambda fake: {"days": 7},
     "teach": lambda fake: {"question": "what is scrum", "intent": "agile-and-the-roles"},

@@ -387,6 +387,61 @@ def test_a_moderator_dismisses_a_gap_from_their_servers_list_only(fake: FakeDisc
     assert embed(again.wait_followup())["title"] == "Nothing dismissed"
 
 
+def pickers(request: RecordedRequest, prefix: str) -> list[dict[str, Any]]:
+    return [c for row in request.components for c in row["components"] if c.get("custom_id", "").startswith(prefix)]
+
+
+def settle(fake: FakeDiscord, message: RecordedRequest, custom_id: str, values: list[str], user: str) -> dict[str, Any]:
+    """A pick in a deferred picker, and the embed it answers with."""
+    picked = fake.select(message, custom_id, values, user=user)
+    picked.wait_response()
+    return embed(picked.wait_followup(timeout=EVENT_TIMEOUT))
+
+
+def test_a_servers_moderators_propose_a_gap_and_an_owner_turns_it_down_then_teaches_it(
+    fake: FakeDiscord, bot: Running, knowledge: Path
+) -> None:
+    asked = "Who hires the gaffer, the line producer or the showrunner?"  # falls back with the shipped knowledge
+    for author in ("b_asker8", "b_asker9", "b_asker10", "b_user"):  # the most asked of server B's gaps
+        reply_to(fake, fake.send_message("b-general", asked, author=author, mentions_bot=True))
+    db_rows(bot.database, "SELECT 1 FROM unanswered_questions WHERE text LIKE '%gaffer%'", want=4)
+
+    gaps = command(fake, "kb gaps", {"limit": 1}, "b_mod", "b-general")
+    assert pickers(gaps, "pmbot:teach:") == [], "a server's moderator may not teach the shared knowledge"
+    [picker] = pickers(gaps, "pmbot:propose:")
+    assert asked in picker["placeholder"] and "propose it to pmbot's owners" in picker["placeholder"]
+    intent = picker["options"][0]["value"]
+    forged = fake.select(gaps, picker["custom_id"], [intent], user="b_user")
+    assert forged.wait_response().payload["content"] == moderator_refusal("kb gaps")
+
+    def propose() -> None:
+        since = fake.cursor()
+        assert settle(fake, gaps, picker["custom_id"], [intent], "b_mod")["title"] == "Proposed"
+        assert f"Proposed “{asked}” to pmbot's owners as {intent}" in wait_mod_log(fake, "b-log", "Proposed", since=since)
+        notice = wait_mod_log(fake, "bot-log", "Other Community", "/kb proposals", since=since)
+        assert "gaffer" not in notice, "the host's log is told, not shown: its readers are not all owners"
+        assert f"proposed as `{intent}`" in text_of(command(fake, "kb gaps", {"limit": 1}, "b_mod", "b-general"))
+
+    propose()
+    assert command(fake, "kb proposals", None, "moderator", "general").payload["content"] == owner_refusal("kb proposals")
+    review = command(fake, "kb proposals", None, "dev", "general")  # an owner, in server A
+    assert asked in text_of(review) and f"as `{intent}` · Other Community" in text_of(review)
+    [decline] = pickers(review, "pmbot:proposals:decline")
+    since = fake.cursor()
+    assert settle(fake, review, decline["custom_id"], [decline["options"][0]["value"]], "dev")["title"] == "Turned down"
+    wait_mod_log(fake, "b-log", "turned down the proposal", asked, since=since)
+    assert "No proposal is waiting" in text_of(command(fake, "kb proposals", None, "dev", "general"))
+    assert "proposed as" not in text_of(command(fake, "kb gaps", {"limit": 1}, "b_mod", "b-general"))
+
+    propose()  # again: the picker under the old /kb gaps still works
+    review = command(fake, "kb proposals", None, "dev", "general")
+    [teach] = pickers(review, "pmbot:proposals:teach")
+    assert settle(fake, review, teach["custom_id"], [teach["options"][0]["value"]], "dev")["title"] == "Taught"
+    assert f"- {asked}\n" in "".join(f.read_text() for f in knowledge.glob("*.yaml"))
+    assert "No proposal is waiting" in text_of(command(fake, "kb proposals", None, "dev", "general"))
+    assert asked not in text_of(command(fake, "kb gaps", None, "b_mod", "b-general")), "a taught gap closes"
+
+
 def usage(fake: FakeDiscord, user: str, channel: str) -> dict[str, Any]:
     """/kb stats as numbers: {"answered": n, "offered": n, "not answered": n}, and its most answered field."""
     shown = embed(command(fake, "kb stats", None, user, channel))

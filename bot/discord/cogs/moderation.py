@@ -47,6 +47,7 @@ from bot.discord.checks import (
     report_scope,
 )
 from bot.discord.dismissing import DismissPicker
+from bot.discord.proposals import ProposalsPicker, ProposePicker, server_name
 from bot.discord.render import NO_PINGS, to_embed
 from bot.knowledge import KnowledgeError, knowledge_files
 from bot.knowledge.loader import YAML_SUFFIXES
@@ -129,8 +130,8 @@ class Moderation(commands.Cog):
         matcher = self.bot.service.matcher
         found = await reports.gaps(self._store(), days, limit, await report_scope(interaction), matcher)
         can_teach = await may_change_knowledge(interaction)
-        teach = [teaching.TeachPicker.for_gap(matcher, n, gap) for n, gap in enumerate(found, 1)] if can_teach else []
-        views = rows_of([*teach, DismissPicker.for_gaps(found)])
+        picker = teaching.TeachPicker if can_teach else ProposePicker  # moderators propose what only owners may teach
+        views = rows_of([*(picker.for_gap(matcher, n, gap) for n, gap in enumerate(found, 1)), DismissPicker.for_gaps(found)])
         await respond(interaction, kb_replies.gaps_reply(found, days, can_teach=can_teach), view=views[0] if views else None)
         for n, view in enumerate(views[1:], 1):
             await respond(interaction, content=f"More for these questions ({n + 1} of {len(views)}):", view=view)
@@ -179,6 +180,17 @@ class Moderation(commands.Cog):
             reply = kb_replies.reload_reply(diff, self.bot.service.kb)
             await self._audit(interaction, f"Knowledge reloaded ({diff.summary()})")
         await respond(interaction, reply)
+
+    @kb.command(name="proposals", description="Gaps that servers' moderators proposed to teach: teach or turn them down (owners)")
+    @owner_only()
+    async def proposals(self, interaction: discord.Interaction) -> None:
+        await think(interaction)
+        waiting = await reports.proposals(self._store(), self.bot.service.matcher)
+        shown = waiting[: limits.SELECT_OPTIONS]  # as many as a picker holds; settling them brings on the next
+        servers = [server_name(self.bot, p.guild_id) for p in shown]
+        views = rows_of([ProposalsPicker.for_proposals(action, shown) for action in ("teach", "decline")])
+        reply = kb_replies.proposals_reply(shown, servers, waiting=len(waiting))
+        await respond(interaction, reply, view=views[0] if views else None)
 
     @kb.command(name="upload", description="Add or replace a knowledge file: validated in full, previous version kept (owners)")
     @app_commands.describe(file="A .yaml knowledge file; it replaces the file of the same name")
