@@ -39,8 +39,8 @@ import json
 import logging
 import math
 import os
-from dataclasses import dataclass
 from collections import Counter
+from dataclasses import dataclass
 from datetime import date, datetime, timezone
 from pathlib import Path
 from types import TracebackType
@@ -71,7 +71,6 @@ log = logging.getLogger(__name__)
 QuestionKind = Literal["suggest", "fallback"]
 _KINDS: Final[frozenset[str]] = frozenset({"suggest", "fallback"})
 ReplyKind = Literal["answer", "suggest", "fallback"]
-REPLY_KINDS: Final[tuple[ReplyKind, ...]] = ("answer", "suggest", "fallback")
 
 #: Ordered schema steps. Step ``n`` (1-based) moves a database from
 #: ``user_version = n - 1`` to ``n``. Append only: a released step must never

@@ -24,7 +24,7 @@ from bot import limits
 from bot.discord import audit, kb_replies
 from bot.discord.checks import describe_user, may_moderate, moderator_refusal, report_scope
 from bot.discord.errors import NotModerator, guarded
-from bot.discord.render import NO_PINGS, to_embed
+from bot.discord.render import NO_PINGS, picked, to_embed
 from bot.discord.teaching import question_key, recorded_gaps
 from bot.reports import GapReport
 
@@ -70,7 +70,7 @@ class DismissPicker(discord.ui.DynamicItem[discord.ui.Select], template=CUSTOM_I
     async def _dismiss(self, interaction: discord.Interaction) -> None:
         if not await may_moderate(interaction):
             raise NotModerator(moderator_refusal("kb gaps"))
-        keys = set(self.item.values or (interaction.data or {}).get("values") or [])
+        keys = set(picked(self.item, interaction))
         await interaction.response.defer(ephemeral=True, thinking=True)
         bot: PMBot = interaction.client  # type: ignore[assignment]
         scope = await report_scope(interaction)

@@ -23,7 +23,7 @@ from bot import limits, reports
 from bot.discord import audit, kb_replies
 from bot.discord.checks import describe_user, may_change_knowledge, may_moderate, moderator_refusal, owner_refusal
 from bot.discord.errors import NotModerator, NotOwner, guarded
-from bot.discord.render import NO_PINGS, to_embed
+from bot.discord.render import NO_PINGS, picked, to_embed
 from bot.discord.teaching import KEY_DIGITS, TeachPicker, question_key, recorded_gaps, teach
 from bot.reports import Proposal
 from bot.store import Scope
@@ -57,7 +57,7 @@ class ProposePicker(TeachPicker, template=r"pmbot:propose:(?P<key>[0-9a-f]{16})"
         if not await may_moderate(interaction):
             raise NotModerator(moderator_refusal("kb gaps"))
         assert interaction.guild is not None  # /kb is guild-only, and so are its messages' pickers
-        values = self.item.values or (interaction.data or {}).get("values") or []
+        values = picked(self.item, interaction)
         await interaction.response.defer(ephemeral=True, thinking=True)
         bot: PMBot = interaction.client  # type: ignore[assignment]
         here = Scope.guild(interaction.guild.id)  # this server's questions only, whoever picks, owners included
@@ -116,7 +116,7 @@ class ProposalsPicker(discord.ui.DynamicItem[discord.ui.Select], template=r"pmbo
     async def _settle(self, interaction: discord.Interaction) -> None:
         if not await may_change_knowledge(interaction):
             raise NotOwner(owner_refusal("kb proposals"))
-        keys = set(self.item.values or (interaction.data or {}).get("values") or [])
+        keys = set(picked(self.item, interaction))
         await interaction.response.defer(ephemeral=True, thinking=True)
         bot: PMBot = interaction.client  # type: ignore[assignment]
         chosen = [] if bot.store is None else [p for p in await reports.proposals(bot.store) if proposal_key(p) in keys]

@@ -174,10 +174,15 @@ class TopicsSelect(discord.ui.DynamicItem[discord.ui.Select], template=TOPICS_ID
         await guarded(interaction, self._show)
 
     async def _show(self, interaction: discord.Interaction) -> None:
-        values = self.item.values or (interaction.data or {}).get("values") or []
+        values = picked(self.item, interaction)
         kb = _bot(interaction).service.kb
         category = values[0] if values else None
         await send_reply(interaction, topics_reply(kb, category if category in kb.categories else None), ephemeral=True)
+
+
+def picked(select: discord.ui.Select[Any], interaction: discord.Interaction) -> list[str]:
+    """A select's chosen values, read from the interaction where discord.py has not set them on the select."""
+    return select.values or (interaction.data or {}).get("values") or []
 
 
 def _count(n: int) -> str:

@@ -29,7 +29,7 @@ from bot import limits, reports
 from bot.discord import audit, kb_replies
 from bot.discord.checks import describe_user, may_change_knowledge, owner_refusal, report_scope
 from bot.discord.errors import NotOwner, guarded
-from bot.discord.render import NO_PINGS, to_embed
+from bot.discord.render import NO_PINGS, picked, to_embed
 from bot.knowledge import KnowledgeError
 from bot.knowledge.teach import TeachRefused, likely_intents, only_names_a_role
 from bot.matching import Matcher
@@ -133,7 +133,7 @@ class TeachPicker(discord.ui.DynamicItem[discord.ui.Select], template=r"pmbot:te
     async def _picked(self, interaction: discord.Interaction) -> None:
         if not await may_change_knowledge(interaction):
             raise NotOwner(owner_refusal("kb teach"))
-        values = self.item.values or (interaction.data or {}).get("values") or []
+        values = picked(self.item, interaction)
         await interaction.response.defer(ephemeral=True, thinking=True)
         bot: PMBot = interaction.client  # type: ignore[assignment]
         question = await recorded_question(bot, interaction, self.key)
