@@ -244,6 +244,18 @@ def cmd_feedback(settings: Settings, args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_proposals(settings: Settings, args: argparse.Namespace) -> int:
+    from bot import reports
+
+    known = _service(settings, args).matcher  # proposals taught since are settled
+    found = _with_store(settings, lambda store: reports.proposals(store, known))
+    if args.json:
+        _print_json([asdict(p) for p in found])
+    else:
+        print(reports.proposals_text(found))
+    return 0
+
+
 def cmd_stats(settings: Settings, args: argparse.Namespace) -> int:
     from bot import reports
     from bot.store import Scope
@@ -389,6 +401,8 @@ def build_parser() -> argparse.ArgumentParser:
     feedback = command("feedback", "intents ranked by share of 👎 votes")
     feedback.add_argument("--days", type=_non_negative("--days"), default=30, help=days_help)
     feedback.add_argument("--json", action="store_true", help="the ranking as a JSON list")
+    proposals = command("proposals", "gaps that servers' moderators proposed to teach, most asked first")
+    proposals.add_argument("--json", action="store_true", help="the proposals as a JSON list")
     stats = command("stats", "how many questions the bot answered, offered a guess or could not answer, in every server")
     stats.add_argument("--days", type=_non_negative("--days"), default=30, help=days_help)
     stats.add_argument("--json", action="store_true", help="the counts as JSON")
@@ -408,6 +422,7 @@ COMMANDS = {
     "why": cmd_why,
     "gaps": cmd_gaps,
     "feedback": cmd_feedback,
+    "proposals": cmd_proposals,
     "stats": cmd_stats,
     "migrate-store": cmd_migrate_store,
     "teach": cmd_teach,

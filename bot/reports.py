@@ -173,6 +173,14 @@ def gaps_text(reports: list[GapReport], days: float) -> str:
     return "\n".join(lines)
 
 
+def proposals_text(found: list[Proposal]) -> str:
+    if not found:
+        return "No proposal is waiting."
+    lines = ["Proposed by servers' moderators, most asked first (teach one with `pmbot teach QUESTION INTENT_ID`):"]
+    lines.extend(f"{n:>2}. ×{p.count} “{p.question}” as {p.intent_id} (server {p.guild_id})" for n, p in enumerate(found, 1))
+    return "\n".join(lines)
+
+
 def usage_text(report: UsageReport, days: float) -> str:
     if not report.replies:
         return f"No replies to questions in the last {days:g} days."

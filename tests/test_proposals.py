@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import subprocess
+import sys
 from datetime import datetime, timezone
 from pathlib import Path
 
 from bot import reports
 from bot.store import Scope, SqliteStore, UnansweredQuestion
+from tests.conftest import ROOT, clean_env
 
 A, B = 1, 2
 
@@ -28,3 +31,15 @@ async def test_proposals_group_a_servers_wordings_and_keep_servers_apart(tmp_pat
     assert [(p.guild_id, p.intent_id, p.question, p.count) for p in found] == [
         (A, "hiring", "Who hires the gaffer?", 3), (B, "crew", "who hires the gaffer??", 1)]
     assert set(found[0].stored_as) == {"who hire the gaffer", "who hires the gaffer"}
+
+
+async def test_the_host_lists_proposals_from_the_command_line(tmp_path: Path) -> None:
+    db = tmp_path / "db.sqlite3"
+    async with SqliteStore(db) as store:
+        await store.record_unanswered(UnansweredQuestion(datetime.now(timezone.utc), B, 9, "who hire the gaffer",
+                                                         "fallback", None, 0.0, original_text="Who hires the gaffer?"))
+        await store.propose({"who hire the gaffer"}, Scope.guild(B), "hiring")
+    shown = subprocess.run([sys.executable, "-m", "bot", "proposals"], capture_output=True, text=True, cwd=ROOT,
+                           env=clean_env(PMBOT_DATABASE=str(db)), timeout=300)
+    assert shown.returncode == 0, shown.stderr
+    assert "1. ×1 “Who hires the gaffer?” as hiring (server 2)" in shown.stdout
