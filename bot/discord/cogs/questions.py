@@ -21,15 +21,14 @@ import discord
 from discord import app_commands
 from discord.ext import commands
 
+from bot.discord import reading
 from bot.discord.errors import tell
-from bot.discord.listening import Heard, answered, heard_question, said
+from bot.discord.listening import heard_question, said
+from bot.discord.reading import FOLLOW_UP_LOOKBACK
 from bot.discord.recent_answers import RecentAnswers
 from bot.discord.render import NO_PINGS, message_kwargs, send_reply
 from bot.discord.search import IntentSearch
 from bot.help_channels import replies_unasked
-from bot.knowledge import KnowledgeBase
-from bot.matching import MatchResult
-from bot.matching.follow_up import named_role
 from bot.matching.normalise import MAX_INPUT_CHARS
 from bot.replies import answer_reply, help_reply
 from bot.service import Answer
@@ -39,9 +38,6 @@ if TYPE_CHECKING:
 
 log = logging.getLogger("pmbot.questions")
 
-# A bare "and for project managers?" follows the asker's latest answer among this many messages, this recent.
-FOLLOW_UP_LOOKBACK = 10
-FOLLOW_UP_WINDOW = timedelta(minutes=15)
 ASK_MENU = "Ask pmbot"  # a message's Apps menu
 NO_TEXT = "That message has no text I can read. Ask its question with `/ask` instead."
 # A question edited this soon after it was asked is answered again, and one deleted this soon after the bot
@@ -126,7 +122,7 @@ class Questions(commands.Cog):
         guild_id = message.guild.id if message.guild else None
         here = self.bot.guild_settings.effective(guild_id)
         heard = heard_question(message, me, here.help_channels)
-        answer = None if heard is None else await self._heard_answer(heard, message)
+        answer = None if heard is None else await reading.heard_answer(self.bot, heard, message)
         if heard is not None and answer is None and not edited:  # a bare mention
             if await self._allowed(message):
                 await self._reply(message, message_kwargs(help_reply(self.bot.service.kb)))
@@ -168,67 +164,6 @@ class Questions(commands.Cog):
         async for later in message.channel.history(limit=FOLLOW_UP_LOOKBACK, after=message, oldest_first=True):
             if later.author.id == me.id and later.reference is not None and later.reference.message_id == message.id:
                 return later
-        return None
-
-    async def _ask(
-        self, question: str, channel: object, asker: discord.abc.User, asked: discord.abc.Snowflake
-    ) -> Answer:
-        """The answer to a question, read as a follow-up to the asker's latest answer here when it only names a role.
-
-        For a bare "and for project managers?" typed after an answer rather than as a reply to it, as people do
-        in DMs and with /ask. The answer is read from the channel's history, not kept in memory: it is one
-        request for such a rare message, and it holds across restarts and shards. Without Read Message History
-        the question is read alone.
-        """
-        answer = self.bot.service.ask(question)
-        if answer.result.kind == "answer" or not named_role(self.bot.service.matcher, question):
-            return answer
-        follows = await self._last_answer(channel, asker, asked)
-        return answer if follows is None else self.bot.service.ask_after(answer, follows)
-
-    async def _heard_answer(self, heard: Heard, message: discord.Message) -> Answer | None:
-        """The answer to what was heard; None for a bare mention that replies to no question the bot answers."""
-        answer = None
-        if heard.text and heard.follows is not None:
-            answer = self.bot.service.ask(heard.text, heard.follows)
-        elif heard.text:
-            answer = await self._ask(heard.text, message.channel, message.author, message)
-        if heard.quoted is not None and (quoted := self._quoted_answer(heard.quoted, answer)) is not None:
-            return quoted
-        return answer
-
-    def _quoted_answer(self, quoted: str, own: Answer | None) -> Answer | None:
-        """The answer to the member's message a mention replies to; None when the mention's own words ask
-        something of ours (answered, or offered a topic) or that message is not answered.
-
-        "@pmbot ^" or "@pmbot can you answer this?" (the bot's own help, read alone) under someone's question
-        asks the bot to answer it. A bare role ("@pmbot and for project managers?") asks the quoted question of
-        that role, or keeps its own reading when the topic has no twin.
-        """
-        service = self.bot.service
-        bare_role = (own is not None and own.result.kind != "answer"
-                     and named_role(service.matcher, own.result.question) is not None)
-        if own is not None and not bare_role and _asks_of_its_own(service.kb, own.result):
-            return None
-        theirs = service.ask(quoted)
-        if theirs.result.kind != "answer" or theirs.result.intent_id is None:
-            return None
-        return service.ask_after(own, theirs.result.intent_id) if own is not None and bare_role else theirs
-
-    async def _last_answer(self, channel: object, asker: discord.abc.User, asked: discord.abc.Snowflake) -> str | None:
-        """The intent of the bot's latest answer to the asker in the channel, a few minutes before `asked` at most."""
-        me = self.bot.user
-        if me is None or not isinstance(channel, discord.abc.Messageable):
-            return None
-        since = discord.utils.snowflake_time(asked.id) - FOLLOW_UP_WINDOW
-        try:
-            async for earlier in channel.history(limit=FOLLOW_UP_LOOKBACK, before=asked):
-                if earlier.created_at < since:
-                    break
-                if (intent := answered(earlier, me, asker)) is not None:
-                    return intent
-        except discord.HTTPException as error:
-            log.info("could not read channel %s's history for a follow-up: %s", getattr(channel, "id", None), error)
         return None
 
     async def _allowed(self, message: discord.Message) -> bool:
@@ -299,7 +234,7 @@ class Questions(commands.Cog):
             self.bot.metrics.replied("answer", started)
             self.bot.tally.count(interaction.guild_id, "answer", intent_id)
             return
-        answer = await self._ask(question, interaction.channel, interaction.user, interaction)
+        answer = await reading.ask(self.bot, question, interaction.channel, interaction.user, interaction)
         await self._answer_interaction(interaction, answer, started)
 
     async def ask_about_message(self, interaction: discord.Interaction, message: discord.Message) -> None:
@@ -343,12 +278,6 @@ def _shows(reply: discord.Message, embed: discord.Embed) -> bool:
     """Whether the bot's reply already shows the embed's answer."""
     shown = reply.embeds[0] if reply.embeds else None
     return shown is not None and (shown.title, shown.description) == (embed.title, embed.description)
-
-
-def _asks_of_its_own(kb: KnowledgeBase, result: MatchResult) -> bool:
-    """Whether a message answered or offered one of our topics asks it: help, a greeting or thanks do not."""
-    first = result.intent_id or next(iter(result.suggestions), None)
-    return first in kb.intents and kb.intents[first].category != "meta"
 
 
 async def setup(bot: PMBot) -> None:
