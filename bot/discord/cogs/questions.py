@@ -1,8 +1,9 @@
 """Questions: answering messages (DMs, mentions, help channels, and questions edited or deleted soon after), /ask,
 Apps → Ask pmbot and /help.
 
-The listening rules live in bot.discord.listening and bot.help_channels; the follow-up, suggestion
-and vote buttons in bot.discord.render. This cog decides what to say and
+The listening rules live in bot.discord.listening and bot.help_channels, reading a question in its
+conversation in bot.discord.reading, the follow-up, suggestion and vote buttons in bot.discord.render.
+This cog decides what to say and
 keeps the flood in check: a per-user cooldown shared with /ask and the ask
 buttons, with one friendly notice per burst for messages.
 """
