@@ -17,7 +17,7 @@ from pathlib import Path
 
 from bot.config import Settings, redact_url
 from bot.postgres_store import PostgresStore
-from bot.store import SqliteStore, Store, _decode_time
+from bot.store import SqliteStore, Store, _decode_flag, _decode_time
 
 log = logging.getLogger(__name__)
 
@@ -73,7 +73,7 @@ async def copy_sqlite_to_postgres(source: Path, target_url: str) -> Copied:
         ).fetchall()
         settings = conn.execute(
             "SELECT guild_id, help_channels, moderator_roles, mod_log_channel, cooldown_rate, cooldown_seconds,"
-            " help_channel_suggestions, updated_at FROM guild_settings"
+            " help_channel_suggestions, help_channel_threads, updated_at FROM guild_settings"
         ).fetchall()
         reply_counts = conn.execute("SELECT guild_id, day, kind, intent_id, count FROM reply_counts").fetchall()
 
@@ -105,10 +105,10 @@ async def copy_sqlite_to_postgres(source: Path, target_url: str) -> Copied:
             )
             await pg.executemany(
                 "INSERT INTO guild_settings (guild_id, help_channels, moderator_roles, mod_log_channel,"
-                " cooldown_rate, cooldown_seconds, help_channel_suggestions, updated_at)"
-                " VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
-                [(g, ids(h), ids(r), m, rate, sec, None if offer is None else bool(offer), _decode_time(at))
-                 for g, h, r, m, rate, sec, offer, at in settings],
+                " cooldown_rate, cooldown_seconds, help_channel_suggestions, help_channel_threads, updated_at)"
+                " VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
+                [(g, ids(h), ids(r), m, rate, sec, _decode_flag(offer), _decode_flag(threads), _decode_time(at))
+                 for g, h, r, m, rate, sec, offer, threads, at in settings],
             )
             await pg.executemany(
                 "INSERT INTO reply_counts (guild_id, day, kind, intent_id, count) VALUES ($1, $2, $3, $4, $5)",

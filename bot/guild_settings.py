@@ -28,6 +28,7 @@ class EffectiveSettings:
     cooldown_rate: int
     cooldown_seconds: float
     help_channel_suggestions: bool
+    help_channel_threads: bool
 
 
 class GuildSettingsCache:
@@ -68,6 +69,7 @@ class GuildSettingsCache:
             cooldown_seconds=d.cooldown_seconds if own.cooldown_seconds is None else own.cooldown_seconds,
             help_channel_suggestions=(d.help_channel_suggestions if own.help_channel_suggestions is None
                                       else own.help_channel_suggestions),
+            help_channel_threads=d.help_channel_threads if own.help_channel_threads is None else own.help_channel_threads,
         )
 
     async def update(self, guild_id: int, change: Callable[[GuildSettings], GuildSettings]) -> GuildSettings:

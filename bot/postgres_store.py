@@ -139,6 +139,8 @@ PG_MIGRATIONS: Final[tuple[tuple[str, ...], ...]] = (
         "CREATE INDEX unanswered_questions_proposed ON unanswered_questions (proposed_intent)"
         " WHERE proposed_intent IS NOT NULL",
     ),
+    # 10: whether a server's help channel answers go in a thread started on the question.
+    ("ALTER TABLE guild_settings ADD COLUMN help_channel_threads BOOLEAN",),
 )
 
 # Every process must agree on this number: it names the lock that serialises migrations.
@@ -356,16 +358,16 @@ class PostgresStore(Store):
         """Every server's stored settings, by guild id."""
         rows = await self._read(
             "SELECT guild_id, help_channels, moderator_roles, mod_log_channel, cooldown_rate, cooldown_seconds,"
-            " help_channel_suggestions FROM guild_settings ORDER BY guild_id"
+            " help_channel_suggestions, help_channel_threads FROM guild_settings ORDER BY guild_id"
         )
         return [
             GuildSettings(
                 guild_id,
                 None if channels is None else frozenset(channels),
                 None if roles is None else frozenset(roles),
-                mod_log, rate, seconds, suggestions,
+                mod_log, rate, seconds, suggestions, threads,
             )
-            for guild_id, channels, roles, mod_log, rate, seconds, suggestions in rows
+            for guild_id, channels, roles, mod_log, rate, seconds, suggestions, threads in rows
         ]
 
     async def save_guild_settings(self, settings: GuildSettings) -> None:
@@ -375,12 +377,13 @@ class PostgresStore(Store):
             return
         await self._write_all([(
             "INSERT INTO guild_settings (guild_id, help_channels, moderator_roles, mod_log_channel,"
-            " cooldown_rate, cooldown_seconds, help_channel_suggestions, updated_at)"
-            " VALUES ($1, $2, $3, $4, $5, $6, $7, $8)"
+            " cooldown_rate, cooldown_seconds, help_channel_suggestions, help_channel_threads, updated_at)"
+            " VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)"
             " ON CONFLICT (guild_id) DO UPDATE SET help_channels = excluded.help_channels,"
             " moderator_roles = excluded.moderator_roles, mod_log_channel = excluded.mod_log_channel,"
             " cooldown_rate = excluded.cooldown_rate, cooldown_seconds = excluded.cooldown_seconds,"
-            " help_channel_suggestions = excluded.help_channel_suggestions, updated_at = excluded.updated_at",
+            " help_channel_suggestions = excluded.help_channel_suggestions,"
+            " help_channel_threads = excluded.help_channel_threads, updated_at = excluded.updated_at",
             (
                 settings.guild_id,
                 _id_list(settings.help_channels),
@@ -389,6 +392,7 @@ class PostgresStore(Store):
                 settings.cooldown_rate,
                 settings.cooldown_seconds,
                 settings.help_channel_suggestions,
+                settings.help_channel_threads,
                 _require_aware(self._clock(), "clock()"),
             ),
         )])

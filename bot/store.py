@@ -165,6 +165,9 @@ MIGRATIONS: Final[tuple[tuple[str, ...], ...]] = (
         "CREATE INDEX unanswered_questions_proposed ON unanswered_questions (proposed_intent)"
         " WHERE proposed_intent IS NOT NULL",
     ),
+    # 10: whether a server's help channel answers go in a thread started on the question (1) or reply in the
+    # channel (0); NULL: the host's default.
+    ("ALTER TABLE guild_settings ADD COLUMN help_channel_threads INTEGER CHECK (help_channel_threads IN (0, 1))",),
 )
 
 #: What a message's later reading of its question replaces (its time stays the message's, for retention). A
@@ -326,7 +329,8 @@ class GuildSettings:
 
     ``None`` means "not set here": the bot then uses its environment defaults
     (PMBOT_LISTEN_CHANNELS, PMBOT_MODERATOR_ROLES, PMBOT_MOD_LOG_CHANNEL,
-    PMBOT_COOLDOWN_*, PMBOT_HELP_CHANNEL_SUGGESTIONS), so a server that never ran ``/config`` behaves as before.
+    PMBOT_COOLDOWN_*, PMBOT_HELP_CHANNEL_SUGGESTIONS, PMBOT_HELP_CHANNEL_THREADS), so a server that never ran
+    ``/config`` behaves as before.
     An empty set is a choice ("no help channels"), unlike ``None``.
     """
 
@@ -337,6 +341,7 @@ class GuildSettings:
     cooldown_rate: int | None = None
     cooldown_seconds: float | None = None
     help_channel_suggestions: bool | None = None
+    help_channel_threads: bool | None = None
 
     def __post_init__(self) -> None:
         for name in ("help_channels", "moderator_roles"):
@@ -729,13 +734,13 @@ class SqliteStore(Store):
         """Every server's stored settings, by guild id; read once at start into the bot's cache."""
         rows = await self._read(
             "SELECT guild_id, help_channels, moderator_roles, mod_log_channel, cooldown_rate, cooldown_seconds,"
-            " help_channel_suggestions FROM guild_settings ORDER BY guild_id",
+            " help_channel_suggestions, help_channel_threads FROM guild_settings ORDER BY guild_id",
             (),
         )
         return [
             GuildSettings(guild_id, _decode_ids(help_channels), _decode_ids(roles), mod_log, rate, seconds,
-                          None if suggestions is None else bool(suggestions))
-            for guild_id, help_channels, roles, mod_log, rate, seconds, suggestions in rows
+                          _decode_flag(suggestions), _decode_flag(threads))
+            for guild_id, help_channels, roles, mod_log, rate, seconds, suggestions, threads in rows
         ]
 
     async def save_guild_settings(self, settings: GuildSettings) -> None:
@@ -745,11 +750,13 @@ class SqliteStore(Store):
             return
         await self._write(
             "INSERT INTO guild_settings (guild_id, help_channels, moderator_roles, mod_log_channel,"
-            " cooldown_rate, cooldown_seconds, help_channel_suggestions, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)"
+            " cooldown_rate, cooldown_seconds, help_channel_suggestions, help_channel_threads, updated_at)"
+            " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)"
             " ON CONFLICT (guild_id) DO UPDATE SET help_channels = excluded.help_channels,"
             " moderator_roles = excluded.moderator_roles, mod_log_channel = excluded.mod_log_channel,"
             " cooldown_rate = excluded.cooldown_rate, cooldown_seconds = excluded.cooldown_seconds,"
-            " help_channel_suggestions = excluded.help_channel_suggestions, updated_at = excluded.updated_at",
+            " help_channel_suggestions = excluded.help_channel_suggestions,"
+            " help_channel_threads = excluded.help_channel_threads, updated_at = excluded.updated_at",
             (
                 settings.guild_id,
                 _encode_ids(settings.help_channels),
@@ -758,6 +765,7 @@ class SqliteStore(Store):
                 settings.cooldown_rate,
                 settings.cooldown_seconds,
                 settings.help_channel_suggestions,
+                settings.help_channel_threads,
                 _encode_time(self._clock(), "clock()"),
             ),
         )
@@ -819,6 +827,11 @@ def _scope_sql(scope: Scope) -> tuple[str, list[int]]:
 def _encode_ids(ids: frozenset[int] | None) -> str | None:
     """A JSON array in id order: readable in an operator's sqlite3 shell, and NULL stays "not set"."""
     return None if ids is None else json.dumps(sorted(ids))
+
+
+def _decode_flag(raw: int | None) -> bool | None:
+    """SQLite's 0/1 for a yes/no setting; NULL stays "not set"."""
+    return None if raw is None else bool(raw)
 
 
 def _decode_ids(raw: str | None) -> frozenset[int] | None:

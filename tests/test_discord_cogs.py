@@ -72,6 +72,7 @@ def mock_guild(guild_id: int = GUILD_ID, self_role_id: int | None = BOT_ROLE_ID)
     guild = MagicMock(spec=discord.Guild)
     guild.id = guild_id
     guild.self_role = mock_role(self_role_id) if self_role_id else None
+    guild.get_thread.return_value = None  # no thread started on any message
     return guild
 
 
@@ -488,6 +489,17 @@ def edited(content: str, earlier_answer: str | None, service: KnowledgeService, 
     if cached is not None:
         payload.cached_message = mock_message(cached)
     return payload, reply
+
+
+async def test_where_discord_will_not_start_a_thread_the_help_channel_gets_a_reply(service: KnowledgeService) -> None:
+    bot = make_bot(service, help_channel_threads=True)
+    message = mock_message("What is a product manager?", channel=mock_text_channel(HELP_CHANNEL_ID))
+    message.create_thread = AsyncMock(side_effect=discord.Forbidden(MagicMock(status=403), "Missing Permissions"))
+    await Questions(bot).on_message(message)
+    title = message.channel.send.await_args.kwargs["embed"].title
+    assert message.create_thread.await_args.kwargs["name"] == title, "named after its answer, not the member's words"
+    assert message.channel.send.await_args.kwargs["embed"].title, "answered all the same, as a reply"
+    assert message.channel.send.await_args.kwargs["reference"] is message.to_reference.return_value
 
 
 async def test_an_edited_question_gets_its_new_answer_in_the_same_reply(service: KnowledgeService) -> None:

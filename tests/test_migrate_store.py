@@ -36,7 +36,7 @@ async def fill(db: Path) -> None:
             await store.record_vote(n, 7, f"intent-{n}", -1 if n else 1, guild_id=guild)
         await store.save_guild_settings(GuildSettings(111, help_channels=frozenset({1, 2}), moderator_roles=frozenset(),
                                                       cooldown_rate=3, cooldown_seconds=20.0,
-                                                      help_channel_suggestions=False))
+                                                      help_channel_suggestions=False, help_channel_threads=True))
         await store.propose({"what is a thing number 1"}, Scope.guild(222), "intent-1")
         await store.add_reply_counts([ReplyCount(111, date(2026, 11, 1), "answer", "intent-0", 4),
                                       ReplyCount(222, date(2026, 11, 2), "fallback", "", 2)])

@@ -597,8 +597,10 @@ async def test_purge_before_deletes_old_questions_and_votes_only(backend: Backen
 
 async def test_guild_settings_survive_a_restart_and_clear(backend: Backend) -> None:
     a = GuildSettings(GUILD_A, help_channels=frozenset({10, 11}), moderator_roles=frozenset(),
-                      mod_log_channel=12, cooldown_rate=3, cooldown_seconds=30, help_channel_suggestions=False)
-    b = GuildSettings(GUILD_B, help_channels=frozenset(), help_channel_suggestions=True)  # empty: a choice, not "unset"
+                      mod_log_channel=12, cooldown_rate=3, cooldown_seconds=30, help_channel_suggestions=False,
+                      help_channel_threads=True)
+    b = GuildSettings(GUILD_B, help_channels=frozenset(), help_channel_suggestions=True,  # empty: a choice, not "unset"
+                      help_channel_threads=False)
     async with backend.make() as store:
         assert await store.all_guild_settings() == []
         await store.save_guild_settings(GuildSettings(GUILD_A, cooldown_rate=9))

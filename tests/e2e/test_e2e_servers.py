@@ -65,7 +65,7 @@ def fake() -> Iterator[FakeDiscord]:
     b = {key: server.add_user(key, name) for key, name in (
         ("b_owner", "bob_owner"), ("b_mod", "bea_mod"), ("b_rolemod", "ravi_rolemod"), ("b_user", "bill"),
     )}
-    askers = [server.add_user(f"b_asker{n}", f"b_asker{n}") for n in range(11)]
+    askers = [server.add_user(f"b_asker{n}", f"b_asker{n}") for n in range(13)]
     server.add_guild(
         "Other Community", guild_id=GUILD_B, owner=b["b_owner"],
         members={b["b_mod"]: ["Staff"], b["b_rolemod"]: ["Moderators"], b["b_user"]: [], dev: [],
@@ -164,6 +164,7 @@ CONFIG_SUBCOMMANDS: dict[str, Any] = {
     "config help-channels add": lambda fake: {"channel": fake.channel("b-help")},
     "config help-channels remove": lambda fake: {"channel": fake.channel("b-help")},
     "config help-channels suggestions": lambda fake: {"offer": False},
+    "config help-channels threads": lambda fake: {"on": True},
     "config moderator-roles add": lambda fake: {"role": fake.guild(GUILD_B).role("Moderators")},
     "config moderator-roles remove": lambda fake: {"role": fake.guild(GUILD_B).role("Moderators")},
     "config mod-log": lambda fake: {"channel": fake.channel("b-log")},
@@ -253,6 +254,37 @@ def test_a_server_keeps_did_you_mean_out_of_its_help_channels(fake: FakeDiscord,
     command(fake, "config reset", {"setting": "help-channel-suggestions"}, "b_mod", "b-general")
     show = command(fake, "config show", None, "b_mod", "b-general").payload["content"]
     assert 'Help channel replies (default): answers, and "Did you mean…" when unsure' in show
+
+
+def test_a_server_has_its_help_channel_answers_in_threads(fake: FakeDiscord, bot: Running) -> None:
+    """On: each help channel question gets a thread of its own for its answer; edits and deletions find it there."""
+    since = fake.cursor()
+    reply = command(fake, "config help-channels threads", {"on": True}, "b_mod", "b-general")
+    assert "in a thread started on the question" in reply.payload["content"]
+    wait_mod_log(fake, "b-log", "Help channel answers now go in a thread started on the question", since=since)
+    assert "Help channel answers go (set here): in a thread" in command(fake, "config show", None, "b_mod", "b-general").payload["content"]
+
+    since = fake.cursor()
+    asked = fake.send_message("b-help", "What is a product manager?\nAsking for a friend", author="b_asker11")
+    started = fake.wait_for(lambda r: r.kind == "thread.create" and r.ok, since=since)
+    thread = fake.channel(int(asked["id"]))
+    assert thread.is_thread and thread.parent_id == fake.channel("b-help").id
+    answer = fake.wait_for_message(thread.id, since=since)
+    assert answer.embeds and started.json["name"] == answer.embeds[0]["title"], "named after its answer, no member's words"
+    assert "message_reference" not in (answer.json or {}), "inside the thread, under the question it was started on"
+    assert replies_to(fake, {asked["id"]}) == [], "nothing in the channel itself"
+
+    fake.edit_message(asked, "What is a project manager?")  # the answer in the thread changes with the question
+    edited = fake.wait_for(lambda r: r.kind == "message.edit" and r.ok and r.message_id == int(answer.message["id"]))
+    assert edited.json["embeds"][0]["title"] != answer.embeds[0]["title"]
+    fake.delete_messages(asked)
+    fake.wait_for(lambda r: r.kind == "message.delete" and r.ok and r.message_id == int(answer.message["id"]))
+
+    mentioned = fake.send_message("b-general", "What is a product manager?", author="b_asker12", mentions_bot=True)
+    assert embed(reply_to(fake, mentioned))["title"], "elsewhere, a reply as before"
+    command(fake, "config reset", {"setting": "help-channel-threads"}, "b_mod", "b-general")
+    asked = fake.send_message("b-help", "What is scope creep?", author="b_asker12")
+    assert embed(reply_to(fake, asked))["title"], "off again: a reply in the channel"
 
 
 def test_a_moderator_role_set_with_config_counts_in_that_server_only(fake: FakeDiscord, bot: Running) -> None:

@@ -26,9 +26,12 @@ from . import limits
 from .limits import LimitError, MentionPolicy
 from .models import (
     ATTACH_FILES,
+    CREATE_PUBLIC_THREADS,
     FLAG_EPHEMERAL,
     FLAG_IS_COMPONENTS_V2,
     FLAG_LOADING,
+    GUILD_TEXT,
+    PUBLIC_THREAD,
     SEND_MESSAGES,
     SEND_MESSAGES_IN_THREADS,
     VIEW_CHANNEL,
@@ -243,6 +246,7 @@ class FakeDiscordServer:
         r.add_get(a + "/channels/{channel_id}/messages/{message_id}", self._get_message)
         r.add_patch(a + "/channels/{channel_id}/messages/{message_id}", self._edit_message)
         r.add_delete(a + "/channels/{channel_id}/messages/{message_id}", self._delete_message)
+        r.add_post(a + "/channels/{channel_id}/messages/{message_id}/threads", self._start_thread)
         r.add_put(a + "/channels/{channel_id}/messages/{message_id}/reactions/{emoji}/@me", self._reaction)
         r.add_delete(a + "/channels/{channel_id}/messages/{message_id}/reactions/{emoji}/@me", self._reaction)
         r.add_post(a + "/interactions/{interaction_id}/{token}/callback", self._interaction_callback)
@@ -853,6 +857,32 @@ class FakeDiscordServer:
         rec.message = copy.deepcopy(stored.data)
         await self.echo("MESSAGE_CREATE", stored)
         return json_response(stored.data)
+
+    async def _start_thread(self, request: web.Request) -> web.Response:
+        """A thread started on a message: it takes the message's id, THREAD_CREATE goes out, and a message holds one."""
+        rec: RecordedRequest = request[_RECORD]
+        rec.kind = "thread.create"
+        channel, stored = self._lookup_message(request)
+        rec.channel_id = channel.id if channel else None
+        if channel is None or stored is None:
+            return error_response(404, 10008, "Unknown Message")
+        guild = self.world.guild_of(channel)
+        if guild is None or channel.type != GUILD_TEXT:
+            return error_response(400, 50024, "Cannot execute action on this channel type")
+        need = VIEW_CHANNEL | CREATE_PUBLIC_THREADS
+        if self.world.permissions(self.world.bot, channel) & need != need:
+            return error_response(403, 50013, "Missing Permissions")
+        name = (rec.json or {}).get("name") if isinstance(rec.json, dict) else None
+        if not isinstance(name, str) or not 1 <= len(name) <= 100:
+            return self._reject(rec, [LimitError("name", "BASE_TYPE_BAD_LENGTH", "Must be between 1 and 100 in length.")])
+        thread_id = int(stored.data["id"])
+        if any(c.id == thread_id for c in guild.channels.values()):
+            return error_response(400, 160004, "A thread has already been created for this message")
+        thread = FakeChannel(id=thread_id, name=name, type=PUBLIC_THREAD, parent_id=channel.id,
+                             overwrites=channel.overwrites, owner_id=self.world.bot.id)
+        guild.channels[f"thread-{thread_id}"] = thread
+        await self.dispatch("THREAD_CREATE", {**channel_json(thread, guild_id=guild.id), "newly_created": True})
+        return json_response(channel_json(thread, guild_id=guild.id), status=201)
 
     async def _edit_message(self, request: web.Request) -> web.Response:
         rec: RecordedRequest = request[_RECORD]

@@ -34,10 +34,12 @@ if TYPE_CHECKING:
 log = logging.getLogger("pmbot.config")
 
 HelpChannel = discord.TextChannel | discord.ForumChannel
-Setting = Literal["help-channels", "help-channel-suggestions", "moderator-roles", "mod-log", "cooldown", "everything"]
+Setting = Literal["help-channels", "help-channel-suggestions", "help-channel-threads", "moderator-roles", "mod-log",
+                  "cooldown", "everything"]
 CLEARED: dict[str, dict[str, None]] = {
     "help-channels": {"help_channels": None},
     "help-channel-suggestions": {"help_channel_suggestions": None},
+    "help-channel-threads": {"help_channel_threads": None},
     "moderator-roles": {"moderator_roles": None},
     "mod-log": {"mod_log_channel": None},
     "cooldown": {"cooldown_rate": None, "cooldown_seconds": None},
@@ -86,6 +88,7 @@ class ServerConfig(commands.Cog):
             f"**pmbot settings for {guild.name}**",
             f"Help channels ({origin(own.help_channels)}): {_mentions('#', _here(guild, now.help_channels))}",
             f"Help channel replies ({origin(own.help_channel_suggestions)}): {_replies(now.help_channel_suggestions)}",
+            f"Help channel answers go ({origin(own.help_channel_threads)}): {_placed(now.help_channel_threads)}",
             f"Moderator roles ({origin(own.moderator_roles)}): {_mentions('@&', _here(guild, now.moderator_roles))}"
             " — and everyone with Manage Server",
             f"Moderator log ({origin(own.mod_log_channel)}): {mod_log}",
@@ -130,6 +133,15 @@ class ServerConfig(commands.Cog):
                            lambda own: {"help_channel_suggestions": offer})
         await respond(interaction, content=f"In help channels I now reply with {_replies(offer)}. "
                                            "Mention me for a reply to anything.")
+
+    @help_channels.command(name="threads", description="Whether pmbot answers in help channels in a thread on the question")
+    @app_commands.describe(on="True: a thread started on each question, for its answer and follow-ups; False: replies")
+    async def help_channels_threads(self, interaction: discord.Interaction, on: bool) -> None:
+        """On for a busy channel: each answer and its follow-ups stay under their question, out of the channel."""
+        await self._change(interaction, f"Help channel answers now go {_placed(on)}",
+                           lambda own: {"help_channel_threads": on})
+        extra = " I need the Create Public Threads permission there; without it I reply instead." if on else ""
+        await respond(interaction, content=f"In help channels my answers now go {_placed(on)}.{extra}")
 
     # -- moderator roles ------------------------------------------------------------------
 
@@ -202,6 +214,10 @@ class ServerConfig(commands.Cog):
 
 def _replies(suggestions: bool) -> str:
     return 'answers, and "Did you mean…" when unsure' if suggestions else "only answers I am sure of"
+
+
+def _placed(threads: bool) -> str:
+    return "in a thread started on the question" if threads else "as replies in the channel"
 
 
 def _guild(interaction: discord.Interaction) -> discord.Guild:

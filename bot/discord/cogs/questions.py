@@ -22,6 +22,7 @@ import discord
 from discord import app_commands
 from discord.ext import commands
 
+from bot import limits
 from bot.discord import reading
 from bot.discord.errors import tell
 from bot.discord.listening import heard_question, said
@@ -46,6 +47,7 @@ NO_TEXT = "That message has no text I can read. Ask its question with `/ask` ins
 # hours later answered anew would only surprise the channel. Also how long Discord lets an interaction's response
 # be deleted.
 REVISION_WINDOW = timedelta(minutes=15)
+THREAD_NAME = 100  # Discord's longest thread name
 
 
 def cooldown_notice(retry_after: float) -> str:
@@ -152,7 +154,9 @@ class Questions(commands.Cog):
         log.debug("%s %s (%.0f) for message %s (%s%s)", result.kind, result.intent_id or "-", result.score, message.id,
                   heard.mode, ", edited" if edited else "")
         if earlier is None:
-            await self._reply(message, kwargs)
+            threaded = here.help_channel_threads and isinstance(message.channel, discord.TextChannel) and (
+                message.channel.id in here.help_channels)
+            await self._reply(message, kwargs, thread_name=answer.reply.title if threaded else None)
         else:
             await self._edit(earlier, kwargs)
         if edited and result.kind == "answer":
@@ -161,7 +165,13 @@ class Questions(commands.Cog):
 
     async def _our_reply(self, message: discord.Message, me: discord.abc.User) -> discord.Message | None:
         """The bot's reply to the message, among the few messages after it: read from the channel, not kept in
-        memory, so that any shard finds it after any restart, and only for an edited question."""
+        memory, so that any shard finds it after any restart, and only for an edited question. In the thread
+        started on the message, when it has one, the bot's first message there."""
+        if message.guild is not None and (thread := message.guild.get_thread(message.id)) is not None:
+            async for later in thread.history(limit=FOLLOW_UP_LOOKBACK, oldest_first=True):
+                if later.author.id == me.id:
+                    return later
+            return None
         async for later in message.channel.history(limit=FOLLOW_UP_LOOKBACK, after=message, oldest_first=True):
             if later.author.id == me.id and later.reference is not None and later.reference.message_id == message.id:
                 return later
@@ -178,12 +188,16 @@ class Questions(commands.Cog):
             await self._reply(message, {"content": cooldown_notice(wait), "allowed_mentions": NO_PINGS})
         return False
 
-    async def _reply(self, message: discord.Message, kwargs: dict) -> None:
-        """A reply that pings nobody and survives the question being deleted meanwhile."""
+    async def _reply(self, message: discord.Message, kwargs: dict, *, thread_name: str | None = None) -> None:
+        """A reply that pings nobody and survives the question being deleted meanwhile; with ``thread_name``, the
+        first message of a thread started on the question (a help channel's setting), or a reply where Discord
+        will not start one."""
         try:
-            reply = await message.channel.send(
-                reference=message.to_reference(fail_if_not_exists=False), mention_author=False, **kwargs
-            )
+            reply = None if thread_name is None else await self._in_thread(message, thread_name, kwargs)
+            if reply is None:
+                reply = await message.channel.send(
+                    reference=message.to_reference(fail_if_not_exists=False), mention_author=False, **kwargs
+                )
             # A partial message: the reply itself would hold its embed and buttons in memory for the window.
             partial = self.bot.get_partial_messageable(reply.channel.id).get_partial_message(reply.id)
             self.answers.remember(message.id, partial.delete)
@@ -193,6 +207,18 @@ class Questions(commands.Cog):
                 message.channel.id,
                 message.guild.id if message.guild else None,
             )
+
+    async def _in_thread(self, message: discord.Message, name: str, kwargs: dict) -> discord.Message | None:
+        """The answer, in a thread started on the question and named after the answer, not the question: a thread
+        outlives its first message, and a member who deletes a question expects its words gone. None when Discord
+        will not start one (no Create Public Threads permission, or a thread on the message already)."""
+        try:
+            thread = await message.create_thread(name=limits.clip(name, THREAD_NAME))
+        except discord.HTTPException as error:
+            log.warning("could not start a thread on message %s in channel %s (%s); replying instead: check the "
+                        "bot's Create Public Threads permission", message.id, message.channel.id, error)
+            return None
+        return await thread.send(**kwargs)
 
     async def _edit(self, reply: discord.Message, kwargs: dict) -> None:
         """The bot's reply, changed to a new answer; one deleted meanwhile is left deleted."""
