@@ -252,8 +252,8 @@ def gaps_reply(gaps: Sequence[GapReport], days: int, *, can_teach: bool = False)
     advice = (
         "Teach one by picking its intent below (it becomes a phrasing), or add new intents; check with `/kb why`."
         if can_teach
-        else "Only pmbot's owners can teach them: propose one to them by picking its intent below (they see its "
-        "words, no other of this server's); check with `/kb why`."
+        else "Only pmbot's owners can teach them: propose one to them by picking its intent below (they see that "
+        "question's words and nothing else of this server's); check with `/kb why`."
     ) + " Dismiss below the ones that are not pmbot's to answer."
     intro = f"What pmbot could not answer, most frequent first, near-duplicates grouped. {advice}"
     line_room = (limits.EMBED_DESCRIPTION - len(intro) - LISTING_SLACK) // len(gaps)  # every gap gets its line

@@ -124,7 +124,7 @@ class ProposalsPicker(discord.ui.DynamicItem[discord.ui.Select], template=r"pmbo
             await interaction.followup.send(SETTLED, ephemeral=True, allowed_mentions=NO_PINGS)
             return
         if self.action == "teach":  # one at a time; a teach that did not happen leaves the proposal waiting
-            [proposal] = chosen
+            proposal = chosen[0]  # the picker takes one; a forged pick of several teaches the first
             reply = await teach(bot, interaction, proposal.question, proposal.intent_id)
             if reply.title == kb_replies.TAUGHT:
                 await bot.store.propose(proposal.stored_as, Scope.guild(proposal.guild_id), None)
