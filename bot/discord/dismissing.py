@@ -74,7 +74,7 @@ class DismissPicker(discord.ui.DynamicItem[discord.ui.Select], template=CUSTOM_I
         await interaction.response.defer(ephemeral=True, thinking=True)
         bot: PMBot = interaction.client  # type: ignore[assignment]
         scope = await report_scope(interaction)
-        chosen = [gap for gap in await recorded_gaps(bot, scope) if any(question_key(v) in keys for v in gap.variants)]
+        chosen = await recorded_gaps(bot, scope, keys)
         deleted = 0
         if chosen and bot.store is not None:
             deleted = await bot.store.dismiss_questions({text for gap in chosen for text in gap.stored_as}, scope)

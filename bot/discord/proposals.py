@@ -24,7 +24,7 @@ from bot.discord import audit, kb_replies
 from bot.discord.checks import describe_user, may_change_knowledge, may_moderate, moderator_refusal, owner_refusal
 from bot.discord.errors import NotModerator, NotOwner, guarded
 from bot.discord.render import NO_PINGS, picked, to_embed
-from bot.discord.teaching import KEY_DIGITS, TeachPicker, question_key, recorded_gaps, teach
+from bot.discord.teaching import KEY_DIGITS, TeachPicker, recorded_gaps, teach
 from bot.reports import Proposal
 from bot.store import Scope
 
@@ -62,8 +62,7 @@ class ProposePicker(TeachPicker, template=r"pmbot:propose:(?P<key>[0-9a-f]{16})"
         bot: PMBot = interaction.client  # type: ignore[assignment]
         here = Scope.guild(interaction.guild.id)  # this server's questions only, whoever picks, owners included
         kb = bot.service.kb
-        gap = next((g for g in await recorded_gaps(bot, here) if any(question_key(v) == self.key for v in g.variants)),
-                   None)
+        gap = next(iter(await recorded_gaps(bot, here, {self.key})), None)
         if gap is None or bot.store is None or not values or values[0] not in kb.intents:
             await interaction.followup.send(NOTHING_TO_PROPOSE, ephemeral=True, allowed_mentions=NO_PINGS)
             return

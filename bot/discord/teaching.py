@@ -21,7 +21,7 @@ from __future__ import annotations
 
 import hashlib
 import logging
-from typing import TYPE_CHECKING, Any, Sequence
+from typing import TYPE_CHECKING, Any, Collection, Sequence
 
 import discord
 
@@ -71,15 +71,19 @@ async def teach(bot: PMBot, interaction: discord.Interaction, question: str, int
     return kb_replies.taught_reply(lesson, diff, bot.service.kb)
 
 
-async def recorded_gaps(bot: PMBot, scope: Scope) -> list[GapReport]:
-    """Every gap within ``scope``, through the same report that listed it, so that a picker's key finds the
-    wording it showed, whatever form the report shows questions in."""
-    return [] if bot.store is None else await reports.gaps(bot.store, LOOKBACK_DAYS, ALL, scope)
+async def recorded_gaps(bot: PMBot, scope: Scope, keys: Collection[str]) -> list[GapReport]:
+    """The gaps within ``scope`` one of whose wordings has one of these keys (what a picker carries), found through
+    the same report that listed them, so that a key finds the wording it showed, whatever form the report shows
+    questions in."""
+    if bot.store is None:
+        return []
+    found = await reports.gaps(bot.store, LOOKBACK_DAYS, ALL, scope)
+    return [gap for gap in found if any(question_key(text) in keys for text in gap.variants)]
 
 
 async def recorded_question(bot: PMBot, interaction: discord.Interaction, key: str) -> str | None:
     """The recorded question with this key, among those the user may see; None if there is none."""
-    found = await recorded_gaps(bot, await report_scope(interaction))
+    found = await recorded_gaps(bot, await report_scope(interaction), {key})
     return next((text for gap in found for text in gap.variants if question_key(text) == key), None)
 
 
