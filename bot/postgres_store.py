@@ -141,6 +141,12 @@ PG_MIGRATIONS: Final[tuple[tuple[str, ...], ...]] = (
     ),
     # 10: whether a server's help channel answers go in a thread started on the question.
     ("ALTER TABLE guild_settings ADD COLUMN help_channel_threads BOOLEAN",),
+    # 11: an answer a member voted 👎 is a gap too (kind 'downvoted').
+    (
+        "ALTER TABLE unanswered_questions DROP CONSTRAINT unanswered_questions_kind_check",
+        "ALTER TABLE unanswered_questions ADD CONSTRAINT unanswered_questions_kind_check"
+        " CHECK (kind IN ('suggest', 'fallback', 'downvoted'))",
+    ),
 )
 
 # Every process must agree on this number: it names the lock that serialises migrations.

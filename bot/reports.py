@@ -24,6 +24,7 @@ class GapReport:
     latest: str | None = None  # a link to the latest such question's message in a server, to read it in its conversation
     stored_as: tuple[str, ...] = ()  # the variants as the store keeps them (normalised): what dismissing it deletes
     proposed: str | None = None  # the intent this server's moderators proposed it as to pmbot's owners
+    downvoted: str | None = None  # the answer it was given and a member voted 👎, most often
 
 
 @dataclass(frozen=True)
@@ -50,7 +51,8 @@ def since(days: float) -> datetime:
 
 
 async def gaps(store: Store, days: float, limit: int, scope: Scope, known: Matcher | None = None) -> list[GapReport]:
-    """The most frequent unanswered questions within ``scope``, near-duplicates grouped.
+    """The most frequent unanswered questions within ``scope``, and those whose answer was voted 👎, near-duplicates
+    grouped.
 
     With ``known`` (the served knowledge), a gap one of whose wordings has since been taught
     (it is now a phrasing, word for word) is closed: it is left out. Grouped by the normalised
@@ -61,6 +63,7 @@ async def gaps(store: Store, days: float, limit: int, scope: Scope, known: Match
     guesses: dict[str, Counter[str]] = {}
     followed: dict[str, Counter[str]] = {}
     proposed: dict[str, Counter[str]] = {}
+    downvoted: dict[str, Counter[str]] = {}
     latest: dict[str, tuple[datetime, str]] = {}
     for row in rows:
         guesses.setdefault(row.text, Counter())[row.best_intent or ""] += 1
@@ -70,6 +73,8 @@ async def gaps(store: Store, days: float, limit: int, scope: Scope, known: Match
             followed.setdefault(row.text, Counter())[row.follows] += 1
         if row.proposed_intent:
             proposed.setdefault(row.text, Counter())[row.proposed_intent] += 1
+        if row.kind == "downvoted" and row.best_intent:
+            downvoted.setdefault(row.text, Counter())[row.best_intent] += 1
     as_written = _as_written(rows)
 
     def most(counts: dict[str, Counter[str]], gap: Gap) -> str | None:
@@ -83,7 +88,8 @@ async def gaps(store: Store, days: float, limit: int, scope: Scope, known: Match
         variants = tuple(dict.fromkeys(as_written(v) for v in gap.variants))
         newest = max((latest[v] for v in gap.variants if v in latest), default=None)
         reports.append(GapReport(as_written(gap.example), gap.count, variants, best, most(followed, gap),
-                                 newest[1] if newest else None, gap.variants, most(proposed, gap)))
+                                 newest[1] if newest else None, gap.variants, most(proposed, gap),
+                                 most(downvoted, gap)))
     return reports
 
 
@@ -162,10 +168,12 @@ def share(part: int, whole: int) -> str:
 def gaps_text(reports: list[GapReport], days: float) -> str:
     if not reports:
         return f"No unanswered questions in the last {days:g} days."
-    lines = [f"Most asked unanswered questions, last {days:g} days:"]
+    lines = [f"Most asked unanswered questions (and answers voted 👎), last {days:g} days:"]
     for n, r in enumerate(reports, 1):
         near = f" (closest: {r.best_intent})" if r.best_intent else ""
+        near += f" (answered {r.downvoted}, voted 👎)" if r.downvoted else ""
         near += f" (after the answer to {r.follows})" if r.follows else ""
+        near += f" (proposed as {r.proposed})" if r.proposed else ""
         more = f" +{len(r.variants) - 1} variants" if len(r.variants) > 1 else ""
         lines.append(f"{n:>2}. ×{r.count} “{r.example}”{near}{more}")
         if r.latest:

@@ -68,8 +68,9 @@ __all__ = [
 
 log = logging.getLogger(__name__)
 
-QuestionKind = Literal["suggest", "fallback"]
-_KINDS: Final[frozenset[str]] = frozenset({"suggest", "fallback"})
+#: "downvoted": an answer a member voted 👎, its question a gap too (``best_intent`` is the answer given).
+QuestionKind = Literal["suggest", "fallback", "downvoted"]
+_KINDS: Final[frozenset[str]] = frozenset({"suggest", "fallback", "downvoted"})
 ReplyKind = Literal["answer", "suggest", "fallback"]
 
 #: Ordered schema steps. Step ``n`` (1-based) moves a database from
@@ -168,6 +169,36 @@ MIGRATIONS: Final[tuple[tuple[str, ...], ...]] = (
     # 10: whether a server's help channel answers go in a thread started on the question (1) or reply in the
     # channel (0); NULL: the host's default.
     ("ALTER TABLE guild_settings ADD COLUMN help_channel_threads INTEGER CHECK (help_channel_threads IN (0, 1))",),
+    # 11: an answer a member voted 👎 is a gap too: kind 'downvoted', its best_intent the answer given. SQLite cannot
+    # change a CHECK in place, so the table is rebuilt, its rows and ids copied and its indexes made again.
+    (
+        """
+        CREATE TABLE unanswered_questions_11 (
+            id              INTEGER PRIMARY KEY,
+            asked_at        TEXT    NOT NULL,
+            guild_id        INTEGER,
+            channel_id      INTEGER,
+            user_id         INTEGER,
+            text            TEXT    NOT NULL,
+            kind            TEXT    NOT NULL CHECK (kind IN ('suggest', 'fallback', 'downvoted')),
+            best_intent     TEXT,
+            score           REAL    NOT NULL,
+            original_text   TEXT,
+            follows         TEXT,
+            message_id      INTEGER,
+            proposed_intent TEXT
+        )
+        """,
+        "INSERT INTO unanswered_questions_11 SELECT id, asked_at, guild_id, channel_id, user_id, text, kind,"
+        " best_intent, score, original_text, follows, message_id, proposed_intent FROM unanswered_questions",
+        "DROP TABLE unanswered_questions",
+        "ALTER TABLE unanswered_questions_11 RENAME TO unanswered_questions",
+        "CREATE INDEX unanswered_questions_asked_at ON unanswered_questions (asked_at)",
+        "CREATE INDEX unanswered_questions_guild ON unanswered_questions (guild_id, asked_at)",
+        "CREATE UNIQUE INDEX unanswered_questions_message ON unanswered_questions (message_id)",
+        "CREATE INDEX unanswered_questions_proposed ON unanswered_questions (proposed_intent)"
+        " WHERE proposed_intent IS NOT NULL",
+    ),
 )
 
 #: What a message's later reading of its question replaces (its time stays the message's, for retention). A
@@ -234,7 +265,8 @@ def _decode_time(value: str) -> datetime:
 
 @dataclass(frozen=True, slots=True)
 class UnansweredQuestion:
-    """A question the bot could only guess at ("suggest") or not answer ("fallback").
+    """A question the bot could only guess at ("suggest") or not answer ("fallback"), or whose answer a member voted
+    👎 ("downvoted", ``best_intent`` the answer given).
 
     Kept so maintainers can see which questions the knowledge base is missing.
     ``text`` is the normalised question text (what near-duplicates are grouped by);

@@ -170,3 +170,28 @@ def test_role_suggestions(service: KnowledgeService) -> None:
     assert suggest_roles(service.kb, "PO")[0].id == "product-owner"
     assert suggest_roles(service.kb, "prgram manger")[0].id == "program-manager"
     assert len(suggest_roles(service.kb, "")) == len(service.kb.roles)
+
+
+def test_an_answers_question_is_kept_for_one_downvote_within_the_day() -> None:
+    from datetime import datetime, timedelta, timezone
+    from types import SimpleNamespace
+
+    from bot.discord.answered_questions import VOTE_WINDOW, AnsweredQuestions
+    from bot.store import UnansweredQuestion
+
+    now = [0.0]
+    kept = AnsweredQuestions(clock=lambda: now[0])
+    question = UnansweredQuestion(datetime.now(timezone.utc), 1, 2, "who owns the roadmap", "downvoted", "roadmap", 90.0)
+    reply = SimpleNamespace(id=10, interaction_metadata=None)
+    ask_response = SimpleNamespace(id=11, interaction_metadata=SimpleNamespace(id=20))  # /ask's, known by its interaction
+    kept.remember(10, question)
+    kept.remember(20, question)
+    assert kept.take(reply) == question and kept.take(reply) is None, "one gap an answer"
+    now[0] += (VOTE_WINDOW - timedelta(seconds=1)).total_seconds()
+    kept.remember(10, question)
+    kept.remember(10, None)  # edited into a question pmbot no longer answers
+    assert kept.take(reply) is None
+    assert kept.take(ask_response) == question
+    kept.remember(20, question)
+    now[0] += VOTE_WINDOW.total_seconds()
+    assert kept.take(ask_response) is None, "a day later it counts as a vote only"

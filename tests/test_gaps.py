@@ -178,3 +178,33 @@ async def test_a_gap_links_its_latest_question_in_a_server(tmp_path) -> None:  #
     assert "latest: https://discord.com/channels/1/5/200" in reports.gaps_text(
         [reports.GapReport("what is a raci chart", 4, ("what is a raci chart",), None, None,
                            "https://discord.com/channels/1/5/200")], 1)
+
+
+async def test_a_downvoted_answer_is_a_gap_that_names_the_answer_it_was_given(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    """Grouped with the same question's misses: a moderator sees it asked three times, and answered wrongly once."""
+    from datetime import datetime, timezone
+
+    from bot import reports
+    from bot.discord.kb_replies import gaps_reply
+    from bot.store import EVERYWHERE, SqliteStore, UnansweredQuestion
+
+    def asked(text: str, kind: str, intent: str | None) -> UnansweredQuestion:
+        return UnansweredQuestion(datetime.now(timezone.utc), 1, 5, text, kind, intent, 60.0)  # type: ignore[arg-type]
+
+    async with SqliteStore(tmp_path / "db.sqlite3") as store:
+        for row in (asked("who writes user stories", "downvoted", "product-owner-role"),
+                    asked("who write user stories", "suggest", "user-stories"),
+                    asked("who writes user stories", "suggest", "user-stories"),
+                    asked("what is a raci chart", "fallback", None)):
+            await store.record_unanswered(row)
+        found = {g.example: (g.count, g.best_intent, g.downvoted) for g in await reports.gaps(store, 1, 10, EVERYWHERE)}
+    assert found == {"who writes user stories": (3, "user-stories", "product-owner-role"),
+                     "what is a raci chart": (1, None, None)}
+
+    shown = reports.GapReport("who writes user stories", 3, ("who writes user stories",), "user-stories",
+                              downvoted="product-owner-role")
+    assert "(answered product-owner-role, voted 👎)" in reports.gaps_text([shown], 1)
+    listed = gaps_reply([shown], 30).body
+    assert "answered `product-owner-role`, voted 👎 · closest: `user-stories`" in listed
+    alone = gaps_reply([reports.GapReport("x", 1, ("x",), "product-owner-role", downvoted="product-owner-role")], 30)
+    assert "answered `product-owner-role`, voted 👎\n" in alone.body + "\n" and "closest" not in alone.body

@@ -31,7 +31,8 @@ async def fill(db: Path) -> None:
     async with SqliteStore(db, store_user_ids=True) as store:
         for n, guild in enumerate((111, 222, None)):
             await store.record_unanswered(UnansweredQuestion(
-                T0 + timedelta(minutes=n), guild, 5, f"what is a thing number {n}", "fallback", None, 12.5,
+                T0 + timedelta(minutes=n), guild, 5, f"what is a thing number {n}", "downvoted" if n == 2 else "fallback",
+                "intent-2" if n == 2 else None, 12.5,
                 user_id=900 + n, follows="product-manager-salary" if n == 1 else None, message_id=600 + n if n else None))
             await store.record_vote(n, 7, f"intent-{n}", -1 if n else 1, guild_id=guild)
         await store.save_guild_settings(GuildSettings(111, help_channels=frozenset({1, 2}), moderator_roles=frozenset(),

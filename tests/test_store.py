@@ -14,7 +14,7 @@ import sqlite3
 import sys
 import textwrap
 from collections import Counter
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
 from typing import Any, Callable
@@ -532,6 +532,18 @@ async def test_a_proposal_marks_a_servers_questions_for_the_owners_until_withdra
         assert await store.proposals() == []
 
 
+async def test_a_downvoted_answer_is_kept_as_a_gap_with_the_answer_it_was_given(backend: Backend) -> None:
+    downvoted = replace(question("who owns the roadmap", user_id=None, message_id=702), kind="downvoted",
+                        best_intent="roadmap")
+    unanswered = question("what is a gantt chart", user_id=None)
+    async with backend.make() as store:
+        await store.record_unanswered(downvoted)
+        await store.record_unanswered(unanswered)
+        assert await store.unanswered(EPOCH, Scope.guild(GUILD_A)) == [downvoted, unanswered]
+        assert await store.unanswered(EPOCH, Scope.guild(GUILD_B)) == []
+        assert await store.forget_questions({702}) == 1, "its question deleted, it goes like any other"
+
+
 async def test_reply_counts_add_up_across_processes_and_days_per_server(backend: Backend) -> None:
     day = T0.date()
     async with backend.make() as first, backend.make() as second:  # two shard processes on one database
@@ -639,6 +651,47 @@ async def test_version_2_database_is_migrated_keeping_votes_as_owner_only(db: Pa
         await store.save_guild_settings(GuildSettings(GUILD_A, cooldown_rate=2))
     assert raw(db, "PRAGMA user_version") == [(SCHEMA_VERSION,)]
     assert "guild_settings" in _tables(db)
+
+
+async def test_version_10_database_is_rebuilt_for_downvotes_keeping_rows_and_indexes(db: Path) -> None:
+    conn = sqlite3.connect(db)
+    for step in MIGRATIONS[:10]:
+        for sql in step:
+            conn.execute(sql)
+    conn.execute(
+        "INSERT INTO unanswered_questions (id, asked_at, guild_id, channel_id, text, kind, best_intent, score,"
+        " original_text, message_id, proposed_intent) VALUES (5, '2024-05-01T12:00:00.000000Z', 111, 222,"
+        " 'who owns the roadmap', 'suggest', 'roadmap', 61.5, 'Who owns the roadmap?', 701, 'roadmap')"
+    )
+    conn.execute("PRAGMA user_version = 10")
+    conn.commit()
+    conn.close()
+    indexes = "SELECT name, sql FROM sqlite_master WHERE type = 'index' AND tbl_name = 'unanswered_questions'"
+    before = set(raw(db, indexes))
+
+    async with SqliteStore(db) as store:
+        [kept] = await store.unanswered(EPOCH, EVERYWHERE)
+        assert (kept.text, kept.original_text, kept.message_id, kept.proposed_intent) == (
+            "who owns the roadmap", "Who owns the roadmap?", 701, "roadmap")
+        await store.record_unanswered(replace(kept, text="who owns the backlog"))  # message 701 read again
+        await store.record_unanswered(replace(question("what is a gantt chart"), kind="downvoted", best_intent="x"))
+        assert [q.text for q in await store.unanswered(EPOCH, EVERYWHERE)] == [
+            "who owns the backlog", "what is a gantt chart"]
+    assert set(raw(db, indexes)) == before
+    assert raw(db, "SELECT id FROM unanswered_questions WHERE message_id = 701") == [(5,)]
+    assert raw(db, "PRAGMA user_version") == [(SCHEMA_VERSION,)]
+
+
+async def test_postgres_version_10_database_takes_downvotes(postgres: Any, postgres_url: str) -> None:
+    async with PostgresStore(postgres_url) as store:
+        await store.record_unanswered(question("who owns the roadmap"))
+    postgres.sql("ALTER TABLE unanswered_questions DROP CONSTRAINT unanswered_questions_kind_check;"
+                 " ALTER TABLE unanswered_questions ADD CONSTRAINT unanswered_questions_kind_check"
+                 " CHECK (kind IN ('suggest', 'fallback')); UPDATE pmbot_schema SET version = 10", postgres_url)
+    async with PostgresStore(postgres_url) as store:
+        await store.record_unanswered(replace(question("what is a gantt chart"), kind="downvoted", best_intent="x"))
+        assert [q.kind for q in await store.unanswered(EPOCH, EVERYWHERE)] == ["fallback", "downvoted"]
+    assert postgres.sql("SELECT version FROM pmbot_schema", postgres_url) == str(SCHEMA_VERSION)
 
 
 # -- PostgreSQL's migrations ------------------------------------------------------------------

@@ -176,6 +176,20 @@ def test_gaps_offer_a_picker_each_five_to_a_message_then_one_to_dismiss_them(mat
     assert DismissPicker.for_gaps([]) is None and rows_of([None]) == []
 
 
+def test_a_downvoted_gaps_picker_leaves_out_the_answer_it_was_given(matcher) -> None:
+    from bot.discord.teaching import TeachPicker
+    from bot.reports import GapReport
+
+    asked = "who writes the user stories, the product manager or the project manager?"
+    answered = matcher.match(asked).intent_id
+    assert answered is not None
+    plain = TeachPicker.for_gap(matcher, 1, GapReport(asked, 1, (asked,), answered))
+    assert plain is not None and plain.item.options[0].value == answered, "the closest intent comes first"
+    picker = TeachPicker.for_gap(matcher, 1, GapReport(asked, 1, (asked,), answered, downvoted=answered))
+    assert picker is not None and picker.item.options
+    assert answered not in [o.value for o in picker.item.options], "a 👎 said it was the wrong answer"
+
+
 def test_a_question_yaml_would_misread_is_written_quoted(knowledge_copy: Path) -> None:
     question = "gaffer vs line producer: who's the boss? #filmset - really"
     lesson = plan(knowledge_copy, question, INTENT)

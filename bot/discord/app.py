@@ -29,6 +29,7 @@ from discord.ext import commands
 from bot.config import Settings
 from bot.databases import describe, store_from_settings
 from bot.discord import audit
+from bot.discord.answered_questions import AnsweredQuestions
 from bot.discord.cooldown import GuildCooldowns
 from bot.discord.errors import on_event_error, on_interaction_error
 from bot.discord.health import HealthServer, Metrics
@@ -45,10 +46,10 @@ from bot.knowledge import KnowledgeBase, KnowledgeError
 from bot.knowledge.watch import watch_knowledge
 from bot.matching import MatchResult
 from bot.matching.cache import IndexCache
-from bot.recording import unanswered
+from bot.recording import downvoted, unanswered
 from bot.reply_tally import ReplyTally
 from bot.service import KnowledgeService
-from bot.store import Store
+from bot.store import Store, UnansweredQuestion
 
 log = logging.getLogger("pmbot.discord")
 
@@ -156,6 +157,7 @@ class PMBot(commands.AutoShardedBot):
         self.knowledge_out_of_step: str | None = None  # why this process could not follow the others, for /kb status
         self.metrics = Metrics(self)
         self.tally = ReplyTally()
+        self.answered = AnsweredQuestions()
         self._watcher: asyncio.Task[None] | None = None
         self._following: asyncio.Task[None] | None = None
 
@@ -320,16 +322,34 @@ class PMBot(commands.AutoShardedBot):
         message_id: int | None = None,
     ) -> None:
         """Logs a suggest/fallback so moderators can see what the knowledge is missing; never fails the reply."""
-        if self.store is None:
-            return
-        question = unanswered(
+        await self._keep(unanswered(
             result,
             guild_id=guild_id,
             channel_id=channel_id,
             user_id=user_id if self.settings.store_user_ids else None,
             message_id=message_id,
-        )
-        if question is None:  # answered, or nothing to learn from (emoji, punctuation)
+        ))
+
+    def remember_answer(
+        self, key: int, result: MatchResult, *, guild_id: int | None, channel_id: int | None, user_id: int,
+        message_id: int | None = None,
+    ) -> None:
+        """Keeps an answer's question for a while (`key`: see answered_questions.answer_key), for a 👎 on it."""
+        self.answered.remember(key, downvoted(
+            result,
+            guild_id=guild_id,
+            channel_id=channel_id,
+            user_id=user_id if self.settings.store_user_ids else None,
+            message_id=message_id,
+        ))
+
+    async def record_downvote(self, answer: discord.Message) -> None:
+        """A 👎 on an answer puts its question in the gaps list, once an answer, when this process still knows it."""
+        await self._keep(self.answered.take(answer))
+
+    async def _keep(self, question: UnansweredQuestion | None) -> None:
+        """`question` None: answered, or nothing to learn from (emoji, punctuation)."""
+        if self.store is None or question is None:
             return
         try:
             await self.store.record_unanswered(question)

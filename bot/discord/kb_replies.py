@@ -255,11 +255,15 @@ def gaps_reply(gaps: Sequence[GapReport], days: int, *, can_teach: bool = False)
         else "Only pmbot's owners can teach them: propose one to them by picking its intent below (they see that "
         "question's words and nothing else of this server's); check with `/kb why`."
     ) + " Dismiss below the ones that are not pmbot's to answer."
-    intro = f"What pmbot could not answer, most frequent first, near-duplicates grouped. {advice}"
+    intro = (f"What pmbot could not answer, or answered and a member voted 👎, most frequent first, near-duplicates "
+             f"grouped. {advice}")
     line_room = (limits.EMBED_DESCRIPTION - len(intro) - LISTING_SLACK) // len(gaps)  # every gap gets its line
     lines = []
     for n, gap in enumerate(gaps, 1):
         closest = f"closest: `{gap.best_intent}`" if gap.best_intent else "closest: none"
+        if gap.downvoted:
+            answered = f"answered `{gap.downvoted}`, voted 👎"
+            closest = answered if gap.best_intent == gap.downvoted else f"{answered} · {closest}"
         closest += f" · after the answer to `{gap.follows}`" if gap.follows else ""
         closest += f" · proposed as `{gap.proposed}`" if gap.proposed else ""
         others = len(gap.variants) - 1

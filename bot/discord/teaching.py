@@ -114,9 +114,11 @@ class TeachPicker(discord.ui.DynamicItem[discord.ui.Select], template=r"pmbot:te
         if only_names_a_role(gap.example):
             return None
         kb = matcher.kb
-        ids = likely_intents(matcher, gap.example, PICKER_INTENTS)
-        if gap.best_intent in kb.intents:  # what the bot thought closest when it was asked comes first
-            ids = [gap.best_intent, *(i for i in ids if i != gap.best_intent)][:PICKER_INTENTS]
+        # A 👎 said the answer given was wrong: the picker leaves it out.
+        ids = [i for i in likely_intents(matcher, gap.example, PICKER_INTENTS + 1) if i != gap.downvoted]
+        if gap.best_intent in kb.intents and gap.best_intent != gap.downvoted:  # what the bot thought closest first
+            ids = [gap.best_intent, *(i for i in ids if i != gap.best_intent)]
+        ids = ids[:PICKER_INTENTS]
         if not ids:
             return None
         options = [

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 
-from e2e_support import assert_no_pings, custom_ids, embed
+from e2e_support import assert_no_pings, custom_ids, db_rows, embed
 from fake_discord import FakeDiscord
 
 EPHEMERAL = 64
@@ -24,6 +24,18 @@ def test_ask_answers_publicly_with_buttons(fake: FakeDiscord, bot, service, new_
     assert embed(response)["title"] == intent.title
     assert f"pmbot:vote:up:{intent.id}" in custom_ids(response)
     assert_no_pings(response.payload)
+
+
+def test_a_downvote_on_an_ask_answer_puts_its_question_in_the_gaps_list(fake: FakeDiscord, bot, service, new_user) -> None:
+    question = "How much does a project manager make?"
+    result = service.ask(question).result
+    assert result.kind == "answer"
+    asked = fake.send_slash_command("ask", {"question": question}, user=new_user())
+    answer = fake.interaction_responses(asked.wait_response().interaction_id)[0]
+    assert fake.click_button(answer, f"pmbot:vote:down:{result.intent_id}", user=new_user()).wait_response().ok
+    rows = db_rows(bot.database, "SELECT kind, best_intent, message_id FROM unanswered_questions WHERE original_text = ?",
+                   (question,))
+    assert rows == [("downvoted", result.intent_id, None)], "the question /ask was given, which its answer does not show"
 
 
 def test_ask_keeps_guesses_and_misses_private(fake: FakeDiscord, bot, service, new_user) -> None:

@@ -258,6 +258,25 @@ def test_vote_buttons_record_feedback(fake: FakeDiscord, bot, service, new_user)
     assert rows == [(reply.message_id, user.id, intent_id, -1)]
 
 
+def test_a_downvote_puts_the_answered_question_in_the_gaps_list_once(fake: FakeDiscord, bot, service, new_user) -> None:
+    question = "Who writes the user stories, the product manager or the project manager?"
+    intent_id = expected_answer(service, question).id
+    normalised = service.ask(question).result.normalised
+    asked = fake.send_message("general", question, author=new_user(), mentions_bot=True)
+    reply = reply_to(fake, asked)
+    gaps = "SELECT kind, best_intent, original_text, message_id FROM unanswered_questions WHERE text = ?"
+    assert fake.click_button(reply, f"pmbot:vote:up:{intent_id}", user=new_user()).wait_response().ok
+    assert db_rows(bot.database, gaps, (normalised,), want=0) == [], "a 👍 leaves the gaps list alone"
+
+    for voter in (new_user(), new_user()):  # the question is kept before the vote is thanked
+        assert fake.click_button(reply, f"pmbot:vote:down:{intent_id}", user=voter).wait_response().ok
+        assert db_rows(bot.database, gaps, (normalised,)) == [("downvoted", intent_id, question, int(asked["id"]))]
+    assert len(db_rows(bot.database, "SELECT 1 FROM feedback_votes WHERE message_id = ?", (reply.message_id,), want=3)) == 3
+
+    fake.delete_messages(asked)  # its question deleted, its gap goes as any other
+    assert db_rows(bot.database, gaps, (normalised,), want=0) == []
+
+
 def test_suggestions_are_buttons_and_unanswered_questions_are_logged(fake: FakeDiscord, bot, service, new_user) -> None:
     question = "what does a PM do"
     result = service.ask(question).result

@@ -156,12 +156,14 @@ class Questions(commands.Cog):
         if earlier is None:
             threaded = here.help_channel_threads and isinstance(message.channel, discord.TextChannel) and (
                 message.channel.id in here.help_channels)
-            await self._reply(message, kwargs, thread_name=answer.reply.title if threaded else None)
+            sent = await self._reply(message, kwargs, thread_name=answer.reply.title if threaded else None)
         else:
+            sent = earlier
             await self._edit(earlier, kwargs)
         if edited and result.kind == "answer":
             await self.bot.forget_questions({message.id})  # its first reading may be in the gaps list
-        await self._record(answer, started, guild_id, message.channel.id, message.author.id, message.id, edited=edited)
+        await self._record(answer, started, guild_id, message.channel.id, message.author.id, message.id,
+                           sent.id if sent else None, edited=edited)
 
     async def _our_reply(self, message: discord.Message, me: discord.abc.User) -> discord.Message | None:
         """The bot's reply to the message, among the few messages after it: read from the channel, not kept in
@@ -188,10 +190,12 @@ class Questions(commands.Cog):
             await self._reply(message, {"content": cooldown_notice(wait), "allowed_mentions": NO_PINGS})
         return False
 
-    async def _reply(self, message: discord.Message, kwargs: dict, *, thread_name: str | None = None) -> None:
+    async def _reply(
+        self, message: discord.Message, kwargs: dict, *, thread_name: str | None = None
+    ) -> discord.Message | None:
         """A reply that pings nobody and survives the question being deleted meanwhile; with ``thread_name``, the
         first message of a thread started on the question (a help channel's setting), or a reply where Discord
-        will not start one."""
+        will not start one. None when the bot may not send one there."""
         try:
             reply = None if thread_name is None else await self._in_thread(message, thread_name, kwargs)
             if reply is None:
@@ -201,12 +205,14 @@ class Questions(commands.Cog):
             # A partial message: the reply itself would hold its embed and buttons in memory for the window.
             partial = self.bot.get_partial_messageable(reply.channel.id).get_partial_message(reply.id)
             self.answers.remember(message.id, partial.delete)
+            return reply
         except discord.Forbidden:
             log.warning(
                 "no permission to reply in channel %s (guild %s); check the bot's Send Messages / Embed Links",
                 message.channel.id,
                 message.guild.id if message.guild else None,
             )
+            return None
 
     async def _in_thread(self, message: discord.Message, name: str, kwargs: dict) -> discord.Message | None:
         """The answer, in a thread started on the question and named after the answer, not the question: a thread
@@ -231,14 +237,20 @@ class Questions(commands.Cog):
 
     async def _record(
         self, answer: Answer, started: float, guild_id: int | None, channel_id: int | None, user_id: int,
-        message_id: int | None = None, *, edited: bool = False,
+        message_id: int | None = None, answer_key: int | None = None, *, edited: bool = False,
     ) -> None:
         """Every reply is counted (for the server's /kb stats once per question, not again for its edits); suggest
         and fallback replies go to the store, for moderators looking for gaps, one row per message (`message_id`:
-        the message that asked, None for /ask)."""
+        the message that asked, None for /ask), and an answer's question is kept in memory in case a member votes
+        it 👎 (`answer_key`: see answered_questions.answer_key; None: nothing was sent)."""
         self.bot.metrics.replied(answer.result.kind, started)
         if not edited:
             self.bot.tally.count(guild_id, answer.result.kind, answer.result.intent_id)
+        if answer_key is not None:
+            self.bot.remember_answer(
+                answer_key, answer.result, guild_id=guild_id, channel_id=channel_id, user_id=user_id,
+                message_id=message_id,
+            )
         if answer.result.kind == "answer":
             return
         await self.bot.record_unanswered(
@@ -287,7 +299,8 @@ class Questions(commands.Cog):
         # Only a confident answer is worth showing the channel; a guess or a miss is for the asker.
         await send_reply(interaction, answer.reply, ephemeral=answer.result.kind != "answer")
         await self._record(
-            answer, started, interaction.guild_id, interaction.channel_id, interaction.user.id, message_id
+            answer, started, interaction.guild_id, interaction.channel_id, interaction.user.id, message_id,
+            interaction.id,
         )
 
     @ask.autocomplete("question")

@@ -1,0 +1,49 @@
+"""The questions behind the bot's recent answers, so that a 👎 on an answer puts its question in the gaps list."""
+
+from __future__ import annotations
+
+import time
+from datetime import timedelta
+from typing import Callable
+
+import discord
+from cachetools import TTLCache
+
+from bot.store import UnansweredQuestion
+
+#: How long after an answer a 👎 on it still names its question: members vote as they read, which in a quiet
+#: channel can be hours later.
+VOTE_WINDOW = timedelta(days=1)
+
+
+class AnsweredQuestions:
+    """An answer's key (:func:`answer_key`) → its question as the gap a 👎 makes of it, for `window` after the answer.
+
+    In memory, because an answer writes nothing to the database (the busiest path) and few answers are voted on;
+    the question cannot be read back from the answer, which an `/ask` answer does not quote. A server's
+    interactions all reach the process that answered it; after a restart a 👎 on an earlier answer counts as a vote
+    only. `capacity` bounds the memory (a question is kept clipped, as the store keeps it).
+    """
+
+    def __init__(
+        self, window: timedelta = VOTE_WINDOW, capacity: int = 10_000, clock: Callable[[], float] = time.monotonic
+    ) -> None:
+        self._questions: TTLCache[int, UnansweredQuestion] = TTLCache(capacity, window.total_seconds(), timer=clock)
+
+    def remember(self, key: int, question: UnansweredQuestion | None) -> None:
+        """`question` None: the answer no longer answers one (its question was edited into another kind of reply)."""
+        if question is None:
+            self._questions.pop(key, None)
+        else:
+            self._questions[key] = question
+
+    def take(self, answer: discord.Message) -> UnansweredQuestion | None:
+        """The answer's question, once: a second 👎 on the same answer adds no second gap."""
+        return self._questions.pop(answer_key(answer), None)
+
+
+def answer_key(answer: discord.Message) -> int:
+    """An interaction's response is known by the interaction's id, since sending it does not tell the bot the
+    message's id; any other answer by its message id."""
+    meta = answer.interaction_metadata
+    return meta.id if meta is not None else answer.id
