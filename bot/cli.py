@@ -294,6 +294,27 @@ def cmd_migrate_store(settings: Settings, args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_backup(settings: Settings, args: argparse.Namespace) -> int:
+    """A consistent copy of the SQLite database, safe to take while the bot runs (README: Backups)."""
+    import sqlite3
+
+    from bot.databases import backup_sqlite
+
+    if settings.database_url:
+        print(f"error: this bot keeps its data in PostgreSQL ({redact_url(settings.database_url)}): back that up "
+              "with PostgreSQL's own tools, e.g. pg_dump --format=custom --file=pmbot.dump \"$PMBOT_DATABASE_URL\".",
+              file=sys.stderr)
+        return 1
+    try:
+        copied = backup_sqlite(settings.database_path, args.dest)
+    except (OSError, ValueError, sqlite3.Error) as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 1
+    print(f"Backed up {copied.summary()} from {settings.database_path} to {args.dest}. To restore, stop the bot, "
+          "copy the backup over PMBOT_DATABASE and delete any -wal and -shm files beside it, then start it.")
+    return 0
+
+
 def _non_negative(what: str) -> Callable[[str], float]:
     def parse(raw: str) -> float:
         try:
@@ -398,6 +419,9 @@ def build_parser() -> argparse.ArgumentParser:
     migrate.add_argument("--from", dest="source", type=Path, metavar="FILE", help="SQLite file (default: PMBOT_DATABASE)")
     migrate.add_argument("--to", metavar="URL", help="postgresql://… (default: PMBOT_DATABASE_URL)")
 
+    backup = command("backup", "copy the SQLite database (PMBOT_DATABASE) to a file, safely while the bot runs")
+    backup.add_argument("dest", type=Path, metavar="FILE", help="where to write the copy (replaced if it exists)")
+
     feedback = command("feedback", "intents ranked by share of 👎 votes")
     feedback.add_argument("--days", type=_non_negative("--days"), default=30, help=days_help)
     feedback.add_argument("--json", action="store_true", help="the ranking as a JSON list")
@@ -425,6 +449,7 @@ COMMANDS = {
     "proposals": cmd_proposals,
     "stats": cmd_stats,
     "migrate-store": cmd_migrate_store,
+    "backup": cmd_backup,
     "teach": cmd_teach,
 }
 

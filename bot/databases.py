@@ -1,4 +1,5 @@
-"""Which database a process uses, and moving an SQLite database to PostgreSQL (``pmbot migrate-store``).
+"""Which database a process uses, moving an SQLite database to PostgreSQL (``pmbot migrate-store``), and backing
+one up while the bot runs (``pmbot backup``).
 
 SQLite (``PMBOT_DATABASE``, a file) is the default; ``PMBOT_DATABASE_URL``
 (``postgresql://…``) selects PostgreSQL, which several shard processes can share.
@@ -116,4 +117,40 @@ async def copy_sqlite_to_postgres(source: Path, target_url: str) -> Copied:
             )
     copied = Copied(len(questions), len(votes), len(settings), len(reply_counts))
     log.info("copied %s from %s to %s", copied.summary(), source, redact_url(target_url))
+    return copied
+
+
+def backup_sqlite(source: Path, dest: Path) -> Copied:
+    """Copies the SQLite database to ``dest``, whole and consistent even while the bot writes to it.
+
+    Copying the file would not do: in WAL mode the latest writes sit in ``-wal`` beside it until a checkpoint, and
+    a copy taken mid-write can be torn. sqlite3's online backup API reads a snapshot through SQLite's own locking,
+    WAL included, and the bot's writes go on meanwhile. The source is opened read-only, so an old schema is copied
+    as it is (the bot migrates it when it opens the copy). The copy is written beside ``dest``, checked with
+    ``PRAGMA integrity_check``, then renamed over it: ``dest`` is a whole backup or left as it was.
+    """
+    if not source.is_file():
+        raise FileNotFoundError(f"no SQLite database at {source}")
+    if dest.exists() and dest.resolve() == source.resolve():
+        raise ValueError(f"{dest} is the database itself; back it up to another file")
+    dest.parent.mkdir(parents=True, exist_ok=True)
+    partial = dest.with_name(dest.name + ".partial")
+    try:
+        with closing(sqlite3.connect(f"file:{os.fspath(source)}?mode=ro", uri=True)) as src, \
+                closing(sqlite3.connect(partial)) as out:
+            src.backup(out)
+            checked = out.execute("PRAGMA integrity_check").fetchone()[0]
+            tables = {name for (name,) in out.execute("SELECT name FROM sqlite_master WHERE type = 'table'")}
+
+            def rows(table: str) -> int:
+                return out.execute(f"SELECT count(*) FROM {table}").fetchone()[0] if table in tables else 0
+
+            copied = Copied(rows("unanswered_questions"), rows("feedback_votes"), rows("guild_settings"),
+                            rows("reply_counts"))
+        if checked != "ok":
+            raise ValueError(f"the copy of {source} failed SQLite's integrity check ({checked}); {dest} was not written")
+        os.replace(partial, dest)
+    finally:
+        partial.unlink(missing_ok=True)
+    log.info("backed up %s from %s to %s", copied.summary(), source, dest)
     return copied
