@@ -51,6 +51,7 @@ class Settings:
     message_content: bool = True
     help_channel_suggestions: bool = True
     help_channel_threads: bool = False
+    weekly_digest: bool = False
     database_url: str | None = None
     shard_count: int | None = None
     shard_ids: tuple[int, ...] | None = None
@@ -140,6 +141,7 @@ def load_settings(environ: Mapping[str, str] | None = None, dotenv: Path | None 
         message_content=get("PMBOT_MESSAGE_CONTENT", _flag, True, "true or false"),
         help_channel_suggestions=get("PMBOT_HELP_CHANNEL_SUGGESTIONS", _flag, True, "true or false"),
         help_channel_threads=get("PMBOT_HELP_CHANNEL_THREADS", _flag, False, "true or false"),
+        weekly_digest=get("PMBOT_WEEKLY_DIGEST", _flag, False, "true or false"),
         database_url=get("PMBOT_DATABASE_URL", url("postgresql://", "postgres://"), None,
                          "a PostgreSQL URL, postgresql://USER:PASSWORD@HOST:PORT/DATABASE"),
         shard_count=get("PMBOT_SHARD_COUNT", _positive_int, None, "how many shards the whole bot runs, ≥ 1"),

@@ -41,10 +41,11 @@ class Copied:
     votes: int
     settings: int
     reply_counts: int
+    digests: int = 0
 
     def summary(self) -> str:
         return (f"{self.questions} unanswered questions, {self.votes} feedback votes, {self.settings} server settings,"
-                f" {self.reply_counts} daily reply counts")
+                f" {self.reply_counts} daily reply counts, {self.digests} digest dates")
 
 
 class TargetNotEmptyError(RuntimeError):
@@ -74,9 +75,10 @@ async def copy_sqlite_to_postgres(source: Path, target_url: str) -> Copied:
         ).fetchall()
         settings = conn.execute(
             "SELECT guild_id, help_channels, moderator_roles, mod_log_channel, cooldown_rate, cooldown_seconds,"
-            " help_channel_suggestions, help_channel_threads, updated_at FROM guild_settings"
+            " help_channel_suggestions, help_channel_threads, weekly_digest, updated_at FROM guild_settings"
         ).fetchall()
         reply_counts = conn.execute("SELECT guild_id, day, kind, intent_id, count FROM reply_counts").fetchall()
+        digests = conn.execute("SELECT guild_id, sent_at FROM digests").fetchall()
 
     def ids(raw: str | None) -> list[int] | None:
         return None if raw is None else [int(v) for v in json.loads(raw)]
@@ -87,6 +89,7 @@ async def copy_sqlite_to_postgres(source: Path, target_url: str) -> Copied:
             existing = await pg.fetchval(
                 "SELECT (SELECT count(*) FROM unanswered_questions) + (SELECT count(*) FROM feedback_votes)"
                 " + (SELECT count(*) FROM guild_settings) + (SELECT count(*) FROM reply_counts)"
+                " + (SELECT count(*) FROM digests)"
             )
             if existing:
                 raise TargetNotEmptyError(
@@ -106,16 +109,19 @@ async def copy_sqlite_to_postgres(source: Path, target_url: str) -> Copied:
             )
             await pg.executemany(
                 "INSERT INTO guild_settings (guild_id, help_channels, moderator_roles, mod_log_channel,"
-                " cooldown_rate, cooldown_seconds, help_channel_suggestions, help_channel_threads, updated_at)"
-                " VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
-                [(g, ids(h), ids(r), m, rate, sec, _decode_flag(offer), _decode_flag(threads), _decode_time(at))
-                 for g, h, r, m, rate, sec, offer, threads, at in settings],
+                " cooldown_rate, cooldown_seconds, help_channel_suggestions, help_channel_threads, weekly_digest,"
+                " updated_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)",
+                [(g, ids(h), ids(r), m, rate, sec, _decode_flag(offer), _decode_flag(threads), _decode_flag(digest),
+                  _decode_time(at))
+                 for g, h, r, m, rate, sec, offer, threads, digest, at in settings],
             )
             await pg.executemany(
                 "INSERT INTO reply_counts (guild_id, day, kind, intent_id, count) VALUES ($1, $2, $3, $4, $5)",
                 [(g, date.fromisoformat(day), kind, intent, n) for g, day, kind, intent, n in reply_counts],
             )
-    copied = Copied(len(questions), len(votes), len(settings), len(reply_counts))
+            await pg.executemany("INSERT INTO digests (guild_id, sent_at) VALUES ($1, $2)",
+                                 [(g, _decode_time(at)) for g, at in digests])
+    copied = Copied(len(questions), len(votes), len(settings), len(reply_counts), len(digests))
     log.info("copied %s from %s to %s", copied.summary(), source, redact_url(target_url))
     return copied
 
@@ -146,7 +152,7 @@ def backup_sqlite(source: Path, dest: Path) -> Copied:
                 return out.execute(f"SELECT count(*) FROM {table}").fetchone()[0] if table in tables else 0
 
             copied = Copied(rows("unanswered_questions"), rows("feedback_votes"), rows("guild_settings"),
-                            rows("reply_counts"))
+                            rows("reply_counts"), rows("digests"))
         if checked != "ok":
             raise ValueError(f"the copy of {source} failed SQLite's integrity check ({checked}); {dest} was not written")
         os.replace(partial, dest)

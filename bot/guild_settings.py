@@ -29,6 +29,7 @@ class EffectiveSettings:
     cooldown_seconds: float
     help_channel_suggestions: bool
     help_channel_threads: bool
+    weekly_digest: bool
 
 
 class GuildSettingsCache:
@@ -70,6 +71,7 @@ class GuildSettingsCache:
             help_channel_suggestions=(d.help_channel_suggestions if own.help_channel_suggestions is None
                                       else own.help_channel_suggestions),
             help_channel_threads=d.help_channel_threads if own.help_channel_threads is None else own.help_channel_threads,
+            weekly_digest=d.weekly_digest if own.weekly_digest is None else own.weekly_digest,
         )
 
     async def update(self, guild_id: int, change: Callable[[GuildSettings], GuildSettings]) -> GuildSettings:

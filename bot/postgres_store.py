@@ -29,7 +29,7 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections import Counter
-from datetime import date, datetime, timezone
+from datetime import date, datetime, timedelta, timezone
 from typing import Any, Callable, Collection, Final, Sequence
 
 import asyncpg
@@ -146,6 +146,11 @@ PG_MIGRATIONS: Final[tuple[tuple[str, ...], ...]] = (
         "ALTER TABLE unanswered_questions DROP CONSTRAINT unanswered_questions_kind_check",
         "ALTER TABLE unanswered_questions ADD CONSTRAINT unanswered_questions_kind_check"
         " CHECK (kind IN ('suggest', 'fallback', 'downvoted'))",
+    ),
+    # 12: whether a server's moderator log gets a weekly digest, and when its last one went out.
+    (
+        "ALTER TABLE guild_settings ADD COLUMN weekly_digest BOOLEAN",
+        "CREATE TABLE digests (guild_id BIGINT PRIMARY KEY, sent_at TIMESTAMPTZ NOT NULL)",
     ),
 )
 
@@ -364,16 +369,16 @@ class PostgresStore(Store):
         """Every server's stored settings, by guild id."""
         rows = await self._read(
             "SELECT guild_id, help_channels, moderator_roles, mod_log_channel, cooldown_rate, cooldown_seconds,"
-            " help_channel_suggestions, help_channel_threads FROM guild_settings ORDER BY guild_id"
+            " help_channel_suggestions, help_channel_threads, weekly_digest FROM guild_settings ORDER BY guild_id"
         )
         return [
             GuildSettings(
                 guild_id,
                 None if channels is None else frozenset(channels),
                 None if roles is None else frozenset(roles),
-                mod_log, rate, seconds, suggestions, threads,
+                mod_log, rate, seconds, suggestions, threads, digest,
             )
-            for guild_id, channels, roles, mod_log, rate, seconds, suggestions, threads in rows
+            for guild_id, channels, roles, mod_log, rate, seconds, suggestions, threads, digest in rows
         ]
 
     async def save_guild_settings(self, settings: GuildSettings) -> None:
@@ -383,13 +388,14 @@ class PostgresStore(Store):
             return
         await self._write_all([(
             "INSERT INTO guild_settings (guild_id, help_channels, moderator_roles, mod_log_channel,"
-            " cooldown_rate, cooldown_seconds, help_channel_suggestions, help_channel_threads, updated_at)"
-            " VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)"
+            " cooldown_rate, cooldown_seconds, help_channel_suggestions, help_channel_threads, weekly_digest,"
+            " updated_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)"
             " ON CONFLICT (guild_id) DO UPDATE SET help_channels = excluded.help_channels,"
             " moderator_roles = excluded.moderator_roles, mod_log_channel = excluded.mod_log_channel,"
             " cooldown_rate = excluded.cooldown_rate, cooldown_seconds = excluded.cooldown_seconds,"
             " help_channel_suggestions = excluded.help_channel_suggestions,"
-            " help_channel_threads = excluded.help_channel_threads, updated_at = excluded.updated_at",
+            " help_channel_threads = excluded.help_channel_threads, weekly_digest = excluded.weekly_digest,"
+            " updated_at = excluded.updated_at",
             (
                 settings.guild_id,
                 _id_list(settings.help_channels),
@@ -399,18 +405,31 @@ class PostgresStore(Store):
                 settings.cooldown_seconds,
                 settings.help_channel_suggestions,
                 settings.help_channel_threads,
+                settings.weekly_digest,
                 _require_aware(self._clock(), "clock()"),
             ),
         )])
 
+    async def claim_digest(self, guild_id: int, now: datetime, every: timedelta) -> bool:
+        """As SQLite's: True for the one caller that records the server's digest as sent at ``now``."""
+        now = _require_aware(now, "now")
+        [claimed] = await self._write_all([(
+            "INSERT INTO digests (guild_id, sent_at) VALUES ($1, $2)"
+            " ON CONFLICT (guild_id) DO UPDATE SET sent_at = excluded.sent_at WHERE digests.sent_at <= $3",
+            (guild_id, now, now - every),
+        )])
+        return claimed == 1
+
     async def forget_guild(self, guild_id: int) -> Purged:
         """Deletes everything stored about one server, in one transaction."""
-        return Purged(*await self._write_all([
+        *purged, _ = await self._write_all([
             ("DELETE FROM unanswered_questions WHERE guild_id = $1", (guild_id,)),
             ("DELETE FROM feedback_votes WHERE guild_id = $1", (guild_id,)),
             ("DELETE FROM guild_settings WHERE guild_id = $1", (guild_id,)),
             ("DELETE FROM reply_counts WHERE guild_id = $1", (guild_id,)),
-        ]))
+            ("DELETE FROM digests WHERE guild_id = $1", (guild_id,)),
+        ])
+        return Purged(*purged)
 
     async def purge_before(self, cutoff: datetime) -> Purged:
         """Deletes questions asked, votes cast (or last changed) and replies counted before ``cutoff``."""

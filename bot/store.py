@@ -41,7 +41,7 @@ import math
 import os
 from collections import Counter
 from dataclasses import dataclass
-from datetime import date, datetime, timezone
+from datetime import date, datetime, timedelta, timezone
 from pathlib import Path
 from types import TracebackType
 from typing import Any, Callable, Collection, Final, Literal, Protocol, Self, Sequence, runtime_checkable
@@ -198,6 +198,12 @@ MIGRATIONS: Final[tuple[tuple[str, ...], ...]] = (
         "CREATE UNIQUE INDEX unanswered_questions_message ON unanswered_questions (message_id)",
         "CREATE INDEX unanswered_questions_proposed ON unanswered_questions (proposed_intent)"
         " WHERE proposed_intent IS NOT NULL",
+    ),
+    # 12: whether a server's moderator log gets a weekly digest (1) or not (0); NULL: the host's default. And when
+    # each server's last digest went out, so that a restart, or another process, does not send it twice.
+    (
+        "ALTER TABLE guild_settings ADD COLUMN weekly_digest INTEGER CHECK (weekly_digest IN (0, 1))",
+        "CREATE TABLE digests (guild_id INTEGER PRIMARY KEY, sent_at TEXT NOT NULL)",
     ),
 )
 
@@ -361,7 +367,8 @@ class GuildSettings:
 
     ``None`` means "not set here": the bot then uses its environment defaults
     (PMBOT_LISTEN_CHANNELS, PMBOT_MODERATOR_ROLES, PMBOT_MOD_LOG_CHANNEL,
-    PMBOT_COOLDOWN_*, PMBOT_HELP_CHANNEL_SUGGESTIONS, PMBOT_HELP_CHANNEL_THREADS), so a server that never ran
+    PMBOT_COOLDOWN_*, PMBOT_HELP_CHANNEL_SUGGESTIONS, PMBOT_HELP_CHANNEL_THREADS, PMBOT_WEEKLY_DIGEST), so a server that
+    never ran
     ``/config`` behaves as before.
     An empty set is a choice ("no help channels"), unlike ``None``.
     """
@@ -374,6 +381,7 @@ class GuildSettings:
     cooldown_seconds: float | None = None
     help_channel_suggestions: bool | None = None
     help_channel_threads: bool | None = None
+    weekly_digest: bool | None = None
 
     def __post_init__(self) -> None:
         for name in ("help_channels", "moderator_roles"):
@@ -454,6 +462,8 @@ class Store(Protocol):
     async def all_guild_settings(self) -> list[GuildSettings]: ...
 
     async def save_guild_settings(self, settings: GuildSettings) -> None: ...
+
+    async def claim_digest(self, guild_id: int, now: datetime, every: timedelta) -> bool: ...
 
     async def forget_guild(self, guild_id: int) -> Purged: ...
 
@@ -766,13 +776,13 @@ class SqliteStore(Store):
         """Every server's stored settings, by guild id; read once at start into the bot's cache."""
         rows = await self._read(
             "SELECT guild_id, help_channels, moderator_roles, mod_log_channel, cooldown_rate, cooldown_seconds,"
-            " help_channel_suggestions, help_channel_threads FROM guild_settings ORDER BY guild_id",
+            " help_channel_suggestions, help_channel_threads, weekly_digest FROM guild_settings ORDER BY guild_id",
             (),
         )
         return [
             GuildSettings(guild_id, _decode_ids(help_channels), _decode_ids(roles), mod_log, rate, seconds,
-                          _decode_flag(suggestions), _decode_flag(threads))
-            for guild_id, help_channels, roles, mod_log, rate, seconds, suggestions, threads in rows
+                          _decode_flag(suggestions), _decode_flag(threads), _decode_flag(digest))
+            for guild_id, help_channels, roles, mod_log, rate, seconds, suggestions, threads, digest in rows
         ]
 
     async def save_guild_settings(self, settings: GuildSettings) -> None:
@@ -782,13 +792,14 @@ class SqliteStore(Store):
             return
         await self._write(
             "INSERT INTO guild_settings (guild_id, help_channels, moderator_roles, mod_log_channel,"
-            " cooldown_rate, cooldown_seconds, help_channel_suggestions, help_channel_threads, updated_at)"
-            " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)"
+            " cooldown_rate, cooldown_seconds, help_channel_suggestions, help_channel_threads, weekly_digest,"
+            " updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
             " ON CONFLICT (guild_id) DO UPDATE SET help_channels = excluded.help_channels,"
             " moderator_roles = excluded.moderator_roles, mod_log_channel = excluded.mod_log_channel,"
             " cooldown_rate = excluded.cooldown_rate, cooldown_seconds = excluded.cooldown_seconds,"
             " help_channel_suggestions = excluded.help_channel_suggestions,"
-            " help_channel_threads = excluded.help_channel_threads, updated_at = excluded.updated_at",
+            " help_channel_threads = excluded.help_channel_threads, weekly_digest = excluded.weekly_digest,"
+            " updated_at = excluded.updated_at",
             (
                 settings.guild_id,
                 _encode_ids(settings.help_channels),
@@ -798,24 +809,38 @@ class SqliteStore(Store):
                 settings.cooldown_seconds,
                 settings.help_channel_suggestions,
                 settings.help_channel_threads,
+                settings.weekly_digest,
                 _encode_time(self._clock(), "clock()"),
             ),
         )
 
+    async def claim_digest(self, guild_id: int, now: datetime, every: timedelta) -> bool:
+        """Records a digest for the server as sent at ``now``, unless one went out less than ``every`` before: True
+        when this caller is the one to send it. One statement, so two processes never both claim it."""
+        [claimed] = await self._write_all([(
+            "INSERT INTO digests (guild_id, sent_at) VALUES (?, ?)"
+            " ON CONFLICT (guild_id) DO UPDATE SET sent_at = excluded.sent_at WHERE digests.sent_at <= ?",
+            (guild_id, _encode_time(now, "now"), _encode_time(now - every, "now")),
+        )])
+        return claimed == 1
+
     async def forget_guild(self, guild_id: int) -> Purged:
-        """Deletes everything stored about one server: its questions, votes, settings and reply counts.
+        """Deletes everything stored about one server: its questions, votes, settings, reply counts and when its last
+        digest went out.
 
         Called when the bot is removed from the server; one transaction, so a
         crash never leaves half a server behind.
         """
-        return Purged(*await self._write_all(
+        *purged, _ = await self._write_all(
             [
                 ("DELETE FROM unanswered_questions WHERE guild_id = ?", (guild_id,)),
                 ("DELETE FROM feedback_votes WHERE guild_id = ?", (guild_id,)),
                 ("DELETE FROM guild_settings WHERE guild_id = ?", (guild_id,)),
                 ("DELETE FROM reply_counts WHERE guild_id = ?", (guild_id,)),
+                ("DELETE FROM digests WHERE guild_id = ?", (guild_id,)),
             ]
-        ))
+        )
+        return Purged(*purged)
 
     async def purge_before(self, cutoff: datetime) -> Purged:
         """Deletes questions asked, votes cast (or last changed) and replies counted before ``cutoff``'s day and

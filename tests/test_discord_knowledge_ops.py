@@ -269,6 +269,24 @@ def test_a_gap_links_to_its_latest_question_in_its_conversation() -> None:
     assert f"closest: none · [latest]({link})" in description
 
 
+def test_the_weekly_digest_fits_and_is_not_sent_for_an_empty_week(kb) -> None:
+    from bot.discord.kb_replies import digest_reply
+
+    idle = UsageReport(0, 0, 0, [], 0, 0)
+    assert digest_reply(idle, [], kb, 7) is None, "nothing to tell: no post"
+    busy = UsageReport(900, 80, 20, [(i, 100 - n) for n, i in enumerate(list(kb.intents)[:10])], 40, 3)
+    gaps = [GapReport("*why* " * 120, 50 - n, ("x",), None, downvoted="scope-creep" if n == 0 else None)
+            for n in range(5)]
+    embed = to_embed(digest_reply(busy, gaps, kb, 7))  # type: ignore[arg-type]
+    assert_fits(embed)
+    assert "**1000** questions replied to" in (embed.description or "") and "👎 3" in (embed.description or "")
+    [most, asked] = embed.fields
+    assert asked.value.startswith("×50 “\\*why\\*") and "(answered `scope-creep`, voted 👎)" in asked.value
+    assert asked.value.count("\n") == 4, "every gap listed"
+    only_gaps = digest_reply(idle, gaps[:1], kb, 7)
+    assert only_gaps is not None and "replied to no question" in only_gaps.body
+
+
 def test_feedback_fits_and_says_how_many_were_left_out() -> None:
     rows = [FeedbackSummary(f"intent-{n:03d}", n, 500 - n) for n in range(500)]
     embed = to_embed(feedback_reply(rows, 30))

@@ -17,7 +17,7 @@ DEFAULTS = Settings(
     listen_channel_ids=frozenset({1}), moderator_role_ids=frozenset({2}), mod_log_channel_id=3,
     cooldown_rate=5, cooldown_seconds=60.0,
 )
-AS_DEFAULT = EffectiveSettings(frozenset({1}), frozenset({2}), 3, 5, 60.0, True, False)
+AS_DEFAULT = EffectiveSettings(frozenset({1}), frozenset({2}), 3, 5, 60.0, True, False, False)
 
 
 def add(field: str, value: int):  # type: ignore[no-untyped-def]
@@ -38,7 +38,7 @@ async def test_own_settings_replace_the_defaults_in_that_server_only(tmp_path: P
         cache = GuildSettingsCache(store, DEFAULTS)
         await cache.update(A, lambda own: dataclasses.replace(own, help_channels=frozenset(), cooldown_rate=1,
                                                                 help_channel_suggestions=False))
-        assert cache.effective(A) == EffectiveSettings(frozenset(), frozenset({2}), 3, 1, 60.0, False, False), (
+        assert cache.effective(A) == EffectiveSettings(frozenset(), frozenset({2}), 3, 1, 60.0, False, False, False), (
             "no help channels is a choice")
         assert cache.effective(B) == AS_DEFAULT
         quiet_host = GuildSettingsCache(store, dataclasses.replace(DEFAULTS, help_channel_suggestions=False))
@@ -47,6 +47,10 @@ async def test_own_settings_replace_the_defaults_in_that_server_only(tmp_path: P
         assert [quiet_host.effective(g).help_channel_suggestions for g in (A, B, None)] == [False, True, False]
         await quiet_host.update(A, lambda own: dataclasses.replace(own, help_channel_threads=True))
         assert [quiet_host.effective(g).help_channel_threads for g in (A, B, None)] == [True, False, False]
+        digesting_host = GuildSettingsCache(store, dataclasses.replace(DEFAULTS, weekly_digest=True))
+        await digesting_host.load()
+        await digesting_host.update(B, lambda own: dataclasses.replace(own, weekly_digest=False))
+        assert [digesting_host.effective(g).weekly_digest for g in (A, B, None)] == [True, False, True]
 
 
 async def test_settings_survive_a_restart_and_reset_removes_them(tmp_path: Path) -> None:
@@ -57,7 +61,7 @@ async def test_settings_survive_a_restart_and_reset_removes_them(tmp_path: Path)
     async with SqliteStore(path) as store:
         restarted = GuildSettingsCache(store, DEFAULTS)
         assert await restarted.load() == 1
-        assert restarted.effective(A) == EffectiveSettings(frozenset({1}), frozenset({8}), 9, 5, 60.0, True, False)
+        assert restarted.effective(A) == EffectiveSettings(frozenset({1}), frozenset({8}), 9, 5, 60.0, True, False, False)
         await restarted.update(A, lambda own: GuildSettings(own.guild_id))  # /config reset everything
         assert restarted.guild_ids() == [] and await store.all_guild_settings() == []
 

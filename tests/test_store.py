@@ -568,11 +568,24 @@ async def test_reply_counts_add_up_across_processes_and_days_per_server(backend:
             await first.add_reply_counts([ReplyCount(GUILD_A, day, "answer", "scrum", 0)])
 
 
+async def test_a_servers_digest_is_claimed_once_a_week_by_one_process(backend: Backend) -> None:
+    week = timedelta(days=7)
+    async with backend.make() as first, backend.make() as second:  # two processes, as while shards move
+        claims = await asyncio.gather(*(s.claim_digest(GUILD_A, T0, week) for s in (first, second, first, second)))
+        assert sorted(claims) == [False, False, False, True]
+        assert await second.claim_digest(GUILD_B, T0 + timedelta(hours=1), week), "each server has its own week"
+        assert not await first.claim_digest(GUILD_A, T0 + week - timedelta(seconds=1), week)
+        assert await second.claim_digest(GUILD_A, T0 + week, week)
+        assert not await first.claim_digest(GUILD_A, T0 + week + timedelta(days=1), week), "counted from the last"
+
+
 async def test_forget_guild_deletes_that_server_only(backend: Backend) -> None:
     async with backend.make() as store:
         await fill_two_servers_and_dms(store)
         await store.save_guild_settings(GuildSettings(GUILD_A, help_channels=frozenset({5})))
         await store.save_guild_settings(GuildSettings(GUILD_B, cooldown_rate=2))
+        for guild in (GUILD_A, GUILD_B):
+            assert await store.claim_digest(guild, T0, timedelta(days=7))
 
         purged = await store.forget_guild(GUILD_A)
         assert purged == Purged(questions=1, votes=1, settings=1)
@@ -582,6 +595,7 @@ async def test_forget_guild_deletes_that_server_only(backend: Backend) -> None:
         assert await store.forget_guild(GUILD_A) == Purged()  # twice: nothing left
     assert backend.count(f"SELECT COUNT(*) FROM unanswered_questions WHERE guild_id = {GUILD_A}") == 0
     assert backend.count(f"SELECT COUNT(*) FROM feedback_votes WHERE guild_id = {GUILD_A}") == 0
+    assert backend.count("SELECT COUNT(*) FROM digests") == 1, "server B's last digest date stays"
 
 
 async def test_purge_before_deletes_old_questions_and_votes_only(backend: Backend) -> None:
@@ -610,9 +624,9 @@ async def test_purge_before_deletes_old_questions_and_votes_only(backend: Backen
 async def test_guild_settings_survive_a_restart_and_clear(backend: Backend) -> None:
     a = GuildSettings(GUILD_A, help_channels=frozenset({10, 11}), moderator_roles=frozenset(),
                       mod_log_channel=12, cooldown_rate=3, cooldown_seconds=30, help_channel_suggestions=False,
-                      help_channel_threads=True)
+                      help_channel_threads=True, weekly_digest=False)
     b = GuildSettings(GUILD_B, help_channels=frozenset(), help_channel_suggestions=True,  # empty: a choice, not "unset"
-                      help_channel_threads=False)
+                      help_channel_threads=False, weekly_digest=True)
     async with backend.make() as store:
         assert await store.all_guild_settings() == []
         await store.save_guild_settings(GuildSettings(GUILD_A, cooldown_rate=9))
@@ -687,7 +701,8 @@ async def test_postgres_version_10_database_takes_downvotes(postgres: Any, postg
         await store.record_unanswered(question("who owns the roadmap"))
     postgres.sql("ALTER TABLE unanswered_questions DROP CONSTRAINT unanswered_questions_kind_check;"
                  " ALTER TABLE unanswered_questions ADD CONSTRAINT unanswered_questions_kind_check"
-                 " CHECK (kind IN ('suggest', 'fallback')); UPDATE pmbot_schema SET version = 10", postgres_url)
+                 " CHECK (kind IN ('suggest', 'fallback')); DROP TABLE digests;"
+                 " ALTER TABLE guild_settings DROP COLUMN weekly_digest; UPDATE pmbot_schema SET version = 10", postgres_url)
     async with PostgresStore(postgres_url) as store:
         await store.record_unanswered(replace(question("what is a gantt chart"), kind="downvoted", best_intent="x"))
         assert [q.kind for q in await store.unanswered(EPOCH, EVERYWHERE)] == ["fallback", "downvoted"]

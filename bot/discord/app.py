@@ -60,6 +60,7 @@ EXTENSIONS = (
     "bot.discord.cogs.config",
     "bot.discord.cogs.privacy",
     "bot.discord.cogs.usage",
+    "bot.discord.cogs.digest",
 )
 #: How long a process keeps re-reading the shared folder after another one announced new knowledge
 #: (a network filesystem may show the new file late) before it says loudly that it could not follow.

@@ -8,7 +8,8 @@ to that server's log only (and a proposal's notice, unquoted, to the host's).
 A server's moderator log is the channel it set with ``/config mod-log``, else
 PMBOT_MOD_LOG_CHANNEL, but only if that channel is *in* the server: the
 host's default channel lives in one server, and another server's settings
-changes must never be posted there.
+changes must never be posted there. The weekly digest (bot.discord.cogs.digest)
+is posted the same way.
 """
 
 from __future__ import annotations
@@ -50,7 +51,7 @@ async def knowledge_changed(bot: PMBot, text: str, reply: Reply | None = None) -
         # Not in any server the bot has seen (yet): the host named it, so post there anyway.
         targets[default] = bot.get_partial_messageable(default)
     for channel in targets.values():
-        await _post(channel, text, reply)
+        await post(channel, text, reply)
 
 
 async def server_changed(bot: PMBot, guild: discord.Guild, text: str) -> None:
@@ -58,7 +59,7 @@ async def server_changed(bot: PMBot, guild: discord.Guild, text: str) -> None:
     log.info("change in server %s: %s", guild.id, text)
     channel = mod_log_channel(bot, guild)
     if channel is not None:
-        await _post(channel, text)
+        await post(channel, text)
 
 
 async def proposal_made(bot: PMBot, guild: discord.Guild) -> None:
@@ -67,14 +68,15 @@ async def proposal_made(bot: PMBot, guild: discord.Guild) -> None:
     default = bot.settings.mod_log_channel_id
     if default is None or guild.get_channel_or_thread(default) is not None:
         return  # no such channel, or it is this server's own, which heard of the proposal already
-    await _post(bot.get_partial_messageable(default),
+    await post(bot.get_partial_messageable(default),
                 f"The moderators of {discord.utils.escape_markdown(guild.name)} proposed a question for pmbot's owners to teach: `/kb proposals`.")
 
 
-async def _post(channel: discord.abc.Messageable, text: str, reply: Reply | None = None) -> None:
-    """Never raises: a missing permission in one log channel must not undo a change or stop the others."""
+async def post(channel: discord.abc.Messageable, text: str, reply: Reply | None = None) -> None:
+    """Never raises: a missing permission in one log channel must not undo a change or stop the others. ``text``
+    empty: the embed alone."""
     content = text if len(text) <= limits.MESSAGE_CONTENT else text[: limits.MESSAGE_CONTENT - 1] + "…"
     try:
-        await channel.send(content=content, embed=to_embed(reply) if reply else None, allowed_mentions=NO_PINGS)
+        await channel.send(content=content or None, embed=to_embed(reply) if reply else None, allowed_mentions=NO_PINGS)
     except discord.HTTPException as exc:
         log.warning("could not post to the moderator log channel %s: %s", getattr(channel, "id", "?"), exc)

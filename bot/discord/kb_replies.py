@@ -29,6 +29,7 @@ INFO_COLOUR = 0x64748B
 WARN_COLOUR = 0xF59E0B
 DECISION_COLOURS = {"answer": OK_COLOUR, "suggest": WARN_COLOUR, "fallback": INFO_COLOUR}
 SHORTEST_EXAMPLE = 40  # a gap's question is cut to fit its line, but never shorter than this
+DIGEST_EXAMPLE = 120  # a gap's question in the weekly digest, cut: the digest points to /kb gaps for the rest
 LISTING_SLACK = 40  # room under a listing (or a problems block) for a blank line and "… and N more."
 MOD_FOOTER = "Only you can see this. /kb status shows what is loaded."
 TAUGHT = "Taught"
@@ -320,8 +321,26 @@ def usage_reply(report: UsageReport, days: int, kb: KnowledgeBase) -> Reply:
     if not report.replies:
         return Reply("info", title, "pmbot has not replied to a question here in that time.", INFO_COLOUR,
                      footer=MOD_FOOTER)
+    return Reply("info", title, _usage_text(report), OK_COLOUR, _most_answered(report, kb), footer=MOD_FOOTER).fitted()
+
+
+def digest_reply(report: UsageReport, gaps: Sequence[GapReport], kb: KnowledgeBase, days: int) -> Reply | None:
+    """A server's week, posted in its moderator log: what /kb stats says, and the gaps most asked. None for a week
+    with nothing to tell, which is not worth a post."""
+    if not report.replies and not gaps:
+        return None
+    body = _usage_text(report) if report.replies else "pmbot replied to no question here."
+    lines = [f"×{gap.count} {_quote(gap.example, DIGEST_EXAMPLE)}"
+             + (f" (answered `{gap.downvoted}`, voted 👎)" if gap.downvoted else "") for gap in gaps]
+    shown, _ = _fit_lines(lines, limits.EMBED_FIELD_VALUE)
+    fields = _most_answered(report, kb) + ((Field("Not answered, most asked", "\n".join(shown)),) if shown else ())
+    return Reply("info", f"pmbot here, the last {days} days", body, OK_COLOUR, fields,
+                 footer="The weekly digest: `/config weekly-digest on:False` stops it.").fitted()
+
+
+def _usage_text(report: UsageReport) -> str:
     total = report.replies
-    body = (
+    return (
         f"**{total}** question{'s' if total > 1 else ''} replied to:\n"
         f"• **{report.answered}** answered ({share(report.answered, total)})\n"
         f"• **{report.suggested}** offered “Did you mean…” ({share(report.suggested, total)})\n"
@@ -329,12 +348,14 @@ def usage_reply(report: UsageReport, days: int, kb: KnowledgeBase) -> Reply:
         "What it could not answer is listed in `/kb gaps`. "
         f"Votes on answers: 👍 {report.up} · 👎 {report.down} (`/kb feedback`)."
     )
+
+
+def _most_answered(report: UsageReport, kb: KnowledgeBase) -> tuple[Field, ...]:
     lines = [
         f"×{n} {limits.clip(kb.intents[i].title if i in kb.intents else i, 80)} (`{i}`)" for i, n in report.most_answered
     ]
     shown, _ = _fit_lines(lines, limits.EMBED_FIELD_VALUE)
-    fields = (Field("Most answered", "\n".join(shown)),) if shown else ()
-    return Reply("info", title, body, OK_COLOUR, fields, footer=MOD_FOOTER).fitted()
+    return (Field("Most answered", "\n".join(shown)),) if shown else ()
 
 
 def feedback_reply(rows: Sequence[FeedbackSummary], days: int) -> Reply:

@@ -169,6 +169,7 @@ CONFIG_SUBCOMMANDS: dict[str, Any] = {
     "config moderator-roles remove": lambda fake: {"role": fake.guild(GUILD_B).role("Moderators")},
     "config mod-log": lambda fake: {"channel": fake.channel("b-log")},
     "config cooldown": lambda fake: {"rate": 1, "seconds": 60},
+    "config weekly-digest": lambda fake: {"on": True},
     "config reset": lambda fake: {"setting": "everything"},
 }
 
@@ -506,6 +507,25 @@ def test_each_server_counts_its_own_replies_in_kb_stats(fake: FakeDiscord, bot: 
     assert after_restart["answered"] == after_b["answered"] + 1 and after_restart["not answered"] == after_b["not answered"]
 
 
+def test_a_server_that_asks_gets_its_own_weekly_digest_in_its_mod_log(fake: FakeDiscord, bot: Running) -> None:
+    def digests(channel: str, since: int) -> list[str]:
+        posted = (json.dumps(m.get("embeds") or [], ensure_ascii=False) for m in fake.messages_in(channel)[since:])
+        return [text for text in posted if "the last 7 days" in text]
+
+    b_before, a_before = len(fake.messages_in("b-log")), len(fake.messages_in("bot-log"))
+    done = command(fake, "config weekly-digest", {"on": True}, "b_mod", "b-general")
+    assert "starting now" in text_of(done), "the first one goes out at once"
+    [digest] = digests("b-log", b_before)
+    assert re.search(r"\*\*\d+\*\* questions replied to", digest) and "Most answered" in digest
+    assert GAP_B in digest, "with the gaps asked most"
+    assert "so what is project management exactly?" not in digest, "server A's gap is A's"
+    assert digests("bot-log", a_before) == [], "server A asked for none"
+    assert "Weekly digest in the moderator log (set here): on" in command(fake, "config show", None, "b_mod", "b-general").payload["content"]
+
+    again = command(fake, "config weekly-digest", {"on": True}, "b_mod", "b-general")
+    assert "less than 7 days ago" in text_of(again) and len(digests("b-log", b_before)) == 1, "one a week"
+
+
 def test_each_server_has_its_own_cooldown(fake: FakeDiscord, bot: Running) -> None:
     since = fake.cursor()
     command(fake, "config cooldown", {"rate": 1, "seconds": 600}, "b_mod", "b-general")
@@ -550,11 +570,11 @@ def test_removing_the_bot_deletes_that_servers_data(fake: FakeDiscord, bot: Runn
         return db_rows(bot.database, f"SELECT COUNT(*) FROM {table} WHERE guild_id = ?", (guild_id,))[0][0]
 
     assert count("unanswered_questions", GUILD_B) and count("feedback_votes", GUILD_B) and count("guild_settings", GUILD_B)
-    assert count("reply_counts", GUILD_B)
+    assert count("reply_counts", GUILD_B) and count("digests", GUILD_B)
     kept = (count("unanswered_questions", fake.guild_id), count("feedback_votes", fake.guild_id))
     mark = len(bot.log())
     fake.remove_bot_from_guild(GUILD_B)
     wait_for_log(bot.process, f"removed from server {GUILD_B}", after=mark)
     assert (count("unanswered_questions", GUILD_B), count("feedback_votes", GUILD_B), count("guild_settings", GUILD_B),
-            count("reply_counts", GUILD_B)) == (0, 0, 0, 0)
+            count("reply_counts", GUILD_B), count("digests", GUILD_B)) == (0, 0, 0, 0, 0)
     assert (count("unanswered_questions", fake.guild_id), count("feedback_votes", fake.guild_id)) == kept

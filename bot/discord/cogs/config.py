@@ -1,7 +1,7 @@
 """/config: each server's own pmbot settings, set by that server's moderators.
 
-Help channels (and whether pmbot offers "Did you mean…" there), moderator
-roles, the moderator log channel and the question cooldown, stored per server
+Help channels (and whether pmbot offers "Did you mean…" there, or answers in threads), moderator
+roles, the moderator log channel, the question cooldown and the weekly digest, stored per server
 (:class:`~bot.guild_settings.GuildSettingsCache`, backed by the database) over
 the host's environment defaults. Every change
 is applied at once (no restart), answered privately and posted to that
@@ -25,7 +25,8 @@ from discord.ext import commands
 
 from bot.discord import audit
 from bot.discord.checks import ModeratorGroup, describe_user
-from bot.discord.cogs.moderation import respond
+from bot.discord.digest import send_if_due
+from bot.discord.cogs.moderation import respond, think
 from bot.store import GuildSettings
 
 if TYPE_CHECKING:
@@ -35,7 +36,7 @@ log = logging.getLogger("pmbot.config")
 
 HelpChannel = discord.TextChannel | discord.ForumChannel
 Setting = Literal["help-channels", "help-channel-suggestions", "help-channel-threads", "moderator-roles", "mod-log",
-                  "cooldown", "everything"]
+                  "cooldown", "weekly-digest", "everything"]
 CLEARED: dict[str, dict[str, None]] = {
     "help-channels": {"help_channels": None},
     "help-channel-suggestions": {"help_channel_suggestions": None},
@@ -43,6 +44,7 @@ CLEARED: dict[str, dict[str, None]] = {
     "moderator-roles": {"moderator_roles": None},
     "mod-log": {"mod_log_channel": None},
     "cooldown": {"cooldown_rate": None, "cooldown_seconds": None},
+    "weekly-digest": {"weekly_digest": None},
 }
 CLEARED["everything"] = {k: v for fields in CLEARED.values() for k, v in fields.items()}
 NO_MESSAGE_CONTENT = (
@@ -93,6 +95,7 @@ class ServerConfig(commands.Cog):
             " — and everyone with Manage Server",
             f"Moderator log ({origin(own.mod_log_channel)}): {mod_log}",
             f"Cooldown ({origin(own.cooldown_rate)}): {now.cooldown_rate} questions per {now.cooldown_seconds:g} s per member",
+            f"Weekly digest in the moderator log ({origin(own.weekly_digest)}): {'on' if now.weekly_digest else 'off'}",
         ]
         if not self.bot.settings.message_content:
             lines.append(NO_MESSAGE_CONTENT.strip())
@@ -187,6 +190,24 @@ class ServerConfig(commands.Cog):
         await self._change(interaction, f"Cooldown set to {text}",
                            lambda own: {"cooldown_rate": rate, "cooldown_seconds": float(seconds)})
         await respond(interaction, content=f"Cooldown here: {text}.")
+
+    @config.command(name="weekly-digest", description="Whether pmbot posts a digest of its week here in the moderator log")
+    @app_commands.describe(on="True: every 7 days, replies, votes and the most asked gaps; False: no digest")
+    async def weekly_digest(self, interaction: discord.Interaction, on: bool) -> None:
+        """The first digest goes out at once, so that the moderators see what they asked for."""
+        await think(interaction)  # the first digest reads the week's records
+        await self._change(interaction, f"Weekly digest turned {'on' if on else 'off'}", lambda own: {"weekly_digest": on})
+        guild = _guild(interaction)
+        channel = audit.mod_log_channel(self.bot, guild)
+        if not on:
+            text = "No more weekly digests here."
+        elif channel is None:
+            text = "Weekly digest on, but this server has no moderator log for it: set one with `/config mod-log`."
+        else:
+            sent = await send_if_due(self.bot, guild)
+            text = (f"Every 7 days I will post a digest of my week here in <#{channel.id}>"
+                    + (", starting now." if sent else "; the last one went out less than 7 days ago."))
+        await respond(interaction, content=text)
 
     @config.command(name="reset", description="Clear a setting: this server uses pmbot's default again")
     @app_commands.describe(setting="Which setting to clear")

@@ -7,7 +7,7 @@
   deleted, by its author or a moderator (one by one, or a purge), whenever
   that is: a member who deletes a message expects its words gone.
 * Leaving: when pmbot is removed from a server (``on_guild_remove``), that
-  server's questions, votes, reply counts and /config settings are deleted at once.
+  server's questions, votes, reply counts, /config settings and last digest date are deleted at once.
   A server that is only *unavailable* (a Discord outage) keeps its data:
   discord.py does not call ``on_guild_remove`` for that.
 """
