@@ -335,7 +335,7 @@ def digest_reply(report: UsageReport, gaps: Sequence[GapReport], kb: KnowledgeBa
     shown, _ = _fit_lines(lines, limits.EMBED_FIELD_VALUE)
     fields = _most_answered(report, kb) + ((Field("Not answered, most asked", "\n".join(shown)),) if shown else ())
     return Reply("info", f"pmbot here, the last {days} days", body, OK_COLOUR, fields,
-                 footer="The weekly digest: `/config weekly-digest on:False` stops it.").fitted()
+                 footer="The weekly digest. /config weekly-digest on:False stops it.").fitted()
 
 
 def _usage_text(report: UsageReport) -> str:

@@ -25,8 +25,8 @@ from discord.ext import commands
 
 from bot.discord import audit
 from bot.discord.checks import ModeratorGroup, describe_user
-from bot.discord.digest import send_if_due
 from bot.discord.cogs.moderation import respond, think
+from bot.discord.digest import send_if_due
 from bot.store import GuildSettings
 
 if TYPE_CHECKING:
