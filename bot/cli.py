@@ -256,6 +256,29 @@ def cmd_proposals(settings: Settings, args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_dismiss(settings: Settings, args: argparse.Namespace) -> int:
+    """Takes a gap off the list from the shell, as a moderator's picker does in a server: its recorded questions,
+    near-duplicates included, are deleted in every server and DM."""
+    from bot import reports
+    from bot.store import EVERYWHERE
+
+    async def dismiss(store: Store) -> tuple[reports.GapReport, int] | None:
+        wanted = args.question.strip()
+        gap = next((g for g in await reports.every_gap(store, EVERYWHERE)
+                    if wanted in g.variants or wanted in g.stored_as), None)
+        return None if gap is None else (gap, await store.dismiss_questions(set(gap.stored_as), EVERYWHERE))
+
+    found = _with_store(settings, dismiss)
+    if found is None:
+        print(f"error: no recorded gap reads “{args.question}”; `pmbot gaps` lists them as people wrote them.",
+              file=sys.stderr)
+        return 1
+    gap, deleted = found
+    print(f"Dismissed “{gap.example}”: {deleted} recorded question(s), near-duplicates included. Asked again, it is "
+          "listed again.")
+    return 0
+
+
 def cmd_stats(settings: Settings, args: argparse.Namespace) -> int:
     from bot import reports
     from bot.store import Scope
@@ -425,6 +448,8 @@ def build_parser() -> argparse.ArgumentParser:
     feedback = command("feedback", "intents ranked by share of 👎 votes")
     feedback.add_argument("--days", type=_non_negative("--days"), default=30, help=days_help)
     feedback.add_argument("--json", action="store_true", help="the ranking as a JSON list")
+    dismiss = command("dismiss", "take a gap off the list (its recorded questions, near-duplicates included)")
+    dismiss.add_argument("question", help="the gap as `pmbot gaps` shows it, quoted")
     proposals = command("proposals", "gaps that servers' moderators proposed to teach, most asked first")
     proposals.add_argument("--json", action="store_true", help="the proposals as a JSON list")
     stats = command("stats", "how many questions the bot answered, offered a guess or could not answer, in every server")
@@ -447,6 +472,7 @@ COMMANDS = {
     "gaps": cmd_gaps,
     "feedback": cmd_feedback,
     "proposals": cmd_proposals,
+    "dismiss": cmd_dismiss,
     "stats": cmd_stats,
     "migrate-store": cmd_migrate_store,
     "backup": cmd_backup,

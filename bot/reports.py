@@ -14,6 +14,10 @@ from bot.matching import Matcher
 from bot.store import FeedbackSummary, Scope, Store, UnansweredQuestion
 
 
+EVER = 3650  # days: as far back as /kb gaps can look
+EVERY = 1_000_000_000  # gaps: all of them
+
+
 @dataclass(frozen=True)
 class GapReport:
     example: str
@@ -91,6 +95,11 @@ async def gaps(store: Store, days: float, limit: int, scope: Scope, known: Match
                                  newest[1] if newest else None, gap.variants, most(proposed, gap),
                                  most(downvoted, gap)))
     return reports
+
+
+async def every_gap(store: Store, scope: Scope) -> list[GapReport]:
+    """Every gap recorded within ``scope``, however old: where a question a moderator picked is looked up."""
+    return await gaps(store, EVER, EVERY, scope)
 
 
 def _as_written(rows: Sequence[UnansweredQuestion]) -> Callable[[str], str]:

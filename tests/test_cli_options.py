@@ -116,3 +116,14 @@ def test_gaps_show_what_people_wrote_not_the_normalised_text(tmp_path: Path) -> 
     assert [(g["example"], g["count"]) for g in gaps] == [("How do I bake SOURDOUGH?? 🍞", 3)]
     assert gaps[0]["variants"] == ["How do I bake SOURDOUGH?? 🍞"]  # one normalised text, shown as most often written
     assert "“How do I bake SOURDOUGH?? 🍞”" in pmbot("gaps", env=env).stdout
+
+
+def test_dismiss_takes_a_gap_off_the_list_as_gaps_shows_it(tmp_path: Path) -> None:
+    env = {"PMBOT_DATABASE": str(tmp_path / "pmbot.sqlite3")}
+    pmbot("run", "--console", stdin="How do I bake SOURDOUGH?? 🍞\nhow do i bake sourdough\nbest pizza in napoli\n", env=env)
+    out = pmbot("dismiss", "How do I bake SOURDOUGH?? 🍞", env=env)
+    assert out.returncode == 0, out.stderr
+    assert "Dismissed “How do I bake SOURDOUGH?? 🍞”: 2 recorded question(s)" in out.stdout
+    assert [g["example"] for g in json.loads(pmbot("gaps", "--json", env=env).stdout)] == ["best pizza in napoli"]
+    again = pmbot("dismiss", "How do I bake SOURDOUGH?? 🍞", env=env)
+    assert again.returncode == 1 and "`pmbot gaps` lists them" in again.stderr

@@ -43,8 +43,6 @@ if TYPE_CHECKING:
 log = logging.getLogger("pmbot.teaching")
 
 KEY_DIGITS = 16  # 64 bits of SHA-256: no two questions in one server's store will share a key
-LOOKBACK_DAYS = 3650  # as far back as /kb gaps can look
-ALL = 1_000_000_000  # gaps to search when a picker is used: every one
 PICKER_INTENTS = 10  # likely intents offered under one question (Discord allows 25)
 GONE = (
     "That question is no longer recorded here (retention removed it, or it was never asked in this server), "
@@ -77,7 +75,7 @@ async def recorded_gaps(bot: PMBot, scope: Scope, keys: Collection[str]) -> list
     questions in."""
     if bot.store is None:
         return []
-    found = await reports.gaps(bot.store, LOOKBACK_DAYS, ALL, scope)
+    found = await reports.every_gap(bot.store, scope)
     return [gap for gap in found if any(question_key(text) in keys for text in gap.variants)]
 
 
