@@ -224,7 +224,8 @@ def cmd_gaps(settings: Settings, args: argparse.Namespace) -> int:
     from bot.store import EVERYWHERE
 
     known = _service(settings, args).matcher  # questions taught since they were asked are no gaps any more
-    found = _with_store(settings, lambda store: reports.gaps(store, args.days, args.limit, EVERYWHERE, known))
+    found = _with_store(settings, lambda store: reports.gaps(store, args.days, args.limit, EVERYWHERE, known,
+                                                             downvoted_only=args.downvoted))
     if args.json:
         _print_json([asdict(r) for r in found])
     else:
@@ -437,6 +438,7 @@ def build_parser() -> argparse.ArgumentParser:
     gaps.add_argument("--days", type=_non_negative("--days"), default=30, help=days_help)
     gaps.add_argument("--limit", type=_positive_int, default=20, metavar="N", help="how many gaps to show (default 20)")
     gaps.add_argument("--json", action="store_true", help="the gaps as a JSON list")
+    gaps.add_argument("--downvoted", action="store_true", help="only the questions whose answer a member voted 👎")
 
     migrate = command("migrate-store", "copy the SQLite database into an empty PostgreSQL database")
     migrate.add_argument("--from", dest="source", type=Path, metavar="FILE", help="SQLite file (default: PMBOT_DATABASE)")

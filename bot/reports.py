@@ -54,9 +54,12 @@ def since(days: float) -> datetime:
     return datetime.now(timezone.utc) - timedelta(days=days)
 
 
-async def gaps(store: Store, days: float, limit: int, scope: Scope, known: Matcher | None = None) -> list[GapReport]:
+async def gaps(
+    store: Store, days: float, limit: int, scope: Scope, known: Matcher | None = None, *, downvoted_only: bool = False
+) -> list[GapReport]:
     """The most frequent unanswered questions within ``scope``, and those whose answer was voted 👎, near-duplicates
-    grouped.
+    grouped. ``downvoted_only``: those alone, which are seldom asked often enough to lead the list, yet each says an
+    answer went wrong.
 
     With ``known`` (the served knowledge), a gap one of whose wordings has since been taught
     (it is now a phrasing, word for word) is closed: it is left out. Grouped by the normalised
@@ -64,6 +67,8 @@ async def gaps(store: Store, days: float, limit: int, scope: Scope, known: Match
     as its most frequent original wording.
     """
     rows = await store.unanswered(since(days), scope)
+    if downvoted_only:
+        rows = [row for row in rows if row.kind == "downvoted"]
     guesses: dict[str, Counter[str]] = {}
     followed: dict[str, Counter[str]] = {}
     proposed: dict[str, Counter[str]] = {}

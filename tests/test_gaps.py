@@ -198,8 +198,10 @@ async def test_a_downvoted_answer_is_a_gap_that_names_the_answer_it_was_given(tm
                     asked("what is a raci chart", "fallback", None)):
             await store.record_unanswered(row)
         found = {g.example: (g.count, g.best_intent, g.downvoted) for g in await reports.gaps(store, 1, 10, EVERYWHERE)}
+        only = [(g.example, g.count) for g in await reports.gaps(store, 1, 10, EVERYWHERE, downvoted_only=True)]
     assert found == {"who writes user stories": (3, "user-stories", "product-owner-role"),
                      "what is a raci chart": (1, None, None)}
+    assert only == [("who writes user stories", 1)], "what a 👎 asked, without the misses that bury it"
 
     shown = reports.GapReport("who writes user stories", 3, ("who writes user stories",), "user-stories",
                               downvoted="product-owner-role")

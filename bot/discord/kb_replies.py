@@ -246,10 +246,12 @@ def _listing_reply(title: str, intro: str, lines: Sequence[str], colour: int = I
     return Reply("info", title, body, colour, footer=MOD_FOOTER).fitted()
 
 
-def gaps_reply(gaps: Sequence[GapReport], days: int, *, can_teach: bool = False) -> Reply:
-    title = f"Unanswered questions, last {days} days"
+def gaps_reply(gaps: Sequence[GapReport], days: int, *, can_teach: bool = False, downvoted: bool = False) -> Reply:
+    """`downvoted`: the list holds only the questions whose answer was voted 👎."""
+    title = f"{'Answers voted 👎' if downvoted else 'Unanswered questions'}, last {days} days"
     if not gaps:
-        return Reply("info", title, "Nothing went unanswered. 🎉", OK_COLOUR, footer=MOD_FOOTER)
+        nothing = "No answer was voted 👎. 🎉" if downvoted else "Nothing went unanswered. 🎉"
+        return Reply("info", title, nothing, OK_COLOUR, footer=MOD_FOOTER)
     advice = (
         "Teach one by picking its intent below (it becomes a phrasing), or add new intents; check with `/kb why`."
         if can_teach
@@ -346,7 +348,8 @@ def _usage_text(report: UsageReport) -> str:
         f"• **{report.suggested}** offered “Did you mean…” ({share(report.suggested, total)})\n"
         f"• **{report.unanswered}** not answered ({share(report.unanswered, total)})\n"
         "What it could not answer is listed in `/kb gaps`. "
-        f"Votes on answers: 👍 {report.up} · 👎 {report.down} (`/kb feedback`)."
+        f"Votes on answers: 👍 {report.up} · 👎 {report.down} (`/kb feedback`; the questions voted 👎: "
+        "`/kb gaps downvoted:True`)."
     )
 
 

@@ -385,6 +385,8 @@ def test_gaps_and_feedback_never_cross_servers_and_dms_are_for_owners(fake: Fake
     assert GAP_A in in_a and GAP_B not in in_a and GAP_DM not in in_a
     assert f"{asked_a}”\\n  answered `{intents['asker1']}`, voted 👎" in in_a, "a 👎 makes a gap"
     assert asked_b in in_b and asked_a not in in_b
+    voted_down = text_of(command(fake, "kb gaps", {"downvoted": True}, "moderator", "general"))
+    assert "Answers voted 👎" in voted_down and asked_a in voted_down and GAP_A not in voted_down
     owner_in_b = seen("gaps", "dev", "b-general")
     assert GAP_B in owner_in_b and GAP_DM in owner_in_b and GAP_A not in owner_in_b
 

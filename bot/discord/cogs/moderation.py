@@ -119,20 +119,23 @@ class Moderation(commands.Cog):
     # -- find the gaps -------------------------------------------------------------------
 
     @kb.command(name="gaps", description="The questions pmbot could not answer, most frequent first")
-    @app_commands.describe(days="How many days back to look (default 30)", limit="How many to list (default 10)")
+    @app_commands.describe(days="How many days back to look (default 30)", limit="How many to list (default 10)",
+                           downvoted="Only the questions whose answer a member voted 👎")
     async def gaps(
         self,
         interaction: discord.Interaction,
         days: app_commands.Range[int, 1, 3650] = 30,
         limit: app_commands.Range[int, 1, 25] = 10,
+        downvoted: bool = False,
     ) -> None:
         await think(interaction)
         matcher = self.bot.service.matcher
-        found = await reports.gaps(self._store(), days, limit, await report_scope(interaction), matcher)
+        found = await reports.gaps(self._store(), days, limit, await report_scope(interaction), matcher,
+                                   downvoted_only=downvoted)
         can_teach = await may_change_knowledge(interaction)
         picker = teaching.TeachPicker if can_teach else ProposePicker  # moderators propose what only owners may teach
         views = rows_of([*(picker.for_gap(matcher, n, gap) for n, gap in enumerate(found, 1)), DismissPicker.for_gaps(found)])
-        await respond(interaction, kb_replies.gaps_reply(found, days, can_teach=can_teach), view=views[0] if views else None)
+        await respond(interaction, kb_replies.gaps_reply(found, days, can_teach=can_teach, downvoted=downvoted), view=views[0] if views else None)
         for n, view in enumerate(views[1:], 1):
             await respond(interaction, content=f"More for these questions ({n + 1} of {len(views)}):", view=view)
 
