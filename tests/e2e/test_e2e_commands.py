@@ -38,6 +38,17 @@ def test_a_downvote_on_an_ask_answer_puts_its_question_in_the_gaps_list(fake: Fa
     assert rows == [("downvoted", result.intent_id, None)], "the question /ask was given, which its answer does not show"
 
 
+def test_ask_answers_only_the_asker_when_asked_privately(fake: FakeDiscord, bot, service, new_user) -> None:
+    question = "How much does a project manager make?"
+    intent_id = service.ask(question).result.intent_id
+    user = new_user()
+    title = service.kb.intents[intent_id].title  # as autocomplete fills it in
+    for options in ({"question": question, "private": True}, {"question": title, "private": True}):
+        response = fake.send_slash_command("ask", options, user=user).wait_response()
+        assert response.ok and flags(response) & EPHEMERAL, f"{options['question']!r} was shown to the channel"
+        assert f"pmbot:vote:down:{intent_id}" in custom_ids(response), "an answer, with its buttons"
+
+
 def test_ask_keeps_guesses_and_misses_private(fake: FakeDiscord, bot, service, new_user) -> None:
     for question, kind in [("what does a PM do", "suggest"), ("best pizza topping", "fallback")]:
         assert service.ask(question).result.kind == kind

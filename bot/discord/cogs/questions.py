@@ -260,21 +260,25 @@ class Questions(commands.Cog):
     # -- slash commands ----------------------------------------------------------
 
     @app_commands.command(name="ask", description="Ask about product management vs project management")
-    @app_commands.describe(question="Your question, e.g. What does a product manager do?")
+    @app_commands.describe(question="Your question, e.g. What does a product manager do?",
+                           private="True: only you see the answer (a sure answer is otherwise shown to the channel)")
     async def ask(
-        self, interaction: discord.Interaction, question: app_commands.Range[str, 1, MAX_INPUT_CHARS]
+        self, interaction: discord.Interaction, question: app_commands.Range[str, 1, MAX_INPUT_CHARS],
+        private: bool = False,
     ) -> None:
+        """`private`: some questions people would rather not ask in front of the channel ("is my PM role even
+        real?"); a follow-up to a private answer is then read alone, as the channel's history does not hold it."""
         started = time.perf_counter()
         self.bot.cooldowns.take_turn(interaction.guild_id, interaction.user.id)
         kb = self.bot.service.kb
         intent_id = self.search.exact(question)
         if intent_id is not None and intent_id in kb.intents:  # picked from autocomplete
-            await send_reply(interaction, answer_reply(kb, kb.intents[intent_id]))
+            await send_reply(interaction, answer_reply(kb, kb.intents[intent_id]), ephemeral=private)
             self.bot.metrics.replied("answer", started)
             self.bot.tally.count(interaction.guild_id, "answer", intent_id)
             return
         answer = await reading.ask(self.bot, question, interaction.channel, interaction.user, interaction)
-        await self._answer_interaction(interaction, answer, started)
+        await self._answer_interaction(interaction, answer, started, private=private)
 
     async def ask_about_message(self, interaction: discord.Interaction, message: discord.Message) -> None:
         """Apps → Ask pmbot on anyone's message: its question answered, as /ask answers.
@@ -294,10 +298,11 @@ class Questions(commands.Cog):
             self.answers.remember(message.id, interaction.delete_original_response)
 
     async def _answer_interaction(
-        self, interaction: discord.Interaction, answer: Answer, started: float, message_id: int | None = None
+        self, interaction: discord.Interaction, answer: Answer, started: float, message_id: int | None = None,
+        *, private: bool = False,
     ) -> None:
         # Only a confident answer is worth showing the channel; a guess or a miss is for the asker.
-        await send_reply(interaction, answer.reply, ephemeral=answer.result.kind != "answer")
+        await send_reply(interaction, answer.reply, ephemeral=private or answer.result.kind != "answer")
         await self._record(
             answer, started, interaction.guild_id, interaction.channel_id, interaction.user.id, message_id,
             interaction.id,
