@@ -52,6 +52,9 @@ from bot.service import KnowledgeService
 from bot.store import Store, UnansweredQuestion
 
 log = logging.getLogger("pmbot.discord")
+# Shown under the bot's name in the member list ("Listening to /ask · /help"): how a member who never read the
+# server's announcement finds out what pmbot is for. Sent with every shard's IDENTIFY.
+PRESENCE = discord.Activity(type=discord.ActivityType.listening, name="/ask · /help")
 
 EXTENSIONS = (
     "bot.discord.cogs.questions",
@@ -140,6 +143,7 @@ class PMBot(commands.AutoShardedBot):
             help_command=None,
             intents=bot_intents(settings),
             allowed_mentions=NO_PINGS,
+            activity=PRESENCE,
             shard_count=settings.shard_count,
             shard_ids=list(settings.shard_ids) if settings.shard_ids is not None else None,
         )

@@ -49,6 +49,8 @@ def assert_answer(reply, intent: Intent, service: KnowledgeService) -> None:
 
 def test_connects_with_message_content_intent_and_syncs_only_the_dev_guild(fake: FakeDiscord, bot) -> None:
     assert fake.identifies[-1]["intents"] & (1 << 15), "help channels need the Message Content intent"
+    activity = fake.identifies[-1]["presence"]["game"]  # where discord.py puts it in IDENTIFY
+    assert (activity["type"], activity["name"]) == (2, "/ask · /help"), "members see what pmbot listens to"
     assert fake.global_commands == [], "never a global sync on start"
     names = {c["name"] for c in fake.guild_commands}
     assert names == {"ask", "help", "role", "compare", "topics", "kb", "config", "Ask pmbot"}
