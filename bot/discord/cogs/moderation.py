@@ -135,7 +135,8 @@ class Moderation(commands.Cog):
         can_teach = await may_change_knowledge(interaction)
         picker = teaching.TeachPicker if can_teach else ProposePicker  # moderators propose what only owners may teach
         views = rows_of([*(picker.for_gap(matcher, n, gap) for n, gap in enumerate(found, 1)), DismissPicker.for_gaps(found)])
-        await respond(interaction, kb_replies.gaps_reply(found, days, can_teach=can_teach, downvoted=downvoted), view=views[0] if views else None)
+        listed = kb_replies.gaps_reply(found, days, can_teach=can_teach, downvoted=downvoted)
+        await respond(interaction, listed, view=views[0] if views else None)
         for n, view in enumerate(views[1:], 1):
             await respond(interaction, content=f"More for these questions ({n + 1} of {len(views)}):", view=view)
 
