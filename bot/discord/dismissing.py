@@ -24,7 +24,7 @@ from bot import limits
 from bot.discord import audit, kb_replies
 from bot.discord.checks import describe_user, may_moderate, moderator_refusal, report_scope
 from bot.discord.errors import NotModerator, guarded
-from bot.discord.render import NO_PINGS, picked, to_embed
+from bot.discord.render import NO_PINGS, picked, rebuilt_options, to_embed
 from bot.discord.teaching import question_key, recorded_gaps
 from bot.reports import GapReport
 
@@ -62,7 +62,7 @@ class DismissPicker(discord.ui.DynamicItem[discord.ui.Select], template=CUSTOM_I
 
     @classmethod
     async def from_custom_id(cls, interaction: discord.Interaction, item: discord.ui.Item[Any], match: Any, /) -> DismissPicker:
-        return cls(getattr(item, "options", None) or [discord.SelectOption(label="?", value="?")])
+        return cls(rebuilt_options(item))
 
     async def callback(self, interaction: discord.Interaction) -> None:
         await guarded(interaction, self._dismiss)

@@ -23,7 +23,7 @@ from bot import limits, reports
 from bot.discord import audit, kb_replies
 from bot.discord.checks import describe_user, may_change_knowledge, may_moderate, moderator_refusal, owner_refusal
 from bot.discord.errors import NotModerator, NotOwner, guarded
-from bot.discord.render import NO_PINGS, picked, to_embed
+from bot.discord.render import NO_PINGS, picked, rebuilt_options, to_embed
 from bot.discord.teaching import KEY_DIGITS, TeachPicker, recorded_gaps, teach
 from bot.reports import Proposal
 from bot.store import Scope
@@ -107,7 +107,7 @@ class ProposalsPicker(discord.ui.DynamicItem[discord.ui.Select], template=r"pmbo
 
     @classmethod
     async def from_custom_id(cls, interaction: discord.Interaction, item: discord.ui.Item[Any], match: Any, /) -> ProposalsPicker:
-        return cls(match["action"], getattr(item, "options", None) or [discord.SelectOption(label="?", value="?")])
+        return cls(match["action"], rebuilt_options(item))
 
     async def callback(self, interaction: discord.Interaction) -> None:
         await guarded(interaction, self._settle)

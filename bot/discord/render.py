@@ -170,7 +170,7 @@ class TopicsSelect(discord.ui.DynamicItem[discord.ui.Select], template=TOPICS_ID
 
     @classmethod
     async def from_custom_id(cls, interaction: discord.Interaction, item: discord.ui.Item[Any], match: Any, /) -> TopicsSelect:
-        return cls(getattr(item, "options", None) or [discord.SelectOption(label="?", value="?")])
+        return cls(rebuilt_options(item))
 
     async def callback(self, interaction: discord.Interaction) -> None:
         await guarded(interaction, self._show)
@@ -180,6 +180,12 @@ class TopicsSelect(discord.ui.DynamicItem[discord.ui.Select], template=TOPICS_ID
         kb = _bot(interaction).service.kb
         category = values[0] if values else None
         await send_reply(interaction, topics_reply(kb, category if category in kb.categories else None), ephemeral=True)
+
+
+def rebuilt_options(item: discord.ui.Item[Any]) -> list[discord.SelectOption]:
+    """The options of a select rebuilt from its custom_id (a DynamicItem after a restart): those of the message's
+    select, or a placeholder, since discord.py refuses a select without options."""
+    return getattr(item, "options", None) or [discord.SelectOption(label="?", value="?")]
 
 
 def picked(select: discord.ui.Select[Any], interaction: discord.Interaction) -> list[str]:

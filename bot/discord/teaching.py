@@ -29,7 +29,7 @@ from bot import limits, reports
 from bot.discord import audit, kb_replies
 from bot.discord.checks import describe_user, may_change_knowledge, owner_refusal, report_scope
 from bot.discord.errors import NotOwner, guarded
-from bot.discord.render import NO_PINGS, picked, to_embed
+from bot.discord.render import NO_PINGS, picked, rebuilt_options, to_embed
 from bot.knowledge import KnowledgeError
 from bot.knowledge.teach import TeachRefused, likely_intents, only_names_a_role
 from bot.matching import Matcher
@@ -129,7 +129,7 @@ class TeachPicker(discord.ui.DynamicItem[discord.ui.Select], template=r"pmbot:te
 
     @classmethod
     async def from_custom_id(cls, interaction: discord.Interaction, item: discord.ui.Item[Any], match: Any, /) -> TeachPicker:
-        return cls(match["key"], getattr(item, "options", None) or [discord.SelectOption(label="?", value="?")])
+        return cls(match["key"], rebuilt_options(item))
 
     async def callback(self, interaction: discord.Interaction) -> None:
         await guarded(interaction, self._picked)
