@@ -259,6 +259,11 @@ def _require_aware(value: datetime, name: str) -> datetime:
     return value.astimezone(timezone.utc)
 
 
+def _marks(count: int) -> str:
+    """``count`` parameter marks for an ``IN (…)`` list: "?, ?, ?"."""
+    return ", ".join("?" * count)
+
+
 def _encode_time(value: datetime, name: str) -> str:
     """Fixed-width UTC ISO-8601, so text order equals time order in SQL."""
     utc = _require_aware(value, name).replace(tzinfo=None)
@@ -667,7 +672,7 @@ class SqliteStore(Store):
             return 0
         ids = sorted(message_ids)
         (deleted,) = await self._write_all(
-            [(f"DELETE FROM unanswered_questions WHERE message_id IN ({', '.join('?' * len(ids))})", ids)]
+            [(f"DELETE FROM unanswered_questions WHERE message_id IN ({_marks(len(ids))})", ids)]
         )
         return deleted
 
@@ -679,7 +684,7 @@ class SqliteStore(Store):
         where, params = _scope_sql(scope)
         wanted = sorted(texts)
         (deleted,) = await self._write_all([(
-            f"DELETE FROM unanswered_questions WHERE text IN ({', '.join('?' * len(wanted))}) AND {where}",
+            f"DELETE FROM unanswered_questions WHERE text IN ({_marks(len(wanted))}) AND {where}",
             [*wanted, *params],
         )])
         return deleted
@@ -692,7 +697,7 @@ class SqliteStore(Store):
         where, params = _scope_sql(scope)
         wanted = sorted(texts)
         (changed,) = await self._write_all([(
-            f"UPDATE unanswered_questions SET proposed_intent = ? WHERE text IN ({', '.join('?' * len(wanted))})"
+            f"UPDATE unanswered_questions SET proposed_intent = ? WHERE text IN ({_marks(len(wanted))})"
             f" AND {where}",
             [intent_id, *wanted, *params],
         )])
@@ -874,7 +879,7 @@ def _scope_sql(scope: Scope) -> tuple[str, list[int]]:
     if scope.guild_ids is None:
         parts.append("guild_id IS NOT NULL")
     elif scope.guild_ids:
-        parts.append(f"guild_id IN ({', '.join('?' * len(scope.guild_ids))})")
+        parts.append(f"guild_id IN ({_marks(len(scope.guild_ids))})")
         params.extend(sorted(scope.guild_ids))
     if scope.direct_messages:
         parts.append("guild_id IS NULL")
