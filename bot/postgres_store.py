@@ -420,6 +420,11 @@ class PostgresStore(Store):
         )])
         return claimed == 1
 
+    async def release_digest(self, guild_id: int, claimed_at: datetime) -> None:
+        """As SQLite's: the claim made at ``claimed_at`` taken back."""
+        at = _require_aware(claimed_at, "claimed_at")
+        await self._write_all([("DELETE FROM digests WHERE guild_id = $1 AND sent_at = $2", (guild_id, at))])
+
     async def forget_guild(self, guild_id: int) -> Purged:
         """Deletes everything stored about one server, in one transaction."""
         *purged, _ = await self._write_all([

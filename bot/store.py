@@ -470,6 +470,8 @@ class Store(Protocol):
 
     async def claim_digest(self, guild_id: int, now: datetime, every: timedelta) -> bool: ...
 
+    async def release_digest(self, guild_id: int, claimed_at: datetime) -> None: ...
+
     async def forget_guild(self, guild_id: int) -> Purged: ...
 
     async def purge_before(self, cutoff: datetime) -> Purged: ...
@@ -828,6 +830,13 @@ class SqliteStore(Store):
             (guild_id, _encode_time(now, "now"), _encode_time(now - every, "now")),
         )])
         return claimed == 1
+
+    async def release_digest(self, guild_id: int, claimed_at: datetime) -> None:
+        """Takes back the claim made at ``claimed_at`` when its digest could not be posted, so that the next check
+        sends it: a claim is only ever made a week or more after the last digest, so none is due before."""
+        await self._write_all([(
+            "DELETE FROM digests WHERE guild_id = ? AND sent_at = ?", (guild_id, _encode_time(claimed_at, "claimed_at")),
+        )])
 
     async def forget_guild(self, guild_id: int) -> Purged:
         """Deletes everything stored about one server: its questions, votes, settings, reply counts and when its last

@@ -904,6 +904,32 @@ def test_problems_block_fits_and_stays_a_code_block() -> None:
     assert block.endswith("more (run `python -m bot validate` for all).")
 
 
+async def test_a_weekly_digest_discord_refused_goes_out_at_the_next_check(service: KnowledgeService, tmp_path: Path) -> None:
+    from datetime import datetime, timezone
+
+    from bot.discord.digest import Outcome, send_if_due
+    from bot.store import SqliteStore, UnansweredQuestion
+
+    bot = make_bot(service, weekly_digest=True, mod_log_channel_id=GENERAL_ID)
+    log_channel = MagicMock(spec=discord.abc.Messageable)
+    unavailable = MagicMock(status=503, reason="Service Unavailable")
+    log_channel.send = AsyncMock(side_effect=[discord.HTTPException(unavailable, "try later"), MagicMock()])
+    guild = mock_guild()
+    guild.get_channel_or_thread.side_effect = lambda i: log_channel if i == GENERAL_ID else None
+    async with SqliteStore(tmp_path / "pmbot.db") as store:
+        bot.store = store
+        bot.guild_settings = GuildSettingsCache(store, bot.settings)
+        await store.record_unanswered(UnansweredQuestion(
+            asked_at=datetime.now(timezone.utc), guild_id=GUILD_ID, channel_id=GENERAL_ID,
+            text="which marmalade suits a rainy picnic", kind="fallback", best_intent=None, score=3.0,
+        ))
+        assert await send_if_due(bot, guild) is Outcome.UNPOSTABLE
+        assert await send_if_due(bot, guild) is Outcome.SENT, "the refused week was given back"
+        assert "which marmalade suits a rainy picnic" in str(log_channel.send.await_args.kwargs["embed"].to_dict())
+        assert await send_if_due(bot, guild) is Outcome.NOT_DUE, "and it counts as the week's"
+        assert log_channel.send.await_count == 2
+
+
 # -- errors ---------------------------------------------------------------------------------------
 
 

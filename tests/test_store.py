@@ -579,6 +579,20 @@ async def test_a_servers_digest_is_claimed_once_a_week_by_one_process(backend: B
         assert not await first.claim_digest(GUILD_A, T0 + week + timedelta(days=1), week), "counted from the last"
 
 
+async def test_a_digest_that_could_not_be_posted_gives_its_week_back(backend: Backend) -> None:
+    week = timedelta(days=7)
+    async with backend.make() as store:
+        assert await store.claim_digest(GUILD_A, T0, week) and await store.claim_digest(GUILD_B, T0, week)
+        later = T0 + week + timedelta(hours=2)
+        assert await store.claim_digest(GUILD_A, later, week)
+        await store.release_digest(GUILD_A, later)
+        assert await store.claim_digest(GUILD_A, later + timedelta(hours=1), week), "due again at the next check"
+        await store.release_digest(GUILD_A, later)  # the claim taken back already: the newer one is not it
+        await store.release_digest(GUILD_B, later)  # nor server B's
+        assert not await store.claim_digest(GUILD_A, later + timedelta(hours=2), week), "the newer claim stands"
+        assert not await store.claim_digest(GUILD_B, T0 + timedelta(hours=1), week), "another server's claim stands"
+
+
 async def test_forget_guild_deletes_that_server_only(backend: Backend) -> None:
     async with backend.make() as store:
         await fill_two_servers_and_dms(store)

@@ -72,11 +72,33 @@ async def proposal_made(bot: PMBot, guild: discord.Guild) -> None:
                 f"The moderators of {discord.utils.escape_markdown(guild.name)} proposed a question for pmbot's owners to teach: `/kb proposals`.")
 
 
-async def post(channel: discord.abc.Messageable, text: str, reply: Reply | None = None) -> None:
-    """Never raises: a missing permission in one log channel must not undo a change or stop the others. ``text``
-    empty: the embed alone."""
+def missing_to_post(channel: discord.abc.Messageable) -> str | None:
+    """The permission, as Discord's settings name it, that pmbot lacks to post an embed in a server's channel; None
+    when it has them all, or for a channel whose server this process does not hold (the host's default log, posted
+    to blind). Only the first lacking: without View Channel or Send Messages, Discord denies the ones after too.
+
+    Checked before posting, because every refused request counts towards Discord's invalid request limit (10,000 in
+    10 minutes, past which it locks the bot's address out for a while): log channels locked by mistake in many
+    servers, posted to at every hourly digest check, would add up."""
+    if not isinstance(channel, discord.abc.GuildChannel | discord.Thread):
+        return None
+    allowed = channel.permissions_for(channel.guild.me)
+    send = allowed.send_messages_in_threads if isinstance(channel, discord.Thread) else allowed.send_messages
+    needed = {"View Channel": allowed.view_channel, "Send Messages": send, "Embed Links": allowed.embed_links}
+    return next((name for name, ok in needed.items() if not ok), None)
+
+
+async def post(channel: discord.abc.Messageable, text: str, reply: Reply | None = None) -> bool:
+    """True once posted. Never raises: a missing permission in one log channel must not undo a change or stop the
+    others. ``text`` empty: the embed alone."""
+    channel_id = getattr(channel, "id", "?")
+    if missing := missing_to_post(channel):
+        log.warning("could not post to the moderator log channel %s: pmbot lacks %s there", channel_id, missing)
+        return False
     content = text if len(text) <= limits.MESSAGE_CONTENT else text[: limits.MESSAGE_CONTENT - 1] + "…"
     try:
         await channel.send(content=content or None, embed=to_embed(reply) if reply else None, allowed_mentions=NO_PINGS)
     except discord.HTTPException as exc:
-        log.warning("could not post to the moderator log channel %s: %s", getattr(channel, "id", "?"), exc)
+        log.warning("could not post to the moderator log channel %s: %s", channel_id, exc)
+        return False
+    return True

@@ -41,6 +41,7 @@ from e2e_support import (
     wait_ready,
 )
 from fake_discord import FakeDiscord, RecordedRequest
+from fake_discord.world import READ_ONLY_CHANNEL
 
 from bot.discord.checks import moderator_refusal, owner_refusal
 
@@ -528,6 +529,22 @@ def test_a_server_that_asks_gets_its_own_weekly_digest_in_its_mod_log(fake: Fake
     assert "less than 7 days ago" in text_of(again) and len(digests("b-log", b_before)) == 1, "one a week"
 
 
+def test_a_mod_log_pmbot_may_not_post_in_is_named_and_not_posted_to(fake: FakeDiscord, bot: Running) -> None:
+    since = fake.cursor()
+    locked = fake.channel(READ_ONLY_CHANNEL)
+    set_log = command(fake, "config mod-log", {"channel": locked}, "moderator", "general")
+    assert "⚠️ I may not post there: give my role Send Messages in that channel." in text_of(set_log)
+    digest = command(fake, "config weekly-digest", {"on": True}, "moderator", "general")
+    assert "could not post this week's there: I will try again every hour" in text_of(digest)
+    assert "give my role Send Messages" in text_of(digest)
+    assert db_rows(bot.database, "SELECT 1 FROM digests WHERE guild_id = ?", (fake.guild_id,), want=0) == [], \
+        "the week is not claimed: the first check after the permission is granted sends it"
+    assert [r.summary() for r in fake.sent[since:] if r.channel_id == locked.id] == [], \
+        "no request Discord would refuse: each counts towards its invalid request limit"
+    for setting in ("mod-log", "weekly-digest"):
+        command(fake, "config reset", {"setting": setting}, "moderator", "general")
+
+
 def test_each_server_has_its_own_cooldown(fake: FakeDiscord, bot: Running) -> None:
     since = fake.cursor()
     command(fake, "config cooldown", {"rate": 1, "seconds": 600}, "b_mod", "b-general")
@@ -552,7 +569,9 @@ def test_settings_survive_a_restart_and_old_questions_and_votes_expire(fake: Fak
                      " VALUES (1, 1, 'ancient-intent', -1, ?, ?)", (OLD, GUILD_B))
         conn.execute("INSERT INTO reply_counts (guild_id, day, kind, intent_id, count)"
                      " VALUES (?, '2000-01-01', 'answer', 'ancient-intent', 3)", (GUILD_B,))
+        conn.execute("UPDATE digests SET sent_at = ? WHERE guild_id = ?", (OLD, GUILD_B))  # B's digest is due
         conn.commit()
+    before_restart = fake.cursor()
     bot.restart()
     wait_for_log(bot.process, "deleted 1 question(s), 1 vote(s) and 1 daily reply count(s)", after=0,
                  timeout=START_TIMEOUT)
@@ -563,6 +582,8 @@ def test_settings_survive_a_restart_and_old_questions_and_votes_expire(fake: Fak
     show = command(fake, "config show", None, "b_mod", "b-general").payload["content"]
     assert fake.channel("b-help").mention in show and fake.channel("b-log").mention in show
     assert "1 questions per 600 s" in show
+    digest = fake.wait_for_message("b-log", since=before_restart, predicate=lambda r: "the last 7 days" in text_of(r))
+    assert GAP_B in text_of(digest), "the hourly check sends a digest that fell due while pmbot was down"
     asked = fake.send_message("b-help", "What is a product manager?", author="b_asker6")
     assert embed(reply_to(fake, asked))["title"], "the help channel still works after the restart"
 

@@ -26,7 +26,7 @@ from discord.ext import commands
 from bot.discord import audit
 from bot.discord.checks import ModeratorGroup, describe_user
 from bot.discord.cogs.moderation import respond, think
-from bot.discord.digest import send_if_due
+from bot.discord.digest import Outcome, send_if_due
 from bot.store import GuildSettings
 
 if TYPE_CHECKING:
@@ -51,6 +51,12 @@ NO_MESSAGE_CONTENT = (
     "\n⚠️ This pmbot runs without the Message Content intent (PMBOT_MESSAGE_CONTENT=false), so it cannot read "
     "questions that do not mention it; ask whoever runs it to turn the intent on."
 )
+
+
+def _may_not_post(channel: discord.abc.Messageable) -> str:
+    """A warning when pmbot lacks what it needs to post in ``channel``: it skips such a log without a word there."""
+    missing = audit.missing_to_post(channel)
+    return f"\n⚠️ I may not post there: give my role {missing} in that channel." if missing else ""
 
 
 def _mentions(prefix: str, ids: Iterable[int]) -> str:
@@ -176,7 +182,8 @@ class ServerConfig(commands.Cog):
         if not await _same_server(interaction, channel):
             return
         await self._change(interaction, f"Moderator log set to {channel.mention}", lambda own: {"mod_log_channel": channel.id})
-        await respond(interaction, content=f"I will post knowledge and settings changes in {channel.mention}.")
+        await respond(interaction, content=f"I will post knowledge and settings changes in {channel.mention}."
+                                           + _may_not_post(channel))
 
     @config.command(name="cooldown", description="How many questions each member may ask per period here")
     @app_commands.describe(rate="Questions allowed per period", seconds="The period, in seconds")
@@ -204,9 +211,13 @@ class ServerConfig(commands.Cog):
         elif channel is None:
             text = "Weekly digest on, but this server has no moderator log for it: set one with `/config mod-log`."
         else:
-            sent = await send_if_due(self.bot, guild)
-            text = (f"Every 7 days I will post a digest of my week here in <#{channel.id}>"
-                    + (", starting now." if sent else "; the last one went out less than 7 days ago."))
+            text = f"Every 7 days I will post a digest of my week here in <#{channel.id}>" + {
+                Outcome.SENT: ", starting now.",
+                Outcome.QUIET: "; this week there was nothing to tell, so the first goes out in 7 days.",
+                Outcome.NOT_DUE: "; the last one went out less than 7 days ago.",
+                Outcome.UNPOSTABLE: ", but I could not post this week's there: I will try again every hour."
+                                    + _may_not_post(channel),
+            }[await send_if_due(self.bot, guild)]
         await respond(interaction, content=text)
 
     @config.command(name="reset", description="Clear a setting: this server uses pmbot's default again")
