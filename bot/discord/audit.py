@@ -20,6 +20,7 @@ from typing import TYPE_CHECKING
 import discord
 
 from bot import limits
+from bot.discord.permissions import missing_to_post
 from bot.discord.render import NO_PINGS, to_embed
 from bot.replies import Reply
 
@@ -70,22 +71,6 @@ async def proposal_made(bot: PMBot, guild: discord.Guild) -> None:
         return  # no such channel, or it is this server's own, which heard of the proposal already
     await post(bot.get_partial_messageable(default),
                 f"The moderators of {discord.utils.escape_markdown(guild.name)} proposed a question for pmbot's owners to teach: `/kb proposals`.")
-
-
-def missing_to_post(channel: discord.abc.Messageable) -> str | None:
-    """The permission, as Discord's settings name it, that pmbot lacks to post an embed in a server's channel; None
-    when it has them all, or for a channel whose server this process does not hold (the host's default log, posted
-    to blind). Only the first lacking: without View Channel or Send Messages, Discord denies the ones after too.
-
-    Checked before posting, because every refused request counts towards Discord's invalid request limit (10,000 in
-    10 minutes, past which it locks the bot's address out for a while): log channels locked by mistake in many
-    servers, posted to at every hourly digest check, would add up."""
-    if not isinstance(channel, discord.abc.GuildChannel | discord.Thread):
-        return None
-    allowed = channel.permissions_for(channel.guild.me)
-    send = allowed.send_messages_in_threads if isinstance(channel, discord.Thread) else allowed.send_messages
-    needed = {"View Channel": allowed.view_channel, "Send Messages": send, "Embed Links": allowed.embed_links}
-    return next((name for name, ok in needed.items() if not ok), None)
 
 
 async def post(channel: discord.abc.Messageable, text: str, reply: Reply | None = None) -> bool:

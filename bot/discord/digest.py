@@ -18,6 +18,7 @@ import discord
 
 from bot import reports
 from bot.discord import audit, kb_replies
+from bot.discord.permissions import missing_to_post
 from bot.replies import Reply
 from bot.store import Scope
 
@@ -48,7 +49,7 @@ async def send_if_due(bot: PMBot, guild: discord.Guild) -> Outcome:
     channel = audit.mod_log_channel(bot, guild)
     if channel is None:
         return Outcome.NOT_DUE
-    if audit.missing_to_post(channel):
+    if missing_to_post(channel):
         return Outcome.UNPOSTABLE  # not claimed: sent at the first check after a moderator grants them
     now = datetime.now(timezone.utc)
     if not await store.claim_digest(guild.id, now, DIGEST_EVERY):

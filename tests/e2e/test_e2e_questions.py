@@ -21,9 +21,11 @@ from e2e_support import (
     replies_to,
     reply_to,
     settle_with_sentinel,
+    wait_for_log,
     wait_replies,
 )
 from fake_discord import FakeDiscord
+from fake_discord.world import READ_ONLY_CHANNEL
 
 from bot.knowledge import Intent
 from bot.service import KnowledgeService
@@ -362,3 +364,11 @@ def test_the_bot_ignores_bots_and_itself(fake: FakeDiscord, bot, new_user) -> No
     own = {str(r.message_id) for r in fake.sent if r.kind == "message.create" and r.ok}
     settle_with_sentinel(fake, "general", new_user())  # after the echo of the last of them, the sentinel's reply
     assert replies_to(fake, own) == []
+
+
+def test_a_channel_pmbot_may_not_post_in_is_not_asked_to_take_its_answer(fake: FakeDiscord, bot, new_user) -> None:
+    """Discord refuses such a post, and counts each refusal against the bot: past 10,000 in 10 minutes it bars it."""
+    since, logged = fake.cursor(), len(bot.log())
+    fake.send_message(READ_ONLY_CHANNEL, "What is a product manager?", author=new_user(), mentions_bot=True)
+    wait_for_log(bot, "pmbot lacks Send Messages there", after=logged)
+    assert [r.summary() for r in fake.sent[since:] if r.channel_id == fake.channel_id(READ_ONLY_CHANNEL)] == []

@@ -27,6 +27,7 @@ from bot.discord import audit
 from bot.discord.checks import ModeratorGroup, describe_user
 from bot.discord.cogs.moderation import respond, think
 from bot.discord.digest import Outcome, send_if_due
+from bot.discord.permissions import missing_to_post
 from bot.store import GuildSettings
 
 if TYPE_CHECKING:
@@ -55,7 +56,7 @@ NO_MESSAGE_CONTENT = (
 
 def _may_not_post(channel: discord.abc.Messageable) -> str:
     """A warning when pmbot lacks what it needs to post in ``channel``: it skips such a log without a word there."""
-    missing = audit.missing_to_post(channel)
+    missing = missing_to_post(channel)
     return f"\n⚠️ I may not post there: give my role {missing} in that channel." if missing else ""
 
 
@@ -117,9 +118,7 @@ class ServerConfig(commands.Cog):
             return
         await self._change(interaction, f"Help channel {channel.mention} added",
                            lambda own: {"help_channels": self._own_set(guild, own, "help_channels") | {channel.id}})
-        note = "" if self.bot.settings.message_content else NO_MESSAGE_CONTENT
-        if not channel.permissions_for(guild.me).send_messages:
-            note += f"\n⚠️ I may not send messages in {channel.mention}: give my role Send Messages there."
+        note = ("" if self.bot.settings.message_content else NO_MESSAGE_CONTENT) + _may_not_post(channel)
         await respond(interaction, content=f"{channel.mention} is now a help channel: I answer on-topic questions there, "
                                            f"mentioned or not.{note}")
 

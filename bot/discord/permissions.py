@@ -1,0 +1,24 @@
+"""What pmbot may do in a channel, read from the permissions discord.py keeps, before Discord is asked."""
+
+from __future__ import annotations
+
+import discord
+
+
+def missing_to_post(channel: discord.abc.Messageable) -> str | None:
+    """The permission, as Discord's settings name it, that pmbot lacks to post an embed in a server's channel; None
+    when it has them all, or for a channel whose server this process does not hold (the host's default log, posted
+    to blind). Only the first lacking: without View Channel or Send Messages, Discord denies the ones after too.
+
+    Checked before posting, because every refused request counts towards Discord's invalid request limit (10,000 in
+    10 minutes, past which it locks the bot's address out for a while): help channels and moderator logs locked by
+    mistake in many servers, posted to at every question or every hourly digest check, would add up."""
+    if not isinstance(channel, discord.abc.GuildChannel | discord.Thread) or channel.guild.me is None:
+        return None
+    allowed = channel.permissions_for(channel.guild.me)
+    if isinstance(channel, discord.Thread | discord.ForumChannel):  # a forum's messages are all in its posts
+        send = ("Send Messages in Threads", allowed.send_messages_in_threads)
+    else:
+        send = ("Send Messages", allowed.send_messages)
+    needed = dict([("View Channel", allowed.view_channel), send, ("Embed Links", allowed.embed_links)])
+    return next((name for name, ok in needed.items() if not ok), None)
