@@ -533,7 +533,9 @@ def test_a_mod_log_pmbot_may_not_post_in_is_named_and_not_posted_to(fake: FakeDi
     since = fake.cursor()
     locked = fake.channel(READ_ONLY_CHANNEL)
     set_log = command(fake, "config mod-log", {"channel": locked}, "moderator", "general")
-    assert "⚠️ I may not post there: give my role Send Messages in that channel." in text_of(set_log)
+    warning = f"⚠️ I may not post in {locked.mention}: give my role Send Messages in that channel."
+    assert warning in text_of(set_log)
+    assert warning in text_of(command(fake, "config show", None, "moderator", "general")), "and so does /config show"
     digest = command(fake, "config weekly-digest", {"on": True}, "moderator", "general")
     assert "could not post this week's there: I will try again every hour" in text_of(digest)
     assert "give my role Send Messages" in text_of(digest)

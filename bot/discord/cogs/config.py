@@ -55,9 +55,10 @@ NO_MESSAGE_CONTENT = (
 
 
 def _may_not_post(channel: discord.abc.Messageable) -> str:
-    """A warning when pmbot lacks what it needs to post in ``channel``: it skips such a log without a word there."""
+    """A line (with its line break) when pmbot lacks what it needs to post in ``channel``, where it does not try."""
     missing = missing_to_post(channel)
-    return f"\n⚠️ I may not post there: give my role {missing} in that channel." if missing else ""
+    channel_id = channel.id  # type: ignore[attr-defined]
+    return f"\n⚠️ I may not post in <#{channel_id}>: give my role {missing} in that channel." if missing else ""
 
 
 def _mentions(prefix: str, ids: Iterable[int]) -> str:
@@ -106,7 +107,9 @@ class ServerConfig(commands.Cog):
         ]
         if not self.bot.settings.message_content:
             lines.append(NO_MESSAGE_CONTENT.strip())
-        await respond(interaction, content="\n".join(lines))
+        help_channels = [guild.get_channel_or_thread(i) for i in sorted(_here(guild, now.help_channels))]
+        posted_in = [c for c in (*help_channels, audit.mod_log_channel(self.bot, guild)) if c is not None]
+        await respond(interaction, content="\n".join(lines) + "".join(_may_not_post(c) for c in posted_in))
 
     # -- help channels ------------------------------------------------------------------
 
