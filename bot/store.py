@@ -205,6 +205,11 @@ MIGRATIONS: Final[tuple[tuple[str, ...], ...]] = (
         "ALTER TABLE guild_settings ADD COLUMN weekly_digest INTEGER CHECK (weekly_digest IN (0, 1))",
         "CREATE TABLE digests (guild_id INTEGER PRIMARY KEY, sent_at TEXT NOT NULL)",
     ),
+    # 13: what names one person, found without reading every row: a member's /privacy, a host's forget-user.
+    (
+        "CREATE INDEX feedback_votes_user ON feedback_votes (user_id)",
+        "CREATE INDEX unanswered_questions_user ON unanswered_questions (user_id) WHERE user_id IS NOT NULL",
+    ),
 )
 
 #: What a message's later reading of its question replaces (its time stays the message's, for retention). A
@@ -408,6 +413,15 @@ class GuildSettings:
 
 
 @dataclass(frozen=True, slots=True)
+class PersonalRecords:
+    """What the store holds that names one person, across every server and DM: their 👍/👎 votes, and the questions
+    recorded with their user id (only when the host stores them: PMBOT_STORE_USER_IDS)."""
+
+    votes: int = 0
+    questions: int = 0
+
+
+@dataclass(frozen=True, slots=True)
 class Purged:
     """How many rows a purge deleted, for the log."""
 
@@ -471,6 +485,10 @@ class Store(Protocol):
     async def claim_digest(self, guild_id: int, now: datetime, every: timedelta) -> bool: ...
 
     async def release_digest(self, guild_id: int, claimed_at: datetime) -> None: ...
+
+    async def personal_records(self, user_id: int) -> PersonalRecords: ...
+
+    async def forget_person(self, user_id: int) -> PersonalRecords: ...
 
     async def forget_guild(self, guild_id: int) -> Purged: ...
 
@@ -837,6 +855,22 @@ class SqliteStore(Store):
         await self._write_all([(
             "DELETE FROM digests WHERE guild_id = ? AND sent_at = ?", (guild_id, _encode_time(claimed_at, "claimed_at")),
         )])
+
+    async def personal_records(self, user_id: int) -> PersonalRecords:
+        [(votes, questions)] = await self._read(
+            "SELECT (SELECT COUNT(*) FROM feedback_votes WHERE user_id = ?),"
+            " (SELECT COUNT(*) FROM unanswered_questions WHERE user_id = ?)", (user_id, user_id),
+        )
+        return PersonalRecords(votes, questions)
+
+    async def forget_person(self, user_id: int) -> PersonalRecords:
+        """Deletes the votes and questions that name the person, in every server and DM: a member's right to have
+        what pmbot keeps about them erased, asked with /privacy forget or through the host. One transaction."""
+        votes, questions = await self._write_all([
+            ("DELETE FROM feedback_votes WHERE user_id = ?", (user_id,)),
+            ("DELETE FROM unanswered_questions WHERE user_id = ?", (user_id,)),
+        ])
+        return PersonalRecords(votes, questions)
 
     async def forget_guild(self, guild_id: int) -> Purged:
         """Deletes everything stored about one server: its questions, votes, settings, reply counts and when its last

@@ -30,6 +30,7 @@ from bot.store import (
     SCHEMA_VERSION,
     FeedbackSummary,
     GuildSettings,
+    PersonalRecords,
     Purged,
     ReplyCount,
     SchemaTooNewError,
@@ -593,6 +594,23 @@ async def test_a_digest_that_could_not_be_posted_gives_its_week_back(backend: Ba
         assert not await store.claim_digest(GUILD_B, T0 + timedelta(hours=1), week), "another server's claim stands"
 
 
+async def test_forgetting_a_person_deletes_what_names_them_everywhere_and_nothing_else(backend: Backend) -> None:
+    async with backend.make(store_user_ids=True) as store:
+        await fill_two_servers_and_dms(store)  # user 1 voted in both servers and a DM; user 42 asked each question
+        await store.record_vote(7, 2, "a-intent", 1, guild_id=GUILD_A)
+        await store.record_unanswered(question("someone else's", user_id=43))
+        await store.record_unanswered(question("nobody's", user_id=None))
+        assert await store.personal_records(1) == PersonalRecords(votes=3, questions=0)
+        assert await store.personal_records(42) == PersonalRecords(votes=0, questions=3)
+
+        assert await store.forget_person(1) == PersonalRecords(votes=3, questions=0)
+        assert await store.forget_person(42) == PersonalRecords(votes=0, questions=3)
+        assert await store.personal_records(1) == await store.personal_records(42) == PersonalRecords()
+        assert {q.text for q in await store.unanswered(EPOCH, EVERYWHERE)} == {"someone else's", "nobody's"}
+        assert [s.intent_id for s in await store.feedback_summary(EPOCH, EVERYWHERE)] == ["a-intent"]
+        assert await store.forget_person(1) == PersonalRecords(), "twice: nothing left"
+
+
 async def test_forget_guild_deletes_that_server_only(backend: Backend) -> None:
     async with backend.make() as store:
         await fill_two_servers_and_dms(store)
@@ -705,7 +723,8 @@ async def test_version_10_database_is_rebuilt_for_downvotes_keeping_rows_and_ind
         await store.record_unanswered(replace(question("what is a gantt chart"), kind="downvoted", best_intent="x"))
         assert [q.text for q in await store.unanswered(EPOCH, EVERYWHERE)] == [
             "who owns the backlog", "what is a gantt chart"]
-    assert set(raw(db, indexes)) == before
+    later = {(name, sql) for name, sql in raw(db, indexes) if name == "unanswered_questions_user"}  # step 13's
+    assert set(raw(db, indexes)) == before | later and len(later) == 1
     assert raw(db, "SELECT id FROM unanswered_questions WHERE message_id = 701") == [(5,)]
     assert raw(db, "PRAGMA user_version") == [(SCHEMA_VERSION,)]
 
@@ -716,7 +735,8 @@ async def test_postgres_version_10_database_takes_downvotes(postgres: Any, postg
     postgres.sql("ALTER TABLE unanswered_questions DROP CONSTRAINT unanswered_questions_kind_check;"
                  " ALTER TABLE unanswered_questions ADD CONSTRAINT unanswered_questions_kind_check"
                  " CHECK (kind IN ('suggest', 'fallback')); DROP TABLE digests;"
-                 " ALTER TABLE guild_settings DROP COLUMN weekly_digest; UPDATE pmbot_schema SET version = 10", postgres_url)
+                 " ALTER TABLE guild_settings DROP COLUMN weekly_digest; DROP INDEX feedback_votes_user, unanswered_questions_user;"
+                 " UPDATE pmbot_schema SET version = 10", postgres_url)
     async with PostgresStore(postgres_url) as store:
         await store.record_unanswered(replace(question("what is a gantt chart"), kind="downvoted", best_intent="x"))
         assert [q.kind for q in await store.unanswered(EPOCH, EVERYWHERE)] == ["fallback", "downvoted"]
