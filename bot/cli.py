@@ -280,6 +280,16 @@ def cmd_dismiss(settings: Settings, args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_forget_user(settings: Settings, args: argparse.Namespace) -> int:
+    """For a deletion request that reaches the host rather than `/privacy forget`: the person's votes and the
+    questions kept with their id, in every server and DM. A running bot's memory of the last day's answers is not
+    reached from here; their questions in it carry no id unless PMBOT_STORE_USER_IDS is on."""
+    deleted = _with_store(settings, lambda store: store.forget_person(args.user_id))
+    print(f"Deleted what names user {args.user_id}: {deleted.votes} vote(s) and {deleted.questions} question(s), in "
+          "every server and DM.")
+    return 0
+
+
 def cmd_stats(settings: Settings, args: argparse.Namespace) -> int:
     from bot import reports
     from bot.store import Scope
@@ -452,6 +462,8 @@ def build_parser() -> argparse.ArgumentParser:
     feedback.add_argument("--json", action="store_true", help="the ranking as a JSON list")
     dismiss = command("dismiss", "take a gap off the list (its recorded questions, near-duplicates included)")
     dismiss.add_argument("question", help="the gap as `pmbot gaps` shows it, quoted")
+    forget = command("forget-user", "delete what names a Discord user (their votes, their questions if kept)")
+    forget.add_argument("user_id", type=int, metavar="USER_ID", help="the user's Discord id (Copy User ID)")
     proposals = command("proposals", "gaps that servers' moderators proposed to teach, most asked first")
     proposals.add_argument("--json", action="store_true", help="the proposals as a JSON list")
     stats = command("stats", "how many questions the bot answered, offered a guess or could not answer, in every server")
@@ -475,6 +487,7 @@ COMMANDS = {
     "feedback": cmd_feedback,
     "proposals": cmd_proposals,
     "dismiss": cmd_dismiss,
+    "forget-user": cmd_forget_user,
     "stats": cmd_stats,
     "migrate-store": cmd_migrate_store,
     "backup": cmd_backup,

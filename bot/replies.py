@@ -248,7 +248,8 @@ def help_reply(kb: KnowledgeBase) -> Reply:
         "**Ask me** by mentioning me, in a DM, or with `/ask`; for someone's question, use the message's "
         "**Apps → Ask pmbot**.\n"
         "**Commands:** `/ask` a question · `/role` a role summary · `/compare` the two roles side by side · "
-        "`/topics` browse everything · `/help` how to use pmbot, with example questions.\n\n"
+        "`/topics` browse everything · `/privacy` what pmbot keeps about you · `/help` how to use pmbot, with "
+        "example questions.\n\n"
         "**Try** one of the questions below."
     )
     return Reply("info", "How to use pmbot", body, NEUTRAL_COLOUR, options=tuple(map(_option, example_questions(kb)))).fitted()

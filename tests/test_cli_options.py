@@ -127,3 +127,28 @@ def test_dismiss_takes_a_gap_off_the_list_as_gaps_shows_it(tmp_path: Path) -> No
     assert [g["example"] for g in json.loads(pmbot("gaps", "--json", env=env).stdout)] == ["best pizza in napoli"]
     again = pmbot("dismiss", "How do I bake SOURDOUGH?? 🍞", env=env)
     assert again.returncode == 1 and "`pmbot gaps` lists them" in again.stderr
+
+
+def test_forget_user_deletes_what_names_that_user_only(tmp_path: Path) -> None:
+    import asyncio
+    import sqlite3
+    from datetime import datetime, timezone
+
+    from bot.store import SqliteStore, UnansweredQuestion
+
+    database = tmp_path / "pmbot.sqlite3"
+
+    async def record() -> None:
+        async with SqliteStore(database, store_user_ids=True) as store:
+            for message_id, user_id, guild_id in ((1, 7, 111), (2, 7, None), (1, 8, 111)):
+                await store.record_vote(message_id, user_id, "mvp", 1, guild_id=guild_id)
+            await store.record_unanswered(UnansweredQuestion(
+                datetime.now(timezone.utc), 111, 5, "how do i bake sourdough", "fallback", None, 2.0, user_id=7))
+
+    asyncio.run(record())
+    out = pmbot("forget-user", "7", env={"PMBOT_DATABASE": str(database)})
+    assert out.returncode == 0, out.stderr
+    assert "Deleted what names user 7: 2 vote(s) and 1 question(s)" in out.stdout
+    with sqlite3.connect(database) as conn:
+        assert conn.execute("SELECT user_id FROM feedback_votes").fetchall() == [(8,)]
+        assert conn.execute("SELECT COUNT(*) FROM unanswered_questions").fetchall() == [(0,)]

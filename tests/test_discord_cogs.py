@@ -841,7 +841,7 @@ async def test_no_two_commands_share_a_name_and_all_fit_discords_rules(service: 
     try:
         top = [c.name for c in bot.tree.get_commands()]
         assert len(top) == len(set(top))
-        assert set(top) == {"ask", "help", "role", "compare", "topics", "kb", "config", "Ask pmbot"}
+        assert set(top) == {"ask", "help", "role", "compare", "topics", "kb", "config", "privacy", "Ask pmbot"}
         assert bot.tree.get_command("Ask pmbot", type=discord.AppCommandType.message) is not None
         for command in bot.tree.walk_commands():
             assert 1 <= len(command.description) <= 100, command.qualified_name

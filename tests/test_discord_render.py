@@ -195,3 +195,22 @@ def test_an_answers_question_is_kept_for_one_downvote_within_the_day() -> None:
     kept.remember(20, question)
     now[0] += VOTE_WINDOW.total_seconds()
     assert kept.take(ask_response) is None, "a day later it counts as a vote only"
+
+
+def test_a_person_who_asks_to_be_forgotten_leaves_no_question_for_a_later_downvote() -> None:
+    from dataclasses import replace
+    from datetime import datetime, timezone
+    from types import SimpleNamespace
+
+    from bot.discord.answered_questions import AnsweredQuestions
+    from bot.store import UnansweredQuestion
+
+    kept = AnsweredQuestions()
+    theirs = UnansweredQuestion(datetime.now(timezone.utc), 1, 2, "who owns the roadmap", "downvoted", "roadmap", 90.0,
+                                user_id=7)
+    kept.remember(10, theirs)
+    kept.remember(11, replace(theirs, user_id=8))
+    kept.remember(12, replace(theirs, user_id=None))  # a host that does not store who asked keeps no id
+    kept.forget_person(7)
+    answers = [SimpleNamespace(id=i, interaction_metadata=None) for i in (10, 11, 12)]
+    assert [q.user_id if q else "gone" for q in map(kept.take, answers)] == ["gone", 8, None]

@@ -38,6 +38,12 @@ class AnsweredQuestions:
         else:
             self._questions[key] = question
 
+    def forget_person(self, user_id: int) -> None:
+        """Drops the questions kept with this person's id (kept only where the host stores who asked): they asked
+        for what names them to be deleted, and a 👎 later must not store it again."""
+        for key in [key for key, question in self._questions.items() if question.user_id == user_id]:
+            self._questions.pop(key, None)
+
     def take(self, answer: discord.Message) -> UnansweredQuestion | None:
         """The answer's question, once: a second 👎 on the same answer adds no second gap."""
         return self._questions.pop(answer_key(answer), None)

@@ -16,7 +16,7 @@ import pytest
 from e2e_support import EVENT_TIMEOUT, START_TIMEOUT, clean_env, copy_knowledge, run_cli, start_bot, wait_ready
 from fake_discord import FakeDiscord
 
-EXPECTED_COMMANDS = {"ask", "help", "role", "compare", "topics", "kb", "config", "Ask pmbot"}
+EXPECTED_COMMANDS = {"ask", "help", "role", "compare", "topics", "kb", "config", "privacy", "Ask pmbot"}
 
 
 @pytest.fixture
@@ -48,7 +48,7 @@ def test_sync_registers_commands_globally(own_fake: FakeDiscord, shared_knowledg
     assert done.returncode == 0, done.stderr
     assert {c["name"] for c in own_fake.global_commands} == EXPECTED_COMMANDS
     assert own_fake.guild_commands == []
-    assert "Synced 8 commands globally" in done.stdout and "/config, Apps → Ask pmbot" in done.stdout
+    assert "Synced 9 commands globally" in done.stdout and "/config, /privacy, Apps → Ask pmbot" in done.stdout
     assert "/kb" in done.stdout
     assert own_fake.gateway_received == [], "syncing needs no gateway connection"
     assert own_fake.violations == []

@@ -55,7 +55,7 @@ def test_connects_with_message_content_intent_and_syncs_only_the_dev_guild(fake:
     assert (activity["type"], activity["name"]) == (2, "/ask · /help"), "members see what pmbot listens to"
     assert fake.global_commands == [], "never a global sync on start"
     names = {c["name"] for c in fake.guild_commands}
-    assert names == {"ask", "help", "role", "compare", "topics", "kb", "config", "Ask pmbot"}
+    assert names == {"ask", "help", "role", "compare", "topics", "kb", "config", "privacy", "Ask pmbot"}
     menu = next(c for c in fake.guild_commands if c["name"] == "Ask pmbot")
     assert menu["type"] == 3, "a message's Apps menu"
 

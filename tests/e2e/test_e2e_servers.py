@@ -397,6 +397,28 @@ def test_gaps_and_feedback_never_cross_servers_and_dms_are_for_owners(fake: Fake
     assert intents["asker1"] in feedback_a and intents["b_asker4"] not in feedback_a
 
 
+def test_a_member_sees_and_deletes_what_pmbot_keeps_about_them_in_every_server(fake: FakeDiscord, bot: Running) -> None:
+    voter, voter_id = "dev", fake.user("dev").id  # a plain member of both servers
+    for channel in ("general", "b-general"):
+        answer = reply_to(fake, fake.send_message(channel, "What is a product roadmap?", author=voter, mentions_bot=True))
+        up = next(c["custom_id"] for row in answer.components for c in row["components"]
+                  if c.get("custom_id", "").startswith("pmbot:vote:up:"))
+        fake.click_button(answer, up, user=voter).wait_response()
+    votes = "SELECT message_id FROM feedback_votes WHERE user_id = ?"
+    db_rows(bot.database, votes, (voter_id,), want=2)
+    others = db_rows(bot.database, "SELECT message_id, user_id FROM feedback_votes WHERE user_id != ?", (voter_id,))
+
+    shown = text_of(command(fake, "privacy show", None, voter, "b-general"))
+    assert "👍/👎 votes on answers: **2**" in shown, "both servers' votes, wherever it is asked"
+    assert "without who asked them" in shown, "this host does not store who asked"
+    forgot = text_of(command(fake, "privacy forget", None, voter, "general"))
+    assert "2 👍/👎 vote(s) and 0 question(s)" in forgot
+    assert db_rows(bot.database, votes, (voter_id,), want=0) == []
+    assert db_rows(bot.database, "SELECT message_id, user_id FROM feedback_votes WHERE user_id != ?", (voter_id,)) == others, \
+        "nobody else's"
+    assert "pmbot keeps nothing that names you" in text_of(command(fake, "privacy forget", None, voter, "b-general"))
+
+
 def test_a_moderator_dismisses_a_gap_from_their_servers_list_only(fake: FakeDiscord, bot: Running) -> None:
     chat = "who wants to grab lunch after the standup"
     for channel, text, author in (("general", chat, "asker4"), ("general", chat.capitalize() + "?!", "asker5"),

@@ -10,6 +10,9 @@
   server's questions, votes, reply counts, /config settings and last digest date are deleted at once.
   A server that is only *unavailable* (a Discord outage) keeps its data:
   discord.py does not call ``on_guild_remove`` for that.
+* A member's own: ``/privacy show`` says what pmbot keeps that names them, and ``/privacy forget`` deletes it, in
+  every server and DM (Discord's developer policy asks that a user may have their data deleted). Anyone may, for
+  themselves only: the command acts on whoever invoked it, never on a user it is given.
 """
 
 from __future__ import annotations
@@ -19,7 +22,11 @@ from datetime import datetime, timedelta, timezone
 from typing import TYPE_CHECKING
 
 import discord
+from discord import app_commands
 from discord.ext import commands, tasks
+
+from bot.discord.cogs.moderation import respond
+from bot.store import PersonalRecords
 
 if TYPE_CHECKING:
     from bot.discord.app import PMBot
@@ -30,8 +37,40 @@ PURGE_EVERY_HOURS = 6
 
 
 class Privacy(commands.Cog):
+    privacy = app_commands.Group(name="privacy", description="What pmbot keeps about you, and deleting it")
+
     def __init__(self, bot: PMBot) -> None:
         self.bot = bot
+
+    @privacy.command(name="show", description="What pmbot keeps that names you, in every server and DM")
+    async def show(self, interaction: discord.Interaction) -> None:
+        store = self.bot.store
+        records = await store.personal_records(interaction.user.id) if store is not None else PersonalRecords()
+        lines = [
+            "**What pmbot keeps that names you**, in every server and DM:",
+            f"- 👍/👎 votes on answers: **{records.votes}**, each with the answer and the server, so that each "
+            "person has one vote on an answer.",
+            f"- Questions pmbot could not answer, kept with your user id: **{records.questions}**."
+            if self.bot.settings.store_user_ids else
+            "- Questions pmbot could not answer are kept for the moderators without who asked them.",
+            f"Each is deleted after {self.bot.settings.retention_days} days, and a question as soon as its message is "
+            "deleted. `/privacy forget` deletes what names you now.",
+        ]
+        await respond(interaction, content="\n".join(lines))
+
+    @privacy.command(name="forget", description="Delete what pmbot keeps that names you, in every server and DM")
+    async def forget(self, interaction: discord.Interaction) -> None:
+        store, user_id = self.bot.store, interaction.user.id
+        self.bot.answered.forget_person(user_id)
+        deleted = await store.forget_person(user_id) if store is not None else PersonalRecords()
+        log.info("deleted what names user %s at their request: %d vote(s), %d question(s)",
+                 user_id, deleted.votes, deleted.questions)
+        await respond(interaction, content=(
+            f"Deleted what pmbot kept that names you: {deleted.votes} 👍/👎 vote(s) and {deleted.questions} "
+            "question(s), in every server and DM. A vote or question from now on is kept as before, until "
+            f"{self.bot.settings.retention_days} days have passed."
+            if deleted.votes or deleted.questions else "pmbot keeps nothing that names you."
+        ))
 
     async def cog_load(self) -> None:
         if self.bot.store is not None:  # `python -m bot sync` runs without a store, and needs no purge
