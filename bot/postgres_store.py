@@ -335,6 +335,17 @@ class PostgresStore(Store):
             (message_id, user_id, intent_id, vote, _require_aware(self._clock(), "clock()"), guild_id),
         )])
 
+    async def withdraw_downvoted(self, question: UnansweredQuestion, answer_id: int) -> bool:
+        """As SQLite's: the gap a 👎 made of ``question`` deleted, unless a 👎 is still on the answer."""
+        (deleted,) = await self._write_all([(
+            "DELETE FROM unanswered_questions WHERE kind = 'downvoted' AND text = $1 AND asked_at = $2"
+            " AND guild_id IS NOT DISTINCT FROM $3 AND channel_id IS NOT DISTINCT FROM $4"
+            " AND NOT EXISTS (SELECT 1 FROM feedback_votes WHERE message_id = $5 AND vote = -1)",
+            (question.text, _require_aware(question.asked_at, "asked_at"), question.guild_id, question.channel_id,
+             answer_id),
+        )])
+        return deleted > 0
+
     async def feedback_summary(self, since: datetime, scope: Scope) -> list[FeedbackSummary]:
         """Per-intent vote counts since ``since`` within ``scope``, worst answers first (as SQLite's)."""
         where, params = _scope_sql(scope, first=2)

@@ -472,6 +472,8 @@ class Store(Protocol):
         self, message_id: int, user_id: int, intent_id: str, vote: int, *, guild_id: int | None = None
     ) -> None: ...
 
+    async def withdraw_downvoted(self, question: UnansweredQuestion, answer_id: int) -> bool: ...
+
     async def feedback_summary(self, since: datetime, scope: Scope) -> list[FeedbackSummary]: ...
 
     async def add_reply_counts(self, counts: Collection[ReplyCount]) -> None: ...
@@ -755,6 +757,18 @@ class SqliteStore(Store):
             " vote = excluded.vote, voted_at = excluded.voted_at, guild_id = excluded.guild_id",
             (message_id, user_id, intent_id, vote, _encode_time(self._clock(), "clock()"), guild_id),
         )
+
+    async def withdraw_downvoted(self, question: UnansweredQuestion, answer_id: int) -> bool:
+        """Deletes the gap a 👎 on the answer (message ``answer_id``) made of ``question``, unless a 👎 is still on that
+        answer: True if it went. One statement, so a 👎 cast meanwhile is never overlooked."""
+        (deleted,) = await self._write_all([(
+            "DELETE FROM unanswered_questions WHERE kind = 'downvoted' AND text = ? AND asked_at = ?"
+            " AND guild_id IS ? AND channel_id IS ?"
+            " AND NOT EXISTS (SELECT 1 FROM feedback_votes WHERE message_id = ? AND vote = -1)",
+            (question.text, _encode_time(question.asked_at, "asked_at"), question.guild_id, question.channel_id,
+             answer_id),
+        )])
+        return deleted > 0
 
     async def feedback_summary(self, since: datetime, scope: Scope) -> list[FeedbackSummary]:
         """Per-intent vote counts for votes cast (or last changed) at or after ``since``, within ``scope``.

@@ -197,6 +197,24 @@ def test_an_answers_question_is_kept_for_one_downvote_within_the_day() -> None:
     assert kept.take(ask_response) is None, "a day later it counts as a vote only"
 
 
+def test_a_downvote_taken_back_lets_the_next_one_store_the_question_again() -> None:
+    from datetime import datetime, timezone
+    from types import SimpleNamespace
+
+    from bot.discord.answered_questions import AnsweredQuestions
+    from bot.store import UnansweredQuestion
+
+    kept = AnsweredQuestions()
+    question = UnansweredQuestion(datetime.now(timezone.utc), 1, 2, "who owns the roadmap", "downvoted", "roadmap", 90.0)
+    reply = SimpleNamespace(id=10, interaction_metadata=None)
+    kept.remember(10, question)
+    assert kept.stored(reply) is None, "no 👎 yet: nothing to take back"
+    assert kept.take(reply) == question and kept.stored(reply) == question
+    assert kept.take(reply) is None, "stored once"
+    kept.give_back(reply)
+    assert kept.stored(reply) is None and kept.take(reply) == question, "the next 👎 stores it again"
+
+
 def test_a_person_who_asks_to_be_forgotten_leaves_no_question_for_a_later_downvote() -> None:
     from dataclasses import replace
     from datetime import datetime, timezone

@@ -594,6 +594,25 @@ async def test_a_digest_that_could_not_be_posted_gives_its_week_back(backend: Ba
         assert not await store.claim_digest(GUILD_B, T0 + timedelta(hours=1), week), "another server's claim stands"
 
 
+async def test_a_downvoted_gap_is_withdrawn_only_when_no_downvote_is_left_on_its_answer(backend: Backend) -> None:
+    answer_id = 900
+    mention = replace(question("who owns the roadmap", message_id=31), kind="downvoted", best_intent="roadmap")
+    asked = replace(question("who owns the backlog", guild_id=None), kind="downvoted", best_intent="backlog")  # /ask, DM
+    async with backend.make() as store:
+        for gap in (mention, asked, replace(mention, message_id=32, asked_at=T0 + timedelta(seconds=1))):
+            await store.record_unanswered(gap)
+        await store.record_vote(answer_id, 1, "roadmap", -1, guild_id=GUILD_A)
+        await store.record_vote(answer_id, 2, "roadmap", -1, guild_id=GUILD_A)
+        await store.record_vote(answer_id, 1, "roadmap", 1, guild_id=GUILD_A)
+        assert not await store.withdraw_downvoted(mention, answer_id), "member 2's 👎 still stands"
+        await store.record_vote(answer_id, 2, "roadmap", 1, guild_id=GUILD_A)
+        assert await store.withdraw_downvoted(mention, answer_id)
+        assert await store.withdraw_downvoted(asked, 901), "a DM's, no server to match"
+        assert [(q.text, q.message_id) for q in await store.unanswered(EPOCH, EVERYWHERE)] == [
+            ("who owns the roadmap", 32)], "the same words asked in another message stay"
+        assert not await store.withdraw_downvoted(mention, answer_id), "gone already"
+
+
 async def test_forgetting_a_person_deletes_what_names_them_everywhere_and_nothing_else(backend: Backend) -> None:
     async with backend.make(store_user_ids=True) as store:
         await fill_two_servers_and_dms(store)  # user 1 voted in both servers and a DM; user 42 asked each question

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import time
+from dataclasses import dataclass
 from datetime import timedelta
 from typing import Callable
 
@@ -16,37 +17,58 @@ from bot.store import UnansweredQuestion
 VOTE_WINDOW = timedelta(days=1)
 
 
+@dataclass(slots=True)
+class _Kept:
+    question: UnansweredQuestion
+    stored: bool = False  # a 👎 put it in the gaps list
+
+
 class AnsweredQuestions:
     """An answer's key (:func:`answer_key`) → its question as the gap a 👎 makes of it, for `window` after the answer.
 
     In memory, because an answer writes nothing to the database (the busiest path) and few answers are voted on;
     the question cannot be read back from the answer, which an `/ask` answer does not quote. A server's
     interactions all reach the process that answered it; after a restart a 👎 on an earlier answer counts as a vote
-    only. `capacity` bounds the memory: 5,000 questions of 80 characters take about 3 MB, of 4,000 (the longest
-    message) 28 MB (tracemalloc, 7 December 2026); past it, the least recently answered go first.
+    only, and a 👎 taken back no longer takes its gap with it. `capacity` bounds the memory: 5,000 questions of 80
+    characters take about 3 MB, of 4,000 (the longest message) 28 MB (tracemalloc, 7 December 2026); past it, the
+    least recently answered go first.
     """
 
     def __init__(
         self, window: timedelta = VOTE_WINDOW, capacity: int = 5_000, clock: Callable[[], float] = time.monotonic
     ) -> None:
-        self._questions: TTLCache[int, UnansweredQuestion] = TTLCache(capacity, window.total_seconds(), timer=clock)
+        self._kept: TTLCache[int, _Kept] = TTLCache(capacity, window.total_seconds(), timer=clock)
 
     def remember(self, key: int, question: UnansweredQuestion | None) -> None:
         """`question` None: the answer no longer answers one (its question was edited into another kind of reply)."""
         if question is None:
-            self._questions.pop(key, None)
+            self._kept.pop(key, None)
         else:
-            self._questions[key] = question
+            self._kept[key] = _Kept(question)
 
     def forget_person(self, user_id: int) -> None:
         """Drops the questions kept with this person's id (kept only where the host stores who asked): they asked
         for what names them to be deleted, and a 👎 later must not store it again."""
-        for key in [key for key, question in self._questions.items() if question.user_id == user_id]:
-            self._questions.pop(key, None)
+        for key in [key for key, kept in self._kept.items() if kept.question.user_id == user_id]:
+            self._kept.pop(key, None)
 
     def take(self, answer: discord.Message) -> UnansweredQuestion | None:
-        """The answer's question, once: a second 👎 on the same answer adds no second gap."""
-        return self._questions.pop(answer_key(answer), None)
+        """The answer's question for its first 👎: a second 👎 on the same answer adds no second gap."""
+        kept = self._kept.get(answer_key(answer))
+        if kept is None or kept.stored:
+            return None
+        kept.stored = True  # in place: the answer's day is not restarted
+        return kept.question
+
+    def stored(self, answer: discord.Message) -> UnansweredQuestion | None:
+        """The question a 👎 on the answer put in the gaps list, for a 👍 that may take it out again."""
+        kept = self._kept.get(answer_key(answer))
+        return kept.question if kept is not None and kept.stored else None
+
+    def give_back(self, answer: discord.Message) -> None:
+        """Its gap was withdrawn: the next 👎 on the answer stores it again."""
+        if (kept := self._kept.get(answer_key(answer))) is not None:
+            kept.stored = False
 
 
 def answer_key(answer: discord.Message) -> int:

@@ -352,6 +352,18 @@ class PMBot(commands.AutoShardedBot):
         """A 👎 on an answer puts its question in the gaps list, once an answer, when this process still knows it."""
         await self._keep(self.answered.take(answer))
 
+    async def record_upvote(self, answer: discord.Message) -> None:
+        """A 👍 that replaces the last 👎 on an answer takes its question out of the gaps list again: a member who
+        clicked 👎 by mistake, or changed their mind, leaves no gap behind."""
+        question = self.answered.stored(answer)
+        if self.store is None or question is None:
+            return
+        try:
+            if await self.store.withdraw_downvoted(question, answer.id):
+                self.answered.give_back(answer)
+        except Exception:  # noqa: BLE001 - the vote is recorded; the gap stays until a moderator dismisses it
+            log.exception("could not take back the gap of a 👎 changed to 👍")
+
     async def _keep(self, question: UnansweredQuestion | None) -> None:
         """`question` None: answered, or nothing to learn from (emoji, punctuation)."""
         if self.store is None or question is None:

@@ -135,8 +135,9 @@ class VoteButton(discord.ui.DynamicItem[discord.ui.Button], template=VOTE_TEMPLA
                 message_id, interaction.user.id, self.intent_id, self.vote, guild_id=interaction.guild_id
             )
         log.info("vote %+d on %s (message %s)", self.vote, self.intent_id, message_id)
-        if self.vote < 0 and interaction.message is not None:
-            await _bot(interaction).record_downvote(interaction.message)
+        if interaction.message is not None:
+            bot = _bot(interaction)
+            await (bot.record_downvote if self.vote < 0 else bot.record_upvote)(interaction.message)
         await interaction.response.send_message(THANKS[self.vote], ephemeral=True, allowed_mentions=NO_PINGS)
 
 

@@ -272,10 +272,22 @@ def test_a_downvote_puts_the_answered_question_in_the_gaps_list_once(fake: FakeD
     assert fake.click_button(reply, f"pmbot:vote:up:{intent_id}", user=new_user()).wait_response().ok
     assert db_rows(bot.database, gaps, (normalised,), want=0) == [], "a 👍 leaves the gaps list alone"
 
-    for voter in (new_user(), new_user()):  # the question is kept before the vote is thanked
+    voters = new_user(), new_user()
+    gap = [("downvoted", intent_id, question, int(asked["id"]))]
+    for voter in voters:  # the question is kept before the vote is thanked
         assert fake.click_button(reply, f"pmbot:vote:down:{intent_id}", user=voter).wait_response().ok
-        assert db_rows(bot.database, gaps, (normalised,)) == [("downvoted", intent_id, question, int(asked["id"]))]
+        assert db_rows(bot.database, gaps, (normalised,)) == gap
     assert len(db_rows(bot.database, "SELECT 1 FROM feedback_votes WHERE message_id = ?", (reply.message_id,), want=3)) == 3
+
+    def vote(voter: str, word: str) -> None:
+        assert fake.click_button(reply, f"pmbot:vote:{word}:{intent_id}", user=voter).wait_response().ok
+
+    vote(voters[0], "up")
+    assert db_rows(bot.database, gaps, (normalised,)) == gap, "another member's 👎 still stands"
+    vote(voters[1], "up")  # the last 👎 taken back: a mistaken click leaves no gap
+    assert db_rows(bot.database, gaps, (normalised,), want=0) == []
+    vote(voters[1], "down")
+    assert db_rows(bot.database, gaps, (normalised,)) == gap, "and a 👎 again puts it back"
 
     fake.delete_messages(asked)  # its question deleted, its gap goes as any other
     assert db_rows(bot.database, gaps, (normalised,), want=0) == []
