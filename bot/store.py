@@ -865,7 +865,7 @@ class SqliteStore(Store):
 
     async def release_digest(self, guild_id: int, claimed_at: datetime) -> None:
         """Takes back the claim made at ``claimed_at`` when its digest could not be posted, so that the next check
-        sends it: a claim is only ever made a week or more after the last digest, so none is due before."""
+        sends it. Deleting the row does: the claim replaced a digest date a week old or more, or none."""
         await self._write_all([(
             "DELETE FROM digests WHERE guild_id = ? AND sent_at = ?", (guild_id, _encode_time(claimed_at, "claimed_at")),
         )])

@@ -16,9 +16,11 @@ def missing_to_post(channel: discord.abc.Messageable) -> str | None:
     if not isinstance(channel, discord.abc.GuildChannel | discord.Thread) or channel.guild.me is None:
         return None
     allowed = channel.permissions_for(channel.guild.me)
-    if isinstance(channel, discord.Thread | discord.ForumChannel):  # a forum's messages are all in its posts
-        send = ("Send Messages in Threads", allowed.send_messages_in_threads)
+    if isinstance(channel, discord.Thread | discord.ForumChannel):
+        # A forum's messages are all in its posts. Embed Links is not read in threads: discord.py takes it away with
+        # the parent's Send Messages (a forum's Create Posts), which a reply inside a thread does not need.
+        needed = {"View Channel": allowed.view_channel, "Send Messages in Threads": allowed.send_messages_in_threads}
     else:
-        send = ("Send Messages", allowed.send_messages)
-    needed = dict([("View Channel", allowed.view_channel), send, ("Embed Links", allowed.embed_links)])
+        needed = {"View Channel": allowed.view_channel, "Send Messages": allowed.send_messages,
+                  "Embed Links": allowed.embed_links}
     return next((name for name, ok in needed.items() if not ok), None)

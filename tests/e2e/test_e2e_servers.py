@@ -289,6 +289,20 @@ def test_a_server_has_its_help_channel_answers_in_threads(fake: FakeDiscord, bot
     assert embed(reply_to(fake, asked))["title"], "off again: a reply in the channel"
 
 
+def test_a_help_channel_pmbot_may_not_post_in_gets_its_answers_in_threads(fake: FakeDiscord, bot: Running) -> None:
+    """A server may keep pmbot's answers out of a channel and let it answer in threads there: Send Messages denied,
+    Create Public Threads and Send Messages in Threads allowed."""
+    command(fake, "config help-channels threads", {"on": True}, "moderator", "general")
+    command(fake, "config help-channels add", {"channel": fake.channel(READ_ONLY_CHANNEL)}, "moderator", "general")
+    since = fake.cursor()
+    asked = fake.send_message(READ_ONLY_CHANNEL, "What is a product manager?", author="asker6")
+    fake.wait_for(lambda r: r.kind == "thread.create" and r.ok, since=since)
+    answer = fake.wait_for_message(int(asked["id"]), since=since)
+    assert answer.embeds and answer.embeds[0]["title"], "answered in the thread started on the question"
+    for setting in ("help-channels", "help-channel-threads"):
+        command(fake, "config reset", {"setting": setting}, "moderator", "general")
+
+
 def test_a_moderator_role_set_with_config_counts_in_that_server_only(fake: FakeDiscord, bot: Running) -> None:
     refused = fake.send_slash_command("kb status", user="b_rolemod", channel_id="b-general", bypass_permissions=True)
     assert refused.wait_response().payload["content"] == moderator_refusal("kb")

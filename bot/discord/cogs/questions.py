@@ -197,13 +197,13 @@ class Questions(commands.Cog):
         """A reply that pings nobody and survives the question being deleted meanwhile; with ``thread_name``, the
         first message of a thread started on the question (a help channel's setting), or a reply where Discord
         will not start one. None when the bot may not send one there."""
-        if missing := missing_to_post(message.channel):
-            log.warning("no permission to reply in channel %s (guild %s): pmbot lacks %s there", message.channel.id,
-                        message.guild.id if message.guild else None, missing)
-            return None
         try:
             reply = None if thread_name is None else await self._in_thread(message, thread_name, kwargs)
             if reply is None:
+                if missing := missing_to_post(message.channel):  # a thread needs none of the channel's Send Messages
+                    log.warning("no permission to reply in channel %s (guild %s): pmbot lacks %s there",
+                                message.channel.id, message.guild.id if message.guild else None, missing)
+                    return None
                 reply = await message.channel.send(
                     reference=message.to_reference(fail_if_not_exists=False), mention_author=False, **kwargs
                 )
