@@ -228,6 +228,8 @@ def cmd_gaps(settings: Settings, args: argparse.Namespace) -> int:
                                                              downvoted_only=args.downvoted))
     if args.json:
         _print_json([asdict(r) for r in found])
+    elif args.csv:
+        sys.stdout.buffer.write(reports.gaps_csv(found)[0])
     else:
         print(reports.gaps_text(found, args.days))
     return 0
@@ -447,7 +449,9 @@ def build_parser() -> argparse.ArgumentParser:
     gaps = command("gaps", "most frequent unanswered questions, near-duplicates grouped, as people wrote them")
     gaps.add_argument("--days", type=_non_negative("--days"), default=30, help=days_help)
     gaps.add_argument("--limit", type=_positive_int, default=20, metavar="N", help="how many gaps to show (default 20)")
-    gaps.add_argument("--json", action="store_true", help="the gaps as a JSON list")
+    shown_as = gaps.add_mutually_exclusive_group()
+    shown_as.add_argument("--json", action="store_true", help="the gaps as a JSON list")
+    shown_as.add_argument("--csv", action="store_true", help="the gaps as a CSV file for a spreadsheet (UTF-8)")
     gaps.add_argument("--downvoted", action="store_true", help="only the questions whose answer a member voted 👎")
 
     migrate = command("migrate-store", "copy the SQLite database into an empty PostgreSQL database")

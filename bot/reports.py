@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import codecs
+import csv
+import io
 from collections import Counter
 from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
@@ -193,6 +196,36 @@ def gaps_text(reports: list[GapReport], days: float) -> str:
         if r.latest:
             lines.append(f"    latest: {r.latest}")
     return "\n".join(lines)
+
+
+GAPS_CSV_HEADER = ("asked", "question", "closest_intent", "answered_voted_down", "asked_after", "proposed_as",
+                   "latest_message", "wordings")
+_FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
+
+
+def gaps_csv(found: Sequence[GapReport], max_bytes: int | None = None) -> tuple[bytes, int]:
+    """The gaps as a spreadsheet opens them, most asked first, and how many it holds: with ``max_bytes``, as many as
+    fit. UTF-8 with a byte order mark, without which Excel reads it in the machine's own code page.
+
+    Members wrote these questions: a cell that starts like a formula ("=HYPERLINK(…)") is kept as text with a
+    leading apostrophe, as OWASP advises against CSV injection, so opening the file runs nothing."""
+    lines = [_csv_line(GAPS_CSV_HEADER)]
+    size = len(codecs.BOM_UTF8) + len(lines[0].encode())
+    for r in found:
+        line = _csv_line((r.count, r.example, r.best_intent, r.downvoted, r.follows, r.proposed, r.latest,
+                          " | ".join(r.variants)))
+        size += len(line.encode())
+        if max_bytes is not None and size > max_bytes:
+            break
+        lines.append(line)
+    return codecs.BOM_UTF8 + "".join(lines).encode(), len(lines) - 1
+
+
+def _csv_line(values: Sequence[object]) -> str:
+    out = io.StringIO()
+    csv.writer(out, lineterminator="\r\n").writerow(
+        "'" + v if isinstance(v, str) and v.startswith(_FORMULA_STARTS) else v for v in values)
+    return out.getvalue()
 
 
 def proposals_text(found: list[Proposal]) -> str:

@@ -118,6 +118,19 @@ def test_gaps_show_what_people_wrote_not_the_normalised_text(tmp_path: Path) -> 
     assert "“How do I bake SOURDOUGH?? 🍞”" in pmbot("gaps", env=env).stdout
 
 
+def test_gaps_as_csv_open_in_a_spreadsheet_as_people_wrote_them(tmp_path: Path) -> None:
+    import csv
+    import io
+
+    env = {"PMBOT_DATABASE": str(tmp_path / "pmbot.sqlite3")}
+    pmbot("run", "--console", stdin="=1+1 how do I bake SOURDOUGH?? 🍞\nbest pizza in napoli\nbest pizza in napoli\n", env=env)
+    out = pmbot("gaps", "--csv", env=env)
+    assert out.returncode == 0, out.stderr
+    rows = list(csv.reader(io.StringIO(out.stdout.removeprefix("\ufeff"))))
+    assert [row[:2] for row in rows] == [["asked", "question"], ["2", "best pizza in napoli"],
+                                        ["1", "'=1+1 how do I bake SOURDOUGH?? 🍞"]]
+
+
 def test_dismiss_takes_a_gap_off_the_list_as_gaps_shows_it(tmp_path: Path) -> None:
     env = {"PMBOT_DATABASE": str(tmp_path / "pmbot.sqlite3")}
     pmbot("run", "--console", stdin="How do I bake SOURDOUGH?? 🍞\nhow do i bake sourdough\nbest pizza in napoli\n", env=env)

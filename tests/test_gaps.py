@@ -210,3 +210,30 @@ async def test_a_downvoted_answer_is_a_gap_that_names_the_answer_it_was_given(tm
     assert "answered `product-owner-role`, voted 👎 · closest: `user-stories`" in listed
     alone = gaps_reply([reports.GapReport("x", 1, ("x",), "product-owner-role", downvoted="product-owner-role")], 30)
     assert "answered `product-owner-role`, voted 👎\n" in alone.body + "\n" and "closest" not in alone.body
+
+
+def test_the_gaps_spreadsheet_runs_no_formula_a_member_wrote_and_fits_discords_limit() -> None:
+    import codecs
+    import csv
+    import io
+
+    from bot.reports import GAPS_CSV_HEADER, GapReport, gaps_csv
+
+    hostile = '=HYPERLINK("https://evil.example","click")'
+    found = [
+        GapReport(hostile, 3, (hostile, "-1+1", 'a, "quoted"\nsecond line'), "mvp", proposed="mvp"),
+        GapReport("@everyone what is a PM?", 2, ("@everyone what is a PM?",), None, downvoted="pm-abbreviation",
+                  latest="https://discord.com/channels/1/2/3"),
+        GapReport("what about project managers?", 1, ("what about project managers?",), None, follows="mvp"),
+    ]
+    data, held = gaps_csv(found)
+    assert data.startswith(codecs.BOM_UTF8) and held == 3
+    rows = list(csv.reader(io.StringIO(data.decode("utf-8-sig"))))
+    assert rows[0] == list(GAPS_CSV_HEADER)
+    assert rows[1] == ["3", "'" + hostile, "mvp", "", "", "mvp", "",
+                       f"'{hostile} | -1+1 | a, \"quoted\"\nsecond line"], "kept as text, quotes and line breaks intact"
+    assert rows[2][:4] == ["2", "'@everyone what is a PM?", "", "pm-abbreviation"]
+    assert rows[2][6] == "https://discord.com/channels/1/2/3" and rows[3][4] == "mvp"
+
+    two, held = gaps_csv(found, max_bytes=len(data) - 1)
+    assert held == 2 and len(two) < len(data) and list(csv.reader(io.StringIO(two.decode("utf-8-sig"))))[1:] == rows[1:3]

@@ -14,6 +14,8 @@ restart near the end); every user asks as themselves, so cooldowns never leak be
 
 from __future__ import annotations
 
+import csv
+import io
 import json
 import re
 import sqlite3
@@ -409,6 +411,16 @@ def test_gaps_and_feedback_never_cross_servers_and_dms_are_for_owners(fake: Fake
     assert intents["b_asker4"] in feedback_b and intents["asker1"] not in feedback_b
     feedback_a = seen("feedback", "moderator", "general")
     assert intents["asker1"] in feedback_a and intents["b_asker4"] not in feedback_a
+
+
+def test_a_servers_gaps_as_a_spreadsheet_hold_its_own_questions_only(fake: FakeDiscord, bot: Running) -> None:
+    done = command(fake, "kb gaps", {"spreadsheet": True}, "b_mod", "b-general")
+    [attached] = done.files
+    assert attached.filename == "pmbot-gaps-30d.csv" and "most asked first" in text_of(done)
+    header, *rows = csv.reader(io.StringIO(attached.data.decode("utf-8-sig")))
+    assert header[:2] == ["asked", "question"]
+    assert GAP_B in [row[1] for row in rows] and not {GAP_A, GAP_DM} & {row[1] for row in rows}
+    assert done.payload.get("embeds") in (None, []) and not done.payload.get("components"), "a file, no pickers"
 
 
 def test_a_member_sees_and_deletes_what_pmbot_keeps_about_them_in_every_server(fake: FakeDiscord, bot: Running) -> None:

@@ -120,15 +120,20 @@ class Moderation(commands.Cog):
 
     @kb.command(name="gaps", description="The questions pmbot could not answer, most frequent first")
     @app_commands.describe(days="How many days back to look (default 30)", limit="How many to list (default 10)",
-                           downvoted="Only the questions whose answer a member voted 👎")
+                           downvoted="Only the questions whose answer a member voted 👎",
+                           spreadsheet="All of them as a CSV file, to sort and share (the limit does not apply)")
     async def gaps(
         self,
         interaction: discord.Interaction,
         days: app_commands.Range[int, 1, 3650] = 30,
         limit: app_commands.Range[int, 1, 25] = 10,
         downvoted: bool = False,
+        spreadsheet: bool = False,
     ) -> None:
         await think(interaction)
+        if spreadsheet:
+            await self._gaps_file(interaction, days, downvoted)
+            return
         matcher = self.bot.service.matcher
         found = await reports.gaps(self._store(), days, limit, await report_scope(interaction), matcher,
                                    downvoted_only=downvoted)
@@ -139,6 +144,19 @@ class Moderation(commands.Cog):
         await respond(interaction, listed, view=views[0] if views else None)
         for n, view in enumerate(views[1:], 1):
             await respond(interaction, content=f"More for these questions ({n + 1} of {len(views)}):", view=view)
+
+    async def _gaps_file(self, interaction: discord.Interaction, days: int, downvoted: bool) -> None:
+        """Every gap of the period as a file: a busy server's moderators triage hundreds, which a message of ten
+        with pickers does not serve."""
+        found = await reports.gaps(self._store(), days, reports.EVERY, await report_scope(interaction),
+                                   self.bot.service.matcher, downvoted_only=downvoted)
+        data, held = reports.gaps_csv(found, max_bytes=interaction.filesize_limit)
+        kind = "answers voted 👎" if downvoted else "gaps"
+        text = f"All {held} {kind} of the last {days} days here, most asked first."
+        if held < len(found):
+            text = (f"The {held} most asked of {len(found)} {kind} of the last {days} days here: all of them would be "
+                    "more than Discord lets me attach.")
+        await respond(interaction, content=text, file=discord.File(io.BytesIO(data), filename=f"pmbot-gaps-{days}d.csv"))
 
     @kb.command(name="feedback", description="Answers ranked by their share of 👎 votes")
     @app_commands.describe(days="How many days back to look (default 30)")
