@@ -285,6 +285,10 @@ def test_the_weekly_digest_fits_and_is_not_sent_for_an_empty_week(kb) -> None:
     assert asked.value.count("\n") == 4, "every gap listed"
     only_gaps = digest_reply(idle, gaps[:1], kb, 7)
     assert only_gaps is not None and "replied to no question" in only_gaps.body
+    locked_out = to_embed(digest_reply(idle, [], kb, 7, ["<#5>: Send Messages"] * 500))  # type: ignore[arg-type]
+    assert_fits(locked_out)
+    [warning] = locked_out.fields
+    assert warning.value.startswith("⚠️ <#5>: Send Messages"), "a quiet week pmbot may not answer in is told why"
 
 
 def test_feedback_fits_and_says_how_many_were_left_out() -> None:

@@ -18,7 +18,7 @@ import discord
 
 from bot import reports
 from bot.discord import audit, kb_replies
-from bot.discord.permissions import missing_to_post
+from bot.discord.permissions import missing_to_answer, missing_to_post
 from bot.replies import Reply
 from bot.store import Scope
 
@@ -70,11 +70,15 @@ async def send_if_due(bot: PMBot, guild: discord.Guild) -> Outcome:
 
 
 async def _compose(bot: PMBot, guild: discord.Guild) -> Reply | None:
-    """None: a week with no reply and no gap."""
+    """None: a week with no reply, no gap and no help channel pmbot may not answer in."""
     store = bot.store
     assert store is not None
     await bot.tally.flush(store)  # this process's latest replies count too, as in /kb stats
     days, scope = DIGEST_EVERY.days, Scope.guild(guild.id)
     usage = await reports.usage(store, days, scope)
     gaps = await reports.gaps(store, days, DIGEST_GAPS, scope, bot.service.matcher)
-    return kb_replies.digest_reply(usage, gaps, bot.service.kb, days)
+    here = bot.guild_settings.effective(guild.id)
+    help_channels = (guild.get_channel_or_thread(i) for i in sorted(here.help_channels))
+    unpostable = [f"<#{c.id}>: {missing}" for c in help_channels
+                  if c is not None and (missing := missing_to_answer(c, in_threads=here.help_channel_threads))]
+    return kb_replies.digest_reply(usage, gaps, bot.service.kb, days, unpostable)

@@ -326,16 +326,22 @@ def usage_reply(report: UsageReport, days: int, kb: KnowledgeBase) -> Reply:
     return Reply("info", title, _usage_text(report), OK_COLOUR, _most_answered(report, kb), footer=MOD_FOOTER).fitted()
 
 
-def digest_reply(report: UsageReport, gaps: Sequence[GapReport], kb: KnowledgeBase, days: int) -> Reply | None:
-    """A server's week, posted in its moderator log: what /kb stats says, and the gaps most asked. None for a week
-    with nothing to tell, which is not worth a post."""
-    if not report.replies and not gaps:
+def digest_reply(
+    report: UsageReport, gaps: Sequence[GapReport], kb: KnowledgeBase, days: int, unpostable: Sequence[str] = ()
+) -> Reply | None:
+    """A server's week, posted in its moderator log: what /kb stats says, the gaps most asked, and the help channels
+    pmbot may not answer in (``unpostable``: "<#id>: the permission it lacks"), which may be why the week was
+    quiet. None for a week with nothing to tell, which is not worth a post."""
+    if not report.replies and not gaps and not unpostable:
         return None
     body = _usage_text(report) if report.replies else "pmbot replied to no question here."
     lines = [f"×{gap.count} {_quote(gap.example, DIGEST_EXAMPLE)}"
              + (f" (answered `{gap.downvoted}`, voted 👎)" if gap.downvoted else "") for gap in gaps]
     shown, _ = _fit_lines(lines, limits.EMBED_FIELD_VALUE)
     fields = _most_answered(report, kb) + ((Field("Not answered, most asked", "\n".join(shown)),) if shown else ())
+    if unpostable:
+        warned, _ = _fit_lines([f"⚠️ {line}" for line in unpostable], limits.EMBED_FIELD_VALUE)
+        fields += (Field("Help channels pmbot may not answer in: give its role", "\n".join(warned)),)
     return Reply("info", f"pmbot here, the last {days} days", body, OK_COLOUR, fields,
                  footer="The weekly digest. /config weekly-digest on:False stops it.").fitted()
 

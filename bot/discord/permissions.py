@@ -24,3 +24,14 @@ def missing_to_post(channel: discord.abc.Messageable) -> str | None:
         needed = {"View Channel": allowed.view_channel, "Send Messages": allowed.send_messages,
                   "Embed Links": allowed.embed_links}
     return next((name for name, ok in needed.items() if not ok), None)
+
+
+def missing_to_answer(channel: discord.abc.Messageable, *, in_threads: bool) -> str | None:
+    """As :func:`missing_to_post`, for a help channel: one whose answers go in threads (``in_threads``, the server's
+    setting) needs no Send Messages of its own, only leave to start threads and post in them."""
+    if not (in_threads and isinstance(channel, discord.TextChannel)) or channel.guild.me is None:
+        return missing_to_post(channel)
+    allowed = channel.permissions_for(channel.guild.me)
+    needed = {"View Channel": allowed.view_channel, "Create Public Threads": allowed.create_public_threads,
+              "Send Messages in Threads": allowed.send_messages_in_threads}
+    return next((name for name, ok in needed.items() if not ok), None)

@@ -294,8 +294,11 @@ def test_a_server_has_its_help_channel_answers_in_threads(fake: FakeDiscord, bot
 def test_a_help_channel_pmbot_may_not_post_in_gets_its_answers_in_threads(fake: FakeDiscord, bot: Running) -> None:
     """A server may keep pmbot's answers out of a channel and let it answer in threads there: Send Messages denied,
     Create Public Threads and Send Messages in Threads allowed."""
+    locked = fake.channel(READ_ONLY_CHANNEL)
+    added = command(fake, "config help-channels add", {"channel": locked}, "moderator", "general")
+    assert f"⚠️ I may not post in {locked.mention}: give my role Send Messages" in text_of(added), "answers as replies"
     command(fake, "config help-channels threads", {"on": True}, "moderator", "general")
-    command(fake, "config help-channels add", {"channel": fake.channel(READ_ONLY_CHANNEL)}, "moderator", "general")
+    assert "⚠️" not in text_of(command(fake, "config show", None, "moderator", "general")), "in threads it may"
     since = fake.cursor()
     asked = fake.send_message(READ_ONLY_CHANNEL, "What is a product manager?", author="asker6")
     fake.wait_for(lambda r: r.kind == "thread.create" and r.ok, since=since)

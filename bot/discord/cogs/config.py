@@ -27,7 +27,7 @@ from bot.discord import audit
 from bot.discord.checks import ModeratorGroup, describe_user
 from bot.discord.cogs.moderation import respond, think
 from bot.discord.digest import Outcome, send_if_due
-from bot.discord.permissions import missing_to_post
+from bot.discord.permissions import missing_to_answer, missing_to_post
 from bot.store import GuildSettings
 
 if TYPE_CHECKING:
@@ -54,9 +54,9 @@ NO_MESSAGE_CONTENT = (
 )
 
 
-def _may_not_post(channel: discord.abc.Messageable) -> str:
-    """A line (with its line break) when pmbot lacks what it needs to post in ``channel``, where it does not try."""
-    missing = missing_to_post(channel)
+def _may_not_post(channel: discord.abc.Messageable, missing: str | None) -> str:
+    """A line (with its line break) when pmbot lacks ``missing`` (bot.discord.permissions says what) to post in
+    ``channel``, where it does not even try; nothing when it lacks nothing."""
     channel_id = channel.id  # type: ignore[attr-defined]
     return f"\n⚠️ I may not post in <#{channel_id}>: give my role {missing} in that channel." if missing else ""
 
@@ -107,9 +107,11 @@ class ServerConfig(commands.Cog):
         ]
         if not self.bot.settings.message_content:
             lines.append(NO_MESSAGE_CONTENT.strip())
-        help_channels = [guild.get_channel_or_thread(i) for i in sorted(_here(guild, now.help_channels))]
-        posted_in = [c for c in (*help_channels, audit.mod_log_channel(self.bot, guild)) if c is not None]
-        await respond(interaction, content="\n".join(lines) + "".join(_may_not_post(c) for c in posted_in))
+        help_channels = [c for i in sorted(_here(guild, now.help_channels)) if (c := guild.get_channel_or_thread(i))]
+        warnings = [_may_not_post(c, missing_to_answer(c, in_threads=now.help_channel_threads)) for c in help_channels]
+        if (mod_log := audit.mod_log_channel(self.bot, guild)) is not None:
+            warnings.append(_may_not_post(mod_log, missing_to_post(mod_log)))
+        await respond(interaction, content="\n".join(lines) + "".join(warnings))
 
     # -- help channels ------------------------------------------------------------------
 
@@ -121,7 +123,9 @@ class ServerConfig(commands.Cog):
             return
         await self._change(interaction, f"Help channel {channel.mention} added",
                            lambda own: {"help_channels": self._own_set(guild, own, "help_channels") | {channel.id}})
-        note = ("" if self.bot.settings.message_content else NO_MESSAGE_CONTENT) + _may_not_post(channel)
+        in_threads = self.bot.guild_settings.effective(guild.id).help_channel_threads
+        note = (("" if self.bot.settings.message_content else NO_MESSAGE_CONTENT)
+                + _may_not_post(channel, missing_to_answer(channel, in_threads=in_threads)))
         await respond(interaction, content=f"{channel.mention} is now a help channel: I answer on-topic questions there, "
                                            f"mentioned or not.{note}")
 
@@ -185,7 +189,7 @@ class ServerConfig(commands.Cog):
             return
         await self._change(interaction, f"Moderator log set to {channel.mention}", lambda own: {"mod_log_channel": channel.id})
         await respond(interaction, content=f"I will post knowledge and settings changes in {channel.mention}."
-                                           + _may_not_post(channel))
+                                           + _may_not_post(channel, missing_to_post(channel)))
 
     @config.command(name="cooldown", description="How many questions each member may ask per period here")
     @app_commands.describe(rate="Questions allowed per period", seconds="The period, in seconds")
@@ -218,7 +222,7 @@ class ServerConfig(commands.Cog):
                 Outcome.QUIET: "; this week there was nothing to tell, so the first goes out in 7 days.",
                 Outcome.NOT_DUE: "; the last one went out less than 7 days ago.",
                 Outcome.UNPOSTABLE: ", but I could not post this week's there: I will try again every hour."
-                                    + _may_not_post(channel),
+                                    + _may_not_post(channel, missing_to_post(channel)),
             }[await send_if_due(self.bot, guild)]
         await respond(interaction, content=text)
 
