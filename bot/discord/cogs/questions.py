@@ -249,14 +249,15 @@ class Questions(commands.Cog):
         self, answer: Answer, started: float, guild_id: int | None, channel_id: int | None, user_id: int,
         message_id: int | None = None, answer_key: int | None = None, *, edited: bool = False,
     ) -> None:
-        """Every reply is counted (for the server's /kb stats once per question, not again for its edits); suggest
-        and fallback replies go to the store, for moderators looking for gaps, one row per message (`message_id`:
-        the message that asked, None for /ask), and an answer's question is kept in memory in case a member votes
-        it 👎 (`answer_key`: see answered_questions.answer_key; None: nothing was sent)."""
-        self.bot.metrics.replied(answer.result.kind, started)
-        if not edited:
-            self.bot.tally.count(guild_id, answer.result.kind, answer.result.intent_id)
+        """Every reply sent is counted (for the server's /kb stats once per question, not again for its edits); an
+        answer's question is kept in memory in case a member votes it 👎 (`answer_key`: see
+        answered_questions.answer_key; None: nothing was sent, where pmbot may not post). Suggest and fallback
+        readings go to the store, sent or not, for moderators looking for gaps, one row per message (`message_id`:
+        the message that asked, None for /ask)."""
         if answer_key is not None:
+            self.bot.metrics.replied(answer.result.kind, started)
+            if not edited:
+                self.bot.tally.count(guild_id, answer.result.kind, answer.result.intent_id)
             self.bot.remember_answer(
                 answer_key, answer.result, guild_id=guild_id, channel_id=channel_id, user_id=user_id,
                 message_id=message_id,
