@@ -155,10 +155,18 @@ class UsageReport:
     most_answered: list[tuple[str, int]]  # intent ids, most answered first
     up: int  # 👍 and 👎 on answers
     down: int
+    answered_before: int = 0  # in as many days just before: whether teaching pmbot moved the share it answers
+    replies_before: int = 0
 
     @property
     def replies(self) -> int:
         return self.answered + self.suggested + self.unanswered
+
+    @property
+    def answered_share_before(self) -> str | None:
+        """The share answered in the period before; None when pmbot replied to nothing then (or it is past
+        retention)."""
+        return share(self.answered_before, self.replies_before) if self.replies_before else None
 
 
 async def usage(store: Store, days: float, scope: Scope, top: int = 10) -> UsageReport:
@@ -171,10 +179,14 @@ async def usage(store: Store, days: float, scope: Scope, top: int = 10) -> Usage
         if kind == "answer":
             answers[intent_id] += n
     votes = await store.feedback_summary(since(days), scope)
+    # The period before is what counting from twice as far back adds (read second, so never less than the first).
+    both = await store.reply_totals(since(2 * days).date(), scope)
     return UsageReport(
         by_kind["answer"], by_kind["suggest"], by_kind["fallback"],
         sorted(answers.items(), key=lambda item: (-item[1], item[0]))[:top],
         sum(v.up for v in votes), sum(v.down for v in votes),
+        max(0, sum(n for (kind, _), n in both.items() if kind == "answer") - by_kind["answer"]),
+        max(0, sum(both.values()) - sum(by_kind.values())),
     )
 
 
@@ -246,6 +258,8 @@ def usage_text(report: UsageReport, days: float) -> str:
         f"  not answered          {report.unanswered:>6}  {share(report.unanswered, report.replies):>4}",
         f"Votes on answers: {report.up} up, {report.down} down",
     ]
+    if (before := report.answered_share_before) is not None:
+        lines.insert(2, f"    ({before} answered in the {days:g} days before)")
     if report.most_answered:
         lines.append("Most answered:")
         lines.extend(f"{n:>8}  {intent_id}" for intent_id, n in report.most_answered)

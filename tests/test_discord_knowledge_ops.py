@@ -313,6 +313,8 @@ def test_stats_show_each_kinds_share_and_the_answers_given_most(kb) -> None:
     assert "`gone-intent-00-" in field.value, "an answer removed from the knowledge since is shown by its id"
     quiet = to_embed(usage_reply(UsageReport(0, 0, 0, [], 0, 0), 7, kb))
     assert quiet.title == "pmbot in this server, last 7 days" and "has not replied" in (quiet.description or "")
+    taught = to_embed(usage_reply(UsageReport(900, 60, 40, most, 7, 2, answered_before=300, replies_before=400), 30, kb))
+    assert "**900** answered (90%; 75% in as many days before)" in (taught.description or "")
 
 
 def test_proposals_fit_and_say_how_many_wait_beyond_the_picker() -> None:

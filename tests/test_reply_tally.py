@@ -64,3 +64,19 @@ async def test_the_usage_report_reads_a_servers_counts_and_votes(tmp_path: Path)
     assert report == reports.UsageReport(3, 0, 1, [("scrum", 2), ("kanban", 1)], 0, 1)
     assert reports.usage_text(report, 30).splitlines()[:2] == [
         "Replies to questions, last 30 days: 4", "  answered                   3   75%"]
+
+
+async def test_the_usage_report_compares_the_share_answered_with_as_many_days_before(tmp_path: Path) -> None:
+    today = datetime.now(timezone.utc)
+    async with SqliteStore(tmp_path / "db.sqlite3") as store:
+        for days_ago, kinds in ((0, "aaaf"), (40, "afff"), (70, "aaaaa")):  # now, the 30 days before, older still
+            tally = ReplyTally(clock=lambda days_ago=days_ago: today - timedelta(days=days_ago))
+            for kind in kinds:
+                tally.count(GUILD, "answer" if kind == "a" else "fallback", "scrum" if kind == "a" else None)
+            await tally.flush(store)
+        report = await reports.usage(store, 30, Scope.guild(GUILD))
+        quiet_before = await reports.usage(store, 5, Scope.guild(GUILD))
+    assert (report.answered, report.replies, report.answered_before, report.replies_before) == (3, 4, 1, 4)
+    assert report.answered_share_before == "25%"
+    assert "    (25% answered in the 30 days before)" in reports.usage_text(report, 30).splitlines()
+    assert quiet_before.answered_share_before is None, "no reply in the 5 days before: nothing to compare"

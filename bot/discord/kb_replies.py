@@ -347,10 +347,11 @@ def digest_reply(
 
 
 def _usage_text(report: UsageReport) -> str:
-    total = report.replies
+    total, before = report.replies, report.answered_share_before
+    answered = share(report.answered, total) + (f"; {before} in as many days before" if before else "")
     return (
         f"**{total}** question{'s' if total > 1 else ''} replied to:\n"
-        f"• **{report.answered}** answered ({share(report.answered, total)})\n"
+        f"• **{report.answered}** answered ({answered})\n"
         f"• **{report.suggested}** offered “Did you mean…” ({share(report.suggested, total)})\n"
         f"• **{report.unanswered}** not answered ({share(report.unanswered, total)})\n"
         "What it could not answer is listed in `/kb gaps`. "
