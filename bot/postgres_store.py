@@ -43,6 +43,7 @@ from bot.store import (
     FeedbackSummary,
     GuildSettings,
     PersonalRecords,
+    PersonalVote,
     Purged,
     ReplyCount,
     ReplyKind,
@@ -443,19 +444,23 @@ class PostgresStore(Store):
         await self._write_all([("DELETE FROM digests WHERE guild_id = $1 AND sent_at = $2", (guild_id, at))])
 
     async def personal_records(self, user_id: int) -> PersonalRecords:
-        [row] = await self._read(
-            "SELECT (SELECT COUNT(*) FROM feedback_votes WHERE user_id = $1),"
-            " (SELECT COUNT(*) FROM unanswered_questions WHERE user_id = $1)", user_id,
+        votes = await self._read(
+            "SELECT message_id, guild_id, intent_id, vote, voted_at FROM feedback_votes WHERE user_id = $1"
+            " ORDER BY voted_at, message_id", user_id,
         )
-        return PersonalRecords(*row)
+        questions = await self._read(
+            f"SELECT {QUESTION_COLUMNS} FROM unanswered_questions WHERE user_id = $1 ORDER BY asked_at, id", user_id
+        )
+        return PersonalRecords(tuple(PersonalVote(**dict(row)) for row in votes),
+                               tuple(UnansweredQuestion(**dict(row)) for row in questions))
 
-    async def forget_person(self, user_id: int) -> PersonalRecords:
+    async def forget_person(self, user_id: int) -> Purged:
         """As SQLite's: the person's votes and questions, everywhere, in one transaction."""
         votes, questions = await self._write_all([
             ("DELETE FROM feedback_votes WHERE user_id = $1", (user_id,)),
             ("DELETE FROM unanswered_questions WHERE user_id = $1", (user_id,)),
         ])
-        return PersonalRecords(votes, questions)
+        return Purged(questions=questions, votes=votes)
 
     async def forget_guild(self, guild_id: int) -> Purged:
         """Deletes everything stored about one server, in one transaction."""

@@ -413,12 +413,23 @@ class GuildSettings:
 
 
 @dataclass(frozen=True, slots=True)
+class PersonalVote:
+    """One 👍 (+1) or 👎 (-1) of a person's, on the answer that is message ``message_id`` (``guild_id`` None: a DM)."""
+
+    message_id: int
+    guild_id: int | None
+    intent_id: str
+    vote: int
+    voted_at: datetime
+
+
+@dataclass(frozen=True, slots=True)
 class PersonalRecords:
     """What the store holds that names one person, across every server and DM: their 👍/👎 votes, and the questions
-    recorded with their user id (only when the host stores them: PMBOT_STORE_USER_IDS)."""
+    recorded with their user id (only when the host stores them: PMBOT_STORE_USER_IDS). Oldest first."""
 
-    votes: int = 0
-    questions: int = 0
+    votes: tuple[PersonalVote, ...] = ()
+    questions: tuple[UnansweredQuestion, ...] = ()
 
 
 @dataclass(frozen=True, slots=True)
@@ -490,7 +501,7 @@ class Store(Protocol):
 
     async def personal_records(self, user_id: int) -> PersonalRecords: ...
 
-    async def forget_person(self, user_id: int) -> PersonalRecords: ...
+    async def forget_person(self, user_id: int) -> Purged: ...
 
     async def forget_guild(self, guild_id: int) -> Purged: ...
 
@@ -871,20 +882,25 @@ class SqliteStore(Store):
         )])
 
     async def personal_records(self, user_id: int) -> PersonalRecords:
-        [(votes, questions)] = await self._read(
-            "SELECT (SELECT COUNT(*) FROM feedback_votes WHERE user_id = ?),"
-            " (SELECT COUNT(*) FROM unanswered_questions WHERE user_id = ?)", (user_id, user_id),
+        votes = await self._read(
+            "SELECT message_id, guild_id, intent_id, vote, voted_at FROM feedback_votes WHERE user_id = ?"
+            " ORDER BY voted_at, message_id", (user_id,),
         )
-        return PersonalRecords(votes, questions)
+        questions = await self._read(
+            f"SELECT {QUESTION_COLUMNS} FROM unanswered_questions WHERE user_id = ? ORDER BY asked_at, id", (user_id,)
+        )
+        return PersonalRecords(
+            tuple(PersonalVote(*row[:4], _decode_time(row[4])) for row in votes), tuple(map(_question, questions))
+        )
 
-    async def forget_person(self, user_id: int) -> PersonalRecords:
+    async def forget_person(self, user_id: int) -> Purged:
         """Deletes the votes and questions that name the person, in every server and DM: a member's right to have
         what pmbot keeps about them erased, asked with /privacy forget or through the host. One transaction."""
         votes, questions = await self._write_all([
             ("DELETE FROM feedback_votes WHERE user_id = ?", (user_id,)),
             ("DELETE FROM unanswered_questions WHERE user_id = ?", (user_id,)),
         ])
-        return PersonalRecords(votes, questions)
+        return Purged(questions=questions, votes=votes)
 
     async def forget_guild(self, guild_id: int) -> Purged:
         """Deletes everything stored about one server: its questions, votes, settings, reply counts and when its last

@@ -619,15 +619,19 @@ async def test_forgetting_a_person_deletes_what_names_them_everywhere_and_nothin
         await store.record_vote(7, 2, "a-intent", 1, guild_id=GUILD_A)
         await store.record_unanswered(question("someone else's", user_id=43))
         await store.record_unanswered(question("nobody's", user_id=None))
-        assert await store.personal_records(1) == PersonalRecords(votes=3, questions=0)
-        assert await store.personal_records(42) == PersonalRecords(votes=0, questions=3)
+        voted = await store.personal_records(1)
+        assert [(v.guild_id, v.intent_id, v.vote) for v in voted.votes] == [
+            (GUILD_A, "a-intent", -1), (GUILD_B, "b-intent", -1), (None, "dm-intent", -1)] and voted.questions == ()
+        assert all(v.voted_at.tzinfo is not None for v in voted.votes)
+        asked = await store.personal_records(42)
+        assert asked.votes == () and [q.text for q in asked.questions] == ["a question", "b question", "dm question"]
 
-        assert await store.forget_person(1) == PersonalRecords(votes=3, questions=0)
-        assert await store.forget_person(42) == PersonalRecords(votes=0, questions=3)
+        assert await store.forget_person(1) == Purged(votes=3)
+        assert await store.forget_person(42) == Purged(questions=3)
         assert await store.personal_records(1) == await store.personal_records(42) == PersonalRecords()
         assert {q.text for q in await store.unanswered(EPOCH, EVERYWHERE)} == {"someone else's", "nobody's"}
         assert [s.intent_id for s in await store.feedback_summary(EPOCH, EVERYWHERE)] == ["a-intent"]
-        assert await store.forget_person(1) == PersonalRecords(), "twice: nothing left"
+        assert await store.forget_person(1) == Purged(), "twice: nothing left"
 
 
 async def test_forget_guild_deletes_that_server_only(backend: Backend) -> None:

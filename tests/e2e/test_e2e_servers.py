@@ -437,15 +437,21 @@ def test_a_member_sees_and_deletes_what_pmbot_keeps_about_them_in_every_server(f
     db_rows(bot.database, votes, (voter_id,), want=2)
     others = db_rows(bot.database, "SELECT message_id, user_id FROM feedback_votes WHERE user_id != ?", (voter_id,))
 
-    shown = text_of(command(fake, "privacy show", None, voter, "b-general"))
-    assert "👍/👎 votes on answers: **2**" in shown, "both servers' votes, wherever it is asked"
-    assert "without who asked them" in shown, "this host does not store who asked"
+    shown = command(fake, "privacy show", None, voter, "b-general")
+    assert "👍/👎 votes on answers: **2**" in text_of(shown), "both servers' votes, wherever it is asked"
+    assert "without who asked them" in text_of(shown), "this host does not store who asked"
+    [copy] = shown.files
+    data = json.loads(copy.data)
+    assert sorted(v["server"] for v in data["votes"]) == sorted(str(g) for g in (fake.guild_id, GUILD_B))
+    assert {v["vote"] for v in data["votes"]} == {"👍"} and data["questions"] == []
     forgot = text_of(command(fake, "privacy forget", None, voter, "general"))
     assert "2 👍/👎 vote(s) and 0 question(s)" in forgot
     assert db_rows(bot.database, votes, (voter_id,), want=0) == []
     assert db_rows(bot.database, "SELECT message_id, user_id FROM feedback_votes WHERE user_id != ?", (voter_id,)) == others, \
         "nobody else's"
     assert "pmbot keeps nothing that names you" in text_of(command(fake, "privacy forget", None, voter, "b-general"))
+    nothing = command(fake, "privacy show", None, voter, "general")
+    assert "votes on answers: **0**" in text_of(nothing) and not nothing.files
 
 
 def test_a_moderator_dismisses_a_gap_from_their_servers_list_only(fake: FakeDiscord, bot: Running) -> None:

@@ -17,6 +17,8 @@
 
 from __future__ import annotations
 
+import io
+import json
 import logging
 from datetime import datetime, timedelta, timezone
 from typing import TYPE_CHECKING
@@ -26,7 +28,7 @@ from discord import app_commands
 from discord.ext import commands, tasks
 
 from bot.discord.cogs.moderation import respond
-from bot.store import PersonalRecords
+from bot.store import PersonalRecords, Purged
 
 if TYPE_CHECKING:
     from bot.discord.app import PMBot
@@ -42,34 +44,38 @@ class Privacy(commands.Cog):
     def __init__(self, bot: PMBot) -> None:
         self.bot = bot
 
-    @privacy.command(name="show", description="What pmbot keeps that names you, in every server and DM")
+    @privacy.command(name="show", description="What pmbot keeps that names you, in every server and DM, with a copy")
     async def show(self, interaction: discord.Interaction) -> None:
         store = self.bot.store
         records = await store.personal_records(interaction.user.id) if store is not None else PersonalRecords()
         lines = [
             "**What pmbot keeps that names you**, in every server and DM:",
-            f"- 👍/👎 votes on answers: **{records.votes}**, each with the answer and the server, so that each "
+            f"- 👍/👎 votes on answers: **{len(records.votes)}**, each with the answer and the server, so that each "
             "person has one vote on an answer.",
-            f"- Questions pmbot could not answer, kept with your user id: **{records.questions}**."
+            f"- Questions pmbot could not answer, kept with your user id: **{len(records.questions)}**."
             if self.bot.settings.store_user_ids else
             "- Questions pmbot could not answer are kept for the moderators without who asked them.",
             f"Each is deleted after {self.bot.settings.retention_days} days, and a question as soon as its message is "
             "deleted. `/privacy forget` deletes what names you now.",
         ]
-        await respond(interaction, content="\n".join(lines))
+        copy = None
+        if records.votes or records.questions:
+            lines.append("A copy of all of it is attached.")
+            copy = discord.File(io.BytesIO(_as_json(records)), filename="pmbot-data-about-you.json")
+        await respond(interaction, content="\n".join(lines), file=copy)
 
     @privacy.command(name="forget", description="Delete what pmbot keeps that names you, in every server and DM")
     async def forget(self, interaction: discord.Interaction) -> None:
         store, user_id = self.bot.store, interaction.user.id
         self.bot.answered.forget_person(user_id)
-        deleted = await store.forget_person(user_id) if store is not None else PersonalRecords()
+        deleted = await store.forget_person(user_id) if store is not None else Purged()
         log.info("deleted what names user %s at their request: %d vote(s), %d question(s)",
                  user_id, deleted.votes, deleted.questions)
         await respond(interaction, content=(
             f"Deleted what pmbot kept that names you: {deleted.votes} 👍/👎 vote(s) and {deleted.questions} "
             "question(s), in every server and DM. A vote or question from now on is kept as before, until "
             f"{self.bot.settings.retention_days} days have passed."
-            if deleted.votes or deleted.questions else "pmbot keeps nothing that names you."
+            if deleted.total else "pmbot keeps nothing that names you."
         ))
 
     async def cog_load(self) -> None:
@@ -116,6 +122,21 @@ class Privacy(commands.Cog):
             " settings",
             guild.id, guild.name, purged.questions, purged.votes, purged.reply_counts,
         )
+
+
+def _as_json(records: PersonalRecords) -> bytes:
+    """The person's copy of what names them, readable without pmbot: ids as strings (Discord's own JSON does so, as
+    they outgrow a JavaScript number), times in ISO 8601."""
+    def server(guild_id: int | None) -> str | None:
+        return None if guild_id is None else str(guild_id)
+
+    return json.dumps({
+        "votes": [{"server": server(v.guild_id), "answer_message": str(v.message_id), "answer": v.intent_id,
+                   "vote": "👍" if v.vote > 0 else "👎", "at": v.voted_at.isoformat()} for v in records.votes],
+        "questions": [{"server": server(q.guild_id), "channel": None if q.channel_id is None else str(q.channel_id),
+                       "message": None if q.message_id is None else str(q.message_id),
+                       "question": q.original_text or q.text, "at": q.asked_at.isoformat()} for q in records.questions],
+    }, ensure_ascii=False, indent=2).encode()
 
 
 async def setup(bot: PMBot) -> None:
