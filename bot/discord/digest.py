@@ -34,7 +34,7 @@ DIGEST_GAPS = 5  # the gaps a digest lists; /kb gaps has the rest
 class Outcome(enum.Enum):
     NOT_DUE = "not due"  # off, no moderator log, or the week's digest went out already
     SENT = "sent"
-    QUIET = "quiet"  # due, but the week had no reply and no gap: nothing posted, and the next is a week away
+    QUIET = "quiet"  # due, but the week had nothing to tell: nothing posted, and the next is a week away
     UNPOSTABLE = "unpostable"  # pmbot may not post in the log, or Discord refused: due again at the next check
 
 

@@ -26,7 +26,7 @@ from bot import limits
 from bot.discord import reading
 from bot.discord.errors import tell
 from bot.discord.listening import heard_question, said
-from bot.discord.permissions import missing_to_post
+from bot.discord.permissions import missing_to_answer, missing_to_post
 from bot.discord.reading import FOLLOW_UP_LOOKBACK
 from bot.discord.recent_answers import RecentAnswers
 from bot.discord.render import NO_PINGS, message_kwargs, send_reply
@@ -223,10 +223,9 @@ class Questions(commands.Cog):
         """The answer, in a thread started on the question and named after the answer, not the question: a thread
         outlives its first message, and a member who deletes a question expects its words gone. None when Discord
         will not start one (no Create Public Threads permission, or a thread on the message already)."""
-        allowed = message.channel.permissions_for(message.guild.me) if message.guild and message.guild.me else None
-        if allowed is not None and not (allowed.create_public_threads and allowed.send_messages_in_threads):
-            log.warning("pmbot may not start threads in channel %s; replying instead: check its Create Public "
-                        "Threads and Send Messages in Threads permissions", message.channel.id)
+        if missing := missing_to_answer(message.channel, in_threads=True):
+            log.warning("pmbot may not answer in a thread in channel %s: it lacks %s there; replying instead",
+                        message.channel.id, missing)
             return None
         try:
             thread = await message.create_thread(name=limits.clip(name, THREAD_NAME))
