@@ -282,6 +282,15 @@ def cmd_dismiss(settings: Settings, args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_user_data(settings: Settings, args: argparse.Namespace) -> int:
+    """For an access request that reaches the host, or a copy too large for `/privacy show` to attach."""
+    from bot import reports
+
+    records = _with_store(settings, lambda store: store.personal_records(args.user_id))
+    sys.stdout.buffer.write(reports.personal_data_json(records) + b"\n")
+    return 0
+
+
 def cmd_forget_user(settings: Settings, args: argparse.Namespace) -> int:
     """For a deletion request that reaches the host rather than `/privacy forget`: the person's votes and the
     questions kept with their id, in every server and DM. A running bot's memory of the last day's answers is not
@@ -466,8 +475,11 @@ def build_parser() -> argparse.ArgumentParser:
     feedback.add_argument("--json", action="store_true", help="the ranking as a JSON list")
     dismiss = command("dismiss", "take a gap off the list (its recorded questions, near-duplicates included)")
     dismiss.add_argument("question", help="the gap as `pmbot gaps` shows it, quoted")
+    user_help = "the user's Discord id (Copy User ID)"
+    user_data = command("user-data", "print as JSON what names a Discord user (their votes, their questions if kept)")
+    user_data.add_argument("user_id", type=int, metavar="USER_ID", help=user_help)
     forget = command("forget-user", "delete what names a Discord user (their votes, their questions if kept)")
-    forget.add_argument("user_id", type=int, metavar="USER_ID", help="the user's Discord id (Copy User ID)")
+    forget.add_argument("user_id", type=int, metavar="USER_ID", help=user_help)
     proposals = command("proposals", "gaps that servers' moderators proposed to teach, most asked first")
     proposals.add_argument("--json", action="store_true", help="the proposals as a JSON list")
     stats = command("stats", "how many questions the bot answered, offered a guess or could not answer, in every server")
@@ -491,6 +503,7 @@ COMMANDS = {
     "feedback": cmd_feedback,
     "proposals": cmd_proposals,
     "dismiss": cmd_dismiss,
+    "user-data": cmd_user_data,
     "forget-user": cmd_forget_user,
     "stats": cmd_stats,
     "migrate-store": cmd_migrate_store,

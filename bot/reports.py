@@ -1,10 +1,12 @@
-"""What moderators read about the bot's gaps, feedback and use; shared by the CLI and /kb."""
+"""What moderators read about the bot's gaps, feedback and use, and a member's copy of what names them; shared by
+the CLI and the Discord commands."""
 
 from __future__ import annotations
 
 import codecs
 import csv
 import io
+import json
 from collections import Counter
 from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
@@ -14,7 +16,7 @@ from typing import Callable, Iterator, Sequence
 from bot.gaps import Gap, cluster_questions
 from bot.knowledge.teach import is_taught
 from bot.matching import Matcher
-from bot.store import FeedbackSummary, Scope, Store, UnansweredQuestion
+from bot.store import FeedbackSummary, PersonalRecords, Scope, Store, UnansweredQuestion
 
 
 EVER = 3650  # days: as far back as /kb gaps can look
@@ -273,3 +275,18 @@ def feedback_text(rows: list[FeedbackSummary], days: float) -> str:
     for r in rows:
         lines.append(f"  {r.down_share:5.0%} 👎  ({r.down} 👎 / {r.up} 👍)  {r.intent_id}")
     return "\n".join(lines)
+
+
+def personal_data_json(records: PersonalRecords) -> bytes:
+    """A person's copy of what pmbot keeps that names them (/privacy show, `pmbot user-data`), readable without
+    pmbot: ids as strings (Discord's own JSON writes them so, as they outgrow a JavaScript number), times in ISO 8601."""
+    def snowflake(value: int | None) -> str | None:
+        return None if value is None else str(value)
+
+    return json.dumps({
+        "votes": [{"server": snowflake(v.guild_id), "answer_message": str(v.message_id), "answer": v.intent_id,
+                   "vote": "👍" if v.vote > 0 else "👎", "at": v.voted_at.isoformat()} for v in records.votes],
+        "questions": [{"server": snowflake(q.guild_id), "channel": snowflake(q.channel_id),
+                       "message": snowflake(q.message_id), "question": q.original_text or q.text,
+                       "at": q.asked_at.isoformat()} for q in records.questions],
+    }, ensure_ascii=False, indent=2).encode()

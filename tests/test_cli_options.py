@@ -142,7 +142,7 @@ def test_dismiss_takes_a_gap_off_the_list_as_gaps_shows_it(tmp_path: Path) -> No
     assert again.returncode == 1 and "`pmbot gaps` lists them" in again.stderr
 
 
-def test_forget_user_deletes_what_names_that_user_only(tmp_path: Path) -> None:
+def test_user_data_and_forget_user_read_and_delete_what_names_that_user_only(tmp_path: Path) -> None:
     import asyncio
     import sqlite3
     from datetime import datetime, timezone
@@ -159,6 +159,11 @@ def test_forget_user_deletes_what_names_that_user_only(tmp_path: Path) -> None:
                 datetime.now(timezone.utc), 111, 5, "how do i bake sourdough", "fallback", None, 2.0, user_id=7))
 
     asyncio.run(record())
+    copy = pmbot("user-data", "7", env={"PMBOT_DATABASE": str(database)})
+    assert copy.returncode == 0, copy.stderr
+    data = json.loads(copy.stdout)
+    assert [(v["server"], v["vote"]) for v in data["votes"]] == [("111", "👍"), (None, "👍")], "user 8's is not theirs"
+    assert [q["question"] for q in data["questions"]] == ["how do i bake sourdough"]
     out = pmbot("forget-user", "7", env={"PMBOT_DATABASE": str(database)})
     assert out.returncode == 0, out.stderr
     assert "Deleted what names user 7: 2 vote(s) and 1 question(s)" in out.stdout

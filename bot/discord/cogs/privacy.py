@@ -18,7 +18,6 @@
 from __future__ import annotations
 
 import io
-import json
 import logging
 from datetime import datetime, timedelta, timezone
 from typing import TYPE_CHECKING
@@ -27,6 +26,7 @@ import discord
 from discord import app_commands
 from discord.ext import commands, tasks
 
+from bot import reports
 from bot.discord.cogs.moderation import respond
 from bot.store import PersonalRecords, Purged
 
@@ -60,8 +60,12 @@ class Privacy(commands.Cog):
         ]
         copy = None
         if records.votes or records.questions:
-            lines.append("A copy of all of it is attached.")
-            copy = discord.File(io.BytesIO(_as_json(records)), filename="pmbot-data-about-you.json")
+            data = reports.personal_data_json(records)
+            if len(data) <= interaction.filesize_limit:
+                lines.append("A copy of all of it is attached.")
+                copy = discord.File(io.BytesIO(data), filename="pmbot-data-about-you.json")
+            else:
+                lines.append("A copy would be more than Discord lets me attach here: ask whoever runs pmbot for it (`pmbot user-data`).")
         await respond(interaction, content="\n".join(lines), file=copy)
 
     @privacy.command(name="forget", description="Delete what pmbot keeps that names you, in every server and DM")
@@ -122,21 +126,6 @@ class Privacy(commands.Cog):
             " settings",
             guild.id, guild.name, purged.questions, purged.votes, purged.reply_counts,
         )
-
-
-def _as_json(records: PersonalRecords) -> bytes:
-    """The person's copy of what names them, readable without pmbot: ids as strings (Discord's own JSON does so, as
-    they outgrow a JavaScript number), times in ISO 8601."""
-    def server(guild_id: int | None) -> str | None:
-        return None if guild_id is None else str(guild_id)
-
-    return json.dumps({
-        "votes": [{"server": server(v.guild_id), "answer_message": str(v.message_id), "answer": v.intent_id,
-                   "vote": "👍" if v.vote > 0 else "👎", "at": v.voted_at.isoformat()} for v in records.votes],
-        "questions": [{"server": server(q.guild_id), "channel": None if q.channel_id is None else str(q.channel_id),
-                       "message": None if q.message_id is None else str(q.message_id),
-                       "question": q.original_text or q.text, "at": q.asked_at.isoformat()} for q in records.questions],
-    }, ensure_ascii=False, indent=2).encode()
 
 
 async def setup(bot: PMBot) -> None:
