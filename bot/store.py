@@ -377,9 +377,8 @@ class GuildSettings:
 
     ``None`` means "not set here": the bot then uses its environment defaults
     (PMBOT_LISTEN_CHANNELS, PMBOT_MODERATOR_ROLES, PMBOT_MOD_LOG_CHANNEL,
-    PMBOT_COOLDOWN_*, PMBOT_HELP_CHANNEL_SUGGESTIONS, PMBOT_HELP_CHANNEL_THREADS, PMBOT_WEEKLY_DIGEST), so a server that
-    never ran
-    ``/config`` behaves as before.
+    PMBOT_COOLDOWN_*, PMBOT_HELP_CHANNEL_SUGGESTIONS, PMBOT_HELP_CHANNEL_THREADS, PMBOT_WEEKLY_DIGEST), so a
+    server that never ran ``/config`` behaves as before.
     An empty set is a choice ("no help channels"), unlike ``None``.
     """
 

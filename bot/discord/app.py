@@ -328,11 +328,7 @@ class PMBot(commands.AutoShardedBot):
     ) -> None:
         """Logs a suggest/fallback so moderators can see what the knowledge is missing; never fails the reply."""
         await self._keep(unanswered(
-            result,
-            guild_id=guild_id,
-            channel_id=channel_id,
-            user_id=user_id if self.settings.store_user_ids else None,
-            message_id=message_id,
+            result, guild_id=guild_id, channel_id=channel_id, user_id=self._asker(user_id), message_id=message_id,
         ))
 
     def remember_answer(
@@ -341,12 +337,13 @@ class PMBot(commands.AutoShardedBot):
     ) -> None:
         """Keeps an answer's question for a while (`key`: see answered_questions.answer_key), for a 👎 on it."""
         self.answered.remember(key, downvoted(
-            result,
-            guild_id=guild_id,
-            channel_id=channel_id,
-            user_id=user_id if self.settings.store_user_ids else None,
-            message_id=message_id,
+            result, guild_id=guild_id, channel_id=channel_id, user_id=self._asker(user_id), message_id=message_id,
         ))
+
+    def _asker(self, user_id: int | None) -> int | None:
+        """Who asked, kept only where the host stores it (PMBOT_STORE_USER_IDS): the store drops it too, but a
+        question held in memory for a 👎 must not carry it either."""
+        return user_id if self.settings.store_user_ids else None
 
     async def record_downvote(self, answer: discord.Message) -> None:
         """A 👎 on an answer puts its question in the gaps list, once an answer, when this process still knows it."""
