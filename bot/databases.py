@@ -75,7 +75,7 @@ async def copy_sqlite_to_postgres(source: Path, target_url: str) -> Copied:
         ).fetchall()
         settings = conn.execute(
             "SELECT guild_id, help_channels, moderator_roles, mod_log_channel, cooldown_rate, cooldown_seconds,"
-            " help_channel_suggestions, help_channel_threads, weekly_digest, updated_at FROM guild_settings"
+            " help_channel_suggestions, help_channel_threads, weekly_digest, answer_notes, updated_at FROM guild_settings"
         ).fetchall()
         reply_counts = conn.execute("SELECT guild_id, day, kind, intent_id, count FROM reply_counts").fetchall()
         digests = conn.execute("SELECT guild_id, sent_at FROM digests").fetchall()
@@ -110,10 +110,10 @@ async def copy_sqlite_to_postgres(source: Path, target_url: str) -> Copied:
             await pg.executemany(
                 "INSERT INTO guild_settings (guild_id, help_channels, moderator_roles, mod_log_channel,"
                 " cooldown_rate, cooldown_seconds, help_channel_suggestions, help_channel_threads, weekly_digest,"
-                " updated_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)",
+                " answer_notes, updated_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)",
                 [(g, ids(h), ids(r), m, rate, sec, _decode_flag(offer), _decode_flag(threads), _decode_flag(digest),
-                  _decode_time(at))
-                 for g, h, r, m, rate, sec, offer, threads, digest, at in settings],
+                  notes, _decode_time(at))
+                 for g, h, r, m, rate, sec, offer, threads, digest, notes, at in settings],
             )
             await pg.executemany(
                 "INSERT INTO reply_counts (guild_id, day, kind, intent_id, count) VALUES ($1, $2, $3, $4, $5)",

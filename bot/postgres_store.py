@@ -54,6 +54,8 @@ from bot.store import (
     UnansweredQuestion,
     _require_aware,
     _utcnow,
+    decode_notes,
+    encode_notes,
 )
 
 __all__ = ["PG_MIGRATIONS", "PostgresStore", "redact_url"]
@@ -159,6 +161,8 @@ PG_MIGRATIONS: Final[tuple[tuple[str, ...], ...]] = (
         "CREATE INDEX feedback_votes_user ON feedback_votes (user_id)",
         "CREATE INDEX unanswered_questions_user ON unanswered_questions (user_id) WHERE user_id IS NOT NULL",
     ),
+    # 14: a server's own notes under answers, by topic.
+    ("ALTER TABLE guild_settings ADD COLUMN answer_notes JSONB",),
 )
 
 # Every process must agree on this number: it names the lock that serialises migrations.
@@ -387,16 +391,17 @@ class PostgresStore(Store):
         """Every server's stored settings, by guild id."""
         rows = await self._read(
             "SELECT guild_id, help_channels, moderator_roles, mod_log_channel, cooldown_rate, cooldown_seconds,"
-            " help_channel_suggestions, help_channel_threads, weekly_digest FROM guild_settings ORDER BY guild_id"
+            " help_channel_suggestions, help_channel_threads, weekly_digest, answer_notes FROM guild_settings"
+            " ORDER BY guild_id"
         )
         return [
             GuildSettings(
                 guild_id,
                 None if channels is None else frozenset(channels),
                 None if roles is None else frozenset(roles),
-                mod_log, rate, seconds, suggestions, threads, digest,
+                mod_log, rate, seconds, suggestions, threads, digest, decode_notes(notes),
             )
-            for guild_id, channels, roles, mod_log, rate, seconds, suggestions, threads, digest in rows
+            for guild_id, channels, roles, mod_log, rate, seconds, suggestions, threads, digest, notes in rows
         ]
 
     async def save_guild_settings(self, settings: GuildSettings) -> None:
@@ -407,13 +412,13 @@ class PostgresStore(Store):
         await self._write_all([(
             "INSERT INTO guild_settings (guild_id, help_channels, moderator_roles, mod_log_channel,"
             " cooldown_rate, cooldown_seconds, help_channel_suggestions, help_channel_threads, weekly_digest,"
-            " updated_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)"
+            " answer_notes, updated_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)"
             " ON CONFLICT (guild_id) DO UPDATE SET help_channels = excluded.help_channels,"
             " moderator_roles = excluded.moderator_roles, mod_log_channel = excluded.mod_log_channel,"
             " cooldown_rate = excluded.cooldown_rate, cooldown_seconds = excluded.cooldown_seconds,"
             " help_channel_suggestions = excluded.help_channel_suggestions,"
             " help_channel_threads = excluded.help_channel_threads, weekly_digest = excluded.weekly_digest,"
-            " updated_at = excluded.updated_at",
+            " answer_notes = excluded.answer_notes, updated_at = excluded.updated_at",
             (
                 settings.guild_id,
                 _id_list(settings.help_channels),
@@ -424,6 +429,7 @@ class PostgresStore(Store):
                 settings.help_channel_suggestions,
                 settings.help_channel_threads,
                 settings.weekly_digest,
+                encode_notes(settings.answer_notes),
                 _require_aware(self._clock(), "clock()"),
             ),
         )])

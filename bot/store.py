@@ -49,6 +49,8 @@ from typing import Any, Callable, Collection, Final, Literal, Protocol, Self, Se
 import aiosqlite
 
 __all__ = [
+    "ANSWER_NOTE_LIMIT",
+    "EVERY_ANSWER",
     "MIGRATIONS",
     "SCHEMA_VERSION",
     "EVERYWHERE",
@@ -210,6 +212,9 @@ MIGRATIONS: Final[tuple[tuple[str, ...], ...]] = (
         "CREATE INDEX feedback_votes_user ON feedback_votes (user_id)",
         "CREATE INDEX unanswered_questions_user ON unanswered_questions (user_id) WHERE user_id IS NOT NULL",
     ),
+    # 14: a server's own notes under answers (its channels, its resources), a JSON object from an intent id, or "*"
+    # for every answer, to the note; NULL: none.
+    ("ALTER TABLE guild_settings ADD COLUMN answer_notes TEXT",),
 )
 
 #: What a message's later reading of its question replaces (its time stays the message's, for retention). A
@@ -221,6 +226,13 @@ REREAD: Final[str] = (
 
 #: Longest original question kept: a Discord message can hold 4,000 characters; a gap report needs far fewer.
 ORIGINAL_TEXT_LIMIT: Final[int] = 1000
+
+#: The key of a server's note under every answer; any other key of ``GuildSettings.answer_notes`` is an intent id.
+EVERY_ANSWER: Final[str] = "*"
+
+#: Longest answer note: it is a field of the answer's embed (1,024 characters at most), under an answer that should
+#: stay the larger part.
+ANSWER_NOTE_LIMIT: Final[int] = 500
 
 #: The schema version this code writes and understands.
 SCHEMA_VERSION: Final[int] = len(MIGRATIONS)
@@ -380,6 +392,10 @@ class GuildSettings:
     PMBOT_COOLDOWN_*, PMBOT_HELP_CHANNEL_SUGGESTIONS, PMBOT_HELP_CHANNEL_THREADS, PMBOT_WEEKLY_DIGEST), so a
     server that never ran ``/config`` behaves as before.
     An empty set is a choice ("no help channels"), unlike ``None``.
+
+    ``answer_notes`` has no default: it is what the server adds under answers (a channel, a reading list of its
+    own), as (topic, note) pairs in topic order, a topic being an intent id or :data:`EVERY_ANSWER`. A note on an
+    intent the knowledge no longer has is kept, and shown nowhere, until it is back or removed.
     """
 
     guild_id: int
@@ -391,6 +407,7 @@ class GuildSettings:
     help_channel_suggestions: bool | None = None
     help_channel_threads: bool | None = None
     weekly_digest: bool | None = None
+    answer_notes: tuple[tuple[str, str], ...] = ()
 
     def __post_init__(self) -> None:
         for name in ("help_channels", "moderator_roles"):
@@ -404,6 +421,26 @@ class GuildSettings:
             if not (math.isfinite(seconds) and seconds > 0):
                 raise ValueError(f"cooldown_seconds must be > 0, got {self.cooldown_seconds!r}")
             object.__setattr__(self, "cooldown_seconds", seconds)
+        notes = dict(self.answer_notes)
+        for topic, note in notes.items():
+            if not topic or not note.strip() or len(note) > ANSWER_NOTE_LIMIT:
+                raise ValueError(f"an answer note needs a topic and 1 to {ANSWER_NOTE_LIMIT} characters, got {topic!r}: "
+                                 f"{len(note)} characters")
+        object.__setattr__(self, "answer_notes", tuple(sorted(notes.items())))
+
+    def notes_under(self, intent_id: str) -> tuple[str, ...]:
+        """The notes an answer to ``intent_id`` carries in this server: its own, then the one under every answer."""
+        notes = dict(self.answer_notes)
+        return tuple(note for note in (notes.get(intent_id), notes.get(EVERY_ANSWER)) if note)
+
+    def with_note(self, topic: str, note: str | None) -> tuple[tuple[str, str], ...]:
+        """The server's notes with ``topic``'s set to ``note``, or removed (``None``)."""
+        notes = dict(self.answer_notes)
+        if note is None:
+            notes.pop(topic, None)
+        else:
+            notes[topic] = note
+        return tuple(notes.items())
 
     @property
     def is_empty(self) -> bool:
@@ -825,13 +862,14 @@ class SqliteStore(Store):
         """Every server's stored settings, by guild id; read once at start into the bot's cache."""
         rows = await self._read(
             "SELECT guild_id, help_channels, moderator_roles, mod_log_channel, cooldown_rate, cooldown_seconds,"
-            " help_channel_suggestions, help_channel_threads, weekly_digest FROM guild_settings ORDER BY guild_id",
+            " help_channel_suggestions, help_channel_threads, weekly_digest, answer_notes FROM guild_settings"
+            " ORDER BY guild_id",
             (),
         )
         return [
             GuildSettings(guild_id, _decode_ids(help_channels), _decode_ids(roles), mod_log, rate, seconds,
-                          _decode_flag(suggestions), _decode_flag(threads), _decode_flag(digest))
-            for guild_id, help_channels, roles, mod_log, rate, seconds, suggestions, threads, digest in rows
+                          _decode_flag(suggestions), _decode_flag(threads), _decode_flag(digest), decode_notes(notes))
+            for guild_id, help_channels, roles, mod_log, rate, seconds, suggestions, threads, digest, notes in rows
         ]
 
     async def save_guild_settings(self, settings: GuildSettings) -> None:
@@ -842,13 +880,13 @@ class SqliteStore(Store):
         await self._write(
             "INSERT INTO guild_settings (guild_id, help_channels, moderator_roles, mod_log_channel,"
             " cooldown_rate, cooldown_seconds, help_channel_suggestions, help_channel_threads, weekly_digest,"
-            " updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
+            " answer_notes, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
             " ON CONFLICT (guild_id) DO UPDATE SET help_channels = excluded.help_channels,"
             " moderator_roles = excluded.moderator_roles, mod_log_channel = excluded.mod_log_channel,"
             " cooldown_rate = excluded.cooldown_rate, cooldown_seconds = excluded.cooldown_seconds,"
             " help_channel_suggestions = excluded.help_channel_suggestions,"
             " help_channel_threads = excluded.help_channel_threads, weekly_digest = excluded.weekly_digest,"
-            " updated_at = excluded.updated_at",
+            " answer_notes = excluded.answer_notes, updated_at = excluded.updated_at",
             (
                 settings.guild_id,
                 _encode_ids(settings.help_channels),
@@ -859,6 +897,7 @@ class SqliteStore(Store):
                 settings.help_channel_suggestions,
                 settings.help_channel_threads,
                 settings.weekly_digest,
+                encode_notes(settings.answer_notes),
                 _encode_time(self._clock(), "clock()"),
             ),
         )
@@ -970,6 +1009,15 @@ def _decode_flag(raw: int | None) -> bool | None:
 
 def _decode_ids(raw: str | None) -> frozenset[int] | None:
     return None if raw is None else frozenset(int(v) for v in json.loads(raw))
+
+
+def encode_notes(notes: tuple[tuple[str, str], ...]) -> str | None:
+    """A server's answer notes as one JSON object by topic (both databases); NULL when it has none."""
+    return json.dumps(dict(notes), ensure_ascii=False, sort_keys=True) if notes else None
+
+
+def decode_notes(raw: str | None) -> tuple[tuple[str, str], ...]:
+    return () if raw is None else tuple(json.loads(raw).items())
 
 
 async def _user_version(conn: aiosqlite.Connection) -> int:

@@ -38,7 +38,8 @@ async def fill(db: Path) -> None:
         await store.save_guild_settings(GuildSettings(111, help_channels=frozenset({1, 2}), moderator_roles=frozenset(),
                                                       cooldown_rate=3, cooldown_seconds=20.0,
                                                       help_channel_suggestions=False, help_channel_threads=True,
-                                                      weekly_digest=True))
+                                                      weekly_digest=True,
+                                                      answer_notes=(("roadmap", "Read #pm-books ☕"),)))
         await store.claim_digest(111, T0, timedelta(days=7))
         await store.propose({"what is a thing number 1"}, Scope.guild(222), "intent-1")
         await store.add_reply_counts([ReplyCount(111, date(2026, 11, 1), "answer", "intent-0", 4),

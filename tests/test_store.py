@@ -25,6 +25,8 @@ import pytest
 from bot.postgres_store import PG_MIGRATIONS, PostgresStore
 
 from bot.store import (
+    ANSWER_NOTE_LIMIT,
+    EVERY_ANSWER,
     EVERYWHERE,
     MIGRATIONS,
     SCHEMA_VERSION,
@@ -679,7 +681,8 @@ async def test_purge_before_deletes_old_questions_and_votes_only(backend: Backen
 async def test_guild_settings_survive_a_restart_and_clear(backend: Backend) -> None:
     a = GuildSettings(GUILD_A, help_channels=frozenset({10, 11}), moderator_roles=frozenset(),
                       mod_log_channel=12, cooldown_rate=3, cooldown_seconds=30, help_channel_suggestions=False,
-                      help_channel_threads=True, weekly_digest=False)
+                      help_channel_threads=True, weekly_digest=False,
+                      answer_notes=(("what-is-a-pm", 'Ask in <#10>, "our" PM café ☕'), (EVERY_ANSWER, "More: <#11>")))
     b = GuildSettings(GUILD_B, help_channels=frozenset(), help_channel_suggestions=True,  # empty: a choice, not "unset"
                       help_channel_threads=False, weekly_digest=True)
     async with backend.make() as store:
@@ -689,6 +692,8 @@ async def test_guild_settings_survive_a_restart_and_clear(backend: Backend) -> N
         await store.save_guild_settings(b)
     async with backend.make() as reopened:
         assert await reopened.all_guild_settings() == [a, b]
+        [stored_a, _] = await reopened.all_guild_settings()
+        assert stored_a.notes_under("what-is-a-pm") == ('Ask in <#10>, "our" PM café ☕', "More: <#11>")
         await reopened.save_guild_settings(GuildSettings(GUILD_B))  # everything back to the defaults
         assert await reopened.all_guild_settings() == [a]
     assert backend.count(f"SELECT COUNT(*) FROM guild_settings WHERE guild_id = {GUILD_A}") == 1
@@ -704,6 +709,13 @@ def test_guild_settings_validation() -> None:
         GuildSettings(1, cooldown_seconds=float("inf"))
     assert GuildSettings(1, help_channels=[3, 3, 4]).help_channels == frozenset({3, 4})  # type: ignore[arg-type]
     assert GuildSettings(1).is_empty and not GuildSettings(1, moderator_roles=frozenset()).is_empty
+    for note in ("", "   ", "x" * (ANSWER_NOTE_LIMIT + 1)):
+        with pytest.raises(ValueError, match="answer note"):
+            GuildSettings(1, answer_notes=(("roadmap", note),))
+    noted = GuildSettings(1, answer_notes=(("roadmap", "a"), (EVERY_ANSWER, "b")))
+    assert noted.notes_under("roadmap") == ("a", "b") and noted.notes_under("okrs") == ("b",)
+    assert GuildSettings(1, answer_notes=noted.with_note("roadmap", None)).notes_under("roadmap") == ("b",)
+    assert GuildSettings(1, answer_notes=noted.with_note(EVERY_ANSWER, None)).notes_under("okrs") == ()
 
 
 async def test_version_2_database_is_migrated_keeping_votes_as_owner_only(db: Path) -> None:
@@ -758,7 +770,7 @@ async def test_postgres_version_10_database_takes_downvotes(postgres: Any, postg
     postgres.sql("ALTER TABLE unanswered_questions DROP CONSTRAINT unanswered_questions_kind_check;"
                  " ALTER TABLE unanswered_questions ADD CONSTRAINT unanswered_questions_kind_check"
                  " CHECK (kind IN ('suggest', 'fallback')); DROP TABLE digests;"
-                 " ALTER TABLE guild_settings DROP COLUMN weekly_digest; DROP INDEX feedback_votes_user, unanswered_questions_user;"
+                 " ALTER TABLE guild_settings DROP COLUMN weekly_digest, DROP COLUMN answer_notes; DROP INDEX feedback_votes_user, unanswered_questions_user;"
                  " UPDATE pmbot_schema SET version = 10", postgres_url)
     async with PostgresStore(postgres_url) as store:
         await store.record_unanswered(replace(question("what is a gantt chart"), kind="downvoted", best_intent="x"))
