@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import asdict, dataclass, replace
-from typing import Any, Literal
+from typing import Any, Literal, Sequence
 
 from bot import limits
 from bot.knowledge import Intent, KnowledgeBase, Role
@@ -21,6 +21,7 @@ ReplyKind = Literal["answer", "suggest", "fallback", "info"]
 NEUTRAL_COLOUR = 0x64748B
 FALLBACK_COLOUR = 0x94A3B8
 ASK_MORE_HINT = "Ask another question by mentioning me, in a DM, or with /ask · /topics lists everything I know"
+SERVER_NOTES_TITLE = "From this server"
 EXAMPLE_COUNT = 3
 TOPIC_PREVIEW = 4  # questions named per category in /topics
 
@@ -91,6 +92,14 @@ def answer_reply(kb: KnowledgeBase, intent: Intent, also: tuple[str, ...] = ()) 
     follow_ups = tuple(_option(kb.intents[i]) for i in offered)
     return Reply("answer", intent.title, intent.answer, _colour(kb, intent), options=follow_ups,
                  intent_id=intent.id).fitted()
+
+
+def with_server_notes(reply: Reply, notes: Sequence[str]) -> Reply:
+    """An answer with what a server's moderators put under it: their own channels and resources, which the knowledge
+    every server shares cannot name. Only answers carry notes: a "Did you mean…" is about no one topic yet."""
+    if reply.kind != "answer" or not notes:
+        return reply
+    return replace(reply, fields=(*reply.fields, Field(SERVER_NOTES_TITLE, "\n\n".join(notes)))).fitted()
 
 
 def example_questions(kb: KnowledgeBase, count: int = EXAMPLE_COUNT) -> list[Intent]:

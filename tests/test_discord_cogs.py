@@ -10,6 +10,7 @@ tests/e2e run the real process against the fake Discord.
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import shutil
 from datetime import timedelta
 from pathlib import Path
@@ -24,6 +25,7 @@ from bot.config import BUNDLED_KNOWLEDGE, Settings
 from bot.discord import listening
 from bot.discord.app import PMBot, bot_intents
 from bot.discord.checks import ModeratorGroup, moderator_refusal
+from bot.discord.cogs.config import ServerConfig
 from bot.discord.cogs.moderation import Moderation
 from bot.discord.health import Metrics
 from bot.reply_tally import ReplyTally
@@ -790,6 +792,19 @@ async def test_ask_answers_publicly_and_keeps_guesses_private(service: Knowledge
     await cog.ask.callback(cog, interaction, "best pizza topping")
     assert interaction.response.send_message.await_args.kwargs["ephemeral"] is True
     bot.record_unanswered.assert_awaited_once()
+
+
+async def test_a_note_on_an_answer_the_knowledge_lost_is_listed_as_shown_nowhere(service: KnowledgeService) -> None:
+    bot = make_bot(service)
+    await bot.guild_settings.update(GUILD_ID, lambda own: dataclasses.replace(
+        own, answer_notes=(("retired-intent", "Old reading list"), ("mvp", "Our MVP guide: #resources"))))
+    interaction = mock_interaction(client=bot)
+    interaction.guild = MagicMock(spec=discord.Guild, id=GUILD_ID)
+    cog = ServerConfig(bot)
+    await cog.answer_notes_show.callback(cog, interaction)
+    listed = interaction.response.send_message.await_args.kwargs["content"]
+    assert "Under `retired-intent` (no longer in the knowledge, so shown nowhere):\nOld reading list" in listed
+    assert f"Under “{service.kb.intents['mvp'].title}” (`mvp`):\nOur MVP guide: #resources" in listed
 
 
 async def test_ask_uses_the_shared_cooldown(service: KnowledgeService) -> None:

@@ -15,7 +15,9 @@ from bot.replies import (
     role_lookup,
     role_reply,
     topics_reply,
+    with_server_notes,
 )
+from bot.store import ANSWER_NOTE_LIMIT
 
 
 def embed_size(reply: Reply) -> int:
@@ -71,6 +73,18 @@ def test_every_built_reply_fits_discord(kb: KnowledgeBase) -> None:
         assert len(reply.fields) <= limits.EMBED_FIELDS
         assert all(len(f.value) <= limits.EMBED_FIELD_VALUE for f in reply.fields)
         assert all(len(o.label) <= limits.BUTTON_LABEL for o in reply.options)
+
+
+def test_a_servers_notes_go_under_an_answer_whole_and_never_under_a_guess(kb: KnowledgeBase) -> None:
+    notes = ("Templates: <#10>. " + "t" * (ANSWER_NOTE_LIMIT - 18), "n" * ANSWER_NOTE_LIMIT)  # both at the limit
+    for intent in kb.intents.values():
+        reply = with_server_notes(build_reply(kb, MatchResult("answer", "q", "q", intent_id=intent.id)), notes)
+        assert reply.fields[-1].name == "From this server" and reply.fields[-1].value == "\n\n".join(notes), intent.id
+        assert embed_size(reply) <= limits.EMBED_TOTAL and reply.body.startswith(intent.answer[:100])
+    guess = build_reply(kb, MatchResult("suggest", "q", "q", suggestions=("mvp",)))
+    assert with_server_notes(guess, notes) == guess, "a guess is about no one topic yet"
+    answer = build_reply(kb, MatchResult("answer", "q", "q", intent_id="mvp"))
+    assert with_server_notes(answer, ()) == answer
 
 
 def test_role_summary_has_the_fields_people_look_for(kb: KnowledgeBase) -> None:

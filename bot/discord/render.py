@@ -26,7 +26,7 @@ import discord
 from bot import limits
 from bot.discord.errors import guarded
 from bot.knowledge import KnowledgeBase
-from bot.replies import Option, Reply, answer_reply, topics_reply
+from bot.replies import Option, Reply, answer_reply, topics_reply, with_server_notes
 
 if TYPE_CHECKING:
     from bot.discord.app import PMBot
@@ -240,11 +240,20 @@ def message_kwargs(reply: Reply, *, view: discord.ui.View | None = None) -> dict
     return {"embed": to_embed(reply), "view": view if view is not None else to_view(reply), "allowed_mentions": NO_PINGS}
 
 
+def in_server(bot: PMBot, reply: Reply, guild_id: int | None) -> Reply:
+    """The reply with the notes the server's moderators put under its answer (``/config answer-notes``); a DM's
+    has none."""
+    if guild_id is None or reply.intent_id is None:
+        return reply
+    return with_server_notes(reply, bot.guild_settings.stored(guild_id).notes_under(reply.intent_id))
+
+
 async def send_reply(
     interaction: discord.Interaction, reply: Reply, *, ephemeral: bool = False, view: discord.ui.View | None = None
 ) -> None:
-    """Answers an interaction with a reply, as its response or, once responded/deferred, as a follow-up."""
-    kwargs = message_kwargs(reply, view=view)
+    """Answers an interaction with a reply (and the server's notes under an answer), as its response or, once
+    responded/deferred, as a follow-up."""
+    kwargs = message_kwargs(in_server(_bot(interaction), reply, interaction.guild_id), view=view)
     if interaction.response.is_done():
         await interaction.followup.send(**kwargs, ephemeral=ephemeral)
     else:

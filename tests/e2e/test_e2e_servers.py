@@ -173,6 +173,9 @@ CONFIG_SUBCOMMANDS: dict[str, Any] = {
     "config mod-log": lambda fake: {"channel": fake.channel("b-log")},
     "config cooldown": lambda fake: {"rate": 1, "seconds": 60},
     "config weekly-digest": lambda fake: {"on": True},
+    "config answer-notes set": lambda fake: {"topic": "*", "note": "Ask more in #b-help"},
+    "config answer-notes remove": lambda fake: {"topic": "*"},
+    "config answer-notes show": lambda fake: None,
     "config reset": lambda fake: {"setting": "everything"},
 }
 
@@ -602,6 +605,63 @@ def test_a_mod_log_pmbot_may_not_post_in_is_named_and_not_posted_to(fake: FakeDi
         "no request Discord would refuse: each counts towards its invalid request limit"
     for setting in ("mod-log", "weekly-digest"):
         command(fake, "config reset", {"setting": setting}, "moderator", "general")
+
+
+def notes_under(reply: RecordedRequest) -> list[str]:
+    """What a server's moderators put under this answer ("From this server"), if anything."""
+    return [f["value"] for f in embed(reply).get("fields", []) if f["name"] == "From this server"]
+
+
+def test_a_servers_notes_go_under_its_own_answers_only(fake: FakeDiscord, bot: Running) -> None:
+    gantt, owner = "What is a Gantt chart?", "What is a product owner?"
+    topic = next(c for c in fake.send_autocomplete("config", {"topic": "gantt", "note": ""}, "topic",
+                                                   subcommand_group="answer-notes", subcommand="set",
+                                                   user="moderator", channel_id="general").wait_choices())
+    assert topic["value"] == "project-schedule-techniques" and "Gantt" in topic["name"]
+    every = fake.send_autocomplete("config", {"topic": "", "note": ""}, "topic", subcommand_group="answer-notes",
+                                   subcommand="set", user="moderator", channel_id="general").wait_choices()[0]
+    assert every == {"name": "Every answer", "value": "*"}
+
+    since = fake.cursor()
+    ours = f"Our schedule templates are pinned in {fake.channel('general').mention}."
+    done = command(fake, "config answer-notes set", {"topic": topic["value"], "note": ours}, "moderator", "general")
+    assert ours in done.payload["content"] and "Gantt" in done.payload["content"]
+    wait_mod_log(fake, "bot-log", "Note under", "project-schedule-techniques", "set", since=since)
+    command(fake, "config answer-notes set", {"topic": "*", "note": "Questions for people: @everyone in #general"},
+            "moderator", "general")
+    refused = command(fake, "config answer-notes set", {"topic": "no-such-answer", "note": "x"}, "moderator", "general")
+    assert "I have no answer" in refused.payload["content"]
+
+    asked = reply_to(fake, fake.send_message("general", gantt, author="asker7", mentions_bot=True))
+    assert notes_under(asked) == [f"{ours}\n\nQuestions for people: @everyone in #general"]
+    assert asked.payload["allowed_mentions"]["parse"] == [], "a note pings nobody, whatever it says"
+    assert notes_under(reply_to(fake, fake.send_message("general", owner, author="asker7", mentions_bot=True))) == [
+        "Questions for people: @everyone in #general"]
+    slash = fake.send_slash_command("ask", {"question": gantt}, user="asker7", channel_id="general").wait_response()
+    assert notes_under(slash) == [f"{ours}\n\nQuestions for people: @everyone in #general"]
+    assert notes_under(reply_to(fake, fake.send_message("b-general", gantt, author="b_asker11", mentions_bot=True))) == [], \
+        "server B never shows A's notes"
+    assert notes_under(reply_to(fake, fake.send_dm(gantt, author="asker8"))) == [], "nor does a DM"
+
+    shown = command(fake, "config show", None, "moderator", "general").payload["content"]
+    assert "Answer notes: 2 notes" in shown
+    listed = command(fake, "config answer-notes show", None, "moderator", "general").payload["content"]
+    assert ours in listed and "Under every answer" in listed
+    assert command(fake, "config answer-notes show", None, "b_mod", "b-general").payload["content"].startswith(
+        "This server has no notes"), "B's moderators see B's notes: none"
+    assert fake.send_autocomplete("config", {"topic": ""}, "topic", subcommand_group="answer-notes",
+                                  subcommand="remove", user="asker7", channel_id="general").wait_choices() == [], \
+        "which answers a server noted is for its moderators"
+    noted = fake.send_autocomplete("config", {"topic": ""}, "topic", subcommand_group="answer-notes",
+                                   subcommand="remove", user="moderator", channel_id="general").wait_choices()
+    assert {c["value"] for c in noted} == {"*", "project-schedule-techniques"}
+
+    command(fake, "config answer-notes remove", {"topic": "project-schedule-techniques"}, "moderator", "general")
+    asked = reply_to(fake, fake.send_message("general", gantt, author="asker9", mentions_bot=True))
+    assert notes_under(asked) == ["Questions for people: @everyone in #general"]
+    command(fake, "config reset", {"setting": "answer-notes"}, "moderator", "general")
+    assert notes_under(reply_to(fake, fake.send_message("general", gantt, author="asker9", mentions_bot=True))) == []
+    assert db_rows(bot.database, "SELECT answer_notes FROM guild_settings WHERE answer_notes IS NOT NULL", want=0) == []
 
 
 def test_each_server_has_its_own_cooldown(fake: FakeDiscord, bot: Running) -> None:

@@ -1,7 +1,8 @@
 """/config: each server's own pmbot settings, set by that server's moderators.
 
 Help channels (and whether pmbot offers "Did you mean…" there, or answers in threads), moderator
-roles, the moderator log channel, the question cooldown and the weekly digest, stored per server
+roles, the moderator log channel, the question cooldown, the weekly digest and the server's own notes
+under answers, stored per server
 (:class:`~bot.guild_settings.GuildSettingsCache`, backed by the database) over
 the host's environment defaults. Every change
 is applied at once (no restart), answered privately and posted to that
@@ -16,6 +17,7 @@ from another server (a crafted request could name them) are refused.
 from __future__ import annotations
 
 import dataclasses
+import io
 import logging
 from typing import TYPE_CHECKING, Callable, Iterable, Literal
 
@@ -23,12 +25,15 @@ import discord
 from discord import app_commands
 from discord.ext import commands
 
+from bot import limits
 from bot.discord import audit
-from bot.discord.checks import ModeratorGroup, describe_user
+from bot.discord.kb_replies import inline_code
+from bot.discord.checks import ModeratorGroup, describe_user, may_moderate
 from bot.discord.cogs.moderation import respond, think
 from bot.discord.digest import Outcome, send_if_due
 from bot.discord.permissions import missing_to_answer, missing_to_post
-from bot.store import GuildSettings
+from bot.discord.search import IntentSearch, choice_text
+from bot.store import ANSWER_NOTE_LIMIT, EVERY_ANSWER, GuildSettings
 
 if TYPE_CHECKING:
     from bot.discord.app import PMBot
@@ -37,8 +42,8 @@ log = logging.getLogger("pmbot.config")
 
 HelpChannel = discord.TextChannel | discord.ForumChannel
 Setting = Literal["help-channels", "help-channel-suggestions", "help-channel-threads", "moderator-roles", "mod-log",
-                  "cooldown", "weekly-digest", "everything"]
-CLEARED: dict[str, dict[str, None]] = {
+                  "cooldown", "weekly-digest", "answer-notes", "everything"]
+CLEARED: dict[str, dict[str, object]] = {
     "help-channels": {"help_channels": None},
     "help-channel-suggestions": {"help_channel_suggestions": None},
     "help-channel-threads": {"help_channel_threads": None},
@@ -46,6 +51,7 @@ CLEARED: dict[str, dict[str, None]] = {
     "mod-log": {"mod_log_channel": None},
     "cooldown": {"cooldown_rate": None, "cooldown_seconds": None},
     "weekly-digest": {"weekly_digest": None},
+    "answer-notes": {"answer_notes": ()},
 }
 CLEARED["everything"] = {k: v for fields in CLEARED.values() for k, v in fields.items()}
 NO_MESSAGE_CONTENT = (
@@ -78,9 +84,14 @@ class ServerConfig(commands.Cog):
     moderator_roles = ModeratorGroup(
         name="moderator-roles", description="Roles whose members may use /kb and /config here", parent=config
     )
+    answer_notes = ModeratorGroup(
+        name="answer-notes", description="This server's own notes under pmbot's answers: its channels, its resources",
+        parent=config,
+    )
 
     def __init__(self, bot: PMBot) -> None:
         self.bot = bot
+        self._search: IntentSearch | None = None
 
     # -- reading --------------------------------------------------------------------
 
@@ -104,6 +115,8 @@ class ServerConfig(commands.Cog):
             f"Moderator log ({origin(own.mod_log_channel)}): {mod_log}",
             f"Cooldown ({origin(own.cooldown_rate)}): {now.cooldown_rate} questions per {now.cooldown_seconds:g} s per member",
             f"Weekly digest in the moderator log ({origin(own.weekly_digest)}): {'on' if now.weekly_digest else 'off'}",
+            f"Answer notes: {_counted(own.answer_notes)}"
+            f" (`/config answer-notes {'show' if own.answer_notes else 'set'}`)",
         ]
         if not self.bot.settings.message_content:
             lines.append(NO_MESSAGE_CONTENT.strip())
@@ -180,6 +193,88 @@ class ServerConfig(commands.Cog):
                            lambda own: {"moderator_roles": self._own_set(guild, own, "moderator_roles") - {role.id}})
         await respond(interaction, content=f"{role.mention} is no longer a moderator role here (Manage Server still is).")
 
+    # -- answer notes ---------------------------------------------------------------------
+
+    @answer_notes.command(name="set", description="Add a note of this server's under one answer, or under every answer")
+    @app_commands.describe(topic="The answer it goes under (start typing its question), or Every answer",
+                           note=f"What members of this server should know there: a channel, a link, a tip "
+                                f"(up to {ANSWER_NOTE_LIMIT} characters)")
+    async def answer_notes_set(
+        self, interaction: discord.Interaction, topic: app_commands.Range[str, 1, 100],
+        note: app_commands.Range[str, 1, ANSWER_NOTE_LIMIT],
+    ) -> None:
+        """The knowledge every server shares cannot name a server's channels or its reading list; a note can."""
+        text = note.strip()
+        if topic != EVERY_ANSWER and topic not in self.bot.service.kb.intents:
+            await respond(interaction, content=f"I have no answer {inline_code(topic)}: pick one "
+                                               "from the list as you type, or **Every answer**. Nothing was changed.")
+            return
+        if not text or len(text) > ANSWER_NOTE_LIMIT:
+            await respond(interaction, content=f"A note needs 1 to {ANSWER_NOTE_LIMIT} characters of text. "
+                                               "Nothing was changed.")
+            return
+        where = self._under(topic)
+        await self._change(interaction, f"Note under {where} set: “{limits.clip(text, 200)}”",
+                           lambda own: {"answer_notes": own.with_note(topic, text)})
+        await respond(interaction, content=f"Here, under {where}, I now add:\n>>> {text}")
+
+    @answer_notes.command(name="remove", description="Take one of this server's notes off the answers")
+    @app_commands.describe(topic="The answer whose note goes, or Every answer")
+    async def answer_notes_remove(self, interaction: discord.Interaction, topic: app_commands.Range[str, 1, 100]) -> None:
+        guild = _guild(interaction)
+        if topic not in dict(self.bot.guild_settings.stored(guild.id).answer_notes):
+            await respond(interaction, content=f"This server has no note under {self._under(topic)}. "
+                                               "`/config answer-notes show` lists its notes.")
+            return
+        where = self._under(topic)
+        await self._change(interaction, f"Note under {where} removed", lambda own: {"answer_notes": own.with_note(topic, None)})
+        await respond(interaction, content=f"No more note under {where} here.")
+
+    @answer_notes.command(name="show", description="This server's notes under answers, in full")
+    async def answer_notes_show(self, interaction: discord.Interaction) -> None:
+        notes = self.bot.guild_settings.stored(_guild(interaction).id).answer_notes
+        if not notes:
+            await respond(interaction, content="This server has no notes under answers. Add one with "
+                                               "`/config answer-notes set`.")
+            return
+        listing = "\n\n".join(f"Under {self._under(topic)}:\n{text}" for topic, text in notes)
+        if len(listing) <= limits.MESSAGE_CONTENT:
+            await respond(interaction, content=listing)
+            return
+        await respond(interaction, content=f"This server's {_counted(notes)}, in the attached file.",
+                      file=discord.File(io.BytesIO(listing.encode()), filename="answer-notes.md"))
+
+    @answer_notes_set.autocomplete("topic")
+    async def answer_notes_set_autocomplete(self, interaction: discord.Interaction, current: str) -> list[app_commands.Choice[str]]:
+        kb = self.bot.service.kb
+        if self._search is None or self._search.kb is not kb:
+            self._search = IntentSearch.build(kb)
+        ids = self._search.suggest(current, limits.AUTOCOMPLETE_CHOICES - 1)
+        every = [EVERY_ANSWER] if not current.strip() or current.casefold().strip() in EVERY_ANSWER_CHOICE.casefold() else []
+        return [app_commands.Choice(name=self._choice(i), value=i) for i in every + ids]
+
+    @answer_notes_remove.autocomplete("topic")
+    async def answer_notes_remove_autocomplete(self, interaction: discord.Interaction, current: str) -> list[app_commands.Choice[str]]:
+        if interaction.guild_id is None or not await may_moderate(interaction):
+            return []  # autocomplete skips the group check; which answers a server noted is its moderators' to see
+        typed = current.casefold().strip()
+        topics = [t for t, _ in self.bot.guild_settings.stored(interaction.guild_id).answer_notes]
+        return [app_commands.Choice(name=self._choice(t), value=t)
+                for t in topics if typed in self._choice(t).casefold()][: limits.AUTOCOMPLETE_CHOICES]
+
+    def _choice(self, topic: str) -> str:
+        intent = self.bot.service.kb.intents.get(topic)
+        return EVERY_ANSWER_CHOICE if topic == EVERY_ANSWER else choice_text(intent.title if intent else topic)
+
+    def _under(self, topic: str) -> str:
+        """How a reply names the answer a note goes under; a note on an intent the knowledge lost says so."""
+        if topic == EVERY_ANSWER:
+            return "every answer"
+        intent = self.bot.service.kb.intents.get(topic)
+        if intent is None:
+            return f"{inline_code(topic)} (no longer in the knowledge, so shown nowhere)"
+        return f"“{discord.utils.escape_markdown(intent.title)}” (`{topic}`)"
+
     # -- the rest -----------------------------------------------------------------------------
 
     @config.command(name="mod-log", description="Where pmbot posts knowledge and settings changes for this server")
@@ -248,6 +343,13 @@ class ServerConfig(commands.Cog):
         guild = _guild(interaction)
         await self.bot.guild_settings.update(guild.id, lambda own: dataclasses.replace(own, **fields(own)))
         await audit.server_changed(self.bot, guild, f"{what}, by {describe_user(interaction.user)}.")
+
+
+EVERY_ANSWER_CHOICE = "Every answer"
+
+
+def _counted(notes: tuple[tuple[str, str], ...]) -> str:
+    return "none" if not notes else f"{len(notes)} note" + ("" if len(notes) == 1 else "s")
 
 
 def _replies(suggestions: bool) -> str:

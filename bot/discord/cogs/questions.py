@@ -29,7 +29,7 @@ from bot.discord.listening import heard_question, said
 from bot.discord.permissions import missing_to_answer, missing_to_post
 from bot.discord.reading import FOLLOW_UP_LOOKBACK
 from bot.discord.recent_answers import RecentAnswers
-from bot.discord.render import NO_PINGS, message_kwargs, send_reply
+from bot.discord.render import NO_PINGS, in_server, message_kwargs, send_reply
 from bot.discord.search import IntentSearch
 from bot.help_channels import replies_unasked
 from bot.matching.normalise import MAX_INPUT_CHARS
@@ -147,7 +147,7 @@ class Questions(commands.Cog):
             except discord.HTTPException as error:  # not knowing the first reply, a second could repeat it
                 log.info("not answering edited message %s again: cannot read the history: %s", message.id, error)
                 return
-        kwargs = message_kwargs(answer.reply)
+        kwargs = message_kwargs(in_server(self.bot, answer.reply, guild_id))
         if earlier is not None and _shows(earlier, kwargs["embed"]):
             return  # the edit changed nothing the reply says
         if not await self._allowed(message):
