@@ -19,6 +19,7 @@ keeps answering meanwhile.
 from __future__ import annotations
 
 import asyncio
+from dataclasses import dataclass
 from typing import Awaitable, Callable
 
 from bot.knowledge import KnowledgeBase, KnowledgeDiff, KnowledgeError, Problem
@@ -27,6 +28,15 @@ from bot.knowledge.files import Backup, KnowledgeFiles
 from bot.knowledge.teach import Lesson, plan
 from bot.matching import Matcher
 from bot.service import KnowledgeService
+
+
+@dataclass(frozen=True)
+class Preview:
+    """What an upload would change, checked and indexed as the upload would be, but neither written nor served."""
+
+    replaces: bool  # a file of that name is there (else the upload adds one)
+    diff: KnowledgeDiff
+    matcher: Matcher  # the knowledge it would give, to read questions against
 
 
 class KnowledgeKeeper:
@@ -69,13 +79,20 @@ class KnowledgeKeeper:
         (KnowledgeError) leaves the disk untouched and what is served is exactly what was checked.
         Returns what `/kb rollback` would undo (the replaced file, or a note that it is new) and what changed.
         """
-        if not self.service.path.is_dir():
-            raise KnowledgeError([Problem(name, 1, "uploads need PMBOT_KNOWLEDGE to be a folder, not a single file")])
+        self._need_folder(name)
         async with self._lock:
             text, kb = await in_background_thread(self.files.check_upload, name, data)
             matcher = await in_background_thread(self.service.index, kb)
             backup = await asyncio.to_thread(self.files.install, name, text)  # a write is always finished
             return backup, await self._serve(matcher)
+
+    async def preview(self, name: str, data: bytes) -> Preview:
+        """What :meth:`upload` would change, with nothing written or served: an owner sees a change's effect on the
+        questions people asked before members see the change. KnowledgeError as the upload would raise it."""
+        self._need_folder(name)
+        _, kb = await in_background_thread(self.files.check_upload, name, data)
+        matcher = await in_background_thread(self.service.index, kb)
+        return Preview((self.files.folder / name).is_file(), KnowledgeDiff.between(self.service.kb, kb), matcher)
 
     async def teach(self, question: str, intent_id: str) -> tuple[Lesson, Backup, KnowledgeDiff]:
         """Adds `question` as a phrasing of `intent_id` in that intent's file and serves it at once.
@@ -98,6 +115,10 @@ class KnowledgeKeeper:
         async with self._lock:
             backup = await asyncio.to_thread(self.files.rollback)
             return backup, await self._serve(await self._check())
+
+    def _need_folder(self, name: str) -> None:
+        if not self.service.path.is_dir():
+            raise KnowledgeError([Problem(name, 1, "uploads need PMBOT_KNOWLEDGE to be a folder, not a single file")])
 
     async def _serve(self, matcher: Matcher, *, announce: bool = True) -> KnowledgeDiff:
         diff = self.service.swap(matcher)

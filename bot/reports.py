@@ -107,6 +107,17 @@ async def gaps(
     return reports
 
 
+def newly_answered(found: Sequence[GapReport], matcher: Matcher) -> list[tuple[GapReport, str]]:
+    """The gaps that ``matcher`` (knowledge not served yet) would answer, each with the intent it would answer: what
+    a change to the knowledge fixes. A voted-down answer given again fixes nothing."""
+    fixed = []
+    for gap in found:
+        result = matcher.match(gap.example)
+        if result.kind == "answer" and result.intent_id and result.intent_id != gap.downvoted:
+            fixed.append((gap, result.intent_id))
+    return fixed
+
+
 async def every_gap(store: Store, scope: Scope) -> list[GapReport]:
     """Every gap recorded within ``scope``, however old: where a question a moderator picked is looked up."""
     return await gaps(store, EVER, EVERY, scope)

@@ -237,3 +237,14 @@ def test_the_gaps_spreadsheet_runs_no_formula_a_member_wrote_and_fits_discords_l
 
     two, held = gaps_csv(found, max_bytes=len(data) - 1)
     assert held == 2 and len(two) < len(data) and list(csv.reader(io.StringIO(two.decode("utf-8-sig"))))[1:] == rows[1:3]
+
+
+def test_a_preview_counts_a_gap_fixed_only_when_answered_and_not_as_voted_down(matcher) -> None:  # type: ignore[no-untyped-def]
+    from bot.reports import GapReport, newly_answered
+
+    mvp = "what is an mvp?"
+    assert matcher.match(mvp).intent_id == "mvp"
+    missed = GapReport(mvp, 2, (mvp,), None)
+    voted_down = GapReport(mvp, 1, (mvp,), "mvp", downvoted="mvp")  # answered so before, and voted 👎
+    chat = GapReport("best pizza in naples?", 5, ("best pizza in naples?",), None)
+    assert newly_answered([chat, missed, voted_down], matcher) == [(missed, "mvp")]

@@ -17,6 +17,7 @@ import discord
 from bot import limits
 from bot.fleet import ProcessInfo
 from bot.knowledge import KnowledgeBase, KnowledgeDiff, KnowledgeError, Problem
+from bot.keeper import Preview
 from bot.knowledge.files import Backup
 from bot.knowledge.teach import Lesson, TeachRefused
 from bot.replies import Field, Reply
@@ -28,6 +29,7 @@ ERROR_COLOUR = 0xEF4444
 INFO_COLOUR = 0x64748B
 WARN_COLOUR = 0xF59E0B
 DECISION_COLOURS = {"answer": OK_COLOUR, "suggest": WARN_COLOUR, "fallback": INFO_COLOUR}
+PREVIEW_GAPS = 10  # the gaps an upload's preview names as answered; it counts the rest
 SHORTEST_EXAMPLE = 40  # a gap's question is cut to fit its line, but never shorter than this
 DIGEST_EXAMPLE = 120  # a gap's question in the weekly digest, cut: the digest points to /kb gaps for the rest
 LISTING_SLACK = 40  # room under a listing (or a problems block) for a blank line and "… and N more."
@@ -84,9 +86,9 @@ def _quote(text: str, limit: int = 300) -> str:
     return "“" + limits.clip(discord.utils.escape_markdown(text), limit) + "”"
 
 
-def _change_reply(title: str, diff: KnowledgeDiff, kb: KnowledgeBase, note: str = "") -> Reply:
+def _change_reply(title: str, diff: KnowledgeDiff, kb: KnowledgeBase, note: str = "", *, serving: str = "Now serving") -> Reply:
     """What a change (reload, upload, rollback) did to the served knowledge: the diff and the new counts."""
-    counts = f"Now serving **{len(kb.intents)}** intents and **{len(kb.roles)}** roles from {len(kb.sources)} files."
+    counts = f"{serving} **{len(kb.intents)}** intents and **{len(kb.roles)}** roles from {len(kb.sources)} files."
     fields = tuple(
         Field(f"{label} ({len(ids)})", _ids(ids))
         for label, ids in (("Added", diff.added), ("Removed", diff.removed), ("Changed", diff.changed))
@@ -131,6 +133,23 @@ def uploaded_reply(name: str, replaced: bool, diff: KnowledgeDiff, kb: Knowledge
         else "It is a new file: `/kb rollback` removes it again."
     )
     return _change_reply(f"Uploaded {name}", diff, kb, kept)
+
+
+def upload_preview_reply(name: str, preview: Preview, fixed: Sequence[tuple[GapReport, str]], checked: int,
+                         days: int) -> Reply:
+    """What uploading the file would do, nothing having changed: its diff, and which of the gaps most asked here it
+    would answer (and with what)."""
+    action = "replace the file of that name" if preview.replaces else "add it as a new file"
+    if not checked:
+        gaps = f"No gaps were asked here in the last {days} days to try it on."
+    else:
+        gaps = f"Of the {checked} gaps most asked here in the last {days} days, it would answer **{len(fixed)}**."
+    listed = "\n".join(f"• {_quote(gap.example, 150)} → `{intent}`" for gap, intent in fixed[:PREVIEW_GAPS])
+    if len(fixed) > PREVIEW_GAPS:
+        listed += f"\n… and {len(fixed) - PREVIEW_GAPS} more."
+    note = (f"**Nothing was changed.** Uploading {inline_code(name)} would {action}; it is valid.\n{gaps}"
+            + (f"\n{listed}" if listed else "") + "\nUpload it without `preview` to serve it.")
+    return _change_reply(f"Preview of {name}", preview.diff, preview.matcher.kb, note, serving="It would serve")
 
 
 def upload_refused_reply(error: KnowledgeError, folder: Path | None) -> Reply:

@@ -162,6 +162,27 @@ def test_rollback_restores_the_previous_answers(fake: FakeDiscord, bot, knowledg
     assert ask_title(fake, "What is project management?", new_user()) == shipped_title(service)
 
 
+def test_an_upload_preview_names_the_gaps_it_would_answer_and_changes_nothing(
+    fake: FakeDiscord, bot, knowledge: Path, new_user
+) -> None:
+    question = "How does a RACI chart work for a team?"
+    assert ask_title(fake, question, new_user()) != "What is a RACI matrix?"  # a gap now
+    db_rows(bot.database, "SELECT id FROM unanswered_questions WHERE text LIKE '%raci%'")
+    before = files_in(knowledge)
+
+    preview = embed(run_kb(fake, "upload", {"file": fake.attach_file("raci.yaml", RACI_INTENT.encode()), "preview": True}))
+    assert preview["title"] == "Preview of raci.yaml"
+    assert "**Nothing was changed.** Uploading `raci.yaml` would add it as a new file" in preview["description"]
+    assert re.search(r"Of the \d+ gaps most asked here in the last 30 days, it would answer \*\*1\*\*\.\n"
+                     rf"• “{re.escape(question)}” → `raci-basics`", preview["description"]), preview["description"]
+    assert "It would serve" in preview["description"] and fields(preview) == {"Added (1)": "`raci-basics`"}
+    assert files_in(knowledge) == before, "no file written, no backup taken"
+    assert ask_title(fake, question, new_user()) != "What is a RACI matrix?", "nor served"
+
+    broken = embed(run_kb(fake, "upload", {"file": fake.attach_file("raci.yaml", b"intents: [unclosed\n"), "preview": True}))
+    assert broken["title"] == "Upload refused" and "raci.yaml:2: YAML syntax error" in broken["description"]
+
+
 def test_a_new_file_can_be_uploaded_and_rolled_back(fake: FakeDiscord, bot, knowledge: Path, new_user) -> None:
     assert ask_title(fake, "what is a raci matrix", new_user()) != "What is a RACI matrix?"
     result = upload(fake, "raci.yaml", RACI_INTENT.encode())

@@ -36,6 +36,7 @@ from discord import app_commands
 from discord.ext import commands
 
 from bot import limits, reports
+from bot.background import in_background_thread
 from bot.discord import audit, kb_replies, teaching
 from bot.discord.checks import (
     ModeratorGroup,
@@ -61,6 +62,9 @@ if TYPE_CHECKING:
     from bot.discord.app import PMBot
 
 log = logging.getLogger("pmbot.moderation")
+
+PREVIEW_DAYS = 30  # an upload's preview reads the gaps of the period /kb gaps shows by default...
+PREVIEW_GAPS_READ = 100  # ...the most asked of them: a model run each, on the bot's own CPU
 
 
 async def respond(interaction: discord.Interaction, reply: Reply | None = None, *, content: str | None = None,
@@ -215,9 +219,10 @@ class Moderation(commands.Cog):
         await respond(interaction, reply, view=views[0] if views else None)
 
     @kb.command(name="upload", description="Add or replace a knowledge file: validated in full, previous version kept (owners)")
-    @app_commands.describe(file="A .yaml knowledge file; it replaces the file of the same name")
+    @app_commands.describe(file="A .yaml knowledge file; it replaces the file of the same name",
+                           preview="True: change nothing; say what it would change, and which gaps asked here it answers")
     @owner_only()
-    async def upload(self, interaction: discord.Interaction, file: discord.Attachment) -> None:
+    async def upload(self, interaction: discord.Interaction, file: discord.Attachment, preview: bool = False) -> None:
         name, limit = file.filename, self.bot.settings.upload_max_bytes
         if not name.lower().endswith(YAML_SUFFIXES):
             await respond(interaction, content=f"{kb_replies.inline_code(name)} is not a knowledge file: upload a `.yaml` file.")
@@ -232,6 +237,9 @@ class Moderation(commands.Cog):
             log.warning("could not download upload %s from Discord: %s", name, exc)
             await respond(interaction, content="I could not download that file from Discord; nothing was changed. Please try again.")
             return
+        if preview:
+            await self._preview(interaction, name, data)
+            return
         try:
             backup, diff = await self.bot.keeper.upload(name, data)
         except KnowledgeError as exc:
@@ -240,6 +248,19 @@ class Moderation(commands.Cog):
             return
         await respond(interaction, kb_replies.uploaded_reply(name, backup.existed, diff, self.bot.service.kb))
         await self._audit(interaction, f"Knowledge file {name} {'replaced' if backup.existed else 'added'} by upload ({diff.summary()})")
+
+    async def _preview(self, interaction: discord.Interaction, name: str, data: bytes) -> None:
+        """An upload checked, indexed and read against this server's most asked gaps (and the DMs', for owners),
+        with nothing written: whether a change fixes what members asked, before they see it."""
+        try:
+            preview = await self.bot.keeper.preview(name, data)
+        except KnowledgeError as exc:
+            await respond(interaction, kb_replies.upload_refused_reply(exc, self.bot.service.path))
+            return
+        found = await reports.gaps(self._store(), PREVIEW_DAYS, PREVIEW_GAPS_READ, await report_scope(interaction),
+                                   self.bot.service.matcher)
+        fixed = await in_background_thread(reports.newly_answered, found, preview.matcher)
+        await respond(interaction, kb_replies.upload_preview_reply(name, preview, fixed, len(found), PREVIEW_DAYS))
 
     @kb.command(name="teach", description="Teach pmbot a question: add it as a phrasing of an intent (owners)")
     @app_commands.describe(question="The question as people ask it", intent="The intent that answers it (start typing its id or title)")
