@@ -388,6 +388,36 @@ def _positive_int(raw: str) -> int:
     return int(raw)
 
 
+def cmd_preview(settings: Settings, args: argparse.Namespace) -> int:
+    """``/kb upload preview:True`` on the host: an edit checked, indexed and read against the gaps before it goes
+    into the folder, where a running bot's watcher would serve it at once."""
+    import asyncio
+
+    from bot import reports
+    from bot.keeper import KnowledgeKeeper
+    from bot.store import EVERYWHERE
+
+    try:
+        data = args.file.read_bytes()
+    except OSError as exc:
+        print(f"error: cannot read {args.file}: {exc.strerror}", file=sys.stderr)
+        return 2
+    service = _service(settings, args)
+    keeper = KnowledgeKeeper(service, keep=settings.knowledge_backups, max_bytes=settings.upload_max_bytes)
+    preview = asyncio.run(keeper.preview(args.file.name, data))
+    recorded = settings.database_url or settings.database_path.exists()
+    found = _with_store(settings, lambda store: reports.gaps(store, args.days, reports.PREVIEW_GAPS, EVERYWHERE,
+                                                             service.matcher)) if recorded else []
+    fixed = reports.newly_answered(found, preview.matcher)
+    if args.json:
+        _print_json({"file": args.file.name, "replaces": preview.replaces, **asdict(preview.diff),
+                     "gaps_read": len(found), "would_answer": [{"question": gap.example, "count": gap.count,
+                                                                "intent": intent} for gap, intent in fixed]})
+    else:
+        print(reports.preview_text(args.file.name, preview.replaces, preview.diff, fixed, len(found), args.days))
+    return 0
+
+
 def cmd_teach(settings: Settings, args: argparse.Namespace) -> int:
     """Adds a phrasing on disk; a running bot's file watcher serves it once the edit settles."""
     from bot.knowledge.files import KnowledgeFiles
@@ -485,6 +515,12 @@ def build_parser() -> argparse.ArgumentParser:
     stats = command("stats", "how many questions the bot answered, offered a guess or could not answer, in every server")
     stats.add_argument("--days", type=_non_negative("--days"), default=30, help=days_help)
     stats.add_argument("--json", action="store_true", help="the counts as JSON")
+    preview = command("preview", "what FILE, put in the knowledge folder, would change and which gaps it would answer; "
+                                 "writes nothing")
+    preview.add_argument("file", type=Path, metavar="FILE",
+                         help="a new or edited knowledge file, checked as the file of its name in the folder")
+    preview.add_argument("--days", type=_non_negative("--days"), default=30, help="how many days of gaps to read (default 30)")
+    preview.add_argument("--json", action="store_true", help="one JSON object: the diff and the gaps it would answer")
     teach_ = command("teach", "add QUESTION as a phrasing of INTENT_ID in that intent's file (validated, backed up)")
     teach_.add_argument("question", help="the question as people ask it, e.g. one from `pmbot gaps`")
     teach_.add_argument("intent", metavar="INTENT_ID", help="the intent that answers it, e.g. scope-creep")
@@ -508,6 +544,7 @@ COMMANDS = {
     "stats": cmd_stats,
     "migrate-store": cmd_migrate_store,
     "backup": cmd_backup,
+    "preview": cmd_preview,
     "teach": cmd_teach,
 }
 

@@ -14,6 +14,7 @@ from itertools import islice
 from typing import Callable, Iterator, Sequence
 
 from bot.gaps import Gap, cluster_questions
+from bot.knowledge import KnowledgeDiff
 from bot.knowledge.teach import is_taught
 from bot.matching import Matcher
 from bot.store import FeedbackSummary, PersonalRecords, Scope, Store, UnansweredQuestion
@@ -21,6 +22,7 @@ from bot.store import FeedbackSummary, PersonalRecords, Scope, Store, Unanswered
 
 EVER = 3650  # days: as far back as /kb gaps can look
 EVERY = 1_000_000_000  # gaps: all of them
+PREVIEW_GAPS = 100  # an upload's preview reads the most asked gaps: a model run each, on the bot's own CPU
 
 
 @dataclass(frozen=True)
@@ -116,6 +118,19 @@ def newly_answered(found: Sequence[GapReport], matcher: Matcher) -> list[tuple[G
         if result.kind == "answer" and result.intent_id and result.intent_id != gap.downvoted:
             fixed.append((gap, result.intent_id))
     return fixed
+
+
+def preview_text(name: str, replaces: bool, diff: KnowledgeDiff, fixed: Sequence[tuple[GapReport, str]], checked: int,
+                 days: float) -> str:
+    """`pmbot preview`: what putting the file in the knowledge would change, as ``/kb upload preview:True`` says."""
+    lines = [f"{name} is valid and would {'replace the file of that name' if replaces else 'be added as a new file'}; "
+             "nothing was written.", diff.summary()]
+    if not checked:
+        lines.append(f"No gaps were recorded in the last {days:g} days to try it on.")
+    else:
+        lines.append(f"Of the {checked} gaps most asked in the last {days:g} days, it would answer {len(fixed)}:")
+        lines += [f"  ×{gap.count} {gap.example} → {intent}" for gap, intent in fixed]
+    return "\n".join(lines)
 
 
 async def every_gap(store: Store, scope: Scope) -> list[GapReport]:

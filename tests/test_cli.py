@@ -191,3 +191,32 @@ def test_gaps_without_a_database_says_what_to_do(tmp_path: Path) -> None:
     out = pmbot("gaps", env={"PMBOT_DATABASE": str(tmp_path / "none.sqlite3")})
     assert out.returncode != 0
     assert "No database" in out.stderr
+
+
+def test_preview_says_what_a_file_would_change_and_which_gaps_it_answers_writing_nothing(tmp_path: Path) -> None:
+    from tests.e2e.e2e_support import RACI_INTENT
+
+    folder = tmp_path / "knowledge"
+    shutil.copytree(ROOT / "knowledge", folder)
+    env = {"PMBOT_DATABASE": str(tmp_path / "pmbot.sqlite3"), "PMBOT_KNOWLEDGE": str(folder)}
+    new = tmp_path / "raci.yaml"
+    new.write_text(RACI_INTENT)
+    before = sorted(p.name for p in folder.iterdir())
+
+    nothing_asked = pmbot("preview", str(new), env=env)
+    assert nothing_asked.returncode == 0, nothing_asked.stderr
+    assert "No gaps were recorded in the last 30 days" in nothing_asked.stdout
+    pmbot("run", "--console", stdin="what is a raci matrix?\nwhat is a RACI matrix\nhow do i bake sourdough\n/quit\n", env=env)
+    out = pmbot("preview", str(new), "--json", env=env)
+    assert out.returncode == 0, out.stderr
+    data = json.loads(out.stdout)
+    assert (data["replaces"], data["added"], data["removed"], data["gaps_read"]) == (False, ["raci-basics"], [], 2)
+    assert [(a["count"], a["intent"]) for a in data["would_answer"]] == [(2, "raci-basics")], "not the sourdough"
+    text = pmbot("preview", str(new), env=env).stdout
+    assert "raci.yaml is valid and would be added as a new file; nothing was written." in text
+    assert "Of the 2 gaps most asked in the last 30 days, it would answer 1:" in text and "→ raci-basics" in text
+    assert sorted(p.name for p in folder.iterdir()) == before
+
+    new.write_text("intents: [unclosed\n")
+    broken = pmbot("preview", str(new), env=env)
+    assert broken.returncode == 1 and "raci.yaml:2: YAML syntax error" in broken.stderr

@@ -62,9 +62,7 @@ if TYPE_CHECKING:
     from bot.discord.app import PMBot
 
 log = logging.getLogger("pmbot.moderation")
-
-PREVIEW_DAYS = 30  # an upload's preview reads the gaps of the period /kb gaps shows by default...
-PREVIEW_GAPS_READ = 100  # ...the most asked of them: a model run each, on the bot's own CPU
+PREVIEW_DAYS = 30  # an upload's preview reads the gaps of the period /kb gaps shows by default
 
 
 async def respond(interaction: discord.Interaction, reply: Reply | None = None, *, content: str | None = None,
@@ -257,7 +255,7 @@ class Moderation(commands.Cog):
         except KnowledgeError as exc:
             await respond(interaction, kb_replies.upload_refused_reply(exc, self.bot.service.path))
             return
-        found = await reports.gaps(self._store(), PREVIEW_DAYS, PREVIEW_GAPS_READ, await report_scope(interaction),
+        found = await reports.gaps(self._store(), PREVIEW_DAYS, reports.PREVIEW_GAPS, await report_scope(interaction),
                                    self.bot.service.matcher)
         fixed = await in_background_thread(reports.newly_answered, found, preview.matcher)
         await respond(interaction, kb_replies.upload_preview_reply(name, preview, fixed, len(found), PREVIEW_DAYS))
