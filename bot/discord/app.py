@@ -319,6 +319,12 @@ class PMBot(commands.AutoShardedBot):
     async def on_message(self, message: discord.Message, /) -> None:
         """No prefix commands: the Questions cog listens to messages instead."""
 
+    async def on_app_command_completion(
+        self, interaction: discord.Interaction, command: discord.app_commands.Command[Any, ..., Any] | discord.app_commands.ContextMenu
+    ) -> None:
+        """Counted for /metrics: which commands a host's servers use (and which nobody does)."""
+        self.metrics.commands.labels(command.qualified_name).inc()
+
     async def on_error(self, event_method: str, /, *args: Any, **kwargs: Any) -> None:
         await on_event_error(event_method, *args, **kwargs)
 

@@ -68,6 +68,10 @@ class Metrics:
             registry=self.registry,
         )
         self.errors = Counter("pmbot_errors", "Errors logged, by logger.", ["logger"], registry=self.registry)
+        self.commands = Counter(
+            "pmbot_commands", "Slash and app commands run to the end, by name (a refused one is not).", ["command"],
+            registry=self.registry,
+        )
         self.registry.register(_LiveState(bot))
         self.error_counter = _ErrorCounter(self.errors)
 
@@ -95,6 +99,7 @@ class _LiveState(Collector):
             "Time between a gateway heartbeat and its acknowledgement (NaN before the first).",
             value=latency if math.isfinite(latency) else math.nan,
         )
+        yield GaugeMetricFamily("pmbot_guilds", "Servers this process's shards are in.", value=len(bot.guilds))
         kb = bot.service.kb
         info = InfoMetricFamily("pmbot_knowledge", "The knowledge being served.")
         info.add_metric([], {"version": knowledge_version(kb), "intents": str(len(kb.intents))})

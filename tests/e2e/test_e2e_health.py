@@ -64,3 +64,16 @@ def test_metrics_count_replies_by_kind_and_time_them(fake: FakeDiscord, bot: Bot
     assert metric(after, "pmbot_up") == 1.0
     assert re.search(r'^pmbot_knowledge_info\{intents="\d+",version="[0-9a-f]{12}"\} 1\.0$', after, re.M), after
     assert "pmbot_gateway_latency_seconds " in after and "# TYPE pmbot_errors_total counter" in after
+    assert metric(after, "pmbot_guilds") == 1.0
+
+
+def test_metrics_count_the_commands_run_by_name(fake: FakeDiscord, bot: BotProcess) -> None:
+    wait_for_log(bot, "connected as", after=0)
+    _, before = get(bot, "/metrics")
+    assert 'pmbot_commands_total{command="topics"}' not in before
+    for _ in range(2):
+        assert fake.send_slash_command("topics", user="user").wait_response().ok
+    deadline = time.monotonic() + EVENT_TIMEOUT
+    while 'pmbot_commands_total{command="topics"} 2.0' not in (after := get(bot, "/metrics")[1]):
+        assert time.monotonic() < deadline, after  # counted just after the response went out
+        time.sleep(0.05)
