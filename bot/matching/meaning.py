@@ -28,7 +28,10 @@ CACHE_KIND = "meaning"
 # Inverse strength of the L2 penalty on the weights. Chosen on real-tune.yaml: 1 underfits (top-1 0.83),
 # 10 and 100 do alike (0.87, 0.86) but 100 trusts single phrasings more and takes twice as long to train.
 REGULARISATION_C = 10.0
-MAX_TRAINING_ROUNDS = 200  # L-BFGS iterations: about 130 reach the optimum on 5,000 phrasings (6 s of CPU)
+# Trained to the optimum in float64, as the word classifier is (training.py says why: the same weights on every CPU).
+# About 220 L-BFGS rounds on ~4,000 phrasings, 6 s of CPU; the most rounds are a safety net.
+CONVERGED = {"ftol": 1e-12, "gtol": 1e-6}
+MAX_TRAINING_ROUNDS = 2000
 # Each training round costs phrasings × dimensions × labels, so beyond this many labels (as for the word
 # classifier, training.py) the softmax would take minutes to hours (10× the knowledge: 470 labels, 28,000
 # phrasings). There each label's weights are instead its phrasings' mean direction times CENTROID_SCALE and
@@ -51,25 +54,25 @@ class MeaningClassifier:
         """L2-penalised softmax regression (bias unpenalised) of `labels` (0…count-1) on the embeddings' rows."""
         from scipy.optimize import minimize  # training only: a start from the index cache never needs SciPy
 
-        x = np.asarray(embeddings, dtype=np.float32)
+        x = np.asarray(embeddings, dtype=np.float64)
         if count > FULL_MODEL_LABELS:
             return cls._centroids(x, labels, count)
-        onehot = np.zeros((len(labels), count), dtype=np.float32)
+        onehot = np.zeros((len(labels), count), dtype=np.float64)
         onehot[np.arange(len(labels)), labels] = 1.0
         size = x.shape[1] * count
 
         def loss(flat: np.ndarray) -> tuple[float, np.ndarray]:
-            weights = flat[:size].reshape(x.shape[1], count).astype(np.float32)
-            logits = x @ weights + flat[size:].astype(np.float32)
+            weights = flat[:size].reshape(x.shape[1], count)
+            logits = x @ weights + flat[size:]
             logits -= logits.max(axis=1, keepdims=True)
             log_p = logits - np.log(np.exp(logits).sum(axis=1, keepdims=True))
             error = np.exp(log_p) - onehot
             value = -float((onehot * log_p).sum()) + float((weights**2).sum()) / (2 * REGULARISATION_C)
             grad = np.concatenate([(x.T @ error + weights / REGULARISATION_C).ravel(), error.sum(axis=0)])
-            return value, grad.astype(np.float64)
+            return value, grad
 
         solved = minimize(loss, np.zeros(size + count), jac=True, method="L-BFGS-B",
-                          options={"maxiter": MAX_TRAINING_ROUNDS}).x
+                          options={"maxiter": MAX_TRAINING_ROUNDS, **CONVERGED}).x
         return cls(solved[:size].reshape(x.shape[1], count), solved[size:])
 
     @classmethod
