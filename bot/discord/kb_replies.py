@@ -29,7 +29,7 @@ ERROR_COLOUR = 0xEF4444
 INFO_COLOUR = 0x64748B
 WARN_COLOUR = 0xF59E0B
 DECISION_COLOURS = {"answer": OK_COLOUR, "suggest": WARN_COLOUR, "fallback": INFO_COLOUR}
-PREVIEW_GAPS = 10  # the gaps an upload's preview names as answered; it counts the rest
+PREVIEW_LISTED = 10  # the gaps an upload's preview names as answered; it counts the rest
 SHORTEST_EXAMPLE = 40  # a gap's question is cut to fit its line, but never shorter than this
 DIGEST_EXAMPLE = 120  # a gap's question in the weekly digest, cut: the digest points to /kb gaps for the rest
 LISTING_SLACK = 40  # room under a listing (or a problems block) for a blank line and "… and N more."
@@ -144,9 +144,9 @@ def upload_preview_reply(name: str, preview: Preview, fixed: Sequence[tuple[GapR
         gaps = f"No gaps were asked here in the last {days} days to try it on."
     else:
         gaps = f"Of the {checked} gaps most asked here in the last {days} days, it would answer **{len(fixed)}**."
-    listed = "\n".join(f"• {_quote(gap.example, 150)} → `{intent}`" for gap, intent in fixed[:PREVIEW_GAPS])
-    if len(fixed) > PREVIEW_GAPS:
-        listed += f"\n… and {len(fixed) - PREVIEW_GAPS} more."
+    listed = "\n".join(f"• {_quote(gap.example, 150)} → `{intent}`" for gap, intent in fixed[:PREVIEW_LISTED])
+    if len(fixed) > PREVIEW_LISTED:
+        listed += f"\n… and {len(fixed) - PREVIEW_LISTED} more."
     note = (f"**Nothing was changed.** Uploading {inline_code(name)} would {action}; it is valid.\n{gaps}"
             + (f"\n{listed}" if listed else "") + "\nUpload it without `preview` to serve it.")
     return _change_reply(f"Preview of {name}", preview.diff, preview.matcher.kb, note, serving="It would serve")
