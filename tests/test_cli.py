@@ -11,7 +11,7 @@ from pathlib import Path
 import yaml
 
 from bot.matching.semantic import TOKENIZER
-from tests.conftest import ROOT, clean_env
+from tests.conftest import ROOT, clean_env, warm_cache_copy
 
 
 def pmbot(*args: str, stdin: str | None = None, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
@@ -198,7 +198,9 @@ def test_preview_says_what_a_file_would_change_and_which_gaps_it_answers_writing
 
     folder = tmp_path / "knowledge"
     shutil.copytree(ROOT / "knowledge", folder)
-    env = {"PMBOT_DATABASE": str(tmp_path / "pmbot.sqlite3"), "PMBOT_KNOWLEDGE": str(folder)}
+    # One cache for every call: the first preview trains the index of the knowledge with the file, the rest read it.
+    env = {"PMBOT_DATABASE": str(tmp_path / "pmbot.sqlite3"), "PMBOT_KNOWLEDGE": str(folder),
+           "PMBOT_CACHE_DIR": str(warm_cache_copy())}
     new = tmp_path / "raci.yaml"
     new.write_text(RACI_INTENT)
     before = sorted(p.name for p in folder.iterdir())
