@@ -18,7 +18,7 @@ import discord
 
 from bot import reports
 from bot.discord import audit, kb_replies
-from bot.discord.permissions import missing_to_answer, missing_to_post
+from bot.discord.permissions import missing_to_post, unanswerable_help_channels
 from bot.replies import Reply
 from bot.store import Scope
 
@@ -77,8 +77,6 @@ async def _compose(bot: PMBot, guild: discord.Guild) -> Reply | None:
     days, scope = DIGEST_EVERY.days, Scope.guild(guild.id)
     usage = await reports.usage(store, days, scope)
     gaps = await reports.gaps(store, days, DIGEST_GAPS, scope, bot.service.matcher)
-    here = bot.guild_settings.effective(guild.id)
-    help_channels = (guild.get_channel_or_thread(i) for i in sorted(here.help_channels))
-    unpostable = [f"<#{c.id}>: {missing}" for c in help_channels
-                  if c is not None and (missing := missing_to_answer(c, in_threads=here.help_channel_threads))]
+    unpostable = [f"<#{c.id}>: {missing}"
+                  for c, missing in unanswerable_help_channels(guild, bot.guild_settings.effective(guild.id))]
     return kb_replies.digest_reply(usage, gaps, bot.service.kb, days, unpostable)

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import discord
 
+from bot.guild_settings import EffectiveSettings
+
 
 def missing_to_post(channel: discord.abc.Messageable) -> str | None:
     """The permission, as Discord's settings name it, that pmbot lacks to post an embed in a server's channel; None
@@ -35,3 +37,14 @@ def missing_to_answer(channel: discord.abc.Messageable, *, in_threads: bool) -> 
     needed = {"View Channel": allowed.view_channel, "Create Public Threads": allowed.create_public_threads,
               "Send Messages in Threads": allowed.send_messages_in_threads}
     return next((name for name, ok in needed.items() if not ok), None)
+
+
+def unanswerable_help_channels(guild: discord.Guild, here: EffectiveSettings) -> list[tuple[discord.abc.GuildChannel | discord.Thread, str]]:
+    """The server's help channels pmbot may not answer in, by id, each with the first permission it lacks there (by
+    the server's threads setting); a listed channel of another server, or one deleted, is not the server's to fix."""
+    found = []
+    for channel_id in sorted(here.help_channels):
+        channel = guild.get_channel_or_thread(channel_id)
+        if channel is not None and (missing := missing_to_answer(channel, in_threads=here.help_channel_threads)):
+            found.append((channel, missing))
+    return found

@@ -31,7 +31,7 @@ from bot.discord.kb_replies import inline_code
 from bot.discord.checks import ModeratorGroup, describe_user, may_moderate
 from bot.discord.cogs.moderation import respond, think
 from bot.discord.digest import Outcome, send_if_due
-from bot.discord.permissions import missing_to_answer, missing_to_post
+from bot.discord.permissions import missing_to_answer, missing_to_post, unanswerable_help_channels
 from bot.discord.search import IntentSearch, choice_text
 from bot.store import ANSWER_NOTE_LIMIT, EVERY_ANSWER, GuildSettings
 
@@ -120,8 +120,7 @@ class ServerConfig(commands.Cog):
         ]
         if not self.bot.settings.message_content:
             lines.append(NO_MESSAGE_CONTENT.strip())
-        help_channels = [c for i in sorted(_here(guild, now.help_channels)) if (c := guild.get_channel_or_thread(i))]
-        warnings = [_may_not_post(c, missing_to_answer(c, in_threads=now.help_channel_threads)) for c in help_channels]
+        warnings = [_may_not_post(c, missing) for c, missing in unanswerable_help_channels(guild, now)]
         if (mod_log := audit.mod_log_channel(self.bot, guild)) is not None:
             warnings.append(_may_not_post(mod_log, missing_to_post(mod_log)))
         await respond(interaction, content="\n".join(lines) + "".join(warnings))
