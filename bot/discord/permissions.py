@@ -28,6 +28,17 @@ def missing_to_post(channel: discord.abc.Messageable) -> str | None:
     return next((name for name, ok in needed.items() if not ok), None)
 
 
+def may_read_history(channel: object) -> bool:
+    """Whether pmbot may read the channel's earlier messages (View Channel and Read Message History); True in a DM
+    and in a channel whose server this process does not hold. Without it Discord returns an empty history, which
+    would pass for "no earlier answer here", and refuses a message asked for by id, which counts towards the invalid
+    request limit."""
+    if not isinstance(channel, discord.abc.GuildChannel | discord.Thread) or channel.guild.me is None:
+        return True
+    allowed = channel.permissions_for(channel.guild.me)
+    return allowed.view_channel and allowed.read_message_history
+
+
 def missing_to_answer(channel: discord.abc.Messageable, *, in_threads: bool) -> str | None:
     """As :func:`missing_to_post`, for a help channel: one whose answers go in threads (``in_threads``, the server's
     setting) needs no Send Messages of its own, only leave to start threads and post in them."""

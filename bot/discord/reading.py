@@ -10,6 +10,7 @@ from typing import TYPE_CHECKING
 import discord
 
 from bot.discord.listening import Heard, answered
+from bot.discord.permissions import may_read_history
 from bot.knowledge import KnowledgeBase
 from bot.matching import MatchResult
 from bot.matching.follow_up import named_role
@@ -75,7 +76,7 @@ def _quoted_answer(service: KnowledgeService, quoted: str, own: Answer | None) -
 async def _last_answer(bot: PMBot, channel: object, asker: discord.abc.User, asked: discord.abc.Snowflake) -> str | None:
     """The intent of the bot's latest answer to the asker in the channel, a few minutes before `asked` at most."""
     me = bot.user
-    if me is None or not isinstance(channel, discord.abc.Messageable):
+    if me is None or not isinstance(channel, discord.abc.Messageable) or not may_read_history(channel):
         return None
     since = discord.utils.snowflake_time(asked.id) - FOLLOW_UP_WINDOW
     try:

@@ -25,7 +25,7 @@ from e2e_support import (
     wait_replies,
 )
 from fake_discord import FakeDiscord
-from fake_discord.world import READ_ONLY_CHANNEL
+from fake_discord.world import NO_HISTORY_CHANNEL, READ_ONLY_CHANNEL
 
 from bot.knowledge import Intent
 from bot.service import KnowledgeService
@@ -188,6 +188,19 @@ def test_an_edited_question_is_answered_again(fake: FakeDiscord, bot, service, n
     assert_answer(answer, intent, service)
     fake.edit_message(said, "never mind, found it")  # asks nothing now: the answer goes
     fake.wait_for(lambda r: r.kind == "message.delete" and r.ok and r.message_id == int(answer.message["id"]))
+
+
+def test_an_edited_question_is_not_answered_twice_where_pmbot_may_not_read_the_history(
+    fake: FakeDiscord, bot, service, new_user
+) -> None:
+    """Discord returns no history there, which would look as if the question had no reply yet: pmbot cannot find
+    its reply to edit, and leaves the first answer alone rather than post a second under it."""
+    asked = fake.send_message(NO_HISTORY_CHANNEL, "what does a product owner do?", author=new_user(), mentions_bot=True)
+    reply_to(fake, asked)
+    logged = len(bot.log())
+    fake.edit_message(asked, f"<@{fake.bot_id}> what does a project manager do?")
+    wait_for_log(bot, f"not answering edited message {asked['id']} again: pmbot lacks Read Message History", after=logged)
+    assert len(replies_to(fake, {asked["id"]})) == 1
 
 
 def test_a_deleted_question_takes_its_reply_and_its_gap_with_it(fake: FakeDiscord, bot, service, new_user) -> None:

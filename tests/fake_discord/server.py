@@ -32,6 +32,7 @@ from .models import (
     FLAG_LOADING,
     GUILD_TEXT,
     PUBLIC_THREAD,
+    READ_MESSAGE_HISTORY,
     SEND_MESSAGES,
     SEND_MESSAGES_IN_THREADS,
     VIEW_CHANNEL,
@@ -783,8 +784,11 @@ class FakeDiscordServer:
         rec: RecordedRequest = request[_RECORD]
         rec.kind = "message.history"
         cid = int(request.match_info["channel_id"])
-        if self._channel(cid) is None:
+        channel = self._channel(cid)
+        if channel is None:
             return error_response(404, 10003, "Unknown Channel")
+        if not self._bot_can_read_history(channel):  # Discord's documented answer: an empty page, not an error
+            return json_response([])
         limit = int(request.query.get("limit", 50))
         before = int(request.query.get("before", 1 << 63))
         after = int(request.query.get("after", 0))
@@ -803,9 +807,15 @@ class FakeDiscordServer:
             return channel, None
         return channel, stored
 
+    def _bot_can_read_history(self, channel: FakeChannel) -> bool:
+        need = VIEW_CHANNEL | READ_MESSAGE_HISTORY
+        return channel.is_dm or self.world.permissions(self.world.bot, channel) & need == need
+
     async def _get_message(self, request: web.Request) -> web.Response:
         request[_RECORD].kind = "message.get"
-        _, stored = self._lookup_message(request)
+        channel, stored = self._lookup_message(request)
+        if channel is not None and not self._bot_can_read_history(channel):
+            return error_response(403, 50001, "Missing Access")
         if stored is None:
             return error_response(404, 10008, "Unknown Message")
         return json_response(copy.deepcopy(stored.data))

@@ -19,6 +19,7 @@ from .models import (
     EVERYONE_PERMISSIONS,
     GUILD_FORUM,
     MANAGE_GUILD,
+    READ_MESSAGE_HISTORY,
     SEND_MESSAGES,
     FakeChannel,
     FakeRole,
@@ -31,6 +32,9 @@ DEFAULT_GUILD_ID = 1100000000000000001
 DEFAULT_CHANNELS: tuple[str, ...] = ("general", "pm-questions", "bot-log")
 READ_ONLY_CHANNEL = "read-only"
 """Extra channel where the bot's role is denied SEND_MESSAGES (POST -> 403)."""
+NO_HISTORY_CHANNEL = "no-history"
+"""Extra channel where the bot's role is denied READ_MESSAGE_HISTORY: its history reads return no messages and a
+message asked for by id is refused (403), as Discord does."""
 FORUM_CHANNEL = "pm-forum"
 """A forum channel: members open posts in it (``FakeDiscord.open_forum_post``)."""
 
@@ -253,6 +257,12 @@ def default_world(
         name=READ_ONLY_CHANNEL,
         position=len(channel_names),
         overwrites=({"id": str(bot_role.id), "type": 0, "allow": "0", "deny": str(SEND_MESSAGES)},),
+    )
+    channels[NO_HISTORY_CHANNEL] = FakeChannel(
+        id=guild_id + 297,
+        name=NO_HISTORY_CHANNEL,
+        position=len(channel_names) + 2,
+        overwrites=({"id": str(bot_role.id), "type": 0, "allow": "0", "deny": str(READ_MESSAGE_HISTORY)},),
     )
     channels[FORUM_CHANNEL] = FakeChannel(
         id=guild_id + 298, name=FORUM_CHANNEL, type=GUILD_FORUM, position=len(channel_names) + 1, topic="forum (fake)"

@@ -26,7 +26,7 @@ from bot import limits
 from bot.discord import reading
 from bot.discord.errors import tell
 from bot.discord.listening import heard_question, said
-from bot.discord.permissions import missing_to_answer, missing_to_post
+from bot.discord.permissions import may_read_history, missing_to_answer, missing_to_post
 from bot.discord.reading import FOLLOW_UP_LOOKBACK
 from bot.discord.recent_answers import RecentAnswers
 from bot.discord.render import NO_PINGS, in_server, message_kwargs, send_reply
@@ -142,6 +142,10 @@ class Questions(commands.Cog):
         result = answer.result
         earlier = None
         if edited:  # the history is read only for an edit that gets a reply
+            if not may_read_history(message.channel):  # Discord would return none: no reply yet, it would seem
+                log.info("not answering edited message %s again: pmbot lacks Read Message History in channel %s",
+                         message.id, message.channel.id)
+                return
             try:
                 earlier = await self._our_reply(message, me)
             except discord.HTTPException as error:  # not knowing the first reply, a second could repeat it
