@@ -342,12 +342,17 @@ class PostgresStore(Store):
 
     async def withdraw_downvoted(self, question: UnansweredQuestion, answer_id: int) -> bool:
         """As SQLite's: the gap a 👎 made of ``question`` deleted, unless a 👎 is still on the answer."""
+        if question.message_id is not None:
+            which, params = "message_id = $1", [question.message_id]
+        else:
+            which = ("message_id IS NULL AND text = $1 AND asked_at = $2 AND guild_id IS NOT DISTINCT FROM $3"
+                     " AND channel_id IS NOT DISTINCT FROM $4")
+            params = [question.text, _require_aware(question.asked_at, "asked_at"), question.guild_id,
+                      question.channel_id]
         (deleted,) = await self._write_all([(
-            "DELETE FROM unanswered_questions WHERE kind = 'downvoted' AND text = $1 AND asked_at = $2"
-            " AND guild_id IS NOT DISTINCT FROM $3 AND channel_id IS NOT DISTINCT FROM $4"
-            " AND NOT EXISTS (SELECT 1 FROM feedback_votes WHERE message_id = $5 AND vote = -1)",
-            (question.text, _require_aware(question.asked_at, "asked_at"), question.guild_id, question.channel_id,
-             answer_id),
+            f"DELETE FROM unanswered_questions WHERE kind = 'downvoted' AND {which}"
+            f" AND NOT EXISTS (SELECT 1 FROM feedback_votes WHERE message_id = ${len(params) + 1} AND vote = -1)",
+            [*params, answer_id],
         )])
         return deleted > 0
 

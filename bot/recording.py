@@ -24,21 +24,23 @@ def unanswered(
 
 def downvoted(
     result: MatchResult, *, guild_id: int | None, channel_id: int | None, user_id: int | None,
-    message_id: int | None = None,
+    message_id: int | None = None, asked_at: datetime | None = None,
 ) -> UnansweredQuestion | None:
     """An answered question as the gap it becomes if a member votes its answer 👎: the knowledge answered it wrongly
-    or badly, which the moderators can only mend knowing the question. None for anything but an answer."""
+    or badly, which the moderators can only mend knowing the question. None for anything but an answer.
+    `asked_at`: when it was asked, if not now (a question read again from its message)."""
     if result.kind != "answer" or result.intent_id is None or not result.normalised.strip():
         return None
-    return _question(result, "downvoted", result.intent_id, result.score, guild_id, channel_id, user_id, message_id)
+    return _question(result, "downvoted", result.intent_id, result.score, guild_id, channel_id, user_id, message_id,
+                     asked_at)
 
 
 def _question(
     result: MatchResult, kind: QuestionKind, intent_id: str | None, score: float, guild_id: int | None,
-    channel_id: int | None, user_id: int | None, message_id: int | None,
+    channel_id: int | None, user_id: int | None, message_id: int | None, asked_at: datetime | None = None,
 ) -> UnansweredQuestion:
     return UnansweredQuestion(
-        asked_at=datetime.now(timezone.utc),
+        asked_at=asked_at or datetime.now(timezone.utc),
         guild_id=guild_id,
         channel_id=channel_id,
         text=result.normalised,

@@ -807,13 +807,18 @@ class SqliteStore(Store):
 
     async def withdraw_downvoted(self, question: UnansweredQuestion, answer_id: int) -> bool:
         """Deletes the gap a 👎 on the answer (message ``answer_id``) made of ``question``, unless a 👎 is still on that
-        answer: True if it went. One statement, so a 👎 cast meanwhile is never overlooked."""
+        answer: True if it went. One statement, so a 👎 cast meanwhile is never overlooked. The gap is found by the
+        message that asked, which has one row at most; an /ask question, which has none, by its text and time."""
+        if question.message_id is not None:
+            which, params = "message_id = ?", [question.message_id]
+        else:
+            which = "message_id IS NULL AND text = ? AND asked_at = ? AND guild_id IS ? AND channel_id IS ?"
+            params = [question.text, _encode_time(question.asked_at, "asked_at"), question.guild_id,
+                      question.channel_id]
         (deleted,) = await self._write_all([(
-            "DELETE FROM unanswered_questions WHERE kind = 'downvoted' AND text = ? AND asked_at = ?"
-            " AND guild_id IS ? AND channel_id IS ?"
+            f"DELETE FROM unanswered_questions WHERE kind = 'downvoted' AND {which}"
             " AND NOT EXISTS (SELECT 1 FROM feedback_votes WHERE message_id = ? AND vote = -1)",
-            (question.text, _encode_time(question.asked_at, "asked_at"), question.guild_id, question.channel_id,
-             answer_id),
+            [*params, answer_id],
         )])
         return deleted > 0
 

@@ -608,7 +608,8 @@ async def test_a_downvoted_gap_is_withdrawn_only_when_no_downvote_is_left_on_its
         await store.record_vote(answer_id, 1, "roadmap", 1, guild_id=GUILD_A)
         assert not await store.withdraw_downvoted(mention, answer_id), "member 2's 👎 still stands"
         await store.record_vote(answer_id, 2, "roadmap", 1, guild_id=GUILD_A)
-        assert await store.withdraw_downvoted(mention, answer_id)
+        read_again = replace(mention, asked_at=T0 + timedelta(hours=3))  # after a restart, from its message
+        assert await store.withdraw_downvoted(read_again, answer_id), "found by the message that asked"
         assert await store.withdraw_downvoted(asked, 901), "a DM's, no server to match"
         assert [(q.text, q.message_id) for q in await store.unanswered(EPOCH, EVERYWHERE)] == [
             ("who owns the roadmap", 32)], "the same words asked in another message stay"

@@ -26,10 +26,10 @@ class _Kept:
 class AnsweredQuestions:
     """An answer's key (:func:`answer_key`) → its question as the gap a 👎 makes of it, for `window` after the answer.
 
-    In memory, because an answer writes nothing to the database (the busiest path) and few answers are voted on;
-    the question cannot be read back from the answer, which an `/ask` answer does not quote. A server's
-    interactions all reach the process that answered it; after a restart a 👎 on an earlier answer counts as a vote
-    only, and a 👎 taken back no longer takes its gap with it. `capacity` bounds the memory: 5,000 questions of 80
+    In memory, because an answer writes nothing to the database (the busiest path) and few answers are voted on.
+    A server's interactions all reach the process that answered it; after a restart the question of an answer that
+    replied to it is read again from its message (:func:`bot.discord.reading.read_again`), but an `/ask` answer
+    quotes none, so a 👎 on one given before the restart counts as a vote only. `capacity` bounds the memory: 5,000 questions of 80
     characters take about 3 MB, of 4,000 (the longest message) 28 MB (tracemalloc, 7 December 2026); past it, the
     least recently answered go first.
     """
@@ -45,6 +45,14 @@ class AnsweredQuestions:
             self._kept.pop(key, None)
         else:
             self._kept[key] = _Kept(question)
+
+    def knows(self, answer: discord.Message) -> bool:
+        return answer_key(answer) in self._kept
+
+    def question(self, answer: discord.Message) -> UnansweredQuestion | None:
+        """The answer's question, whether or not a 👎 stored it."""
+        kept = self._kept.get(answer_key(answer))
+        return kept.question if kept is not None else None
 
     def forget_person(self, user_id: int) -> None:
         """Drops the questions kept with this person's id (kept only where the host stores who asked): they asked

@@ -28,8 +28,8 @@ from discord.ext import commands
 
 from bot.config import Settings
 from bot.databases import describe, store_from_settings
-from bot.discord import audit
-from bot.discord.answered_questions import AnsweredQuestions
+from bot.discord import audit, reading
+from bot.discord.answered_questions import VOTE_WINDOW, AnsweredQuestions, answer_key
 from bot.discord.cooldown import GuildCooldowns
 from bot.discord.errors import on_event_error, on_interaction_error
 from bot.discord.health import HealthServer, Metrics
@@ -352,13 +352,19 @@ class PMBot(commands.AutoShardedBot):
         return user_id if self.settings.store_user_ids else None
 
     async def record_downvote(self, answer: discord.Message) -> None:
-        """A 👎 on an answer puts its question in the gaps list, once an answer, when this process still knows it."""
+        """A 👎 on an answer puts its question in the gaps list, once an answer."""
+        await self._recall(answer)
         await self._keep(self.answered.take(answer))
 
     async def record_upvote(self, answer: discord.Message) -> None:
         """A 👍 that replaces the last 👎 on an answer takes its question out of the gaps list again: a member who
-        clicked 👎 by mistake, or changed their mind, leaves no gap behind."""
+        clicked 👎 by mistake, or changed their mind, leaves no gap behind. The question of an answer given before
+        a restart is read again, as a 👎 stored before the restart may have made a gap of it (a withdrawal that
+        finds no gap deletes nothing)."""
         question = self.answered.stored(answer)
+        if question is None and not self.answered.knows(answer):
+            await self._recall(answer)
+            question = self.answered.question(answer)
         if self.store is None or question is None:
             return
         try:
@@ -366,6 +372,20 @@ class PMBot(commands.AutoShardedBot):
                 self.answered.give_back(answer)
         except Exception:  # noqa: BLE001 - the vote is recorded; the gap stays until a moderator dismisses it
             log.exception("could not take back the gap of a 👎 changed to 👍")
+
+    async def _recall(self, answer: discord.Message) -> None:
+        """Remembers the question of an answer this process gave before a restart (within the vote window), read
+        again from the message the answer replies to: the bot restarts on every deploy, and members vote as they
+        read, hours later."""
+        if self.answered.knows(answer) or discord.utils.utcnow() - answer.created_at > VOTE_WINDOW:
+            return
+        if (found := await reading.read_again(self, answer)) is None:
+            return
+        question, now = found
+        self.answered.remember(answer_key(answer), downvoted(
+            now.result, guild_id=question.guild.id if question.guild else None, channel_id=question.channel.id,
+            user_id=self._asker(question.author.id), message_id=question.id, asked_at=question.created_at,
+        ))
 
     async def _keep(self, question: UnansweredQuestion | None) -> None:
         """`question` None: answered, or nothing to learn from (emoji, punctuation)."""

@@ -9,8 +9,9 @@ from typing import TYPE_CHECKING
 
 import discord
 
-from bot.discord.listening import Heard, answered
+from bot.discord.listening import Heard, answered, heard_question
 from bot.discord.permissions import may_read_history
+from bot.discord.render import answered_intent
 from bot.knowledge import KnowledgeBase
 from bot.matching import MatchResult
 from bot.matching.follow_up import named_role
@@ -88,6 +89,45 @@ async def _last_answer(bot: PMBot, channel: object, asker: discord.abc.User, ask
     except discord.HTTPException as error:
         log.info("could not read channel %s's history for a follow-up: %s", getattr(channel, "id", None), error)
     return None
+
+
+async def read_again(bot: PMBot, answer: discord.Message) -> tuple[discord.Message, Answer] | None:
+    """The member's message the bot's answer answers, and what pmbot makes of it now: for a 👎 on an answer that
+    this process gave before a restart, whose question it no longer holds in memory. None when the question cannot
+    be read (an /ask answer quotes none; deleted; no Read Message History) or is no longer answered with the
+    answer's intent: the knowledge changed since, so the answer voted on is not the one pmbot gives now."""
+    me = bot.user
+    question = await _answered_message(answer)
+    if me is None or question is None:
+        return None
+    here = bot.guild_settings.effective(question.guild.id if question.guild else None)
+    heard = heard_question(question, me, here.help_channels)
+    now = None if heard is None else await heard_answer(bot, heard, question)
+    if now is None or now.result.kind != "answer" or now.result.intent_id != answered_intent(answer):
+        return None
+    return question, now
+
+
+async def _answered_message(answer: discord.Message) -> discord.Message | None:
+    """The message an answer replies to, or whose thread it opens (a help channel's threads setting). Discord sends
+    the replied-to message with the answer, mostly; else it is asked for, where pmbot may read the history."""
+    reference = answer.reference
+    if reference is not None and reference.message_id is not None:
+        if reference.resolved is not None:  # sent with the answer, or known to be deleted
+            return reference.resolved if isinstance(reference.resolved, discord.Message) else None
+        channel, message_id = answer.channel, reference.message_id
+    elif isinstance(answer.channel, discord.Thread) and answer.interaction_metadata is None and isinstance(
+            answer.channel.parent, discord.TextChannel):
+        channel, message_id = answer.channel.parent, answer.channel.id  # a thread takes its first message's id
+    else:
+        return None
+    if not may_read_history(channel):
+        return None
+    try:
+        return await channel.fetch_message(message_id)
+    except discord.HTTPException as error:
+        log.info("could not read the question of answer %s: %s", answer.id, error)
+        return None
 
 
 def _asks_of_its_own(kb: KnowledgeBase, result: MatchResult) -> bool:

@@ -32,6 +32,7 @@ from e2e_support import (
     BotProcess,
     add_users,
     clean_env,
+    custom_ids,
     db_rows,
     embed,
     files_in,
@@ -61,7 +62,7 @@ OLD = "2000-01-01T00:00:00.000000Z"
 @pytest.fixture(scope="module")
 def fake() -> Iterator[FakeDiscord]:
     server = FakeDiscord(strict_commands=True, default_timeout=EVENT_TIMEOUT).start()
-    add_users(server, 10)
+    add_users(server, 12)
     dev = server.add_user("dev", "dana_dev", in_first_guild=True)
     server.set_application_owner(dev)
     server.add_user("listed_owner", "lee_listed", in_first_guild=True)
@@ -677,6 +678,29 @@ def test_each_server_has_its_own_cooldown(fake: FakeDiscord, bot: Running) -> No
 
 
 # -- restart, retention, leaving -------------------------------------------------------------------------
+
+
+def test_a_vote_on_an_answer_given_before_a_restart_still_names_its_question(fake: FakeDiscord, bot: Running) -> None:
+    """Members vote as they read, hours later, and pmbot restarts on every deploy: the question of an answer given
+    before, as a reply or in a thread started on the question, is read again from its message."""
+    mentioned = "Who writes the user stories, the product manager or the project manager?"
+    asked = fake.send_message("general", mentioned, author="asker10", mentions_bot=True)
+    answers = [(mentioned, asked, reply_to(fake, asked))]
+    command(fake, "config help-channels threads", {"on": True}, "moderator", "general")
+    since = fake.cursor()
+    asked = fake.send_message("pm-questions", "What is a product roadmap for?", author="asker11")
+    fake.wait_for(lambda r: r.kind == "thread.create" and r.ok, since=since)
+    answers.append((asked["content"], asked, fake.wait_for_message(int(asked["id"]), since=since)))
+    command(fake, "config reset", {"setting": "help-channel-threads"}, "moderator", "general")
+    bot.restart()
+
+    gap = "SELECT kind, best_intent, original_text FROM unanswered_questions WHERE message_id = ?"
+    for question, asked, answer in answers:
+        [intent_id] = [c.removeprefix("pmbot:vote:down:") for c in custom_ids(answer) if c.startswith("pmbot:vote:down:")]
+        assert fake.click_button(answer, f"pmbot:vote:down:{intent_id}", user="asker9").wait_response().ok
+        assert db_rows(bot.database, gap, (int(asked["id"]),)) == [("downvoted", intent_id, question)]
+        assert fake.click_button(answer, f"pmbot:vote:up:{intent_id}", user="asker9").wait_response().ok
+        assert db_rows(bot.database, gap, (int(asked["id"]),), want=0) == [], "the 👎 taken back takes its gap"
 
 
 def test_settings_survive_a_restart_and_old_questions_and_votes_expire(fake: FakeDiscord, bot: Running) -> None:
