@@ -32,6 +32,7 @@ from bot.reply_tally import ReplyTally
 from bot.store import Store
 from bot.discord.cogs.questions import NO_TEXT, REVISION_WINDOW, Questions
 from bot.discord.recent_answers import RecentAnswers
+from bot.discord.search import IntentSearch
 from bot.matching.normalise import MAX_INPUT_CHARS
 from bot.discord.cooldown import GuildCooldowns
 from bot.guild_settings import GuildSettingsCache
@@ -198,6 +199,8 @@ def make_bot(service: KnowledgeService, **settings: Any) -> MagicMock:
     bot = MagicMock(spec=PMBot)
     bot.settings = Settings(**options)
     bot.service = service
+    search = IntentSearch.build(service.kb)
+    bot.intent_search = lambda: search
     bot.store = None
     bot.clock = FakeClock()
     bot.guild_settings = GuildSettingsCache(None, bot.settings)

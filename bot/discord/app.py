@@ -37,6 +37,7 @@ from bot.discord.shutdown import drain_handlers
 from bot.discord.kb_replies import edit_refused_reply
 from bot.keeper import KnowledgeKeeper
 from bot.discord.render import DYNAMIC_ITEMS, NO_PINGS
+from bot.discord.search import IntentSearch
 from bot.fleet import Event, Fleet, LocalFleet, ProcessInfo, fleet_for
 from bot.discord.dismissing import DismissPicker
 from bot.discord.proposals import ProposalsPicker, ProposePicker
@@ -163,8 +164,17 @@ class PMBot(commands.AutoShardedBot):
         self.metrics = Metrics(self)
         self.tally = ReplyTally()
         self.answered = AnsweredQuestions()
+        self._intent_search: IntentSearch | None = None
         self._watcher: asyncio.Task[None] | None = None
         self._following: asyncio.Task[None] | None = None
+
+    def intent_search(self) -> IntentSearch:
+        """The autocomplete index of the knowledge served now, built at its first use and again after a change: one
+        for every cog that autocompletes answers, as it holds every phrasing (about a megabyte)."""
+        kb = self.service.kb
+        if self._intent_search is None or self._intent_search.kb is not kb:
+            self._intent_search = IntentSearch.build(kb)
+        return self._intent_search
 
     def _cooldown_limits(self, guild_id: int | None) -> tuple[int, float]:
         effective = self.guild_settings.effective(guild_id)

@@ -619,9 +619,12 @@ def test_a_servers_notes_go_under_its_own_answers_only(fake: FakeDiscord, bot: R
                                                    subcommand_group="answer-notes", subcommand="set",
                                                    user="moderator", channel_id="general").wait_choices())
     assert topic["value"] == "project-schedule-techniques" and "Gantt" in topic["name"]
-    every = fake.send_autocomplete("config", {"topic": "", "note": ""}, "topic", subcommand_group="answer-notes",
-                                   subcommand="set", user="moderator", channel_id="general").wait_choices()[0]
-    assert every == {"name": "Every answer", "value": "*"}
+    def offered(typed: str) -> list[dict[str, Any]]:
+        return fake.send_autocomplete("config", {"topic": typed, "note": ""}, "topic", subcommand_group="answer-notes",
+                                      subcommand="set", user="moderator", channel_id="general").wait_choices()
+
+    assert offered("")[0] == offered("Every")[0] == {"name": "Every answer", "value": "*"}
+    assert "*" not in [c["value"] for c in offered("a")], "the start of a question (agile…) is not every answer"
 
     since = fake.cursor()
     ours = f"Our schedule templates are pinned in {fake.channel('general').mention}."

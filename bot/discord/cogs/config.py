@@ -32,7 +32,7 @@ from bot.discord.checks import ModeratorGroup, describe_user, may_moderate
 from bot.discord.cogs.moderation import respond, think
 from bot.discord.digest import Outcome, send_if_due
 from bot.discord.permissions import missing_to_answer, missing_to_post, unanswerable_help_channels
-from bot.discord.search import IntentSearch, choice_text
+from bot.discord.search import choice_text
 from bot.store import ANSWER_NOTE_LIMIT, EVERY_ANSWER, GuildSettings
 
 if TYPE_CHECKING:
@@ -91,7 +91,6 @@ class ServerConfig(commands.Cog):
 
     def __init__(self, bot: PMBot) -> None:
         self.bot = bot
-        self._search: IntentSearch | None = None
 
     # -- reading --------------------------------------------------------------------
 
@@ -245,11 +244,8 @@ class ServerConfig(commands.Cog):
 
     @answer_notes_set.autocomplete("topic")
     async def answer_notes_set_autocomplete(self, interaction: discord.Interaction, current: str) -> list[app_commands.Choice[str]]:
-        kb = self.bot.service.kb
-        if self._search is None or self._search.kb is not kb:
-            self._search = IntentSearch.build(kb)
-        ids = self._search.suggest(current, limits.AUTOCOMPLETE_CHOICES - 1)
-        every = [EVERY_ANSWER] if not current.strip() or current.casefold().strip() in EVERY_ANSWER_CHOICE.casefold() else []
+        ids = self.bot.intent_search().suggest(current, limits.AUTOCOMPLETE_CHOICES - 1)
+        every = [EVERY_ANSWER] if EVERY_ANSWER_CHOICE.casefold().startswith(" ".join(current.casefold().split())) else []
         return [app_commands.Choice(name=self._choice(i), value=i) for i in every + ids]
 
     @answer_notes_remove.autocomplete("topic")

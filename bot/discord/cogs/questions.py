@@ -30,7 +30,6 @@ from bot.discord.permissions import may_read_history, missing_to_answer, missing
 from bot.discord.reading import FOLLOW_UP_LOOKBACK
 from bot.discord.recent_answers import RecentAnswers
 from bot.discord.render import NO_PINGS, in_server, message_kwargs, send_reply
-from bot.discord.search import IntentSearch
 from bot.help_channels import replies_unasked
 from bot.matching.normalise import MAX_INPUT_CHARS
 from bot.replies import answer_reply, help_reply
@@ -61,7 +60,6 @@ def cooldown_notice(retry_after: float) -> str:
 class Questions(commands.Cog):
     def __init__(self, bot: PMBot) -> None:
         self.bot = bot
-        self._search: IntentSearch | None = None
         self._reanswering: weakref.WeakValueDictionary[int, asyncio.Lock] = weakref.WeakValueDictionary()
         self.answers = RecentAnswers(REVISION_WINDOW)
         # A context menu cannot be declared in a cog as slash commands are; it is added to the tree with the cog.
@@ -72,14 +70,6 @@ class Questions(commands.Cog):
 
     async def cog_unload(self) -> None:
         self.bot.tree.remove_command(self._ask_menu.name, type=self._ask_menu.type)
-
-    @property
-    def search(self) -> IntentSearch:
-        """The autocomplete index of the knowledge being served (rebuilt after a reload)."""
-        kb = self.bot.service.kb
-        if self._search is None or self._search.kb is not kb:
-            self._search = IntentSearch.build(kb)
-        return self._search
 
     # -- messages --------------------------------------------------------------
 
@@ -285,7 +275,7 @@ class Questions(commands.Cog):
         started = time.perf_counter()
         self.bot.cooldowns.take_turn(interaction.guild_id, interaction.user.id)
         kb = self.bot.service.kb
-        intent_id = self.search.exact(question)
+        intent_id = self.bot.intent_search().exact(question)
         if intent_id is not None and intent_id in kb.intents:  # picked from autocomplete
             await send_reply(interaction, answer_reply(kb, kb.intents[intent_id]), ephemeral=private)
             self.bot.metrics.replied("answer", started)
@@ -324,7 +314,7 @@ class Questions(commands.Cog):
 
     @ask.autocomplete("question")
     async def ask_autocomplete(self, interaction: discord.Interaction, current: str) -> list[app_commands.Choice[str]]:
-        search = self.search
+        search = self.bot.intent_search()
         titles = search.titles(search.suggest(current))
         return [app_commands.Choice(name=title, value=title) for title in titles]
 
