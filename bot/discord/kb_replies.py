@@ -152,7 +152,12 @@ def upload_preview_reply(name: str, preview: Preview, fixed: Sequence[tuple[GapR
     return _change_reply(f"Preview of {name}", preview.diff, preview.matcher.kb, note, serving="It would serve")
 
 
-def upload_refused_reply(error: KnowledgeError, folder: Path | None) -> Reply:
+def upload_refused_reply(error: KnowledgeError, folder: Path | None, *, preview: bool = False) -> Reply:
+    """`preview`: the file was only previewed, and an upload of it would be refused."""
+    if preview:
+        note = (f"{_problem_count(error)}, so uploading it would be refused. **Nothing was changed.** "
+                "Fix these and preview it again.")
+        return _problems_reply("Preview: the upload would be refused", note, error, folder)
     note = (
         f"{_problem_count(error)}, so nothing was changed: the file was not saved and "
         "**the current knowledge keeps serving.** Fix these and upload it again."

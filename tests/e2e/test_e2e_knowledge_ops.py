@@ -180,7 +180,8 @@ def test_an_upload_preview_names_the_gaps_it_would_answer_and_changes_nothing(
     assert ask_title(fake, question, new_user()) != "What is a RACI matrix?", "nor served"
 
     broken = embed(run_kb(fake, "upload", {"file": fake.attach_file("raci.yaml", b"intents: [unclosed\n"), "preview": True}))
-    assert broken["title"] == "Upload refused" and "raci.yaml:2: YAML syntax error" in broken["description"]
+    assert broken["title"] == "Preview: the upload would be refused"
+    assert "raci.yaml:2: YAML syntax error" in broken["description"] and "preview it again" in broken["description"]
 
 
 def test_a_new_file_can_be_uploaded_and_rolled_back(fake: FakeDiscord, bot, knowledge: Path, new_user) -> None:

@@ -253,7 +253,7 @@ class Moderation(commands.Cog):
         try:
             preview = await self.bot.keeper.preview(name, data)
         except KnowledgeError as exc:
-            await respond(interaction, kb_replies.upload_refused_reply(exc, self.bot.service.path))
+            await respond(interaction, kb_replies.upload_refused_reply(exc, self.bot.service.path, preview=True))
             return
         found = await reports.gaps(self._store(), PREVIEW_DAYS, reports.PREVIEW_GAPS, await report_scope(interaction),
                                    self.bot.service.matcher)
