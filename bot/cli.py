@@ -277,8 +277,8 @@ def cmd_dismiss(settings: Settings, args: argparse.Namespace) -> int:
               file=sys.stderr)
         return 1
     gap, deleted = found
-    print(f"Dismissed “{gap.example}”: {deleted} recorded question(s), near-duplicates included. Asked again, it is "
-          "listed again.")
+    print(f"Dismissed “{gap.example}”: {deleted} recorded question(s), near-duplicates included. The same words asked "
+          f"again where they were asked are not recorded for {settings.retention_days} days (PMBOT_RETENTION_DAYS).")
     return 0
 
 

@@ -42,10 +42,12 @@ class Copied:
     settings: int
     reply_counts: int
     digests: int = 0
+    dismissed: int = 0
 
     def summary(self) -> str:
         return (f"{self.questions} unanswered questions, {self.votes} feedback votes, {self.settings} server settings,"
-                f" {self.reply_counts} daily reply counts, {self.digests} digest dates")
+                f" {self.reply_counts} daily reply counts, {self.digests} digest dates,"
+                f" {self.dismissed} dismissed questions")
 
 
 class TargetNotEmptyError(RuntimeError):
@@ -79,6 +81,7 @@ async def copy_sqlite_to_postgres(source: Path, target_url: str) -> Copied:
         ).fetchall()
         reply_counts = conn.execute("SELECT guild_id, day, kind, intent_id, count FROM reply_counts").fetchall()
         digests = conn.execute("SELECT guild_id, sent_at FROM digests").fetchall()
+        dismissed = conn.execute("SELECT guild_id, text, dismissed_at FROM dismissed_questions").fetchall()
 
     def ids(raw: str | None) -> list[int] | None:
         return None if raw is None else [int(v) for v in json.loads(raw)]
@@ -89,7 +92,7 @@ async def copy_sqlite_to_postgres(source: Path, target_url: str) -> Copied:
             existing = await pg.fetchval(
                 "SELECT (SELECT count(*) FROM unanswered_questions) + (SELECT count(*) FROM feedback_votes)"
                 " + (SELECT count(*) FROM guild_settings) + (SELECT count(*) FROM reply_counts)"
-                " + (SELECT count(*) FROM digests)"
+                " + (SELECT count(*) FROM digests) + (SELECT count(*) FROM dismissed_questions)"
             )
             if existing:
                 raise TargetNotEmptyError(
@@ -121,7 +124,9 @@ async def copy_sqlite_to_postgres(source: Path, target_url: str) -> Copied:
             )
             await pg.executemany("INSERT INTO digests (guild_id, sent_at) VALUES ($1, $2)",
                                  [(g, _decode_time(at)) for g, at in digests])
-    copied = Copied(len(questions), len(votes), len(settings), len(reply_counts), len(digests))
+            await pg.executemany("INSERT INTO dismissed_questions (guild_id, text, dismissed_at) VALUES ($1, $2, $3)",
+                                 [(g, text, _decode_time(at)) for g, text, at in dismissed])
+    copied = Copied(len(questions), len(votes), len(settings), len(reply_counts), len(digests), len(dismissed))
     log.info("copied %s from %s to %s", copied.summary(), source, redact_url(target_url))
     return copied
 
@@ -152,7 +157,7 @@ def backup_sqlite(source: Path, dest: Path) -> Copied:
                 return out.execute(f"SELECT count(*) FROM {table}").fetchone()[0] if table in tables else 0
 
             copied = Copied(rows("unanswered_questions"), rows("feedback_votes"), rows("guild_settings"),
-                            rows("reply_counts"), rows("digests"))
+                            rows("reply_counts"), rows("digests"), rows("dismissed_questions"))
         if checked != "ok":
             raise ValueError(f"the copy of {source} failed SQLite's integrity check ({checked}); {dest} was not written")
         os.replace(partial, dest)

@@ -163,6 +163,12 @@ PG_MIGRATIONS: Final[tuple[tuple[str, ...], ...]] = (
     ),
     # 14: a server's own notes under answers, by topic.
     ("ALTER TABLE guild_settings ADD COLUMN answer_notes JSONB",),
+    # 15: the normalised questions a server's moderators dismissed from its gaps list (NULL server: the DMs').
+    (
+        "CREATE TABLE dismissed_questions (guild_id BIGINT, text TEXT NOT NULL, dismissed_at TIMESTAMPTZ NOT NULL)",
+        "CREATE INDEX dismissed_questions_text ON dismissed_questions (text, guild_id)",
+        "CREATE INDEX dismissed_questions_at ON dismissed_questions (dismissed_at)",
+    ),
 )
 
 # Every process must agree on this number: it names the lock that serialises migrations.
@@ -265,15 +271,25 @@ class PostgresStore(Store):
     # -- unanswered questions -------------------------------------------------
 
     async def record_unanswered(self, q: UnansweredQuestion) -> None:
-        """Logs a question the bot could not answer; the user id only if enabled. A message's later reading (an
-        edit) replaces its earlier one."""
-        await self._write_all([(
+        """As SQLite's: words the server's moderators dismissed are not logged, and a message edited into them loses
+        its earlier reading."""
+        dismissed = ("EXISTS (SELECT 1 FROM dismissed_questions WHERE guild_id IS NOT DISTINCT FROM $2::bigint"
+                     " AND text = $5::text)")
+        statements: list[tuple[str, Sequence[Any]]] = [(
             "INSERT INTO unanswered_questions (asked_at, guild_id, channel_id, user_id, text, kind, best_intent,"
-            " score, original_text, follows, message_id) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)"
-            f" ON CONFLICT (message_id) DO UPDATE SET {REREAD}",
+            " score, original_text, follows, message_id) SELECT $1::timestamptz, $2::bigint, $3::bigint, $4::bigint,"
+            " $5::text, $6::text, $7::text, $8::double precision, $9::text, $10::text, $11::bigint"
+            f" WHERE NOT {dismissed} ON CONFLICT (message_id) DO UPDATE SET {REREAD}",
             (q.asked_at, q.guild_id, q.channel_id, q.user_id if self._store_user_ids else None,
              q.text, q.kind, q.best_intent, q.score, q.original_text, q.follows, q.message_id),
-        )])
+        )]
+        if q.message_id is not None:
+            statements.insert(0, (
+                "DELETE FROM unanswered_questions WHERE message_id = $1 AND EXISTS (SELECT 1 FROM dismissed_questions"
+                " WHERE guild_id IS NOT DISTINCT FROM $2::bigint AND text = $3)",
+                (q.message_id, q.guild_id, q.text),
+            ))
+        await self._write_all(statements)
 
     async def unanswered(self, since: datetime, scope: Scope) -> list[UnansweredQuestion]:
         """Questions asked at or after ``since`` (aware datetime) within ``scope``, oldest first."""
@@ -294,13 +310,18 @@ class PostgresStore(Store):
         return deleted
 
     async def dismiss_questions(self, texts: Collection[str], scope: Scope) -> int:
-        """Deletes the questions within ``scope`` whose normalised text is one of ``texts``."""
+        """As SQLite's: the questions deleted, and their texts kept for the servers they were asked in."""
         if not texts:
             return 0
-        where, params = _scope_sql(scope, first=2)
-        (deleted,) = await self._write_all(
-            [(f"DELETE FROM unanswered_questions WHERE text = ANY($1::text[]) AND {where}", (sorted(texts), *params))]
-        )
+        wanted = sorted(texts)
+        where, params = _scope_sql(scope, first=3)
+        _, deleted = await self._write_all([
+            ("INSERT INTO dismissed_questions (guild_id, text, dismissed_at) SELECT DISTINCT guild_id, text,"
+             f" $1::timestamptz FROM unanswered_questions WHERE text = ANY($2::text[]) AND {where}",
+             (_require_aware(self._clock(), "clock()"), wanted, *params)),
+            (f"DELETE FROM unanswered_questions WHERE text = ANY($1::text[]) AND {_scope_sql(scope, first=2)[0]}",
+             (wanted, *params)),
+        ])
         return deleted
 
     async def propose(self, texts: Collection[str], scope: Scope, intent_id: str | None) -> int:
@@ -475,24 +496,28 @@ class PostgresStore(Store):
 
     async def forget_guild(self, guild_id: int) -> Purged:
         """Deletes everything stored about one server, in one transaction."""
-        *purged, _ = await self._write_all([
+        purged = await self._write_all([
             ("DELETE FROM unanswered_questions WHERE guild_id = $1", (guild_id,)),
             ("DELETE FROM feedback_votes WHERE guild_id = $1", (guild_id,)),
             ("DELETE FROM guild_settings WHERE guild_id = $1", (guild_id,)),
             ("DELETE FROM reply_counts WHERE guild_id = $1", (guild_id,)),
             ("DELETE FROM digests WHERE guild_id = $1", (guild_id,)),
+            ("DELETE FROM dismissed_questions WHERE guild_id = $1", (guild_id,)),
         ])
-        return Purged(*purged)
+        questions, votes, settings, counts, _, dismissed = purged
+        return Purged(questions, votes, settings, counts, dismissed)
 
     async def purge_before(self, cutoff: datetime) -> Purged:
-        """Deletes questions asked, votes cast (or last changed) and replies counted before ``cutoff``."""
+        """Deletes questions asked, votes cast (or last changed), replies counted and questions dismissed before
+        ``cutoff``."""
         at = _require_aware(cutoff, "cutoff")
-        questions, votes, counts = await self._write_all([
+        questions, votes, counts, dismissed = await self._write_all([
             ("DELETE FROM unanswered_questions WHERE asked_at < $1", (at,)),
             ("DELETE FROM feedback_votes WHERE voted_at < $1", (at,)),
             ("DELETE FROM reply_counts WHERE day < $1", (at.astimezone(timezone.utc).date(),)),
+            ("DELETE FROM dismissed_questions WHERE dismissed_at < $1", (at,)),
         ])
-        return Purged(questions, votes, reply_counts=counts)
+        return Purged(questions, votes, reply_counts=counts, dismissed=dismissed)
 
 
 def _row_count(status: str) -> int:

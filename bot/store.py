@@ -215,6 +215,13 @@ MIGRATIONS: Final[tuple[tuple[str, ...], ...]] = (
     # 14: a server's own notes under answers (its channels, its resources), a JSON object from an intent id, or "*"
     # for every answer, to the note; NULL: none.
     ("ALTER TABLE guild_settings ADD COLUMN answer_notes TEXT",),
+    # 15: the normalised questions a server's moderators dismissed from its gaps list (guild_id NULL: an owner's, from
+    # the DMs), so that the same words asked there again are not recorded again; kept as long as questions are.
+    (
+        "CREATE TABLE dismissed_questions (guild_id INTEGER, text TEXT NOT NULL, dismissed_at TEXT NOT NULL)",
+        "CREATE INDEX dismissed_questions_text ON dismissed_questions (text, guild_id)",
+        "CREATE INDEX dismissed_questions_at ON dismissed_questions (dismissed_at)",
+    ),
 )
 
 #: What a message's later reading of its question replaces (its time stays the message's, for retention). A
@@ -476,10 +483,11 @@ class Purged:
     votes: int = 0
     settings: int = 0
     reply_counts: int = 0
+    dismissed: int = 0  # questions dismissed from a gaps list
 
     @property
     def total(self) -> int:
-        return self.questions + self.votes + self.settings + self.reply_counts
+        return self.questions + self.votes + self.settings + self.reply_counts + self.dismissed
 
 
 @runtime_checkable
@@ -705,26 +713,21 @@ class SqliteStore(Store):
 
     async def record_unanswered(self, q: UnansweredQuestion) -> None:
         """Logs a question the bot could not answer; the user id only if enabled. A message's later reading (an
-        edit) replaces its earlier one."""
+        edit) replaces its earlier one. Words the server's moderators dismissed are not logged, and a message edited
+        into them loses its earlier reading."""
         user_id = q.user_id if self._store_user_ids else None
-        await self._write(
+        dismissed = "EXISTS (SELECT 1 FROM dismissed_questions WHERE guild_id IS ? AND text = ?)"
+        statements: list[tuple[str, Sequence[Any]]] = [(
             "INSERT INTO unanswered_questions (asked_at, guild_id, channel_id, user_id, text, kind, best_intent,"
-            " score, original_text, follows, message_id) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
+            f" score, original_text, follows, message_id) SELECT ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ? WHERE NOT {dismissed}"
             f" ON CONFLICT (message_id) DO UPDATE SET {REREAD}",
-            (
-                _encode_time(q.asked_at, "asked_at"),
-                q.guild_id,
-                q.channel_id,
-                user_id,
-                q.text,
-                q.kind,
-                q.best_intent,
-                q.score,
-                q.original_text,
-                q.follows,
-                q.message_id,
-            ),
-        )
+            (_encode_time(q.asked_at, "asked_at"), q.guild_id, q.channel_id, user_id, q.text, q.kind, q.best_intent,
+             q.score, q.original_text, q.follows, q.message_id, q.guild_id, q.text),
+        )]
+        if q.message_id is not None:
+            statements.insert(0, (f"DELETE FROM unanswered_questions WHERE message_id = ? AND {dismissed}",
+                                  (q.message_id, q.guild_id, q.text)))
+        await self._write_all(statements)
 
     async def unanswered(self, since: datetime, scope: Scope) -> list[UnansweredQuestion]:
         """Questions asked at or after ``since`` (aware datetime) within ``scope``, oldest first."""
@@ -746,16 +749,20 @@ class SqliteStore(Store):
         return deleted
 
     async def dismiss_questions(self, texts: Collection[str], scope: Scope) -> int:
-        """Deletes the questions within ``scope`` whose normalised text is one of ``texts``: gaps a moderator took
-        off the list as not pmbot's to answer."""
+        """Deletes the questions within ``scope`` whose normalised text is one of ``texts``, gaps a moderator took
+        off the list as not pmbot's to answer, and keeps those texts, each for the server it was asked in, so that
+        they are not logged there again."""
         if not texts:
             return 0
         where, params = _scope_sql(scope)
         wanted = sorted(texts)
-        (deleted,) = await self._write_all([(
-            f"DELETE FROM unanswered_questions WHERE text IN ({_marks(len(wanted))}) AND {where}",
-            [*wanted, *params],
-        )])
+        chosen = f"text IN ({_marks(len(wanted))}) AND {where}"
+        _, deleted = await self._write_all([
+            ("INSERT INTO dismissed_questions (guild_id, text, dismissed_at)"
+             f" SELECT DISTINCT guild_id, text, ? FROM unanswered_questions WHERE {chosen}",
+             [_encode_time(self._clock(), "clock()"), *wanted, *params]),
+            (f"DELETE FROM unanswered_questions WHERE {chosen}", [*wanted, *params]),
+        ])
         return deleted
 
     async def propose(self, texts: Collection[str], scope: Scope, intent_id: str | None) -> int:
@@ -946,35 +953,37 @@ class SqliteStore(Store):
         return Purged(questions=questions, votes=votes)
 
     async def forget_guild(self, guild_id: int) -> Purged:
-        """Deletes everything stored about one server: its questions, votes, settings, reply counts and when its last
-        digest went out.
+        """Deletes everything stored about one server: its questions, votes, settings, reply counts, when its last
+        digest went out and what its moderators dismissed.
 
         Called when the bot is removed from the server; one transaction, so a
         crash never leaves half a server behind.
         """
-        *purged, _ = await self._write_all(
+        questions, votes, settings, counts, _, dismissed = await self._write_all(
             [
                 ("DELETE FROM unanswered_questions WHERE guild_id = ?", (guild_id,)),
                 ("DELETE FROM feedback_votes WHERE guild_id = ?", (guild_id,)),
                 ("DELETE FROM guild_settings WHERE guild_id = ?", (guild_id,)),
                 ("DELETE FROM reply_counts WHERE guild_id = ?", (guild_id,)),
                 ("DELETE FROM digests WHERE guild_id = ?", (guild_id,)),
+                ("DELETE FROM dismissed_questions WHERE guild_id = ?", (guild_id,)),
             ]
         )
-        return Purged(*purged)
+        return Purged(questions, votes, settings, counts, dismissed)
 
     async def purge_before(self, cutoff: datetime) -> Purged:
-        """Deletes questions asked, votes cast (or last changed) and replies counted before ``cutoff``'s day and
-        time: the retention limit."""
+        """Deletes questions asked, votes cast (or last changed), replies counted and questions dismissed before
+        ``cutoff``'s day and time: the retention limit."""
         at = _encode_time(cutoff, "cutoff")
-        questions, votes, counts = await self._write_all(
+        questions, votes, counts, dismissed = await self._write_all(
             [
                 ("DELETE FROM unanswered_questions WHERE asked_at < ?", (at,)),
                 ("DELETE FROM feedback_votes WHERE voted_at < ?", (at,)),
                 ("DELETE FROM reply_counts WHERE day < ?", (cutoff.astimezone(timezone.utc).date().isoformat(),)),
+                ("DELETE FROM dismissed_questions WHERE dismissed_at < ?", (at,)),
             ]
         )
-        return Purged(questions, votes, reply_counts=counts)
+        return Purged(questions, votes, reply_counts=counts, dismissed=dismissed)
 
 
 QUESTION_COLUMNS: Final[str] = (

@@ -22,6 +22,9 @@ EPOCH = datetime(2000, 1, 1, tzinfo=timezone.utc)
 pytestmark = pytest.mark.timeout(600)
 
 
+CHAT = UnansweredQuestion(T0, 111, 5, "anyone here", "fallback", None, 0.0)  # dismissed by server 111's moderators
+
+
 def pmbot(*args: str, **env: str) -> subprocess.CompletedProcess[str]:
     return subprocess.run([sys.executable, "-m", "bot", *args], capture_output=True, text=True, cwd=ROOT,
                           env=clean_env(**env), timeout=300)
@@ -42,6 +45,8 @@ async def fill(db: Path) -> None:
                                                       answer_notes=(("roadmap", "Read #pm-books ☕"),)))
         await store.claim_digest(111, T0, timedelta(days=7))
         await store.propose({"what is a thing number 1"}, Scope.guild(222), "intent-1")
+        await store.record_unanswered(CHAT)
+        await store.dismiss_questions({CHAT.text}, Scope.guild(111))
         await store.add_reply_counts([ReplyCount(111, date(2026, 11, 1), "answer", "intent-0", 4),
                                       ReplyCount(222, date(2026, 11, 2), "fallback", "", 2)])
 
@@ -57,13 +62,15 @@ async def test_migrate_store_copies_every_row_once(tmp_path: Path, postgres_url:
 
     out = pmbot("migrate-store", "--to", postgres_url, PMBOT_DATABASE=str(db))
     assert out.returncode == 0, out.stderr
-    assert ("Copied 3 unanswered questions, 3 feedback votes, 1 server settings, 2 daily reply counts, 1 digest dates"
-            in out.stdout)
+    assert ("Copied 3 unanswered questions, 3 feedback votes, 1 server settings, 2 daily reply counts, 1 digest dates,"
+            " 1 dismissed questions" in out.stdout)
 
     async with SqliteStore(db, store_user_ids=True) as before, PostgresStore(postgres_url, store_user_ids=True) as after:
         assert await everything(after) == await everything(before)
         assert [q.user_id for q in await after.unanswered(EPOCH, EVERYWHERE)] == [900, 901, 902]
         assert not await after.claim_digest(111, T0 + timedelta(days=1), timedelta(days=7)), "no second digest that week"
+        await after.record_unanswered(CHAT)
+        assert await everything(after) == await everything(before), "what server 111 dismissed stays dismissed"
 
     # The bot's own reports read the same from either database.
     gaps_sqlite = pmbot("gaps", "--json", "--days", "3650", PMBOT_DATABASE=str(db))
@@ -78,7 +85,7 @@ async def test_migrate_store_copies_every_row_once(tmp_path: Path, postgres_url:
 
     again = pmbot("migrate-store", PMBOT_DATABASE=str(db), PMBOT_DATABASE_URL=postgres_url)
     assert again.returncode == 1
-    assert "already holds 10 pmbot rows" in again.stderr
+    assert "already holds 11 pmbot rows" in again.stderr
     async with PostgresStore(postgres_url) as after:
         assert len(await after.unanswered(EPOCH, EVERYWHERE)) == 3  # nothing doubled
         assert await after.forget_questions({601}) == 1  # a message deleted after the move still takes its row

@@ -490,7 +490,7 @@ async def test_a_server_reads_only_its_own_questions_and_votes(backend: Backend)
             {"a question", "b question"}, {"a-intent", "b-intent"})
 
 
-async def test_a_dismissed_gap_leaves_that_scope_only(backend: Backend) -> None:
+async def test_a_dismissed_gap_leaves_that_scope_only_and_is_not_recorded_there_again(backend: Backend) -> None:
     async with backend.make() as store:
         for guild in (GUILD_A, GUILD_A, GUILD_B, None):
             await store.record_unanswered(question("lol what", guild_id=guild))
@@ -509,6 +509,14 @@ async def test_a_dismissed_gap_leaves_that_scope_only(backend: Backend) -> None:
         assert await texts(Scope(frozenset(), direct_messages=True)) == ["lol what", "what is a gantt chart"]
         assert await store.dismiss_questions({"lol what"}, Scope.guild(GUILD_B, direct_messages=True)) == 2
         assert await texts(EVERYWHERE) == ["what is a gantt chart"] * 4
+
+        await store.record_unanswered(question("lol what", guild_id=GUILD_A, at=T0 + timedelta(days=1)))
+        await store.record_unanswered(question("what is scope creep", guild_id=GUILD_A, message_id=801))
+        await store.record_unanswered(question("lol what?!", guild_id=GUILD_A, message_id=801))  # edited into chat
+        assert await texts(Scope.guild(GUILD_A)) == ["what is a gantt chart"] * 2, "dismissed words stay out"
+        await store.dismiss_questions({"what is a gantt chart"}, Scope.guild(GUILD_B))
+        await store.record_unanswered(question("what is a gantt chart", guild_id=GUILD_A, at=T0 + timedelta(days=1)))
+        assert await texts(Scope.guild(GUILD_A)) == ["what is a gantt chart"] * 3, "dismissed in server B only"
 
 
 async def test_a_proposal_marks_a_servers_questions_for_the_owners_until_withdrawn(backend: Backend) -> None:
@@ -644,9 +652,11 @@ async def test_forget_guild_deletes_that_server_only(backend: Backend) -> None:
         await store.save_guild_settings(GuildSettings(GUILD_B, cooldown_rate=2))
         for guild in (GUILD_A, GUILD_B):
             assert await store.claim_digest(guild, T0, timedelta(days=7))
+            await store.record_unanswered(question("lol", guild_id=guild))
+            await store.dismiss_questions({"lol"}, Scope.guild(guild))
 
         purged = await store.forget_guild(GUILD_A)
-        assert purged == Purged(questions=1, votes=1, settings=1)
+        assert purged == Purged(questions=1, votes=1, settings=1, dismissed=1)
         assert {q.text for q in await store.unanswered(EPOCH, EVERYWHERE)} == {"b question", "dm question"}
         assert {s.intent_id for s in await store.feedback_summary(EPOCH, EVERYWHERE)} == {"b-intent", "dm-intent"}
         assert await store.all_guild_settings() == [GuildSettings(GUILD_B, cooldown_rate=2)]
@@ -654,6 +664,7 @@ async def test_forget_guild_deletes_that_server_only(backend: Backend) -> None:
     assert backend.count(f"SELECT COUNT(*) FROM unanswered_questions WHERE guild_id = {GUILD_A}") == 0
     assert backend.count(f"SELECT COUNT(*) FROM feedback_votes WHERE guild_id = {GUILD_A}") == 0
     assert backend.count("SELECT COUNT(*) FROM digests") == 1, "server B's last digest date stays"
+    assert backend.count("SELECT COUNT(*) FROM dismissed_questions") == 1, "and what server B dismissed"
 
 
 async def test_purge_before_deletes_old_questions_and_votes_only(backend: Backend) -> None:
@@ -662,6 +673,8 @@ async def test_purge_before_deletes_old_questions_and_votes_only(backend: Backen
         await store.record_unanswered(question("old", at=T0 - timedelta(days=100)))
         await store.record_vote(1, 1, "old-vote", 1)
         await store.record_vote(3, 1, "revoted", 1)
+        await store.record_unanswered(question("lol", at=T0 - timedelta(days=100)))
+        await store.dismiss_questions({"lol"}, EVERYWHERE)
         now[0] = T0
         await store.record_unanswered(question("edge", at=T0 - timedelta(days=90)))
         await store.record_unanswered(question("new", at=T0))
@@ -670,8 +683,9 @@ async def test_purge_before_deletes_old_questions_and_votes_only(backend: Backen
         await store.save_guild_settings(GuildSettings(GUILD_A, mod_log_channel=9))
 
         purged = await store.purge_before(T0 - timedelta(days=90))
-        assert purged == Purged(questions=1, votes=1)
-        assert [q.text for q in await store.unanswered(EPOCH, EVERYWHERE)] == ["edge", "new"]
+        assert purged == Purged(questions=1, votes=1, dismissed=1)
+        await store.record_unanswered(question("lol", at=T0))  # a dismissal lasts as long as questions are kept
+        assert [q.text for q in await store.unanswered(EPOCH, EVERYWHERE)] == ["edge", "new", "lol"]
         assert {s.intent_id for s in await store.feedback_summary(EPOCH, EVERYWHERE)} == {"new-vote", "revoted"}
         assert await store.all_guild_settings() == [GuildSettings(GUILD_A, mod_log_channel=9)]  # settings never expire
         assert await store.purge_before(T0 - timedelta(days=90)) == Purged()
@@ -770,7 +784,7 @@ async def test_postgres_version_10_database_takes_downvotes(postgres: Any, postg
         await store.record_unanswered(question("who owns the roadmap"))
     postgres.sql("ALTER TABLE unanswered_questions DROP CONSTRAINT unanswered_questions_kind_check;"
                  " ALTER TABLE unanswered_questions ADD CONSTRAINT unanswered_questions_kind_check"
-                 " CHECK (kind IN ('suggest', 'fallback')); DROP TABLE digests;"
+                 " CHECK (kind IN ('suggest', 'fallback')); DROP TABLE digests; DROP TABLE dismissed_questions;"
                  " ALTER TABLE guild_settings DROP COLUMN weekly_digest, DROP COLUMN answer_notes; DROP INDEX feedback_votes_user, unanswered_questions_user;"
                  " UPDATE pmbot_schema SET version = 10", postgres_url)
     async with PostgresStore(postgres_url) as store:

@@ -3,7 +3,9 @@
 Much of what a help channel records is not pmbot's to answer (chat, a question for a person,
 spam), and a moderator who cannot clear it reads past it every time. Dismissing a gap deletes
 its recorded questions, every near-duplicate the gap groups, within the clicker's scope only
-(their server's, plus the DMs' for owners); the same question asked again is listed again, as
+(their server's, plus the DMs' for owners). The same words asked there again are not recorded again
+for as long as questions are kept: chat a help channel hears ("anyone here?") comes back every week,
+and a list that fills up again with what was dismissed is read past. Another wording is listed, as
 new evidence. Any of the server's moderators may dismiss, since the list is theirs to read;
 teaching changes every server's answers and stays with owners (:mod:`bot.discord.teaching`).
 Each dismissal goes to the server's moderator log, counted but not quoted: an owner's list
@@ -84,5 +86,5 @@ class DismissPicker(discord.ui.DynamicItem[discord.ui.Select], template=CUSTOM_I
                 f"Dismissed {len(chosen)} gap(s) ({deleted} recorded question(s)) from /kb gaps, "
                 f"by {describe_user(interaction.user)}.",
             )
-        reply = kb_replies.dismissed_reply([gap.example for gap in chosen], deleted)
+        reply = kb_replies.dismissed_reply([gap.example for gap in chosen], deleted, bot.settings.retention_days)
         await interaction.followup.send(embed=to_embed(reply), ephemeral=True, allowed_mentions=NO_PINGS)

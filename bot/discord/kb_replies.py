@@ -331,14 +331,15 @@ def declined_reply(questions: Sequence[str]) -> Reply:
     return _listing_reply("Turned down", intro, [f"• {_quote(q, 200)}" for q in questions], OK_COLOUR)
 
 
-def dismissed_reply(examples: Sequence[str], deleted: int) -> Reply:
+def dismissed_reply(examples: Sequence[str], deleted: int, days: int) -> Reply:
+    """`days`: how long the same words, asked here again, are not recorded (the retention period)."""
     if not deleted:
         return Reply("info", "Nothing dismissed", "Those questions are no longer recorded here: dismissed already, "
                      "deleted with their messages, or past retention. `/kb gaps` shows what is left.", INFO_COLOUR,
                      footer=MOD_FOOTER)
     intro = (f"Took {len(examples)} gap{'s' if len(examples) > 1 else ''} ({deleted} recorded question"
-             f"{'s' if deleted > 1 else ''}) off this server's list. Asked again, a question is listed again; "
-             "if pmbot should answer it, its owners can teach it.")
+             f"{'s' if deleted > 1 else ''}) off this server's list. The same words asked here again are not listed "
+             f"for {days} days; other wordings are. If pmbot should answer them, its owners can teach it.")
     return _listing_reply("Dismissed", intro, [f"• {_quote(example, 200)}" for example in examples], OK_COLOUR)
 
 

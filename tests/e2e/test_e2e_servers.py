@@ -487,6 +487,12 @@ def test_a_moderator_dismisses_a_gap_from_their_servers_list_only(fake: FakeDisc
     again.wait_response()
     assert embed(again.wait_followup())["title"] == "Nothing dismissed"
 
+    reply_to(fake, fake.send_message("general", chat, author="asker3", mentions_bot=True))  # the same chat next week
+    reply_to(fake, fake.send_message("general", "how do I tune a theremin", author="asker3", mentions_bot=True))
+    db_rows(bot.database, "SELECT 1 FROM unanswered_questions WHERE text LIKE '%theremin%'")  # recorded after it
+    assert db_rows(bot.database, "SELECT guild_id FROM unanswered_questions WHERE text LIKE '%grab lunch%'") == [(GUILD_B,)]
+    assert "grab lunch" not in text_of(command(fake, "kb gaps", None, "moderator", "general")), "it stays dismissed"
+
 
 def pickers(request: RecordedRequest, prefix: str) -> list[dict[str, Any]]:
     return [c for row in request.components for c in row["components"] if c.get("custom_id", "").startswith(prefix)]
@@ -719,7 +725,7 @@ def test_settings_survive_a_restart_and_old_questions_and_votes_expire(fake: Fak
         conn.commit()
     before_restart = fake.cursor()
     bot.restart()
-    wait_for_log(bot.process, "deleted 1 question(s), 1 vote(s) and 1 daily reply count(s)", after=0,
+    wait_for_log(bot.process, "deleted 1 question(s), 1 vote(s), 1 daily reply count(s) and 0 dismissal(s)", after=0,
                  timeout=START_TIMEOUT)
     assert db_rows(bot.database, "SELECT 1 FROM unanswered_questions WHERE text = 'an ancient question'", want=0) == []
     assert db_rows(bot.database, "SELECT 1 FROM feedback_votes WHERE intent_id = 'ancient-intent'", want=0) == []

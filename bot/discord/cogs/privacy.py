@@ -100,9 +100,9 @@ class Privacy(commands.Cog):
             log.exception("retention purge failed; trying again in %d hours", PURGE_EVERY_HOURS)
             return
         log.info(
-            "retention (PMBOT_RETENTION_DAYS=%d): deleted %d question(s), %d vote(s) and %d daily reply count(s)"
-            " older than that",
-            days, purged.questions, purged.votes, purged.reply_counts,
+            "retention (PMBOT_RETENTION_DAYS=%d): deleted %d question(s), %d vote(s), %d daily reply count(s) and %d"
+            " dismissal(s) older than that",
+            days, purged.questions, purged.votes, purged.reply_counts, purged.dismissed,
         )
 
     @commands.Cog.listener()
@@ -122,9 +122,9 @@ class Privacy(commands.Cog):
             return
         purged = await self.bot.store.forget_guild(guild.id)
         log.info(
-            "removed from server %s (%s): deleted its %d question(s), %d vote(s), %d daily reply count(s) and its"
-            " settings",
-            guild.id, guild.name, purged.questions, purged.votes, purged.reply_counts,
+            "removed from server %s (%s): deleted its %d question(s), %d vote(s), %d daily reply count(s),"
+            " %d dismissal(s) and its settings",
+            guild.id, guild.name, purged.questions, purged.votes, purged.reply_counts, purged.dismissed,
         )
 
 
