@@ -391,10 +391,10 @@ class PMBot(commands.AutoShardedBot):
             return
         if (found := await reading.read_again(self, answer)) is None:
             return
-        question, now = found
+        question, now, asker = found
         self.answered.remember(answer_key(answer), downvoted(
             now.result, guild_id=question.guild.id if question.guild else None, channel_id=question.channel.id,
-            user_id=self._asker(question.author.id), message_id=question.id, asked_at=question.created_at,
+            user_id=self._asker(asker), message_id=question.id, asked_at=question.created_at,
         ))
 
     async def _keep(self, question: UnansweredQuestion | None) -> None:

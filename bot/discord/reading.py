@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING
 
 import discord
 
-from bot.discord.listening import Heard, answered, heard_question
+from bot.discord.listening import Heard, answered, heard_question, said
 from bot.discord.permissions import may_read_history
 from bot.discord.render import answered_intent
 from bot.knowledge import KnowledgeBase
@@ -91,32 +91,39 @@ async def _last_answer(bot: PMBot, channel: object, asker: discord.abc.User, ask
     return None
 
 
-async def read_again(bot: PMBot, answer: discord.Message) -> tuple[discord.Message, Answer] | None:
-    """The member's message the bot's answer answers, and what pmbot makes of it now: for a 👎 on an answer that
-    this process gave before a restart, whose question it no longer holds in memory. None when the question cannot
-    be read (an /ask answer quotes none; deleted; no Read Message History) or is no longer answered with the
-    answer's intent: the knowledge changed since, so the answer voted on is not the one pmbot gives now."""
-    me = bot.user
+async def read_again(bot: PMBot, answer: discord.Message) -> tuple[discord.Message, Answer, int] | None:
+    """The member's message the bot's answer answers, what pmbot makes of it now, and who asked (its author, or who
+    ran Apps → Ask pmbot on it): for a 👎 on an answer that this process gave before a restart, whose question it
+    no longer holds in memory. None when the question cannot be read (an /ask answer quotes none; deleted; no Read
+    Message History) or is no longer answered with the answer's intent: the knowledge changed since, so the answer
+    voted on is not the one pmbot gives now."""
+    me, meta = bot.user, answer.interaction_metadata
     question = await _answered_message(answer)
     if me is None or question is None:
         return None
-    here = bot.guild_settings.effective(question.guild.id if question.guild else None)
-    heard = heard_question(question, me, here.help_channels)
-    now = None if heard is None else await heard_answer(bot, heard, question)
+    if meta is not None:  # Apps → Ask pmbot reads the message whole, as it was asked
+        now: Answer | None = bot.service.ask(said(question))
+    else:
+        here = bot.guild_settings.effective(question.guild.id if question.guild else None)
+        heard = heard_question(question, me, here.help_channels)
+        now = None if heard is None else await heard_answer(bot, heard, question)
     if now is None or now.result.kind != "answer" or now.result.intent_id != answered_intent(answer):
         return None
-    return question, now
+    return question, now, meta.user.id if meta is not None else question.author.id
 
 
 async def _answered_message(answer: discord.Message) -> discord.Message | None:
-    """The message an answer replies to, or whose thread it opens (a help channel's threads setting). Discord sends
-    the replied-to message with the answer, mostly; else it is asked for, where pmbot may read the history."""
-    reference = answer.reference
+    """The message an answer replies to, or whose thread it opens (a help channel's threads setting), or that Apps →
+    Ask pmbot was run on. Discord sends the replied-to message with the answer, mostly; else it is asked for, where
+    pmbot may read the history."""
+    reference, meta = answer.reference, answer.interaction_metadata
     if reference is not None and reference.message_id is not None:
         if reference.resolved is not None:  # sent with the answer, or known to be deleted
             return reference.resolved if isinstance(reference.resolved, discord.Message) else None
         channel, message_id = answer.channel, reference.message_id
-    elif isinstance(answer.channel, discord.Thread) and answer.interaction_metadata is None and isinstance(
+    elif meta is not None and meta.target_message_id is not None:
+        channel, message_id = answer.channel, meta.target_message_id
+    elif isinstance(answer.channel, discord.Thread) and meta is None and isinstance(
             answer.channel.parent, discord.TextChannel):
         channel, message_id = answer.channel.parent, answer.channel.id  # a thread takes its first message's id
     else:

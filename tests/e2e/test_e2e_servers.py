@@ -691,7 +691,7 @@ def test_each_server_has_its_own_cooldown(fake: FakeDiscord, bot: Running) -> No
 
 def test_a_vote_on_an_answer_given_before_a_restart_still_names_its_question(fake: FakeDiscord, bot: Running) -> None:
     """Members vote as they read, hours later, and pmbot restarts on every deploy: the question of an answer given
-    before, as a reply or in a thread started on the question, is read again from its message."""
+    before, as a reply, in a thread started on the question or by Apps → Ask pmbot, is read again from its message."""
     mentioned = "Who writes the user stories, the product manager or the project manager?"
     asked = fake.send_message("general", mentioned, author="asker10", mentions_bot=True)
     answers = [(mentioned, asked, reply_to(fake, asked))]
@@ -701,6 +701,9 @@ def test_a_vote_on_an_answer_given_before_a_restart_still_names_its_question(fak
     fake.wait_for(lambda r: r.kind == "thread.create" and r.ok, since=since)
     answers.append((asked["content"], asked, fake.wait_for_message(int(asked["id"]), since=since)))
     command(fake, "config reset", {"setting": "help-channel-threads"}, "moderator", "general")
+    asked = fake.send_message("general", "What does a scrum master do all day?", author="asker11")
+    command_answer = fake.send_message_command("Ask pmbot", asked, user="asker10").wait_response()
+    answers.append((asked["content"], asked, fake.interaction_responses(command_answer.interaction_id)[0]))
     bot.restart()
 
     gap = "SELECT kind, best_intent, original_text FROM unanswered_questions WHERE message_id = ?"

@@ -458,6 +458,8 @@ class FakeDiscordServer:
                 "id": str(interaction.id), "type": interaction.type, "user": user_json(interaction.user),
                 "authorizing_integration_owners": {"0": str(self._guild_id_of(channel) or self.world.guild_id)},
             }
+            if interaction.type == 2 and (data := interaction.payload.get("data", {})).get("type") == 3:
+                meta["target_message_id"] = data["target_id"]  # a message command: the message it was run on
             msg["interaction_metadata"] = meta
             if interaction.type == 2:
                 msg["type"] = 20
