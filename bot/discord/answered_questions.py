@@ -27,11 +27,11 @@ class AnsweredQuestions:
     """An answer's key (:func:`answer_key`) → its question as the gap a 👎 makes of it, for `window` after the answer.
 
     In memory, because an answer writes nothing to the database (the busiest path) and few answers are voted on.
-    A server's interactions all reach the process that answered it; after a restart the question of an answer that
-    replied to it, or Apps → Ask pmbot's on it, is read again from its message
-    (:func:`bot.discord.reading.read_again`), but an `/ask` answer quotes none, so a 👎 on one given before the restart counts as a vote only. `capacity` bounds the memory: 5,000 questions of 80
-    characters take about 3 MB, of 4,000 (the longest message) 28 MB (tracemalloc, 7 December 2026); past it, the
-    least recently answered go first.
+    A server's interactions all reach the process that answered it. After a restart an answer's question is read
+    again from its message (:func:`bot.discord.reading.read_again`), but an `/ask` answer has none, so a 👎 on one
+    given before the restart counts as a vote only. `capacity` bounds the memory: 5,000 questions of 80 characters
+    take about 3 MB, of 4,000 (the longest message) 28 MB (tracemalloc, 7 December 2026); past it, the least
+    recently answered go first.
     """
 
     def __init__(

@@ -385,8 +385,7 @@ class PMBot(commands.AutoShardedBot):
 
     async def _recall(self, answer: discord.Message) -> None:
         """Remembers the question of an answer this process gave before a restart (within the vote window), read
-        again from the message the answer replies to: the bot restarts on every deploy, and members vote as they
-        read, hours later."""
+        again from its message: the bot restarts on every deploy, and members vote as they read, hours later."""
         if self.answered.knows(answer) or discord.utils.utcnow() - answer.created_at > VOTE_WINDOW:
             return
         if (found := await reading.read_again(self, answer)) is None:
