@@ -225,10 +225,12 @@ MIGRATIONS: Final[tuple[tuple[str, ...], ...]] = (
 )
 
 #: What a message's later reading of its question replaces (its time stays the message's, for retention). A
-#: proposal was for the words before the edit: it is withdrawn.
+#: proposal was for the words before an edit: it is withdrawn when the words changed, and kept when the same words
+#: are read again (a 👎 after a restart stores its gap again).
 REREAD: Final[str] = (
     "text = excluded.text, kind = excluded.kind, best_intent = excluded.best_intent, score = excluded.score,"
-    " original_text = excluded.original_text, follows = excluded.follows, proposed_intent = NULL"
+    " original_text = excluded.original_text, follows = excluded.follows,"
+    " proposed_intent = CASE WHEN unanswered_questions.text = excluded.text THEN unanswered_questions.proposed_intent END"
 )
 
 #: Longest original question kept: a Discord message can hold 4,000 characters; a gap report needs far fewer.

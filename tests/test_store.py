@@ -536,6 +536,8 @@ async def test_a_proposal_marks_a_servers_questions_for_the_owners_until_withdra
         assert await store.propose(texts, Scope(frozenset(), direct_messages=True), "x") == 1  # a DM is no server's
         assert len(await store.proposals()) == 2, "the owners review servers' proposals; a DM they can teach at once"
 
+        await store.record_unanswered(question("who owns the roadmap", guild_id=GUILD_A, message_id=701))
+        assert len(await store.proposals()) == 2, "the same words read again keep their proposal"
         # An edit is a new question: its proposal goes. So does a deleted message's, with its row.
         await store.record_unanswered(question("who owns the backlog", guild_id=GUILD_A, message_id=701))
         assert [q.text for q in await store.proposals()] == ["who owns the roadmap?"]
