@@ -26,7 +26,8 @@ from fake_discord.limits import (
     check_message,
     to_discord_error,
 )
-from fake_discord.models import MANAGE_GUILD
+from fake_discord.models import MANAGE_GUILD, PUBLIC_THREAD, READ_MESSAGE_HISTORY, FakeChannel
+from fake_discord.world import NO_HISTORY_CHANNEL
 
 # --------------------------------------------------------------------------- limits
 
@@ -350,3 +351,13 @@ def test_several_guilds_each_with_their_owner_roles_channels_and_members() -> No
 
         with urllib.request.urlopen(fake.api_base + "/applications/@me") as response:
             assert json.load(response)["owner"]["id"] == str(dev.id), "the application owner, apart from guild owners"
+
+
+def test_a_thread_takes_its_parent_channels_permissions() -> None:
+    """As on Discord, where a thread has no overwrites of its own: pmbot's checks read the thread's permissions."""
+    with FakeDiscord() as fake:
+        w = fake.world
+        for parent, readable in (("general", True), (NO_HISTORY_CHANNEL, False)):
+            thread = FakeChannel(id=fake.channel(parent).id + 1_000, name="t", type=PUBLIC_THREAD,
+                                 parent_id=fake.channel(parent).id)
+            assert bool(w.permissions(w.bot, thread) & READ_MESSAGE_HISTORY) is readable, parent

@@ -168,8 +168,11 @@ class World:
         return self.dm_channels[user.id]
 
     def permissions(self, user: FakeUser, channel: Optional[FakeChannel], guild: Optional[FakeGuild] = None) -> int:
-        """The user's permissions in a channel (in its guild; the first guild for DMs or ``guild`` if given)."""
+        """The user's permissions in a channel (in its guild; the first guild for DMs or ``guild`` if given). A thread
+        has no overwrites of its own: its parent's apply, as on Discord."""
         g = guild or self.guild_of(channel) or self.guild()
+        if channel is not None and channel.is_thread and channel.parent_id is not None:
+            channel = self.channel_by_id(channel.parent_id) or channel
         return compute_permissions(
             user, channel, roles=g.roles_by_id(), guild_id=g.id, owner_id=g.owner_id,
             role_ids=self.member_roles(user, g) or (),
