@@ -496,7 +496,7 @@ class PostgresStore(Store):
 
     async def forget_guild(self, guild_id: int) -> Purged:
         """Deletes everything stored about one server, in one transaction."""
-        purged = await self._write_all([
+        questions, votes, settings, counts, _, dismissed = await self._write_all([
             ("DELETE FROM unanswered_questions WHERE guild_id = $1", (guild_id,)),
             ("DELETE FROM feedback_votes WHERE guild_id = $1", (guild_id,)),
             ("DELETE FROM guild_settings WHERE guild_id = $1", (guild_id,)),
@@ -504,7 +504,6 @@ class PostgresStore(Store):
             ("DELETE FROM digests WHERE guild_id = $1", (guild_id,)),
             ("DELETE FROM dismissed_questions WHERE guild_id = $1", (guild_id,)),
         ])
-        questions, votes, settings, counts, _, dismissed = purged
         return Purged(questions, votes, settings, counts, dismissed)
 
     async def purge_before(self, cutoff: datetime) -> Purged:
