@@ -11,6 +11,8 @@ from typing import Awaitable, Callable, Iterable
 import discord
 from cachetools import TTLCache
 
+from bot.discord.permissions import may_read_history
+
 log = logging.getLogger("pmbot.questions")
 
 Delete = Callable[[], Awaitable[None]]
@@ -43,3 +45,35 @@ class RecentAnswers:
                 pass  # deleted with its question (a purge), or by a moderator first
             except discord.HTTPException as error:
                 log.info("could not delete the answer to message %s: %s", message_id, error)
+
+
+async def take_back_in_thread(thread: discord.Thread | None, answer: discord.PartialMessage, *, lookback: int) -> None:
+    """An answer pmbot gave in a thread it started on the question (a help channel's threads setting), taken back
+    with the thread where pmbot may delete threads and nobody else wrote in it: emptied, a thread named after an
+    answer to nothing would stay in the channel's thread list for days. Elsewhere the answer alone, as a reply goes:
+    a member's words in the thread are theirs, and without Manage Threads Discord refuses (which counts towards its
+    invalid request limit). `lookback`: a thread with this many messages is not read further, and kept."""
+    if thread is not None and await _only_ours(thread, lookback):
+        await thread.delete(reason="the question pmbot answered here was deleted, or edited into no question")
+    else:
+        await answer.delete()
+
+
+async def _only_ours(thread: discord.Thread, lookback: int) -> bool:
+    """Whether pmbot started the thread, may delete it, and wrote every message in it (Discord's copy of the question
+    that started it aside). Without Read Message History, Discord's empty page would pass for an empty thread."""
+    me = thread.guild.me
+    if me is None or thread.owner_id != me.id:
+        return False
+    if not (thread.permissions_for(me).manage_threads and may_read_history(thread)):
+        return False
+    read = 0
+    try:
+        async for message in thread.history(limit=lookback):
+            read += 1
+            if message.author.id != me.id and message.type is not discord.MessageType.thread_starter_message:
+                return False
+    except discord.HTTPException as error:
+        log.info("could not read thread %s to delete it: %s", thread.id, error)
+        return False
+    return read < lookback

@@ -44,6 +44,7 @@ from e2e_support import (
     wait_ready,
 )
 from fake_discord import FakeDiscord, RecordedRequest
+from fake_discord.models import MANAGE_THREADS
 from fake_discord.world import READ_ONLY_CHANNEL
 
 from bot.discord.checks import moderator_refusal, owner_refusal
@@ -69,7 +70,7 @@ def fake() -> Iterator[FakeDiscord]:
     b = {key: server.add_user(key, name) for key, name in (
         ("b_owner", "bob_owner"), ("b_mod", "bea_mod"), ("b_rolemod", "ravi_rolemod"), ("b_user", "bill"),
     )}
-    askers = [server.add_user(f"b_asker{n}", f"b_asker{n}") for n in range(13)]
+    askers = [server.add_user(f"b_asker{n}", f"b_asker{n}") for n in range(15)]
     server.add_guild(
         "Other Community", guild_id=GUILD_B, owner=b["b_owner"],
         members={b["b_mod"]: ["Staff"], b["b_rolemod"]: ["Moderators"], b["b_user"]: [], dev: [],
@@ -287,12 +288,43 @@ def test_a_server_has_its_help_channel_answers_in_threads(fake: FakeDiscord, bot
     assert edited.json["embeds"][0]["title"] != answer.embeds[0]["title"]
     fake.delete_messages(asked)
     fake.wait_for(lambda r: r.kind == "message.delete" and r.ok and r.message_id == int(answer.message["id"]))
+    assert fake.channel(thread.id).is_thread, "pmbot may not delete threads here: the emptied thread stays"
 
     mentioned = fake.send_message("b-general", "What is a product manager?", author="b_asker12", mentions_bot=True)
     assert embed(reply_to(fake, mentioned))["title"], "elsewhere, a reply as before"
     command(fake, "config reset", {"setting": "help-channel-threads"}, "b_mod", "b-general")
     asked = fake.send_message("b-help", "What is scope creep?", author="b_asker12")
     assert embed(reply_to(fake, asked))["title"], "off again: a reply in the channel"
+
+
+def test_a_deleted_question_takes_its_thread_where_pmbot_may_manage_threads(fake: FakeDiscord, bot: Running) -> None:
+    """With Manage Threads, the thread pmbot started for a question goes with the question: emptied, named after an
+    answer to nothing, it would stay in the channel's thread list. Not where a member wrote in it."""
+    bot_role = next(role for role in fake.guild(GUILD_B).roles.values() if role.bot_id == fake.bot_id)
+    fake.set_overwrites("b-help", [{"id": str(bot_role.id), "type": 0, "allow": str(MANAGE_THREADS), "deny": "0"}])
+    command(fake, "config help-channels threads", {"on": True}, "b_mod", "b-general")
+    try:
+        since = fake.cursor()
+        asked = fake.send_message("b-help", "What is a product owner?", author="b_asker13")
+        fake.wait_for(lambda r: r.kind == "thread.create" and r.ok, since=since)
+        fake.wait_for_message(int(asked["id"]), since=since)
+        fake.delete_messages(asked)
+        assert fake.wait_for(lambda r: r.kind == "channel.delete" and r.channel_id == int(asked["id"]), since=since).ok
+        with pytest.raises(KeyError):
+            fake.channel(int(asked["id"]))
+
+        since = fake.cursor()
+        asked = fake.send_message("b-help", "What is scope creep?", author="b_asker14")
+        fake.wait_for(lambda r: r.kind == "thread.create" and r.ok, since=since)
+        answer = fake.wait_for_message(int(asked["id"]), since=since)
+        fake.send_message(int(asked["id"]), "ok, so that is what keeps happening to our roadmap", author="b_asker13")
+        fake.delete_messages(asked)
+        fake.wait_for(lambda r: r.kind == "message.delete" and r.ok and r.message_id == int(answer.message["id"]))
+        assert fake.channel(int(asked["id"])).is_thread, "a member's words in it keep the thread"
+        assert [r for r in fake.sent[since:] if r.kind == "channel.delete"] == []
+    finally:
+        command(fake, "config reset", {"setting": "help-channel-threads"}, "b_mod", "b-general")
+        fake.set_overwrites("b-help", [])
 
 
 def test_a_help_channel_pmbot_may_not_post_in_gets_its_answers_in_threads(fake: FakeDiscord, bot: Running) -> None:

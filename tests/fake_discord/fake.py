@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import copy
+import dataclasses
 import re
 import threading
 import time
@@ -709,6 +710,28 @@ class FakeDiscord:
 
         self._call(create(), timeout)
         return self.send_message(post, content, author=user, timeout=timeout, message_id=post.id)
+
+    def set_overwrites(
+        self, ref: ChannelRef, overwrites: Sequence[Mapping[str, Any]], *, timeout: Optional[float] = None
+    ) -> FakeChannel:
+        """A moderator changes a guild channel's permission overwrites, as Discord sends it: CHANNEL_UPDATE with the
+        whole channel. Its threads follow it, having none of their own. Returns the channel as it is now."""
+        old = self.channel(ref)
+        guild = self.world.guild_of(old)
+        if guild is None or old.is_thread:
+            raise ValueError(f"#{old.name} has no overwrites of its own to change")
+        new = dataclasses.replace(old, overwrites=tuple(overwrites))
+        self.wait_until_connected(self._timeout(timeout))
+
+        async def update() -> bool:
+            # On the server's loop, so that no request handler is reading the channels meanwhile.
+            for key, channel in guild.channels.items():
+                if channel.id == new.id:
+                    guild.channels[key] = new
+            return await self._server.dispatch("CHANNEL_UPDATE", channel_json(new, guild_id=guild.id))
+
+        self._call(update(), timeout)
+        return new
 
     def send_dm(self, content: str, *, author: UserRef = "user", **kwargs: Any) -> dict[str, Any]:
         """``send_message`` in the author's DM channel with the bot."""

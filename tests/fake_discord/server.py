@@ -30,6 +30,7 @@ from .models import (
     FLAG_EPHEMERAL,
     FLAG_IS_COMPONENTS_V2,
     FLAG_LOADING,
+    MANAGE_THREADS,
     GUILD_TEXT,
     PUBLIC_THREAD,
     READ_MESSAGE_HISTORY,
@@ -241,6 +242,7 @@ class FakeDiscordServer:
         r.add_get(a + "/guilds/{guild_id}/channels", self._get_guild_channels)
         r.add_get(a + "/guilds/{guild_id}/members/{user_id}", self._get_member)
         r.add_get(a + "/channels/{channel_id}", self._get_channel)
+        r.add_delete(a + "/channels/{channel_id}", self._delete_channel)
         r.add_post(a + "/channels/{channel_id}/typing", self._typing)
         r.add_get(a + "/channels/{channel_id}/messages", self._history)
         r.add_post(a + "/channels/{channel_id}/messages", self._create_message)
@@ -895,6 +897,28 @@ class FakeDiscordServer:
         guild.channels[f"thread-{thread_id}"] = thread
         await self.dispatch("THREAD_CREATE", {**channel_json(thread, guild_id=guild.id), "newly_created": True})
         return json_response(channel_json(thread, guild_id=guild.id), status=201)
+
+    async def _delete_channel(self, request: web.Request) -> web.Response:
+        """A thread deleted, with its messages (no MESSAGE_DELETE for them), as Discord does: it needs Manage Threads
+        in the thread's parent, and THREAD_DELETE goes out. The fake deletes no other kind of channel."""
+        rec: RecordedRequest = request[_RECORD]
+        rec.kind = "channel.delete"
+        channel = self._channel(int(request.match_info["channel_id"]))
+        rec.channel_id = channel.id if channel else None
+        if channel is None:
+            return error_response(404, 10003, "Unknown Channel")
+        guild = self.world.guild_of(channel)
+        need = VIEW_CHANNEL | MANAGE_THREADS
+        if guild is None or not channel.is_thread or self.world.permissions(self.world.bot, channel) & need != need:
+            return error_response(403, 50013, "Missing Permissions")
+        with self.lock:
+            for key in [k for k, c in guild.channels.items() if c.id == channel.id]:
+                del guild.channels[key]
+            for message_id in [i for i, m in self.messages.items() if m.channel_id == channel.id]:
+                del self.messages[message_id]
+        gone = {"id": str(channel.id), "guild_id": str(guild.id), "parent_id": str(channel.parent_id), "type": channel.type}
+        await self.dispatch("THREAD_DELETE", gone)
+        return json_response(channel_json(channel, guild_id=guild.id))
 
     async def _edit_message(self, request: web.Request) -> web.Response:
         rec: RecordedRequest = request[_RECORD]

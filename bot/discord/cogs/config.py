@@ -166,7 +166,8 @@ class ServerConfig(commands.Cog):
         """On for a busy channel: each answer and its follow-ups stay under their question, out of the channel."""
         await self._change(interaction, f"Help channel answers now go {_placed(on)}",
                            lambda own: {"help_channel_threads": on})
-        extra = " I need the Create Public Threads permission there; without it I reply instead." if on else ""
+        extra = (" I need the Create Public Threads permission there; without it I reply instead. With Manage Threads "
+                 "too, a thread whose question is deleted goes with it, unless a member wrote in it.") if on else ""
         await respond(interaction, content=f"In help channels my answers now go {_placed(on)}.{extra}")
 
     # -- moderator roles ------------------------------------------------------------------

@@ -28,7 +28,7 @@ from bot.discord.errors import tell
 from bot.discord.listening import heard_question, said
 from bot.discord.permissions import may_read_history, missing_to_answer, missing_to_post
 from bot.discord.reading import FOLLOW_UP_LOOKBACK
-from bot.discord.recent_answers import RecentAnswers
+from bot.discord.recent_answers import RecentAnswers, take_back_in_thread
 from bot.discord.render import NO_PINGS, in_server, message_kwargs, send_reply
 from bot.help_channels import replies_unasked
 from bot.matching.normalise import MAX_INPUT_CHARS
@@ -203,7 +203,12 @@ class Questions(commands.Cog):
                 )
             # A partial message: the reply itself would hold its embed and buttons in memory for the window.
             partial = self.bot.get_partial_messageable(reply.channel.id).get_partial_message(reply.id)
-            self.answers.remember(message.id, partial.delete)
+            if thread_name is not None and isinstance(reply.channel, discord.Thread):  # in the thread it started
+                guild, thread_id = reply.channel.guild, reply.channel.id
+                self.answers.remember(message.id, lambda: take_back_in_thread(
+                    guild.get_thread(thread_id), partial, lookback=FOLLOW_UP_LOOKBACK))
+            else:
+                self.answers.remember(message.id, partial.delete)
             return reply
         except discord.Forbidden:
             log.warning(
