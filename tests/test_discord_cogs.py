@@ -149,6 +149,7 @@ def mock_message(
         message.author = author or mock_member()
     message.to_reference.return_value = MagicMock(spec=discord.MessageReference)
     message.reference = None
+    message.message_snapshots = []
     return message
 
 

@@ -111,8 +111,10 @@ def _post_title(message: discord.Message) -> str | None:
 
 
 def said(message: discord.Message) -> str:
-    """The message's text on one line, after its forum post's title when it opens one."""
-    content = message.content or ""
+    """The message's text on one line, after its forum post's title when it opens one. A forwarded message's is the
+    text it forwards: Discord sends a forward with no content of its own and a copy of the original beside it, and a
+    member forwards a question to pmbot's DMs, a help channel or Apps → Ask pmbot to have it answered."""
+    content = message.content or " ".join(snapshot.content for snapshot in message.message_snapshots)
     if (title := _post_title(message)) is not None:
         # A full stop ends a title that has none, as its line break did on screen (question_finder.py reads sentences).
         stop = "" if not content.strip() or title.rstrip()[-1:] in _SENTENCE_ENDS else "."
@@ -162,7 +164,7 @@ def heard_question(message: discord.Message, me: discord.abc.User, listen_channe
     replied = _replied(message, me)
     follows = answered_intent(replied) if replied is not None else None
     dm = message.guild is None or isinstance(message.channel, (discord.DMChannel, discord.GroupChannel))
-    if dm or mentions_bot(content, me.id, role_id):
+    if dm or mentions_bot(message.content, me.id, role_id):  # a forwarded message's mention was not said to pmbot
         return Heard(strip_bot_mention(content, me.id, role_id), "direct", follows, _quoted(message))
     if in_listen_channel(message.channel, listen_channel_ids) or replied is not None:
         # A new post in a help forum asks by being posted: "Scope creep" over a story is a request for help.

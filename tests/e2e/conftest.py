@@ -45,7 +45,7 @@ def knowledge(workdir: Path) -> Path:
 @pytest.fixture(scope="module")
 def fake() -> Iterator[FakeDiscord]:
     server = FakeDiscord(strict_commands=True, default_timeout=EVENT_TIMEOUT).start()
-    add_users(server, 40)  # before the bot connects: the world is not changed while the fake serves it
+    add_users(server, 48)  # before the bot connects: the world is not changed while the fake serves it
     try:
         yield server
     finally:

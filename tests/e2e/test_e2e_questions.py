@@ -113,6 +113,25 @@ def test_a_help_forum_post_is_answered_from_its_title(fake: FakeDiscord, bot, se
     assert_answer(reply, intent, service)
 
 
+def test_a_forwarded_question_is_answered_where_pmbot_listens_and_by_ask_pmbot(
+        fake: FakeDiscord, bot, service, new_user) -> None:
+    """Discord sends a forward with no content of its own, its question in a copy of the original beside it."""
+    question = "What does a scrum master do that a project manager doesn't?"
+    intent = expected_answer(service, question)
+    original = fake.send_message("general", question, author=new_user())
+    user = new_user()
+    assert_answer(reply_to(fake, fake.forward_message(original, fake.dm_channel(user), author=user)), intent, service)
+    assert_answer(reply_to(fake, fake.forward_message(original, HELP_CHANNEL, author=new_user())), intent, service)
+
+    mentioned = fake.send_message("general", question, author=new_user(), mentions_bot=True)
+    reply_to(fake, mentioned)
+    elsewhere = fake.forward_message(mentioned, "general", author=new_user())  # the mention was not this member's
+    settle_with_sentinel(fake, "general", new_user())
+    assert replies_to(fake, {elsewhere["id"]}) == []
+    response = fake.send_message_command("Ask pmbot", elsewhere, user=new_user()).wait_response()
+    assert embed(response)["title"] == intent.title
+
+
 def test_a_follow_up_replying_to_an_answer_is_answered_anywhere(fake: FakeDiscord, bot, service, new_user) -> None:
     user = new_user()
     first = reply_to(fake, fake.send_message("general", "What is product management?", author=user, mentions_bot=True))

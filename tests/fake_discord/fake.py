@@ -733,6 +733,31 @@ class FakeDiscord:
         self._call(update(), timeout)
         return new
 
+    def forward_message(
+        self, ref: MessageRef, channel_id: ChannelRef, *, author: UserRef = "user", timeout: Optional[float] = None
+    ) -> dict[str, Any]:
+        """A member forwards a message to a channel or DM, as Discord sends it: a message of the member's own with no
+        content, whose ``message_reference`` (type 1, a forward) points at the original and whose
+        ``message_snapshots`` hold a copy of it without its author. Without the Message Content intent the copy's
+        content is blanked too (``_deliver_user_message``)."""
+        original = copy.deepcopy(self._resolve_message(ref).data)
+        ch = self.channel(channel_id)
+        user = self.world.resolve_user(author)
+        guild = self.world.guild_of(ch)
+        if guild is not None and self.world.member_roles(user, guild) is None:
+            raise ValueError(f"{user.username} is not in {guild.name} and cannot post in #{ch.name}")
+        self.wait_until_connected(self._timeout(timeout))
+        msg = self._user_message(ch, user, "", [], None, False)
+        msg["message_reference"] = {"type": 1, "message_id": original["id"], "channel_id": original["channel_id"]}
+        if original.get("guild_id"):
+            msg["message_reference"]["guild_id"] = original["guild_id"]
+        kept = ("type", "content", "embeds", "attachments", "timestamp", "edited_timestamp", "flags", "mentions",
+                "mention_roles", "components")
+        msg["message_snapshots"] = [{"message": {key: original[key] for key in kept}}]
+        self._action_cursor = self.cursor()
+        self._call(self._deliver_user_message(ch, msg), timeout)
+        return copy.deepcopy(msg)
+
     def send_dm(self, content: str, *, author: UserRef = "user", **kwargs: Any) -> dict[str, Any]:
         """``send_message`` in the author's DM channel with the bot."""
         return self.send_message(self.dm_channel(author), content, author=author, **kwargs)
@@ -832,6 +857,8 @@ class FakeDiscord:
             and session is not None and not session.intents & INTENT_MESSAGE_CONTENT
         ):
             d.update(content="", embeds=[], attachments=[], components=[])
+            for snapshot in d.get("message_snapshots", ()):
+                snapshot["message"].update(content="", embeds=[], attachments=[], components=[])
         return await self._server.dispatch(event, d, intent=INTENT_DIRECT_MESSAGES if ch.is_dm else INTENT_GUILD_MESSAGES)
 
     # ------------------------------------------------------------------ interactions
