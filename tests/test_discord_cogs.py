@@ -289,6 +289,23 @@ def test_a_question_replying_to_the_bot_is_heard_in_any_channel() -> None:
     assert listening.heard_question(to_deleted, me, frozenset()) is None
 
 
+def test_a_help_channel_question_replying_to_another_member_is_left_to_them() -> None:
+    """Under a member's message it asks that member; under one's own it goes on asking; a mention still calls pmbot."""
+    me, member, help_channel = mock_me(), mock_member(), mock_text_channel(HELP_CHANNEL_ID)
+
+    def says(content: str) -> MagicMock:
+        return mock_message(content, author=member, channel=help_channel)
+
+    asked = says("what does a scrum master do?")
+    assert listening.heard_question(asked, me, LISTEN) == listening.Heard("what does a scrum master do?", "passive")
+    explained = mock_message("a PO owns the backlog", author=mock_member(4321), channel=help_channel)
+    assert listening.heard_question(replying_to(says("what does a scrum master do, then?"), explained), me, LISTEN) is None
+    to_self = replying_to(says("what does a scrum master do?"), says("anyone?"))
+    assert listening.heard_question(to_self, me, LISTEN) == listening.Heard("what does a scrum master do?", "passive")
+    called = replying_to(says(f"<@{BOT_ID}> what does a scrum master do?"), explained)
+    assert listening.heard_question(called, me, LISTEN).direct
+
+
 def bot_message(reply: Reply) -> MagicMock:
     """One of the bot's messages as Discord sends it back: its components rebuilt from the wire format."""
     message = mock_message("")
@@ -330,7 +347,7 @@ def test_a_mention_replying_to_a_members_message_quotes_it(kb: KnowledgeBase) ->
     assert heard == listening.Heard("^", "direct", quoted="How much do product managers earn?")
     assert listening.heard_question(replying_to(mock_message(f"<@{BOT_ID}>"), theirs), me, frozenset()).quoted
     unaddressed = replying_to(mock_message("what is a PM?", channel=mock_text_channel(HELP_CHANNEL_ID)), theirs)
-    assert listening.heard_question(unaddressed, me, LISTEN).quoted is None, "only a mention asks for the quoted message"
+    assert listening.heard_question(unaddressed, me, LISTEN) is None, "only a mention asks for the quoted message"
     for other in (bot_message(answer_reply(kb, kb.intents["scope-creep"])), mock_message("?", author=mock_member(7, bot=True)),
                   mock_message("", author=mock_member(1002)), None):
         assert listening.heard_question(replying_to(mock_message(f"<@{BOT_ID}> ^"), other), me, frozenset()).quoted is None

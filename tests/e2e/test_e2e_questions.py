@@ -245,7 +245,10 @@ def test_a_deleted_question_takes_its_reply_and_its_gap_with_it(fake: FakeDiscor
 
 def test_help_channel_stays_silent_on_chat_and_off_topic(fake: FakeDiscord, bot, new_user) -> None:
     user = new_user()
+    explained = fake.send_message(HELP_CHANNEL, "our PO owns the backlog, the PM owns the dates", author=new_user())
     chatter = [
+        # a question for the member it replies to, in their conversation
+        fake.send_message(HELP_CHANNEL, "What is project management, then?", author=user, reply_to=explained),
         fake.send_message(HELP_CHANNEL, "what's the weather like in Lisbon today?", author=user),  # a question, off-topic
         fake.send_message(HELP_CHANNEL, "lol same, product managers are great", author=user),  # not a question
         fake.send_message(HELP_CHANNEL, "hi all, how are you?", author=user),  # small talk for the room, not for pmbot
