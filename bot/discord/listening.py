@@ -9,7 +9,8 @@ Three ways in, from most to least explicit:
   the bot to answer that question (the Questions cog decides which is read).
 * **passive**: a message in a configured help channel, or a thread under
   one, or a reply to one of the bot's own messages, that *looks like a
-  question*, and any new post in a help forum (bot/help_channels.py, which
+  question* and does not reply to someone else's message (that asks them),
+  and any new post in a help forum (bot/help_channels.py, which
   also says what the bot replies to there: never a fallback, so it never
   spams a conversation). Needs the privileged Message Content intent; without
   it Discord sends these messages with empty content (a reply that pings the
