@@ -255,7 +255,7 @@ def help_reply(kb: KnowledgeBase) -> Reply:
     body = (
         f"{ABOUT}\n\n"
         "**Ask me** by mentioning me, in a DM, or with `/ask`; for someone's question, use the message's "
-        "**Apps → Ask pmbot**.\n"
+        "**Apps → Ask pmbot**, or forward it to me.\n"
         "**Commands:** `/ask` a question · `/role` a role summary · `/compare` the two roles side by side · "
         "`/topics` browse everything · `/privacy` what pmbot keeps about you · `/help` how to use pmbot, with "
         "example questions.\n\n"
