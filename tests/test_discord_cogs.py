@@ -157,6 +157,7 @@ def replying_to(message: MagicMock, replied: MagicMock | None) -> MagicMock:
     """The message as a reply to ``replied`` (None: to a message Discord no longer has)."""
     message.type = discord.MessageType.reply
     message.reference = MagicMock(spec=discord.MessageReference)
+    message.reference.type = discord.MessageReferenceType.reply
     message.reference.resolved = replied
     return message
 
@@ -304,6 +305,19 @@ def test_a_help_channel_question_replying_to_another_member_is_left_to_them() ->
     assert listening.heard_question(to_self, me, LISTEN) == listening.Heard("what does a scrum master do?", "passive")
     called = replying_to(says(f"<@{BOT_ID}> what does a scrum master do?"), explained)
     assert listening.heard_question(called, me, LISTEN).direct
+
+
+def test_a_forward_is_read_for_the_text_it_forwards_and_replies_to_nobody() -> None:
+    """Discord sends a forward with no content of its own; its reference points where the copy came from."""
+    me, help_channel = mock_me(), mock_text_channel(HELP_CHANNEL_ID)
+    original = mock_message(f"<@{BOT_ID}> what does a scrum master do?", author=mock_member(4321), channel=help_channel)
+    forward = replying_to(mock_message("", channel=help_channel), original)
+    forward.type = discord.MessageType.default
+    forward.reference.type = discord.MessageReferenceType.forward
+    forward.message_snapshots = [MagicMock(spec=discord.MessageSnapshot, content=original.content)]
+    heard = listening.heard_question(forward, me, LISTEN)
+    assert heard == listening.Heard(f"<@{BOT_ID}> what does a scrum master do?", "passive"), "not a mention of theirs"
+    assert listening.heard_question(forward, me, frozenset()) is None, "and outside a help channel, not for pmbot"
 
 
 def bot_message(reply: Reply) -> MagicMock:

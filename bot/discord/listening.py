@@ -132,9 +132,12 @@ def _quoted(message: discord.Message) -> str | None:
 
 
 def _replied_to(message: discord.Message) -> discord.Message | None:
-    """The message this one replies to, or None (a deleted or uncached one is not known)."""
-    replied = message.reference.resolved if message.reference is not None else None
-    return replied if isinstance(replied, discord.Message) else None
+    """The message this one replies to, or None (a deleted or uncached one is not known, and a forward replies to
+    nothing: its reference is where its copy came from)."""
+    reference = message.reference
+    if reference is None or reference.type is not discord.MessageReferenceType.reply:
+        return None
+    return reference.resolved if isinstance(reference.resolved, discord.Message) else None
 
 
 def _to_someone_else(message: discord.Message) -> bool:
