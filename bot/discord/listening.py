@@ -140,20 +140,6 @@ def _replied_to(message: discord.Message) -> discord.Message | None:
     return reference.resolved if isinstance(reference.resolved, discord.Message) else None
 
 
-def _to_someone_else(message: discord.Message) -> bool:
-    """Whether the message replies to another person's message (a member's, another bot's): in a help channel,
-    "what does a PO do, then?" under a member's explanation asks that member. A reply to one's own message goes on
-    asking; one to a message Discord no longer has is read as if it replied to nothing."""
-    replied = _replied_to(message)
-    return replied is not None and replied.author.id != message.author.id
-
-
-def _replied(message: discord.Message, me: discord.abc.User) -> discord.Message | None:
-    """The bot's own message this one replies to, or None."""
-    replied = _replied_to(message)
-    return replied if replied is not None and replied.author.id == me.id else None
-
-
 def answered(message: discord.Message, me: discord.abc.User, asker: discord.abc.User) -> str | None:
     """The intent the bot's message answered the asker with (as a reply to their question, or to their /ask or
     button click); None for anyone else's message, or an answer to someone else."""
@@ -173,14 +159,17 @@ def heard_question(message: discord.Message, me: discord.abc.User, listen_channe
         return None
     content = said(message)
     role_id = _bot_role_id(message)
-    replied = _replied(message, me)
-    follows = answered_intent(replied) if replied is not None else None
+    replied = _replied_to(message)
+    to_me = replied is not None and replied.author.id == me.id
+    follows = answered_intent(replied) if to_me else None
     dm = message.guild is None or isinstance(message.channel, (discord.DMChannel, discord.GroupChannel))
     if dm or mentions_bot(message.content, me.id, role_id):  # a forwarded message's mention was not said to pmbot
         return Heard(strip_bot_mention(content, me.id, role_id), "direct", follows, _quoted(message))
-    if replied is None and _to_someone_else(message):
-        return None  # said to that person, in a conversation pmbot was not called into
-    if in_listen_channel(message.channel, listen_channel_ids) or replied is not None:
+    if replied is not None and replied.author.id not in (me.id, author.id):
+        # "what does a PO do, then?" under a member's explanation asks that member, in a conversation pmbot was not
+        # called into; a reply to one's own message goes on asking.
+        return None
+    if in_listen_channel(message.channel, listen_channel_ids) or to_me:
         # A new post in a help forum asks by being posted: "Scope creep" over a story is a request for help.
         if content and (_post_title(message) is not None or looks_like_question(content)):
             return Heard(content, "passive", follows)
