@@ -107,6 +107,7 @@ def test_broken_knowledge_is_refused_before_teaching(knowledge_copy: Path) -> No
 @pytest.mark.parametrize(("question", "intent", "refusal"), [
     ("   ", "scope-creep", TeachRefused),
     (QUESTION, "nothing-like-this", UnknownIntent),
+    ("what are you even for", "bot-help", TeachRefused),  # no word names a topic: it could never be answered
 ])
 def test_refusals_name_the_reason(knowledge_copy: Path, question: str, intent: str, refusal: type[Exception]) -> None:
     with pytest.raises(refusal):
@@ -130,6 +131,19 @@ def test_the_keeper_serves_a_teach_at_once(knowledge_copy: Path) -> None:
     assert announced == [service.kb.version], "a teach reaches every process, like an upload"
     with pytest.raises(TeachRefused, match="already a phrasing"):
         asyncio.run(keeper.teach(QUESTION.upper(), "scope-creep"))
+
+
+def test_a_taught_question_is_answered_where_the_rules_would_only_offer_it(knowledge_copy: Path) -> None:
+    """The teach reply says pmbot answers the question now: "can-manager" is no role pmbot knows, so it was only
+    offered, yet the knowledge now says what it asks."""
+    service = warm_service(knowledge_copy)
+    keeper = KnowledgeKeeper(service, keep=5, max_bytes=256_000)
+    question, intent = "can managers attend the daily standup?", "agile-ceremonies"
+    before = service.ask(question).result
+    assert (before.kind, before.intent_id) != ("answer", intent), "the rules doubt it before"
+    asyncio.run(keeper.teach(question, intent))
+    after = service.ask(question).result
+    assert (after.kind, after.intent_id) == ("answer", intent), after.reason
 
 
 def test_gaps_leave_out_a_question_once_it_is_taught(knowledge_copy: Path, tmp_path: Path) -> None:
