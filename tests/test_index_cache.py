@@ -28,6 +28,7 @@ QUESTIONS = [
     "we shipped and the coordinator moved on to another initiative, does that always happen?",
     "what's the best pizza in rome",
     "what does a PM do",
+    "what are you for",  # a phrasing of stop words alone, answered only word for word
 ]
 SMALL_QUESTIONS = ["what are okrs", "how do kanban boards work", "what does a PM do", "what's the best pizza in rome"]
 

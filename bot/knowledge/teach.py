@@ -27,7 +27,6 @@ from bot.knowledge.files import Backup, KnowledgeFiles
 from bot.knowledge.loader import knowledge_files, load_knowledge, phrase_key, schema
 from bot.knowledge.model import KnowledgeBase
 from bot.matching.follow_up import bare_role
-from bot.matching.index import content_words
 from bot.matching.matcher import NOT_ABOUT, Matcher
 from bot.matching.normalise import basic_tokens
 
@@ -104,11 +103,6 @@ def plan(folder: Path, question: str, intent_id: str, served: KnowledgeBase | No
             f"“{question}” only names a role, so what it asks depends on the answer it follows, and pmbot reads it "
             "that way. Taught to one intent, it would answer that intent whatever came before. Teach a question that "
             "says what it asks instead, such as “How much does a project manager earn?”."
-        )
-    if not content_words(basic_tokens(question)):
-        raise TeachRefused(
-            f"“{question}” has no word that names a topic (pmbot matches on those, and reads the others as glue), so "
-            "it could never answer it. Teach a wording that says what it asks, such as “What can pmbot do?”."
         )
     name, text = _with_phrasing(folder, intent_id, question)
     return Lesson(question, intent_id, name, text, load_knowledge(folder, overrides={name: text}))

@@ -49,6 +49,9 @@ class KnowledgeIndex:
     normaliser: Normaliser
     entries: tuple[Entry, ...]  # grouped by intent in knowledge order, the not_about lines last
     classifier: IntentClassifier  # its labels are the entries' intents in that same order
+    # Texts of stop words alone ("what are you for"): no signal reads them, so they answer only when typed word for
+    # word (Matcher.verbatim), as the knowledge's author meant them to.
+    verbatim_only: tuple[Entry, ...]
 
     @classmethod
     def build(cls, kb: KnowledgeBase) -> KnowledgeIndex:
@@ -57,39 +60,45 @@ class KnowledgeIndex:
         texts = [text for _, text in owned]
         basic = [basic_tokens(text) for text in texts]
         normaliser = Normaliser(texts, _synonyms(kb), basic=basic)
-        entries = []
+        entries, verbatim_only = [], []
         for (intent_id, text), text_basic in zip(owned, basic):
             tokens = tuple(normaliser.refine(text_basic))
-            if content_words(tokens):  # a text of stop words alone says nothing about any intent
+            if content_words(tokens):
                 entries.append(Entry(intent_id, text, tokens))
+            elif tokens:  # stop words alone say nothing about any intent, to any signal
+                verbatim_only.append(Entry(intent_id, text, tokens))
         classifier = IntentClassifier([(list(e.tokens), e.intent_id) for e in entries], shared=[NOT_ABOUT])
-        return cls(normaliser, tuple(entries), classifier)
+        return cls(normaliser, tuple(entries), classifier, tuple(verbatim_only))
 
     def state(self) -> dict[str, np.ndarray]:
         arrays = {f"normaliser.{k}": v for k, v in self.normaliser.state().items()}
         arrays |= {f"classifier.{k}": v for k, v in self.classifier.state().items()}
-        return arrays | {
-            "entry_intent": pack_strings([e.intent_id for e in self.entries]),
-            "entry_text": pack_strings([e.text for e in self.entries]),
-            "entry_tokens": pack_strings([" ".join(e.tokens) for e in self.entries]),
-        }
+        return arrays | _packed("entry", self.entries) | _packed("verbatim", self.verbatim_only)
 
     @classmethod
     def restore(cls, kb: KnowledgeBase, arrays: dict[str, np.ndarray]) -> KnowledgeIndex:
         def part(prefix: str) -> dict[str, np.ndarray]:
             return {k.removeprefix(prefix): v for k, v in arrays.items() if k.startswith(prefix)}
 
-        entries = zip(
-            unpack_strings(arrays["entry_intent"]),
-            unpack_strings(arrays["entry_text"]),
-            unpack_strings(arrays["entry_tokens"]),
-            strict=True,
-        )
         return cls(
             Normaliser.restore(part("normaliser."), _synonyms(kb)),
-            tuple(Entry(intent_id, text, tuple(tokens.split())) for intent_id, text, tokens in entries),
+            _unpacked("entry", arrays),
             IntentClassifier.restore(part("classifier.")),
+            _unpacked("verbatim", arrays),
         )
+
+
+def _packed(prefix: str, entries: tuple[Entry, ...]) -> dict[str, np.ndarray]:
+    return {
+        f"{prefix}_intent": pack_strings([e.intent_id for e in entries]),
+        f"{prefix}_text": pack_strings([e.text for e in entries]),
+        f"{prefix}_tokens": pack_strings([" ".join(e.tokens) for e in entries]),
+    }
+
+
+def _unpacked(prefix: str, arrays: dict[str, np.ndarray]) -> tuple[Entry, ...]:
+    columns = (unpack_strings(arrays[f"{prefix}_{column}"]) for column in ("intent", "text", "tokens"))
+    return tuple(Entry(intent_id, text, tuple(tokens.split())) for intent_id, text, tokens in zip(*columns, strict=True))
 
 
 def load_or_build(kb: KnowledgeBase, cache: IndexCache) -> KnowledgeIndex:

@@ -217,7 +217,8 @@ class Matcher:
         # Object arrays: picking the few phrasings to compare by an index array is one C call.
         self.entry_content = np.array([" ".join(sorted(content)) for content in contents], dtype=object)
         self.entry_shape = np.array([" ".join(e.tokens) for e in entries], dtype=object)
-        self.verbatim = {" ".join(e.tokens): e.intent_id for e in entries}  # a phrasing typed word for word
+        # A phrasing typed word for word (Matcher._as_written).
+        self.verbatim = {" ".join(e.tokens): e.intent_id for e in (*entries, *index.verbatim_only)}
         self.thanks_word = self.normaliser.tokens("thanks")[0]  # what "thx", "ty", "cheers" become (synonyms.yaml)
         self.row_of = row_of_intent
 
