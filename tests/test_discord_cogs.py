@@ -681,6 +681,32 @@ async def test_an_edit_that_no_longer_asks_takes_the_answer_back(service: Knowle
         assert message.channel.history.called != answer_goes, "no reply to send: the history is not read"
 
 
+async def test_a_question_deleted_while_its_answer_is_on_its_way_takes_it_once_sent(service: KnowledgeService) -> None:
+    """A moderation bot deletes spam within moments: the deletion can reach pmbot before its reply has left."""
+    answers = RecentAnswers(REVISION_WINDOW)
+    bot = make_bot(service)
+    bot.get_partial_messageable.return_value = MagicMock(spec=discord.PartialMessageable)
+    reply = bot.get_partial_messageable.return_value.get_partial_message.return_value = MagicMock(spec=discord.PartialMessage)
+    cog = Questions(bot)
+    cog.answers = answers
+    message = mock_message(f"<@{BOT_ID}> what is scope creep?")
+
+    async def sent_as_the_question_goes(**_: Any) -> MagicMock:
+        await cog.on_raw_message_delete(deletion(message.id))
+        return reply
+
+    message.channel.send = AsyncMock(side_effect=sent_as_the_question_goes)
+    await cog.on_message(message)
+    reply.delete.assert_awaited_once()
+
+    later_reply = AsyncMock()
+    await answers.take_back({77})  # an edit into no question, before any answer: the message is still there
+    await answers.remember(77, later_reply)  # edited back into a question, and answered
+    later_reply.assert_not_awaited()
+    await answers.take_back({77}, deleted=True)
+    later_reply.assert_awaited_once()
+
+
 async def test_a_question_deleted_later_leaves_its_answer(service: KnowledgeService) -> None:
     clock = FakeClock()
     cog, message, reply = await answered_mention(service, RecentAnswers(REVISION_WINDOW, clock=clock))

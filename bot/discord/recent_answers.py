@@ -18,6 +18,11 @@ log = logging.getLogger("pmbot.questions")
 Delete = Callable[[], Awaitable[None]]
 
 
+# A message deleted this recently whose answer was not yet sent still takes it back once sent: far longer than
+# an answer takes to leave, and short, since most deleted messages were never asked of pmbot.
+IN_FLIGHT = timedelta(minutes=1)
+
+
 class RecentAnswers:
     """A question's message id → how to delete the bot's answer to it (a reply, an interaction's response), for
     `window` after the answer.
@@ -25,26 +30,37 @@ class RecentAnswers:
     In memory rather than read back from the channel, as an edit's reply is: deletions are frequent where moderation
     bots purge spam, and each would cost a history request. A server's events all reach one process; after a
     restart, a moderator deletes the answer. `capacity` bounds the memory: far more than a process sends in the
-    window.
+    window. A moderation bot deletes spam within moments, often while pmbot's answer is on its way: such a message
+    is kept as gone for IN_FLIGHT, and its answer taken back as soon as it is sent.
     """
 
     def __init__(self, window: timedelta, capacity: int = 20_000, clock: Callable[[], float] = time.monotonic) -> None:
         self._deletes: TTLCache[int, Delete] = TTLCache(capacity, window.total_seconds(), timer=clock)
+        self._gone: TTLCache[int, bool] = TTLCache(capacity, IN_FLIGHT.total_seconds(), timer=clock)
 
-    def remember(self, message_id: int, delete: Delete) -> None:
-        self._deletes[message_id] = delete
+    async def remember(self, message_id: int, delete: Delete) -> None:
+        if self._gone.pop(message_id, False):  # deleted while its answer was being sent
+            await _deleted(message_id, delete)
+        else:
+            self._deletes[message_id] = delete
 
-    async def take_back(self, message_ids: Iterable[int]) -> None:
-        """Deletes the answers to these messages that are still remembered; each is deleted once."""
+    async def take_back(self, message_ids: Iterable[int], *, deleted: bool = False) -> None:
+        """Deletes the answers to these messages that are still remembered; each is deleted once. `deleted`: the
+        messages are gone (not edited into no question), so an answer to one still on its way goes once sent."""
         for message_id in message_ids:
-            if (delete := self._deletes.pop(message_id, None)) is None:
-                continue
-            try:
-                await delete()
-            except discord.NotFound:
-                pass  # deleted with its question (a purge), or by a moderator first
-            except discord.HTTPException as error:
-                log.info("could not delete the answer to message %s: %s", message_id, error)
+            if (delete := self._deletes.pop(message_id, None)) is not None:
+                await _deleted(message_id, delete)
+            elif deleted:
+                self._gone[message_id] = True
+
+
+async def _deleted(message_id: int, delete: Delete) -> None:
+    try:
+        await delete()
+    except discord.NotFound:
+        pass  # deleted with its question (a purge), or by a moderator first
+    except discord.HTTPException as error:
+        log.info("could not delete the answer to message %s: %s", message_id, error)
 
 
 async def take_back_in_thread(thread: discord.Thread | None, answer: discord.PartialMessage, *, lookback: int) -> None:

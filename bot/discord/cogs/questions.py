@@ -98,13 +98,14 @@ class Questions(commands.Cog):
 
     @commands.Cog.listener()
     async def on_raw_message_delete(self, payload: discord.RawMessageDeleteEvent) -> None:
-        """A question deleted soon after the bot answered it (regretted, or spam a moderation bot removed) takes the
-        answer with it, rather than leave an answer to nothing in the channel: a reply, or Ask pmbot's response."""
-        await self.answers.take_back({payload.message_id})
+        """A question deleted soon after the bot answered it (regretted, or spam a moderation bot removed), or while
+        the answer was on its way, takes the answer with it, rather than leave an answer to nothing in the channel: a
+        reply, or Ask pmbot's response."""
+        await self.answers.take_back({payload.message_id}, deleted=True)
 
     @commands.Cog.listener()
     async def on_raw_bulk_message_delete(self, payload: discord.RawBulkMessageDeleteEvent) -> None:
-        await self.answers.take_back(payload.message_ids)
+        await self.answers.take_back(payload.message_ids, deleted=True)
 
     async def _respond(self, message: discord.Message, *, edited: bool = False) -> None:
         """Replies to a message that asks the bot something; `edited`: replaces the bot's earlier reply to it, or
@@ -205,10 +206,10 @@ class Questions(commands.Cog):
             partial = self.bot.get_partial_messageable(reply.channel.id).get_partial_message(reply.id)
             if thread_name is not None and isinstance(reply.channel, discord.Thread):  # in the thread it started
                 guild, thread_id = reply.channel.guild, reply.channel.id
-                self.answers.remember(message.id, lambda: take_back_in_thread(
+                await self.answers.remember(message.id, lambda: take_back_in_thread(
                     guild.get_thread(thread_id), partial, lookback=FOLLOW_UP_LOOKBACK))
             else:
-                self.answers.remember(message.id, partial.delete)
+                await self.answers.remember(message.id, partial.delete)
             return reply
         except discord.Forbidden:
             log.warning(
@@ -304,7 +305,7 @@ class Questions(commands.Cog):
         answer = self.bot.service.ask(question)
         await self._answer_interaction(interaction, answer, started, message.id)
         if answer.result.kind == "answer":  # shown to the channel
-            self.answers.remember(message.id, interaction.delete_original_response)
+            await self.answers.remember(message.id, interaction.delete_original_response)
 
     async def _answer_interaction(
         self, interaction: discord.Interaction, answer: Answer, started: float, message_id: int | None = None,
