@@ -4,10 +4,14 @@ from __future__ import annotations
 
 import pytest
 
-from bot.knowledge import KnowledgeBase
+from pathlib import Path
+
+from bot.knowledge import KnowledgeBase, load_knowledge
 from bot.matching import Candidate, Matcher
+from bot.matching.cache import IndexCache
 from bot.matching.matcher import also_offered
 from bot.matching import thresholds as T
+from tests.conftest import KNOWLEDGE, new_intent
 
 
 @pytest.mark.parametrize(
@@ -430,3 +434,20 @@ def test_an_answer_offers_runners_up_from_the_suggest_threshold_never_a_courtesy
     )
     assert also_offered([Candidate("mvp", 80, ""), Candidate("okrs-and-kpis", at - 1, "")], at) == ()
     assert also_offered([Candidate("greeting", 80, ""), Candidate("mvp", 30, "")], at) == ()
+
+
+def test_a_phrasing_is_answered_word_for_word_unless_two_intents_share_its_words(matcher: Matcher, tmp_path: Path) -> None:
+    """One of an intent's phrasings, typed as written, is that intent: the knowledge says so. Two phrasings the
+    loader tells apart ("kanban boards", "kanban board") may read alike once normalised: then neither intent owns
+    those words, and the signals decide, not the intents' order in the files."""
+    own = next(p for p in matcher.kb.intents["bot-help"].phrasings if p.casefold() == "what are you for")
+    assert (matcher.match(own).kind, matcher.match(own).intent_id) == ("answer", "bot-help"), "stop words alone"
+
+    folder = tmp_path / "knowledge"
+    folder.mkdir()
+    (folder / "categories.yaml").write_bytes((KNOWLEDGE / "categories.yaml").read_bytes())
+    for intent_id, subject in (("boards", "kanban boards"), ("board", "kanban board"), ("okrs", "okrs")):
+        (folder / f"{intent_id}.yaml").write_bytes(new_intent(intent_id, subject))
+    small = Matcher(load_knowledge(folder), cache=IndexCache(tmp_path / "cache"))
+    for intent_id, subject in (("boards", "kanban boards"), ("board", "kanban board"), ("okrs", "okrs")):
+        assert small.match(f"what are {subject}").intent_id == intent_id, subject

@@ -20,7 +20,7 @@ from bot.matching import thresholds as T
 from bot.matching.cache import IndexCache
 from bot.matching.columns import Columns
 from bot.matching.decision import Signals, answer_probability, thresholds
-from bot.matching.index import NOT_ABOUT, content_words, load_or_build
+from bot.matching.index import NOT_ABOUT, Entry, content_words, load_or_build
 from bot.matching.meaning import load_or_train
 from bot.matching.normalise import ROLE_WORDS, basic_tokens, without_markup
 from bot.matching.question_finder import asks, find_questions, short_clauses
@@ -54,6 +54,16 @@ WORDS_KEPT = 4  # token lists whose word-level scores a matcher keeps (Matcher._
 SPELLED_OUT_WORDS = 20
 _WORD_AS_TYPED = re.compile(r"[\w'’]+")
 _DEFAULT = object()  # Matcher's embedder when none is given: the bundled model
+
+
+def _owners(entries: tuple[Entry, ...]) -> dict[str, str]:
+    """Each phrasing's normalised words → its intent. Two phrasings the loader tells apart may still normalise alike
+    ("what's a PO", "what is a product owner"); in two intents, that wording is neither's."""
+    owners: dict[str, str | None] = {}
+    for entry in entries:
+        key = " ".join(entry.tokens)
+        owners[key] = entry.intent_id if owners.get(key, entry.intent_id) == entry.intent_id else None
+    return {key: owner for key, owner in owners.items() if owner is not None}
 
 
 @dataclass(frozen=True)
@@ -217,8 +227,7 @@ class Matcher:
         # Object arrays: picking the few phrasings to compare by an index array is one C call.
         self.entry_content = np.array([" ".join(sorted(content)) for content in contents], dtype=object)
         self.entry_shape = np.array([" ".join(e.tokens) for e in entries], dtype=object)
-        # A phrasing typed word for word (Matcher._as_written).
-        self.verbatim = {" ".join(e.tokens): e.intent_id for e in (*entries, *index.verbatim_only)}
+        self.verbatim = _owners(entries + index.verbatim_only)  # a phrasing typed word for word (_as_written)
         self.thanks_word = self.normaliser.tokens("thanks")[0]  # what "thx", "ty", "cheers" become (synonyms.yaml)
         self.row_of = row_of_intent
 
