@@ -25,7 +25,7 @@ from typing import Awaitable, Callable
 from bot.knowledge import KnowledgeBase, KnowledgeDiff, KnowledgeError, Problem
 from bot.background import in_background_thread
 from bot.knowledge.files import Backup, KnowledgeFiles
-from bot.knowledge.teach import Lesson, plan
+from bot.knowledge.teach import Lesson, plan, refuse_shared_wording
 from bot.matching import Matcher
 from bot.service import KnowledgeService
 
@@ -103,6 +103,7 @@ class KnowledgeKeeper:
         async with self._lock:
             lesson = await in_background_thread(plan, self.files.folder, question, intent_id, self.service.kb)
             matcher = await in_background_thread(self.service.index, lesson.kb)
+            refuse_shared_wording(matcher, lesson)
             backup = await asyncio.to_thread(self.files.install, lesson.file, lesson.text)
             return lesson, backup, await self._serve(matcher)
 

@@ -147,6 +147,18 @@ def test_a_taught_question_is_answered_where_the_rules_would_only_offer_it(knowl
     assert service.ask("what are you even for, mate?").result.intent_id != "bot-help", "word for word only"
 
 
+def test_a_question_that_reads_like_another_intents_phrasing_is_not_taught(knowledge_copy: Path) -> None:
+    """"whats scope creep" is not scope-creep's "What is scope creep?" to the loader, but pmbot reads the two alike:
+    taught to mvp, those words would be neither intent's, and the teach reply would be wrong to say it answers."""
+    service = warm_service(knowledge_copy)
+    keeper = KnowledgeKeeper(service, keep=5, max_bytes=256_000)
+    before = {p.name: p.read_bytes() for p in knowledge_copy.iterdir()}
+    with pytest.raises(TeachRefused, match="reads the same to pmbot as .*a phrasing of 'scope-creep'"):
+        asyncio.run(keeper.teach("whats scope creep", "mvp"))
+    assert {p.name: p.read_bytes() for p in knowledge_copy.iterdir()} == before
+    assert service.ask("whats scope creep").result.intent_id == "scope-creep"
+
+
 def test_gaps_leave_out_a_question_once_it_is_taught(knowledge_copy: Path, tmp_path: Path) -> None:
     from datetime import datetime, timezone
 

@@ -114,6 +114,27 @@ def teach(files: KnowledgeFiles, question: str, intent_id: str) -> tuple[Lesson,
     return lesson, files.install(lesson.file, lesson.text)
 
 
+def refuse_shared_wording(matcher: Matcher, lesson: Lesson) -> None:
+    """TeachRefused when the taught question, as pmbot normalises it, reads like another intent's phrasing: those
+    words would then be neither's (Matcher.verbatim), and pmbot would not answer the question as taught. `matcher`
+    is the lesson's knowledge indexed, which knows how the question normalises."""
+    key = " ".join(matcher.normaliser.tokens(lesson.question))
+    if matcher.verbatim.get(key) == lesson.intent_id:
+        return
+    other = next(((matcher.intent_ids[row], text) for row, text, shape in
+                  zip(matcher.entry_intent.tolist(), matcher.entry_text, matcher.entry_shape)
+                  if shape == key and matcher.intent_ids[row] != lesson.intent_id), None)
+    if other is None:
+        return
+    owner, text = other
+    whose = "an off-topic example (not_about)" if owner == NOT_ABOUT else f"a phrasing of '{owner}'"
+    raise TeachRefused(
+        f"“{lesson.question}” reads the same to pmbot as “{text}”, {whose} (pmbot folds spelling, plurals and "
+        f"abbreviations), so taught to '{lesson.intent_id}' it would answer neither as written. Teach it where "
+        "that one is, or reword one of them."
+    )
+
+
 def _loaded_from_disk(kb: KnowledgeBase, folder: Path) -> bool:
     on_disk = {(str(p), hashlib.sha256(p.read_text(encoding="utf-8").encode()).hexdigest()) for p in knowledge_files(folder)}
     return on_disk == {(str(s.path), s.sha256) for s in kb.sources}
