@@ -669,11 +669,7 @@ class FakeDiscord:
         guild messages that do not mention it (like real Discord). ``message_id``: None for a
         new snowflake (a forum post's first message takes its thread's, ``open_forum_post``).
         """
-        ch = self.channel(channel_id)
-        user = self.world.resolve_user(author)
-        guild = self.world.guild_of(ch)
-        if guild is not None and self.world.member_roles(user, guild) is None:
-            raise ValueError(f"{user.username} is not in {guild.name} and cannot post in #{ch.name}")
+        ch, user = self._poster(channel_id, author)
         prefix = [self.world.resolve_user(m).mention for m in mentions]
         if mentions_bot and self.bot_user.mention not in content and f"<@!{self.bot_id}>" not in content:
             prefix.insert(0, self.bot_user.mention)
@@ -741,11 +737,7 @@ class FakeDiscord:
         ``message_snapshots`` hold a copy of it without its author. Without the Message Content intent the copy's
         content is blanked too (``_deliver_user_message``)."""
         original = copy.deepcopy(self._resolve_message(ref).data)
-        ch = self.channel(channel_id)
-        user = self.world.resolve_user(author)
-        guild = self.world.guild_of(ch)
-        if guild is not None and self.world.member_roles(user, guild) is None:
-            raise ValueError(f"{user.username} is not in {guild.name} and cannot post in #{ch.name}")
+        ch, user = self._poster(channel_id, author)
         self.wait_until_connected(self._timeout(timeout))
         msg = self._user_message(ch, user, "", [], None, False)
         msg["message_reference"] = {"type": 1, "message_id": original["id"], "channel_id": original["channel_id"]}
@@ -757,6 +749,15 @@ class FakeDiscord:
         self._action_cursor = self.cursor()
         self._call(self._deliver_user_message(ch, msg), timeout)
         return copy.deepcopy(msg)
+
+    def _poster(self, channel_id: ChannelRef, author: UserRef) -> tuple[FakeChannel, FakeUser]:
+        """The channel and the user posting in it, who must be a member of its guild (a DM has none)."""
+        ch = self.channel(channel_id)
+        user = self.world.resolve_user(author)
+        guild = self.world.guild_of(ch)
+        if guild is not None and self.world.member_roles(user, guild) is None:
+            raise ValueError(f"{user.username} is not in {guild.name} and cannot post in #{ch.name}")
+        return ch, user
 
     def send_dm(self, content: str, *, author: UserRef = "user", **kwargs: Any) -> dict[str, Any]:
         """``send_message`` in the author's DM channel with the bot."""
