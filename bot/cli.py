@@ -48,7 +48,7 @@ AFTER_HELP = ("read the question as a follow-up to this intent's answer, as a re
 NO_TOKEN_NO_TERMINAL = (
     "error: DISCORD_TOKEN is not set, and there is no terminal for the console chat, so there is nothing to run. "
     "Set DISCORD_TOKEN to run on Discord (Docker: `docker run -e DISCORD_TOKEN=...`, or an env file), "
-    "or pass --console to chat over stdin anyway."
+    "or run `pmbot run --console` (`python -m bot run --console`) to chat over stdin anyway."
 )
 
 

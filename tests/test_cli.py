@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 import shutil
 import subprocess
 import sys
@@ -176,6 +177,16 @@ def test_why_shows_scores_matches_and_thresholds() -> None:
     assert data["candidates"][0]["matched"] and data["candidates"][0]["score"] >= data["candidates"][1]["score"]
     text = pmbot("why", "what does a PM do").stdout
     assert "Decision:   suggest" in text and "Top intents:" in text
+
+
+def test_without_a_token_or_a_terminal_run_names_the_command_that_chats_anyway(tmp_path: Path) -> None:
+    env = {"PMBOT_DATABASE": str(tmp_path / "pmbot.sqlite3")}
+    refused = pmbot(stdin="what is scope creep\n", env=env)  # plain `pmbot` is `pmbot run`; a pipe is no terminal
+    assert refused.returncode == 1 and "DISCORD_TOKEN is not set" in refused.stderr
+    named = re.search(r"`python -m bot ([^`]+)`", refused.stderr)
+    assert named, refused.stderr
+    chat = pmbot(*named.group(1).split(), stdin="what is scope creep\n/quit\n", env=env)
+    assert chat.returncode == 0 and "What is scope creep?" in chat.stdout
 
 
 def test_console_records_unanswered_questions_for_gaps(tmp_path: Path) -> None:
