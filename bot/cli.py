@@ -425,7 +425,8 @@ def cmd_teach(settings: Settings, args: argparse.Namespace) -> int:
 
     folder = Path(args.knowledge or settings.knowledge_path)
     try:
-        lesson, backup = teach(KnowledgeFiles(folder, settings.knowledge_backups), args.question, args.intent)
+        lesson, backup = teach(KnowledgeFiles(folder, settings.knowledge_backups), args.question, args.intent,
+                               IndexCache(settings.cache_dir))
     except TeachRefused as exc:
         print(f"error: {exc}", file=sys.stderr)
         if isinstance(exc, UnknownIntent):

@@ -102,8 +102,8 @@ class KnowledgeKeeper:
         """
         async with self._lock:
             lesson = await in_background_thread(plan, self.files.folder, question, intent_id, self.service.kb)
+            await in_background_thread(refuse_shared_wording, lesson, self.service.cache)
             matcher = await in_background_thread(self.service.index, lesson.kb)
-            refuse_shared_wording(matcher, lesson)
             backup = await asyncio.to_thread(self.files.install, lesson.file, lesson.text)
             return lesson, backup, await self._serve(matcher)
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import re
 from pathlib import Path
 from typing import Any
 
@@ -147,16 +148,24 @@ def test_a_taught_question_is_answered_where_the_rules_would_only_offer_it(knowl
     assert service.ask("what are you even for, mate?").result.intent_id != "bot-help", "word for word only"
 
 
-def test_a_question_that_reads_like_another_intents_phrasing_is_not_taught(knowledge_copy: Path) -> None:
-    """"whats scope creep" is not scope-creep's "What is scope creep?" to the loader, but pmbot reads the two alike:
-    taught to mvp, those words would be neither intent's, and the teach reply would be wrong to say it answers."""
+@pytest.mark.parametrize(("question", "owner", "taught_to"), [
+    ("whats scope creep", "scope-creep", "mvp"),  # the loader tells it from "What is scope creep?"; pmbot does not
+    ("what r u for", "bot-help", "greeting"),  # "what are you for": stop words alone, which only word for word reads
+])
+def test_a_question_that_reads_like_another_intents_phrasing_is_not_taught(
+        knowledge_copy: Path, question: str, owner: str, taught_to: str) -> None:
+    """Taught to another intent, those words would be neither intent's, and the teach reply would be wrong to say
+    pmbot answers the question: refused by `/kb teach` and `pmbot teach` alike, with nothing written."""
     service = warm_service(knowledge_copy)
     keeper = KnowledgeKeeper(service, keep=5, max_bytes=256_000)
     before = {p.name: p.read_bytes() for p in knowledge_copy.iterdir()}
-    with pytest.raises(TeachRefused, match="reads the same to pmbot as .*a phrasing of 'scope-creep'"):
-        asyncio.run(keeper.teach("whats scope creep", "mvp"))
+    refusal = f"reads the same to pmbot as .*a phrasing of '{owner}'"
+    with pytest.raises(TeachRefused, match=refusal):
+        asyncio.run(keeper.teach(question, taught_to))
+    out = pmbot("--knowledge", str(knowledge_copy), "teach", question, taught_to)
+    assert out.returncode == 1 and re.search(refusal, out.stderr), out.stderr
     assert {p.name: p.read_bytes() for p in knowledge_copy.iterdir()} == before
-    assert service.ask("whats scope creep").result.intent_id == "scope-creep"
+    assert service.ask(question).result.intent_id == owner
 
 
 def test_gaps_leave_out_a_question_once_it_is_taught(knowledge_copy: Path, tmp_path: Path) -> None:

@@ -27,7 +27,9 @@ from bot.knowledge.files import Backup, KnowledgeFiles
 from bot.knowledge.loader import knowledge_files, load_knowledge, phrase_key, schema
 from bot.knowledge.model import KnowledgeBase
 from bot.matching.follow_up import bare_role
-from bot.matching.matcher import NOT_ABOUT, Matcher
+from bot.matching.cache import IndexCache
+from bot.matching.index import NOT_ABOUT, load_or_build
+from bot.matching.matcher import Matcher
 from bot.matching.normalise import basic_tokens
 
 CLOSE_IDS = 3  # how many similar intent ids an "unknown intent" refusal suggests
@@ -108,28 +110,29 @@ def plan(folder: Path, question: str, intent_id: str, served: KnowledgeBase | No
     return Lesson(question, intent_id, name, text, load_knowledge(folder, overrides={name: text}))
 
 
-def teach(files: KnowledgeFiles, question: str, intent_id: str) -> tuple[Lesson, Backup]:
-    """Plans the teach and writes it, keeping the replaced file for ``/kb rollback``."""
+def teach(files: KnowledgeFiles, question: str, intent_id: str, cache: IndexCache) -> tuple[Lesson, Backup]:
+    """Plans the teach, checks its wording and writes it, keeping the replaced file for ``/kb rollback``."""
     lesson = plan(files.folder, question, intent_id)
+    refuse_shared_wording(lesson, cache)
     return lesson, files.install(lesson.file, lesson.text)
 
 
-def refuse_shared_wording(matcher: Matcher, lesson: Lesson) -> None:
-    """TeachRefused when the taught question, as pmbot normalises it, reads like another intent's phrasing: those
-    words would then be neither's (Matcher.verbatim), and pmbot would not answer the question as taught. `matcher`
-    is the lesson's knowledge indexed, which knows how the question normalises."""
-    key = " ".join(matcher.normaliser.tokens(lesson.question))
-    if matcher.verbatim.get(key) == lesson.intent_id:
-        return
-    other = next(((matcher.intent_ids[row], text) for row, text, shape in
-                  zip(matcher.entry_intent.tolist(), matcher.entry_text, matcher.entry_shape)
-                  if shape == key and matcher.intent_ids[row] != lesson.intent_id), None)
+def refuse_shared_wording(lesson: Lesson, cache: IndexCache) -> None:
+    """TeachRefused when the taught question, as pmbot normalises it, reads like another intent's text: those words
+    would then be neither's (Matcher.verbatim), and pmbot would not answer the question as taught.
+
+    Read from the lesson's words index, which knows how the question normalises, and not from a whole matcher: the
+    model plays no part in it, so a refused teach costs no embedding, and ``pmbot teach`` on the host can afford it.
+    """
+    index = load_or_build(lesson.kb, cache)
+    key = index.normaliser.tokens(lesson.question)
+    other = next((e for e in index.entries + index.verbatim_only
+                  if e.tokens == tuple(key) and e.intent_id != lesson.intent_id), None)
     if other is None:
         return
-    owner, text = other
-    whose = "an off-topic example (not_about)" if owner == NOT_ABOUT else f"a phrasing of '{owner}'"
+    whose = "an off-topic example (not_about)" if other.intent_id == NOT_ABOUT else f"a phrasing of '{other.intent_id}'"
     raise TeachRefused(
-        f"“{lesson.question}” reads the same to pmbot as “{text}”, {whose} (pmbot folds spelling, plurals and "
+        f"“{lesson.question}” reads the same to pmbot as “{other.text}”, {whose} (pmbot folds spelling, plurals and "
         f"abbreviations), so taught to '{lesson.intent_id}' it would answer neither as written. Teach it where "
         "that one is, or reword one of them."
     )
