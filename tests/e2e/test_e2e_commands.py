@@ -170,6 +170,21 @@ def test_slash_cooldown_is_told_privately_every_time(fake: FakeDiscord, bot, new
         assert "wait" in response.payload["content"]
 
 
+def test_role_compare_and_topics_count_against_the_cooldown_and_may_be_private(fake: FakeDiscord, bot, new_user) -> None:
+    """Each posts a large embed to the channel: without the cooldown one member could fill a channel with them."""
+    from e2e_support import COOLDOWN_RATE
+
+    user = new_user()
+    private = fake.send_slash_command("role", {"name": "scrum master", "private": True}, user=user).wait_response()
+    assert private.ok and flags(private) & EPHEMERAL and embed(private)["title"] == "Scrum master"
+    shown = [fake.send_slash_command(name, {}, user=user).wait_response() for name in ("compare", "topics")]
+    assert all(r.ok and not flags(r) & EPHEMERAL and embed(r)["title"] for r in shown)
+    for _ in range(COOLDOWN_RATE - 3):
+        assert fake.send_slash_command("ask", {"question": "What is project management?"}, user=user).wait_response().ok
+    held = fake.send_slash_command("role", {"name": "product owner"}, user=user).wait_response()
+    assert held.ok and flags(held) & EPHEMERAL and "wait" in held.payload["content"] and not held.payload.get("embeds")
+
+
 def test_role_pm_asks_which_and_odd_spellings_are_understood(fake: FakeDiscord, bot, service, new_user) -> None:
     user = new_user()
     which = embed(fake.send_slash_command("role", {"name": "pm"}, user=user).wait_response())
