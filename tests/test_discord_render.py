@@ -9,7 +9,9 @@ import pytest
 
 from bot.config import BUNDLED_KNOWLEDGE
 from bot.discord.cooldown import QuestionCooldown
-from bot.discord.render import DYNAMIC_ITEMS, AskButton, TopicsSelect, VoteButton, message_kwargs, to_embed, to_view
+from bot.discord.render import (
+    CUT_SHORT, DYNAMIC_ITEMS, AskButton, TopicsSelect, VoteButton, as_text, message_kwargs, to_embed, to_view,
+)
 from bot.discord.search import IntentSearch, suggest_roles
 from bot.replies import Field, Option, Reply, answer_reply, build_reply, help_reply, topics_reply
 from bot.service import KnowledgeService
@@ -30,6 +32,20 @@ def test_embed_carries_title_body_colour_fields_footer() -> None:
     embed = to_embed(reply)
     assert (embed.title, embed.description, embed.colour.value, embed.footer.text) == ("T", "B", 0x123456, "F")
     assert [(f.name, f.value, f.inline) for f in embed.fields] == [("n", "v", True)]
+
+
+def test_as_text_keeps_every_part_of_a_short_answer() -> None:
+    reply = Reply("answer", "What is X?", "X is **this**.", 0x123456, (Field("From this server", "See #pins", False),),
+                  footer="Ask me more")
+    assert as_text(to_embed(reply)) == "**What is X?**\n\nX is **this**.\n\n**From this server**\nSee #pins\n-# Ask me more"
+
+
+def test_as_text_cuts_a_long_answer_to_a_message_and_says_where_it_is_whole(service: KnowledgeService) -> None:
+    longest = max((answer_reply(service.kb, i) for i in service.kb.intents.values()), key=lambda r: len(r.body))
+    assert len(longest.body) > 2000, "the knowledge has an answer longer than a message"
+    text = as_text(to_embed(longest))
+    assert len(text) <= 2000 and text.startswith(f"**{longest.title}**") and text.endswith(CUT_SHORT)
+    assert "/ask" in CUT_SHORT
 
 
 def test_answer_view_has_follow_ups_then_votes(service: KnowledgeService) -> None:

@@ -7,10 +7,11 @@ import discord
 from bot.guild_settings import EffectiveSettings
 
 
-def missing_to_post(channel: discord.abc.Messageable) -> str | None:
-    """The permission, as Discord's settings name it, that pmbot lacks to post an embed in a server's channel; None
-    when it has them all, or for a channel whose server this process does not hold (the host's default log, posted
-    to blind). Only the first lacking: without View Channel or Send Messages, Discord denies the ones after too.
+def missing_to_post(channel: discord.abc.Messageable, *, embeds: bool = True) -> str | None:
+    """The permission, as Discord's settings name it, that pmbot lacks to post an embed in a server's channel (or,
+    with ``embeds`` False, a message of text: see :func:`may_embed`); None when it has them all, or for a channel
+    whose server this process does not hold (the host's default log, posted to blind). Only the first lacking:
+    without View Channel or Send Messages, Discord denies the ones after too.
 
     Checked before posting, because every refused request counts towards Discord's invalid request limit (10,000 in
     10 minutes, past which it locks the bot's address out for a while): help channels and moderator logs locked by
@@ -19,13 +20,28 @@ def missing_to_post(channel: discord.abc.Messageable) -> str | None:
         return None
     allowed = channel.permissions_for(channel.guild.me)
     if isinstance(channel, discord.Thread | discord.ForumChannel):
-        # A forum's messages are all in its posts. Embed Links is not read in threads: discord.py takes it away with
-        # the parent's Send Messages (a forum's Create Posts), which a reply inside a thread does not need.
+        # A forum's messages are all in its posts, which need Send Messages in Threads, not the channel's Send
+        # Messages (a forum's Create Posts).
         needed = {"View Channel": allowed.view_channel, "Send Messages in Threads": allowed.send_messages_in_threads}
     else:
-        needed = {"View Channel": allowed.view_channel, "Send Messages": allowed.send_messages,
-                  "Embed Links": allowed.embed_links}
+        needed = {"View Channel": allowed.view_channel, "Send Messages": allowed.send_messages}
+    if embeds:
+        needed["Embed Links"] = allowed.embed_links
     return next((name for name, ok in needed.items() if not ok), None)
+
+
+def may_embed(channel: discord.abc.Messageable) -> bool:
+    """Whether pmbot's messages may carry embeds in the channel (Embed Links); True in a DM and in a channel whose
+    server this process does not hold. Without it Discord refuses a message of embeds alone, and servers deny it to
+    everyone in chat channels to keep link previews out, so an answer goes there as text instead (render.fitted).
+    discord.py takes Embed Links away with the right to post (Send Messages, in a thread Send Messages in Threads),
+    which then says nothing of it: a help channel answered in threads may deny Send Messages, and its threads, which
+    read their parent's overwrites, are read when pmbot posts in them."""
+    if not isinstance(channel, discord.abc.GuildChannel | discord.Thread) or channel.guild.me is None:
+        return True
+    allowed = channel.permissions_for(channel.guild.me)
+    posts = allowed.send_messages_in_threads if isinstance(channel, discord.Thread) else allowed.send_messages
+    return allowed.embed_links or not posts
 
 
 def may_read_history(channel: object) -> bool:
@@ -40,10 +56,11 @@ def may_read_history(channel: object) -> bool:
 
 
 def missing_to_answer(channel: discord.abc.Messageable, *, in_threads: bool) -> str | None:
-    """As :func:`missing_to_post`, for a help channel: one whose answers go in threads (``in_threads``, the server's
-    setting) needs no Send Messages of its own, only leave to start threads and post in them."""
+    """As :func:`missing_to_post`, for answers: without Embed Links they go as text (:func:`may_embed`), and a help
+    channel whose answers go in threads (``in_threads``, the server's setting) needs no Send Messages of its own,
+    only leave to start threads and post in them."""
     if not (in_threads and isinstance(channel, discord.TextChannel)) or channel.guild.me is None:
-        return missing_to_post(channel)
+        return missing_to_post(channel, embeds=False)
     allowed = channel.permissions_for(channel.guild.me)
     needed = {"View Channel": allowed.view_channel, "Create Public Threads": allowed.create_public_threads,
               "Send Messages in Threads": allowed.send_messages_in_threads}

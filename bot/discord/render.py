@@ -25,6 +25,7 @@ import discord
 
 from bot import limits
 from bot.discord.errors import guarded
+from bot.discord.permissions import may_embed
 from bot.knowledge import KnowledgeBase
 from bot.replies import Option, Reply, answer_reply, topics_reply, with_server_notes
 
@@ -51,6 +52,34 @@ def to_embed(reply: Reply) -> discord.Embed:
     if reply.footer:
         embed.set_footer(text=reply.footer)
     return embed
+
+
+CUT_SHORT = "-# Cut short: I may not post embeds in this channel. `/ask` shows the whole answer."
+
+
+def as_text(embed: discord.Embed) -> str:
+    """The embed as a message's Markdown: title and field names in bold, the footer as subtext. Cut to a message's
+    2,000 characters (an embed holds up to 6,000), saying so and where the whole answer is: `/ask`'s response, which
+    Discord always lets carry embeds."""
+    parts = [f"**{embed.title}**" if embed.title else "", embed.description or ""]
+    parts += [f"**{field.name}**\n{field.value}" for field in embed.fields]
+    text = "\n\n".join(part for part in parts if part)
+    footer = f"\n-# {embed.footer.text}" if embed.footer.text else ""
+    if len(text) + len(footer) <= limits.MESSAGE_CONTENT:
+        return text + footer
+    return limits.clip(text, limits.MESSAGE_CONTENT - len(CUT_SHORT) - 1) + "\n" + CUT_SHORT
+
+
+def fitted(kwargs: dict[str, Any], channel: discord.abc.Messageable) -> dict[str, Any]:
+    """A send's or edit's arguments as the channel can show them: the embed as text where pmbot lacks Embed Links.
+
+    Discord refuses a message of embeds alone there, and servers deny Embed Links to everyone in chat channels to
+    keep link previews out: without this, pmbot would say nothing in them. The buttons need no permission and stay.
+    """
+    embed = kwargs.get("embed")
+    if embed is None or may_embed(channel):
+        return kwargs
+    return {**kwargs, "embed": None, "content": as_text(embed)}
 
 
 # -- components ----------------------------------------------------------------

@@ -31,6 +31,7 @@ from e2e_support import (
     START_TIMEOUT,
     BotProcess,
     add_users,
+    assert_no_pings,
     clean_env,
     custom_ids,
     db_rows,
@@ -44,7 +45,7 @@ from e2e_support import (
     wait_ready,
 )
 from fake_discord import FakeDiscord, RecordedRequest
-from fake_discord.models import MANAGE_THREADS
+from fake_discord.models import EMBED_LINKS, MANAGE_THREADS
 from fake_discord.world import READ_ONLY_CHANNEL
 
 from bot.discord.checks import moderator_refusal, owner_refusal
@@ -70,7 +71,7 @@ def fake() -> Iterator[FakeDiscord]:
     b = {key: server.add_user(key, name) for key, name in (
         ("b_owner", "bob_owner"), ("b_mod", "bea_mod"), ("b_rolemod", "ravi_rolemod"), ("b_user", "bill"),
     )}
-    askers = [server.add_user(f"b_asker{n}", f"b_asker{n}") for n in range(15)]
+    askers = [server.add_user(f"b_asker{n}", f"b_asker{n}") for n in range(16)]
     server.add_guild(
         "Other Community", guild_id=GUILD_B, owner=b["b_owner"],
         members={b["b_mod"]: ["Staff"], b["b_rolemod"]: ["Moderators"], b["b_user"]: [], dev: [],
@@ -342,6 +343,34 @@ def test_a_help_channel_pmbot_may_not_post_in_gets_its_answers_in_threads(fake: 
     assert answer.embeds and answer.embeds[0]["title"], "answered in the thread started on the question"
     for setting in ("help-channels", "help-channel-threads"):
         command(fake, "config reset", {"setting": setting}, "moderator", "general")
+
+
+def test_without_embed_links_an_answer_goes_as_text_with_its_buttons(fake: FakeDiscord, bot: Running) -> None:
+    """Servers deny Embed Links to everyone in chat channels to keep link previews out. Discord then refuses a
+    message of embeds alone, and pmbot said nothing there: its answers now go as text, and `/config show` says so."""
+    help_channel = fake.channel("b-help")
+    fake.set_overwrites("b-help", [{"id": str(GUILD_B), "type": 0, "allow": "0", "deny": str(EMBED_LINKS)}])
+    try:
+        shown = text_of(command(fake, "config show", None, "b_mod", "b-general"))
+        assert f"My answers in {help_channel.mention} go as plain text: give my role Embed Links" in shown
+        asked = fake.send_message("b-help", "What is scope creep? @everyone", author="b_asker15")
+        answer = reply_to(fake, asked)
+        text = answer.json["content"]
+        assert not answer.embeds and text.startswith("**What is scope creep?**\n\n") and len(text) <= 2000
+        assert any(i.startswith("pmbot:vote:") for i in custom_ids(answer)), "its buttons work as under an embed"
+        assert_no_pings(answer.json)
+
+        since = fake.cursor()
+        fake.edit_message(asked, "What is a product owner?")
+        edited = fake.wait_for(lambda r: r.kind == "message.edit" and r.message_id == answer.message_id, since=since)
+        assert edited.ok and edited.json["content"].startswith("**") and not edited.embeds
+        assert edited.json["content"] != text
+    finally:
+        fake.set_overwrites("b-help", [])
+    since = fake.cursor()
+    fake.edit_message(asked, "What is scope creep?")
+    restored = fake.wait_for(lambda r: r.kind == "message.edit" and r.message_id == answer.message_id, since=since)
+    assert restored.ok and embed(restored)["title"] == "What is scope creep?" and not restored.content
 
 
 def test_a_moderator_role_set_with_config_counts_in_that_server_only(fake: FakeDiscord, bot: Running) -> None:

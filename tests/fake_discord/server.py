@@ -27,6 +27,7 @@ from .limits import LimitError, MentionPolicy
 from .models import (
     ATTACH_FILES,
     CREATE_PUBLIC_THREADS,
+    EMBED_LINKS,
     FLAG_EPHEMERAL,
     FLAG_IS_COMPONENTS_V2,
     FLAG_LOADING,
@@ -835,12 +836,15 @@ class FakeDiscordServer:
 
     # ------------------------------------------------------------------ channel messages
 
-    def _bot_can_send(self, channel: FakeChannel, with_files: bool) -> bool:
+    def _bot_can_send(self, channel: FakeChannel, with_files: bool, payload: dict[str, Any]) -> bool:
+        """A server's channel needs View Channel and Send Messages (in Threads, in a thread), Attach Files for files,
+        and Embed Links for embeds: Discord refuses a bot's message of embeds alone without it (interaction
+        responses are exempt, and pmbot sends no message of both text and embeds)."""
         if channel.is_dm:
             return True
         perms = self.world.permissions(self.world.bot, channel)
         send = SEND_MESSAGES_IN_THREADS if channel.is_thread else SEND_MESSAGES
-        need = VIEW_CHANNEL | send | (ATTACH_FILES if with_files else 0)
+        need = VIEW_CHANNEL | send | (ATTACH_FILES if with_files else 0) | (EMBED_LINKS if payload.get("embeds") else 0)
         return perms & need == need
 
     async def _create_message(self, request: web.Request) -> web.Response:
@@ -864,7 +868,7 @@ class FakeDiscordServer:
                 errors.append(LimitError("message_reference", "MESSAGE_REFERENCE_UNKNOWN_MESSAGE", "Unknown message"))
         if errors:
             return self._reject(rec, errors)
-        if not self._bot_can_send(channel, bool(rec.files)):
+        if not self._bot_can_send(channel, bool(rec.files), payload):
             return error_response(403, 50013, "Missing Permissions")
         stored = self._new_message(channel, payload, rec.files)
         rec.message_id = int(stored.data["id"])
@@ -930,6 +934,9 @@ class FakeDiscordServer:
         rec.message_id = int(stored.data["id"])
         if int(stored.data["author"]["id"]) != self.world.bot.id:
             return error_response(403, 50005, "Cannot edit a message authored by another user")
+        payload = rec.json if isinstance(rec.json, dict) else {}
+        if channel is not None and not self._bot_can_send(channel, bool(rec.files), payload):
+            return error_response(403, 50013, "Missing Permissions")
         return await self._apply_edit(rec, stored)
 
     async def _apply_edit(self, rec: RecordedRequest, stored: StoredMessage) -> web.Response:

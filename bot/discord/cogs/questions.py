@@ -29,7 +29,7 @@ from bot.discord.listening import heard_question, said
 from bot.discord.permissions import may_read_history, missing_to_answer, missing_to_post
 from bot.discord.reading import FOLLOW_UP_LOOKBACK
 from bot.discord.recent_answers import RecentAnswers, take_back_in_thread
-from bot.discord.render import NO_PINGS, in_server, message_kwargs, send_reply
+from bot.discord.render import NO_PINGS, fitted, in_server, message_kwargs, send_reply
 from bot.help_channels import replies_unasked
 from bot.matching.normalise import MAX_INPUT_CHARS
 from bot.replies import answer_reply, help_reply
@@ -143,7 +143,7 @@ class Questions(commands.Cog):
                 log.info("not answering edited message %s again: cannot read the history: %s", message.id, error)
                 return
         kwargs = message_kwargs(in_server(self.bot, answer.reply, guild_id))
-        if earlier is not None and _shows(earlier, kwargs["embed"]):
+        if earlier is not None and _shows(earlier, fitted(kwargs, earlier.channel)):
             return  # the edit changed nothing the reply says
         if not await self._allowed(message):
             return
@@ -195,12 +195,14 @@ class Questions(commands.Cog):
         try:
             reply = None if thread_name is None else await self._in_thread(message, thread_name, kwargs)
             if reply is None:
-                if missing := missing_to_post(message.channel):  # a thread needs none of the channel's Send Messages
+                # A thread needs none of the channel's Send Messages; without Embed Links the answer goes as text.
+                if missing := missing_to_post(message.channel, embeds=False):
                     log.warning("no permission to reply in channel %s (guild %s): pmbot lacks %s there",
                                 message.channel.id, message.guild.id if message.guild else None, missing)
                     return None
                 reply = await message.channel.send(
-                    reference=message.to_reference(fail_if_not_exists=False), mention_author=False, **kwargs
+                    reference=message.to_reference(fail_if_not_exists=False), mention_author=False,
+                    **fitted(kwargs, message.channel),
                 )
             # A partial message: the reply itself would hold its embed and buttons in memory for the window.
             partial = self.bot.get_partial_messageable(reply.channel.id).get_partial_message(reply.id)
@@ -213,7 +215,7 @@ class Questions(commands.Cog):
             return reply
         except discord.Forbidden:
             log.warning(
-                "no permission to reply in channel %s (guild %s); check the bot's Send Messages / Embed Links",
+                "no permission to reply in channel %s (guild %s); check the bot's View Channel and Send Messages",
                 message.channel.id,
                 message.guild.id if message.guild else None,
             )
@@ -233,12 +235,12 @@ class Questions(commands.Cog):
             log.warning("could not start a thread on message %s in channel %s (%s); replying instead: check the "
                         "bot's Create Public Threads permission", message.id, message.channel.id, error)
             return None
-        return await thread.send(**kwargs)
+        return await thread.send(**fitted(kwargs, thread))
 
     async def _edit(self, reply: discord.Message, kwargs: dict) -> None:
         """The bot's reply, changed to a new answer; one deleted meanwhile is left deleted."""
         try:
-            await reply.edit(**kwargs)
+            await reply.edit(**{"content": None, **fitted(kwargs, reply.channel)})  # text, or an embed alone
         except discord.NotFound:
             log.debug("reply %s was deleted before it could be edited", reply.id)
         except discord.Forbidden:
@@ -329,8 +331,11 @@ class Questions(commands.Cog):
         await send_reply(interaction, help_reply(self.bot.service.kb), ephemeral=True)
 
 
-def _shows(reply: discord.Message, embed: discord.Embed) -> bool:
-    """Whether the bot's reply already shows the embed's answer."""
+def _shows(reply: discord.Message, kwargs: dict) -> bool:
+    """Whether the bot's reply already shows the answer it would be sent as (render.fitted): as text, or an embed."""
+    embed = kwargs.get("embed")
+    if embed is None:
+        return reply.content == kwargs.get("content")
     shown = reply.embeds[0] if reply.embeds else None
     return shown is not None and (shown.title, shown.description) == (embed.title, embed.description)
 
