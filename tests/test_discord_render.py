@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from unittest.mock import MagicMock
 
 import discord
 import pytest
@@ -10,7 +11,7 @@ import pytest
 from bot.config import BUNDLED_KNOWLEDGE
 from bot.discord.cooldown import QuestionCooldown
 from bot.discord.render import (
-    CUT_SHORT, DYNAMIC_ITEMS, AskButton, TopicsSelect, VoteButton, as_text, message_kwargs, to_embed, to_view,
+    CUT_SHORT, DYNAMIC_ITEMS, AskButton, TopicsSelect, VoteButton, as_text, fitted, message_kwargs, to_embed, to_view,
 )
 from bot.discord.search import IntentSearch, suggest_roles
 from bot.replies import Field, Option, Reply, answer_reply, build_reply, help_reply, topics_reply
@@ -37,7 +38,8 @@ def test_embed_carries_title_body_colour_fields_footer() -> None:
 def test_as_text_keeps_every_part_of_a_short_answer() -> None:
     reply = Reply("answer", "What is X?", "X is **this**.", 0x123456, (Field("From this server", "See #pins", False),),
                   footer="Ask me more")
-    assert as_text(to_embed(reply)) == "**What is X?**\n\nX is **this**.\n\n**From this server**\nSee #pins\n-# Ask me more"
+    assert as_text(to_embed(reply)) == (
+        "**What is X?**\n\nX is **this**.\n\n**From this server**\nSee #pins\n-# Ask me more")
 
 
 def test_as_text_cuts_a_long_answer_to_a_message_and_says_where_it_is_whole(service: KnowledgeService) -> None:
@@ -46,6 +48,18 @@ def test_as_text_cuts_a_long_answer_to_a_message_and_says_where_it_is_whole(serv
     text = as_text(to_embed(longest))
     assert len(text) <= 2000 and text.startswith(f"**{longest.title}**") and text.endswith(CUT_SHORT)
     assert "/ask" in CUT_SHORT
+
+
+def test_an_answer_as_text_that_names_its_asker_still_fits_a_message(service: KnowledgeService) -> None:
+    channel = MagicMock(spec=discord.TextChannel)  # pmbot may post there, but not embeds
+    channel.permissions_for.return_value = discord.Permissions(view_channel=True, send_messages=True)
+    longest = max((answer_reply(service.kb, i) for i in service.kb.intents.values()), key=lambda r: len(r.body))
+    asker = "<@123456789012345678>"
+    sent = fitted({**message_kwargs(longest), "content": asker}, channel)
+    assert sent["embed"] is None and sent["content"].startswith(f"{asker} **{longest.title}**")
+    assert len(sent["content"]) <= 2000 and sent["content"].endswith(CUT_SHORT) and sent["view"].children
+    channel.permissions_for.return_value = discord.Permissions(view_channel=True, send_messages=True, embed_links=True)
+    assert fitted(message_kwargs(longest), channel)["embed"].title == longest.title
 
 
 def test_answer_view_has_follow_ups_then_votes(service: KnowledgeService) -> None:

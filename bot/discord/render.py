@@ -57,17 +57,17 @@ def to_embed(reply: Reply) -> discord.Embed:
 CUT_SHORT = "-# Cut short: I may not post embeds in this channel. `/ask` shows the whole answer."
 
 
-def as_text(embed: discord.Embed) -> str:
+def as_text(embed: discord.Embed, limit: int = limits.MESSAGE_CONTENT) -> str:
     """The embed as a message's Markdown: title and field names in bold, the footer as subtext. Cut to a message's
-    2,000 characters (an embed holds up to 6,000), saying so and where the whole answer is: `/ask`'s response, which
-    Discord always lets carry embeds."""
+    2,000 characters (an embed holds up to 6,000) or ``limit``, saying so and where the whole answer is: `/ask`'s
+    response, which Discord always lets carry embeds."""
     parts = [f"**{embed.title}**" if embed.title else "", embed.description or ""]
     parts += [f"**{field.name}**\n{field.value}" for field in embed.fields]
     text = "\n\n".join(part for part in parts if part)
     footer = f"\n-# {embed.footer.text}" if embed.footer.text else ""
-    if len(text) + len(footer) <= limits.MESSAGE_CONTENT:
+    if len(text) + len(footer) <= limit:
         return text + footer
-    return limits.clip(text, limits.MESSAGE_CONTENT - len(CUT_SHORT) - 1) + "\n" + CUT_SHORT
+    return limits.clip(text, limit - len(CUT_SHORT) - 1) + "\n" + CUT_SHORT
 
 
 def fitted(kwargs: dict[str, Any], channel: discord.abc.Messageable) -> dict[str, Any]:
@@ -79,6 +79,8 @@ def fitted(kwargs: dict[str, Any], channel: discord.abc.Messageable) -> dict[str
     embed = kwargs.get("embed")
     if embed is None or may_embed(channel):
         return kwargs
+    if lead := kwargs.get("content"):  # the asker named, where pmbot may not reply (cogs.questions._addressed)
+        return {**kwargs, "embed": None, "content": f"{lead} {as_text(embed, limits.MESSAGE_CONTENT - len(lead) - 1)}"}
     return {**kwargs, "embed": None, "content": as_text(embed)}
 
 

@@ -45,7 +45,7 @@ from e2e_support import (
     wait_ready,
 )
 from fake_discord import FakeDiscord, RecordedRequest
-from fake_discord.models import EMBED_LINKS, MANAGE_THREADS
+from fake_discord.models import EMBED_LINKS, MANAGE_THREADS, READ_MESSAGE_HISTORY
 from fake_discord.world import READ_ONLY_CHANNEL
 
 from bot.discord.checks import moderator_refusal, owner_refusal
@@ -71,7 +71,7 @@ def fake() -> Iterator[FakeDiscord]:
     b = {key: server.add_user(key, name) for key, name in (
         ("b_owner", "bob_owner"), ("b_mod", "bea_mod"), ("b_rolemod", "ravi_rolemod"), ("b_user", "bill"),
     )}
-    askers = [server.add_user(f"b_asker{n}", f"b_asker{n}") for n in range(16)]
+    askers = [server.add_user(f"b_asker{n}", f"b_asker{n}") for n in range(17)]
     server.add_guild(
         "Other Community", guild_id=GUILD_B, owner=b["b_owner"],
         members={b["b_mod"]: ["Staff"], b["b_rolemod"]: ["Moderators"], b["b_user"]: [], dev: [],
@@ -371,6 +371,23 @@ def test_without_embed_links_an_answer_goes_as_text_with_its_buttons(fake: FakeD
     fake.edit_message(asked, "What is scope creep?")
     restored = fake.wait_for(lambda r: r.kind == "message.edit" and r.message_id == answer.message_id, since=since)
     assert restored.ok and embed(restored)["title"] == "What is scope creep?" and not restored.content
+
+
+def test_without_read_message_history_an_answer_names_its_asker_instead_of_replying(fake: FakeDiscord, bot: Running) -> None:
+    """Discord refuses a reply where pmbot may not read the channel's history: the answer goes to the channel
+    instead, naming whom it answers without pinging them."""
+    fake.set_overwrites("b-help", [{"id": str(GUILD_B), "type": 0, "allow": "0", "deny": str(READ_MESSAGE_HISTORY)}])
+    try:
+        since = fake.cursor()
+        fake.send_message("b-help", "What is scope creep?", author="b_asker16")
+        answer = fake.wait_for(lambda r: r.kind == "message.create" and r.channel_id == fake.channel("b-help").id,
+                               since=since)
+        asker = fake.world.resolve_user("b_asker16")
+        assert answer.ok and "message_reference" not in answer.json and answer.content == f"<@{asker.id}>"
+        assert embed(answer)["title"] == "What is scope creep?"
+        assert_no_pings(answer.json)
+    finally:
+        fake.set_overwrites("b-help", [])
 
 
 def test_a_moderator_role_set_with_config_counts_in_that_server_only(fake: FakeDiscord, bot: Running) -> None:

@@ -838,13 +838,16 @@ class FakeDiscordServer:
 
     def _bot_can_send(self, channel: FakeChannel, with_files: bool, payload: dict[str, Any]) -> bool:
         """A server's channel needs View Channel and Send Messages (in Threads, in a thread), Attach Files for files,
-        and Embed Links for embeds: Discord refuses a bot's message of embeds alone without it (interaction
-        responses are exempt, and pmbot sends no message of both text and embeds)."""
+        Embed Links for embeds (Discord refuses a bot's message of embeds alone without it; interaction responses
+        are exempt, and pmbot sends no message of both text and embeds), and Read Message History for a reply."""
         if channel.is_dm:
             return True
         perms = self.world.permissions(self.world.bot, channel)
         send = SEND_MESSAGES_IN_THREADS if channel.is_thread else SEND_MESSAGES
         need = VIEW_CHANNEL | send | (ATTACH_FILES if with_files else 0) | (EMBED_LINKS if payload.get("embeds") else 0)
+        reference = payload.get("message_reference")
+        if reference and reference.get("type", 0) == 0:  # a forward (type 1) is no reply
+            need |= READ_MESSAGE_HISTORY
         return perms & need == need
 
     async def _create_message(self, request: web.Request) -> web.Response:
