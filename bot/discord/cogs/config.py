@@ -31,7 +31,7 @@ from bot.discord.kb_replies import inline_code
 from bot.discord.checks import ModeratorGroup, describe_user, may_moderate
 from bot.discord.cogs.moderation import respond, think
 from bot.discord.digest import Outcome, send_if_due
-from bot.discord.permissions import may_embed, missing_to_answer, missing_to_post, unanswerable_help_channels
+from bot.discord.permissions import may_embed, may_read_history, missing_to_answer, missing_to_post, unanswerable_help_channels
 from bot.discord.search import choice_text
 from bot.store import ANSWER_NOTE_LIMIT, EVERY_ANSWER, GuildSettings
 
@@ -67,12 +67,16 @@ def _may_not_post(channel: discord.abc.Messageable, missing: str | None) -> str:
     return f"\n⚠️ I may not post in <#{channel_id}>: give my role {missing} in that channel." if missing else ""
 
 
-def _as_text(channel: discord.abc.GuildChannel | None) -> str:
-    """A line (with its line break) when pmbot's answers in a help channel go as text, for want of Embed Links there
-    (render.fitted); nothing otherwise, or for a channel this server no longer has."""
-    if channel is None or may_embed(channel):
+def _limited(channel: discord.abc.GuildChannel | None) -> str:
+    """A line (with its line break) when pmbot answers in a help channel, but not as well as it could for want of a
+    permission there; nothing otherwise, or for a channel this server no longer has."""
+    if channel is None:
         return ""
-    return f"\nℹ️ My answers in <#{channel.id}> go as plain text: give my role Embed Links there for their full layout."
+    lacking = [] if may_embed(channel) else ["go as plain text (give my role Embed Links there for their full layout)"]
+    if not may_read_history(channel):
+        lacking.append("name their asker instead of replying, and an edited question gets no new answer (give my "
+                       "role Read Message History there)")
+    return f"\nℹ️ My answers in <#{channel.id}> {'; they '.join(lacking)}." if lacking else ""
 
 
 def _mentions(prefix: str, ids: Iterable[int]) -> str:
@@ -128,7 +132,7 @@ class ServerConfig(commands.Cog):
         if not self.bot.settings.message_content:
             lines.append(NO_MESSAGE_CONTENT.strip())
         warnings = [_may_not_post(c, missing) for c, missing in unanswerable_help_channels(guild, now)]
-        warnings += [_as_text(guild.get_channel(channel_id)) for channel_id in sorted(now.help_channels)]
+        warnings += [_limited(guild.get_channel(channel_id)) for channel_id in sorted(now.help_channels)]
         if (mod_log := audit.mod_log_channel(self.bot, guild)) is not None:
             warnings.append(_may_not_post(mod_log, missing_to_post(mod_log)))
         await respond(interaction, content="\n".join(lines) + "".join(warnings))
@@ -146,7 +150,7 @@ class ServerConfig(commands.Cog):
         in_threads = self.bot.guild_settings.effective(guild.id).help_channel_threads
         note = (("" if self.bot.settings.message_content else NO_MESSAGE_CONTENT)
                 + (_may_not_post(channel, missing) if (missing := missing_to_answer(channel, in_threads=in_threads))
-                   else _as_text(channel)))
+                   else _limited(channel)))
         await respond(interaction, content=f"{channel.mention} is now a help channel: I answer on-topic questions there, "
                                            f"mentioned or not.{note}")
 
