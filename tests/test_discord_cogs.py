@@ -1040,8 +1040,26 @@ async def test_event_errors_log_context_and_reply_briefly(caplog: pytest.LogCapt
         await on_event_error("on_message", message)
     assert f"message {message.id}" in caplog.text and "ValueError" in caplog.text
     message.channel.send.assert_awaited_once()
-    assert message.channel.send.await_args.args == (SORRY,)
-    assert "Traceback" not in message.channel.send.await_args.args[0]
+    assert message.channel.send.await_args.kwargs["content"] == SORRY and "reference" in message.channel.send.await_args.kwargs
+
+
+async def test_an_event_error_is_told_only_where_discord_would_take_it(caplog: pytest.LogCaptureFixture) -> None:
+    """Without Send Messages the telling would be refused, and counted against the bot; without Read Message History
+    Discord refuses a reply, so the asker is named instead."""
+    for allowed, expected in ((discord.Permissions(view_channel=True), None),
+                              (discord.Permissions(view_channel=True, send_messages=True), "named")):
+        message = mock_message("what is a PM?")
+        message.channel.permissions_for.return_value = allowed
+        message.author.mention = "<@5>"
+        try:
+            raise ValueError("bad")
+        except ValueError:
+            await on_event_error("on_message", message)
+        if expected is None:
+            message.channel.send.assert_not_awaited()
+        else:
+            sent = message.channel.send.await_args.kwargs
+            assert sent["content"] == f"<@5> {SORRY}" and "reference" not in sent
 
 
 # -- components ----------------------------------------------------------------------------------

@@ -18,6 +18,7 @@ from typing import Any, Awaitable, Callable
 import discord
 from discord import app_commands
 
+from bot.discord.permissions import addressed, missing_to_post
 from bot.discord.shutdown import cut_off_by_shutdown
 
 log = logging.getLogger("pmbot.errors")
@@ -123,15 +124,10 @@ async def on_event_error(event_method: str, *args: Any, **kwargs: Any) -> None:
     message = next((a for a in args if isinstance(a, discord.Message)), None)
     if message is None or message.author.bot:
         return
-    if isinstance(exc, discord.Forbidden):
-        return  # we may not speak there at all; telling would fail the same way
+    if isinstance(exc, discord.Forbidden) or missing_to_post(message.channel, embeds=False):
+        return  # we may not speak there at all: Discord would refuse it, and count that against the bot
     try:
-        await message.channel.send(
-            SORRY,
-            reference=message.to_reference(fail_if_not_exists=False),
-            mention_author=False,
-            allowed_mentions=NO_PINGS,
-        )
+        await message.channel.send(**addressed(message, {"content": SORRY, "allowed_mentions": NO_PINGS}))
     except discord.HTTPException:
         log.warning("could not tell the user about an error (message %s)", message.id, exc_info=True)
     except RuntimeError as exc:

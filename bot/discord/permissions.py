@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import discord
 
 from bot.guild_settings import EffectiveSettings
@@ -53,6 +55,16 @@ def may_read_history(channel: object) -> bool:
         return True
     allowed = channel.permissions_for(channel.guild.me)
     return allowed.view_channel and allowed.read_message_history
+
+
+def addressed(message: discord.Message, kwargs: dict[str, Any]) -> dict[str, Any]:
+    """A send's arguments as a reply to the message, where pmbot may read the channel's history: Discord refuses a
+    reply without Read Message History. There, the message names its asker instead (pmbot's sends ping nobody), so
+    that the channel still sees whom it answers."""
+    if may_read_history(message.channel):
+        return {**kwargs, "reference": message.to_reference(fail_if_not_exists=False), "mention_author": False}
+    text = kwargs.get("content")
+    return {**kwargs, "content": f"{message.author.mention} {text}" if text else message.author.mention}
 
 
 def missing_to_answer(channel: discord.abc.Messageable, *, in_threads: bool) -> str | None:

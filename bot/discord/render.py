@@ -79,7 +79,7 @@ def fitted(kwargs: dict[str, Any], channel: discord.abc.Messageable) -> dict[str
     embed = kwargs.get("embed")
     if embed is None or may_embed(channel):
         return kwargs
-    if lead := kwargs.get("content"):  # the asker named, where pmbot may not reply (cogs.questions._addressed)
+    if lead := kwargs.get("content"):  # the asker named, where pmbot may not reply (permissions.addressed)
         return {**kwargs, "embed": None, "content": f"{lead} {as_text(embed, limits.MESSAGE_CONTENT - len(lead) - 1)}"}
     return {**kwargs, "embed": None, "content": as_text(embed)}
 

@@ -213,13 +213,18 @@ def test_an_edited_question_is_not_answered_twice_where_pmbot_may_not_read_the_h
     fake: FakeDiscord, bot, service, new_user
 ) -> None:
     """Discord returns no history there, which would look as if the question had no reply yet: pmbot cannot find
-    its reply to edit, and leaves the first answer alone rather than post a second under it."""
-    asked = fake.send_message(NO_HISTORY_CHANNEL, "what does a product owner do?", author=new_user(), mentions_bot=True)
-    reply_to(fake, asked)
+    its answer to edit, and leaves the first alone rather than post a second under it. Discord refuses a reply there
+    too, so the answer names its asker instead."""
+    user = new_user()
+    channel = fake.channel(NO_HISTORY_CHANNEL).id
+    since = fake.cursor()
+    asked = fake.send_message(NO_HISTORY_CHANNEL, "what does a product owner do?", author=user, mentions_bot=True)
+    answer = fake.wait_for(lambda r: r.kind == "message.create" and r.channel_id == channel, since=since)
+    assert answer.ok and answer.content == user.mention and "message_reference" not in answer.json
     logged = len(bot.log())
     fake.edit_message(asked, f"<@{fake.bot_id}> what does a project manager do?")
     wait_for_log(bot, f"not answering edited message {asked['id']} again: pmbot lacks Read Message History", after=logged)
-    assert len(replies_to(fake, {asked["id"]})) == 1
+    assert [r for r in fake.sent[since:] if r.kind in ("message.create", "message.edit") and r.channel_id == channel] == [answer]
 
 
 def test_a_deleted_question_takes_its_reply_and_its_gap_with_it(fake: FakeDiscord, bot, service, new_user) -> None:

@@ -26,7 +26,7 @@ from bot import limits
 from bot.discord import reading
 from bot.discord.errors import tell
 from bot.discord.listening import heard_question, said
-from bot.discord.permissions import may_read_history, missing_to_answer, missing_to_post
+from bot.discord.permissions import addressed, may_read_history, missing_to_answer, missing_to_post
 from bot.discord.reading import FOLLOW_UP_LOOKBACK
 from bot.discord.recent_answers import RecentAnswers, take_back_in_thread
 from bot.discord.render import NO_PINGS, fitted, in_server, message_kwargs, send_reply
@@ -200,7 +200,7 @@ class Questions(commands.Cog):
                     log.warning("no permission to reply in channel %s (guild %s): pmbot lacks %s there",
                                 message.channel.id, message.guild.id if message.guild else None, missing)
                     return None
-                reply = await message.channel.send(**fitted(_addressed(message, kwargs), message.channel))
+                reply = await message.channel.send(**fitted(addressed(message, kwargs), message.channel))
             # A partial message: the reply itself would hold its embed and buttons in memory for the window.
             partial = self.bot.get_partial_messageable(reply.channel.id).get_partial_message(reply.id)
             if thread_name is not None and isinstance(reply.channel, discord.Thread):  # in the thread it started
@@ -326,16 +326,6 @@ class Questions(commands.Cog):
     @app_commands.command(name="help", description="What pmbot can do and how to ask it")
     async def help(self, interaction: discord.Interaction) -> None:
         await send_reply(interaction, help_reply(self.bot.service.kb), ephemeral=True)
-
-
-def _addressed(message: discord.Message, kwargs: dict) -> dict:
-    """A send's arguments as a reply to the message, where pmbot may read the channel's history: Discord refuses a
-    reply without Read Message History. There, the message names its asker instead (NO_PINGS keeps that from
-    pinging), so that the channel still sees whom it answers."""
-    if may_read_history(message.channel):
-        return {**kwargs, "reference": message.to_reference(fail_if_not_exists=False), "mention_author": False}
-    text = kwargs.get("content")
-    return {**kwargs, "content": f"{message.author.mention} {text}" if text else message.author.mention}
 
 
 def _shows(reply: discord.Message, kwargs: dict) -> bool:
