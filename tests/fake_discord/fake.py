@@ -694,9 +694,8 @@ class FakeDiscord:
             raise ValueError(f"{user.username} cannot post in #{parent.name}")
         self.wait_until_connected(self._timeout(timeout))
         post = FakeChannel(
-            id=self._server.snowflakes.next(), name=title, type=PUBLIC_THREAD, parent_id=parent.id,
-            overwrites=parent.overwrites, owner_id=user.id,
-        )
+            id=self._server.snowflakes.next(), name=title, type=PUBLIC_THREAD, parent_id=parent.id, owner_id=user.id,
+        )  # no overwrites of its own: a thread's permissions are its parent's (world.permissions)
 
         async def create() -> bool:
             # On the server's loop, so that no request handler is reading the channels while one is added.

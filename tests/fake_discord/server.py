@@ -899,8 +899,7 @@ class FakeDiscordServer:
         thread_id = int(stored.data["id"])
         if any(c.id == thread_id for c in guild.channels.values()):
             return error_response(400, 160004, "A thread has already been created for this message")
-        thread = FakeChannel(id=thread_id, name=name, type=PUBLIC_THREAD, parent_id=channel.id,
-                             overwrites=channel.overwrites, owner_id=self.world.bot.id)
+        thread = FakeChannel(id=thread_id, name=name, type=PUBLIC_THREAD, parent_id=channel.id, owner_id=self.world.bot.id)
         guild.channels[f"thread-{thread_id}"] = thread
         await self.dispatch("THREAD_CREATE", {**channel_json(thread, guild_id=guild.id), "newly_created": True})
         return json_response(channel_json(thread, guild_id=guild.id), status=201)
