@@ -352,7 +352,7 @@ def test_without_embed_links_an_answer_goes_as_text_with_its_buttons(fake: FakeD
     fake.set_overwrites("b-help", [{"id": str(GUILD_B), "type": 0, "allow": "0", "deny": str(EMBED_LINKS)}])
     try:
         shown = text_of(command(fake, "config show", None, "b_mod", "b-general"))
-        assert f"My answers in {help_channel.mention} go as plain text (give my role Embed Links there" in shown
+        assert f"In {help_channel.mention}, my answers go as plain text (give my role Embed Links there" in shown
         asked = fake.send_message("b-help", "What is scope creep? @everyone", author="b_asker15")
         answer = reply_to(fake, asked)
         text = answer.json["content"]
@@ -379,7 +379,7 @@ def test_without_read_message_history_an_answer_names_its_asker_instead_of_reply
     fake.set_overwrites("b-help", [{"id": str(GUILD_B), "type": 0, "allow": "0", "deny": str(READ_MESSAGE_HISTORY)}])
     try:
         shown = text_of(command(fake, "config show", None, "b_mod", "b-general"))
-        assert f"My answers in {fake.channel('b-help').mention} name their asker instead of replying" in shown
+        assert f"In {fake.channel('b-help').mention}, my answers name their asker instead of replying" in shown
         since = fake.cursor()
         fake.send_message("b-help", "What is scope creep?", author="b_asker16")
         answer = fake.wait_for(lambda r: r.kind == "message.create" and r.channel_id == fake.channel("b-help").id,
@@ -388,7 +388,13 @@ def test_without_read_message_history_an_answer_names_its_asker_instead_of_reply
         assert answer.ok and "message_reference" not in answer.json and answer.content == f"<@{asker.id}>"
         assert embed(answer)["title"] == "What is scope creep?"
         assert_no_pings(answer.json)
+
+        command(fake, "config help-channels threads", {"on": True}, "b_mod", "b-general")
+        threaded = text_of(command(fake, "config show", None, "b_mod", "b-general"))
+        assert "name their asker" not in threaded, "an answer in a thread started on its question replies to nothing"
+        assert f"In {fake.channel('b-help').mention}, an edited question gets no new answer" in threaded
     finally:
+        command(fake, "config reset", {"setting": "help-channel-threads"}, "b_mod", "b-general")
         fake.set_overwrites("b-help", [])
 
 

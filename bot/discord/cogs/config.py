@@ -67,16 +67,18 @@ def _may_not_post(channel: discord.abc.Messageable, missing: str | None) -> str:
     return f"\n⚠️ I may not post in <#{channel_id}>: give my role {missing} in that channel." if missing else ""
 
 
-def _limited(channel: discord.abc.GuildChannel | None) -> str:
+def _limited(channel: discord.abc.GuildChannel | None, *, in_threads: bool) -> str:
     """A line (with its line break) when pmbot answers in a help channel, but not as well as it could for want of a
-    permission there; nothing otherwise, or for a channel this server no longer has."""
+    permission there; nothing otherwise, or for a channel this server no longer has. Answers in threads started on
+    the questions reply to nothing, so they need no Read Message History but to find an answer to edit."""
     if channel is None:
         return ""
-    lacking = [] if may_embed(channel) else ["go as plain text (give my role Embed Links there for their full layout)"]
+    lacking = [] if may_embed(channel) else ["my answers go as plain text (give my role Embed Links there for their full layout)"]
     if not may_read_history(channel):
-        lacking.append("name their asker instead of replying, and an edited question gets no new answer (give my "
-                       "role Read Message History there)")
-    return f"\nℹ️ My answers in <#{channel.id}> {'; they '.join(lacking)}." if lacking else ""
+        if not (in_threads and isinstance(channel, discord.TextChannel)):
+            lacking.append("my answers name their asker instead of replying")
+        lacking.append("an edited question gets no new answer (give my role Read Message History there)")
+    return f"\nℹ️ In <#{channel.id}>, {'; '.join(lacking)}." if lacking else ""
 
 
 def _mentions(prefix: str, ids: Iterable[int]) -> str:
@@ -131,8 +133,10 @@ class ServerConfig(commands.Cog):
         ]
         if not self.bot.settings.message_content:
             lines.append(NO_MESSAGE_CONTENT.strip())
-        warnings = [_may_not_post(c, missing) for c, missing in unanswerable_help_channels(guild, now)]
-        warnings += [_limited(guild.get_channel(channel_id)) for channel_id in sorted(now.help_channels)]
+        blocked = unanswerable_help_channels(guild, now)
+        warnings = [_may_not_post(c, missing) for c, missing in blocked]
+        warnings += [_limited(guild.get_channel(channel_id), in_threads=now.help_channel_threads)
+                     for channel_id in sorted(now.help_channels - {c.id for c, _ in blocked})]
         if (mod_log := audit.mod_log_channel(self.bot, guild)) is not None:
             warnings.append(_may_not_post(mod_log, missing_to_post(mod_log)))
         await respond(interaction, content="\n".join(lines) + "".join(warnings))
@@ -150,7 +154,7 @@ class ServerConfig(commands.Cog):
         in_threads = self.bot.guild_settings.effective(guild.id).help_channel_threads
         note = (("" if self.bot.settings.message_content else NO_MESSAGE_CONTENT)
                 + (_may_not_post(channel, missing) if (missing := missing_to_answer(channel, in_threads=in_threads))
-                   else _limited(channel)))
+                   else _limited(channel, in_threads=in_threads)))
         await respond(interaction, content=f"{channel.mention} is now a help channel: I answer on-topic questions there, "
                                            f"mentioned or not.{note}")
 
