@@ -803,12 +803,18 @@ async def test_cooldown_answers_up_to_the_rate_then_one_notice(service: Knowledg
     assert "embed" in channel.send.await_args_list[-1].kwargs
 
 
-async def test_a_channel_we_may_not_write_in_does_not_raise_nor_count_a_reply(service: KnowledgeService) -> None:
+@pytest.mark.parametrize("refusal", [
+    discord.Forbidden(MagicMock(status=403, reason="Forbidden"), {"code": 50013, "message": "Missing Permissions"}),
+    discord.HTTPException(MagicMock(status=400, reason="Bad Request"),
+                          {"code": 200000, "message": "Message was blocked by automatic moderation"}),
+])
+async def test_a_reply_discord_refuses_does_not_raise_nor_count_a_reply(
+        service: KnowledgeService, refusal: discord.HTTPException) -> None:
     bot = make_bot(service)
     message = mock_message(f"<@{BOT_ID}> What is project management?")
-    response = MagicMock(status=403, reason="Forbidden")
-    message.channel.send.side_effect = discord.Forbidden(response, {"code": 50013, "message": "Missing Permissions"})
-    await Questions(bot).on_message(message)  # logged, not raised
+    message.channel.send.side_effect = refusal
+    await Questions(bot).on_message(message)  # logged, not raised, so no apology is tried either
+    message.channel.send.assert_awaited_once()
     store = MagicMock(spec=Store)
     await bot.tally.flush(store)
     assert store.add_reply_counts.await_args.args[0] == [], "no reply went out: /kb stats counts none"

@@ -191,7 +191,8 @@ class Questions(commands.Cog):
     ) -> discord.Message | None:
         """A reply that pings nobody and survives the question being deleted meanwhile; with ``thread_name``, the
         first message of a thread started on the question (a help channel's setting), or a reply where Discord
-        will not start one. None when the bot may not send one there."""
+        will not start one. None when the bot may not send one there, or Discord refuses it: a server's AutoMod
+        rules apply to bots too, and an apology for a blocked answer would only be blocked or confuse."""
         try:
             reply = None if thread_name is None else await self._in_thread(message, thread_name, kwargs)
             if reply is None:
@@ -216,6 +217,9 @@ class Questions(commands.Cog):
                 message.channel.id,
                 message.guild.id if message.guild else None,
             )
+            return None
+        except discord.HTTPException as error:  # e.g. the server's AutoMod blocking a word of the answer (200000)
+            log.warning("Discord refused the reply to message %s in channel %s: %s", message.id, message.channel.id, error)
             return None
 
     async def _in_thread(self, message: discord.Message, name: str, kwargs: dict) -> discord.Message | None:
@@ -242,6 +246,8 @@ class Questions(commands.Cog):
             log.debug("reply %s was deleted before it could be edited", reply.id)
         except discord.Forbidden:
             log.warning("no permission to edit reply %s in channel %s", reply.id, reply.channel.id)
+        except discord.HTTPException as error:  # e.g. the server's AutoMod blocking a word of the new answer
+            log.warning("Discord refused the edit of reply %s in channel %s: %s", reply.id, reply.channel.id, error)
 
     async def _record(
         self, answer: Answer, started: float, guild_id: int | None, channel_id: int | None, user_id: int,
