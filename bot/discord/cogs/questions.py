@@ -191,8 +191,8 @@ class Questions(commands.Cog):
     ) -> discord.Message | None:
         """A reply that pings nobody and survives the question being deleted meanwhile; with ``thread_name``, the
         first message of a thread started on the question (a help channel's setting), or a reply where Discord
-        will not start one. None when the bot may not send one there, or Discord refuses it: a server's AutoMod
-        rules apply to bots too, and an apology for a blocked answer would only be blocked or confuse."""
+        will not start one. None when the bot may not send one there, or Discord refuses it for what it says (a
+        server's AutoMod blocking a word: 400, code 200000), where an apology would be refused or confuse."""
         try:
             reply = None if thread_name is None else await self._in_thread(message, thread_name, kwargs)
             if reply is None:
