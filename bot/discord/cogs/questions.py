@@ -143,8 +143,10 @@ class Questions(commands.Cog):
                 log.info("not answering edited message %s again: cannot read the history: %s", message.id, error)
                 return
         kwargs = message_kwargs(in_server(self.bot, answer.reply, guild_id))
-        if earlier is not None and _shows(earlier, fitted(kwargs, earlier.channel)):
-            return  # the edit changed nothing the reply says
+        if earlier is not None:
+            kwargs = fitted(kwargs, earlier.channel)  # as the reply's channel shows it, once for the check and the edit
+            if _shows(earlier, kwargs):
+                return  # the edit changed nothing the reply says
         if not await self._allowed(message):
             return
         log.debug("%s %s (%.0f) for message %s (%s%s)", result.kind, result.intent_id or "-", result.score, message.id,
@@ -239,9 +241,10 @@ class Questions(commands.Cog):
         return await thread.send(**fitted(kwargs, thread))
 
     async def _edit(self, reply: discord.Message, kwargs: dict) -> None:
-        """The bot's reply, changed to a new answer; one deleted meanwhile is left deleted."""
+        """The bot's reply, changed to a new answer (``kwargs`` as its channel shows them: render.fitted); one deleted
+        meanwhile is left deleted."""
         try:
-            await reply.edit(**{"content": None, **fitted(kwargs, reply.channel)})  # text, or an embed alone
+            await reply.edit(**{"content": None, **kwargs})  # text, or an embed alone
         except discord.NotFound:
             log.debug("reply %s was deleted before it could be edited", reply.id)
         except discord.Forbidden:
