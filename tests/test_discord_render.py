@@ -11,7 +11,8 @@ import pytest
 from bot.config import BUNDLED_KNOWLEDGE
 from bot.discord.cooldown import QuestionCooldown
 from bot.discord.render import (
-    CUT_SHORT, DYNAMIC_ITEMS, AskButton, TopicsSelect, VoteButton, as_text, fitted, message_kwargs, to_embed, to_view,
+    CUT_SHORT, DYNAMIC_ITEMS, AskButton, TopicsSelect, VoteButton, as_text, fitted, message_kwargs, quoted_question, quoting,
+    to_embed, to_view,
 )
 from bot.discord.search import IntentSearch, suggest_roles
 from bot.replies import Field, Option, Reply, answer_reply, build_reply, help_reply, topics_reply
@@ -60,6 +61,18 @@ def test_an_answer_as_text_that_names_its_asker_still_fits_a_message(service: Kn
     assert len(sent["content"]) <= 2000 and sent["content"].endswith(CUT_SHORT) and sent["view"].children
     channel.permissions_for.return_value = discord.Permissions(view_channel=True, send_messages=True, embed_links=True)
     assert fitted(message_kwargs(longest), channel)["embed"].title == longest.title
+
+
+@pytest.mark.parametrize("question", [
+    "Is a PO a *real* PM?", "> not a quote", "# not a heading", "C:\\roadmaps\\q3 or `code`?", "@everyone <@1> PM?",
+])
+def test_an_ask_answer_shows_its_question_as_typed_and_reads_it_back(question: str) -> None:
+    """The channel sees what /ask was asked, as it was typed (no Markdown of the member's applied to it), and after a
+    restart a 👎 on the answer reads the same question back."""
+    shown = quoting(question)
+    assert shown.startswith("> ") and "\n" not in shown
+    assert quoted_question(MagicMock(content=shown)) == question
+    assert quoted_question(MagicMock(content="")) is None, "an answer that quotes nothing names no question"
 
 
 def test_answer_view_has_follow_ups_then_votes(service: KnowledgeService) -> None:

@@ -18,6 +18,7 @@ import dataclasses
 import logging
 import signal
 import sys
+from datetime import datetime
 from pathlib import Path
 from typing import Any, Collection, Sequence
 
@@ -349,11 +350,12 @@ class PMBot(commands.AutoShardedBot):
 
     def remember_answer(
         self, key: int, result: MatchResult, *, guild_id: int | None, channel_id: int | None, user_id: int,
-        message_id: int | None = None,
+        message_id: int | None = None, asked_at: datetime | None = None,
     ) -> None:
         """Keeps an answer's question for a while (`key`: see answered_questions.answer_key), for a 👎 on it."""
         self.answered.remember(key, downvoted(
             result, guild_id=guild_id, channel_id=channel_id, user_id=self._asker(user_id), message_id=message_id,
+            asked_at=asked_at,
         ))
 
     def _asker(self, user_id: int | None) -> int | None:
@@ -390,10 +392,9 @@ class PMBot(commands.AutoShardedBot):
             return
         if (found := await reading.read_again(self, answer)) is None:
             return
-        question, now, asker = found
         self.answered.remember(answer_key(answer), downvoted(
-            now.result, guild_id=question.guild.id if question.guild else None, channel_id=question.channel.id,
-            user_id=self._asker(asker), message_id=question.id, asked_at=question.created_at,
+            found.now.result, guild_id=found.guild_id, channel_id=found.channel_id, user_id=self._asker(found.asker),
+            message_id=found.message_id, asked_at=found.asked_at,
         ))
 
     async def _keep(self, question: UnansweredQuestion | None) -> None:

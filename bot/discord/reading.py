@@ -4,14 +4,15 @@ someone's question. Kept apart from the Questions cog, which decides whether and
 from __future__ import annotations
 
 import logging
-from datetime import timedelta
+from dataclasses import dataclass
+from datetime import datetime, timedelta
 from typing import TYPE_CHECKING
 
 import discord
 
 from bot.discord.listening import Heard, answered, heard_question, said
 from bot.discord.permissions import may_read_history
-from bot.discord.render import answered_intent
+from bot.discord.render import answered_intent, quoted_question
 from bot.knowledge import KnowledgeBase
 from bot.matching import MatchResult
 from bot.matching.follow_up import named_role
@@ -91,25 +92,46 @@ async def _last_answer(bot: PMBot, channel: object, asker: discord.abc.User, ask
     return None
 
 
-async def read_again(bot: PMBot, answer: discord.Message) -> tuple[discord.Message, Answer, int] | None:
-    """The member's message the bot's answer answers, what pmbot makes of it now, and who asked (its author, or who
-    ran Apps → Ask pmbot on it): for a 👎 on an answer that this process gave before a restart, whose question it
-    no longer holds in memory. None when the question cannot be read (an /ask answer quotes none; deleted; no Read
-    Message History) or is no longer answered with the answer's intent: the knowledge changed since, so the answer
-    voted on is not the one pmbot gives now."""
+@dataclass(frozen=True, slots=True)
+class Recalled:
+    """An answered question read again (:func:`read_again`), with what pmbot makes of it now."""
+
+    now: Answer
+    asker: int
+    guild_id: int | None
+    channel_id: int
+    message_id: int | None  # None: an /ask question, which has no message
+    asked_at: datetime
+
+
+async def read_again(bot: PMBot, answer: discord.Message) -> Recalled | None:
+    """The question the bot's answer answers, what pmbot makes of it now, and who asked (its author, or who ran
+    /ask or Apps → Ask pmbot): for a 👎 on an answer that this process gave before a restart, whose question it no
+    longer holds in memory. None when the question cannot be read (deleted; no Read Message History; an /ask answer
+    to a topic picked from its list, which quotes none) or is no longer answered with the answer's intent: the
+    knowledge changed since, so the answer voted on is not the one pmbot gives now."""
     me, meta = bot.user, answer.interaction_metadata
-    question = await _answered_message(answer)
-    if me is None or question is None:
+    if me is None:
         return None
-    if meta is not None:  # Apps → Ask pmbot reads the message whole, as it was asked
-        now: Answer | None = bot.service.ask(said(question))
+    if meta is not None and meta.target_message_id is None:  # /ask's answer, under its quoted question
+        if (quoted := quoted_question(answer)) is None:
+            return None
+        now: Answer | None = bot.service.ask(quoted)
+        asker, where, message_id, asked_at = meta.user.id, answer, None, meta.created_at
     else:
-        here = bot.guild_settings.effective(question.guild.id if question.guild else None)
-        heard = heard_question(question, me, here.help_channels)
-        now = None if heard is None else await heard_answer(bot, heard, question)
+        if (question := await _answered_message(answer)) is None:
+            return None
+        if meta is not None:  # Apps → Ask pmbot reads the message whole, as it was asked
+            now = bot.service.ask(said(question))
+        else:
+            here = bot.guild_settings.effective(question.guild.id if question.guild else None)
+            heard = heard_question(question, me, here.help_channels)
+            now = None if heard is None else await heard_answer(bot, heard, question)
+        asker = meta.user.id if meta is not None else question.author.id
+        where, message_id, asked_at = question, question.id, question.created_at
     if now is None or now.result.kind != "answer" or now.result.intent_id != answered_intent(answer):
         return None
-    return question, now, meta.user.id if meta is not None else question.author.id
+    return Recalled(now, asker, where.guild.id if where.guild else None, where.channel.id, message_id, asked_at)
 
 
 async def _answered_message(answer: discord.Message) -> discord.Message | None:

@@ -126,6 +126,23 @@ class AskButton(discord.ui.DynamicItem[discord.ui.Button], template=r"pmbot:ask:
 VOTE_TEMPLATE = re.compile(rf"{VOTE_PREFIX}(?P<vote>up|down):(?P<intent>[a-z0-9-]+)")
 
 
+_QUOTED = re.compile(r"> (?P<question>[^\n]+)")
+_ESCAPED = re.compile(r"\\(.)")
+
+
+def quoting(question: str) -> str:
+    """An `/ask` answer's first line: the question as asked, quoted. The channel sees "… used /ask" and the answer,
+    never the question it answers; and after a restart a 👎 on the answer reads its question back from here
+    (:func:`quoted_question`), as it does a message's. Escaped, so that it shows as typed."""
+    return "> " + discord.utils.escape_markdown(" ".join(question.split()))
+
+
+def quoted_question(answer: discord.Message) -> str | None:
+    """The question an `/ask` answer quotes (:func:`quoting`); None for any other message."""
+    found = _QUOTED.fullmatch(answer.content)
+    return _ESCAPED.sub(r"\1", found["question"]) if found is not None else None
+
+
 def answered_intent(message: discord.Message) -> str | None:
     """The intent one of the bot's answers gave, from its 👍/👎 buttons; None for any other message."""
     for row in message.components:
@@ -280,11 +297,12 @@ def in_server(bot: PMBot, reply: Reply, guild_id: int | None) -> Reply:
 
 
 async def send_reply(
-    interaction: discord.Interaction, reply: Reply, *, ephemeral: bool = False, view: discord.ui.View | None = None
+    interaction: discord.Interaction, reply: Reply, *, ephemeral: bool = False, view: discord.ui.View | None = None,
+    content: str | None = None,
 ) -> None:
     """Answers an interaction with a reply (and the server's notes under an answer), as its response or, once
-    responded/deferred, as a follow-up."""
-    kwargs = message_kwargs(in_server(_bot(interaction), reply, interaction.guild_id), view=view)
+    responded/deferred, as a follow-up; `content` above it."""
+    kwargs = {**message_kwargs(in_server(_bot(interaction), reply, interaction.guild_id), view=view), "content": content}
     if interaction.response.is_done():
         await interaction.followup.send(**kwargs, ephemeral=ephemeral)
     else:

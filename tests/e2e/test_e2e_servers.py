@@ -777,7 +777,8 @@ def test_each_server_has_its_own_cooldown(fake: FakeDiscord, bot: Running) -> No
 
 def test_a_vote_on_an_answer_given_before_a_restart_still_names_its_question(fake: FakeDiscord, bot: Running) -> None:
     """Members vote as they read, hours later, and pmbot restarts on every deploy: the question of an answer given
-    before, as a reply, in a thread started on the question or by Apps → Ask pmbot, is read again from its message."""
+    before, as a reply, in a thread started on the question or by Apps → Ask pmbot, is read again from its message,
+    and an /ask answer's from the question it quotes."""
     mentioned = "Who writes the user stories, the product manager or the project manager?"
     asked = fake.send_message("general", mentioned, author="asker10", mentions_bot=True)
     answers = [(mentioned, asked, reply_to(fake, asked))]
@@ -790,15 +791,22 @@ def test_a_vote_on_an_answer_given_before_a_restart_still_names_its_question(fak
     asked = fake.send_message("general", "What does a scrum master do all day?", author="asker11")
     command_answer = fake.send_message_command("Ask pmbot", asked, user="asker10").wait_response()
     answers.append((asked["content"], asked, fake.interaction_responses(command_answer.interaction_id)[0]))
+    slashed = "Who *owns* the product backlog, the product owner?"
+    slash = fake.send_slash_command("ask", {"question": slashed}, user="asker10", channel_id="general").wait_response()
+    assert slash.payload["content"] == r"> Who \*owns\* the product backlog, the product owner?", \
+        "the channel sees what /ask was asked, as typed"
+    answers.append((slashed, None, fake.interaction_responses(slash.interaction_id)[0]))
     bot.restart()
 
-    gap = "SELECT kind, best_intent, original_text FROM unanswered_questions WHERE message_id = ?"
     for question, asked, answer in answers:
+        gap = ("SELECT kind, best_intent, original_text FROM unanswered_questions WHERE "
+               + ("message_id = ?" if asked else "message_id IS NULL AND original_text = ?"))
+        which = (int(asked["id"]),) if asked else (question,)
         [intent_id] = [c.removeprefix("pmbot:vote:down:") for c in custom_ids(answer) if c.startswith("pmbot:vote:down:")]
         assert fake.click_button(answer, f"pmbot:vote:down:{intent_id}", user="asker9").wait_response().ok
-        assert db_rows(bot.database, gap, (int(asked["id"]),)) == [("downvoted", intent_id, question)]
+        assert db_rows(bot.database, gap, which) == [("downvoted", intent_id, question)]
         assert fake.click_button(answer, f"pmbot:vote:up:{intent_id}", user="asker9").wait_response().ok
-        assert db_rows(bot.database, gap, (int(asked["id"]),), want=0) == [], "the 👎 taken back takes its gap"
+        assert db_rows(bot.database, gap, which, want=0) == [], "the 👎 taken back takes its gap"
 
 
 def test_settings_survive_a_restart_and_old_questions_and_votes_expire(fake: FakeDiscord, bot: Running) -> None:

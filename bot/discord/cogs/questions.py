@@ -15,7 +15,7 @@ import logging
 import math
 import time
 import weakref
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import TYPE_CHECKING
 
 import discord
@@ -29,7 +29,7 @@ from bot.discord.listening import heard_question, said
 from bot.discord.permissions import addressed, may_read_history, missing_to_answer, missing_to_post
 from bot.discord.reading import FOLLOW_UP_LOOKBACK
 from bot.discord.recent_answers import RecentAnswers, take_back_in_thread
-from bot.discord.render import NO_PINGS, fitted, in_server, message_kwargs, send_reply
+from bot.discord.render import NO_PINGS, fitted, in_server, message_kwargs, quoting, send_reply
 from bot.help_channels import replies_unasked
 from bot.matching.normalise import MAX_INPUT_CHARS
 from bot.replies import answer_reply, help_reply
@@ -255,19 +255,21 @@ class Questions(commands.Cog):
     async def _record(
         self, answer: Answer, started: float, guild_id: int | None, channel_id: int | None, user_id: int,
         message_id: int | None = None, answer_key: int | None = None, *, edited: bool = False,
+        asked_at: datetime | None = None,
     ) -> None:
         """Every reply sent is counted (for the server's /kb stats once per question, not again for its edits); an
         answer's question is kept in memory in case a member votes it 👎 (`answer_key`: see
         answered_questions.answer_key; None: nothing was sent, where pmbot may not post). Suggest and fallback
         readings go to the store, sent or not, for moderators looking for gaps, one row per message (`message_id`:
-        the message that asked, None for /ask)."""
+        the message that asked, None for /ask; `asked_at` when it was asked, if not now: an /ask question, which
+        has no message, is known again by it after a restart)."""
         if answer_key is not None:
             self.bot.metrics.replied(answer.result.kind, started)
             if not edited:
                 self.bot.tally.count(guild_id, answer.result.kind, answer.result.intent_id)
             self.bot.remember_answer(
                 answer_key, answer.result, guild_id=guild_id, channel_id=channel_id, user_id=user_id,
-                message_id=message_id,
+                message_id=message_id, asked_at=asked_at,
             )
         if answer.result.kind == "answer":
             return
@@ -296,7 +298,7 @@ class Questions(commands.Cog):
             self.bot.tally.count(interaction.guild_id, "answer", intent_id)
             return
         answer = await reading.ask(self.bot, question, interaction.channel, interaction.user, interaction)
-        await self._answer_interaction(interaction, answer, started, private=private)
+        await self._answer_interaction(interaction, answer, started, private=private, quoted=question)
 
     async def ask_about_message(self, interaction: discord.Interaction, message: discord.Message) -> None:
         """Apps → Ask pmbot on anyone's message: its question answered, as /ask answers.
@@ -317,13 +319,15 @@ class Questions(commands.Cog):
 
     async def _answer_interaction(
         self, interaction: discord.Interaction, answer: Answer, started: float, message_id: int | None = None,
-        *, private: bool = False,
+        *, private: bool = False, quoted: str | None = None,
     ) -> None:
+        """`quoted`: /ask's question, shown above its answer (render.quoting); Apps → Ask pmbot's is the message."""
         # Only a confident answer is worth showing the channel; a guess or a miss is for the asker.
-        await send_reply(interaction, answer.reply, ephemeral=private or answer.result.kind != "answer")
+        await send_reply(interaction, answer.reply, ephemeral=private or answer.result.kind != "answer",
+                         content=quoting(quoted) if quoted is not None else None)
         await self._record(
             answer, started, interaction.guild_id, interaction.channel_id, interaction.user.id, message_id,
-            interaction.id,
+            interaction.id, asked_at=interaction.created_at,
         )
 
     @ask.autocomplete("question")
