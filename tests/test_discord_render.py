@@ -57,7 +57,7 @@ def test_an_answer_as_text_that_names_its_asker_still_fits_a_message(service: Kn
     longest = max((answer_reply(service.kb, i) for i in service.kb.intents.values()), key=lambda r: len(r.body))
     asker = "<@123456789012345678>"
     sent = fitted({**message_kwargs(longest), "content": asker}, channel)
-    assert sent["embed"] is None and sent["content"].startswith(f"{asker} **{longest.title}**")
+    assert sent["embed"] is None and sent["content"].startswith(f"{asker}\n**{longest.title}**")
     assert len(sent["content"]) <= 2000 and sent["content"].endswith(CUT_SHORT) and sent["view"].children
     channel.permissions_for.return_value = discord.Permissions(view_channel=True, send_messages=True, embed_links=True)
     assert fitted(message_kwargs(longest), channel)["embed"].title == longest.title

@@ -21,7 +21,7 @@ import discord
 
 from bot import limits
 from bot.discord.permissions import missing_to_post
-from bot.discord.render import NO_PINGS, to_embed
+from bot.discord.render import LOG_CUT_SHORT, NO_PINGS, fitted, to_embed
 from bot.replies import Reply
 
 if TYPE_CHECKING:
@@ -80,9 +80,11 @@ async def post(channel: discord.abc.Messageable, text: str, reply: Reply | None 
     if missing := missing_to_post(channel):
         log.warning("could not post to the moderator log channel %s: pmbot lacks %s there", channel_id, missing)
         return False
-    content = text if len(text) <= limits.MESSAGE_CONTENT else text[: limits.MESSAGE_CONTENT - 1] + "…"
+    content = limits.clip(text, limits.MESSAGE_CONTENT)
     try:
-        await channel.send(content=content or None, embed=to_embed(reply) if reply else None, allowed_mentions=NO_PINGS)
+        # As text where pmbot lacks Embed Links: a log that keeps link previews out still hears of every change.
+        sent = {"content": content or None, "embed": to_embed(reply) if reply else None}
+        await channel.send(**fitted(sent, channel, LOG_CUT_SHORT), allowed_mentions=NO_PINGS)
     except discord.HTTPException as exc:
         log.warning("could not post to the moderator log channel %s: %s", channel_id, exc)
         return False

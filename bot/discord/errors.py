@@ -124,7 +124,7 @@ async def on_event_error(event_method: str, *args: Any, **kwargs: Any) -> None:
     message = next((a for a in args if isinstance(a, discord.Message)), None)
     if message is None or message.author.bot:
         return
-    if isinstance(exc, discord.Forbidden) or missing_to_post(message.channel, embeds=False):
+    if isinstance(exc, discord.Forbidden) or missing_to_post(message.channel):
         return  # we may not speak there at all: Discord would refuse it, and count that against the bot
     try:
         await message.channel.send(**addressed(message, {"content": SORRY, "allowed_mentions": NO_PINGS}))

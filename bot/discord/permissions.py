@@ -9,11 +9,11 @@ import discord
 from bot.guild_settings import EffectiveSettings
 
 
-def missing_to_post(channel: discord.abc.Messageable, *, embeds: bool = True) -> str | None:
-    """The permission, as Discord's settings name it, that pmbot lacks to post an embed in a server's channel (or,
-    with ``embeds`` False, a message of text: see :func:`may_embed`); None when it has them all, or for a channel
-    whose server this process does not hold (the host's default log, posted to blind). Only the first lacking:
-    without View Channel or Send Messages, Discord denies the ones after too.
+def missing_to_post(channel: discord.abc.Messageable) -> str | None:
+    """The permission, as Discord's settings name it, that pmbot lacks to post in a server's channel (without Embed
+    Links its embeds go as text: see :func:`may_embed`); None when it has them all, or for a channel whose server
+    this process does not hold (the host's default log, posted to blind). Only the first lacking: without View
+    Channel, Discord denies Send Messages too.
 
     Checked before posting, because every refused request counts towards Discord's invalid request limit (10,000 in
     10 minutes, past which it locks the bot's address out for a while): help channels and moderator logs locked by
@@ -27,8 +27,6 @@ def missing_to_post(channel: discord.abc.Messageable, *, embeds: bool = True) ->
         needed = {"View Channel": allowed.view_channel, "Send Messages in Threads": allowed.send_messages_in_threads}
     else:
         needed = {"View Channel": allowed.view_channel, "Send Messages": allowed.send_messages}
-    if embeds:
-        needed["Embed Links"] = allowed.embed_links
     return next((name for name, ok in needed.items() if not ok), None)
 
 
@@ -38,7 +36,7 @@ def may_embed(channel: discord.abc.Messageable) -> bool:
     everyone in chat channels to keep link previews out, so an answer goes there as text instead (render.fitted).
     discord.py takes Embed Links away with the right to post (Send Messages, in a thread Send Messages in Threads),
     which then says nothing of it: a help channel answered in threads may deny Send Messages, and its threads, which
-    read their parent's overwrites, are read when pmbot posts in them."""
+    read their parent's overwrites, are read when pmbot posts in them. The moderator log's posts go as text too."""
     if not isinstance(channel, discord.abc.GuildChannel | discord.Thread) or channel.guild.me is None:
         return True
     allowed = channel.permissions_for(channel.guild.me)
@@ -68,11 +66,10 @@ def addressed(message: discord.Message, kwargs: dict[str, Any]) -> dict[str, Any
 
 
 def missing_to_answer(channel: discord.abc.Messageable, *, in_threads: bool) -> str | None:
-    """As :func:`missing_to_post`, for answers: without Embed Links they go as text (:func:`may_embed`), and a help
-    channel whose answers go in threads (``in_threads``, the server's setting) needs no Send Messages of its own,
-    only leave to start threads and post in them."""
+    """As :func:`missing_to_post`, for answers: a help channel whose answers go in threads (``in_threads``, the
+    server's setting) needs no Send Messages of its own, only leave to start threads and post in them."""
     if not (in_threads and isinstance(channel, discord.TextChannel)) or channel.guild.me is None:
-        return missing_to_post(channel, embeds=False)
+        return missing_to_post(channel)
     allowed = channel.permissions_for(channel.guild.me)
     needed = {"View Channel": allowed.view_channel, "Create Public Threads": allowed.create_public_threads,
               "Send Messages in Threads": allowed.send_messages_in_threads}

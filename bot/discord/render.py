@@ -54,24 +54,28 @@ def to_embed(reply: Reply) -> discord.Embed:
     return embed
 
 
+# Where the whole of an embed cut short is: an answer in `/ask`'s response, which Discord always lets carry embeds;
+# a moderator log post once the moderators who read it give pmbot the permission.
 CUT_SHORT = "-# Cut short: I may not post embeds in this channel. `/ask` shows the whole answer."
+LOG_CUT_SHORT = "-# Cut short: I may not post embeds in this channel. Give my role Embed Links here to see it all."
 
 
-def as_text(embed: discord.Embed, limit: int = limits.MESSAGE_CONTENT) -> str:
+def as_text(embed: discord.Embed, limit: int = limits.MESSAGE_CONTENT, cut: str = CUT_SHORT) -> str:
     """The embed as a message's Markdown: title and field names in bold, the footer as subtext. Cut to a message's
-    2,000 characters (an embed holds up to 6,000) or ``limit``, saying so and where the whole answer is: `/ask`'s
-    response, which Discord always lets carry embeds."""
+    2,000 characters (an embed holds up to 6,000) or ``limit``, ending with ``cut``: that it was, and where it is
+    whole."""
     parts = [f"**{embed.title}**" if embed.title else "", embed.description or ""]
     parts += [f"**{field.name}**\n{field.value}" for field in embed.fields]
     text = "\n\n".join(part for part in parts if part)
     footer = f"\n-# {embed.footer.text}" if embed.footer.text else ""
     if len(text) + len(footer) <= limit:
         return text + footer
-    return limits.clip(text, limit - len(CUT_SHORT) - 1) + "\n" + CUT_SHORT
+    return limits.clip(text, limit - len(cut) - 1) + "\n" + cut
 
 
-def fitted(kwargs: dict[str, Any], channel: discord.abc.Messageable) -> dict[str, Any]:
-    """A send's or edit's arguments as the channel can show them: the embed as text where pmbot lacks Embed Links.
+def fitted(kwargs: dict[str, Any], channel: discord.abc.Messageable, cut: str = CUT_SHORT) -> dict[str, Any]:
+    """A send's or edit's arguments as the channel can show them: the embed as text where pmbot lacks Embed Links,
+    after the message's own short text, if any.
 
     Discord refuses a message of embeds alone there, and servers deny Embed Links to everyone in chat channels to
     keep link previews out: without this, pmbot would say nothing in them. The buttons need no permission and stay.
@@ -79,9 +83,9 @@ def fitted(kwargs: dict[str, Any], channel: discord.abc.Messageable) -> dict[str
     embed = kwargs.get("embed")
     if embed is None or may_embed(channel):
         return kwargs
-    if lead := kwargs.get("content"):  # the asker named, where pmbot may not reply (permissions.addressed)
-        return {**kwargs, "embed": None, "content": f"{lead} {as_text(embed, limits.MESSAGE_CONTENT - len(lead) - 1)}"}
-    return {**kwargs, "embed": None, "content": as_text(embed)}
+    if lead := kwargs.get("content"):  # the asker named (permissions.addressed), or what a moderator log post says
+        return {**kwargs, "embed": None, "content": f"{lead}\n{as_text(embed, limits.MESSAGE_CONTENT - len(lead) - 1, cut)}"}
+    return {**kwargs, "embed": None, "content": as_text(embed, cut=cut)}
 
 
 # -- components ----------------------------------------------------------------

@@ -700,6 +700,27 @@ def test_a_mod_log_pmbot_may_not_post_in_is_named_and_not_posted_to(fake: FakeDi
         command(fake, "config reset", {"setting": setting}, "moderator", "general")
 
 
+def test_a_mod_log_without_embed_links_gets_its_posts_as_text(fake: FakeDiscord, bot: Running) -> None:
+    """Servers deny Embed Links to keep link previews out, in their moderators' channels too, and Discord refuses a
+    message of embeds alone there. pmbot posted nothing to such a log, not even a change of text alone: its changes
+    and the weekly digest now go there as text, and `/config show` says so."""
+    log_channel = fake.channel("bot-log")
+    fake.set_overwrites("bot-log", [{"id": str(fake.guild_id), "type": 0, "allow": "0", "deny": str(EMBED_LINKS)}])
+    try:
+        shown = text_of(command(fake, "config show", None, "moderator", "general"))
+        assert f"In {log_channel.mention}, my posts go as plain text (give my role Embed Links there" in shown
+        since = fake.cursor()
+        assert "starting now" in text_of(command(fake, "config weekly-digest", {"on": True}, "moderator", "general"))
+        wait_mod_log(fake, "bot-log", "Weekly digest turned on", since=since)
+        digest = fake.wait_for_message("bot-log", since=since, predicate=lambda r: "the last 7 days" in text_of(r))
+        assert not digest.embeds and digest.json["content"].startswith("**pmbot here, the last 7 days**")
+        assert "questions replied to" in digest.json["content"] and len(digest.json["content"]) <= 2000
+        assert_no_pings(digest.json)
+    finally:
+        fake.set_overwrites("bot-log", [])
+        command(fake, "config reset", {"setting": "weekly-digest"}, "moderator", "general")
+
+
 def notes_under(reply: RecordedRequest) -> list[str]:
     """What a server's moderators put under this answer ("From this server"), if anything."""
     return [f["value"] for f in embed(reply).get("fields", []) if f["name"] == "From this server"]

@@ -67,6 +67,16 @@ def _may_not_post(channel: discord.abc.Messageable, missing: str | None) -> str:
     return f"\n⚠️ I may not post in <#{channel_id}>: give my role {missing} in that channel." if missing else ""
 
 
+def _log_posts(channel: discord.abc.Messageable) -> str:
+    """:func:`_may_not_post`'s line for a moderator log, else one when its posts go as plain text for want of Embed
+    Links (render.fitted); nothing when pmbot lacks nothing there."""
+    if missing := missing_to_post(channel):
+        return _may_not_post(channel, missing)
+    channel_id = channel.id  # type: ignore[attr-defined]
+    return "" if may_embed(channel) else (
+        f"\nℹ️ In <#{channel_id}>, my posts go as plain text (give my role Embed Links there for their full layout).")
+
+
 def _limited(channel: discord.abc.GuildChannel | None, *, in_threads: bool) -> str:
     """A line (with its line break) when pmbot answers in a help channel, but not as well as it could for want of a
     permission there; nothing otherwise, or for a channel this server no longer has. Answers in threads started on
@@ -138,7 +148,7 @@ class ServerConfig(commands.Cog):
         warnings += [_limited(guild.get_channel(channel_id), in_threads=now.help_channel_threads)
                      for channel_id in sorted(now.help_channels - {c.id for c, _ in blocked})]
         if (mod_log := audit.mod_log_channel(self.bot, guild)) is not None:
-            warnings.append(_may_not_post(mod_log, missing_to_post(mod_log)))
+            warnings.append(_log_posts(mod_log))
         await respond(interaction, content="\n".join(lines) + "".join(warnings))
 
     # -- help channels ------------------------------------------------------------------
@@ -298,7 +308,7 @@ class ServerConfig(commands.Cog):
             return
         await self._change(interaction, f"Moderator log set to {channel.mention}", lambda own: {"mod_log_channel": channel.id})
         await respond(interaction, content=f"I will post knowledge and settings changes in {channel.mention}."
-                                           + _may_not_post(channel, missing_to_post(channel)))
+                                           + _log_posts(channel))
 
     @config.command(name="cooldown", description="How many questions each member may ask per period here")
     @app_commands.describe(rate="Questions allowed per period", seconds="The period, in seconds")

@@ -199,7 +199,7 @@ class Questions(commands.Cog):
             reply = None if thread_name is None else await self._in_thread(message, thread_name, kwargs)
             if reply is None:
                 # A thread needs none of the channel's Send Messages; without Embed Links the answer goes as text.
-                if missing := missing_to_post(message.channel, embeds=False):
+                if missing := missing_to_post(message.channel):
                     log.warning("no permission to reply in channel %s (guild %s): pmbot lacks %s there",
                                 message.channel.id, message.guild.id if message.guild else None, missing)
                     return None
