@@ -811,6 +811,9 @@ def test_a_vote_on_an_answer_given_before_a_restart_still_names_its_question(fak
     command(fake, "config reset", {"setting": "help-channel-threads"}, "moderator", "general")
     asked = fake.send_message("general", "What does a scrum master do all day?", author="asker11")
     command_answer = fake.send_message_command("Ask pmbot", asked, user="asker10").wait_response()
+    assert command_answer.payload["content"] == (
+        f"-# Answering https://discord.com/channels/{fake.guild_id}/{fake.channel_id('general')}/{asked['id']}"), \
+        "the channel sees which message Apps → Ask pmbot answers"
     answers.append((asked["content"], asked, fake.interaction_responses(command_answer.interaction_id)[0]))
     slashed = "Who *owns* the product backlog, the product owner?"
     slash = fake.send_slash_command("ask", {"question": slashed}, user="asker10", channel_id="general").wait_response()

@@ -298,7 +298,7 @@ class Questions(commands.Cog):
             self.bot.tally.count(interaction.guild_id, "answer", intent_id)
             return
         answer = await reading.ask(self.bot, question, interaction.channel, interaction.user, interaction)
-        await self._answer_interaction(interaction, answer, started, private=private, quoted=question)
+        await self._answer_interaction(interaction, answer, started, private=private, lead=quoting(question))
 
     async def ask_about_message(self, interaction: discord.Interaction, message: discord.Message) -> None:
         """Apps → Ask pmbot on anyone's message: its question answered, as /ask answers.
@@ -313,18 +313,18 @@ class Questions(commands.Cog):
             await tell(interaction, NO_TEXT)
             return
         answer = self.bot.service.ask(question)
-        await self._answer_interaction(interaction, answer, started, message.id)
+        await self._answer_interaction(interaction, answer, started, message.id, lead=f"-# Answering {message.jump_url}")
         if answer.result.kind == "answer":  # shown to the channel
             await self.answers.remember(message.id, interaction.delete_original_response)
 
     async def _answer_interaction(
         self, interaction: discord.Interaction, answer: Answer, started: float, message_id: int | None = None,
-        *, private: bool = False, quoted: str | None = None,
+        *, private: bool = False, lead: str,
     ) -> None:
-        """`quoted`: /ask's question, shown above its answer (render.quoting); Apps → Ask pmbot's is the message."""
+        """`lead`: what the answer answers, above it. Discord shows the channel who used the command, not what they
+        asked: /ask's question (render.quoting), or a link to the message Apps → Ask pmbot was run on."""
         # Only a confident answer is worth showing the channel; a guess or a miss is for the asker.
-        await send_reply(interaction, answer.reply, ephemeral=private or answer.result.kind != "answer",
-                         content=quoting(quoted) if quoted is not None else None)
+        await send_reply(interaction, answer.reply, ephemeral=private or answer.result.kind != "answer", content=lead)
         await self._record(
             answer, started, interaction.guild_id, interaction.channel_id, interaction.user.id, message_id,
             interaction.id, asked_at=interaction.created_at,
