@@ -114,6 +114,18 @@ def owner_only() -> Callable[[T], T]:
     return app_commands.check(predicate)
 
 
+def asks_a_question() -> Callable[[T], T]:
+    """Marks a command that counts against the member's question cooldown in the server, as a question asked in a
+    message or with a button does (GuildCooldowns.take_turn): each posts an answer or a large embed, and the
+    cooldown is what keeps one member from filling a channel with them. CooldownActive tells them how long to wait."""
+
+    def predicate(interaction: discord.Interaction) -> bool:
+        _bot(interaction).cooldowns.take_turn(interaction.guild_id, interaction.user.id)
+        return True
+
+    return app_commands.check(predicate)
+
+
 class ModeratorGroup(app_commands.Group):
     """A command group for this server's moderators (and owners): a real check on every subcommand."""
 

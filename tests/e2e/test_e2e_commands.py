@@ -170,7 +170,7 @@ def test_slash_cooldown_is_told_privately_every_time(fake: FakeDiscord, bot, new
         assert "wait" in response.payload["content"]
 
 
-def test_role_compare_and_topics_count_against_the_cooldown_and_may_be_private(fake: FakeDiscord, bot, new_user) -> None:
+def test_role_compare_topics_and_ask_pmbot_count_against_the_cooldown(fake: FakeDiscord, bot, new_user) -> None:
     """Each posts a large embed to the channel: without the cooldown one member could fill a channel with them."""
     from e2e_support import COOLDOWN_RATE
 
@@ -183,6 +183,9 @@ def test_role_compare_and_topics_count_against_the_cooldown_and_may_be_private(f
         assert fake.send_slash_command("ask", {"question": "What is project management?"}, user=user).wait_response().ok
     held = fake.send_slash_command("role", {"name": "product owner"}, user=user).wait_response()
     assert held.ok and flags(held) & EPHEMERAL and "wait" in held.payload["content"] and not held.payload.get("embeds")
+    asked = fake.send_message("general", "What is a product roadmap?", author=new_user())
+    held = fake.send_message_command("Ask pmbot", asked, user=user).wait_response()
+    assert held.ok and flags(held) & EPHEMERAL and "wait" in held.payload["content"], "and so does Apps → Ask pmbot"
 
 
 def test_role_pm_asks_which_and_odd_spellings_are_understood(fake: FakeDiscord, bot, service, new_user) -> None:

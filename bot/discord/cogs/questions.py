@@ -24,6 +24,7 @@ from discord.ext import commands
 
 from bot import limits
 from bot.discord import reading
+from bot.discord.checks import asks_a_question
 from bot.discord.errors import tell
 from bot.discord.listening import heard_question, said
 from bot.discord.permissions import addressed, may_read_history, missing_to_answer, missing_to_post
@@ -282,6 +283,7 @@ class Questions(commands.Cog):
     @app_commands.command(name="ask", description="Ask about product management vs project management")
     @app_commands.describe(question="Your question, e.g. What does a product manager do?",
                            private="True: only you see the answer (a sure answer is otherwise shown to the channel)")
+    @asks_a_question()
     async def ask(
         self, interaction: discord.Interaction, question: app_commands.Range[str, 1, MAX_INPUT_CHARS],
         private: bool = False,
@@ -289,7 +291,6 @@ class Questions(commands.Cog):
         """`private`: some questions people would rather not ask in front of the channel ("is my PM role even
         real?"); a follow-up to a private answer is then read alone, as the channel's history does not hold it."""
         started = time.perf_counter()
-        self.bot.cooldowns.take_turn(interaction.guild_id, interaction.user.id)
         kb = self.bot.service.kb
         intent_id = self.bot.intent_search().exact(question)
         if intent_id is not None and intent_id in kb.intents:  # picked from autocomplete
@@ -300,6 +301,7 @@ class Questions(commands.Cog):
         answer = await reading.ask(self.bot, question, interaction.channel, interaction.user, interaction)
         await self._answer_interaction(interaction, answer, started, private=private, lead=quoting(question))
 
+    @asks_a_question()
     async def ask_about_message(self, interaction: discord.Interaction, message: discord.Message) -> None:
         """Apps → Ask pmbot on anyone's message: its question answered, as /ask answers.
 
@@ -307,7 +309,6 @@ class Questions(commands.Cog):
         message with the command, so this works where pmbot may not read messages (no Message Content intent).
         """
         started = time.perf_counter()
-        self.bot.cooldowns.take_turn(interaction.guild_id, interaction.user.id)
         question = said(message)  # read whole, as a message is: its question is often last
         if not question:
             await tell(interaction, NO_TEXT)

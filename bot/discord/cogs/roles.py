@@ -14,6 +14,7 @@ from discord import app_commands
 from discord.ext import commands
 
 from bot import limits
+from bot.discord.checks import asks_a_question
 from bot.discord.render import NO_PINGS, send_reply, topics_view
 from bot.discord.search import choice_text, suggest_roles
 from bot.replies import comparison_reply, role_lookup, topics_reply
@@ -31,8 +32,8 @@ class Roles(commands.Cog):
 
     @app_commands.command(name="role", description="A summary of one role: what it owns, its skills, who it works with")
     @app_commands.describe(name="The role, e.g. product manager, project manager, scrum master", private=PRIVATE)
+    @asks_a_question()
     async def role(self, interaction: discord.Interaction, name: app_commands.Range[str, 1, 100], private: bool = False) -> None:
-        self.bot.cooldowns.take_turn(interaction.guild_id, interaction.user.id)
         kb = self.bot.service.kb
         reply = role_lookup(kb, name)
         if reply is None:
@@ -52,9 +53,9 @@ class Roles(commands.Cog):
 
     @app_commands.command(name="compare", description="Product manager vs project manager, side by side")
     @app_commands.describe(aspect="Just one aspect, e.g. time horizon (leave empty for all)", private=PRIVATE)
+    @asks_a_question()
     async def compare(self, interaction: discord.Interaction, aspect: app_commands.Range[str, 1, 100] | None = None,
                       private: bool = False) -> None:
-        self.bot.cooldowns.take_turn(interaction.guild_id, interaction.user.id)
         await send_reply(interaction, comparison_reply(self.bot.service.kb, aspect), ephemeral=private)
 
     @compare.autocomplete("aspect")
@@ -66,8 +67,8 @@ class Roles(commands.Cog):
 
     @app_commands.command(name="topics", description="Browse everything pmbot can answer, by topic")
     @app_commands.describe(private=PRIVATE)
+    @asks_a_question()
     async def topics(self, interaction: discord.Interaction, private: bool = False) -> None:
-        self.bot.cooldowns.take_turn(interaction.guild_id, interaction.user.id)
         kb = self.bot.service.kb
         await send_reply(interaction, topics_reply(kb), view=topics_view(kb), ephemeral=private)
 
