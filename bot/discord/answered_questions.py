@@ -29,9 +29,8 @@ class AnsweredQuestions:
     In memory, because an answer writes nothing to the database (the busiest path) and few answers are voted on.
     A server's interactions all reach the process that answered it. After a restart an answer's question is read
     again from its message, or the question an `/ask` answer quotes (:func:`bot.discord.reading.read_again`).
-    `capacity` bounds the memory: 5,000 questions of 80 characters
-    take about 3 MB, of 4,000 (the longest message) 28 MB (tracemalloc, 7 December 2026); past it, the least
-    recently answered go first.
+    `capacity` bounds the memory: 5,000 questions of 80 characters take about 3 MB, of 4,000 (the longest message)
+    28 MB (tracemalloc, 7 December 2026); past it, the least recently answered go first.
     """
 
     def __init__(
