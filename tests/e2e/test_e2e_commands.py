@@ -99,6 +99,15 @@ def test_role_shows_a_summary_with_fields(fake: FakeDiscord, bot, service, new_u
         assert {"Focus", "Owns", "Skills"} <= {f["name"] for f in role_embed["fields"]}
 
 
+def test_an_ask_answer_quotes_its_question_and_pings_nobody_it_names(fake: FakeDiscord, bot, new_user) -> None:
+    """The channel sees what was asked above the answer; a mention typed into the question shows, and pings nobody."""
+    question = "@everyone what does a product manager do?"
+    response = fake.send_slash_command("ask", {"question": question}, user=new_user()).wait_response()
+    assert response.ok and not flags(response) & EPHEMERAL and embed(response)["title"]
+    assert response.payload["content"] == f"> {question}"
+    assert_no_pings(response.payload)
+
+
 def test_role_unknown_lists_the_known_roles_privately(fake: FakeDiscord, bot, service, new_user) -> None:
     response = fake.send_slash_command("role", {"name": "astronaut @everyone"}, user=new_user()).wait_response()
     assert response.ok and flags(response) & EPHEMERAL
