@@ -21,6 +21,7 @@ and :func:`owner_only` marks the commands that change the shared knowledge.
 discord.py runs only the *immediate* parent group's ``interaction_check``, so a
 subcommand group (``/config help-channels``) must be a :class:`ModeratorGroup`
 itself. Autocomplete skips every check: callbacks call :func:`is_moderator`.
+:func:`asks_a_question` marks the commands that everyone may run but that count against the question cooldown.
 """
 
 from __future__ import annotations
