@@ -67,14 +67,17 @@ def _may_not_post(channel: discord.abc.Messageable, missing: str | None) -> str:
     return f"\n⚠️ I may not post in <#{channel_id}>: give my role {missing} in that channel." if missing else ""
 
 
+# What pmbot's messages in a channel without Embed Links become (render.fitted), said of answers or of log posts.
+AS_PLAIN_TEXT = "go as plain text (give my role Embed Links there for their full layout)"
+
+
 def _log_posts(channel: discord.abc.Messageable) -> str:
     """:func:`_may_not_post`'s line for a moderator log, else one when its posts go as plain text for want of Embed
     Links (render.fitted); nothing when pmbot lacks nothing there."""
     if missing := missing_to_post(channel):
         return _may_not_post(channel, missing)
     channel_id = channel.id  # type: ignore[attr-defined]
-    return "" if may_embed(channel) else (
-        f"\nℹ️ In <#{channel_id}>, my posts go as plain text (give my role Embed Links there for their full layout).")
+    return "" if may_embed(channel) else f"\nℹ️ In <#{channel_id}>, my posts {AS_PLAIN_TEXT}."
 
 
 def _limited(channel: discord.abc.GuildChannel | None, *, in_threads: bool) -> str:
@@ -83,7 +86,7 @@ def _limited(channel: discord.abc.GuildChannel | None, *, in_threads: bool) -> s
     the questions reply to nothing, so they need no Read Message History but to find an answer to edit."""
     if channel is None:
         return ""
-    lacking = [] if may_embed(channel) else ["my answers go as plain text (give my role Embed Links there for their full layout)"]
+    lacking = [] if may_embed(channel) else [f"my answers {AS_PLAIN_TEXT}"]
     if not may_read_history(channel):
         if not (in_threads and isinstance(channel, discord.TextChannel)):
             lacking.append("my answers name their asker instead of replying")
