@@ -40,6 +40,7 @@ bench: $(STAMP)
 	$(BIN)/python bench/worst_case_messages.py
 	$(BIN)/python bench/shutdown.py
 	$(BIN)/python bench/startup.py
+	$(BIN)/python bench/teach.py
 
 bench-scale: $(STAMP)
 	$(BIN)/python bench/scale.py

@@ -14,6 +14,7 @@ import pytest
 from bot.evaluation import load_questions
 from bot.matching import Matcher
 from bot.matching.classifier import IntentClassifier
+from bot.matching import training
 from bot.matching.training import FULL_MODEL_LABELS
 from tests.conftest import KNOWLEDGE, ROOT, clean_env, warm_cache_copy
 
@@ -56,6 +57,40 @@ def test_retraining_on_the_same_knowledge_gives_the_same_answers() -> None:
     first, second = IntentClassifier(EXAMPLES), IntentClassifier(EXAMPLES)
     question = "same job pay".split()
     assert np.array_equal(first.probabilities(question), second.probabilities(question))
+
+
+def test_training_on_changed_knowledge_starts_from_the_last_weights_and_ends_where_a_fresh_one_does(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """A teach adds a phrasing, maybe an intent: training starts from the last classifier's weights, each found by its
+    word and intent wherever those now stand, and learns what training from nothing learns."""
+    last = IntentClassifier(EXAMPLES)
+    taught = [("what is the budget".split(), "budget"), ("budget owner".split(), "budget"), *EXAMPLES]
+    starts: list[np.ndarray | None] = []
+    fit = training.fit
+
+    def seen(*args: object) -> training.Learned:
+        starts.append(args[4])
+        return fit(*args)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(training, "fit", seen)
+    warm = IntentClassifier(taught, previous=last)
+    (start,) = starts
+    assert start is not None
+    count = len(warm.labels)
+    for gram, label in (("pay", "salary"), ("same job", "same-role"), ("weather", OFF)):
+        column, row = last.column[gram], last.labels.index(label)
+        weights = last.weights
+        stored = dict(zip(weights.rows[weights.starts[column] : weights.starts[column + 1]].tolist(),
+                          weights.values[weights.starts[column] : weights.starts[column + 1]].tolist()))
+        assert start[warm.column[gram] * count + warm.labels.index(label)] == stored[row] != 0
+    assert start[warm.column["budget"] * count + warm.labels.index("salary")] == 0, "a word it never knew starts at zero"
+
+    fresh = IntentClassifier(taught)
+    for question in ("what is the pay", "same job", "budget", "rome"):
+        assert np.allclose(warm.probabilities(question.split()), fresh.probabilities(question.split()), atol=1e-5)
+    IntentClassifier([(["x"], "a"), (["y"], "b"), (["z"], "c"), (["w"], "salary")], previous=last)
+    assert starts[-1] is None, "knowledge that shares under half its intents with the last starts from nothing"
 
 
 def test_a_knowledge_with_many_intents_is_learned_with_weights_only_where_words_are_used() -> None:

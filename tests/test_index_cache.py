@@ -19,6 +19,7 @@ from bot.knowledge import loader
 from bot.matching import Matcher
 from bot.matching import index as index_module
 from bot.matching.cache import IndexCache, Marks, pack_strings, unpack_strings
+from bot.matching.classifier import IntentClassifier
 from bot.matching.index import CACHE_KIND, KnowledgeIndex
 from tests.conftest import KNOWLEDGE, clean_env, new_intent, warm_cache_copy
 
@@ -39,9 +40,9 @@ def builds(monkeypatch: pytest.MonkeyPatch) -> list[KnowledgeBase]:
     seen: list[KnowledgeBase] = []
     real = KnowledgeIndex.build.__func__  # type: ignore[attr-defined]
 
-    def counting(cls: type[KnowledgeIndex], kb: KnowledgeBase) -> KnowledgeIndex:
+    def counting(cls: type[KnowledgeIndex], kb: KnowledgeBase, previous: IntentClassifier | None = None) -> KnowledgeIndex:
         seen.append(kb)
-        return real(cls, kb)
+        return real(cls, kb, previous)
 
     monkeypatch.setattr(KnowledgeIndex, "build", classmethod(counting))
     return seen
@@ -91,6 +92,30 @@ def test_changed_knowledge_is_rebuilt_not_served_from_the_old_index(small_folder
     assert len(builds) == 2
     assert edited.match("zanzibar quokka wombat").kind == "answer"
     assert len(entries(tmp_path / "cache")) == 2
+
+
+def test_a_rebuild_starts_training_from_the_last_index_read_or_built(
+    small_folder: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A teach, an upload or an edit on disk changes the knowledge a little: its training starts from the weights of
+    the index this process last read or built, not from nothing (IntentClassifier._start_from)."""
+    cache = IndexCache(tmp_path / "cache")
+    Matcher(load_knowledge(small_folder), cache=cache)
+    monkeypatch.setattr(index_module, "_last_classifier", None)  # as in a new process: only the disk has it
+    served = Matcher(load_knowledge(small_folder), cache=cache)
+    previous: list[IntentClassifier | None] = []
+    build = KnowledgeIndex.build.__func__  # type: ignore[attr-defined]
+
+    def seen(cls: type[KnowledgeIndex], kb: KnowledgeBase, last: IntentClassifier | None = None) -> KnowledgeIndex:
+        previous.append(last)
+        return build(cls, kb, last)
+
+    monkeypatch.setattr(KnowledgeIndex, "build", classmethod(seen))
+    edited_file = small_folder / "okr-basics.yaml"
+    edited_file.write_text(edited_file.read_text().replace("    phrasings:\n", "    phrasings:\n      - zanzibar quokka wombat\n", 1))
+    taught = Matcher(load_knowledge(small_folder), cache=cache)
+    assert previous == [served.classifier]
+    assert taught.match("zanzibar quokka wombat").intent_id == "okr-basics"
 
 
 def test_other_matching_code_does_not_read_an_index_built_by_this_code(

@@ -27,13 +27,14 @@ def _clusters(seed: int = 0) -> tuple[np.ndarray, np.ndarray]:
 @pytest.fixture
 def trainings(monkeypatch: pytest.MonkeyPatch) -> list[int]:
     """Counts trainings: a cache hit shows as one that did not happen."""
-    monkeypatch.setattr(meaning_module, "_recent", {})
+    monkeypatch.setattr(meaning_module, "_last", None)
     done: list[int] = []
     train = MeaningClassifier.train.__func__  # type: ignore[attr-defined]
 
-    def counted(cls: type[MeaningClassifier], embeddings: np.ndarray, labels: np.ndarray, count: int) -> MeaningClassifier:
+    def counted(cls: type[MeaningClassifier], embeddings: np.ndarray, labels: np.ndarray, count: int,
+                start: np.ndarray | None = None) -> MeaningClassifier:
         done.append(len(labels))
-        return train(cls, embeddings, labels, count)
+        return train(cls, embeddings, labels, count, start)
 
     monkeypatch.setattr(MeaningClassifier, "train", classmethod(counted))
     return done
@@ -61,7 +62,7 @@ def test_the_classifier_is_read_from_the_cache_until_the_knowledge_or_model_chan
     points, labels = _clusters()
     names = ["a", "b", "c"]
     first = load_or_train(points, labels, names, cache)
-    meaning_module._recent.clear()  # as in a new process: only the disk has it
+    meaning_module._last = None  # as in a new process: only the disk has it
     again = load_or_train(points, labels, names, cache)
     assert len(trainings) == 1, "unchanged embeddings and labels are read back, not trained again"
     assert load_or_train(points, labels, names, IndexCache(None)) is again, "the same process keeps the last one"
@@ -82,10 +83,41 @@ def test_a_stored_classifier_of_the_wrong_shape_is_trained_again(tmp_path: Path,
     load_or_train(points, labels, ["a", "b", "c"], cache)
     (stored,) = (tmp_path / "cache" / "meaning").glob("*.npz")
     np.savez(stored, weights=np.zeros((16, 2), dtype=np.float32), bias=np.zeros(2, dtype=np.float32))
-    meaning_module._recent.clear()
+    meaning_module._last = None
     classifier = load_or_train(points, labels, ["a", "b", "c"], cache)
     assert len(trainings) == 2
     assert classifier.probabilities(points[0]).shape == (3,)
+
+
+def test_training_on_changed_knowledge_starts_from_the_last_classifier_and_ends_where_a_fresh_one_does(
+    trainings: list[int], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A teach retrains on knowledge one phrasing away from the last: the last weights are where training starts (each
+    label's by its name, wherever it now stands), and what it learns is what training from nothing learns."""
+    points, labels = _clusters()
+    load_or_train(points[1:], labels[1:], ["a", "b", "c"], IndexCache(None))
+    starts: list[np.ndarray | None] = []
+    train = MeaningClassifier.train.__func__  # type: ignore[attr-defined]
+
+    def seen(cls: type[MeaningClassifier], embeddings: np.ndarray, labels: np.ndarray, count: int,
+             start: np.ndarray | None = None) -> MeaningClassifier:
+        starts.append(start)
+        return train(cls, embeddings, labels, count, start)
+
+    monkeypatch.setattr(MeaningClassifier, "train", classmethod(seen))
+    last = meaning_module._last
+    assert last is not None
+    moved = np.array([1, 2, 0])[labels]  # the same intents, listed in another order: a is now 1, c is 0
+    warm = load_or_train(points, moved, ["c", "a", "b"], IndexCache(None))
+    (start,) = starts
+    assert start is not None
+    weights = start[:-3].reshape(16, 3)
+    assert np.array_equal(weights[:, 1], last.classifier.weights[:, 0]) and np.array_equal(weights[:, 0], last.classifier.weights[:, 2])
+    fresh = MeaningClassifier.train(points, moved, 3)
+    assert np.allclose(warm.probabilities(points[5]), fresh.probabilities(points[5]), atol=1e-5)
+
+    load_or_train(points, labels, ["x", "y", "c"], IndexCache(None))
+    assert starts[-1] is None, "knowledge that shares under half its intents with the last starts from nothing"
 
 
 def test_off_topic_chat_is_read_as_off_topic_and_a_question_as_its_intent(matcher: Matcher) -> None:

@@ -54,7 +54,8 @@ class KnowledgeIndex:
     verbatim_only: tuple[Entry, ...]
 
     @classmethod
-    def build(cls, kb: KnowledgeBase) -> KnowledgeIndex:
+    def build(cls, kb: KnowledgeBase, previous: IntentClassifier | None = None) -> KnowledgeIndex:
+        """`previous`: the last index's classifier, whose weights the training starts from."""
         owned = [(i.id, t) for i in kb.intents.values() for t in (i.title, *i.phrasings, *i.keywords)]
         owned += [(NOT_ABOUT, text) for text in kb.not_about]
         texts = [text for _, text in owned]
@@ -67,7 +68,7 @@ class KnowledgeIndex:
                 entries.append(Entry(intent_id, text, tokens))
             elif tokens:  # stop words alone say nothing about any intent, to any signal
                 verbatim_only.append(Entry(intent_id, text, tokens))
-        classifier = IntentClassifier([(list(e.tokens), e.intent_id) for e in entries], shared=[NOT_ABOUT])
+        classifier = IntentClassifier([(list(e.tokens), e.intent_id) for e in entries], shared=[NOT_ABOUT], previous=previous)
         return cls(normaliser, tuple(entries), classifier, tuple(verbatim_only))
 
     def state(self) -> dict[str, np.ndarray]:
@@ -107,11 +108,22 @@ def load_or_build(kb: KnowledgeBase, cache: IndexCache) -> KnowledgeIndex:
     arrays = cache.load(CACHE_KIND, key)
     if arrays is not None:
         try:
-            return KnowledgeIndex.restore(kb, arrays)
+            return _remember(KnowledgeIndex.restore(kb, arrays))
         except (KeyError, ValueError, UnicodeDecodeError) as exc:  # written by a broken or foreign writer
             log.warning("ignoring a damaged index cache entry (%s: %s); rebuilding", type(exc).__name__, exc)
-    index = KnowledgeIndex.build(kb)
+    index = KnowledgeIndex.build(kb, _last_classifier)
     cache.save(CACHE_KIND, key, index.state())
+    return _remember(index)
+
+
+# The classifier of the last index this process built or read: what a teach, an upload or an edit on disk builds
+# next is that knowledge changed a little, and its training starts from these weights (IntentClassifier._start_from).
+_last_classifier: IntentClassifier | None = None
+
+
+def _remember(index: KnowledgeIndex) -> KnowledgeIndex:
+    global _last_classifier
+    _last_classifier = index.classifier
     return index
 
 

@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import hashlib
 import logging
+from dataclasses import dataclass
 
 import numpy as np
 
@@ -29,7 +30,8 @@ CACHE_KIND = "meaning"
 # 10 and 100 do alike (0.87, 0.86) but 100 trusts single phrasings more and takes twice as long to train.
 REGULARISATION_C = 10.0
 # Trained to the optimum in float64, as the word classifier is (training.py says why: the same weights on every CPU).
-# About 220 L-BFGS rounds on ~4,000 phrasings, 6 s of CPU; the most rounds are a safety net.
+# About 245 evaluations on ~5,300 texts, 5 s of CPU from nothing; from the served knowledge's weights after a teach,
+# about 160 (bench/teach.py, 8 December 2026). The most rounds are a safety net.
 CONVERGED = {"ftol": 1e-12, "gtol": 1e-6}
 MAX_TRAINING_ROUNDS = 2000
 # Each training round costs phrasings × dimensions × labels, so beyond this many labels (as for the word
@@ -50,8 +52,11 @@ class MeaningClassifier:
         self.bias = bias.astype(np.float32)
 
     @classmethod
-    def train(cls, embeddings: np.ndarray, labels: np.ndarray, count: int) -> MeaningClassifier:
-        """L2-penalised softmax regression (bias unpenalised) of `labels` (0…count-1) on the embeddings' rows."""
+    def train(cls, embeddings: np.ndarray, labels: np.ndarray, count: int, start: np.ndarray | None = None) -> MeaningClassifier:
+        """L2-penalised softmax regression (bias unpenalised) of `labels` (0…count-1) on the embeddings' rows.
+
+        `start`: weights (dimensions × count, row by row, then the bias) to start from, such as the last knowledge's.
+        """
         from scipy.optimize import minimize  # training only: a start from the index cache never needs SciPy
 
         x = np.asarray(embeddings, dtype=np.float64)
@@ -71,7 +76,7 @@ class MeaningClassifier:
             grad = np.concatenate([(x.T @ error + weights / REGULARISATION_C).ravel(), error.sum(axis=0)])
             return value, grad
 
-        solved = minimize(loss, np.zeros(size + count), jac=True, method="L-BFGS-B",
+        solved = minimize(loss, np.zeros(size + count) if start is None else start, jac=True, method="L-BFGS-B",
                           options={"maxiter": MAX_TRAINING_ROUNDS, **CONVERGED}).x
         return cls(solved[:size].reshape(x.shape[1], count), solved[size:])
 
@@ -99,27 +104,50 @@ def load_or_train(embeddings: np.ndarray, labels: np.ndarray, names: list[str], 
         hashlib.sha256(np.asarray(labels, dtype=np.int64).tobytes()).hexdigest(),
         *names,
     )
-    if (recent := _recent.get(key)) is not None:
-        return recent
+    if _last is not None and _last.key == key:
+        return _last.classifier
     stored = cache.load(CACHE_KIND, key)
     if stored is not None:
         try:
             if stored["weights"].shape != (embeddings.shape[1], len(names)):
                 raise ValueError(f"its weights are {stored['weights'].shape}, not {(embeddings.shape[1], len(names))}")
-            return _remember(key, MeaningClassifier(stored["weights"], stored["bias"]))
+            return _remember(key, names, MeaningClassifier(stored["weights"], stored["bias"]))
         except (KeyError, ValueError) as exc:  # written by a broken or foreign writer
             log.warning("ignoring a damaged meaning classifier in the cache (%s); training again", exc)
-    classifier = MeaningClassifier.train(embeddings, labels, len(names))
+    start = _last.start_for(names, embeddings.shape[1]) if _last is not None and len(names) <= FULL_MODEL_LABELS else None
+    classifier = MeaningClassifier.train(embeddings, labels, len(names), start)
     cache.save(CACHE_KIND, key, {"weights": classifier.weights, "bias": classifier.bias})
-    return _remember(key, classifier)
+    return _remember(key, names, classifier)
 
 
-# The last classifier trained or read, by key: a second matcher in the same process (a reload that
-# changed no phrasing, a check before an upload) reuses it even with no cache on disk.
-_recent: dict[str, MeaningClassifier] = {}
+@dataclass(frozen=True)
+class _Trained:
+    """The last classifier this process trained or read. A second matcher on the same embeddings (a reload that
+    changed no phrasing, a check before an upload) reuses it even with no cache on disk; one on changed knowledge (a
+    teach, an upload) starts its training from its weights. The penalised loss has one optimum, so the start changes
+    how soon training reaches it, not where (IntentClassifier._start_from says the same of the word classifier)."""
+
+    key: str
+    names: list[str]
+    classifier: MeaningClassifier
+
+    def start_for(self, names: list[str], dimensions: int) -> np.ndarray | None:
+        """These weights laid out for `names` (zero for a label it did not know), or None when it knew fewer than half."""
+        place = {name: k for k, name in enumerate(self.names)}
+        known = [(k, place[name]) for k, name in enumerate(names) if name in place]
+        if self.classifier.weights.shape[0] != dimensions or not known or 2 * len(known) < len(names):
+            return None
+        weights, bias = np.zeros((dimensions, len(names))), np.zeros(len(names))
+        ours, theirs = (list(side) for side in zip(*known))
+        weights[:, ours] = self.classifier.weights[:, theirs]
+        bias[ours] = self.classifier.bias[theirs]
+        return np.concatenate([weights.ravel(), bias])
 
 
-def _remember(key: str, classifier: MeaningClassifier) -> MeaningClassifier:
-    _recent.clear()
-    _recent[key] = classifier
+_last: _Trained | None = None
+
+
+def _remember(key: str, names: list[str], classifier: MeaningClassifier) -> MeaningClassifier:
+    global _last
+    _last = _Trained(key, list(names), classifier)
     return classifier

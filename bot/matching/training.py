@@ -28,7 +28,7 @@ REGULARISATION_C = 50.0  # inverse strength of the weight penalty: high, because
 # and on AVX2. Stopped at 100 rounds, two such CPUs gave one question scores 4 points apart and decided 4 of 17,045
 # eval messages differently; at this gradient, none (the journal's forty-seventh session). In float64: float32 sums
 # over thousands of phrasings cannot bring the gradient this low. About 280 rounds on ~5,300 texts, 4.5-5 s of CPU
-# (8 December 2026).
+# from nothing; from the served knowledge's weights after a teach, about 190 (bench/teach.py, 8 December 2026).
 CONVERGED_GRADIENT = 1e-5
 MAX_TRAINING_ROUNDS = 2000  # a safety net: the knowledge's phrasings converge long before
 # Over shortlists (a knowledge several times ours), rounds cost so much more that the build's time and memory goals
@@ -47,10 +47,12 @@ class Learned:
     bias: np.ndarray
 
 
-def fit(features: csr_matrix, target: np.ndarray, labels: int, shared: Collection[int] = ()) -> Learned:
+def fit(features: csr_matrix, target: np.ndarray, labels: int, shared: Collection[int] = (),
+        start: np.ndarray | None = None) -> Learned:
     """L2-penalised multinomial logistic regression (the bias unpenalised), over shortlists beyond FULL_MODEL_LABELS.
 
-    `shared`: label indexes on every shortlist and weighted for every word.
+    `shared`: label indexes on every shortlist and weighted for every word. `start`: for the full model, weights
+    (grams × labels, row by row, then the bias) to start from, such as the last knowledge's.
     """
     problem = _Problem(features.tocsr(), target, labels, shared)
     size, rows = len(problem.keys), len(problem.rivals)
@@ -75,9 +77,10 @@ def fit(features: csr_matrix, target: np.ndarray, labels: int, shared: Collectio
 
     # Over shortlists, a label seldom on others' shortlists is seldom pushed down, so a learned bias
     # would drift up without end; each label's share of the phrasings is the bias instead.
-    start = np.zeros(size + labels, dtype=problem.onehot.dtype)
-    if not problem.full:
-        start[size:] = np.log(np.bincount(target, minlength=labels) / len(target))
+    if start is None or not problem.full:
+        start = np.zeros(size + labels, dtype=problem.onehot.dtype)
+        if not problem.full:
+            start[size:] = np.log(np.bincount(target, minlength=labels) / len(target))
     solved = _lbfgs(loss, start, MAX_TRAINING_ROUNDS if problem.full else SHORTLISTED_ROUNDS)
     grams, label_of = np.divmod(problem.keys, labels)
     starts = np.concatenate([[0], np.cumsum(np.bincount(grams, minlength=features.shape[1]))])
