@@ -35,13 +35,13 @@ SMALL_QUESTIONS = ["what are okrs", "how do kanban boards work", "what does a PM
 
 
 @pytest.fixture
-def builds(monkeypatch: pytest.MonkeyPatch) -> list[KnowledgeBase]:
-    """Every full index build, recorded: a cache hit must not add one."""
-    seen: list[KnowledgeBase] = []
+def builds(monkeypatch: pytest.MonkeyPatch) -> list[IntentClassifier | None]:
+    """Every full index build, recorded by the classifier its training started from: a cache hit must not add one."""
+    seen: list[IntentClassifier | None] = []
     real = KnowledgeIndex.build.__func__  # type: ignore[attr-defined]
 
     def counting(cls: type[KnowledgeIndex], kb: KnowledgeBase, previous: IntentClassifier | None = None) -> KnowledgeIndex:
-        seen.append(kb)
+        seen.append(previous)
         return real(cls, kb, previous)
 
     monkeypatch.setattr(KnowledgeIndex, "build", classmethod(counting))
@@ -95,7 +95,7 @@ def test_changed_knowledge_is_rebuilt_not_served_from_the_old_index(small_folder
 
 
 def test_a_rebuild_starts_training_from_the_last_index_read_or_built(
-    small_folder: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    small_folder: Path, tmp_path: Path, builds: list, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """A teach, an upload or an edit on disk changes the knowledge a little: its training starts from the weights of
     the index this process last read or built, not from nothing (IntentClassifier._start_from)."""
@@ -103,19 +103,39 @@ def test_a_rebuild_starts_training_from_the_last_index_read_or_built(
     Matcher(load_knowledge(small_folder), cache=cache)
     monkeypatch.setattr(index_module, "_last_classifier", None)  # as in a new process: only the disk has it
     served = Matcher(load_knowledge(small_folder), cache=cache)
-    previous: list[IntentClassifier | None] = []
-    build = KnowledgeIndex.build.__func__  # type: ignore[attr-defined]
-
-    def seen(cls: type[KnowledgeIndex], kb: KnowledgeBase, last: IntentClassifier | None = None) -> KnowledgeIndex:
-        previous.append(last)
-        return build(cls, kb, last)
-
-    monkeypatch.setattr(KnowledgeIndex, "build", classmethod(seen))
     edited_file = small_folder / "okr-basics.yaml"
     edited_file.write_text(edited_file.read_text().replace("    phrasings:\n", "    phrasings:\n      - zanzibar quokka wombat\n", 1))
     taught = Matcher(load_knowledge(small_folder), cache=cache)
-    assert previous == [served.classifier]
+    assert builds[-1] is served.classifier
     assert taught.match("zanzibar quokka wombat").intent_id == "okr-basics"
+
+
+def test_after_an_upgrade_the_first_build_starts_from_the_index_the_old_code_left(
+    small_kb: KnowledgeBase, tmp_path: Path, builds: list, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """New matching code keys its own index, so a deploy that changes it trains again: from the weights the old code
+    left in the cache for the same knowledge, which is all but the optimum, rather than from nothing."""
+    cache = IndexCache(tmp_path / "cache")
+    old = Matcher(small_kb, cache=cache)
+    monkeypatch.setattr(index_module, "_last_classifier", None)  # the upgraded pmbot's first process
+    monkeypatch.setattr(index_module, "code_version", lambda: "an edited matcher.py")
+    upgraded = Matcher(small_kb, cache=cache)
+    start = builds[-1]
+    assert start is not None and start.labels == old.classifier.labels
+    assert np.array_equal(start.weights.values, old.classifier.weights.values)
+    assert [r[:2] for r in answers(upgraded, SMALL_QUESTIONS)] == [r[:2] for r in answers(old, SMALL_QUESTIONS)]
+
+
+def test_the_newest_entry_is_the_one_last_saved_or_read(tmp_path: Path) -> None:
+    cache = IndexCache(tmp_path)
+    assert cache.newest("matcher") is None
+    for n in range(3):
+        cache.save("matcher", f"{n:064x}", {"n": np.array([n])})
+        os.utime(tmp_path / "matcher" / f"{n:064x}.npz", ns=(10**18 + n, 10**18 + n))
+    assert cache.newest("matcher")["n"].tolist() == [2]
+    cache.load("matcher", f"{0:064x}")
+    assert cache.newest("matcher")["n"].tolist() == [0]
+    assert IndexCache(None).newest("matcher") is None
 
 
 def test_other_matching_code_does_not_read_an_index_built_by_this_code(

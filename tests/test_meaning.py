@@ -120,6 +120,36 @@ def test_training_on_changed_knowledge_starts_from_the_last_classifier_and_ends_
     assert starts[-1] is None, "knowledge that shares under half its intents with the last starts from nothing"
 
 
+def test_after_an_upgrade_training_starts_from_the_classifier_the_cache_holds(
+    tmp_path: Path, trainings: list[int], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A deploy that changes matching code keys the classifier anew, and its first process has trained nothing: it
+    starts from the one the old code left in the cache, by its labels' names, where an older pmbot stored none."""
+    cache = IndexCache(tmp_path / "cache")
+    points, labels = _clusters()
+    old = load_or_train(points, labels, ["a", "b", "c"], cache)
+    starts: list[np.ndarray | None] = []
+    train = MeaningClassifier.train.__func__  # type: ignore[attr-defined]
+
+    def seen(cls: type[MeaningClassifier], embeddings: np.ndarray, labels: np.ndarray, count: int,
+             start: np.ndarray | None = None) -> MeaningClassifier:
+        starts.append(start)
+        return train(cls, embeddings, labels, count, start)
+
+    monkeypatch.setattr(MeaningClassifier, "train", classmethod(seen))
+    monkeypatch.setattr(meaning_module, "code_version", lambda: "an edited matcher.py")
+    meaning_module._last = None
+    load_or_train(points, labels, ["a", "b", "c"], cache)
+    assert starts[-1] is not None and np.array_equal(starts[-1][:-3].reshape(16, 3), old.weights)
+
+    for entry in (tmp_path / "cache" / "meaning").glob("*.npz"):
+        np.savez(entry, weights=old.weights, bias=old.bias)  # as an older pmbot stored it: no names
+    monkeypatch.setattr(meaning_module, "code_version", lambda: "another edit")
+    meaning_module._last = None
+    load_or_train(points, labels, ["a", "b", "c"], cache)
+    assert starts[-1] is None
+
+
 def test_off_topic_chat_is_read_as_off_topic_and_a_question_as_its_intent(matcher: Matcher) -> None:
     off = matcher.off_topic_row
     chat = matcher.meaning("can you recommend a good pizza place near the station")

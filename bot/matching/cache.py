@@ -73,16 +73,24 @@ class IndexCache:
     def load(self, kind: str, key: str) -> dict[str, np.ndarray] | None:
         """The arrays saved under (kind, key), or None when absent or unreadable."""
         path = self._path(kind, key)
-        if path is None or not path.is_file():
-            return None
-        try:
-            with np.load(path, allow_pickle=False) as stored:
-                arrays = {name: stored[name] for name in stored.files}
-        except (OSError, ValueError, EOFError, KeyError, zipfile.BadZipFile) as exc:
-            log.warning("ignoring the unreadable cache file %s (%s); rebuilding", path, exc)
+        if path is None or not path.is_file() or (arrays := _read(path)) is None:
             return None
         os.utime(path)  # recently used entries are the ones pruning keeps
         return arrays
+
+    def newest(self, kind: str) -> dict[str, np.ndarray] | None:
+        """The arrays of the entry of `kind` last saved or read, whatever its key: after an upgrade or an edit, what the
+        process before built for nearly the same knowledge. None when there is none, or it cannot be read."""
+        any_entry = self._path(kind, "0" * 16)
+        if any_entry is None:
+            return None
+        entries = []
+        try:
+            for path in any_entry.parent.glob("*.npz"):
+                entries.append((path.stat().st_mtime_ns, path))
+        except OSError:  # no such folder, or an entry pruned by another process meanwhile: what was listed will do
+            pass
+        return _read(max(entries)[1]) if entries else None
 
     def save(self, kind: str, key: str, arrays: dict[str, np.ndarray]) -> None:
         """Writes atomically (a reader sees the old entry or the whole new one); a refusing disk is logged, not raised."""
@@ -165,6 +173,15 @@ class IndexCache:
         entries = sorted(folder.glob("*.npz"), key=lambda p: p.stat().st_mtime_ns, reverse=True)
         for old in entries[KEEP_PER_KIND:]:
             old.unlink(missing_ok=True)
+
+
+def _read(path: Path) -> dict[str, np.ndarray] | None:
+    try:
+        with np.load(path, allow_pickle=False) as stored:
+            return {name: stored[name] for name in stored.files}
+    except (OSError, ValueError, EOFError, KeyError, zipfile.BadZipFile) as exc:
+        log.warning("ignoring the unreadable cache file %s (%s); rebuilding", path, exc)
+        return None
 
 
 class Marks:

@@ -111,7 +111,7 @@ def load_or_build(kb: KnowledgeBase, cache: IndexCache) -> KnowledgeIndex:
             return _remember(KnowledgeIndex.restore(kb, arrays))
         except (KeyError, ValueError, UnicodeDecodeError) as exc:  # written by a broken or foreign writer
             log.warning("ignoring a damaged index cache entry (%s: %s); rebuilding", type(exc).__name__, exc)
-    index = KnowledgeIndex.build(kb, _last_classifier)
+    index = KnowledgeIndex.build(kb, _last_classifier or _newest_classifier(cache))
     cache.save(CACHE_KIND, key, index.state())
     return _remember(index)
 
@@ -119,6 +119,18 @@ def load_or_build(kb: KnowledgeBase, cache: IndexCache) -> KnowledgeIndex:
 # The classifier of the last index this process built or read: what a teach, an upload or an edit on disk builds
 # next is that knowledge changed a little, and its training starts from these weights (IntentClassifier._start_from).
 _last_classifier: IntentClassifier | None = None
+
+
+def _newest_classifier(cache: IndexCache) -> IntentClassifier | None:
+    """The classifier of the index last used from the cache: in a process's first build, what the pmbot before an
+    upgrade (whose matching code keys its own entries) trained on the same knowledge, or one close to it."""
+    arrays = cache.newest(CACHE_KIND)
+    try:
+        return None if arrays is None else IntentClassifier.restore({
+            name.removeprefix("classifier."): value for name, value in arrays.items() if name.startswith("classifier.")
+        })
+    except (KeyError, ValueError, UnicodeDecodeError):  # another code's layout: start from nothing
+        return None
 
 
 def _remember(index: KnowledgeIndex) -> KnowledgeIndex:

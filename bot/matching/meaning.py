@@ -21,7 +21,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from bot.matching.cache import IndexCache, cache_key, code_version
+from bot.matching.cache import IndexCache, cache_key, code_version, pack_strings, unpack_strings
 
 log = logging.getLogger("pmbot.meaning")
 
@@ -114,10 +114,21 @@ def load_or_train(embeddings: np.ndarray, labels: np.ndarray, names: list[str], 
             return _remember(key, names, MeaningClassifier(stored["weights"], stored["bias"]))
         except (KeyError, ValueError) as exc:  # written by a broken or foreign writer
             log.warning("ignoring a damaged meaning classifier in the cache (%s); training again", exc)
-    start = _last.start_for(names, embeddings.shape[1]) if _last is not None and len(names) <= FULL_MODEL_LABELS else None
+    last = _last or _newest(cache)
+    start = last.start_for(names, embeddings.shape[1]) if last is not None and len(names) <= FULL_MODEL_LABELS else None
     classifier = MeaningClassifier.train(embeddings, labels, len(names), start)
-    cache.save(CACHE_KIND, key, {"weights": classifier.weights, "bias": classifier.bias})
+    cache.save(CACHE_KIND, key, {"weights": classifier.weights, "bias": classifier.bias, "names": pack_strings(names)})
     return _remember(key, names, classifier)
+
+
+def _newest(cache: IndexCache) -> _Trained | None:
+    """The classifier last used from the cache: in a process's first training, what the pmbot before an upgrade trained
+    on the same knowledge, or one close to it. None without one, or one stored without its labels' names."""
+    stored = cache.newest(CACHE_KIND)
+    try:
+        return None if stored is None else _Trained("", unpack_strings(stored["names"]), MeaningClassifier(stored["weights"], stored["bias"]))
+    except (KeyError, ValueError, UnicodeDecodeError):
+        return None
 
 
 @dataclass(frozen=True)
