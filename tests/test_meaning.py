@@ -25,15 +25,15 @@ def _clusters(seed: int = 0) -> tuple[np.ndarray, np.ndarray]:
 
 
 @pytest.fixture
-def trainings(monkeypatch: pytest.MonkeyPatch) -> list[int]:
-    """Counts trainings: a cache hit shows as one that did not happen."""
+def trainings(monkeypatch: pytest.MonkeyPatch) -> list[np.ndarray | None]:
+    """Every training, by the weights it started from (None: from nothing): a cache hit shows as one that did not happen."""
     monkeypatch.setattr(meaning_module, "_last", None)
-    done: list[int] = []
+    done: list[np.ndarray | None] = []
     train = MeaningClassifier.train.__func__  # type: ignore[attr-defined]
 
     def counted(cls: type[MeaningClassifier], embeddings: np.ndarray, labels: np.ndarray, count: int,
                 start: np.ndarray | None = None) -> MeaningClassifier:
-        done.append(len(labels))
+        done.append(start)
         return train(cls, embeddings, labels, count, start)
 
     monkeypatch.setattr(MeaningClassifier, "train", classmethod(counted))
@@ -57,7 +57,7 @@ def test_beyond_full_model_labels_a_nearest_centroid_model_still_tells_labels_ap
     assert [int(np.argmax(classifier.probabilities(p))) for p in points] == labels.tolist()
 
 
-def test_the_classifier_is_read_from_the_cache_until_the_knowledge_or_model_changes(tmp_path: Path, trainings: list[int]) -> None:
+def test_the_classifier_is_read_from_the_cache_until_the_knowledge_or_model_changes(tmp_path: Path, trainings: list) -> None:
     cache = IndexCache(tmp_path / "cache")
     points, labels = _clusters()
     names = ["a", "b", "c"]
@@ -77,7 +77,7 @@ def test_the_classifier_is_read_from_the_cache_until_the_knowledge_or_model_chan
     assert len(trainings) == 4
 
 
-def test_a_stored_classifier_of_the_wrong_shape_is_trained_again(tmp_path: Path, trainings: list[int]) -> None:
+def test_a_stored_classifier_of_the_wrong_shape_is_trained_again(tmp_path: Path, trainings: list) -> None:
     cache = IndexCache(tmp_path / "cache")
     points, labels = _clusters()
     load_or_train(points, labels, ["a", "b", "c"], cache)
@@ -89,27 +89,16 @@ def test_a_stored_classifier_of_the_wrong_shape_is_trained_again(tmp_path: Path,
     assert classifier.probabilities(points[0]).shape == (3,)
 
 
-def test_training_on_changed_knowledge_starts_from_the_last_classifier_and_ends_where_a_fresh_one_does(
-    trainings: list[int], monkeypatch: pytest.MonkeyPatch
-) -> None:
+def test_training_on_changed_knowledge_starts_from_the_last_classifier_and_ends_where_a_fresh_one_does(trainings: list) -> None:
     """A teach retrains on knowledge one phrasing away from the last: the last weights are where training starts (each
     label's by its name, wherever it now stands), and what it learns is what training from nothing learns."""
     points, labels = _clusters()
     load_or_train(points[1:], labels[1:], ["a", "b", "c"], IndexCache(None))
-    starts: list[np.ndarray | None] = []
-    train = MeaningClassifier.train.__func__  # type: ignore[attr-defined]
-
-    def seen(cls: type[MeaningClassifier], embeddings: np.ndarray, labels: np.ndarray, count: int,
-             start: np.ndarray | None = None) -> MeaningClassifier:
-        starts.append(start)
-        return train(cls, embeddings, labels, count, start)
-
-    monkeypatch.setattr(MeaningClassifier, "train", classmethod(seen))
     last = meaning_module._last
     assert last is not None
     moved = np.array([1, 2, 0])[labels]  # the same intents, listed in another order: a is now 1, c is 0
     warm = load_or_train(points, moved, ["c", "a", "b"], IndexCache(None))
-    (start,) = starts
+    start = trainings[-1]
     assert start is not None
     weights = start[:-3].reshape(16, 3)
     assert np.array_equal(weights[:, 1], last.classifier.weights[:, 0]) and np.array_equal(weights[:, 0], last.classifier.weights[:, 2])
@@ -117,37 +106,28 @@ def test_training_on_changed_knowledge_starts_from_the_last_classifier_and_ends_
     assert np.allclose(warm.probabilities(points[5]), fresh.probabilities(points[5]), atol=1e-5)
 
     load_or_train(points, labels, ["x", "y", "c"], IndexCache(None))
-    assert starts[-1] is None, "knowledge that shares under half its intents with the last starts from nothing"
+    assert trainings[-1] is None, "knowledge that shares under half its intents with the last starts from nothing"
 
 
 def test_after_an_upgrade_training_starts_from_the_classifier_the_cache_holds(
-    tmp_path: Path, trainings: list[int], monkeypatch: pytest.MonkeyPatch
+    tmp_path: Path, trainings: list, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """A deploy that changes matching code keys the classifier anew, and its first process has trained nothing: it
     starts from the one the old code left in the cache, by its labels' names, where an older pmbot stored none."""
     cache = IndexCache(tmp_path / "cache")
     points, labels = _clusters()
     old = load_or_train(points, labels, ["a", "b", "c"], cache)
-    starts: list[np.ndarray | None] = []
-    train = MeaningClassifier.train.__func__  # type: ignore[attr-defined]
-
-    def seen(cls: type[MeaningClassifier], embeddings: np.ndarray, labels: np.ndarray, count: int,
-             start: np.ndarray | None = None) -> MeaningClassifier:
-        starts.append(start)
-        return train(cls, embeddings, labels, count, start)
-
-    monkeypatch.setattr(MeaningClassifier, "train", classmethod(seen))
     monkeypatch.setattr(meaning_module, "code_version", lambda: "an edited matcher.py")
     meaning_module._last = None
     load_or_train(points, labels, ["a", "b", "c"], cache)
-    assert starts[-1] is not None and np.array_equal(starts[-1][:-3].reshape(16, 3), old.weights)
+    assert trainings[-1] is not None and np.array_equal(trainings[-1][:-3].reshape(16, 3), old.weights)
 
     for entry in (tmp_path / "cache" / "meaning").glob("*.npz"):
         np.savez(entry, weights=old.weights, bias=old.bias)  # as an older pmbot stored it: no names
     monkeypatch.setattr(meaning_module, "code_version", lambda: "another edit")
     meaning_module._last = None
     load_or_train(points, labels, ["a", "b", "c"], cache)
-    assert starts[-1] is None
+    assert trainings[-1] is None
 
 
 def test_off_topic_chat_is_read_as_off_topic_and_a_question_as_its_intent(matcher: Matcher) -> None:
