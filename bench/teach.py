@@ -26,6 +26,7 @@ from bot.matching import Matcher  # noqa: E402
 from bot.matching import index as index_module  # noqa: E402
 from bot.matching import meaning as meaning_module  # noqa: E402
 from bot.matching.cache import IndexCache  # noqa: E402
+
 TAUGHT = "so what is it that the product person owns from one day to the next"
 
 

@@ -126,8 +126,11 @@ def _newest(cache: IndexCache) -> _Trained | None:
     on the same knowledge, or one close to it. None without one, or one stored without its labels' names."""
     stored = cache.newest(CACHE_KIND)
     try:
-        return None if stored is None else _Trained("", unpack_strings(stored["names"]), MeaningClassifier(stored["weights"], stored["bias"]))
-    except (KeyError, ValueError, UnicodeDecodeError):
+        names = unpack_strings(stored["names"]) if stored is not None else []
+        if not names or len(names) != stored["weights"].shape[-1]:
+            return None
+        return _Trained("", names, MeaningClassifier(stored["weights"], stored["bias"]))
+    except (KeyError, ValueError, UnicodeDecodeError):  # an older pmbot's entry, or a damaged one
         return None
 
 
