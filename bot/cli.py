@@ -40,7 +40,7 @@ def _print_json(data: Any) -> None:
 
 
 def _service(settings: Settings, args: argparse.Namespace) -> KnowledgeService:
-    return KnowledgeService(args.knowledge or settings.knowledge_path, IndexCache(settings.cache_dir), settings.embedding_model)
+    return KnowledgeService(args.knowledge or settings.knowledge_path, settings.index_cache(), settings.embedding_model)
 
 
 AFTER_HELP = ("read the question as a follow-up to this intent's answer, as a reply to it is read: "
@@ -418,6 +418,34 @@ def cmd_preview(settings: Settings, args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_warm_cache(settings: Settings, args: argparse.Namespace) -> int:
+    """Builds into PMBOT_CACHE_DIR all that a start on the knowledge builds, where a container image is built: its
+    starts then read it through PMBOT_READONLY_CACHE_DIR, as Symfony's cache:warmup is run into an image."""
+    folder = settings.cache_dir
+    if folder is None or not _writable(folder):
+        print(f"error: cannot write the cache folder {folder}; set PMBOT_CACHE_DIR to a folder this user may write.",
+              file=sys.stderr)
+        return 1
+    # Not through PMBOT_READONLY_CACHE_DIR: what a start would read there must be written here too.
+    service = KnowledgeService(args.knowledge or settings.knowledge_path, IndexCache(folder), settings.embedding_model)
+    if service.embedder is None:
+        print("error: the sentence-embedding model did not load (the warning above says why); a start would match by "
+              "words alone, so nothing was warmed for it.", file=sys.stderr)
+        return 1
+    size = sum(f.stat().st_size for f in folder.rglob("*") if f.is_file())
+    print(f"The index cache at {folder} holds what a start on {service.path} ({len(service.kb.intents)} intents) "
+          f"reads: {size / 1e6:.0f} MB. Starts read it with PMBOT_READONLY_CACHE_DIR={folder}.")
+    return 0
+
+
+def _writable(folder: Path) -> bool:
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+    except OSError:
+        return False
+    return os.access(folder, os.W_OK | os.X_OK)
+
+
 def cmd_teach(settings: Settings, args: argparse.Namespace) -> int:
     """Adds a phrasing on disk; a running bot's file watcher serves it once the edit settles."""
     from bot.knowledge.files import KnowledgeFiles
@@ -426,7 +454,7 @@ def cmd_teach(settings: Settings, args: argparse.Namespace) -> int:
     folder = Path(args.knowledge or settings.knowledge_path)
     try:
         lesson, backup = teach(KnowledgeFiles(folder, settings.knowledge_backups), args.question, args.intent,
-                               IndexCache(settings.cache_dir))
+                               settings.index_cache())
     except TeachRefused as exc:
         print(f"error: {exc}", file=sys.stderr)
         if isinstance(exc, UnknownIntent):
@@ -525,6 +553,9 @@ def build_parser() -> argparse.ArgumentParser:
     teach_ = command("teach", "add QUESTION as a phrasing of INTENT_ID in that intent's file (validated, backed up)")
     teach_.add_argument("question", help="the question as people ask it, e.g. one from `pmbot gaps`")
     teach_.add_argument("intent", metavar="INTENT_ID", help="the intent that answers it, e.g. scope-creep")
+    command("warm-cache", "build into PMBOT_CACHE_DIR all a start on the knowledge builds (the prepared model, the "
+                          "phrasings' vectors, the classifiers), e.g. when an image is built; starts read it through "
+                          "PMBOT_READONLY_CACHE_DIR")
     parser.set_defaults(command="run", console=False)  # plain `pmbot` is `pmbot run`
     return parser
 
@@ -547,6 +578,7 @@ COMMANDS = {
     "backup": cmd_backup,
     "preview": cmd_preview,
     "teach": cmd_teach,
+    "warm-cache": cmd_warm_cache,
 }
 
 

@@ -10,7 +10,10 @@ import math
 import os
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Callable, Mapping, TypeVar
+from typing import TYPE_CHECKING, Callable, Mapping, TypeVar
+
+if TYPE_CHECKING:
+    from bot.matching.cache import IndexCache
 
 # The knowledge pmbot ships with: in a checkout bot/bundled_knowledge is a link to the top-level knowledge/
 # folder, and an installed package (pip install .) holds a copy of it there.
@@ -58,7 +61,13 @@ class Settings:
     health_port: int | None = None
     health_host: str = "127.0.0.1"
     cache_dir: Path | None = None  # where built indexes are kept between starts; None: rebuilt every time
+    readonly_cache_dir: Path | None = None  # a cache filled beforehand (`pmbot warm-cache`), read, never written
     embedding_model: Path | None = None  # a folder with model.onnx + tokenizer.json; None: the bundled MiniLM
+
+    def index_cache(self) -> IndexCache:
+        from bot.matching.cache import IndexCache  # NumPy, which commands that match nothing need not import
+
+        return IndexCache(self.cache_dir, self.readonly_cache_dir)
 
 
 def redact_url(url: str) -> str:
@@ -149,6 +158,8 @@ def load_settings(environ: Mapping[str, str] | None = None, dotenv: Path | None 
         health_port=get("PMBOT_HEALTH_PORT", _port, None, "a TCP port, 1-65535 (0: any free port)"),
         health_host=env.get("PMBOT_HEALTH_HOST", "").strip() or "127.0.0.1",
         cache_dir=get("PMBOT_CACHE_DIR", _path, default_cache_dir(env), "a folder for the index cache"),
+        readonly_cache_dir=get("PMBOT_READONLY_CACHE_DIR", _folder, None,
+                               "an existing folder that `pmbot warm-cache` filled (PMBOT_CACHE_DIR=that folder pmbot warm-cache)"),
         embedding_model=get("PMBOT_EMBEDDING_MODEL", _model_folder, None, "a folder holding model.onnx and tokenizer.json"),
     )
     problems.extend(_shard_problems(settings))
@@ -186,6 +197,13 @@ def _shard_problems(settings: Settings) -> list[str]:
         return [f"PMBOT_SHARD_IDS has {', '.join(map(str, too_big))}, but shards are numbered 0 to "
                 f"{settings.shard_count - 1} (PMBOT_SHARD_COUNT={settings.shard_count})"]
     return []
+
+
+def _folder(raw: str) -> Path:
+    folder = Path(raw).expanduser()
+    if not folder.is_dir():
+        raise ValueError
+    return folder
 
 
 def _model_folder(raw: str) -> Path:

@@ -13,15 +13,15 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from bot.config import load_settings
+from bot.config import ConfigError, load_settings
 from bot.knowledge import KnowledgeBase, KnowledgeError, load_knowledge
 from bot.knowledge import loader
 from bot.matching import Matcher
 from bot.matching import index as index_module
-from bot.matching.cache import IndexCache, Marks, pack_strings, unpack_strings
+from bot.matching.cache import KEEP_PER_KIND, IndexCache, Marks, pack_strings, unpack_strings
 from bot.matching.classifier import IntentClassifier
 from bot.matching.index import CACHE_KIND, KnowledgeIndex
-from tests.conftest import KNOWLEDGE, clean_env, new_intent, warm_cache_copy
+from tests.conftest import CACHE_DIR, KNOWLEDGE, clean_env, new_intent, warm_cache_copy
 
 QUESTIONS = [
     "PdM vs PjM, what's the difference?",
@@ -239,6 +239,76 @@ def test_processes_sharing_the_cache_fill_a_folder_entry_once(tmp_path: Path) ->
     assert (folder / "made-by").read_text() == "first"
     assert not (tmp_path / "second-made-it").exists(), "the second process made the entry again"
     assert [p.name for p in (tmp_path / "onnx").iterdir() if p.is_dir()] == [folder.name]
+
+
+def snapshot(folder: Path) -> dict[Path, tuple[int, int]]:
+    return {f: (f.stat().st_mtime_ns, f.stat().st_size) for f in folder.rglob("*")}
+
+
+def test_a_read_only_cache_is_read_where_the_cache_lacks_an_entry_and_never_changed(tmp_path: Path) -> None:
+    """An image's cache, filled when it was built: a container reads it, and what it builds goes to its own cache."""
+    shipped = IndexCache(tmp_path / "shipped")
+    for n in range(KEEP_PER_KIND):
+        shipped.save("matcher", f"{n:064x}", {"n": np.array([n])})
+    shipped.save("schema-checked", "ab" * 32, {})
+    made = shipped.save_folder("onnx", "cd" * 32, lambda into: (into / "model.onnx").write_text("prepared"))
+    before = snapshot(tmp_path / "shipped")
+    cache = IndexCache(tmp_path / "own", read_only=tmp_path / "shipped")
+    assert cache.load("matcher", f"{3:064x}")["n"].tolist() == [3]
+    assert "ab" * 32 in Marks(cache, "schema-checked")
+    assert cache.folder("onnx", "cd" * 32) == made
+    assert cache.newest("matcher") is not None
+    for n in range(KEEP_PER_KIND, KEEP_PER_KIND + 3):  # a teach or an edit builds anew, into its own cache
+        cache.save("matcher", f"{n:064x}", {"n": np.array([n])})
+    cache.remove_folder("onnx", "cd" * 32)  # as for a damaged model: only an entry of its own may go
+    assert snapshot(tmp_path / "shipped") == before, "the read-only cache was written, touched or pruned"
+    assert cache.newest("matcher")["n"].tolist() == [KEEP_PER_KIND + 2]
+    assert len(entries(tmp_path / "own")) == 3
+    cache.save("matcher", f"{3:064x}", {"n": np.array([-3])})
+    assert cache.load("matcher", f"{3:064x}")["n"].tolist() == [-3], "its own entry comes first"
+    assert IndexCache(None, read_only=tmp_path / "shipped").load("matcher", f"{0:064x}") is not None
+
+
+def test_a_start_on_a_warmed_read_only_cache_builds_and_writes_nothing(small_folder: Path, tmp_path: Path) -> None:
+    """`pmbot warm-cache` where an image is built, then a container's first start: it reads what a start needs from
+    PMBOT_READONLY_CACHE_DIR instead of spending ~35 s of CPU and a 650 MB peak on building it."""
+    shipped = tmp_path / "shipped"
+    (shipped / "onnx").mkdir(parents=True)  # the prepared model (6 s of CPU to make) from the run's warm cache
+    for prepared in filter(Path.is_dir, (CACHE_DIR / "onnx").iterdir()):
+        shutil.copytree(prepared, shipped / "onnx" / prepared.name, copy_function=os.link)
+    env = clean_env(PMBOT_CACHE_DIR=str(shipped), PMBOT_KNOWLEDGE=str(small_folder))
+    warmed = subprocess.run([sys.executable, "-m", "bot", "warm-cache"], env=env, capture_output=True, text=True,
+                            timeout=300)
+    assert warmed.returncode == 0, warmed.stderr
+    assert f"PMBOT_READONLY_CACHE_DIR={shipped}" in warmed.stdout
+    shipped.chmod(0o500)  # as an image's folder is to its runtime user (root may still write: the snapshot checks)
+    before = snapshot(shipped)
+    own = tmp_path / "own"
+    ask = [sys.executable, "-m", "bot", "ask", "how do kanban boards work", "--json"]
+    try:
+        started = subprocess.run(ask, env=env | {"PMBOT_CACHE_DIR": str(own), "PMBOT_READONLY_CACHE_DIR": str(shipped)},
+                                 capture_output=True, text=True, timeout=120, check=True)
+    finally:
+        shipped.chmod(0o700)
+    assert '"intent": "kanban-basics"' in started.stdout
+    assert not own.exists() or not [f for f in own.rglob("*") if f.is_file()], "the start built what the image holds"
+    assert snapshot(shipped) == before
+    alone = subprocess.run(ask, env=env, capture_output=True, text=True, timeout=120, check=True)
+    assert started.stdout == alone.stdout
+
+
+def test_warming_a_cache_that_cannot_be_written_says_so(tmp_path: Path) -> None:
+    blocker = tmp_path / "a-file"
+    blocker.write_text("not a folder")
+    done = subprocess.run([sys.executable, "-m", "bot", "warm-cache"], env=clean_env(PMBOT_CACHE_DIR=str(blocker / "cache")),
+                          capture_output=True, text=True, timeout=120)
+    assert done.returncode == 1
+    assert f"cannot write the cache folder {blocker / 'cache'}" in done.stderr and "PMBOT_CACHE_DIR" in done.stderr
+
+
+def test_a_read_only_cache_that_is_not_a_folder_stops_the_start() -> None:
+    with pytest.raises(ConfigError, match="PMBOT_READONLY_CACHE_DIR.*warm-cache"):
+        load_settings({"PMBOT_READONLY_CACHE_DIR": "/nonexistent/pmbot-cache"}, dotenv=None)
 
 
 def test_caching_off_writes_nothing(tmp_path: Path) -> None:

@@ -47,7 +47,6 @@ from bot.guild_settings import GuildSettingsCache
 from bot.knowledge import KnowledgeBase, KnowledgeError
 from bot.knowledge.watch import watch_knowledge
 from bot.matching import MatchResult
-from bot.matching.cache import IndexCache
 from bot.recording import downvoted, unanswered
 from bot.reply_tally import ReplyTally
 from bot.service import KnowledgeService
@@ -454,7 +453,7 @@ def run_bot(settings: Settings, knowledge: Path | str | None = None) -> int:
     if not settings.discord_token:
         return _fatal("DISCORD_TOKEN is not set.")
     point_discord_at(settings.api_base, settings.gateway_url)
-    service = KnowledgeService(knowledge or settings.knowledge_path, IndexCache(settings.cache_dir), settings.embedding_model)
+    service = KnowledgeService(knowledge or settings.knowledge_path, settings.index_cache(), settings.embedding_model)
     return asyncio.run(_serve(settings, service))
 
 
@@ -533,7 +532,7 @@ def sync_commands(
     if not settings.discord_token:
         return _fatal("DISCORD_TOKEN is not set; syncing commands needs the bot's token.")
     point_discord_at(settings.api_base, settings.gateway_url)
-    service = KnowledgeService(knowledge or settings.knowledge_path, IndexCache(settings.cache_dir), settings.embedding_model)
+    service = KnowledgeService(knowledge or settings.knowledge_path, settings.index_cache(), settings.embedding_model)
     return asyncio.run(_sync(settings, service, guild_id, clear))
 
 
