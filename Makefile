@@ -6,7 +6,7 @@ VENV   ?= .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
-.PHONY: run test install validate eval bench bench-scale lock clean
+.PHONY: run test install validate eval bench bench-scale lock released-knowledge clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -52,6 +52,9 @@ lock: $(STAMP)
 		--all-build-deps --allow-unsafe --no-header -o requirements.lock.new pyproject.toml
 	{ sed -n '1,2p' requirements.lock; cat requirements.lock.new; } > requirements.lock.tmp
 	mv requirements.lock.tmp requirements.lock && rm requirements.lock.new
+
+released-knowledge: $(STAMP)  # after editing knowledge/: what `pmbot run` may replace in a copy (bot/knowledge/release.py)
+	$(BIN)/python bench/released_knowledge.py
 
 clean:
 	rm -rf $(VENV) .pytest_cache

@@ -17,10 +17,11 @@ from dataclasses import asdict
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Awaitable, Callable, Sequence, TypeVar
 
-from bot.config import ConfigError, Settings, load_settings, redact_url
+from bot.config import BUNDLED_KNOWLEDGE, ConfigError, Settings, load_settings, redact_url
 from bot.console import ConsoleChat, render
 from bot.knowledge import KnowledgeError, load_knowledge
 from bot.knowledge.loader import YAML_SUFFIXES
+from bot.knowledge.release import bring_release_knowledge
 from bot.matching.cache import IndexCache
 from bot.service import Answer, KnowledgeService
 
@@ -58,6 +59,7 @@ def cmd_run(settings: Settings, args: argparse.Namespace) -> int:
     Without a token and without a terminal (a container, a service manager), the console chat
     would read end-of-input at once and exit 0, which looks like success; that is refused instead.
     """
+    bring_release_knowledge(Path(args.knowledge or settings.knowledge_path), BUNDLED_KNOWLEDGE, settings.knowledge_backups)
     if settings.discord_token and not args.console:
         from bot.discord.app import run_bot  # imported here so the offline paths never need Discord
 

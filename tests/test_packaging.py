@@ -40,6 +40,7 @@ def test_an_installed_wheel_answers_from_another_folder_with_its_bundled_knowled
                            cwd=elsewhere, env=env, capture_output=True, text=True, timeout=60).stdout.strip()
     assert Path(where) == target / "bot" / "bundled_knowledge"
     assert {p.name for p in Path(where).glob("*.yaml")} == {p.name for p in (ROOT / "knowledge").glob("*.yaml")}
+    assert (target / "bot" / "knowledge" / "released.json").is_file(), "what `pmbot run` may update in a copy"
 
 
 def test_the_image_cache_warmed_on_the_bundled_knowledge_serves_the_copy_a_container_reads(

@@ -62,7 +62,7 @@ class KnowledgeFiles:
         backup: Backup | None = None
         try:
             backup = self._backup(target)
-            _write_atomically(target, text)
+            write_atomically(target, text)
         except OSError as exc:
             if backup is not None:
                 backup.path.unlink(missing_ok=True)
@@ -92,7 +92,7 @@ class KnowledgeFiles:
             if newest.existed:
                 text = newest.path.read_text(encoding="utf-8")
                 load_knowledge(self.folder, overrides={newest.name: text})  # never restore into a broken state
-                _write_atomically(target, text)
+                write_atomically(target, text)
             else:
                 load_knowledge(self.folder, overrides={newest.name: None})
                 target.unlink(missing_ok=True)
@@ -109,7 +109,7 @@ class KnowledgeFiles:
             path.touch()
             return Backup(target.name, path, stamp)
         path = self.history / f"{target.name}@{stamp}.bak"
-        _write_atomically(path, target.read_text(encoding="utf-8"))
+        write_atomically(path, target.read_text(encoding="utf-8"))
         return Backup(target.name, path, stamp)
 
     def _prune(self, name: str) -> None:
@@ -125,7 +125,7 @@ def cannot_write(exc: OSError) -> str:
     )
 
 
-def _write_atomically(target: Path, text: str) -> None:
+def write_atomically(target: Path, text: str) -> None:
     fd, temp = tempfile.mkstemp(dir=target.parent, prefix=f".{target.name}.", suffix=".tmp")
     try:
         with os.fdopen(fd, "w", encoding="utf-8") as handle:
