@@ -13,7 +13,8 @@ from pathlib import Path
 import pytest
 
 from bot.knowledge import KnowledgeError, load_knowledge
-from bot.knowledge.files import KnowledgeFiles
+from bot.knowledge.loader import Problem
+from bot.knowledge.files import Backup, KnowledgeFiles
 from bot.knowledge.release import RECORD, bring_release_knowledge, digest, released_versions, update_from_release
 from tests.conftest import KNOWLEDGE, ROOT, clean_env
 
@@ -130,3 +131,23 @@ def test_pmbot_run_brings_the_release_into_its_knowledge_folder(earlier: tuple[P
     assert out.returncode == 0, out.stderr
     assert "brought this release's version of basics.yaml" in out.stderr
     assert (volume / "basics.yaml").read_bytes() == (KNOWLEDGE / "basics.yaml").read_bytes()
+
+
+def test_a_write_refused_midway_leaves_every_file_as_it_was(
+    earlier: tuple[Path, Path], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A full disk after the first file: a folder with one of the release's files and not the other might not load."""
+    volume, bundled = earlier
+    before = {f.name: f.read_bytes() for f in volume.glob("*.yaml")}
+    real_install = KnowledgeFiles.install
+
+    def second_refused(self: KnowledgeFiles, name: str, text: str) -> Backup:
+        if name == "careers.yaml":
+            raise KnowledgeError([Problem(name, 1, "cannot write to the knowledge folder (No space left on device)")])
+        return real_install(self, name, text)
+
+    monkeypatch.setattr(KnowledgeFiles, "install", second_refused)
+    with pytest.raises(KnowledgeError, match="No space left"):
+        update_from_release(KnowledgeFiles(volume), bundled)
+    assert {f.name: f.read_bytes() for f in volume.glob("*.yaml")} == before
+    assert KnowledgeFiles(volume).backups() == [] and not (volume / RECORD).exists()

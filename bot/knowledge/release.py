@@ -56,13 +56,25 @@ def update_from_release(files: KnowledgeFiles, bundled: Path) -> ReleaseUpdate:
         with FileLock(files.folder / f"{RECORD}.lock", timeout=LOCK_TIMEOUT):
             updates, kept, record = _changes(files.folder, bundled)  # another shard may have brought them meanwhile
             load_knowledge(files.folder, overrides=updates)  # raises, naming the file and line, before any write
-            for name, text in updates.items():
-                files.install(name, text)
+            _install_all(files, updates)
             try:
                 write_atomically(files.folder / RECORD, json.dumps(record, indent=1, sort_keys=True) + "\n")
             except OSError as exc:  # the files are in; only a later rollback of them may be taken for no edit
                 log.warning("cannot record this release's files in %s (%s)", files.folder, exc)
     return ReleaseUpdate(tuple(updates), tuple(kept))
+
+
+def _install_all(files: KnowledgeFiles, texts: dict[str, str]) -> None:
+    """Installs every file or none: a folder left with some of a release's files could fail to load at all."""
+    installed = []
+    try:
+        for name, text in texts.items():
+            installed.append(files.install(name, text))
+    except KnowledgeError:
+        for backup in reversed(installed):
+            write_atomically(files.folder / backup.name, backup.path.read_text(encoding="utf-8"))
+            backup.path.unlink()
+        raise
 
 
 def _changes(folder: Path, bundled: Path) -> tuple[dict[str, str], list[str], dict[str, str]]:
