@@ -281,6 +281,9 @@ def test_a_start_on_a_warmed_read_only_cache_builds_and_writes_nothing(small_fol
                             timeout=300)
     assert warmed.returncode == 0, warmed.stderr
     assert f"PMBOT_READONLY_CACHE_DIR={shipped}" in warmed.stdout
+    others = {p: 0o005 if p.is_dir() else 0o004 for p in (shipped, *shipped.rglob("*"))}  # r-x, or r--
+    private = [p for p, needed in others.items() if p.stat().st_mode & needed != needed]
+    assert private == [], "the image's runtime user could not read these"
     shipped.chmod(0o500)  # as an image's folder is to its runtime user (root may still write: the snapshot checks)
     before = snapshot(shipped)
     own = tmp_path / "own"
