@@ -31,6 +31,16 @@ def test_a_valid_upload_replaces_the_file_and_keeps_the_old_one(knowledge_copy: 
     assert not list(knowledge_copy.glob("*.tmp")) and not list(knowledge_copy.glob(".*.tmp"))
 
 
+def test_a_replaced_file_keeps_its_permissions_and_a_new_one_is_readable_by_all(knowledge_copy: Path) -> None:
+    """A host editing a bind-mounted folder as their own user reads what pmbot wrote there."""
+    (knowledge_copy / "practice.yaml").chmod(0o664)
+    files = KnowledgeFiles(knowledge_copy)
+    files.install("practice.yaml", files.check_upload("practice.yaml", renamed_title(knowledge_copy, "Creep"))[0])
+    files.install("extra.yaml", "intents: []\n")
+    assert (knowledge_copy / "practice.yaml").stat().st_mode & 0o777 == 0o664
+    assert (knowledge_copy / "extra.yaml").stat().st_mode & 0o777 == 0o644
+
+
 def test_a_broken_upload_is_refused_with_lines_and_changes_nothing(knowledge_copy: Path) -> None:
     files = KnowledgeFiles(knowledge_copy)
     before = {p.name: p.read_bytes() for p in knowledge_copy.glob("*.yaml")}

@@ -126,8 +126,11 @@ def cannot_write(exc: OSError) -> str:
 
 
 def write_atomically(target: Path, text: str) -> None:
+    """`text` in `target` whole or not at all, with the file's permissions (mkstemp's own are 0600): a host who
+    edits a bind-mounted folder as another user must still read a file pmbot replaced. A new file gets 0644."""
     fd, temp = tempfile.mkstemp(dir=target.parent, prefix=f".{target.name}.", suffix=".tmp")
     try:
+        os.fchmod(fd, target.stat().st_mode & 0o7777 if target.exists() else 0o644)
         with os.fdopen(fd, "w", encoding="utf-8") as handle:
             handle.write(text)
             handle.flush()
