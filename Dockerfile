@@ -5,9 +5,10 @@
 #     -v pmbot-knowledge:/app/knowledge -v pmbot-data:/app/data -p 127.0.0.1:8080:8080 pmbot
 #
 # /app/knowledge is the writable knowledge folder (/kb upload and rollback write there, edits on disk are
-# reloaded): a new named volume starts as a copy of the bundled knowledge; a bind mount (-v ./knowledge:...)
-# must be writable by uid 10001 for uploads. /app/data holds the database and the index cache of what the
-# container builds itself; what a start on the bundled knowledge reads is built into the image (see below).
+# reloaded): a new named volume starts as a copy of the bundled knowledge, and a later image's files replace
+# the ones nobody edited there at its first start; a bind mount (-v ./knowledge:...) must be writable by uid
+# 10001 for uploads. /app/data holds the database and the index cache of what the container builds itself;
+# what a start on the bundled knowledge reads is built into the image (see below).
 # Without DISCORD_TOKEN the container exits 1 and says so (the console chat needs `docker run -it ... run`).
 
 FROM python:3.11-slim AS build

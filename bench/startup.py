@@ -5,8 +5,9 @@
 "cold" builds the index (an empty cache folder); "warm" reads it back, as every start after the
 first does while the knowledge is unchanged; "upgrade" is the first start of other matching code (a
 copy of bot/ with a comment added) on the warm cache, which trains both classifiers again from the
-entries the code before left there; "image" is a new container's first start: an empty cache of its own, and
-the warm one read-only (PMBOT_READONLY_CACHE_DIR), as the Dockerfile's `pmbot warm-cache` leaves it. Goal (issue 12): warm ≤ 1.0 s wall (best of 5), ≤ 300 MB.
+entries the code before left there; "image" is a new container's first start: an empty cache of its
+own, and the warm one read-only (PMBOT_READONLY_CACHE_DIR), as the Dockerfile's `pmbot warm-cache`
+leaves it. Goal (issue 12): warm ≤ 1.0 s wall (best of 5), ≤ 300 MB.
 CPU time is shown too: on a busy machine, wall time mostly measures the wait for a core.
 """
 
