@@ -6,7 +6,8 @@ each bundled file that nobody edited in the folder is replaced by this release's
 configuration file: "nobody edited" means that the file is as pmbot last brought it there (recorded in
 RECORD, in the folder), or, for a file it has no record of, as some release shipped it. A file edited here
 (or rolled back with `/kb rollback`) is kept, and the log says that the release changed it too. A file the
-folder lacks is left out: a moderator may have removed it. The update is validated with the rest of the
+folder lacks is left out (a moderator may have removed it), and one the release no longer ships stays, as
+dpkg keeps an obsolete configuration file. The update is validated with the rest of the
 folder first and refused whole if it would break it, and each replaced version is backed up, so
 `/kb rollback` undoes it one file at a time.
 
