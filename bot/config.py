@@ -65,7 +65,7 @@ class Settings:
     embedding_model: Path | None = None  # a folder with model.onnx + tokenizer.json; None: the bundled MiniLM
 
     def index_cache(self) -> IndexCache:
-        from bot.matching.cache import IndexCache  # NumPy, which commands that match nothing need not import
+        from bot.matching.cache import IndexCache  # here, so that reading settings never imports the matching package
 
         return IndexCache(self.cache_dir, self.readonly_cache_dir)
 
