@@ -434,9 +434,6 @@ def cmd_warm_cache(settings: Settings, args: argparse.Namespace) -> int:
         print("error: the sentence-embedding model did not load (the warning above says why); a start would match by "
               "words alone, so nothing was warmed for it.", file=sys.stderr)
         return 1
-    # Cache files are written private (mkstemp's 0600): an image's runtime user, not the builder, reads these.
-    for path in (folder, *folder.rglob("*")):
-        path.chmod(path.stat().st_mode | (0o555 if path.is_dir() else 0o444))
     size = sum(f.stat().st_size for f in folder.rglob("*") if f.is_file())
     print(f"The index cache at {folder} holds what a start on {service.path} ({len(service.kb.intents)} intents) "
           f"reads: {size / 1e6:.0f} MB. Starts read it with PMBOT_READONLY_CACHE_DIR={folder}.")

@@ -29,6 +29,9 @@ KEEP_FOLDERS_PER_KIND = 2  # folder entries are large (the prepared model is 66 
 # it carries on without the cache, as on a full disk: a lock left by a crash on a filesystem without real
 # locks (filelock falls back to a lock file there) must not stop a start.
 LOCK_TIMEOUT = 300.0
+# Entries are readable by every user, not mkstemp's and mkdtemp's 0600 and 0700: a cache one user fills is read by
+# another, as an image's (built by root) is by its runtime user through PMBOT_READONLY_CACHE_DIR.
+SHARED_FILE, SHARED_FOLDER = 0o644, 0o755
 _NAME = re.compile(r"^[a-z0-9][a-z0-9_-]{0,63}$")
 _KEY = re.compile(r"^[0-9a-f]{16,128}$")
 _SOURCES = Path(__file__).resolve().parent
@@ -115,6 +118,7 @@ class IndexCache:
         try:
             path.parent.mkdir(parents=True, exist_ok=True)
             fd, temp = tempfile.mkstemp(dir=path.parent, prefix=f".{key[:16]}.", suffix=".tmp")
+            os.fchmod(fd, SHARED_FILE)
             with os.fdopen(fd, "wb") as handle:
                 np.savez(handle, **arrays)
             os.replace(temp, path)
@@ -155,6 +159,7 @@ class IndexCache:
                 if target.is_dir():  # written by another process while this one waited
                     return target
                 temp = Path(tempfile.mkdtemp(dir=target.parent, prefix=f".{key[:16]}.", suffix=".tmp"))
+                temp.chmod(SHARED_FOLDER)
                 write(temp)
                 try:
                     temp.rename(target)
