@@ -23,8 +23,8 @@ from bot.knowledge.loader import YAML_SUFFIXES  # noqa: E402
 from bot.knowledge.release import RELEASED, digest  # noqa: E402
 
 
-def git(*args: str, data: bytes | None = None) -> bytes:
-    return subprocess.run(["git", *args], cwd=ROOT, input=data, capture_output=True, check=True).stdout
+def git(*args: str) -> bytes:
+    return subprocess.run(["git", *args], cwd=ROOT, capture_output=True, check=True).stdout
 
 
 def main() -> int:

@@ -89,12 +89,12 @@ def _changes(folder: Path, bundled: Path) -> tuple[dict[str, str], list[str], di
         if not target.is_file():
             continue
         here, new = digest(target.read_bytes()), source.read_bytes()
-        if here != digest(new):
+        if here != (release := digest(new)):
             if not (record[source.name] == here if source.name in record else here in released.get(source.name, ())):
                 kept.append(source.name)  # edited here
                 continue
             updates[source.name] = new.decode("utf-8")
-        record[source.name] = digest(new)
+        record[source.name] = release
     return updates, kept, record
 
 
